@@ -1,0 +1,58 @@
+"""Member months from eligibility spans.
+
+A person counts one member month for each calendar month that any of their enrollment spans
+touches (the convention of the Tuva Project's member-months mart and of most PMPM reporting).
+Overlapping spans for the same month count once. Each month carries the attributes of the span
+that covers it: dual status, Medicare status, entitlement reason, and the Medicare enrollment
+type used by the Shared Savings Program (ESRD, disabled, aged/dual, aged/non-dual).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+ENROLLMENT_TYPES = ("esrd", "disabled", "aged_dual", "aged_non_dual")
+FULL_OR_PARTIAL_DUAL = ("01", "02", "03", "04", "05", "06", "08")
+
+
+def enrollment_type() -> pl.Expr:
+    """MSSP enrollment type from Medicare status and dual status (42 CFR 425.601(a)(2))."""
+    status = pl.col("medicare_status_code")
+    dual = pl.col("dual_status_code").is_in(FULL_OR_PARTIAL_DUAL)
+    return (
+        pl.when(status.is_in(["11", "21", "31"])).then(pl.lit("esrd"))
+        .when(status == "20").then(pl.lit("disabled"))
+        .when(dual).then(pl.lit("aged_dual"))
+        .otherwise(pl.lit("aged_non_dual"))
+    )
+
+
+def member_months(eligibility: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per person and month enrolled: person_id, year_month (first of month), year, month, attributes."""
+    spans = eligibility.select(
+        "person_id", "payer", "plan", "gender", "birth_date", "death_date",
+        "original_reason_entitlement_code", "dual_status_code", "medicare_status_code",
+        pl.date_ranges(
+            pl.col("enrollment_start_date").dt.month_start(), pl.col("enrollment_end_date").dt.month_start(), "1mo"
+        ).alias("year_month"),
+    )
+    return (
+        spans.explode("year_month")
+        .unique(subset=["person_id", "year_month"], keep="first", maintain_order=True)
+        .with_columns(
+            pl.col("year_month").dt.year().alias("year"),
+            pl.col("year_month").dt.month().alias("month"),
+            enrollment_type().alias("enrollment_type"),
+        )
+    )
+
+
+def person_years(member_months_lf: pl.LazyFrame, by: list[str] | None = None) -> pl.LazyFrame:
+    """Members and person-years (member months / 12) by year and any other columns."""
+    keys = ["year", *(by or [])]
+    return (
+        member_months_lf.group_by(keys)
+        .agg(pl.col("person_id").n_unique().alias("members"), pl.len().alias("member_months"))
+        .with_columns((pl.col("member_months") / 12).alias("person_years"))
+        .sort(keys)
+    )

@@ -1,0 +1,74 @@
+"""Service categories for medical claim lines, and pharmacy.
+
+Rules, in order (institutional claims are categorized as a whole claim, by type of bill; an
+outpatient claim with an emergency-department revenue center is an ED claim):
+
+| claim | rule | category |
+|---|---|---|
+| institutional | bill type 11x | acute inpatient |
+| institutional | bill type 18x (swing bed), 21x | skilled nursing facility |
+| institutional | bill type 32x, 33x, 34x | home health |
+| institutional | bill type 81x, 82x | hospice |
+| institutional | bill type 13x or 85x with revenue center 045x or 0981 | emergency department |
+| institutional | bill type 12x, 13x, 14x, 43x, 72x-76x, 79x, 83x, 85x | outpatient hospital |
+| institutional | bill type 71x, 77x (RHC, FQHC) | office/professional |
+| professional | HCPCS A0021-A0999 or place of service 41, 42 | ambulance |
+| professional | HCPCS E, K, L, B4 or A4-A7 codes, or place of service 12 with such a code | durable medical equipment |
+| professional | any other line | office/professional |
+| either | anything else | other |
+
+Professional services rendered in the ED or hospital are office/professional (they are paid
+under the physician fee schedule), as in MedPAC's and CMS's spending breakdowns by sector.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+CATEGORIES = (
+    "acute inpatient",
+    "skilled nursing facility",
+    "home health",
+    "hospice",
+    "outpatient hospital",
+    "emergency department",
+    "office/professional",
+    "ambulance",
+    "durable medical equipment",
+    "other",
+)
+PHARMACY = "pharmacy"
+ED_REVENUE = r"^(045\d|0981)$"
+
+
+def _bill_type_prefix() -> pl.Expr:
+    bt = pl.col("bill_type_code").str.strip_chars()
+    bt = pl.when(bt.str.len_chars() == 4).then(bt.str.slice(1)).otherwise(bt)
+    return bt.str.slice(0, 2)
+
+
+def with_service_category(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``service_category`` to every medical claim line."""
+    bt = _bill_type_prefix()
+    ed_claim = pl.col("revenue_center_code").str.contains(ED_REVENUE).fill_null(False).any().over("claim_id")
+    hcpcs = pl.col("hcpcs_code").fill_null("")
+    pos = pl.col("place_of_service_code").fill_null("")
+    institutional = (
+        pl.when(bt == "11").then(pl.lit("acute inpatient"))
+        .when(bt.is_in(["18", "21"])).then(pl.lit("skilled nursing facility"))
+        .when(bt.is_in(["32", "33", "34"])).then(pl.lit("home health"))
+        .when(bt.is_in(["81", "82"])).then(pl.lit("hospice"))
+        .when(bt.is_in(["13", "85"]) & ed_claim).then(pl.lit("emergency department"))
+        .when(bt.is_in(["12", "13", "14", "43", "72", "73", "74", "75", "76", "79", "83", "85"])).then(pl.lit("outpatient hospital"))
+        .when(bt.is_in(["71", "77"])).then(pl.lit("office/professional"))
+        .otherwise(pl.lit("other"))
+    )
+    ambulance = hcpcs.str.contains(r"^A0\d{3}$") | pos.is_in(["41", "42"])
+    dme = hcpcs.str.contains(r"^([EKL]\d{4}|B4\d{3}|A[4-7]\d{3})$")
+    professional = (
+        pl.when(ambulance).then(pl.lit("ambulance"))
+        .when(dme).then(pl.lit("durable medical equipment"))
+        .otherwise(pl.lit("office/professional"))
+    )
+    category = pl.when(pl.col("claim_type") == "institutional").then(institutional).when(pl.col("claim_type") == "professional").then(professional).otherwise(pl.lit("other"))
+    return medical_claim.with_columns(category.alias("service_category"))

@@ -1,0 +1,203 @@
+"""Validation of canonical tables: every row is either accepted or quarantined with its reasons.
+
+Rows in = rows accepted + rows quarantined, always. Each check has a stable name that appears
+in the data-quality report (counts per check, per table) and in each quarantined row's reasons.
+
+Checks (a row fails when any applies):
+
+- ``missing_required``   a required column is null or blank
+- ``unparseable_date``   a date that matches none of YYYY-MM-DD, YYYYMMDD, MM/DD/YYYY
+- ``unparseable_number`` an amount or count that is not a number
+- ``implausible_date``   a date before 1900-01-01 or after 2100-12-31
+- ``end_before_start``   an end date earlier than its start date (span, claim, line, stay)
+- ``malformed_icd10``    a diagnosis (ICD-10-CM) or procedure (ICD-10-PCS) code of the wrong form
+- ``malformed_hcpcs``    a HCPCS/CPT code that is not 5 characters of the CPT or Level II form
+- ``malformed_ndc``      an NDC that is not 11 digits (5-4-2) after removing hyphens
+- ``non_finite_amount``  a paid or allowed amount that is NaN or infinite
+- ``invalid_value``      a coded column outside its value set (gender, claim_type, OREC, ...)
+- ``no_eligibility``     a claim for a person with no accepted eligibility row
+- ``duplicate_key``      a repeat of an earlier row's key (the first occurrence is kept)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from modeling.schema import TableSchema
+
+ROW = "_source_row"
+REASONS = "_reasons"
+RAW_PREFIX = "__raw__"
+
+ICD10_CM = r"^[A-TV-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$"
+ICD10_PCS = r"^[0-9A-HJ-NP-Z]{7}$"
+HCPCS = r"^(?:[0-9]{4}[0-9AFMTU]|[A-V][0-9]{4})$"
+NDC11 = r"^[0-9]{11}$"
+DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%m/%d/%Y")
+EARLIEST, LATEST = pl.date(1900, 1, 1), pl.date(2100, 12, 31)
+
+CHECK_DESCRIPTIONS: dict[str, str] = {
+    "missing_required": "a required column is null or blank",
+    "unparseable_date": "a date that is not YYYY-MM-DD, YYYYMMDD or MM/DD/YYYY",
+    "unparseable_number": "an amount or count that is not a number",
+    "implausible_date": "a date before 1900 or after 2100",
+    "end_before_start": "an end date earlier than its start date",
+    "malformed_icd10": "an ICD-10-CM/PCS code of the wrong form",
+    "malformed_hcpcs": "a HCPCS/CPT code of the wrong form",
+    "malformed_ndc": "an NDC that is not 11 digits",
+    "non_finite_amount": "an amount that is NaN or infinite",
+    "invalid_value": "a coded value outside its value set",
+    "no_eligibility": "a claim for a person with no eligibility",
+    "duplicate_key": "a repeat of an earlier row's key",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule: the rows it fails (`failed`) and what to tell the user about each (`message`)."""
+
+    name: str
+    failed: pl.Expr
+    message: pl.Expr
+
+
+@dataclass
+class ValidationResult:
+    """What validation of one table found. ``rows_in == rows_accepted + rows_quarantined``."""
+
+    table: str
+    source: str
+    rows_in: int
+    accepted: pl.DataFrame
+    quarantined: pl.DataFrame
+    check_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_accepted(self) -> int:
+        return self.accepted.height
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self.quarantined.height
+
+    def report(self) -> dict:
+        """The data-quality report entry for this table."""
+        return {
+            "table": self.table,
+            "source": self.source,
+            "rows_in": self.rows_in,
+            "rows_accepted": self.rows_accepted,
+            "rows_quarantined": self.rows_quarantined,
+            "checks": {
+                name: {"rows_failed": self.check_counts.get(name, 0), "description": desc}
+                for name, desc in CHECK_DESCRIPTIONS.items()
+            },
+        }
+
+
+def _text(name: str) -> pl.Expr:
+    return pl.col(name).cast(pl.String)
+
+
+def _checks(schema: TableSchema, present_raw: set[str], eligible_ids: pl.Series | None) -> list[Check]:
+    checks: list[Check] = []
+    for col in schema.columns:
+        c = pl.col(col.name)
+        raw = f"{RAW_PREFIX}{col.name}"
+        if col.required:
+            checks.append(Check("missing_required", c.is_null(), pl.lit(f"{col.name} is required but empty")))
+        if raw in present_raw:
+            check = "unparseable_date" if col.kind == "date" else "unparseable_number"
+            checks.append(
+                Check(
+                    check,
+                    pl.col(raw).is_not_null() & c.is_null(),
+                    pl.format(f"{col.name} '{{}}' is not a valid {'date' if col.kind == 'date' else 'number'}", pl.col(raw)),
+                )
+            )
+        if col.kind == "date":
+            checks.append(
+                Check("implausible_date", (c < EARLIEST) | (c > LATEST), pl.format(f"{col.name} {{}} is outside 1900-2100", _text(col.name)))
+            )
+        elif col.kind in ("icd10_dx", "icd10_pcs"):
+            pattern = ICD10_CM if col.kind == "icd10_dx" else ICD10_PCS
+            label = "ICD-10-CM diagnosis" if col.kind == "icd10_dx" else "ICD-10-PCS procedure"
+            checks.append(
+                Check("malformed_icd10", c.is_not_null() & ~c.str.contains(pattern), pl.format(f"{col.name} '{{}}' is not a valid {label} code", c))
+            )
+        elif col.kind == "hcpcs":
+            checks.append(Check("malformed_hcpcs", c.is_not_null() & ~c.str.contains(HCPCS), pl.format(f"{col.name} '{{}}' is not a valid HCPCS/CPT code", c)))
+        elif col.kind == "ndc":
+            checks.append(Check("malformed_ndc", c.is_not_null() & ~c.str.contains(NDC11), pl.format(f"{col.name} '{{}}' is not an 11-digit NDC", c)))
+        elif col.kind == "amount":
+            checks.append(Check("non_finite_amount", c.is_not_null() & ~c.is_finite(), pl.format(f"{col.name} {{}} is not a finite amount", _text(col.name))))
+        elif col.kind == "enum" and col.allowed:
+            allowed = ", ".join(col.allowed)
+            checks.append(
+                Check("invalid_value", c.is_not_null() & ~c.is_in(list(col.allowed)), pl.format(f"{col.name} '{{}}' is not one of: {allowed}", c))
+            )
+    for start, end in schema.date_order:
+        s, e = pl.col(start), pl.col(end)
+        checks.append(
+            Check("end_before_start", s.is_not_null() & e.is_not_null() & (e < s), pl.format(f"{end} {{}} is before {start} {{}}", _text(end), _text(start)))
+        )
+    if schema.requires_eligibility and eligible_ids is not None:
+        checks.append(
+            Check(
+                "no_eligibility",
+                pl.col("person_id").is_not_null() & ~pl.col("person_id").is_in(eligible_ids.implode()),
+                pl.format("person_id '{}' has no eligibility", pl.col("person_id")),
+            )
+        )
+    key = pl.struct(list(schema.key))
+    checks.append(
+        Check("duplicate_key", ~key.is_first_distinct(), pl.lit(f"duplicate of an earlier row's key ({', '.join(schema.key)})"))
+    )
+    return checks
+
+
+def validate(
+    frame: pl.LazyFrame | pl.DataFrame,
+    schema: TableSchema,
+    *,
+    source: str = "",
+    eligible_ids: pl.Series | None = None,
+) -> ValidationResult:
+    """Split a coerced table into accepted and quarantined rows, with per-check counts.
+
+    ``frame`` holds the table's canonical columns (typed), optionally ``__raw__<col>`` text
+    columns for values that had to be parsed, and ``_source_row`` (1-based row in the source).
+    Claims are checked against ``eligible_ids`` when given.
+    """
+    lf = frame.lazy()
+    names = lf.collect_schema().names()
+    if ROW not in names:
+        lf = lf.with_row_index(ROW, offset=1)
+    present_raw = {n for n in names if n.startswith(RAW_PREFIX)}
+    checks = _checks(schema, present_raw, eligible_ids)
+    flags = [f"__fail{i}" for i in range(len(checks))]
+    df = lf.with_columns([chk.failed.fill_null(False).alias(f) for chk, f in zip(checks, flags, strict=True)]).collect()
+
+    by_name: dict[str, list[str]] = {}
+    for chk, f in zip(checks, flags, strict=True):
+        by_name.setdefault(chk.name, []).append(f)
+    counts_row = df.select([pl.any_horizontal(fs).sum().alias(n) for n, fs in by_name.items()]).row(0, named=True)
+    counts = {n: int(v) for n, v in counts_row.items()}
+
+    bad = pl.any_horizontal(flags) if flags else pl.lit(False)
+    canonical = [n for n in schema.names if n in df.columns]
+    accepted = df.filter(~bad).select(canonical)
+    failing = df.filter(bad)
+    reasons = pl.concat_list(
+        [pl.when(pl.col(f)).then(pl.format("{}: {}", pl.lit(chk.name), chk.message)) for chk, f in zip(checks, flags, strict=True)]
+    ).list.drop_nulls().list.join("; ")
+    quarantined = failing.select([*canonical, ROW, reasons.alias(REASONS)])
+    return ValidationResult(schema.name, source, df.height, accepted, quarantined, counts)
+
+
+def reconcile(results: Iterable[ValidationResult]) -> bool:
+    """True when, for every table, rows in = rows accepted + rows quarantined."""
+    return all(r.rows_in == r.rows_accepted + r.rows_quarantined for r in results)
