@@ -17,6 +17,7 @@ any size is written chunk by chunk with bounded memory.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import polars as pl
 from modeling.dataset import Dataset, DatasetWriter
 from modeling.errors import ParameterError
 from modeling.synth import conditions as cond
-from modeling.synth.claims import ClaimBook
+from modeling.synth.claims import ClaimBook, Pick
 from modeling.synth.params import SynthParams, load_params
 from modeling.synth.people import (
     AGED,
@@ -45,6 +46,9 @@ IPPS_BASE_RATE = 10_800.0  # average Medicare payment per unit of MS-DRG weight 
 OUTLIER_PER_DAY = 1_400.0
 CONDITION_WEIGHT_SCALE = 0.6
 PART_D_COST_SCALE = 1.6
+# One price level for all Parts A/B payment rates above, which are rounded national figures of
+# different vintages; it brings mean paid per person-year to the calibration target.
+PRICE_LEVEL = 1.45
 SNF_PER_DIEM = 590.0  # approx. mean Medicare SNF PDPM payment per day, FY2024 (MedPAC March 2024 report, ch. 7)
 HH_PERIOD_PAYMENT = 2_600.0  # approx. mean 30-day home health period payment, CY2024 (MedPAC March 2024, ch. 8)
 HOSPICE_RHC_DAY = (218.0, 172.0)  # routine home care per diem days 1-60 / 61+, FY2024 hospice final rule (approx.)
@@ -77,14 +81,24 @@ def generate(spec: SynthSpec, out: str | Path, *, progress: Progress | None = No
     pool = provider_pool(spec.seed)
     chunks = [(i, min(CHUNK_SIZE, spec.members - i * CHUNK_SIZE)) for i in range((spec.members + CHUNK_SIZE - 1) // CHUNK_SIZE)]
     source = {"kind": "synthetic", "generator": "vbc-modeler synth", **asdict(spec), "chunk_size": CHUNK_SIZE, "runout": "complete"}
-    with DatasetWriter(out, source) as writer:
+    # write chunk k while chunk k+1 is simulated (Parquet encoding releases the GIL)
+    with DatasetWriter(out, source) as writer, ThreadPoolExecutor(max_workers=1) as io:
+        pending = None
         for done, (index, n) in enumerate(chunks):
             tables = simulate_chunk(spec, index, n, params, pool)
-            for name, frame in tables.items():
-                writer.write(name, frame)
+            if pending is not None:
+                pending.result()
+            pending = io.submit(_write_all, writer, tables)
             if progress:
                 progress(done + 1, len(chunks))
+        if pending is not None:
+            pending.result()
     return Dataset(out)
+
+
+def _write_all(writer: DatasetWriter, tables: dict[str, pl.DataFrame]) -> None:
+    for name, frame in tables.items():
+        writer.write(name, frame)
 
 
 def _days_to_date(days: np.ndarray) -> pl.Series:
@@ -228,12 +242,12 @@ def _decide_deaths(rng: np.random.Generator, people: People, yf: YearFrame, leve
 
 def _intensity(people: People, yf: YearFrame, levels: np.ndarray, params: SynthParams) -> np.ndarray:
     """Cost intensity (mean 1 in a typical panel): drives the rate of every service."""
-    log_lam = 0.36 * np.clip(people.health, -3, 4) + 0.08 * cond.age_z(yf.age) + 0.35 * (people.group != AGED)
+    log_lam = 0.42 * np.clip(people.health, -3, 4) + 0.08 * cond.age_z(yf.age) + 0.35 * (people.group != AGED)
     for i, c in enumerate(params.conditions):
         weights = np.array([0.0] + [lvl.cost_weight for lvl in c.levels])
         log_lam += CONDITION_WEIGHT_SCALE * weights[levels[i]]
-    log_lam += 0.55 * np.isin(people.dual, FULL_DUAL_CODES) + 0.25 * np.isin(people.dual, PARTIAL_DUAL_CODES) + 0.25 * people.lti + 0.5 * people.esrd
-    log_lam += 1.2 * yf.dies  # spending concentrates in the last months of life
+    log_lam += 0.45 * np.isin(people.dual, FULL_DUAL_CODES) + 0.25 * np.isin(people.dual, PARTIAL_DUAL_CODES) + 0.25 * people.lti + 0.3 * people.esrd
+    log_lam += 1.4 * yf.dies  # spending concentrates in the last months of life
     log_lam = np.minimum(log_lam, 3.2)
     return np.exp(log_lam - 0.45)
 
@@ -254,11 +268,8 @@ def _documented_codes(rng: np.random.Generator, yf: YearFrame, levels: np.ndarra
     esrd = np.flatnonzero(yf.active & people.esrd)
     persons += [esrd, esrd]
     out += [np.full(len(esrd), "N186"), np.full(len(esrd), "Z992")]
-    frame = pl.DataFrame({"person": np.concatenate(persons).astype(np.int64), "code": np.concatenate(out)})
-    frame = frame.with_columns(pl.Series("k", rng.random(frame.height)))
-    return (
-        frame.sort("person", "k").group_by("person", maintain_order=True).agg(pl.col("code").unique(maintain_order=True).alias("codes"))
-        .with_columns(pl.lit(yf.year, dtype=pl.Int32).alias("year"))
+    return pl.DataFrame(
+        {"person": np.concatenate(persons).astype(np.int64), "code": np.concatenate(out), "year": np.full(sum(len(x) for x in persons), yf.year, dtype=np.int32)}
     )
 
 
@@ -398,12 +409,12 @@ class Services:
         sigma = np.sqrt(np.log(1 + cv**2))
         return mean * self.rng.lognormal(-sigma**2 / 2, sigma, n)
 
-    def pick(self, table: pl.DataFrame, n: int) -> np.ndarray:
+    def pick(self, table: pl.DataFrame, n: int) -> Pick:
         w = table["weight"].to_numpy().astype(float)
-        return table["code"].to_numpy()[self.rng.choice(len(w), n, p=w / w.sum())]
+        return Pick(table["code"].to_numpy(), self.rng.choice(len(w), n, p=w / w.sum()))
 
-    def specialist(self, n: int) -> np.ndarray:
-        return self.pool.specialist_npi[self.rng.integers(0, len(self.pool.specialist_npi), n)]
+    def specialist(self, n: int) -> Pick:
+        return Pick(self.pool.specialist_npi, self.rng.integers(0, len(self.pool.specialist_npi), n))
 
     def condition_mask(self, name: str | None, min_level: int = 1) -> np.ndarray:
         if name is None:
@@ -415,20 +426,20 @@ class Services:
             return (self.levels[idx] > 0).any(axis=0)
         return self.levels[self.params.condition_index(name)] >= min_level
 
-    def condition_code(self, name: str | None, person: np.ndarray) -> np.ndarray:
-        """The member's own code for a condition (or None), used as a claim's principal diagnosis."""
+    def condition_code(self, name: str | None, person: np.ndarray) -> Pick:
+        """The member's own code for a condition (none for pseudo-conditions), as a claim's principal diagnosis."""
         if name in (None, "esrd", "cancer_any"):
-            if name == "esrd":
-                return np.full(len(person), "N186", dtype=object)
-            return np.full(len(person), None, dtype=object)
+            return Pick(("N186",), np.full(len(person), 0 if name == "esrd" else -1))
         i = self.params.condition_index(name)
         lvl = np.maximum(self.levels[i][person], 1)
         codes = cond.level_codes()[i]
-        out = np.empty(len(person), dtype=object)
+        values = [c for options in codes for c in options]
+        first = np.cumsum([0] + [len(o) for o in codes])
+        index = np.zeros(len(person), dtype=np.int64)
         for level, options in enumerate(codes, start=1):
             sel = lvl == level
-            out[sel] = np.asarray(options, dtype=object)[(person[sel] * 2654435761 + i * 97 + level) % len(options)]
-        return out
+            index[sel] = first[level - 1] + (person[sel] * 2654435761 + i * 97 + level) % len(options)
+        return Pick(tuple(values), index)
 
     # -- generators
     def generate_all(self) -> None:
@@ -449,21 +460,25 @@ class Services:
         p = self.expand(n_visits)
         n = len(p)
         lti = people.lti[p]
-        codes = np.where(lti, rng.choice(["99309", "99310"], n, p=[0.7, 0.3]), rng.choice(["99212", "99213", "99214", "99215", "99204"], n, p=[0.05, 0.40, 0.45, 0.07, 0.03]))
-        fee = {"99212": 50.0, "99213": 80.0, "99214": 114.0, "99215": 156.0, "99204": 138.0, "99309": 110.0, "99310": 160.0}
-        paid = np.vectorize(fee.get)(codes) * rng.lognormal(0, 0.05, n) if n else np.empty(0)
-        pos = np.where(lti, "32", np.where(rng.random(n) < 0.06, "10", "11"))
-        pcp = rng.random(n) < 0.55
-        rendering = np.where(pcp, self.pool.pcp_npi[people.pcp[p]], self.specialist(n))
+        em_codes = ("99212", "99213", "99214", "99215", "99204", "99309", "99310")
+        fee = np.array([50.0, 80.0, 114.0, 156.0, 138.0, 110.0, 160.0])
+        code_idx = np.where(lti, 5 + (rng.random(n) < 0.3), rng.choice(5, n, p=[0.05, 0.40, 0.45, 0.07, 0.03]))
+        codes = Pick(em_codes, code_idx)
+        paid = fee[code_idx] * rng.lognormal(0, 0.05, n)
+        pos = Pick(("11", "10", "32"), np.where(lti, 2, (rng.random(n) < 0.06).astype(np.int64)))
+        n_pcp = len(self.pool.pcp_npi)
+        doctors = np.concatenate([self.pool.pcp_npi, self.pool.specialist_npi])
+        rendering = Pick(doctors, np.where(rng.random(n) < 0.55, people.pcp[p], n_pcp + rng.integers(0, len(self.pool.specialist_npi), n)))
         start = self.yf.dates(rng, p)
-        principal = np.where(rng.random(n) < 0.25, self.pick(self.visit_codes, n), None)
+        routine = self.pick(self.visit_codes, n)
+        principal = Pick(routine.values, np.where(rng.random(n) < 0.25, routine.index, -1))
         self.book.add(p, self.year, start, start, claim_type="professional", place_of_service_code=pos, rendering_npi=rendering, billing_npi=rendering,
                       principal=principal, n_dx=rng.integers(1, 5, n), lines=[dict(hcpcs_code=codes, service_unit_quantity=1.0, paid_amount=paid, allowed_amount=paid / 0.8)])
         # annual wellness visit
         awv = self.expand((self.yf.active & ~people.avoids_care & (rng.random(people.n) < 0.5 * np.minimum(self.yf.exposure * 1.5, 1))).astype(np.int64))
         start = self.yf.dates(rng, awv)
         paid = self.paid(130.0, 0.05, len(awv))
-        npi = self.pool.pcp_npi[people.pcp[awv]]
+        npi = Pick(self.pool.pcp_npi, people.pcp[awv])
         self.book.add(awv, self.year, start, start, claim_type="professional", place_of_service_code="11", rendering_npi=npi, billing_npi=npi,
                       principal="Z0000", n_dx=rng.integers(1, 4, len(awv)), lines=[dict(hcpcs_code="G0439", service_unit_quantity=1.0, paid_amount=paid, allowed_amount=paid / 0.8)])
 
@@ -480,25 +495,26 @@ class Services:
             principal = self.condition_code(s["condition"], p)
             units = float(s["units"])
             if s["claim_type"] == "institutional":
-                facility = self.pool.hospital_npi[self.people.hospital[p]]
+                facility = Pick(self.pool.hospital_npi, self.people.hospital[p])
                 self.book.add(p, self.year, start, start, claim_type="institutional", bill_type_code=s["bill_type_code"], facility_npi=facility, billing_npi=facility,
                               principal=principal, n_dx=rng.integers(1, 5, n),
                               lines=[dict(revenue_center_code=s["revenue_center_code"], hcpcs_code=s["hcpcs_code"], service_unit_quantity=units, paid_amount=paid, allowed_amount=paid / 0.8)])
             else:
                 is_dme = s["place_of_service_code"] == "12"
-                npi = self.pool.supplier_npi[rng.integers(0, len(self.pool.supplier_npi), n)] if is_dme else self.specialist(n)
+                npi = Pick(self.pool.supplier_npi, rng.integers(0, len(self.pool.supplier_npi), n)) if is_dme else self.specialist(n)
                 self.book.add(p, self.year, start, start, claim_type="professional", place_of_service_code=s["place_of_service_code"], rendering_npi=npi, billing_npi=npi,
                               principal=principal, n_dx=rng.integers(1, 4, n),
                               lines=[dict(hcpcs_code=s["hcpcs_code"], service_unit_quantity=units, paid_amount=paid, allowed_amount=paid / 0.8)])
 
     def ed_visits(self) -> None:
         rng = self.rng
-        p = self.expand(self.counts(0.40, 0.75, care=0.3))
+        p = self.expand(self.counts(0.32, 0.75, care=0.3))
         n = len(p)
         start = self.yf.dates(rng, p)
-        facility = self.pool.hospital_npi[self.people.hospital[p]]
-        level = rng.choice(["99283", "99284", "99285"], n, p=[0.3, 0.45, 0.25])
-        fac_paid = np.select([level == "99283", level == "99284"], [260.0, 430.0], 640.0) * rng.lognormal(0, 0.1, n)
+        facility = Pick(self.pool.hospital_npi, self.people.hospital[p])
+        level_idx = rng.choice(3, n, p=[0.3, 0.45, 0.25])
+        level = Pick(("99283", "99284", "99285"), level_idx)
+        fac_paid = np.array([260.0, 430.0, 640.0])[level_idx] * rng.lognormal(0, 0.1, n)
         principal = self.pick(self.ed_codes, n)
         lab, xray = rng.random(n) < 0.6, rng.random(n) < 0.45
         self.book.add(p, self.year, start, start, claim_type="institutional", bill_type_code="131", facility_npi=facility, billing_npi=facility, principal=principal,
@@ -507,7 +523,7 @@ class Services:
                              dict(revenue_center_code="0300", hcpcs_code="80053", service_unit_quantity=1.0, paid_amount=self.paid(28.0, 0.2, n), allowed_amount=35.0, mask=lab),
                              dict(revenue_center_code="0320", hcpcs_code="71046", service_unit_quantity=1.0, paid_amount=self.paid(62.0, 0.2, n), allowed_amount=77.5, mask=xray)])
         doc = self.specialist(n)
-        prof = np.select([level == "99283", level == "99284"], [60.0, 95.0], 140.0)
+        prof = np.array([60.0, 95.0, 140.0])[level_idx]
         self.book.add(p, self.year, start, start, claim_type="professional", place_of_service_code="23", rendering_npi=doc, billing_npi=doc, principal=principal, n_dx=rng.integers(1, 4, n),
                       lines=[dict(hcpcs_code=level, service_unit_quantity=1.0, paid_amount=prof, allowed_amount=prof / 0.8)])
         by_ambulance = rng.random(n) < 0.42
@@ -524,7 +540,7 @@ class Services:
         code = np.where(als, "A0427", "A0429")
         base = np.where(als, 490.0, 410.0) * rng.lognormal(0, 0.08, n)
         miles = np.maximum(1, rng.poisson(9, n)).astype(float)
-        npi = self.pool.ambulance_npi[rng.integers(0, len(self.pool.ambulance_npi), n)]
+        npi = Pick(self.pool.ambulance_npi, rng.integers(0, len(self.pool.ambulance_npi), n))
         self.book.add(p, self.year, start, start, claim_type="professional", place_of_service_code="41", rendering_npi=npi, billing_npi=npi, principal=self.pick(self.ed_codes, n), n_dx=1,
                       lines=[dict(hcpcs_code=code, service_unit_quantity=1.0, paid_amount=base, allowed_amount=base / 0.8),
                              dict(hcpcs_code="A0425", service_unit_quantity=miles, paid_amount=miles * 8.6, allowed_amount=miles * 10.75)])
@@ -563,7 +579,7 @@ class Services:
             return
         drgs = self.params.drgs
         mean_los = drgs["mean_los"].to_numpy()[drg_idx]
-        los = np.maximum(1, np.round(mean_los * rng.gamma(2.5, 0.4, n))).astype(np.int64)
+        los = np.maximum(1, np.round(mean_los * rng.gamma(2.5, 0.5, n))).astype(np.int64)
         last_day = np.minimum(self.people.death_day[p], self.people.leave_day[p] - 1)
         discharge = np.where(terminal, self.people.death_day[p], np.minimum(admission + los, np.maximum(last_day, admission)))
         admission = np.where(terminal, np.maximum(discharge - los, self.yf.start[p]), admission)
@@ -654,7 +670,7 @@ class Services:
 
     def inpatient(self) -> None:
         rng, yf = self.rng, self.yf
-        p = self.expand(self.counts(0.15, 1.2))
+        p = self.expand(self.counts(0.11, 1.2))
         # terminal admissions: about a third of decedents die in hospital
         terminal_p = np.flatnonzero(yf.dies & (rng.random(self.people.n) < 0.30))
         self.terminal = np.zeros(self.people.n, dtype=bool)
@@ -668,7 +684,7 @@ class Services:
         for _ in range(2):
             person, discharge, disposition = self.discharges[-1]
             alive = ~np.isin(disposition, ["20", "50", "07"])
-            risk = np.clip(0.145 * np.exp(0.25 * np.clip(self.people.health[person], -3, 3)), 0, 0.6)
+            risk = np.clip(0.11 * np.exp(0.25 * np.clip(self.people.health[person], -3, 3)), 0, 0.6)
             again = alive & (rng.random(len(person)) < risk)
             rp = person[again]
             when = discharge[again] + rng.integers(1, 31, len(rp))

@@ -181,7 +181,7 @@ def make_people(rng: np.random.Generator, n_base: int, start_year: int, years: i
         "",
     )
     age_now = (jan1 - birth) / 365.25
-    p_lti = np.select([age_now >= 85, age_now >= 80, age_now >= 75, age_now >= 65], [0.075, 0.025, 0.011, 0.004], 0.007)
+    p_lti = np.select([age_now >= 85, age_now >= 80, age_now >= 75, age_now >= 65], [0.11, 0.037, 0.016, 0.006], 0.01)
     p_lti = p_lti * np.where(np.isin(dual, FULL_DUAL_CODES), 3.0, 0.55)
     lti = (rng.random(n) < p_lti) & ~is_new
     health = rng.standard_normal(n) + 0.5 * (dual != "") + 0.8 * lti + 0.25 * (group == DISABLED) + 1.0 * esrd
