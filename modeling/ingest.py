@@ -71,7 +71,7 @@ def read_source(path: Path) -> pl.LazyFrame:
     try:
         if path.name.endswith(".parquet"):
             return pl.scan_parquet(path)
-        return pl.scan_csv(path, infer_schema=False, missing_utf8_is_empty_string=False, encoding="utf8-lossy")
+        return pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy")
     except Exception as exc:  # polars raises several types for unreadable files
         raise SchemaError(f"{path}: cannot be read as {'Parquet' if path.suffix == '.parquet' else 'CSV'}: {exc}") from exc
 

@@ -108,7 +108,8 @@ def _checks(schema: TableSchema, present_raw: set[str], eligible_ids: pl.Series 
         c = pl.col(col.name)
         raw = f"{RAW_PREFIX}{col.name}"
         if col.required:
-            checks.append(Check("missing_required", c.is_null(), pl.lit(f"{col.name} is required but empty")))
+            empty = c.is_null() & pl.col(raw).is_null() if raw in present_raw else c.is_null()
+            checks.append(Check("missing_required", empty, pl.lit(f"{col.name} is required but empty")))
         if raw in present_raw:
             check = "unparseable_date" if col.kind == "date" else "unparseable_number"
             checks.append(

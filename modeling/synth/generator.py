@@ -96,6 +96,16 @@ def generate(spec: SynthSpec, out: str | Path, *, progress: Progress | None = No
     return Dataset(out)
 
 
+def covered(claims: pl.DataFrame, eligibility: pl.DataFrame, date_column: str) -> pl.DataFrame:
+    """Keep services that fall inside an enrollment span: post-acute care or therapy that would run
+    past death, disenrollment, an enrollment gap or the panel's last day is not in FFS claims data."""
+    spans = eligibility.select("person_id", "enrollment_start_date", "enrollment_end_date").sort("enrollment_start_date")
+    order = claims.with_row_index("_order").sort(date_column)
+    matched = order.join_asof(spans, left_on=date_column, right_on="enrollment_start_date", by="person_id", strategy="backward", check_sortedness=False)
+    keep = matched.filter(pl.col(date_column) <= pl.col("enrollment_end_date")).sort("_order")
+    return keep.drop("_order", "enrollment_start_date", "enrollment_end_date")
+
+
 def _write_all(writer: DatasetWriter, tables: dict[str, pl.DataFrame]) -> None:
     for name, frame in tables.items():
         writer.write(name, frame)
@@ -163,10 +173,11 @@ def simulate_chunk(spec: SynthSpec, chunk: int, n_base: int, params: SynthParams
     pharmacy = pl.concat(pharmacy_frames)
     if pharmacy.height:
         pharmacy = pharmacy.with_columns((pl.lit(f"R{chunk:04d}") + pl.int_range(0, pl.len()).cast(pl.String).str.zfill(9)).alias("claim_id"))
+    eligibility = pl.concat(elig_frames).sort(["person_id", "enrollment_start_date"])
     return {
-        "eligibility": pl.concat(elig_frames).sort(["person_id", "enrollment_start_date"]),
-        "medical_claim": medical,
-        "pharmacy_claim": pharmacy,
+        "eligibility": eligibility,
+        "medical_claim": covered(medical, eligibility, "claim_start_date"),
+        "pharmacy_claim": covered(pharmacy, eligibility, "dispensing_date") if pharmacy.height else pharmacy,
         "provider_attribution": pl.concat(attribution_frames),
     }
 

@@ -1,0 +1,1 @@
+"""Streamlit pages and widgets only: every number shown is computed by the packages."""

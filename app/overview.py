@@ -1,0 +1,63 @@
+"""Overview: members, PMPM and utilization of the active dataset, by year."""
+
+import polars as pl
+import streamlit as st
+
+from app.charts import pmpm_by_category_chart, utilization_chart
+from app.state import active_dataset, dataset_overview
+
+st.title("Population overview")
+ds = active_dataset()
+data = dataset_overview(ds)
+summary: pl.DataFrame = data["summary"]
+pmpm: pl.DataFrame = data["pmpm"]
+source = ds.manifest["source"]
+st.caption(
+    f"Dataset **{ds.path.name}** — {source.get('kind', 'unknown')} source"
+    + (f", {source['members']:,} members from {source['start_year']}, seed {source['seed']}" if source.get("kind") == "synthetic" else "")
+)
+
+years = summary["year"].to_list()
+year = st.select_slider("Year", options=years, value=years[-1]) if len(years) > 1 else years[0]
+row = summary.filter(pl.col("year") == year).row(0, named=True)
+prev = summary.filter(pl.col("year") == year - 1)
+prev_row = prev.row(0, named=True) if prev.height else None
+
+
+def delta(key: str, fmt: str):
+    if prev_row is None or prev_row[key] in (None, 0):
+        return None
+    return fmt.format(row[key] - prev_row[key])
+
+
+c = st.columns(6)
+c[0].metric("Members", f"{row['members']:,}", delta("members", "{:+,}"))
+c[1].metric("Member months", f"{row['member_months']:,}")
+c[2].metric("Medical PMPM (Parts A+B)", f"${row['pmpm_medical']:,.0f}", delta("pmpm_medical", "{:+,.0f}"), delta_color="inverse")
+c[3].metric("Pharmacy PMPM (Part D)", f"${row['pmpm_pharmacy'] or 0:,.0f}", delta("pmpm_pharmacy", "{:+,.0f}"), delta_color="inverse")
+c[4].metric("Admissions / 1,000", f"{row['admissions_per_1000']:,.0f}", delta("admissions_per_1000", "{:+,.0f}"), delta_color="inverse")
+c[5].metric("ED visits / 1,000", f"{row['ed_visits_per_1000']:,.0f}", delta("ed_visits_per_1000", "{:+,.0f}"), delta_color="inverse")
+c = st.columns(6)
+c[0].metric("30-day readmission rate", f"{row['readmission_rate']:.1%}" if row["readmission_rate"] is not None else "-")
+c[1].metric("Mean length of stay", f"{row['mean_length_of_stay']:.1f} days")
+c[2].metric("SNF stays / 1,000", f"{row['snf_stays_per_1000']:,.0f}")
+c[3].metric("Home health episodes / 1,000", f"{row['home_health_episodes_per_1000']:,.0f}")
+c[4].metric("Joint replacements / 1,000", f"{row['joint_replacements_per_1000']:,.1f}")
+c[5].metric("Mean risk score", "not yet scored", help="Shown once the CMS-HCC engine has scored this dataset.")
+
+left, right = st.columns(2)
+left.altair_chart(pmpm_by_category_chart(pmpm), use_container_width=True)
+right.altair_chart(utilization_chart(summary), use_container_width=True)
+
+st.subheader("By year")
+table = summary.select(
+    "year", "members", "member_months", "person_years", "paid_medical", "pmpm_medical", "pmpm_pharmacy",
+    "admissions_per_1000", "mean_length_of_stay", "readmission_rate", "ed_visits_per_1000", "snf_stays_per_1000",
+    "home_health_episodes_per_1000", "joint_replacements_per_1000",
+)
+st.dataframe(table, hide_index=True, use_container_width=True)
+wide = pmpm.pivot(on="service_category", index="year", values="pmpm").sort("year")
+st.subheader("PMPM by service category")
+st.dataframe(wide, hide_index=True, use_container_width=True)
+st.download_button("Download PMPM by category (CSV)", pmpm.write_csv(), file_name=f"{ds.path.name}_pmpm_by_category.csv", mime="text/csv")
+st.download_button("Download summary by year (CSV)", table.write_csv(), file_name=f"{ds.path.name}_summary.csv", mime="text/csv")

@@ -1,0 +1,1 @@
+"""Value-based contracts: specs, benchmarks, settlement, bundles and Monte Carlo simulation."""

@@ -1,0 +1,161 @@
+"""The ``vbc`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from modeling.dataset import Dataset
+from modeling.errors import VbcError
+
+app = typer.Typer(help="vbc-modeler: value-based care risk, contracts and cost of care.", no_args_is_help=True, pretty_exceptions_enable=False)
+ingest_app = typer.Typer(help="Load source files into a validated dataset.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+console = Console()
+
+
+def _fail(exc: VbcError) -> None:
+    console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None or value != value:
+        return "-"
+    if unit == "dollars":
+        return f"${value:,.0f}"
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit in ("rate", "days"):
+        return f"{value:,.1f}"
+    return f"{value:.3f}"
+
+
+def print_calibration(report: pl.DataFrame) -> int:
+    table = Table(title="Calibration: achieved vs target (shared/reference/calibration.md)")
+    for col in ("section", "figure", "target", "tolerance", "achieved", ""):
+        table.add_column(col)
+    misses = 0
+    for r in report.iter_rows(named=True):
+        ok = r["within_tolerance"]
+        misses += not ok
+        table.add_row(
+            r["section"], r["label"], _fmt(r["target"], r["unit"]), f"{_fmt(r['low'], r['unit'])} - {_fmt(r['high'], r['unit'])}",
+            _fmt(r["achieved"], r["unit"]), "[green]ok[/]" if ok else "[red]MISS[/]",
+        )
+    console.print(table)
+    console.print(f"{report.height - misses} of {report.height} figures within tolerance.")
+    return misses
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="Dataset folder to write.")],
+    members: Annotated[int, typer.Option(help="Members enrolled in the first year.")] = 20_000,
+    start_year: Annotated[int, typer.Option(help="First calendar year.")] = 2023,
+    years: Annotated[int, typer.Option(help="Number of years.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 1,
+    report: Annotated[bool, typer.Option(help="Measure and print every calibration figure.")] = True,
+) -> None:
+    """Generate a synthetic Medicare fee-for-service population as a canonical dataset."""
+    from modeling.synth import SynthSpec, generate
+    from modeling.synth.calibration import measure
+
+    try:
+        spec = SynthSpec(members, start_year, years, seed)
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} chunks"), TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task(f"simulating {members:,} members x {years} years", total=None)
+            dataset = generate(spec, out, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    except VbcError as exc:
+        _fail(exc)
+    rows = ", ".join(f"{t} {e['rows']:,}" for t, e in dataset.manifest["tables"].items())
+    console.print(f"wrote {out}: {rows}")
+    if report:
+        with console.status("measuring calibration figures from the claims..."):
+            result = measure(dataset)
+        misses = print_calibration(result)
+        if misses:
+            raise typer.Exit(code=1)
+
+
+@ingest_app.command("canonical")
+def ingest_canonical_cmd(
+    src: Annotated[Path, typer.Argument(help="Folder of Tuva-style CSV/Parquet files (eligibility, medical_claim, ...), or one file.")],
+    out: Annotated[Path, typer.Option(help="Dataset folder to write.")],
+) -> None:
+    """Validate canonical files and write accepted rows, quarantine and data-quality report."""
+    from modeling.ingest import ingest_canonical
+
+    try:
+        with console.status("ingesting...") as status:
+            report = ingest_canonical(src, out, progress=lambda msg: status.update(msg))
+    except VbcError as exc:
+        _fail(exc)
+    print_quality(report.to_dict())
+    console.print(f"dataset written to {out}; quarantined rows in {out / 'quarantine'}")
+
+
+def print_quality(report: dict) -> None:
+    table = Table(title="Data quality")
+    for col in ("table", "rows in", "accepted", "quarantined", "failed checks"):
+        table.add_column(col)
+    for t, r in report["tables"].items():
+        failed = ", ".join(f"{k} {v['rows_failed']:,}" for k, v in r["checks"].items() if v["rows_failed"])
+        table.add_row(t, f"{r['rows_in']:,}", f"{r['rows_accepted']:,}", f"{r['rows_quarantined']:,}", failed or "-")
+    console.print(table)
+    console.print("rows reconcile (in = accepted + quarantined)" if report["reconciled"] else "[red]rows do not reconcile[/]")
+
+
+@app.command()
+def validate(dataset: Annotated[Path, typer.Argument(help="Dataset folder.")]) -> None:
+    """Re-run every validation check over a dataset and print the data-quality report."""
+    from modeling.ingest import validate_dataset
+
+    try:
+        ds = Dataset(dataset)
+        with console.status("validating...") as status:
+            results = validate_dataset(ds, progress=lambda msg: status.update(msg))
+    except VbcError as exc:
+        _fail(exc)
+    problems = ds.verify()
+    print_quality({"reconciled": True, "tables": {t: r.report() for t, r in results.items()}})
+    for p in problems:
+        console.print(f"[red]{p}[/]")
+
+
+@app.command()
+def summary(dataset: Annotated[Path, typer.Argument(help="Dataset folder.")]) -> None:
+    """Members, PMPM and utilization by year."""
+    from modeling.metrics import overview
+
+    try:
+        with console.status("computing..."):
+            result = overview(Dataset(dataset))
+    except VbcError as exc:
+        _fail(exc)
+    s = result["summary"]
+    table = Table(title=f"Overview: {dataset}")
+    cols = [("year", "{}"), ("members", "{:,}"), ("member_months", "{:,}"), ("pmpm_medical", "${:,.0f}"), ("pmpm_pharmacy", "${:,.0f}"),
+            ("admissions_per_1000", "{:,.0f}"), ("mean_length_of_stay", "{:.1f}"), ("readmission_rate", "{:.1%}"), ("ed_visits_per_1000", "{:,.0f}")]
+    for name, _ in cols:
+        table.add_column(name.replace("_", " "))
+    for r in s.iter_rows(named=True):
+        table.add_row(*[fmt.format(r[name]) if r[name] is not None else "-" for name, fmt in cols])
+    console.print(table)
+    pm = result["pmpm"].pivot(on="year", index="service_category", values="pmpm")
+    t2 = Table(title="PMPM by service category")
+    for c in pm.columns:
+        t2.add_column(str(c))
+    for r in pm.iter_rows():
+        t2.add_row(r[0], *[f"${v:,.2f}" for v in r[1:]])
+    console.print(t2)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,10 @@
+"""vbc-modeler app: `streamlit run streamlit_app.py`. Pages live in app/; this file only navigates."""
+
+import streamlit as st
+
+st.set_page_config(page_title="vbc-modeler", page_icon=":material/monitoring:", layout="wide")
+pages = [
+    st.Page("app/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("app/data.py", title="Data", icon=":material/database:"),
+]
+st.navigation(pages).run()
