@@ -10,7 +10,13 @@ from __future__ import annotations
 import polars as pl
 
 from modeling.dataset import Dataset
-from modeling.encounters import ed_visits, inpatient_stays, joint_replacements, snf_stays, home_health_episodes
+from modeling.encounters import (
+    ed_visits,
+    home_health_episodes,
+    inpatient_stays,
+    joint_replacements,
+    snf_stays,
+)
 from modeling.member_months import member_months, person_years
 from modeling.service_categories import CATEGORIES, PHARMACY, with_service_category
 

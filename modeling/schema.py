@@ -57,7 +57,7 @@ class TableSchema:
         raise KeyError(name)
 
 
-S, D, F, I = pl.String(), pl.Date(), pl.Float64(), pl.Int32()
+S, D, F, INT = pl.String(), pl.Date(), pl.Float64(), pl.Int32()
 
 ELIGIBILITY = TableSchema(
     name="eligibility",
@@ -84,7 +84,7 @@ ELIGIBILITY = TableSchema(
 
 _medical_columns: list[Column] = [
     Column("claim_id", S, True, "id"),
-    Column("claim_line_number", I, True, "number"),
+    Column("claim_line_number", INT, True, "number"),
     Column("claim_type", S, True, "enum", ("institutional", "professional")),
     Column("person_id", S, True, "id"),
     Column("member_id", S, False, "id"),
@@ -136,7 +136,7 @@ PHARMACY_CLAIM = TableSchema(
     name="pharmacy_claim",
     columns=(
         Column("claim_id", S, True, "id"),
-        Column("claim_line_number", I, True, "number"),
+        Column("claim_line_number", INT, True, "number"),
         Column("person_id", S, True, "id"),
         Column("member_id", S, False, "id"),
         Column("payer", S, True),
@@ -146,7 +146,7 @@ PHARMACY_CLAIM = TableSchema(
         Column("dispensing_date", D, True, "date"),
         Column("ndc_code", S, True, "ndc"),
         Column("quantity", F, False, "number"),
-        Column("days_supply", I, False, "number"),
+        Column("days_supply", INT, False, "number"),
         Column("paid_date", D, False, "date"),
         Column("paid_amount", F, True, "amount"),
         Column("allowed_amount", F, False, "amount"),
@@ -161,7 +161,7 @@ PROVIDER_ATTRIBUTION = TableSchema(
     name="provider_attribution",
     columns=(
         Column("person_id", S, True, "id"),
-        Column("year", I, True, "number"),
+        Column("year", INT, True, "number"),
         Column("provider_npi", S, True, "id"),
         Column("provider_tin", S, True, "id"),
         Column("provider_name", S),

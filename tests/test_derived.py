@@ -4,7 +4,13 @@ import datetime as dt
 
 import polars as pl
 
-from modeling.encounters import ed_visits, home_health_episodes, inpatient_stays, joint_replacements, snf_stays
+from modeling.encounters import (
+    ed_visits,
+    home_health_episodes,
+    inpatient_stays,
+    joint_replacements,
+    snf_stays,
+)
 from modeling.member_months import member_months, person_years
 from modeling.schema import ELIGIBILITY, MEDICAL_CLAIM
 from modeling.service_categories import with_service_category

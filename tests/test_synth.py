@@ -3,7 +3,6 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from modeling.dataset import Dataset
 from modeling.errors import ParameterError
 from modeling.ingest import validate_dataset
 from modeling.schema import DIAGNOSIS_COLUMNS
