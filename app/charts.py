@@ -15,7 +15,7 @@ def pmpm_by_category_chart(pmpm: pl.DataFrame) -> alt.Chart:
     """Stacked bars: PMPM by service category for each year."""
     data = pmpm.filter(pl.col("pmpm") > 0).with_columns(pl.col("year").cast(pl.String)).to_pandas()
     return (
-        alt.Chart(data, title="PMPM by service category")
+        alt.Chart(data, title="Paid PMPM by service category (Parts A, B and D)")
         .mark_bar()
         .encode(
             x=alt.X("year:N", title="Year"),

@@ -43,7 +43,7 @@ c[1].metric("Mean length of stay", f"{row['mean_length_of_stay']:.1f} days")
 c[2].metric("SNF stays / 1,000", f"{row['snf_stays_per_1000']:,.0f}")
 c[3].metric("Home health episodes / 1,000", f"{row['home_health_episodes_per_1000']:,.0f}")
 c[4].metric("Joint replacements / 1,000", f"{row['joint_replacements_per_1000']:,.1f}")
-c[5].metric("Mean risk score", "not yet scored", help="Shown once the CMS-HCC engine has scored this dataset.")
+c[5].metric("Mean risk score", "—", help="Shown once the CMS-HCC engine has scored this dataset.")
 
 left, right = st.columns(2)
 left.altair_chart(pmpm_by_category_chart(pmpm), use_container_width=True)
@@ -55,9 +55,35 @@ table = summary.select(
     "admissions_per_1000", "mean_length_of_stay", "readmission_rate", "ed_visits_per_1000", "snf_stays_per_1000",
     "home_health_episodes_per_1000", "joint_replacements_per_1000",
 )
-st.dataframe(table, hide_index=True, use_container_width=True)
-wide = pmpm.pivot(on="service_category", index="year", values="pmpm").sort("year")
+number = st.column_config.NumberColumn
+st.dataframe(
+    table,
+    hide_index=True,
+    use_container_width=True,
+    column_config={
+        "year": st.column_config.TextColumn("Year"),
+        "members": number("Members", format="localized"),
+        "member_months": number("Member months", format="localized"),
+        "person_years": number("Person-years", format="%.0f"),
+        "paid_medical": number("Paid, Parts A+B", format="dollar"),
+        "pmpm_medical": number("PMPM, A+B", format="dollar"),
+        "pmpm_pharmacy": number("PMPM, Part D", format="dollar"),
+        "admissions_per_1000": number("Admits /1,000", format="%.0f"),
+        "mean_length_of_stay": number("ALOS (days)", format="%.1f"),
+        "readmission_rate": number("Readmit rate", format="percent"),
+        "ed_visits_per_1000": number("ED /1,000", format="%.0f"),
+        "snf_stays_per_1000": number("SNF /1,000", format="%.0f"),
+        "home_health_episodes_per_1000": number("HH /1,000", format="%.0f"),
+        "joint_replacements_per_1000": number("Joint repl. /1,000", format="%.1f"),
+    },
+)
+wide = pmpm.pivot(on="year", index="service_category", values="pmpm").sort("service_category")
 st.subheader("PMPM by service category")
-st.dataframe(wide, hide_index=True, use_container_width=True)
+st.dataframe(
+    wide,
+    hide_index=True,
+    use_container_width=True,
+    column_config={"service_category": "Service category", **{str(y): number(str(y), format="dollar") for y in years}},
+)
 st.download_button("Download PMPM by category (CSV)", pmpm.write_csv(), file_name=f"{ds.path.name}_pmpm_by_category.csv", mime="text/csv")
 st.download_button("Download summary by year (CSV)", table.write_csv(), file_name=f"{ds.path.name}_summary.csv", mime="text/csv")

@@ -121,7 +121,9 @@ def _coerce_column(schema: TableSchema, name: str, dtype: pl.DataType, path: Pat
         raise SchemaError(f"{path}: column '{name}' has type {dtype}; expected {col.dtype} (a number).")
     text = _clean_text(name)
     if col.kind in ("icd10_dx", "icd10_pcs"):
-        text = text.str.to_uppercase().str.replace_all(".", "", literal=True)
+        # the one decimal point ICD-10-CM allows comes after the category (3 characters); any other stays and fails the check
+        text = text.str.to_uppercase()
+        text = pl.when(text.str.contains(r"^[^.]{3}\.[^.]+$")).then(text.str.replace(".", "", literal=True)).otherwise(text)
     elif col.kind == "hcpcs":
         text = text.str.to_uppercase()
     elif col.kind == "ndc":
@@ -136,6 +138,13 @@ def _coerce_column(schema: TableSchema, name: str, dtype: pl.DataType, path: Pat
     return [text.alias(name)]
 
 
+def _preview(names: list[str], limit: int = 12) -> str:
+    if not names:
+        return "(none)"
+    more = f" ... ({len(names) - limit} more)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
 def coerce(lf: pl.LazyFrame, schema: TableSchema, path: Path) -> pl.LazyFrame:
     """Typed canonical columns (plus raw text of parsed columns); a clear error if a column is unusable."""
     source = lf.collect_schema()
@@ -144,7 +153,7 @@ def coerce(lf: pl.LazyFrame, schema: TableSchema, path: Path) -> pl.LazyFrame:
         expected = ", ".join(f"'{c}' ({schema.column(c).dtype})" for c in missing)
         raise SchemaError(
             f"{path}: missing required column(s) {expected} for table '{schema.name}'. "
-            f"Columns found: {', '.join(source.names()) or '(none)'}. "
+            f"Columns found: {_preview(source.names())}. "
             "Rename or add the column (Tuva input-layer names) and load again."
         )
     exprs: list[pl.Expr] = []

@@ -37,12 +37,13 @@ def test_bad_rows_are_quarantined_and_counts_reconcile(tmp_path):
         "C3,1,professional,P1,medicare,ffs,2023-03-01,2023-03-01,99213,80,11E.9,",  # malformed diagnosis (starts with a digit)
         "C4,1,professional,P3,medicare,ffs,2023-03-01,2023-03-01,99213,80,I10,",  # person quarantined -> no eligibility
         "C5,1,professional,P1,medicare,ffs,2023-13-01,2023-03-01,99213,80,I10,",  # bad date
+        "C6,1,professional,P1,medicare,ffs,2023-03-01,2023-03-01,99213,80,I10,E11.9.9",  # a second decimal point
     ]
     src = write(tmp_path / "src", elig, claims)
     report = ingest_canonical(src, tmp_path / "out")
     e, m = report.results["eligibility"], report.results["medical_claim"]
     assert (e.rows_in, e.rows_accepted, e.rows_quarantined) == (4, 2, 2)
-    assert (m.rows_in, m.rows_accepted, m.rows_quarantined) == (5, 2, 3)
+    assert (m.rows_in, m.rows_accepted, m.rows_quarantined) == (6, 2, 4)
     assert report.reconciled
     q = {r["person_id"] or r["claim_id"]: r["_reasons"] for r in e.quarantined.iter_rows(named=True)}
     assert q["P3"] == "unparseable_date: birth_date '1950-02-30' is not a valid date"
@@ -52,6 +53,7 @@ def test_bad_rows_are_quarantined_and_counts_reconcile(tmp_path):
     assert mq["C4"] == "no_eligibility: person_id 'P3' has no eligibility"
     assert mq["C5"].startswith("unparseable_date: claim_start_date '2023-13-01'")
     assert m.quarantined.filter(pl.col("claim_id") == "C5")["_source_row"].item() == 5
+    assert mq["C6"] == "malformed_icd10: diagnosis_code_2 'E11.9.9' is not a valid ICD-10-CM diagnosis code"
 
     ds = Dataset(tmp_path / "out")
     assert ds.manifest["tables"]["medical_claim"]["rows"] == 2
@@ -59,9 +61,9 @@ def test_bad_rows_are_quarantined_and_counts_reconcile(tmp_path):
     assert ds.read("eligibility")["gender"].to_list() == ["female", "male"]
     assert ds.read("eligibility")["dual_status_code"].to_list() == ["NA", "02"]
     assert ds.read("medical_claim")["diagnosis_code_1"].to_list() == ["E119", "E119"]
-    assert ds.quarantine("medical_claim").height == 3
+    assert ds.quarantine("medical_claim").height == 4
     saved = json.loads((tmp_path / "out" / "data_quality.json").read_text())
-    assert saved["tables"]["medical_claim"]["checks"]["malformed_icd10"]["rows_failed"] == 1
+    assert saved["tables"]["medical_claim"]["checks"]["malformed_icd10"]["rows_failed"] == 2
     assert saved["reconciled"] is True
     assert ds.verify() == []
 

@@ -48,7 +48,7 @@ CONDITION_WEIGHT_SCALE = 0.6
 PART_D_COST_SCALE = 1.6
 # One price level for all Parts A/B payment rates above, which are rounded national figures of
 # different vintages; it brings mean paid per person-year to the calibration target.
-PRICE_LEVEL = 1.45
+PRICE_LEVEL = 1.15
 SNF_PER_DIEM = 590.0  # approx. mean Medicare SNF PDPM payment per day, FY2024 (MedPAC March 2024 report, ch. 7)
 HH_PERIOD_PAYMENT = 2_600.0  # approx. mean 30-day home health period payment, CY2024 (MedPAC March 2024, ch. 8)
 HOSPICE_RHC_DAY = (218.0, 172.0)  # routine home care per diem days 1-60 / 61+, FY2024 hospice final rule (approx.)
@@ -169,7 +169,8 @@ def simulate_chunk(spec: SynthSpec, chunk: int, n_base: int, params: SynthParams
         services.generate_all()
         pharmacy_frames.append(_pharmacy_rows(rng, params, pool, people, yf, levels, drug_draw, drug_supply90, person_ids, member_ids))
     coded = pl.concat(coded_frames)
-    medical = book.to_frame(coded, chunk=chunk, person_ids=person_ids, member_ids=member_ids, rng=rng)
+    routine = tuple(params.routine_codes.filter(pl.col("use") == "visit")["code"].to_list())
+    medical = book.to_frame(coded, chunk=chunk, person_ids=person_ids, member_ids=member_ids, rng=rng, price_level=PRICE_LEVEL, fallback=routine)
     pharmacy = pl.concat(pharmacy_frames)
     if pharmacy.height:
         pharmacy = pharmacy.with_columns((pl.lit(f"R{chunk:04d}") + pl.int_range(0, pl.len()).cast(pl.String).str.zfill(9)).alias("claim_id"))
