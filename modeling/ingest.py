@@ -239,7 +239,7 @@ def validate_dataset(dataset: Dataset, *, progress: Progress | None = None) -> d
     eligible: pl.Series | None = None
     for table in [t for t in TABLES if dataset.has(t)]:
         say(f"validating {table}")
-        result = validate(dataset.scan(table), TABLES[table], source=str(dataset.path), eligible_ids=eligible)
+        result = validate(dataset.scan(table), TABLES[table], source=str(dataset.path), eligible_ids=eligible, keep_accepted=table == "eligibility")
         if table == "eligibility":
             eligible = result.accepted.get_column("person_id").unique()
         results[table] = result

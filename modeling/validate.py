@@ -75,9 +75,11 @@ class ValidationResult:
     quarantined: pl.DataFrame
     check_counts: dict[str, int] = field(default_factory=dict)
 
+    accepted_count: int | None = None  # set when accepted rows were counted but not loaded
+
     @property
     def rows_accepted(self) -> int:
-        return self.accepted.height
+        return self.accepted_count if self.accepted_count is not None else self.accepted.height
 
     @property
     def rows_quarantined(self) -> int:
@@ -166,12 +168,15 @@ def validate(
     *,
     source: str = "",
     eligible_ids: pl.Series | None = None,
+    keep_accepted: bool = True,
 ) -> ValidationResult:
     """Split a coerced table into accepted and quarantined rows, with per-check counts.
 
     ``frame`` holds the table's canonical columns (typed), optionally ``__raw__<col>`` text
     columns for values that had to be parsed, and ``_source_row`` (1-based row in the source).
-    Claims are checked against ``eligible_ids`` when given.
+    Claims are checked against ``eligible_ids`` when given. One pass computes a narrow frame of
+    check flags; only failing rows are then read again to build their reasons. With
+    ``keep_accepted=False`` (re-checking a stored dataset) accepted rows are counted, not loaded.
     """
     lf = frame.lazy()
     names = lf.collect_schema().names()
@@ -179,24 +184,33 @@ def validate(
         lf = lf.with_row_index(ROW, offset=1)
     present_raw = {n for n in names if n.startswith(RAW_PREFIX)}
     checks = _checks(schema, present_raw, eligible_ids)
-    flags = [f"__fail{i}" for i in range(len(checks))]
-    df = lf.with_columns([chk.failed.fill_null(False).alias(f) for chk, f in zip(checks, flags, strict=True)]).collect()
+    groups: dict[str, list[Check]] = {}
+    for chk in checks:
+        groups.setdefault(chk.name, []).append(chk)
+    flag_exprs = [pl.any_horizontal([c.failed.fill_null(False) for c in group]).alias(name) for name, group in groups.items()]
+    flags = lf.select(pl.col(ROW), *flag_exprs).collect()
+    counts = {name: int(flags[name].sum()) for name in groups}
+    bad = flags.filter(pl.any_horizontal(list(groups)))
+    bad_rows = bad[ROW]
+    canonical = [n for n in schema.names if n in names]
 
-    by_name: dict[str, list[str]] = {}
-    for chk, f in zip(checks, flags, strict=True):
-        by_name.setdefault(chk.name, []).append(f)
-    counts_row = df.select([pl.any_horizontal(fs).sum().alias(n) for n, fs in by_name.items()]).row(0, named=True)
-    counts = {n: int(v) for n, v in counts_row.items()}
-
-    bad = pl.any_horizontal(flags) if flags else pl.lit(False)
-    canonical = [n for n in schema.names if n in df.columns]
-    accepted = df.filter(~bad).select(canonical)
-    failing = df.filter(bad)
-    reasons = pl.concat_list(
-        [pl.when(pl.col(f)).then(pl.format("{}: {}", pl.lit(chk.name), chk.message)) for chk, f in zip(checks, flags, strict=True)]
-    ).list.drop_nulls().list.join("; ")
-    quarantined = failing.select([*canonical, ROW, reasons.alias(REASONS)])
-    return ValidationResult(schema.name, source, df.height, accepted, quarantined, counts)
+    # reasons: row-local checks are re-evaluated on the failing rows; the duplicate-key flag,
+    # which depends on the whole table, comes from the flags pass
+    failing = lf.filter(pl.col(ROW).is_in(bad_rows.implode())).join(bad.lazy().select(ROW, pl.col("duplicate_key").alias("__dup")), on=ROW, how="left")
+    parts = [
+        pl.when(pl.col("__dup") if c.name == "duplicate_key" else c.failed.fill_null(False)).then(pl.format("{}: {}", pl.lit(c.name), c.message))
+        for c in checks
+    ]
+    reasons = pl.concat_list(parts).list.drop_nulls().list.join("; ")
+    quarantined = failing.select([*canonical, ROW, reasons.alias(REASONS)]).sort(ROW).collect()
+    if keep_accepted:
+        accepted = lf.filter(~pl.col(ROW).is_in(bad_rows.implode())).select(canonical).collect()
+    else:
+        accepted = pl.DataFrame(schema={c: schema.column(c).dtype for c in canonical}).clear()
+    result = ValidationResult(schema.name, source, flags.height, accepted, quarantined, counts)
+    if not keep_accepted:
+        result.accepted_count = flags.height - quarantined.height
+    return result
 
 
 def reconcile(results: Iterable[ValidationResult]) -> bool:

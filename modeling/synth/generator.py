@@ -41,7 +41,7 @@ from modeling.synth.people import (
     provider_pool,
 )
 
-CHUNK_SIZE = 25_000
+CHUNK_SIZE = 12_500
 IPPS_BASE_RATE = 10_800.0  # average Medicare payment per unit of MS-DRG weight incl. IME, DSH, uncompensated care and outliers (approx.; MedPAC data book 2024 puts inpatient payment per FFS discharge near $15,000)
 OUTLIER_PER_DAY = 1_400.0
 CONDITION_WEIGHT_SCALE = 0.6
@@ -100,10 +100,11 @@ def covered(claims: pl.DataFrame, eligibility: pl.DataFrame, date_column: str) -
     """Keep services that fall inside an enrollment span: post-acute care or therapy that would run
     past death, disenrollment, an enrollment gap or the panel's last day is not in FFS claims data."""
     spans = eligibility.select("person_id", "enrollment_start_date", "enrollment_end_date").sort("enrollment_start_date")
-    order = claims.with_row_index("_order").sort(date_column)
-    matched = order.join_asof(spans, left_on=date_column, right_on="enrollment_start_date", by="person_id", strategy="backward", check_sortedness=False)
-    keep = matched.filter(pl.col(date_column) <= pl.col("enrollment_end_date")).sort("_order")
-    return keep.drop("_order", "enrollment_start_date", "enrollment_end_date")
+    key = claims.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"), "person_id", date_column).sort(date_column)
+    matched = key.join_asof(spans, left_on=date_column, right_on="enrollment_start_date", by="person_id", strategy="backward", check_sortedness=False)
+    keep = np.zeros(claims.height, dtype=bool)
+    keep[matched.filter(pl.col(date_column) <= pl.col("enrollment_end_date"))["_i"].to_numpy()] = True
+    return claims if keep.all() else claims.filter(pl.Series(keep))
 
 
 def _write_all(writer: DatasetWriter, tables: dict[str, pl.DataFrame]) -> None:
