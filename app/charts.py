@@ -59,5 +59,5 @@ def quality_chart(report: dict) -> alt.Chart:
     return (
         alt.Chart(data, title="Rows failing each check")
         .mark_bar()
-        .encode(x=alt.X("rows_failed:Q", title="Rows"), y=alt.Y("check:N", title=None), color="table:N", tooltip=["table", "check", "rows_failed"])
+        .encode(x=alt.X("rows_failed:Q", title="Rows", axis=alt.Axis(tickMinStep=1, format=",d")), y=alt.Y("check:N", title=None), color="table:N", tooltip=["table", "check", "rows_failed"])
     )
