@@ -15,7 +15,6 @@ from hccinfhir.model_calculate import calculate_raf
 
 from risk_stratification.hcc import load_tables, score
 
-
 NON_HCC_CODES = ["I10", "E785", "Z0000", "Z23", "M5450", "E039", "K219", "M810", "J069", "N390", "R079", "E559", "H2513", "G4733",
                  "M1711", "D649", "R42", "Z87891", "I2510", "F329", "N189", "R739", "Z1231", "L570", "R0600"]
 

@@ -158,5 +158,46 @@ def summary(dataset: Annotated[Path, typer.Argument(help="Dataset folder.")]) ->
     console.print(t2)
 
 
+@app.command()
+def hcc(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    payment_year: Annotated[int, typer.Option(help="Payment year; diagnoses come from the year before.")] = 2026,
+    out: Annotated[Path, typer.Option(help="Output file (.parquet or .csv) for per-person scores.")] = Path("hcc_scores.parquet"),
+) -> None:
+    """CMS-HCC risk scores for every member: raw, normalized, blended and payment scores."""
+    from risk_stratification.panel import score_panel
+
+    try:
+        with console.status("scoring...") as status:
+            result = score_panel(Dataset(dataset), payment_year, progress=lambda msg: status.update(msg))
+    except VbcError as exc:
+        _fail(exc)
+    scores = result.scores
+    flat = scores.with_columns(pl.col(c).list.join(" ") for c in scores.columns if c.startswith("hccs_"))
+    if out.suffix == ".csv":
+        flat.write_csv(out)
+    else:
+        scores.write_parquet(out)
+    detail = out.with_name(out.stem + "_hcc_detail" + out.suffix)
+    frames = []
+    for model, r in result.by_model.items():
+        dx = r.diagnoses.group_by("person_id", "cc").agg(pl.col("diagnosis_code").sort().str.join(" ").alias("diagnosis_codes"))
+        frames.append(r.hcc_terms.join(dx, on=["person_id", "cc"], how="left").with_columns(pl.lit(model).alias("model")))
+    detail_frame = pl.concat(frames).sort("person_id", "model", "cc")
+    detail_frame.write_csv(detail) if out.suffix == ".csv" else detail_frame.write_parquet(detail)
+    table = Table(title=f"CMS-HCC payment year {payment_year} ({', '.join(result.by_model)})")
+    for col in ("segment", "members", "mean payment score", "mean blended", "share with no HCC"):
+        table.add_column(col)
+    last = list(result.by_model)[-1]
+    summary = scores.group_by("segment").agg(
+        pl.len().alias("n"), pl.col("payment_score").mean(), pl.col("blended_score").mean(), (pl.col(f"hccs_{last}").list.len() == 0).mean().alias("none")
+    ).sort("n", descending=True)
+    for r in summary.iter_rows(named=True):
+        table.add_row(r["segment"], f"{r['n']:,}", f"{r['payment_score']:.3f}", f"{r['blended_score']:.3f}", f"{r['none']:.1%}")
+    console.print(table)
+    console.print(f"all members: mean payment score {scores['payment_score'].mean():.3f}; wrote {out} and {detail}")
+    console.print("tables used: " + ", ".join(result.files))
+
+
 if __name__ == "__main__":
     app()

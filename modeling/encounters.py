@@ -131,3 +131,25 @@ def joint_replacements(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
         .agg(pl.col("person_id").first(), pl.col("claim_start_date").min().alias("procedure_date"))
         .with_columns(pl.col("procedure_date").dt.year().alias("year"))
     )
+
+
+NURSING_FACILITY_EM = tuple(str(c) for c in range(99304, 99311))
+
+
+def long_term_institutional(medical_claim: pl.LazyFrame, *, min_days: int = 90) -> pl.LazyFrame:
+    """person_id, year of people who look long-term institutionalized in the year: nursing-facility
+    E&M visits (place of service 32, or CPT 99304-99310) spanning at least ``min_days`` days.
+
+    CMS determines long-term institutional status from MDS assessments (90+ days in a nursing
+    home), which claims data do not carry; this is the claims-based stand-in an analyst would use.
+    """
+    visits = medical_claim.filter(
+        (pl.col("claim_type") == "professional")
+        & ((pl.col("place_of_service_code") == "32") | pl.col("hcpcs_code").is_in(NURSING_FACILITY_EM))
+    )
+    return (
+        visits.group_by("person_id", pl.col("claim_start_date").dt.year().alias("year"))
+        .agg(((pl.col("claim_start_date").max() - pl.col("claim_start_date").min()).dt.total_days() >= min_days).alias("institutional"))
+        .filter(pl.col("institutional"))
+        .select("person_id", "year")
+    )

@@ -30,3 +30,11 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
     result = runner.invoke(app, ["ingest", "canonical", str(src), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "missing required column" in result.output
+
+
+def test_hcc_command_writes_scores_and_detail(small_dataset, tmp_path):
+    out = tmp_path / "scores.csv"
+    result = runner.invoke(app, ["hcc", str(small_dataset.path), "--payment-year", "2024", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.exists() and (tmp_path / "scores_hcc_detail.csv").exists()
+    assert "mean payment score" in result.output

