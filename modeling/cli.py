@@ -199,5 +199,35 @@ def hcc(
     console.print("tables used: " + ", ".join(result.files))
 
 
+@app.command()
+def gaps(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    payment_year: Annotated[int, typer.Option(help="Payment year; gaps are prior-year HCCs missing from the year before it.")] = 2026,
+    base_rate: Annotated[float, typer.Option(help="Annual per-capita base rate or benchmark ($) that prices one point of payment score.")] = 12_000.0,
+    out: Annotated[Path, typer.Option(help="Output CSV of the gap worklist (by-person and by-provider files are written beside it).")] = Path("recapture_gaps.csv"),
+) -> None:
+    """HCC recapture gaps: each gap's marginal payment score and annual dollar value, ranked."""
+    from risk_stratification.gaps import recapture_gaps
+
+    try:
+        with console.status("finding and pricing recapture gaps..."):
+            result = recapture_gaps(Dataset(dataset), payment_year, annual_base_rate=base_rate)
+    except VbcError as exc:
+        _fail(exc)
+    result.gaps.write_csv(out)
+    result.by_person.write_csv(out.with_name(out.stem + "_by_person.csv"))
+    result.by_provider.write_csv(out.with_name(out.stem + "_by_provider.csv"))
+    table = Table(title=f"Top recapture gaps, payment year {payment_year}, at ${base_rate:,.0f} per point")
+    for col in ("person", "HCC", "label", "prior-year codes", "marginal score", "annual value"):
+        table.add_column(col)
+    for r in result.gaps.head(15).iter_rows(named=True):
+        table.add_row(r["person_id"], str(r["hcc"]), (r["label"] or "")[:40], r["prior_year_codes"], f"{r['marginal_payment_score']:.3f}", f"${r['annual_value']:,.0f}")
+    console.print(table)
+    console.print(
+        f"{result.gaps.height:,} gaps in {result.by_person.height:,} members worth ${result.by_person['annual_value'].sum():,.0f} a year "
+        f"if all were closed; wrote {out} and the by-person and by-provider lists beside it."
+    )
+
+
 if __name__ == "__main__":
     app()
