@@ -5,6 +5,7 @@ import streamlit as st
 st.set_page_config(page_title="vbc-modeler", page_icon=":material/monitoring:", layout="wide")
 pages = [
     st.Page("app/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("app/risk_adjustment.py", title="Risk adjustment", icon=":material/health_and_safety:"),
     st.Page("app/data.py", title="Data", icon=":material/database:"),
 ]
 st.navigation(pages).run()

@@ -61,3 +61,42 @@ def quality_chart(report: dict) -> alt.Chart:
         .mark_bar()
         .encode(x=alt.X("rows_failed:Q", title="Rows", axis=alt.Axis(tickMinStep=1, format=",d")), y=alt.Y("check:N", title=None), color="table:N", tooltip=["table", "check", "rows_failed"])
     )
+
+
+def score_distribution_chart(scores: pl.DataFrame, column: str = "payment_score") -> alt.Chart:
+    """Histogram of risk scores (clipped at 5 so the tail stays readable)."""
+    data = scores.select(pl.col(column).clip(upper_bound=5.0).alias("score")).to_pandas()
+    return (
+        alt.Chart(data, title="Distribution of payment risk scores")
+        .mark_bar()
+        .encode(
+            x=alt.X("score:Q", bin=alt.Bin(step=0.1), title="Payment score (values above 5 shown at 5)"),
+            y=alt.Y("count():Q", title="Members"),
+            tooltip=[alt.Tooltip("count():Q", title="members")],
+        )
+    )
+
+
+def segment_mix_chart(mix: pl.DataFrame) -> alt.Chart:
+    return (
+        alt.Chart(mix.to_pandas(), title="Members by CMS-HCC segment")
+        .mark_bar()
+        .encode(
+            x=alt.X("members:Q", title="Members"),
+            y=alt.Y("segment:N", sort="-x", title=None),
+            tooltip=["segment", "members", alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("mean_payment_score:Q", format=".3f")],
+        )
+    )
+
+
+def top_hcc_chart(top: pl.DataFrame) -> alt.Chart:
+    data = top.with_columns((pl.col("hcc") + " " + pl.col("label").fill_null("").str.slice(0, 45)).alias("name")).to_pandas()
+    return (
+        alt.Chart(data, title="Most prevalent payment HCCs")
+        .mark_bar()
+        .encode(
+            x=alt.X("prevalence:Q", title="Share of members", axis=alt.Axis(format="%")),
+            y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=360)),
+            tooltip=["hcc", "label", "members", alt.Tooltip("prevalence:Q", format=".1%"), alt.Tooltip("mean_coefficient:Q", format=".3f")],
+        )
+    )

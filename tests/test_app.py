@@ -83,3 +83,16 @@ def test_chart_specs(small_dataset):
     report = {"tables": {"medical_claim": {"checks": {"malformed_icd10": {"rows_failed": 3}, "duplicate_key": {"rows_failed": 0}}}}}
     spec = quality_chart(report).to_dict()
     assert spec["mark"]["type"] == "bar"
+
+
+def test_risk_adjustment_page_explains_a_member_and_lists_gaps(workspace):
+    at = run_page("risk_adjustment.py")
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert "Mean payment score" in labels and "Recapture gaps" in labels
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "score, line by line" in markdown and "From raw to payment score" in markdown
+    at.selectbox[1].select_index(5).run()  # another member in the drill-down
+    assert not at.exception
+    at.radio[0].set_value("By attributed provider").run()
+    assert not at.exception

@@ -1,0 +1,95 @@
+"""Risk adjustment: CMS-HCC scores of the panel, a member's score line by line, and the recapture
+worklist priced in dollars."""
+
+import polars as pl
+import streamlit as st
+
+from app.charts import score_distribution_chart, segment_mix_chart, top_hcc_chart
+from app.state import active_dataset
+from modeling.dataset import Dataset
+from modeling.errors import VbcError
+from modeling.member_months import member_months
+from risk_stratification.gaps import recapture_gaps
+from risk_stratification.hcc import payment_year_parameters
+from risk_stratification.panel import explain_member, score_panel, segment_mix, top_hccs
+
+
+@st.cache_data(show_spinner="Scoring the panel with CMS-HCC...", max_entries=6)
+def cached_scores(path: str, content_hash: str, year: int):
+    return score_panel(Dataset(path), year)
+
+
+@st.cache_data(show_spinner="Finding and pricing recapture gaps...", max_entries=6)
+def cached_gaps(path: str, content_hash: str, year: int, base_rate: float):
+    return recapture_gaps(Dataset(path), year, annual_base_rate=base_rate)
+
+
+st.title("Risk adjustment")
+ds = active_dataset()
+key = (str(ds.path), ds.manifest["content_hash"])
+data_years = member_months(ds.scan("eligibility")).select(pl.col("year").unique()).collect()["year"].to_list()
+param_years = set(payment_year_parameters()["payment_year"].to_list())
+years = sorted(y + 1 for y in data_years if y + 1 in param_years)
+if not years:
+    st.error(f"This dataset covers {sorted(data_years)}; CMS-HCC payment years with parameters are {sorted(param_years)}. No payment year can be scored.")
+    st.stop()
+left, right = st.columns(2)
+year = left.selectbox("Payment year", years, index=len(years) - 1, help="Diagnoses come from the year before the payment year.")
+base_rate = right.number_input(
+    "Annual base rate per member ($)", min_value=1_000.0, max_value=100_000.0, value=12_000.0, step=500.0,
+    help="What one point of payment risk score is worth for a year (e.g. an MA county rate or an ACO benchmark).",
+)
+try:
+    result = cached_scores(*key, year)
+    gaps = cached_gaps(*key, year, base_rate)
+except VbcError as exc:
+    st.error(str(exc))
+    st.stop()
+scores = result.scores
+models = list(result.by_model)
+st.caption(f"Models: {', '.join(models)} · tables: {', '.join(f.split('/')[-1] for f in result.files)}")
+
+c = st.columns(4)
+c[0].metric("Members scored", f"{scores.height:,}")
+c[1].metric("Mean payment score", f"{scores['payment_score'].mean():.3f}")
+c[2].metric("Recapture gaps", f"{gaps.gaps.height:,}", help=f"in {gaps.by_person.height:,} members")
+c[3].metric("Value if all gaps closed", f"${gaps.by_person['annual_value'].sum():,.0f}/yr")
+
+tab_panel, tab_member, tab_gaps = st.tabs(["Panel", "Member drill-down", "Recapture worklist"])
+with tab_panel:
+    a, b = st.columns(2)
+    a.altair_chart(score_distribution_chart(scores), use_container_width=True)
+    b.altair_chart(segment_mix_chart(segment_mix(result)), use_container_width=True)
+    st.altair_chart(top_hcc_chart(top_hccs(result)), use_container_width=True)
+    flat = scores.with_columns(pl.col(c).list.join(" ") for c in scores.columns if c.startswith("hccs_"))
+    st.download_button("Download all member scores (CSV)", flat.write_csv(), file_name=f"hcc_scores_{year}.csv", mime="text/csv")
+
+with tab_member:
+    ranked = scores.join(gaps.by_person.select("person_id", pl.col("annual_value").alias("gap_value")), on="person_id", how="left").sort(
+        ["gap_value", "payment_score"], descending=True, nulls_last=True
+    )
+    options = ranked["person_id"].to_list()
+    person = st.selectbox("Member (members with the most valuable gaps first)", options, index=0)
+    row = scores.filter(pl.col("person_id") == person).row(0, named=True)
+    st.markdown(f"**{person}** · segment **{row['segment']}** · age {row['age']} on February 1, {year} · payment score **{row['payment_score']:.3f}**")
+    explained = explain_member(result, person)
+    for model, lines in explained["lines"].items():
+        st.markdown(f"**{model} score, line by line**")
+        st.dataframe(lines, hide_index=True, use_container_width=True, column_config={"coefficient": st.column_config.NumberColumn(format="%.3f")})
+    st.markdown("**From raw to payment score**")
+    st.dataframe(explained["steps"], hide_index=True, use_container_width=True, column_config={"value": st.column_config.NumberColumn(format="%.3f")})
+    mine = gaps.gaps.filter(pl.col("person_id") == person)
+    st.markdown("**Recapture gaps**")
+    if mine.is_empty():
+        st.info("No chronic HCC from the prior year is missing this year.")
+    else:
+        st.dataframe(mine.drop("person_id"), hide_index=True, use_container_width=True,
+                     column_config={"annual_value": st.column_config.NumberColumn("Annual value", format="dollar")})
+
+with tab_gaps:
+    st.markdown(f"Chronic HCCs documented in {year - 2} and not yet in {year - 1}, each priced by re-scoring the member with it, at ${base_rate:,.0f} per point.")
+    view = st.radio("List", ["By gap", "By member", "By attributed provider"], horizontal=True)
+    table = {"By gap": gaps.gaps, "By member": gaps.by_person, "By attributed provider": gaps.by_provider}[view]
+    st.dataframe(table.head(500), hide_index=True, use_container_width=True,
+                 column_config={"annual_value": st.column_config.NumberColumn("Annual value", format="dollar")})
+    st.download_button(f"Download {view.lower()} (CSV)", table.write_csv(), file_name=f"recapture_{view.split()[-1].lower()}_{year}.csv", mime="text/csv")
