@@ -4,7 +4,7 @@ import polars as pl
 import streamlit as st
 
 from app.charts import pmpm_by_category_chart, utilization_chart
-from app.state import active_dataset, dataset_overview
+from app.state import active_dataset, dataset_overview, mean_risk_score
 
 st.title("Population overview")
 ds = active_dataset()
@@ -43,7 +43,13 @@ c[1].metric("Mean length of stay", f"{row['mean_length_of_stay']:.1f} days")
 c[2].metric("SNF stays / 1,000", f"{row['snf_stays_per_1000']:,.0f}")
 c[3].metric("Home health episodes / 1,000", f"{row['home_health_episodes_per_1000']:,.0f}")
 c[4].metric("Joint replacements / 1,000", f"{row['joint_replacements_per_1000']:,.1f}")
-c[5].metric("Mean risk score", "—", help="Shown once the CMS-HCC engine has scored this dataset.")
+risk = mean_risk_score(ds, year + 1)
+c[5].metric(
+    f"Mean risk score (PY {year + 1})",
+    f"{risk:.3f}" if risk is not None else "—",
+    help=f"Mean CMS-HCC payment score for payment year {year + 1}, from {year} diagnoses (members enrolled in December {year})."
+    if risk is not None else f"No CMS-HCC parameters for payment year {year + 1}.",
+)
 
 left, right = st.columns(2)
 left.altair_chart(pmpm_by_category_chart(pmpm), use_container_width=True)

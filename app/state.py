@@ -36,3 +36,17 @@ def cached_overview(path: str, content_hash: str) -> dict:
 
 def dataset_overview(ds: Dataset) -> dict:
     return cached_overview(str(ds.path), ds.manifest["content_hash"])
+
+
+@st.cache_data(show_spinner="Scoring CMS-HCC risk...", max_entries=16)
+def _mean_risk(path: str, content_hash: str, payment_year: int) -> float | None:
+    from risk_stratification.hcc import payment_year_parameters
+    from risk_stratification.panel import score_panel
+
+    if payment_year not in set(payment_year_parameters()["payment_year"].to_list()):
+        return None
+    return float(score_panel(Dataset(path), payment_year).scores["payment_score"].mean())
+
+
+def mean_risk_score(ds: Dataset, payment_year: int) -> float | None:
+    return _mean_risk(str(ds.path), ds.manifest["content_hash"], payment_year)
