@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+import numpy as np
 import polars as pl
 
 from modeling.errors import ParameterError
@@ -218,20 +219,58 @@ def condition_categories(diagnoses: pl.DataFrame | pl.LazyFrame, people: pl.Lazy
     )
 
 
-def apply_hierarchies(ccs: pl.LazyFrame, tables: HccTables) -> pl.LazyFrame:
-    """Drop CCs that need a companion CC the person lacks (``hcc_requirements.csv``), then each
-    CC whose hierarchy parent the person also has."""
-    present = ccs.select("pid", "cc").unique()
-    needs = tables.requirements.lazy()
-    satisfied = present.join(needs, left_on="cc", right_on="requires", how="inner").select("pid", pl.col("cc_right").alias("cc")).unique()
-    unmet = present.join(needs.select("cc").unique(), on="cc", how="semi").join(satisfied, on=["pid", "cc"], how="anti")
-    present = present.join(unmet, on=["pid", "cc"], how="anti")
-    dominated = (
-        present.join(tables.hierarchies.lazy(), left_on="cc", right_on="child", how="inner")
-        .join(present.rename({"cc": "parent"}), on=["pid", "parent"], how="semi")
-        .select("pid", "cc")
-    )
-    return ccs.join(unmet, on=["pid", "cc"], how="anti").join(dominated, on=["pid", "cc"], how="anti")
+@dataclass(frozen=True)
+class _CcIndex:
+    """Column positions of a model's CCs in a person x CC presence matrix."""
+
+    values: np.ndarray  # sorted CC numbers
+
+    def cols(self, ccs) -> np.ndarray:
+        ccs = np.asarray(ccs, dtype=np.int64)
+        pos = np.searchsorted(self.values, ccs)
+        pos = np.clip(pos, 0, len(self.values) - 1)
+        return np.where(self.values[pos] == ccs, pos, -1)
+
+
+@cache
+def _cc_index(model: str) -> _CcIndex:
+    t = load_tables(model)
+    every = np.concatenate([
+        t.dx_to_cc["cc"].to_numpy(), t.edits["cc_override"].drop_nulls().to_numpy(),
+        t.hierarchies["parent"].to_numpy(), t.hierarchies["child"].to_numpy(), t.groups["cc"].to_numpy(),
+    ]).astype(np.int64)
+    return _CcIndex(np.unique(every))
+
+
+def apply_hierarchies(presence: np.ndarray, tables: HccTables, index: _CcIndex) -> np.ndarray:
+    """CCs kept after CMS's rules, on a person x CC boolean matrix (Fortran order):
+    first drop CCs that need a companion CC the person lacks (``hcc_requirements.csv``), then
+    each CC whose hierarchy parent the person has."""
+    kept = presence.copy(order="F")
+    for cc, group in tables.requirements.group_by("cc"):
+        col = index.cols([cc[0]])[0]
+        needs = [c for c in index.cols(group["requires"].to_numpy()) if c >= 0]
+        if col >= 0:
+            kept[:, col] &= presence[:, needs].any(axis=1) if needs else False
+    basis = kept.copy(order="F")
+    parents = index.cols(tables.hierarchies["parent"].to_numpy())
+    children = index.cols(tables.hierarchies["child"].to_numpy())
+    for parent, child in zip(parents, children, strict=True):
+        if parent >= 0 and child >= 0:
+            kept[:, child] &= ~basis[:, parent]
+    return kept
+
+
+def _interaction_flags(kept: np.ndarray, disabled: np.ndarray, tables: HccTables, index: _CcIndex) -> dict[str, np.ndarray]:
+    groups = {
+        name: kept[:, [c for c in index.cols(g["cc"].to_numpy()) if c >= 0]].any(axis=1)
+        for (name,), g in tables.groups.group_by("group")
+    }
+    flags = {}
+    for row in tables.interactions.iter_rows(named=True):
+        flag = np.logical_and.reduce([groups[t] for t in row["terms"]])
+        flags[row["variable"]] = flag & disabled if row["disabled_only"] else flag
+    return flags
 
 
 @dataclass
@@ -277,70 +316,64 @@ _COUNT_NAMES = [f"D{i}" for i in range(1, 10)] + ["D10P"]
 def score(people: pl.DataFrame | pl.LazyFrame, diagnoses: pl.DataFrame | pl.LazyFrame, *, model: str, payment_year: int) -> HccScores:
     """Raw CMS-HCC scores of ``model`` for every person (demographic-only when no diagnoses)."""
     tables = load_tables(model)
+    index = _cc_index(model)
     demo = demographics(people, payment_year).with_row_index("pid").collect()
-    segments = demo.select("pid", "segment")
-    # materialized once: the hierarchy step reads the person's CC set several times
+    n = demo.height
+    segment_names = sorted(set(demo["segment"].unique().to_list()) | {"CNA"})
+    seg_idx = demo["segment"].replace_strict({s: i for i, s in enumerate(segment_names)}, return_dtype=pl.Int32).to_numpy()
     mapped = condition_categories(diagnoses, demo.lazy(), tables).collect()
-    ccs = apply_hierarchies(mapped.lazy(), tables).collect()
-    hccs = ccs.select("pid", "cc").unique()
-    hcc_terms = hccs.join(segments, on="pid", how="left").join(tables.hcc_coefficients, on=["segment", "cc"], how="left").select(
-        "pid", "cc", pl.col("coefficient").fill_null(0.0)
-    )
+    presence = np.zeros((n, len(index.values)), dtype=bool, order="F")
+    presence[mapped["pid"].to_numpy(), index.cols(mapped["cc"].to_numpy())] = True
+    kept = apply_hierarchies(presence, tables, index)
+
+    # HCC terms: one coefficient per segment and CC
+    coef = np.zeros((len(segment_names), len(index.values)))
+    hc = tables.hcc_coefficients.filter(pl.col("segment").is_in(segment_names))
+    coef[[segment_names.index(s) for s in hc["segment"]], index.cols(hc["cc"].to_numpy())] = hc["coefficient"].to_numpy()
+    rows, cols = np.nonzero(kept)
+    hcc_coef = coef[seg_idx[rows], cols]
+    hcc_score = np.bincount(rows, weights=hcc_coef, minlength=n)
+    hcc_terms = pl.DataFrame({"pid": rows.astype(np.uint32), "cc": index.values[cols].astype(np.int32), "coefficient": hcc_coef})
+
+    counts = kept.sum(axis=1)
+    flags = _interaction_flags(kept, demo["disabled"].to_numpy(), tables, index)
+    pid = demo["pid"]
     other = pl.concat([
         demo.select("pid", pl.col("demographic_cell").alias("variable"), pl.lit("demographic").alias("kind")),
         demo.filter(pl.col("originally_disabled") & pl.col("segment").str.starts_with("C")).select(
             "pid", pl.when(pl.col("female")).then(pl.lit("OriginallyDisabled_Female")).otherwise(pl.lit("OriginallyDisabled_Male")).alias("variable"), pl.lit("demographic").alias("kind")),
         demo.filter((pl.col("segment") == "INS") & pl.col("originally_disabled")).select("pid", pl.lit("ORIGDS").alias("variable"), pl.lit("demographic").alias("kind")),
         demo.filter((pl.col("segment") == "INS") & pl.col("medicaid")).select("pid", pl.lit("LTIMCAID").alias("variable"), pl.lit("demographic").alias("kind")),
-        _interaction_variables(ccs, demo, tables).with_columns(pl.lit("interaction").alias("kind")),
-        _count_variables(ccs).with_columns(pl.lit("count").alias("kind")),
+        *[pl.DataFrame({"pid": pid.filter(pl.Series(flag)), "variable": name, "kind": "interaction"}) for name, flag in flags.items() if flag.any()],
+        pl.DataFrame({"pid": pid, "n": counts}).filter(pl.col("n") > 0).select(
+            "pid", pl.when(pl.col("n") >= 10).then(pl.lit("D10P")).otherwise(pl.lit("D") + pl.col("n").cast(pl.String)).alias("variable"), pl.lit("count").alias("kind")),
     ])
     other_terms = (
-        other.join(segments, on="pid", how="left")
+        other.join(demo.select("pid", "segment"), on="pid", how="left")
         .join(tables.other_coefficients, on=["segment", "variable"], how="left")
         .select("pid", "variable", pl.col("coefficient").fill_null(0.0), "kind")
     )
-    hcc_sum = hcc_terms.group_by("pid").agg(pl.col("coefficient").sum().alias("hcc_score"), pl.col("cc").sort().cast(pl.String).alias("hccs"))
     other_sum = other_terms.group_by("pid").agg(
         pl.col("coefficient").sum().alias("other_score"),
         pl.col("coefficient").filter(pl.col("kind") == "demographic").sum().alias("demographic_score"),
     )
+    hcc_lists = hcc_terms.group_by("pid", maintain_order=True).agg(pl.col("cc").sort().cast(pl.String).alias("hccs"))
     scores = (
         demo.select("pid", "person_id", "segment", "demographic_cell", "age")
+        .with_columns(pl.Series("hcc_score", hcc_score))
         .join(other_sum, on="pid", how="left")
-        .join(hcc_sum, on="pid", how="left")
+        .join(hcc_lists, on="pid", how="left")
         .with_columns(
-            (pl.col("other_score") + pl.col("hcc_score").fill_null(0.0)).alias("raw_score"),
+            (pl.col("other_score") + pl.col("hcc_score")).alias("raw_score"),
             pl.col("hccs").fill_null(pl.lit([], dtype=pl.List(pl.String))),
             pl.lit(model).alias("model"),
         )
         .select("person_id", "segment", "demographic_cell", "age", "raw_score", "demographic_score", "hccs", "model")
     )
+    used = mapped.join(hcc_terms.select(pl.col("pid").cast(mapped.schema["pid"]), "cc"), on=["pid", "cc"], how="semi").select("pid", "cc", "diagnosis_code")
     ids = demo["person_id"]
     with_id = lambda frame: frame.with_columns(ids.gather(frame["pid"]).alias("person_id")).drop("pid")  # noqa: E731
-    return HccScores(scores, with_id(hcc_terms), with_id(other_terms), with_id(ccs.select("pid", "cc", "diagnosis_code")), model, tables.files)
-
-
-def _count_variables(ccs: pl.DataFrame) -> pl.DataFrame:
-    n = ccs.group_by("pid").agg(pl.col("cc").n_unique().alias("n"))
-    return n.select("pid", pl.when(pl.col("n") >= 10).then(pl.lit("D10P")).otherwise(pl.lit("D") + pl.col("n").cast(pl.String)).alias("variable"))
-
-
-def _interaction_variables(ccs: pl.DataFrame, demo: pl.DataFrame, tables: HccTables) -> pl.DataFrame:
-    has_group = ccs.select("pid", "cc").unique().join(tables.groups, on="cc", how="inner").select("pid", "group").unique()
-    terms = tables.interactions.explode("terms").rename({"terms": "group"})
-    needed = tables.interactions.select("variable", pl.col("terms").list.len().alias("needed"), "disabled_only")
-    met = (
-        has_group.join(terms, on="group", how="inner")
-        .group_by("pid", "variable").agg(pl.len().alias("met"))
-        .join(needed, on="variable")
-        .filter(pl.col("met") == pl.col("needed"))
-    )
-    disabled = demo.filter(pl.col("disabled")).select("pid")
-    return pl.concat([
-        met.filter(~pl.col("disabled_only")).select("pid", "variable"),
-        met.filter(pl.col("disabled_only")).join(disabled, on="pid", how="semi").select("pid", "variable"),
-    ])
+    return HccScores(scores, with_id(hcc_terms), with_id(other_terms), with_id(used), model, tables.files)
 
 
 # ------------------------------------------------------------------ payment-year layer
