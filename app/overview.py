@@ -45,7 +45,7 @@ c[3].metric("Home health episodes / 1,000", f"{row['home_health_episodes_per_100
 c[4].metric("Joint replacements / 1,000", f"{row['joint_replacements_per_1000']:,.1f}")
 risk = mean_risk_score(ds, year + 1)
 c[5].metric(
-    f"Mean risk score (PY {year + 1})",
+    f"Risk score, PY {year + 1}",
     f"{risk:.3f}" if risk is not None else "—",
     help=f"Mean CMS-HCC payment score for payment year {year + 1}, from {year} diagnoses (members enrolled in December {year})."
     if risk is not None else f"No CMS-HCC parameters for payment year {year + 1}.",
