@@ -124,8 +124,9 @@ def validate(dataset: Annotated[Path, typer.Argument(help="Dataset folder.")]) -
     except VbcError as exc:
         _fail(exc)
     problems = ds.verify()
-    reconciled = all(r.rows_in == r.rows_accepted + r.rows_quarantined for r in results.values())
-    print_quality({"reconciled": reconciled, "tables": {t: r.report() for t, r in results.items()}})
+    from modeling.validate import reconcile
+
+    print_quality({"reconciled": reconcile(results.values()), "tables": {t: r.report() for t, r in results.items()}})
     for p in problems:
         console.print(f"[red]{p}[/]")
 

@@ -164,7 +164,11 @@ class Dataset:
                 continue
             if file_sha256(f) != entry["sha256"]:
                 problems.append(f"{t}: {f} has changed since the manifest was written (sha256 differs)")
-            n = pq.ParquetFile(f).metadata.num_rows
+            try:
+                n = pq.ParquetFile(f).metadata.num_rows
+            except Exception as exc:  # pyarrow raises several types for damaged files
+                problems.append(f"{t}: {f} is not a readable Parquet file ({exc})")
+                continue
             if n != entry["rows"]:
                 problems.append(f"{t}: {n} rows in the file, {entry['rows']} in the manifest")
         return problems

@@ -19,7 +19,7 @@ import polars as pl
 from modeling.dataset import QUALITY_REPORT, QUARANTINE_DIR, Dataset, DatasetWriter
 from modeling.errors import SchemaError
 from modeling.schema import REQUIRED_TABLES, TABLES, TableSchema
-from modeling.validate import DATE_FORMATS, RAW_PREFIX, ROW, ValidationResult, validate
+from modeling.validate import DATE_FORMATS, RAW_PREFIX, ROW, ValidationResult, reconcile, validate
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz", ".txt")
 MISTYPED_SHARE = 0.5  # more than half of a column's values unparseable: the column, not the rows, is wrong
@@ -35,7 +35,7 @@ class IngestReport:
 
     @property
     def reconciled(self) -> bool:
-        return all(r.rows_in == r.rows_accepted + r.rows_quarantined for r in self.results.values())
+        return reconcile(self.results.values())
 
     def to_dict(self) -> dict:
         return {"reconciled": self.reconciled, "tables": {t: r.report() for t, r in self.results.items()}}
@@ -226,7 +226,7 @@ def write_quality(out: Path, results: dict[str, ValidationResult]) -> None:
         elif target.exists():
             target.unlink()
     report = {
-        "reconciled": all(r.rows_in == r.rows_accepted + r.rows_quarantined for r in results.values()),
+        "reconciled": reconcile(results.values()),
         "tables": {t: r.report() for t, r in results.items()},
     }
     (out / QUALITY_REPORT).write_text(json.dumps(report, indent=2) + "\n")

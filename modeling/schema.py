@@ -191,7 +191,3 @@ def table_schema(name: str) -> TableSchema:
             f"Unknown table '{name}'. Canonical tables are: {', '.join(TABLES)}."
         ) from None
 
-
-def empty_frame(name: str) -> pl.DataFrame:
-    """A zero-row frame with the table's canonical schema."""
-    return pl.DataFrame(schema=table_schema(name).polars_schema)

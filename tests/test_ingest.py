@@ -99,3 +99,15 @@ def test_parquet_source_and_missing_required_table(tmp_path):
     (pq_dir / "medical_claim.parquet").unlink()
     with pytest.raises(SchemaError, match="no file for required table"):
         ingest_canonical(pq_dir, tmp_path / "out2")
+
+
+def test_write_dataset_round_trips_and_detects_changed_files(tmp_path):
+    from modeling.dataset import write_dataset
+
+    frame = pl.DataFrame({"person_id": ["P1"], "payer": ["medicare"], "payer_type": ["medicare"], "gender": ["female"]})
+    ds = write_dataset(tmp_path / "d", {"eligibility": frame}, source={"kind": "test"})
+    assert ds.read("eligibility")["person_id"].to_list() == ["P1"]
+    assert ds.manifest["tables"]["medical_claim"]["rows"] == 0  # required tables always exist
+    assert ds.verify() == []
+    (tmp_path / "d" / "eligibility.parquet").write_bytes(b"changed")
+    assert any("sha256 differs" in p for p in ds.verify())

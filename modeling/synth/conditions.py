@@ -18,7 +18,7 @@ from functools import cache
 import numpy as np
 
 from modeling.synth.params import SynthParams, expand_codes, load_params
-from modeling.synth.people import AGED, DISABLED, People, make_people
+from modeling.synth.people import AGED, People, make_people
 
 DOCUMENTATION_RATE = 0.86
 REFERENCE_MEMBERS = 60_000
@@ -109,6 +109,3 @@ def level_codes() -> list[list[tuple[str, ...]]]:
     """ICD-10-CM codes for each condition (outer) and level (inner, index 0 = level 1)."""
     return [[expand_codes(lvl.codes) for lvl in c.levels] for c in load_params().conditions]
 
-
-def is_disabled(people: People) -> np.ndarray:
-    return people.group == DISABLED

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
-import numpy as np
 import polars as pl
 
 from modeling.errors import ParameterError
@@ -139,7 +138,3 @@ def v28_mapping() -> dict[str, set[str]]:
         out.setdefault(code, set()).add(cc)
     return out
 
-
-def weighted_choice(rng: np.random.Generator, n: int, weights: np.ndarray) -> np.ndarray:
-    p = np.asarray(weights, dtype=float)
-    return rng.choice(len(p), size=n, p=p / p.sum())
