@@ -44,6 +44,7 @@ from modeling.synth.people import (
 CHUNK_SIZE = 12_500
 IPPS_BASE_RATE = 10_800.0  # average Medicare payment per unit of MS-DRG weight incl. IME, DSH, uncompensated care and outliers (approx.; MedPAC data book 2024 puts inpatient payment per FFS discharge near $15,000)
 OUTLIER_PER_DAY = 1_400.0
+CATASTROPHIC_RATE = 0.0025  # prolonged critical-care stays per person-year at mean intensity
 CONDITION_WEIGHT_SCALE = 0.6
 PART_D_COST_SCALE = 1.6
 # One price level for all Parts A/B payment rates above, which are rounded national figures of
@@ -402,6 +403,7 @@ class Services:
         self.visit_codes = routine.filter(pl.col("use") == "visit")
         self.ed_codes = routine.filter(pl.col("use") == "ed")
         self.discharges: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (person, discharge day, disposition)
+        self.in_active_treatment = rng.random(people.n) < 0.25
 
     # -- helpers
     def counts(self, rate: float, exponent: float, mask: np.ndarray | None = None, *, care: float = 0.0) -> np.ndarray:
@@ -434,14 +436,16 @@ class Services:
             return np.ones(self.people.n, dtype=bool)
         if name == "esrd":
             return self.people.esrd.copy()
-        if name == "cancer_any":
+        if name in ("cancer_any", "cancer_active"):
             idx = [self.params.condition_index(c) for c in ("cancer_breast", "cancer_colorectal", "cancer_lung", "cancer_prostate")]
-            return (self.levels[idx] > 0).any(axis=0)
+            cancer = (self.levels[idx] > 0).any(axis=0)
+            # about a quarter of members with cancer are in active drug treatment in a given year
+            return cancer & self.in_active_treatment if name == "cancer_active" else cancer
         return self.levels[self.params.condition_index(name)] >= min_level
 
     def condition_code(self, name: str | None, person: np.ndarray) -> Pick:
         """The member's own code for a condition (none for pseudo-conditions), as a claim's principal diagnosis."""
-        if name in (None, "esrd", "cancer_any"):
+        if name in (None, "esrd", "cancer_any", "cancer_active"):
             return Pick(("N186",), np.full(len(person), 0 if name == "esrd" else -1))
         i = self.params.condition_index(name)
         lvl = np.maximum(self.levels[i][person], 1)
@@ -683,7 +687,7 @@ class Services:
 
     def inpatient(self) -> None:
         rng, yf = self.rng, self.yf
-        p = self.expand(self.counts(0.11, 1.2))
+        p = self.expand(self.counts(0.102, 1.2))
         # terminal admissions: about a third of decedents die in hospital
         terminal_p = np.flatnonzero(yf.dies & (rng.random(self.people.n) < 0.30))
         self.terminal = np.zeros(self.people.n, dtype=bool)
@@ -704,6 +708,19 @@ class Services:
             ok = when <= np.minimum(np.minimum(self.people.death_day[rp], self.people.leave_day[rp] - 1), yf.end[rp] + 40)
             rp, when = rp[ok], when[ok]
             self.admit(rp, when, self._choose_drg(rp), via_ed=rng.random(len(rp)) < 0.85, terminal=np.zeros(len(rp), dtype=bool))
+        self.catastrophic_stays()
+
+    def catastrophic_stays(self) -> None:
+        """Rare prolonged critical-care stays (prolonged mechanical ventilation, ECMO) that give
+        Medicare spending its extreme tail (MS-DRGs 003/004)."""
+        rng, yf = self.rng, self.yf
+        chance = np.where(yf.active & (yf.days > 30), CATASTROPHIC_RATE * yf.exposure * self.lam**0.6, 0.0)
+        p = np.flatnonzero(rng.random(self.people.n) < np.clip(chance, 0, 0.2))
+        if len(p) == 0:
+            return
+        codes = self.params.drgs["drg_code"].to_list()
+        drg = np.where(rng.random(len(p)) < 0.7, codes.index("004"), codes.index("003"))
+        self.admit(p, yf.dates(rng, p), drg, via_ed=rng.random(len(p)) < 0.8, terminal=np.zeros(len(p), dtype=bool))
 
     def joint_replacements(self) -> None:
         rng = self.rng
