@@ -5,18 +5,13 @@ import polars as pl
 import streamlit as st
 
 from app.charts import score_distribution_chart, segment_mix_chart, top_hcc_chart
-from app.state import active_dataset
+from app.state import active_dataset, panel_scores
 from modeling.dataset import Dataset
 from modeling.errors import VbcError
 from modeling.member_months import member_months
 from risk_stratification.gaps import recapture_gaps
 from risk_stratification.hcc import payment_year_parameters
-from risk_stratification.panel import explain_member, score_panel, segment_mix, top_hccs
-
-
-@st.cache_data(show_spinner="Scoring the panel with CMS-HCC...", max_entries=6)
-def cached_scores(path: str, content_hash: str, year: int):
-    return score_panel(Dataset(path), year)
+from risk_stratification.panel import explain_member, segment_mix, top_hccs
 
 
 @st.cache_data(show_spinner="Finding and pricing recapture gaps...", max_entries=6)
@@ -40,7 +35,7 @@ base_rate = right.number_input(
     help="What one point of payment risk score is worth for a year (e.g. an MA county rate or an ACO benchmark).",
 )
 try:
-    result = cached_scores(*key, year)
+    result = panel_scores(ds, year)
     gaps = cached_gaps(*key, year, base_rate)
 except VbcError as exc:
     st.error(str(exc))

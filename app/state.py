@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from modeling.dataset import Dataset
+from modeling.errors import VbcError
 from modeling.metrics import overview
 from modeling.workspace import DEFAULT_DATASET, DEFAULT_PANEL, Workspace
 
@@ -38,15 +39,24 @@ def dataset_overview(ds: Dataset) -> dict:
     return cached_overview(str(ds.path), ds.manifest["content_hash"])
 
 
-@st.cache_data(show_spinner="Scoring CMS-HCC risk...", max_entries=16)
-def _mean_risk(path: str, content_hash: str, payment_year: int) -> float | None:
-    from risk_stratification.hcc import payment_year_parameters
+@st.cache_data(show_spinner="Scoring the panel with CMS-HCC...", max_entries=6)
+def _panel_scores(path: str, content_hash: str, payment_year: int):
     from risk_stratification.panel import score_panel
 
-    if payment_year not in set(payment_year_parameters()["payment_year"].to_list()):
-        return None
-    return float(score_panel(Dataset(path), payment_year).scores["payment_score"].mean())
+    return score_panel(Dataset(path), payment_year)
+
+
+def panel_scores(ds: Dataset, payment_year: int):
+    """CMS-HCC scores of a dataset's panel for a payment year (cached per dataset content)."""
+    return _panel_scores(str(ds.path), ds.manifest["content_hash"], payment_year)
 
 
 def mean_risk_score(ds: Dataset, payment_year: int) -> float | None:
-    return _mean_risk(str(ds.path), ds.manifest["content_hash"], payment_year)
+    from risk_stratification.hcc import payment_year_parameters
+
+    if payment_year not in set(payment_year_parameters()["payment_year"].to_list()):
+        return None
+    try:
+        return float(panel_scores(ds, payment_year).scores["payment_score"].mean())
+    except VbcError:  # e.g. the dataset has no enrollment in the collection year
+        return None
