@@ -86,7 +86,7 @@ def recapture_gaps(dataset: Dataset, year: int, *, annual_base_rate: float) -> R
         .join(labels, on="cc", how="left")
         .with_columns((pl.col("payment_score_with_gap") - pl.col("current_payment_score")).round(3).alias("marginal_payment_score"))
         .with_columns((pl.col("marginal_payment_score") * annual_base_rate).round(2).alias("annual_value"))
-        .select("person_id", pl.col("cc").alias("hcc"), "label", "prior_year_codes", "current_payment_score", "payment_score_with_gap", "marginal_payment_score", "annual_value")
+        .select("person_id", pl.col("cc").alias("hcc"), "label", "annual_value", "marginal_payment_score", "prior_year_codes", "current_payment_score", "payment_score_with_gap")
         .sort(["annual_value", "person_id", "hcc"], descending=[True, False, False])
     )
     # closing all of a person's gaps together (interactions and counts make values non-additive)
