@@ -8,10 +8,8 @@ from app.charts import score_distribution_chart, segment_mix_chart, top_hcc_char
 from app.state import active_dataset, panel_scores
 from modeling.dataset import Dataset
 from modeling.errors import VbcError
-from modeling.member_months import member_months
 from risk_stratification.gaps import recapture_gaps
-from risk_stratification.hcc import payment_year_parameters
-from risk_stratification.panel import explain_member, segment_mix, top_hccs
+from risk_stratification.panel import explain_member, scorable_payment_years, segment_mix, top_hccs
 
 
 @st.cache_data(show_spinner="Finding and pricing recapture gaps...", max_entries=6)
@@ -22,11 +20,9 @@ def cached_gaps(path: str, content_hash: str, year: int, base_rate: float):
 st.title("Risk adjustment")
 ds = active_dataset()
 key = (str(ds.path), ds.manifest["content_hash"])
-data_years = member_months(ds.scan("eligibility")).select(pl.col("year").unique()).collect()["year"].to_list()
-param_years = set(payment_year_parameters()["payment_year"].to_list())
-years = sorted(y + 1 for y in data_years if y + 1 in param_years)
+years = scorable_payment_years(ds)
 if not years:
-    st.error(f"This dataset covers {sorted(data_years)}; CMS-HCC payment years with parameters are {sorted(param_years)}. No payment year can be scored.")
+    st.error("No CMS-HCC payment year can be scored: none follows a year this dataset covers and has parameters in hcc_payment_years.csv.")
     st.stop()
 left, right = st.columns(2)
 year = left.selectbox("Payment year", years, index=len(years) - 1, help="Diagnoses come from the year before the payment year.")

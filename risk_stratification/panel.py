@@ -37,6 +37,16 @@ def score_panel(dataset: Dataset, year: int, *, progress: Callable[[str], None] 
     return PanelScores(year, base.join(pay, on="person_id", how="left"), by_model, files)
 
 
+def scorable_payment_years(dataset: Dataset) -> list[int]:
+    """Payment years that can be scored: the year after a year the dataset covers, with parameters."""
+    from modeling.member_months import member_months
+    from risk_stratification.hcc import payment_year_parameters
+
+    covered = member_months(dataset.scan("eligibility")).select(pl.col("year").unique()).collect()["year"].to_list()
+    with_parameters = set(payment_year_parameters()["payment_year"].to_list())
+    return sorted(y + 1 for y in covered if y + 1 in with_parameters)
+
+
 def segment_mix(result: PanelScores) -> pl.DataFrame:
     """Members and mean payment score by segment."""
     return (

@@ -237,3 +237,9 @@ def test_recapture_gaps_are_chronic_prior_year_hccs_missing_this_year(small_data
     assert g.by_provider["annual_value"].sum() == pytest.approx(g.by_person["annual_value"].sum())
     with pytest.raises(ParameterError, match="base rate"):
         recapture_gaps(small_dataset, 2025, annual_base_rate=0)
+
+
+def test_scorable_payment_years(small_dataset):
+    from risk_stratification.panel import scorable_payment_years
+
+    assert scorable_payment_years(small_dataset) == [2024, 2025]  # data 2023-2024

@@ -142,9 +142,8 @@ def measure(dataset: Dataset, *, risk_sample: int = 4_000, seed: int = 0) -> pl.
     inst = _institutional(dataset)
     my = my.join(inst, on=["person_id", "year"], how="left").with_columns(pl.col("institutional").fill_null(False))
     years = sorted(my["year"].unique().to_list())
-    spend = (
-        medical_spend(dataset.scan("medical_claim")).group_by("person_id", "year").agg(pl.col("paid_amount").sum().alias("cost")).collect()
-    )
+    spend_by_category = medical_spend(dataset.scan("medical_claim")).collect()
+    spend = spend_by_category.group_by("person_id", "year").agg(pl.col("paid_amount").sum().alias("cost"))
     my = my.join(spend, on=["person_id", "year"], how="left").with_columns(pl.col("cost").fill_null(0.0))
     fig: dict[str, float] = {}
     fig["share_aged"] = my.select(pl.col("enrollment_type").is_in(["aged_dual", "aged_non_dual"]).mean()).item()
@@ -178,7 +177,7 @@ def measure(dataset: Dataset, *, risk_sample: int = 4_000, seed: int = 0) -> pl.
     rx = pharmacy_spend(dataset.scan("pharmacy_claim")).collect()
     fig["part_d_mean"] = rx["allowed_amount"].sum() / person_years_total
 
-    by_cat = medical_spend(dataset.scan("medical_claim")).group_by("service_category").agg(pl.col("paid_amount").sum()).collect()
+    by_cat = spend_by_category.group_by("service_category").agg(pl.col("paid_amount").sum())
     total = by_cat["paid_amount"].sum()
     for key, cats in CATEGORY_FIGURES.items():
         fig[key] = by_cat.filter(pl.col("service_category").is_in(cats))["paid_amount"].sum() / total
