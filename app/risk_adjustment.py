@@ -40,6 +40,11 @@ scores = result.scores
 models = list(result.by_model)
 st.caption(f"Models: {', '.join(models)} · tables: {', '.join(f.split('/')[-1] for f in result.files)}")
 
+esrd = scores.filter(pl.col("payment_model") != "CMS-HCC")
+if esrd.height:
+    unpaid = esrd["payment_score"].null_count()
+    st.caption(f"{esrd.height:,} members with ESRD are paid with the ESRD V24 model (dialysis, transplant and functioning-graft segments); "
+               + (f"{unpaid:,} of them have no payment score: no sourced ESRD normalization factor for {year}." if unpaid else "their payment scores use the ESRD normalization factors."))
 c = st.columns(4)
 c[0].metric("Members scored", f"{scores.height:,}")
 c[1].metric("Mean payment score", f"{scores['payment_score'].mean():.3f}")
@@ -62,7 +67,8 @@ with tab_member:
     options = ranked["person_id"].to_list()
     person = st.selectbox("Member (members with the most valuable gaps first)", options, index=0)
     row = scores.filter(pl.col("person_id") == person).row(0, named=True)
-    st.markdown(f"**{person}** · segment **{row['segment']}** · age {row['age']} on February 1, {year} · payment score **{row['payment_score']:.3f}**")
+    paid = "n/a" if row["payment_score"] is None else f"{row['payment_score']:.3f}"
+    st.markdown(f"**{person}** · segment **{row['segment']}** · age {row['age']} on February 1, {year} · payment score **{paid}** ({row['payment_model']})")
     explained = explain_member(result, person)
     for model, lines in explained["lines"].items():
         st.markdown(f"**{model} score, line by line**")

@@ -189,14 +189,20 @@ def hcc(
     table = Table(title=f"CMS-HCC payment year {payment_year} ({', '.join(result.by_model)})")
     for col in ("segment", "members", "mean payment score", "mean blended", "share with no HCC"):
         table.add_column(col)
-    last = list(result.by_model)[-1]
+    last = [m for m in result.by_model if not m.startswith("ESRD")][-1]
     summary = scores.group_by("segment").agg(
         pl.len().alias("n"), pl.col("payment_score").mean(), pl.col("blended_score").mean(), (pl.col(f"hccs_{last}").list.len() == 0).mean().alias("none")
     ).sort("n", descending=True)
+    number = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
     for r in summary.iter_rows(named=True):
-        table.add_row(r["segment"], f"{r['n']:,}", f"{r['payment_score']:.3f}", f"{r['blended_score']:.3f}", f"{r['none']:.1%}")
+        table.add_row(r["segment"], f"{r['n']:,}", number(r["payment_score"]), number(r["blended_score"]), f"{r['none']:.1%}")
     console.print(table)
-    console.print(f"all members: mean payment score {scores['payment_score'].mean():.3f}; wrote {out} and {detail}")
+    esrd = scores.filter(pl.col("payment_model") != "CMS-HCC")
+    if esrd.height:
+        unpaid = esrd["payment_score"].null_count()
+        console.print(f"{esrd.height:,} members with ESRD are paid with the ESRD V24 model (segments DI ... GNE)"
+                      + (f"; {unpaid:,} have no payment score: no sourced ESRD normalization factor for {payment_year}" if unpaid else ""))
+    console.print(f"all members: mean payment score {number(scores['payment_score'].mean())}; wrote {out} and {detail}")
     console.print("tables used: " + ", ".join(result.files))
 
 

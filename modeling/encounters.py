@@ -17,8 +17,11 @@ diagnosis lists) is not applied.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
+from modeling.schema import DIAGNOSIS_COLUMNS
 from modeling.service_categories import ED_REVENUE, with_service_category
 
 NOT_INDEX_DISPOSITIONS = ("02", "07", "20", "40", "41", "42")
@@ -152,4 +155,52 @@ def long_term_institutional(medical_claim: pl.LazyFrame, *, min_days: int = 90) 
         .agg(((pl.col("claim_start_date").max() - pl.col("claim_start_date").min()).dt.total_days() >= min_days).alias("institutional"))
         .filter(pl.col("institutional"))
         .select("person_id", "year")
+    )
+
+
+KIDNEY_TRANSPLANT_DRGS = ("008", "652")  # MS-DRG 008 simultaneous pancreas/kidney, 652 kidney transplant
+DIALYSIS_BILL_TYPE = "72"  # type of bill 72x: hospital-based or independent renal dialysis facility
+
+
+def esrd_status(medical_claim: pl.LazyFrame, people: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
+    """person_id, esrd_status, graft_months for the ESRD beneficiaries in ``people`` on ``as_of``.
+
+    CMS takes dialysis, transplant and graft status from its ESRD enrollment systems, which
+    claims data do not carry; this is the claims-based reading: the latest kidney transplant
+    admission (MS-DRG 008 or 652) on or before ``as_of`` makes the person a transplant recipient,
+    with ``graft_months`` counting the admission month as month 1 (months 1-3 are transplant
+    months, 4+ a functioning graft), unless dialysis facility claims (type of bill 72x) start
+    after the transplant's discharge, in which case the graft failed and the person is on
+    dialysis. ESRD beneficiaries with no transplant claim are on dialysis, except those coded
+    with kidney transplant status (Z94.0) and no dialysis claim in the 90 days before
+    ``as_of``, who have a functioning graft of unknown age.
+    """
+    bill = pl.col("bill_type_code").str.strip_chars()
+    bill = pl.when(bill.str.len_chars() == 4).then(bill.str.slice(1)).otherwise(bill).str.slice(0, 2)
+    history = medical_claim.filter(pl.col("claim_start_date") <= as_of).join(people.select("person_id"), on="person_id", how="semi")
+    transplants = (
+        history.filter(pl.col("drg_code").is_in(KIDNEY_TRANSPLANT_DRGS) & (pl.col("claim_type") == "institutional"))
+        .group_by("person_id").agg(pl.col("claim_start_date").max().alias("transplant_date"), pl.col("claim_end_date").max().alias("transplant_end"))
+    )
+    dialysis = history.filter(bill == DIALYSIS_BILL_TYPE).group_by("person_id").agg(pl.col("claim_start_date").max().alias("last_dialysis"))
+    graft_status = (
+        history.filter(pl.any_horizontal(pl.col(c).str.replace(".", "", literal=True) == "Z940" for c in DIAGNOSIS_COLUMNS).fill_null(False))
+        .select("person_id").unique().with_columns(pl.lit(True).alias("z940"))
+    )
+    months = (as_of.year - pl.col("transplant_date").dt.year()) * 12 + (as_of.month - pl.col("transplant_date").dt.month()) + 1
+    recent_dialysis = pl.col("last_dialysis").is_not_null() & (pl.col("last_dialysis") > pl.lit(as_of) - pl.duration(days=90))
+    failed_graft = pl.col("last_dialysis").is_not_null() & (pl.col("last_dialysis") > pl.col("transplant_end"))
+    return (
+        people.select("person_id")
+        .join(transplants, on="person_id", how="left")
+        .join(dialysis, on="person_id", how="left")
+        .join(graft_status, on="person_id", how="left")
+        .with_columns(
+            pl.when(pl.col("transplant_date").is_not_null() & ~failed_graft)
+            .then(pl.when(months <= 3).then(pl.lit("transplant")).otherwise(pl.lit("graft")))
+            .when(pl.col("transplant_date").is_null() & pl.col("z940").fill_null(False) & ~recent_dialysis).then(pl.lit("graft"))
+            .otherwise(pl.lit("dialysis")).alias("esrd_status"),
+        )
+        .with_columns(pl.when(pl.col("esrd_status") != "dialysis").then(months).cast(pl.Int32).alias("graft_months"))
+        .select("person_id", "esrd_status", "graft_months")
     )

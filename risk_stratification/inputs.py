@@ -4,13 +4,17 @@ risk-adjustment-eligible claims of the data collection year (the year before the
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from modeling.dataset import Dataset
-from modeling.encounters import long_term_institutional
+from modeling.encounters import esrd_status, long_term_institutional
 from modeling.errors import DatasetError
 from modeling.member_months import member_months
 from modeling.risk_adjustment import risk_adjustment_diagnoses
+
+ESRD_MEDICARE_STATUS = ("11", "21", "31")  # aged with ESRD, disabled with ESRD, ESRD only
 
 
 def hcc_inputs(dataset: Dataset, payment_year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -20,7 +24,10 @@ def hcc_inputs(dataset: Dataset, payment_year: int) -> tuple[pl.DataFrame, pl.Da
     (``payment_year - 1``: those who died or left before then are not in the payment-year panel),
     with the attributes of that month; ``new_enrollee`` is fewer than 12 months of
     enrollment in that year (CMS: fewer than 12 months of Part B in the data collection year);
-    ``lti`` is the claims-based long-term institutional flag; ``snp`` is false (FFS data).
+    ``lti`` is the claims-based long-term institutional flag; ``snp`` is false (FFS data);
+    ``esrd`` is a Medicare status of ESRD (11, 21, 31) in December, and for those people
+    ``esrd_status`` and ``graft_months`` are read from claims as of January 1 of the payment
+    year (``modeling.encounters.esrd_status``).
     """
     collection_year = payment_year - 1
     mm = member_months(dataset.scan("eligibility")).filter(pl.col("year") == collection_year)
@@ -34,6 +41,7 @@ def hcc_inputs(dataset: Dataset, payment_year: int) -> tuple[pl.DataFrame, pl.Da
             pl.col("gender").last(),
             pl.col("original_reason_entitlement_code").last().alias("orec"),
             pl.col("dual_status_code").last(),
+            pl.col("medicare_status_code").last(),
         )
         .filter(pl.col("last_month") == 12)
         .drop("last_month")
@@ -50,6 +58,9 @@ def hcc_inputs(dataset: Dataset, payment_year: int) -> tuple[pl.DataFrame, pl.Da
         (pl.col("months") < 12).alias("new_enrollee"),
         pl.col("person_id").is_in(institutional["person_id"].implode()).alias("lti"),
         pl.lit(False).alias("snp"),
+        pl.col("medicare_status_code").is_in(ESRD_MEDICARE_STATUS).alias("esrd"),
     )
+    statuses = esrd_status(dataset.scan("medical_claim"), people.filter(pl.col("esrd")).lazy(), dt.date(payment_year, 1, 1)).collect()
+    people = people.join(statuses, on="person_id", how="left").drop("medicare_status_code")
     diagnoses = risk_adjustment_diagnoses(dataset.scan("medical_claim"), collection_year).collect()
     return people, diagnoses

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from modeling.dataset import Dataset
+from risk_stratification.esrd import esrd_payment_parameters, esrd_payment_scores
 from risk_stratification.hcc import HccScores, load_tables, payment_scores, payment_year, score
 from risk_stratification.inputs import hcc_inputs
 
@@ -22,6 +23,9 @@ class PanelScores:
 
 
 def score_panel(dataset: Dataset, year: int, *, progress: Callable[[str], None] | None = None) -> PanelScores:
+    """Every member's payment score for ``year``: the CMS-HCC blend of the year for everyone
+    (kept for all members, for comparison), and for members with ESRD the ESRD V24 model, which
+    is what CMS pays them with; ``payment_model`` says which model the payment score comes from."""
     say = progress or (lambda _m: None)
     params = payment_year(year)
     say(f"reading demographics and risk-adjustment-eligible diagnoses from {year - 1}")
@@ -30,9 +34,18 @@ def score_panel(dataset: Dataset, year: int, *, progress: Callable[[str], None] 
     for model in params["model"].to_list():
         say(f"scoring {people.height:,} people with CMS-HCC {model}")
         by_model[model] = score(people, diagnoses, model=model, payment_year=year)
-    pay = payment_scores({m: r.scores for m, r in by_model.items()}, year)
+    pay = payment_scores({m: r.scores for m, r in by_model.items()}, year).with_columns(pl.lit("CMS-HCC").alias("payment_model"))
     last = params["model"].to_list()[-1]
     base = by_model[last].scores.select("person_id", "segment", "age", pl.col("hccs").alias(f"hccs_{last}"))
+    esrd_people = people.filter(pl.col("esrd"))
+    if esrd_people.height:
+        say(f"scoring {esrd_people.height:,} people with ESRD with the ESRD V24 model")
+        by_model["ESRD_V24"] = score(esrd_people, diagnoses, model="ESRD_V24", payment_year=year)
+        esrd = esrd_payment_scores(by_model["ESRD_V24"].scores, year)
+        pay = pay.join(esrd.select("person_id", "raw_ESRD_V24", "normalized_ESRD_V24"), on="person_id", how="left").update(
+            esrd.select("person_id", "payment_score", "payment_model"), on="person_id", include_nulls=True
+        )
+        base = base.update(by_model["ESRD_V24"].scores.select("person_id", "segment"), on="person_id")
     files = tuple(sorted({f for r in by_model.values() for f in r.files}))
     return PanelScores(year, base.join(pay, on="person_id", how="left"), by_model, files)
 
@@ -59,7 +72,7 @@ def segment_mix(result: PanelScores) -> pl.DataFrame:
 
 def top_hccs(result: PanelScores, model: str | None = None, n: int = 15) -> pl.DataFrame:
     """The most prevalent payment HCCs of a model (default: the payment year's newest)."""
-    model = model or list(result.by_model)[-1]
+    model = model or [m for m in result.by_model if not m.startswith("ESRD")][-1]
     terms = result.by_model[model].hcc_terms
     members = result.scores.height
     labels = load_tables(model).labels
@@ -74,16 +87,25 @@ def top_hccs(result: PanelScores, model: str | None = None, n: int = 15) -> pl.D
 
 
 def explain_member(result: PanelScores, person_id: str) -> dict[str, pl.DataFrame]:
-    """Line-by-line explanation of one member's score in every model of the payment year, and the
+    """Line-by-line explanation of one member's score in every model that scored them, and the
     payment-year arithmetic (normalization, blend, coding adjustment)."""
-    lines = {model: r.explain(person_id) for model, r in result.by_model.items()}
+    lines = {model: r.explain(person_id) for model, r in result.by_model.items() if r.scores.filter(pl.col("person_id") == person_id).height}
     params = payment_year(result.payment_year)
-    row = result.scores.filter(pl.col("person_id") == person_id)
+    row = result.scores.filter(pl.col("person_id") == person_id).row(0, named=True)
     steps = []
     for p in params.iter_rows(named=True):
         m = p["model"]
-        steps.append({"step": f"{m} raw score (sum of the lines)", "value": row[f"raw_{m}"].item()})
-        steps.append({"step": f"{m} normalized: raw / {p['normalization_factor']} (rounded to 3 decimals)", "value": row[f"normalized_{m}"].item()})
-    steps.append({"step": "blended: " + " + ".join(f"{p['blend_weight']:.0%} x {p['model']}" for p in params.iter_rows(named=True)), "value": row["blended_score"].item()})
-    steps.append({"step": f"payment score: blended x (1 - {params['ma_coding_adjustment'][0]:.1%} MA coding adjustment)", "value": row["payment_score"].item()})
-    return {"lines": lines, "steps": pl.DataFrame(steps)}
+        steps.append({"step": f"{m} raw score (sum of the lines)", "value": row[f"raw_{m}"]})
+        steps.append({"step": f"{m} normalized: raw / {p['normalization_factor']} (rounded to 3 decimals)", "value": row[f"normalized_{m}"]})
+    steps.append({"step": "CMS-HCC blended: " + " + ".join(f"{p['blend_weight']:.0%} x {p['model']}" for p in params.iter_rows(named=True)), "value": row["blended_score"]})
+    maci = params["ma_coding_adjustment"][0]
+    if row["payment_model"] == "CMS-HCC":
+        steps.append({"step": f"payment score: blended x (1 - {maci:.1%} MA coding adjustment)", "value": row["payment_score"]})
+    else:
+        esrd = esrd_payment_parameters().filter(pl.col("payment_year") == result.payment_year)
+        series = "dialysis" if row["payment_model"].startswith(("ESRD dialysis", "ESRD transplant")) else "functioning_graft"
+        factor = esrd.filter(pl.col("series") == series)["normalization_factor"]
+        steps.append({"step": "ESRD V24 raw score (sum of the lines)", "value": row["raw_ESRD_V24"]})
+        steps.append({"step": f"ESRD V24 normalized: raw / {factor[0] if factor.len() else 'no factor for this year'} ({series.replace('_', ' ')} series)", "value": row["normalized_ESRD_V24"]})
+        steps.append({"step": f"payment score ({row['payment_model']}): normalized x (1 - {maci:.1%} MA coding adjustment)", "value": row["payment_score"]})
+    return {"lines": lines, "steps": pl.DataFrame(steps, schema={"step": pl.String, "value": pl.Float64})}

@@ -196,8 +196,13 @@ def test_panel_scores_from_claims(small_dataset):
     result = score_panel(small_dataset, 2025)  # V24 and V28 blended
     s = result.scores
     assert {"raw_V24", "raw_V28", "normalized_V24", "normalized_V28", "blended_score", "payment_score"} <= set(s.columns)
-    assert s["payment_score"].null_count() == 0
-    assert (s["payment_score"] > 0).all()
+    # members with ESRD are paid with the ESRD model, which has no sourced 2025 normalization factor
+    esrd = set(people.filter(pl.col("esrd"))["person_id"]) & set(s["person_id"])
+    assert esrd and set(s.filter(pl.col("payment_score").is_null())["person_id"]) == esrd
+    assert s.filter(pl.col("person_id").is_in(list(esrd)))["payment_model"].str.ends_with("(no 2025 normalization factor)").all()
+    assert (s.filter(pl.col("payment_model") == "CMS-HCC")["payment_score"] > 0).all()
+    assert (s["blended_score"] > 0).all()
+    assert result.by_model["ESRD_V24"].scores["segment"].is_in(["DI", "DNE", "TRANSPLANT", "GFA", "GFN", "GNPA", "GNPN", "GI", "GNE"]).all()
     # members with no eligible diagnoses still get demographic scores
     no_dx = s.filter(pl.col("hccs_V28").list.len() == 0)
     assert no_dx.height > 0 and (no_dx["raw_V28"] > 0).all()
