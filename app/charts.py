@@ -79,7 +79,7 @@ def score_distribution_chart(scores: pl.DataFrame, column: str = "payment_score"
 
 def segment_mix_chart(mix: pl.DataFrame) -> alt.Chart:
     return (
-        alt.Chart(mix.to_pandas(), title="Members by CMS-HCC segment")
+        alt.Chart(mix.to_pandas(), title="Members by payment segment")
         .mark_bar()
         .encode(
             x=alt.X("members:Q", title="Members"),

@@ -77,7 +77,9 @@ with tab_member:
     st.dataframe(explained["steps"], hide_index=True, use_container_width=True, column_config={"value": st.column_config.NumberColumn(format="%.3f")})
     mine = gaps.gaps.filter(pl.col("person_id") == person)
     st.markdown("**Recapture gaps**")
-    if mine.is_empty():
+    if row["payment_model"] != "CMS-HCC":
+        st.info("This member is paid with the ESRD model; recapture gaps are priced under CMS-HCC only, so none are listed.")
+    elif mine.is_empty():
         st.info("No chronic HCC from the prior year is missing this year.")
     else:
         st.dataframe(mine.drop("person_id"), hide_index=True, use_container_width=True,

@@ -89,9 +89,10 @@ def top_hccs(result: PanelScores, model: str | None = None, n: int = 15) -> pl.D
 def explain_member(result: PanelScores, person_id: str) -> dict[str, pl.DataFrame]:
     """Line-by-line explanation of one member's score in every model that scored them, and the
     payment-year arithmetic (normalization, blend, coding adjustment)."""
-    lines = {model: r.explain(person_id) for model, r in result.by_model.items() if r.scores.filter(pl.col("person_id") == person_id).height}
-    params = payment_year(result.payment_year)
     row = result.scores.filter(pl.col("person_id") == person_id).row(0, named=True)
+    models = sorted(result.by_model, key=lambda m: (m.startswith("ESRD") != (row["payment_model"] != "CMS-HCC")))  # the paying model first
+    lines = {m: result.by_model[m].explain(person_id) for m in models if result.by_model[m].scores.filter(pl.col("person_id") == person_id).height}
+    params = payment_year(result.payment_year)
     steps = []
     for p in params.iter_rows(named=True):
         m = p["model"]
