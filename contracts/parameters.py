@@ -1,0 +1,122 @@
+"""Program parameters as data: the MSSP sharing/loss rules by performance year and level, the
+size-based minimum savings rate table, and ACO REACH parameters, each row with its source.
+
+A performance year or level missing from a table is a ``ParameterError`` that says which file
+to extend; nothing falls back silently to another year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+import polars as pl
+
+from modeling.errors import ParameterError
+
+
+def _csv(name: str) -> pl.DataFrame:
+    return pl.read_csv(files("contracts").joinpath("data", name).read_bytes(), infer_schema=False)
+
+
+def _float(value: str | None) -> float | None:
+    return None if value in (None, "") else float(value)
+
+
+@dataclass(frozen=True)
+class MsspRules:
+    """The sharing and loss rules of one MSSP track/level for one performance year."""
+
+    performance_year: int
+    track: str
+    level: str | None
+    two_sided: bool
+    max_sharing_rate: float
+    payment_limit_pct_benchmark: float
+    shared_loss_rate: float | None  # fixed (BASIC); None when derived from the sharing rate (ENHANCED)
+    loss_rate_min: float | None
+    loss_rate_max: float | None
+    loss_cap_pct_revenue: float | None
+    loss_cap_pct_benchmark: float | None
+    source: str
+
+
+@cache
+def _mssp_table() -> pl.DataFrame:
+    return _csv("mssp_parameters.csv")
+
+
+def mssp_rules(performance_year: int, track: str, level: str | None) -> MsspRules:
+    table = _mssp_table()
+    rows = table.filter(
+        (pl.col("performance_year") == str(performance_year)) & (pl.col("track") == track)
+        & ((pl.col("level") == (level or "")) | (pl.col("level").is_null() & (level is None)))
+    )
+    if rows.is_empty():
+        years = sorted(set(table["performance_year"].to_list()))
+        raise ParameterError(
+            f"No MSSP rules for performance year {performance_year}, track {track}{' level ' + level if level else ''} "
+            f"(contracts/data/mssp_parameters.csv has {', '.join(years)}). Add the row with its 42 CFR 425 source."
+        )
+    r = rows.row(0, named=True)
+    return MsspRules(
+        performance_year=performance_year, track=track, level=level, two_sided=r["two_sided"] == "true",
+        max_sharing_rate=float(r["max_sharing_rate"]), payment_limit_pct_benchmark=float(r["payment_limit_pct_benchmark"]),
+        shared_loss_rate=_float(r["shared_loss_rate"]), loss_rate_min=_float(r["loss_rate_min"]), loss_rate_max=_float(r["loss_rate_max"]),
+        loss_cap_pct_revenue=_float(r["loss_cap_pct_revenue"]), loss_cap_pct_benchmark=_float(r["loss_cap_pct_benchmark"]), source=r["source"],
+    )
+
+
+def size_based_msr(assigned_beneficiaries: int) -> float:
+    """Minimum savings (or loss) rate for an ACO's number of assigned beneficiaries, from the
+    42 CFR 425.604(b) table: within each band the rate moves linearly from the band's low-end
+    value (at its first count) toward the next band's first count; 60,000 and more is 2.0%.
+
+    The table starts at 5,000 (the program's minimum); below that CMS determines the rate
+    itself, so the rate must be given explicitly.
+    """
+    table = _csv("mssp_msr.csv")
+    if assigned_beneficiaries < int(table["assigned_from"][0]):
+        raise ParameterError(
+            f"{assigned_beneficiaries:,} assigned beneficiaries is below the 5,000 where the 42 CFR 425.604(b) minimum savings rate "
+            "table starts; give the rate CMS determined for the ACO explicitly (msr / mlr)."
+        )
+    for r in table.iter_rows(named=True):
+        low, high = int(r["assigned_from"]), r["assigned_to"]
+        if high is None or assigned_beneficiaries <= int(high):
+            lo_rate, hi_rate = float(r["msr_low_end"]), float(r["msr_high_end"])
+            if high is None:
+                return lo_rate
+            width = int(high) + 1 - low
+            return lo_rate + (hi_rate - lo_rate) * (assigned_beneficiaries - low) / width
+    raise AssertionError("unreachable: the last band is open-ended")
+
+
+@dataclass(frozen=True)
+class ReachRules:
+    performance_year: int
+    risk_option: str
+    shared_rate: float
+    discount: float
+    quality_withhold: float
+    corridors: tuple[tuple[float, float | None, float], ...]  # (from, to, share) of gross savings/losses as % of benchmark
+    source: str
+
+
+def reach_rules(performance_year: int, risk_option: str) -> ReachRules:
+    table = _csv("reach_parameters.csv")
+    rows = table.filter((pl.col("performance_year") == str(performance_year)) & (pl.col("risk_option") == risk_option))
+    if rows.is_empty():
+        raise ParameterError(
+            f"No ACO REACH parameters for performance year {performance_year}, {risk_option} option "
+            f"(contracts/data/reach_parameters.csv covers {', '.join(sorted(set(table['performance_year'])))}). Add the row with its source."
+        )
+    r = rows.row(0, named=True)
+    bands = _csv("reach_corridors.csv").filter(pl.col("risk_option") == risk_option)
+    corridors = tuple((float(b["band_from"]), _float(b["band_to"]), float(b["share"])) for b in bands.iter_rows(named=True))
+    return ReachRules(performance_year, risk_option, float(r["shared_rate"]), float(r["discount"]), float(r["quality_withhold"]), corridors, r["source"])
+
+
+def mssp_performance_years() -> list[int]:
+    return sorted({int(y) for y in _mssp_table()["performance_year"]})

@@ -1,0 +1,227 @@
+"""Contract specs: typed, validated, loadable from TOML or JSON.
+
+One pydantic model per contract family, told apart by ``family``:
+
+- ``mssp``: Medicare Shared Savings Program, BASIC levels A-E or ENHANCED (42 CFR 425);
+- ``reach``: ACO REACH-style global or professional risk (discount, corridors, quality withhold);
+- ``shared_savings``: commercial upside-only shared savings with a quality gate and a payout cap;
+- ``risk_corridors``: commercial two-sided risk corridors (provider share by band) with a loss cap;
+- ``ma_percent_of_premium``: Medicare Advantage percent-of-premium capitation with surplus and
+  deficit shares.
+
+Program numbers (sharing and loss rates, caps, the MSR table, REACH discounts) are not in the
+specs: they come from ``contracts/data`` by performance year. A user's commercial contract states
+its own terms and is as first-class as a preset.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from modeling.errors import ParameterError
+
+ELECTED_MSR_OPTIONS = (0.0, 0.005, 0.01, 0.015, 0.02)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="What the contract is called in lists and charts.")
+    performance_year: int = Field(ge=2000, le=2100)
+    truncation_percentile: float | None = Field(
+        default=0.99, gt=0.5, le=1.0,
+        description="Per-person annual expenditures are capped at this percentile (by enrollment type), as MSSP truncates; None for no cap.",
+    )
+    stop_loss_attachment: float | None = Field(default=None, gt=0, description="Per-member annual cost above this dollar amount is excluded (stop-loss).")
+    baseline_weights: tuple[float, ...] = Field(default=(0.1, 0.3, 0.6), description="Weights of the baseline years, oldest first.")
+    annual_trend: float | None = Field(
+        default=None, gt=-0.5, lt=0.5,
+        description="Annual expenditure trend used to bring baseline years forward and to update the benchmark; None uses the panel's own per-capita growth.",
+    )
+    risk_adjust: bool = Field(default=True, description="Adjust the benchmark by the change in the panel's CMS-HCC risk score.")
+
+    @field_validator("baseline_weights")
+    @classmethod
+    def _weights_sum_to_one(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or any(w < 0 for w in v) or abs(sum(v) - 1) > 1e-9:
+            raise ValueError(f"baseline weights must be non-negative and sum to 1 (got {list(v)})")
+        return v
+
+
+class MsspSpec(_Spec):
+    """MSSP BASIC level A-E or ENHANCED for a performance year (rates and caps from
+    ``contracts/data/mssp_parameters.csv``)."""
+
+    family: Literal["mssp"] = "mssp"
+    track: Literal["BASIC", "ENHANCED"]
+    level: Literal["A", "B", "C", "D", "E"] | None = None
+    msr_mlr: Literal["size_based"] | float = Field(
+        default="size_based",
+        description="Two-sided ACOs elect a symmetric MSR/MLR of 0%, 0.5%, 1%, 1.5% or 2%, or the size-based table; one-sided levels always use the table.",
+    )
+    low_revenue_aco: bool = Field(default=False, description="BASIC low-revenue ACO: may share savings below the MSR at half the rate (42 CFR 425.605(h)).")
+    risk_growth_cap: float = Field(default=0.03, ge=0, description="Cap on growth of the prospective HCC risk score between BY3 and the performance year (42 CFR 425.652(a)(5)(iii)).")
+
+    @model_validator(mode="after")
+    def _level_matches_track(self) -> MsspSpec:
+        if self.track == "BASIC" and self.level is None:
+            raise ValueError("a BASIC track contract needs a level (A, B, C, D or E)")
+        if self.track == "ENHANCED" and self.level is not None:
+            raise ValueError("the ENHANCED track has no levels; remove 'level'")
+        if self.msr_mlr != "size_based":
+            if not any(abs(self.msr_mlr - o) < 1e-12 for o in ELECTED_MSR_OPTIONS):
+                raise ValueError(f"msr_mlr must be 'size_based' or one of {', '.join(f'{o:.1%}' for o in ELECTED_MSR_OPTIONS)} (got {self.msr_mlr})")
+            if self.track == "BASIC" and self.level in ("A", "B"):
+                raise ValueError("one-sided BASIC levels A and B use the size-based MSR; an elected MSR/MLR is for two-sided levels")
+        return self
+
+
+class ReachSpec(_Spec):
+    """ACO REACH-style global or professional risk (parameters from ``contracts/data/reach_*.csv``)."""
+
+    family: Literal["reach"] = "reach"
+    risk_option: Literal["global", "professional"]
+
+
+class Corridor(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_rate: float = Field(alias="from", ge=0)
+    to_rate: float | None = Field(default=None, alias="to")
+    provider_share: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Corridor:
+        if self.to_rate is not None and self.to_rate <= self.from_rate:
+            raise ValueError(f"a corridor's 'to' ({self.to_rate}) must be above its 'from' ({self.from_rate})")
+        return self
+
+
+def _check_bands(bands: tuple[Corridor, ...], what: str) -> None:
+    if not bands:
+        return
+    if bands[0].from_rate != 0:
+        raise ValueError(f"{what} must start at 0 (the first starts at {bands[0].from_rate})")
+    for a, b in zip(bands, bands[1:], strict=False):
+        if a.to_rate != b.from_rate:
+            raise ValueError(f"{what} must be contiguous: one ends at {a.to_rate} and the next starts at {b.from_rate}")
+    if bands[-1].to_rate is not None:
+        raise ValueError(f"the last of the {what} must be open-ended (no 'to')")
+
+
+class SharedSavingsSpec(_Spec):
+    """Commercial upside-only shared savings against a PMPM target."""
+
+    family: Literal["shared_savings"] = "shared_savings"
+    target_pmpm: float | None = Field(default=None, gt=0, description="Contract PMPM target; None builds it from the panel's risk-adjusted history and trend.")
+    minimum_savings_rate: float = Field(default=0.02, ge=0, lt=1)
+    sharing_rate: float = Field(default=0.5, ge=0, le=1)
+    share_from_first_dollar: bool = Field(default=True, description="Once the threshold is met, share all savings (True) or only savings above the threshold (False).")
+    quality_gate: float | None = Field(default=None, ge=0, le=1, description="Minimum quality score (0-1) to share at all.")
+    quality_scales_share: bool = Field(default=False, description="Multiply the sharing rate by the quality score.")
+    payout_cap_pct_target: float | None = Field(default=0.10, gt=0, description="Cap on the payout as a share of the total target.")
+    care_management_pmpm: float = Field(default=0.0, ge=0, description="Care-management fee paid regardless of outcome (PMPM), netted from shared savings.")
+
+
+class RiskCorridorsSpec(_Spec):
+    """Commercial two-sided risk corridors: the provider's share of savings (and of losses) by band
+    of the savings (loss) rate; losses optionally capped."""
+
+    family: Literal["risk_corridors"] = "risk_corridors"
+    target_pmpm: float | None = Field(default=None, gt=0)
+    corridors: tuple[Corridor, ...]
+    loss_corridors: tuple[Corridor, ...] | None = Field(default=None, description="Bands for losses; None uses the same bands as savings (symmetric).")
+    loss_cap_pct_target: float | None = Field(default=None, gt=0)
+    payout_cap_pct_target: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _contiguous(self) -> RiskCorridorsSpec:
+        _check_bands(self.corridors, "savings corridors")
+        _check_bands(self.loss_corridors or (), "loss corridors")
+        return self
+
+
+class MaPercentOfPremiumSpec(_Spec):
+    """Medicare Advantage percent-of-premium capitation: the provider receives a share of the
+    plan's premium, pays the members' covered costs, and keeps/owes the surplus/deficit share."""
+
+    family: Literal["ma_percent_of_premium"] = "ma_percent_of_premium"
+    percent_of_premium: float = Field(gt=0, le=1)
+    premium_pmpm: float | None = Field(default=None, gt=0, description="Plan premium PMPM; None: base_rate_pmpm x the panel's mean payment risk score.")
+    base_rate_pmpm: float | None = Field(default=None, gt=0, description="MA base rate PMPM at a risk score of 1.0 (used when premium_pmpm is not given).")
+    surplus_share: float = Field(default=1.0, ge=0, le=1)
+    deficit_share: float = Field(default=1.0, ge=0, le=1)
+    deficit_cap_pct_revenue: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _premium_source(self) -> MaPercentOfPremiumSpec:
+        if self.premium_pmpm is None and self.base_rate_pmpm is None:
+            raise ValueError("give premium_pmpm, or base_rate_pmpm to derive the premium from the panel's risk score")
+        return self
+
+
+ContractSpec = Annotated[
+    MsspSpec | ReachSpec | SharedSavingsSpec | RiskCorridorsSpec | MaPercentOfPremiumSpec, Field(discriminator="family")
+]
+_ADAPTER = TypeAdapter(ContractSpec)
+FAMILIES = ("mssp", "reach", "shared_savings", "risk_corridors", "ma_percent_of_premium")
+
+
+def parse_spec(data: dict, where: str = "contract spec") -> ContractSpec:
+    """Validate a spec from a dict; errors name the field, the problem and the fix."""
+    if not isinstance(data, dict) or "family" not in data:
+        raise ParameterError(f"{where}: a contract spec needs 'family', one of {', '.join(FAMILIES)}.")
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'spec'}: {e['msg']}" for e in exc.errors())
+        raise ParameterError(f"{where} is not a valid {data.get('family')} contract: {problems}.") from None
+
+
+def load_spec(path: str | Path) -> ContractSpec:
+    """A spec from a TOML or JSON file, or the name of a shipped preset."""
+    p = Path(path)
+    if not p.exists():
+        if str(path) in preset_names():
+            return preset(str(path))
+        raise ParameterError(f"No contract spec file {p} and no preset named '{path}'. Presets: {', '.join(preset_names())}.")
+    text = p.read_text()
+    try:
+        data = json.loads(text) if p.suffix.lower() == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ParameterError(f"{p} is not valid {'JSON' if p.suffix.lower() == '.json' else 'TOML'}: {exc}.") from None
+    return parse_spec(data, where=str(p))
+
+
+def spec_to_dict(spec: ContractSpec) -> dict:
+    return spec.model_dump(mode="json", by_alias=True)
+
+
+def _preset_files() -> dict[str, object]:
+    folder = files("contracts").joinpath("data", "presets")
+    return {f.name.removesuffix(".toml"): f for f in folder.iterdir() if f.name.endswith(".toml")}
+
+
+def preset_names() -> list[str]:
+    return sorted(_preset_files())
+
+
+def preset(name: str) -> ContractSpec:
+    found = _preset_files().get(name)
+    if found is None:
+        raise ParameterError(f"No preset named '{name}'. Presets: {', '.join(preset_names())}.")
+    return parse_spec(tomllib.loads(found.read_text()), where=f"preset {name}")

@@ -1,0 +1,250 @@
+"""Contract engine: the worked cases to the cent, program parameters, specs, and invariants."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts.parameters import mssp_rules, size_based_msr
+from contracts.settlement import Performance, settle
+from contracts.specs import (
+    MaPercentOfPremiumSpec,
+    MsspSpec,
+    ReachSpec,
+    RiskCorridorsSpec,
+    SharedSavingsSpec,
+    load_spec,
+    parse_spec,
+    preset,
+    preset_names,
+)
+from modeling.errors import ParameterError
+
+CASES = json.loads((Path(__file__).resolve().parents[2] / "shared/reference/contract_cases/shared_savings_cases.json").read_text())["cases"]
+
+
+def case_spec_and_performance(case: dict):
+    i = case["inputs"]
+    if case["program"] == "MSSP":
+        spec = MsspSpec(name=case["id"], performance_year=2025, track=case["track"], level=case.get("level"))
+        perf = Performance(
+            benchmark_per_capita=i["benchmark_per_capita"], expenditure_per_capita=i["expenditure_per_capita"], person_years=i["person_years"],
+            assigned_beneficiaries=i["assigned_beneficiaries"], meets_quality_standard=i["meets_quality_standard"],
+            participant_ffs_revenue=i.get("participant_ffs_revenue"), msr=i.get("msr"), mlr=i.get("mlr"),
+        )
+    elif case["program"] == "commercial":
+        spec = RiskCorridorsSpec(name=case["id"], performance_year=2025, corridors=i["corridors"])
+        perf = Performance(i["target_pmpm"] * 12, i["actual_pmpm"] * 12, i["member_months"] / 12)
+    else:
+        spec = MaPercentOfPremiumSpec(name=case["id"], performance_year=2025, percent_of_premium=i["percent_of_premium"], premium_pmpm=i["premium_pmpm"],
+                                      surplus_share=i["surplus_share"], deficit_share=i["deficit_share"])
+        perf = Performance(i["premium_pmpm"] * 12, i["medical_cost_pmpm"] * 12, i["member_months"] / 12)
+    return spec, perf
+
+
+def value(settlement, key: str):
+    aliases = {"target_total": "benchmark_total", "provider_settlement": None}
+    if key == "provider_settlement":
+        return settlement.amount
+    if key in ("shared_savings", "shared_losses") and settlement.get(key) is None:
+        return max(settlement.amount, 0.0) if key == "shared_savings" else max(-settlement.amount, 0.0)
+    return settlement[aliases.get(key, key)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_worked_case_reproduces_every_expected_figure(case):
+    spec, perf = case_spec_and_performance(case)
+    result = settle(spec, perf)
+    for key, expected in case["expected"].items():
+        got = value(result, key)
+        if isinstance(expected, bool):
+            assert got is expected, key
+        else:
+            assert got == pytest.approx(expected, abs=0.005), key  # to the cent
+
+
+def test_size_based_msr_interpolates_within_bands():
+    assert size_based_msr(5000) == pytest.approx(0.039)
+    assert size_based_msr(12000) == pytest.approx(0.0288)  # 3.0% - 0.3 points x 2,000/5,000
+    assert size_based_msr(60000) == pytest.approx(0.02)
+    assert size_based_msr(250000) == pytest.approx(0.02)
+    rates = [size_based_msr(n) for n in range(5000, 61000, 250)]
+    assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))  # never rises with size
+    with pytest.raises(ParameterError, match="below the 5,000"):
+        size_based_msr(4999)
+
+
+def test_mssp_uses_the_size_based_msr_and_the_elected_rate():
+    perf = dict(benchmark_per_capita=12000, expenditure_per_capita=11700, person_years=11800, assigned_beneficiaries=12000, participant_ffs_revenue=5e7)
+    one_sided = settle(MsspSpec(name="A", performance_year=2025, track="BASIC", level="A"), Performance(**perf))
+    assert one_sided["minimum_savings_rate"] == pytest.approx(0.0288) and one_sided.amount == 0  # 2.5% < 2.88%
+    elected = settle(MsspSpec(name="E", performance_year=2025, track="BASIC", level="E", msr_mlr=0.02), Performance(**perf))
+    assert elected["minimum_savings_rate"] == 0.02 and elected.amount == pytest.approx(0.025 * 12000 * 11800 * 0.5)
+    small = settle(MsspSpec(name="E", performance_year=2025, track="BASIC", level="E", msr_mlr=0.0),
+                   Performance(**{**perf, "assigned_beneficiaries": 4500, "person_years": 4400}, msr=0.04, mlr=0.04))
+    assert small["minimum_savings_rate"] == 0.04  # below 5,000 the elected rate gives way to CMS's size-based figure
+
+
+def test_quality_sliding_scale_and_missing_standards():
+    spec = MsspSpec(name="C", performance_year=2025, track="BASIC", level="C", msr_mlr=0.0)
+    base = dict(benchmark_per_capita=10000, expenditure_per_capita=9500, person_years=10000, assigned_beneficiaries=10000, participant_ffs_revenue=5e7)
+    full = settle(spec, Performance(**base))
+    scaled = settle(spec, Performance(**base, meets_quality_standard=False, meets_alternative_quality_standard=True, quality_score=0.6))
+    none = settle(spec, Performance(**base, meets_quality_standard=False))
+    assert full["final_sharing_rate"] == 0.5 and scaled["final_sharing_rate"] == pytest.approx(0.3) and none.amount == 0
+    assert scaled.amount == pytest.approx(0.6 * full.amount)
+
+
+def test_enhanced_loss_rate_follows_quality():
+    spec = MsspSpec(name="EN", performance_year=2025, track="ENHANCED", msr_mlr=0.0)
+    base = dict(benchmark_per_capita=10000, expenditure_per_capita=10500, person_years=10000, assigned_beneficiaries=10400)
+    assert settle(spec, Performance(**base))["shared_loss_rate"] == 0.40  # 1 - 75% below the 40% floor
+    low = settle(spec, Performance(**base, meets_quality_standard=False, meets_alternative_quality_standard=True, quality_score=0.5))
+    assert low["shared_loss_rate"] == pytest.approx(0.625)  # 1 - 37.5%
+    assert settle(spec, Performance(**base, meets_quality_standard=False))["shared_loss_rate"] == 0.75  # capped at 75%
+
+
+def test_low_revenue_basic_aco_shares_half_below_the_msr():
+    spec = MsspSpec(name="A", performance_year=2025, track="BASIC", level="A", low_revenue_aco=True)
+    r = settle(spec, Performance(12000, 11700, 11800, assigned_beneficiaries=12000))
+    assert r["final_sharing_rate"] == 0.2 and r.amount == pytest.approx(3540000 * 0.2)
+
+
+def test_basic_two_sided_needs_participant_revenue():
+    with pytest.raises(ParameterError, match="participant_ffs_revenue"):
+        settle(MsspSpec(name="D", performance_year=2025, track="BASIC", level="D", msr_mlr=0.0), Performance(10000, 10500, 5000, assigned_beneficiaries=5100))
+
+
+def test_missing_performance_year_is_a_clear_error():
+    with pytest.raises(ParameterError, match="mssp_parameters.csv"):
+        mssp_rules(2019, "BASIC", "A")
+
+
+def test_reach_discount_withhold_and_corridors():
+    spec = ReachSpec(name="G", performance_year=2025, risk_option="global")
+    r = settle(spec, Performance(benchmark_per_capita=10000, expenditure_per_capita=6000, person_years=1000, quality_score=0.5))
+    adjusted = 10000 * (1 - 0.04 - 0.02 + 0.02 * 0.5)  # 4% discount, 2% withhold, half earned back
+    rate = (adjusted - 6000) / adjusted
+    bands = (min(rate, 0.25) * 1.0 + (min(rate, 0.35) - 0.25) * 0.5 + (rate - 0.35) * 0.25) * adjusted * 1000
+    assert r.amount == pytest.approx(bands)
+    prof = settle(ReachSpec(name="P", performance_year=2025, risk_option="professional"), Performance(10000, 11000, 1000, quality_score=1.0))
+    assert prof.amount == pytest.approx(-0.5 * (11000 - 10000) * 1000)
+
+
+def test_commercial_upside_gate_threshold_cap_and_fee():
+    spec = SharedSavingsSpec(name="U", performance_year=2026, minimum_savings_rate=0.02, sharing_rate=0.5, quality_gate=0.6, payout_cap_pct_target=0.04,
+                             care_management_pmpm=2.0)
+    perf = dict(benchmark_per_capita=12000, expenditure_per_capita=11000, person_years=1000)
+    fee = 2.0 * 12000
+    passed = settle(spec, Performance(**perf, quality_score=0.7))
+    assert passed["shared_savings"] == pytest.approx(min(1000 * 1000 * 0.5, 0.04 * 12e6))
+    assert passed.amount == pytest.approx(passed["shared_savings"])  # the fee is netted from savings above it
+    failed = settle(spec, Performance(**perf, quality_score=0.5))
+    assert failed.amount == pytest.approx(fee)  # gate missed: only the fee
+    excess = settle(spec.model_copy(update={"share_from_first_dollar": False, "payout_cap_pct_target": None, "care_management_pmpm": 0.0}), Performance(**perf, quality_score=0.7))
+    assert excess.amount == pytest.approx((1e6 - 0.02 * 12e6) * 0.5)
+
+
+def test_waterfall_ends_at_the_settlement():
+    for case in CASES:
+        spec, perf = case_spec_and_performance(case)
+        r = settle(spec, perf)
+        w = r.waterfall()
+        assert w["amount"][:-1].sum() == pytest.approx(r.amount, abs=1e-6)
+
+
+# ---------------------------------------------------------------------------- properties
+
+
+def mssp_specs():
+    levels = [("BASIC", lvl) for lvl in "ABCDE"] + [("ENHANCED", None)]
+    return st.sampled_from(levels).map(lambda tl: MsspSpec(name="p", performance_year=2025, track=tl[0], level=tl[1], msr_mlr="size_based"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(spec=mssp_specs(), bench=st.floats(5000, 30000), e1=st.floats(0.5, 1.5), e2=st.floats(0.5, 1.5),
+       assigned=st.integers(5000, 80000), quality=st.floats(0, 1), alt=st.booleans(), meets=st.booleans())
+def test_mssp_settlement_invariants(spec, bench, e1, e2, assigned, quality, alt, meets):
+    person_years = assigned * 0.97
+    revenue = bench * person_years * 0.4
+    perf = lambda e: Performance(bench, bench * e, person_years, assigned_beneficiaries=assigned, participant_ffs_revenue=revenue,  # noqa: E731
+                                 quality_score=quality, meets_quality_standard=meets, meets_alternative_quality_standard=alt)
+    lo, hi = sorted((e1, e2))
+    a, b = settle(spec, perf(hi)), settle(spec, perf(lo))
+    assert a.amount <= b.amount + 1e-6  # more savings never pays less
+    rules = mssp_rules(2025, spec.track, spec.level)
+    total = bench * person_years
+    for r in (a, b):
+        assert r.amount <= rules.payment_limit_pct_benchmark * total + 1e-6
+        if rules.two_sided:
+            cap = min(c for c in (rules.loss_cap_pct_benchmark * total, (rules.loss_cap_pct_revenue or 1e18) * revenue))
+            assert r.amount >= -cap - 1e-6
+        else:
+            assert r.amount >= 0
+        msr = r["minimum_savings_rate"]
+        rate = (r["benchmark_total"] - r["expenditure_total"]) / r["benchmark_total"]
+        if -(r.get("minimum_loss_rate") or 0) < rate < msr:
+            assert r.amount == 0  # between the thresholds nothing is shared
+    sharing = settle(spec, perf(0.9))
+    if meets:
+        assert sharing["final_sharing_rate"] in (rules.max_sharing_rate, 0.0)
+    elif alt:
+        assert sharing["final_sharing_rate"] in (pytest.approx(rules.max_sharing_rate * quality), 0.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(e1=st.floats(0.6, 1.4), e2=st.floats(0.6, 1.4))
+def test_corridor_settlement_is_monotone_and_continuous(e1, e2):
+    spec = preset("commercial-corridors-2026")
+    f = lambda e: settle(spec, Performance(12000, 12000 * e, 1000)).amount  # noqa: E731
+    lo, hi = sorted((e1, e2))
+    assert f(hi) <= f(lo) + 1e-6
+    assert abs(f(e1 + 1e-7) - f(e1)) < 1.0  # no jumps: corridors are continuous
+
+
+def test_mssp_first_dollar_jump_at_the_threshold():
+    """Once the MSR is met savings are shared from the first dollar: the settlement jumps at the
+    threshold by the rate x the savings at the MSR (the documented discontinuity)."""
+    spec = MsspSpec(name="A", performance_year=2025, track="BASIC", level="A")
+    msr = size_based_msr(12000)
+    below = settle(spec, Performance(12000, 12000 * (1 - msr + 1e-9), 11800, assigned_beneficiaries=12000))
+    at = settle(spec, Performance(12000, 12000 * (1 - msr), 11800, assigned_beneficiaries=12000))
+    assert below.amount == 0 and at.amount == pytest.approx(0.4 * msr * 12000 * 11800)
+
+
+# --------------------------------------------------------------------------------- specs
+
+
+def test_presets_load_and_cover_the_programs():
+    names = preset_names()
+    for year in (2024, 2025, 2026):
+        for level in "abcde":
+            assert f"mssp-basic-{level}-{year}" in names
+        assert f"mssp-enhanced-{year}" in names and f"reach-global-{year}" in names
+    for name in names:
+        assert preset(name).name
+
+
+def test_spec_errors_name_the_field_and_the_fix(tmp_path):
+    with pytest.raises(ParameterError, match="level"):
+        parse_spec({"family": "mssp", "name": "x", "performance_year": 2025, "track": "BASIC"})
+    with pytest.raises(ParameterError, match="msr_mlr"):
+        parse_spec({"family": "mssp", "name": "x", "performance_year": 2025, "track": "BASIC", "level": "E", "msr_mlr": 0.03})
+    with pytest.raises(ParameterError, match="contiguous"):
+        parse_spec({"family": "risk_corridors", "name": "x", "performance_year": 2025,
+                    "corridors": [{"from": 0, "to": 0.02, "provider_share": 0}, {"from": 0.03, "provider_share": 0.5}]})
+    with pytest.raises(ParameterError, match="family"):
+        parse_spec({"name": "x"})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("family = 'shared_savings'\nname = 'x'\nperformance_year = 2026\nsharing_rate = 1.5\n")
+    with pytest.raises(ParameterError, match="sharing_rate"):
+        load_spec(bad)
+    good = tmp_path / "mine.json"
+    good.write_text(json.dumps({"family": "shared_savings", "name": "Mine", "performance_year": 2026, "sharing_rate": 0.4}))
+    assert load_spec(good).sharing_rate == 0.4
+    with pytest.raises(ParameterError, match="Presets"):
+        load_spec(tmp_path / "nothing.toml")
