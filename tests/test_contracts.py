@@ -248,3 +248,97 @@ def test_spec_errors_name_the_field_and_the_fix(tmp_path):
     assert load_spec(good).sharing_rate == 0.4
     with pytest.raises(ParameterError, match="Presets"):
         load_spec(tmp_path / "nothing.toml")
+
+
+# ------------------------------------------------------------------ benchmark and projection
+
+
+def test_benchmark_by_hand():
+    """Two enrollment types, three baseline years: trend to BY3, weights 10/30/60, risk restatement
+    to BY3 only where the year can be scored, update to PY with the capped risk ratio, and
+    weighting by performance-year person-years."""
+    import polars as pl
+
+    from contracts.benchmark import build_benchmark
+
+    baseline = pl.DataFrame({
+        "year": [2023, 2023, 2024, 2024, 2025, 2025],
+        "enrollment_type": ["aged_non_dual", "disabled"] * 3,
+        "person_years": [100.0, 50.0] * 3,
+        "expenditures": [1e6, 6e5, 1.1e6, 6.6e5, 1.2e6, 7.2e5],
+    }).with_columns((pl.col("expenditures") / pl.col("person_years")).alias("per_capita"))
+    risk = {
+        2023: None,
+        2024: pl.DataFrame({"enrollment_type": ["aged_non_dual", "disabled"], "risk": [0.95, 1.0]}),
+        2025: pl.DataFrame({"enrollment_type": ["aged_non_dual", "disabled"], "risk": [1.0, 1.0]}),
+        2026: pl.DataFrame({"enrollment_type": ["aged_non_dual", "disabled"], "risk": [1.10, 1.0]}),
+    }
+    py = pl.DataFrame({"enrollment_type": ["aged_non_dual", "disabled"], "person_years": [90.0, 30.0]})
+    b = build_benchmark(baseline, performance_year=2026, weights=(0.1, 0.3, 0.6), annual_trend=0.05, risk=risk, risk_growth_cap=0.03,
+                        performance_person_years=py)
+    aged_hist = 0.1 * 10000 * 1.05**2 + 0.3 * 11000 * 1.05 * (1.0 / 0.95) + 0.6 * 12000
+    dis_hist = 0.1 * 12000 * 1.05**2 + 0.3 * 13200 * 1.05 + 0.6 * 14400
+    aggregate = (1.10 * 90 + 1.0 * 30) / 120  # 7.5% growth, capped at 3%
+    scale = 1.03 / aggregate
+    expected = (aged_hist * 1.05 * 1.10 * scale * 90 + dis_hist * 1.05 * 1.0 * scale * 30) / 120
+    assert b.per_capita == pytest.approx(expected, rel=1e-12)
+    assert b.risk_growth == pytest.approx(1.03)
+    assert any("2023 cannot be risk-scored" in n for n in b.notes)
+
+
+def test_truncation_caps_annualized_cost_and_applies_stop_loss():
+    import polars as pl
+
+    from contracts.benchmark import truncate
+
+    frame = pl.DataFrame({"person_id": list("abcde"), "year": [2025] * 5, "enrollment_type": ["aged_non_dual"] * 5,
+                          "months": [12, 12, 12, 12, 6], "paid": [1000.0, 2000.0, 3000.0, 400000.0, 100000.0]})
+    out = truncate(frame, 0.5, None)  # median of annualized (1k, 2k, 3k, 400k, 200k) = 3,000
+    assert out["allowed_paid"].to_list() == [1000.0, 2000.0, 3000.0, 3000.0, 1500.0]
+    assert truncate(frame, None, 150000.0)["allowed_paid"].to_list() == [1000.0, 2000.0, 3000.0, 150000.0, 100000.0]
+
+
+@pytest.fixture(scope="module")
+def history(small_dataset):
+    from contracts.projection import panel_history
+
+    return panel_history(small_dataset)
+
+
+def test_projection_settles_with_the_same_code_and_breaks_even_where_it_says(history):
+    from dataclasses import replace
+
+    from contracts.projection import Assumptions, project
+
+    spec = MsspSpec(name="E", performance_year=2025, track="BASIC", level="E", msr_mlr=0.01)
+    a = Assumptions(initiatives={"acute inpatient": -0.1}, quality_score=0.9, attribution_scale=4)  # 1,500 -> ~6,000 assigned
+    p = project(spec, history, a)
+    assert p.mode == "projected"
+    assert p.settlement == settle(spec, p.performance)  # one source of truth
+    be = p.break_even
+    assert be.starts_paying_at is not None and be.starts_costing_at is not None and be.starts_paying_at < be.starts_costing_at
+    at = lambda c: settle(spec, replace(p.performance, expenditure_per_capita=p.performance.expenditure_per_capita * (1 + c))).amount  # noqa: E731
+    assert at(be.starts_paying_at - 1e-4) > 0 and at(be.starts_paying_at + 1e-4) == 0
+    assert at(be.starts_costing_at - 1e-4) == 0 and at(be.starts_costing_at + 1e-4) < 0
+    # the break-even reduction is the MSR measured against the projected expenditures
+    expected = p.performance.benchmark_per_capita * (1 - 0.01) / p.performance.expenditure_per_capita - 1
+    assert be.starts_paying_at == pytest.approx(expected, abs=1e-6)
+    # initiatives lower projected expenditures
+    assert project(spec, history, Assumptions(attribution_scale=4)).performance.expenditure_per_capita > p.performance.expenditure_per_capita
+
+
+def test_projection_actual_year_and_errors(history):
+    from contracts.projection import Assumptions, parse_assumptions, project
+
+    with pytest.raises(ParameterError, match="below the 5,000"):
+        project(MsspSpec(name="A", performance_year=2024, track="BASIC", level="A"), history)
+    actual = project(MsspSpec(name="A", performance_year=2024, track="BASIC", level="A"), history, Assumptions(minimum_savings_rate=0.05))
+    assert actual.settlement["minimum_savings_rate"] == 0.05
+    assert actual.mode == "actual" and actual.benchmark.baseline_years == (2023,)
+    assert any("renormalized" in n for n in actual.notes)
+    with pytest.raises(ParameterError, match="project the year after"):
+        project(MsspSpec(name="A", performance_year=2026, track="BASIC", level="A"), history)
+    with pytest.raises(ParameterError, match="unknown service categories"):
+        parse_assumptions({"initiatives": {"surgery": -0.1}})
+    ma = project(preset("ma-global-85-2026").model_copy(update={"performance_year": 2025}), history)
+    assert ma.performance.benchmark_per_capita == pytest.approx(1250 * 12 * history.payment_score[2025])

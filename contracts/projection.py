@@ -1,0 +1,255 @@
+"""From a panel to a contract's expected settlement, and the cost change at which it breaks even.
+
+``panel_history(dataset)`` reads what every projection needs once (person-year expenditures by
+service category and enrollment type, mean CMS-HCC risk by year and enrollment type);
+``project(spec, history, assumptions)`` then builds the spec's benchmark (``contracts.benchmark``),
+the performance year's expenditures, and settles with ``contracts.settlement.settle``.
+
+When the performance year is in the data the settlement uses its actual expenditures; when it is
+the year after the data ends, expenditures are projected: the last year's per-capita cost by
+enrollment type, trended, scaled by the panel's change in risk (acuity, not coding) and by the
+savings initiatives (a % change per service category, weighted by that category's share of
+spending), with person-years scaled by the attribution assumption.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from contracts.benchmark import (
+    Benchmark,
+    build_benchmark,
+    per_capita_by_type,
+    person_year_expenditures,
+    risk_by_type,
+    truncate,
+)
+from contracts.settlement import Performance, Settlement, settle
+from contracts.specs import (
+    ContractSpec,
+    MaPercentOfPremiumSpec,
+    MsspSpec,
+    RiskCorridorsSpec,
+    SharedSavingsSpec,
+)
+from modeling.dataset import Dataset
+from modeling.errors import DatasetError, ParameterError
+from modeling.member_months import member_months
+from modeling.service_categories import CATEGORIES
+
+
+class Assumptions(BaseModel):
+    """What the user believes about the performance year."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cost_trend: float | None = Field(default=None, gt=-0.5, lt=0.5, description="Annual cost trend; None: the panel's own per-capita growth.")
+    initiatives: dict[str, float] = Field(default_factory=dict, description="Service category -> relative change in its cost, e.g. {'acute inpatient': -0.05}.")
+    coding_risk_change: float = Field(default=0.0, gt=-0.5, lt=0.5, description="Relative change in the risk score from more complete coding (raises the benchmark, subject to the cap; not cost).")
+    attribution_scale: float = Field(default=1.0, gt=0, le=10, description="Assigned members and person-years relative to the last data year.")
+    quality_score: float = Field(default=0.85, ge=0, le=1)
+    meets_quality_standard: bool = True
+    meets_alternative_quality_standard: bool = False
+    minimum_savings_rate: float | None = Field(default=None, ge=0, lt=1, description="The MSR/MLR CMS determined for the ACO (needed below 5,000 assigned beneficiaries, where the table stops).")
+    participant_revenue_share: float = Field(default=0.35, gt=0, le=1, description="ACO participants' total Parts A and B FFS revenue as a share of the panel's expenditures (for BASIC loss caps).")
+
+    @field_validator("initiatives")
+    @classmethod
+    def _known_categories(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(CATEGORIES))
+        if unknown:
+            raise ValueError(f"unknown service categories {unknown}; use any of {', '.join(CATEGORIES)}")
+        bad = {k: x for k, x in v.items() if not -1 < x < 1}
+        if bad:
+            raise ValueError(f"initiative effects are relative changes between -100% and +100% (got {bad})")
+        return v
+
+
+def parse_assumptions(data: dict, where: str = "assumptions") -> Assumptions:
+    """Validated assumptions; a bad field is a ``ParameterError`` naming it."""
+    try:
+        return Assumptions.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'assumptions'}: {e['msg']}" for e in exc.errors())
+        raise ParameterError(f"{where}: {problems}.") from None
+
+
+def load_assumptions(path: str | Path) -> Assumptions:
+    """Assumptions from a TOML or JSON file."""
+    p = Path(path)
+    if not p.exists():
+        raise ParameterError(f"No assumptions file {p}.")
+    try:
+        data = json.loads(p.read_text()) if p.suffix.lower() == ".json" else tomllib.loads(p.read_text())
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ParameterError(f"{p} is not valid {'JSON' if p.suffix.lower() == '.json' else 'TOML'}: {exc}.") from None
+    return parse_assumptions(data, where=str(p))
+
+
+@dataclass(frozen=True)
+class PanelHistory:
+    dataset: str
+    years: tuple[int, ...]
+    expenditures: pl.DataFrame  # person_id, year, enrollment_type, months, paid by category, paid
+    risk: dict[int, pl.DataFrame | None]  # calendar year -> enrollment_type, mean V28 raw score
+    payment_score: dict[int, float | None]  # calendar year -> mean CMS payment score (for MA premiums)
+
+
+def panel_history(dataset: Dataset, *, progress: Callable[[str], None] | None = None) -> PanelHistory:
+    say = progress or (lambda _m: None)
+    years = sorted(member_months(dataset.scan("eligibility")).select(pl.col("year").unique()).collect()["year"].to_list())
+    if not years:
+        raise DatasetError(f"{dataset.path} has no enrollment.")
+    say(f"reading expenditures for {years[0]}-{years[-1]}")
+    expenditures = person_year_expenditures(dataset, years)
+    risk, payment = {}, {}
+    for year in [*years, years[-1] + 1]:
+        say(f"risk-scoring the panel for {year}")
+        risk[year] = risk_by_type(dataset, year)
+        payment[year] = _mean_payment_score(dataset, year)
+    return PanelHistory(str(dataset.path), tuple(years), expenditures, risk, payment)
+
+
+def _mean_payment_score(dataset: Dataset, year: int) -> float | None:
+    from risk_stratification.panel import score_panel
+
+    try:
+        return score_panel(dataset, year).scores["payment_score"].mean()
+    except (DatasetError, ParameterError):
+        return None
+
+
+@dataclass(frozen=True)
+class BreakEven:
+    """Relative change in performance-year expenditures (negative = reduction) at which the
+    contract starts to pay the provider, and below which it starts to cost the provider."""
+
+    starts_paying_at: float | None
+    starts_costing_at: float | None
+
+
+@dataclass(frozen=True)
+class Projection:
+    spec: ContractSpec
+    mode: str  # "actual" or "projected"
+    benchmark: Benchmark | None
+    performance: Performance
+    settlement: Settlement
+    break_even: BreakEven
+    notes: tuple[str, ...]
+
+
+def _performance_year_frame(spec: ContractSpec, history: PanelHistory, a: Assumptions, truncated: pl.DataFrame) -> tuple[str, pl.DataFrame, float, int]:
+    """mode, per-type person-years and per-capita expenditures of the performance year, the
+    panel's uncapped acuity ratio, and the assigned count."""
+    py, last = spec.performance_year, history.years[-1]
+    if py in history.years:
+        rows = truncated.filter(pl.col("year") == py)
+        return "actual", per_capita_by_type(rows), 1.0, rows["person_id"].n_unique()
+    if py != last + 1:
+        raise ParameterError(
+            f"{spec.name} is for performance year {py}; the data covers {history.years[0]}-{last}. "
+            f"Settle a year in the data or project the year after it ({last + 1})."
+        )
+    base = per_capita_by_type(truncated.filter(pl.col("year") == last))
+    acuity = 1.0
+    if history.risk.get(py) is not None and history.risk.get(last) is not None:
+        r = history.risk[py].join(history.risk[last], on="enrollment_type", suffix="_last")
+        acuity = float((r["risk"] * r["scored"]).sum() / (r["risk_last"] * r["scored"]).sum())
+    shares = truncated.filter(pl.col("year") == last).select([pl.col(c).sum() for c in CATEGORIES])
+    total = sum(shares.row(0))
+    initiative = 1 + sum(shares[c][0] / total * a.initiatives.get(c, 0.0) for c in CATEGORIES) if total > 0 else 1.0
+    trend = a.cost_trend if a.cost_trend is not None else _observed(truncated, history)
+    frame = base.with_columns(
+        (pl.col("person_years") * a.attribution_scale).alias("person_years"),
+        (pl.col("per_capita") * (1 + trend) * acuity * initiative).alias("per_capita"),
+    )
+    assigned = round(truncated.filter(pl.col("year") == last)["person_id"].n_unique() * a.attribution_scale)
+    return "projected", frame, acuity, assigned
+
+
+def _observed(truncated: pl.DataFrame, history: PanelHistory) -> float:
+    from contracts.benchmark import observed_trend
+
+    return observed_trend(per_capita_by_type(truncated.filter(pl.col("year").is_in(list(history.years[-3:])))))
+
+
+def project(spec: ContractSpec, history: PanelHistory, assumptions: Assumptions | None = None) -> Projection:
+    a = assumptions or Assumptions()
+    attachment = spec.stop_loss_attachment
+    truncated = truncate(history.expenditures, spec.truncation_percentile, attachment)
+    mode, py_frame, acuity, assigned = _performance_year_frame(spec, history, a, truncated)
+    person_years = float(py_frame["person_years"].sum())
+    expenditure_pc = float((py_frame["per_capita"] * py_frame["person_years"]).sum() / person_years)
+    notes: list[str] = []
+    benchmark = None
+    if isinstance(spec, MaPercentOfPremiumSpec):
+        premium_pmpm = spec.premium_pmpm
+        if premium_pmpm is None:
+            score = history.payment_score.get(spec.performance_year)
+            if score is None:
+                raise ParameterError(f"No CMS payment score for {spec.performance_year} to derive the premium; give premium_pmpm in the spec.")
+            premium_pmpm = spec.base_rate_pmpm * score * (1 + a.coding_risk_change)
+            notes.append(f"Premium PMPM = base rate ${spec.base_rate_pmpm:,.0f} x mean payment score {score:.3f}" + (f" x (1 + {a.coding_risk_change:.1%} coding)" if a.coding_risk_change else ""))
+        benchmark_pc = premium_pmpm * 12
+    elif isinstance(spec, (SharedSavingsSpec, RiskCorridorsSpec)) and spec.target_pmpm is not None:
+        benchmark_pc = spec.target_pmpm * 12
+        notes.append(f"Target PMPM ${spec.target_pmpm:,.2f} as contracted.")
+    else:
+        baseline_years = [y for y in history.years if y < spec.performance_year][-len(spec.baseline_weights):]
+        if not baseline_years:
+            raise DatasetError(f"No baseline year before performance year {spec.performance_year} in the data ({history.years[0]}-{history.years[-1]}).")
+        baseline = per_capita_by_type(truncated.filter(pl.col("year").is_in(baseline_years)))
+        risk = None
+        if spec.risk_adjust:
+            risk = dict(history.risk)
+            py_risk = risk.get(spec.performance_year)
+            if py_risk is not None and a.coding_risk_change:
+                risk[spec.performance_year] = py_risk.with_columns(pl.col("risk") * (1 + a.coding_risk_change))
+        cap = spec.risk_growth_cap if isinstance(spec, MsspSpec) else None
+        benchmark = build_benchmark(
+            baseline, performance_year=spec.performance_year, weights=spec.baseline_weights, annual_trend=spec.annual_trend,
+            risk=risk, risk_growth_cap=cap, performance_person_years=py_frame.select("enrollment_type", "person_years"),
+        )
+        benchmark_pc = benchmark.per_capita
+        notes += list(benchmark.notes)
+    performance = Performance(
+        benchmark_per_capita=benchmark_pc, expenditure_per_capita=expenditure_pc, person_years=person_years, assigned_beneficiaries=assigned,
+        quality_score=a.quality_score, meets_quality_standard=a.meets_quality_standard,
+        meets_alternative_quality_standard=a.meets_alternative_quality_standard,
+        participant_ffs_revenue=a.participant_revenue_share * expenditure_pc * person_years,
+        msr=a.minimum_savings_rate, mlr=a.minimum_savings_rate,
+    )
+    if mode == "projected":
+        notes.append(f"Performance year projected from {history.years[-1]}: acuity x{acuity:.4f}, attribution x{a.attribution_scale:g}"
+                     + (f", initiatives {', '.join(f'{k} {v:+.1%}' for k, v in a.initiatives.items())}" if a.initiatives else ""))
+    return Projection(spec, mode, benchmark, performance, settle(spec, performance), break_even(spec, performance), tuple(notes))
+
+
+def break_even(spec: ContractSpec, performance: Performance, *, tolerance: float = 1e-7) -> BreakEven:
+    """The expenditure changes at which the settlement turns positive and turns negative, found by
+    bisection (the settlement is non-increasing in expenditures)."""
+    base = performance.expenditure_per_capita
+
+    def amount(change: float) -> float:
+        return settle(spec, replace(performance, expenditure_per_capita=base * (1 + change))).amount
+
+    def boundary(predicate) -> float | None:
+        lo, hi = -0.99, 1.0  # predicate true at lo (big reduction) side for "pays"
+        if not predicate(lo) or predicate(hi):
+            return None if not predicate(lo) else hi
+        while hi - lo > tolerance:
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if predicate(mid) else (lo, mid)
+        return lo
+
+    pays = boundary(lambda c: amount(c) > 0)
+    costs_from = boundary(lambda c: amount(c) >= 0)  # last change where the provider owes nothing
+    return BreakEven(pays, costs_from if costs_from is not None and amount(1.0) < 0 else None)
