@@ -99,7 +99,13 @@ class PanelHistory:
     years: tuple[int, ...]
     expenditures: pl.DataFrame  # person_id, year, enrollment_type, months, paid by category, paid
     risk: dict[int, pl.DataFrame | None]  # calendar year -> enrollment_type, mean V28 raw score
-    payment_score: dict[int, float | None]  # calendar year -> mean CMS payment score (for MA premiums)
+    payment_scores: dict[int, float | None]  # filled on first use by mean_payment_score
+
+    def mean_payment_score(self, year: int) -> float | None:
+        """Mean CMS payment score of the panel for ``year`` (used to price MA premiums)."""
+        if year not in self.payment_scores:
+            self.payment_scores[year] = _mean_payment_score(Dataset(self.dataset), year)
+        return self.payment_scores[year]
 
 
 def panel_history(dataset: Dataset, *, progress: Callable[[str], None] | None = None) -> PanelHistory:
@@ -109,12 +115,11 @@ def panel_history(dataset: Dataset, *, progress: Callable[[str], None] | None = 
         raise DatasetError(f"{dataset.path} has no enrollment.")
     say(f"reading expenditures for {years[0]}-{years[-1]}")
     expenditures = person_year_expenditures(dataset, years)
-    risk, payment = {}, {}
+    risk = {}
     for year in [*years, years[-1] + 1]:
         say(f"risk-scoring the panel for {year}")
         risk[year] = risk_by_type(dataset, year)
-        payment[year] = _mean_payment_score(dataset, year)
-    return PanelHistory(str(dataset.path), tuple(years), expenditures, risk, payment)
+    return PanelHistory(str(dataset.path), tuple(years), expenditures, risk, {})
 
 
 def _mean_payment_score(dataset: Dataset, year: int) -> float | None:
@@ -193,7 +198,7 @@ def project(spec: ContractSpec, history: PanelHistory, assumptions: Assumptions 
     if isinstance(spec, MaPercentOfPremiumSpec):
         premium_pmpm = spec.premium_pmpm
         if premium_pmpm is None:
-            score = history.payment_score.get(spec.performance_year)
+            score = history.mean_payment_score(spec.performance_year)
             if score is None:
                 raise ParameterError(f"No CMS payment score for {spec.performance_year} to derive the premium; give premium_pmpm in the spec.")
             premium_pmpm = spec.base_rate_pmpm * score * (1 + a.coding_risk_change)
@@ -228,7 +233,8 @@ def project(spec: ContractSpec, history: PanelHistory, assumptions: Assumptions 
         msr=a.minimum_savings_rate, mlr=a.minimum_savings_rate,
     )
     if mode == "projected":
-        notes.append(f"Performance year projected from {history.years[-1]}: acuity x{acuity:.4f}, attribution x{a.attribution_scale:g}"
+        trend = a.cost_trend if a.cost_trend is not None else _observed(truncated, history)
+        notes.append(f"Performance year projected from {history.years[-1]}: cost trend {trend:.2%}, acuity x{acuity:.4f}, attribution x{a.attribution_scale:g}"
                      + (f", initiatives {', '.join(f'{k} {v:+.1%}' for k, v in a.initiatives.items())}" if a.initiatives else ""))
     return Projection(spec, mode, benchmark, performance, settle(spec, performance), break_even(spec, performance), tuple(notes))
 

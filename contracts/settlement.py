@@ -198,13 +198,12 @@ def _settle_mssp(spec: MsspSpec, p: Performance, out: _Lines) -> float:
         savings = out.add("total_savings", "Total savings", benchmark_total - expenditure_total)
         out.add("savings_rate", "Savings rate", rate, "rate")
         met = out.add("msr_met", "Savings rate meets the MSR", rate >= msr and savings > 0, "flag")
+        shares = met
         if not met and spec.low_revenue_aco and spec.track == "BASIC" and savings > 0 and (p.assigned_beneficiaries or 0) >= 5000:
-            sharing_rate = sharing_rate / 2  # 42 CFR 425.605(h): below the MSR, half the final sharing rate
+            sharing_rate, shares = sharing_rate / 2, True  # 42 CFR 425.605(h): below the MSR, half the final sharing rate
             out.add("below_msr_low_revenue", "Low-revenue ACO sharing below the MSR (half rate)", True, "flag")
-        elif not met:
-            sharing_rate = 0.0
         out.add("final_sharing_rate", "Final sharing rate (after quality)", sharing_rate, "rate")
-        before_limit = out.add("shared_savings_before_limit", "Shared savings before the limit", savings * sharing_rate)
+        before_limit = out.add("shared_savings_before_limit", "Shared savings before the limit", savings * sharing_rate if shares else 0.0)
         limit = out.add("performance_payment_limit", "Performance payment limit", rules.payment_limit_pct_benchmark * benchmark_total)
         return out.add("shared_savings", "Shared savings", min(before_limit, limit))
     losses = out.add("total_losses", "Total losses", expenditure_total - benchmark_total)

@@ -17,6 +17,8 @@ from modeling.errors import VbcError
 app = typer.Typer(help="vbc-modeler: value-based care risk, contracts and cost of care.", no_args_is_help=True, pretty_exceptions_enable=False)
 ingest_app = typer.Typer(help="Load source files into a validated dataset.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
+contracts_app = typer.Typer(help="Contract presets and specs.", no_args_is_help=True)
+app.add_typer(contracts_app, name="contracts")
 console = Console()
 
 
@@ -234,6 +236,82 @@ def gaps(
         f"{result.gaps.height:,} gaps in {result.by_person.height:,} members worth ${result.by_person['annual_value'].sum():,.0f} a year "
         f"if all were closed; wrote {out} and the by-person and by-provider lists beside it."
     )
+
+
+
+@contracts_app.command("list")
+def contracts_list() -> None:
+    """The shipped contract presets, by program and performance year."""
+    from contracts.specs import preset, preset_names
+
+    table = Table(title="Contract presets (use the name with vbc settle --contract)")
+    for col in ("preset", "family", "performance year", "name"):
+        table.add_column(col, no_wrap=col == "preset")
+    for name in preset_names():
+        spec = preset(name)
+        table.add_row(name, spec.family, str(spec.performance_year), spec.name)
+    console.print(table)
+    console.print("A spec file (TOML or JSON) you write is used the same way: vbc settle --contract my_contract.toml ...")
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:+.2%}"
+
+
+@app.command()
+def settle(
+    dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
+    contract: Annotated[list[str] | None, typer.Option("--contract", help="Preset name or spec file (TOML/JSON); repeat to compare. Default: every MSSP level, ENHANCED and the commercial corridors for the year after the data.")] = None,
+    assumptions: Annotated[Path | None, typer.Option(help="Assumptions file (TOML/JSON): cost_trend, initiatives, coding_risk_change, attribution_scale, quality_score...")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write every line of every settlement to this CSV.")] = None,
+) -> None:
+    """Itemized settlement of one or more contracts on a dataset's panel: actual when the
+    performance year is in the data, projected for the year after it."""
+    from contracts.projection import Assumptions, load_assumptions, panel_history, project
+    from contracts.specs import load_spec, preset_names
+
+    try:
+        a = load_assumptions(assumptions) if assumptions else Assumptions()
+        with console.status("reading the panel...") as status:
+            history = panel_history(Dataset(dataset), progress=lambda msg: status.update(msg))
+        if not contract:
+            year = history.years[-1] + 1
+            contract = [n for n in preset_names() if n.endswith(f"-{year}") and (n.startswith("mssp-") or n.startswith("commercial-corridors"))]
+            if not contract:
+                raise VbcError(f"No presets for {year}; name the contracts with --contract (see vbc contracts list).")
+        results = [project(load_spec(c), history, a) for c in contract]
+    except VbcError as exc:
+        _fail(exc)
+    for p in results:
+        table = Table(title=f"{p.spec.name} — performance year {p.spec.performance_year} ({p.mode})", show_header=False)
+        table.add_column("line")
+        table.add_column("value", justify="right")
+        for row in p.settlement.table().iter_rows(named=True):
+            table.add_row(row["line"], row["value"])
+        verdict = "paid to the provider" if p.settlement.amount > 0 else ("owed by the provider" if p.settlement.amount < 0 else "no payment either way")
+        table.add_row("[bold]Settlement[/]", f"[bold]${p.settlement.amount:,.0f}[/] ({verdict})")
+        console.print(table)
+    shown = set()
+    for p in results:
+        for note in p.notes:
+            if note not in shown:
+                console.print(f"[dim]- {note}[/]", soft_wrap=True)
+                shown.add(note)
+    compare = Table(title="Side by side")
+    for col in ("contract", "benchmark / person-year", "expenditures / person-year", "savings rate", "settlement", "pays once costs change by", "costs once costs change by"):
+        compare.add_column(col, justify="right" if col != "contract" else "left")
+    for p in results:
+        perf = p.performance
+        rate = 1 - perf.expenditure_per_capita / perf.benchmark_per_capita
+        compare.add_row(p.spec.name, f"${perf.benchmark_per_capita:,.0f}", f"${perf.expenditure_per_capita:,.0f}", f"{rate:.2%}",
+                        f"${p.settlement.amount:,.0f}", _pct(p.break_even.starts_paying_at), _pct(p.break_even.starts_costing_at))
+    console.print(compare)
+    if out:
+        rows = [{"contract": p.spec.name, "line": line.label, "key": line.key, "value": None if isinstance(line.value, bool) or line.value is None else float(line.value),
+                 "flag": line.value if isinstance(line.value, bool) else None} for p in results for line in p.settlement.lines if line.kind != "hidden"]
+        rows += [{"contract": p.spec.name, "line": "Settlement", "key": "settlement", "value": p.settlement.amount, "flag": None} for p in results]
+        pl.DataFrame(rows).write_csv(out)
+        console.print(f"wrote {out}")
 
 
 if __name__ == "__main__":

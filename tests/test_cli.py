@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import polars as pl
 from typer.testing import CliRunner
 
 from modeling.cli import app
@@ -38,3 +41,24 @@ def test_hcc_command_writes_scores_and_detail(small_dataset, tmp_path):
     assert result.exit_code == 0, result.output
     assert out.exists() and (tmp_path / "scores_hcc_detail.csv").exists()
     assert "mean payment score" in result.output
+
+
+def test_contracts_list_and_settle(small_dataset, tmp_path):
+    listed = runner.invoke(app, ["contracts", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "mssp-basic-a-2026" in listed.output and "commercial-corridors-2026" in listed.output
+    assumptions = tmp_path / "assumptions.toml"
+    assumptions.write_text('attribution_scale = 4\nquality_score = 0.9\n[initiatives]\n"acute inpatient" = -0.05\n')
+    out = tmp_path / "settlement.csv"
+    corridors = tmp_path / "corridors.toml"
+    corridors.write_text((Path(__file__).resolve().parents[1] / "contracts/data/presets/commercial-corridors-2026.toml").read_text().replace("2026", "2025"))
+    contracts = [c for level in "abcde" for c in ("--contract", f"mssp-basic-{level}-2025")] + ["--contract", "mssp-enhanced-2025", "--contract", str(corridors)]
+    result = runner.invoke(app, ["settle", "--dataset", str(small_dataset.path), *contracts, "--assumptions", str(assumptions), "--out", str(out)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for level in "ABCDE":
+        assert f"MSSP BASIC {level} (2025)" in result.output
+    assert "MSSP ENHANCED (2025)" in result.output and "Commercial two-sided corridors" in result.output and "Side by side" in result.output
+    lines = pl.read_csv(out)
+    assert lines.filter(pl.col("key") == "settlement").height == 7
+    bad = runner.invoke(app, ["settle", "--dataset", str(small_dataset.path), "--contract", "mssp-basic-a-2025"])
+    assert bad.exit_code == 2 and "below the 5,000" in bad.output

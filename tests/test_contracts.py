@@ -341,4 +341,4 @@ def test_projection_actual_year_and_errors(history):
     with pytest.raises(ParameterError, match="unknown service categories"):
         parse_assumptions({"initiatives": {"surgery": -0.1}})
     ma = project(preset("ma-global-85-2026").model_copy(update={"performance_year": 2025}), history)
-    assert ma.performance.benchmark_per_capita == pytest.approx(1250 * 12 * history.payment_score[2025])
+    assert ma.performance.benchmark_per_capita == pytest.approx(1250 * 12 * history.mean_payment_score(2025))
