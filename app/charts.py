@@ -100,3 +100,45 @@ def top_hcc_chart(top: pl.DataFrame) -> alt.Chart:
             tooltip=["hcc", "label", "members", alt.Tooltip("prevalence:Q", format=".1%"), alt.Tooltip("mean_coefficient:Q", format=".3f")],
         )
     )
+
+
+def settlement_waterfall_chart(waterfall: pl.DataFrame, title: str) -> alt.Chart:
+    """Waterfall from the benchmark to the settlement: floating bars for each change, solid bars
+    for the start and the settlement (``Settlement.waterfall()``)."""
+    rows, running = [], 0.0
+    for step, amount, kind in waterfall.iter_rows():
+        if kind == "start" or kind == "total":
+            start, end = 0.0, amount
+        else:
+            start, end = running, running + amount
+        running = end if kind != "total" else running
+        rows.append({"step": step, "start": start, "end": end, "amount": amount,
+                     "kind": "total" if kind in ("start", "total") else ("increase" if amount >= 0 else "decrease")})
+    data = pl.DataFrame(rows).with_columns(pl.int_range(pl.len()).alias("order")).to_pandas()
+    order = data["step"].tolist()
+    return (
+        alt.Chart(data, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("step:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelLimit=160)),
+            y=alt.Y("start:Q", title="Dollars", axis=alt.Axis(format="$,.3s")),
+            y2="end:Q",
+            color=alt.Color("kind:N", scale=alt.Scale(domain=["total", "increase", "decrease"], range=["#4c78a8", "#54a24b", "#e45756"]), legend=None),
+            tooltip=[alt.Tooltip("step:N"), alt.Tooltip("amount:Q", format="$,.0f")],
+        )
+    )
+
+
+def settlement_comparison_chart(comparison: pl.DataFrame) -> alt.Chart:
+    """Bars: each contract's settlement (positive paid to the provider, negative owed)."""
+    data = comparison.with_columns(pl.when(pl.col("settlement") >= 0).then(pl.lit("paid to the provider")).otherwise(pl.lit("owed by the provider")).alias("direction")).to_pandas()
+    return (
+        alt.Chart(data, title="Settlement by contract")
+        .mark_bar()
+        .encode(
+            y=alt.Y("contract:N", sort=None, title=None, axis=alt.Axis(labelLimit=260)),
+            x=alt.X("settlement:Q", title="Settlement ($)", axis=alt.Axis(format="$,.3s")),
+            color=alt.Color("direction:N", scale=alt.Scale(domain=["paid to the provider", "owed by the provider"], range=["#54a24b", "#e45756"]), title=None),
+            tooltip=[alt.Tooltip("contract:N"), alt.Tooltip("settlement:Q", format="$,.0f"), alt.Tooltip("savings_rate:Q", format=".2%")],
+        )
+    )

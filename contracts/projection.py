@@ -259,3 +259,30 @@ def break_even(spec: ContractSpec, performance: Performance, *, tolerance: float
     pays = boundary(lambda c: amount(c) > 0)
     costs_from = boundary(lambda c: amount(c) >= 0)  # last change where the provider owes nothing
     return BreakEven(pays, costs_from if costs_from is not None and amount(1.0) < 0 else None)
+
+
+def comparison(projections: list[Projection]) -> pl.DataFrame:
+    """One row per contract: the figures leaders compare side by side."""
+    return pl.DataFrame([
+        {
+            "contract": p.spec.name,
+            "mode": p.mode,
+            "benchmark_per_capita": p.performance.benchmark_per_capita,
+            "expenditure_per_capita": p.performance.expenditure_per_capita,
+            "savings_rate": 1 - p.performance.expenditure_per_capita / p.performance.benchmark_per_capita,
+            "settlement": p.settlement.amount,
+            "pays_once_costs_change_by": p.break_even.starts_paying_at,
+            "costs_once_costs_change_by": p.break_even.starts_costing_at,
+        }
+        for p in projections
+    ], schema_overrides={"pays_once_costs_change_by": pl.Float64, "costs_once_costs_change_by": pl.Float64})
+
+
+def settlement_lines(projections: list[Projection]) -> pl.DataFrame:
+    """Every line of every settlement, long: contract, line, key, value (numbers; flags as 0/1)."""
+    rows = [
+        {"contract": p.spec.name, "line": line.label, "key": line.key, "value": None if line.value is None else float(line.value)}
+        for p in projections for line in p.settlement.lines if line.kind != "hidden"
+    ]
+    rows += [{"contract": p.spec.name, "line": "Settlement", "key": "settlement", "value": p.settlement.amount} for p in projections]
+    return pl.DataFrame(rows, schema={"contract": pl.String, "line": pl.String, "key": pl.String, "value": pl.Float64})

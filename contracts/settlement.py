@@ -101,8 +101,8 @@ class Settlement:
         return pl.DataFrame({"line": [line.label for line in shown], "value": [text(line) for line in shown], "key": [line.key for line in shown]})
 
     def waterfall(self) -> pl.DataFrame:
-        """step, amount, kind: the benchmark, the changes that lead from it to the settlement (each a
-        signed dollar change), and the settlement itself (kind "total")."""
+        """step, amount, kind: the gross result, the changes that lead from it to the settlement
+        (each a signed dollar change), and the settlement itself (kind "total")."""
         steps = self._waterfall_steps()
         return pl.DataFrame({
             "step": [s for s, _ in steps] + ["Settlement"],
@@ -110,17 +110,32 @@ class Settlement:
             "kind": ["start"] + ["change"] * (len(steps) - 1) + ["total"],
         })
 
-    def _waterfall_steps(self) -> list[tuple[str, float | None]]:
-        benchmark = self["benchmark_total"]
-        gross = benchmark - self["expenditure_total"]
-        steps: list[tuple[str, float | None]] = []
-        if "benchmark_before_discount" in {line.key for line in self.lines}:
-            steps += [("Benchmark", self["benchmark_before_discount"]), ("Discount and withhold", benchmark - self["benchmark_before_discount"])]
+    def _waterfall_steps(self) -> list[tuple[str, float]]:
+        """The gross result (benchmark minus expenditures; for MA, revenue minus cost), then what
+        the rules take away from it, ending at the amount."""
+        keys = {line.key for line in self.lines}
+        gross = self["benchmark_total"] - self["expenditure_total"]
+        steps = [("Benchmark - expenditures" if self.family != "ma_percent_of_premium" else "Revenue - medical cost", gross)]
+        if self.family == "mssp" and gross >= 0:
+            if not self["msr_met"] and not self.get("below_msr_low_revenue"):
+                steps.append(("Below the minimum savings rate", -gross))
+            else:
+                steps.append(("Medicare's share", self["shared_savings_before_limit"] - gross))
+                steps.append(("Above the payment limit", self["shared_savings"] - self["shared_savings_before_limit"]))
+        elif self.family == "mssp" and "mlr_met" in keys:
+            if not self["mlr_met"]:
+                steps.append(("Below the minimum loss rate", -gross))
+            else:
+                steps.append(("Medicare's share of losses", self["total_losses"] - self["loss_before_cap"]))
+                steps.append(("Beyond the loss cap", self["loss_before_cap"] - self["shared_losses"]))
+        elif self.family == "mssp":
+            steps.append(("One-sided: losses not shared", -gross))
+        elif "care_management_fees" in keys:
+            steps.append(("Not shared (threshold, rate, quality, cap)", self["shared_savings"] - gross))
+            steps.append(("Care-management fees, net", self.amount - self["shared_savings"]))
         else:
-            steps.append(("Benchmark" if self.family != "ma_percent_of_premium" else "Provider revenue", benchmark))
-        steps += [("Expenditures", -self["expenditure_total"]), ("Not shared with the provider", self.amount - gross)]
-        return steps
-
+            steps.append(("Not shared with the provider", self.amount - gross))
+        return [(name, value) for name, value in steps if abs(value) > 1e-9 or name == steps[0][0]]
 
 class _Lines:
     def __init__(self) -> None:

@@ -267,7 +267,13 @@ def settle(
 ) -> None:
     """Itemized settlement of one or more contracts on a dataset's panel: actual when the
     performance year is in the data, projected for the year after it."""
-    from contracts.projection import Assumptions, load_assumptions, panel_history, project
+    from contracts.projection import (
+        Assumptions,
+        load_assumptions,
+        panel_history,
+        project,
+        settlement_lines,
+    )
     from contracts.specs import load_spec, preset_names
 
     try:
@@ -307,10 +313,7 @@ def settle(
                         f"${p.settlement.amount:,.0f}", _pct(p.break_even.starts_paying_at), _pct(p.break_even.starts_costing_at))
     console.print(compare)
     if out:
-        rows = [{"contract": p.spec.name, "line": line.label, "key": line.key, "value": None if isinstance(line.value, bool) or line.value is None else float(line.value),
-                 "flag": line.value if isinstance(line.value, bool) else None} for p in results for line in p.settlement.lines if line.kind != "hidden"]
-        rows += [{"contract": p.spec.name, "line": "Settlement", "key": "settlement", "value": p.settlement.amount, "flag": None} for p in results]
-        pl.DataFrame(rows).write_csv(out)
+        settlement_lines(results).write_csv(out)
         console.print(f"wrote {out}")
 
 

@@ -98,3 +98,46 @@ def test_risk_adjustment_page_explains_a_member_and_lists_gaps(workspace):
     assert not at.exception
     at.radio[0].set_value("By attributed provider").run()
     assert not at.exception
+
+
+def test_contracts_page_compares_three_contracts_and_saves_and_reopens_a_scenario(workspace):
+    at = run_page("contract_scenarios.py")
+    assert not at.exception, at.exception
+    # 1,500 members: the size-based MSR table starts at 5,000, which the page says for each contract
+    assert len(at.error) == 3 and all("below the 5,000" in e.value for e in at.error)
+    # scale attribution to ~6,000 so the size-based MSR applies
+    at.slider(key="a_attribution").set_value(4.0).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    table = at.dataframe[0].value
+    assert len(table) == 3 and set(table["contract"]) == {"MSSP BASIC A (2025)", "MSSP BASIC E (2025)", "MSSP ENHANCED (2025)"}
+    before = dict(zip(table["contract"], table["settlement"], strict=True))
+    at.slider(key="a_inpatient").set_value(-0.2).run()  # a savings initiative moves the settlement
+    after = dict(zip(at.dataframe[0].value["contract"], at.dataframe[0].value["settlement"], strict=True))
+    assert all(after[c] >= before[c] for c in before) and any(after[c] > before[c] for c in before)
+    at.text_input(key="c_scenario_name").set_value("board deck").run()
+    at.button[-1].click().run()  # Save scenario
+    assert not at.exception and "Saved scenario 'board deck'" in at.success[0].value
+    with workspace.store() as store:
+        saved = store.list_scenarios(kind="contracts")
+    assert [s.name for s in saved] == ["board deck"] and saved[0].results == after
+    # reopen in a fresh session: same contracts, same assumptions, same figures
+    fresh = run_page("contract_scenarios.py")
+    fresh.selectbox(key="c_open_choice").select_index(0).run()
+    next(b for b in fresh.button if b.label == "Open scenario").click().run()
+    assert not fresh.exception and not fresh.error, [e.value for e in fresh.error]
+    reopened = fresh.dataframe[0].value
+    assert dict(zip(reopened["contract"], reopened["settlement"], strict=True)) == after
+
+
+def test_contract_chart_specs():
+    import polars as pl
+
+    from app.charts import settlement_comparison_chart, settlement_waterfall_chart
+    from contracts.settlement import Performance, settle
+    from contracts.specs import preset
+
+    s = settle(preset("commercial-corridors-2026"), Performance(12000, 11000, 1000))
+    spec = settlement_waterfall_chart(s.waterfall(), "x").to_dict()
+    assert spec["mark"]["type"] == "bar" and spec["encoding"]["y2"]["field"] == "end"
+    cmp = pl.DataFrame({"contract": ["a", "b"], "settlement": [1.0, -2.0], "savings_rate": [0.01, -0.02]})
+    assert settlement_comparison_chart(cmp).to_dict()["encoding"]["x"]["field"] == "settlement"

@@ -1,0 +1,187 @@
+"""Contracts: pick presets or write a spec, move assumptions, compare settlements, save scenarios.
+All figures come from ``contracts.projection`` / ``contracts.settlement``; this page only arranges them."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.charts import settlement_comparison_chart, settlement_waterfall_chart
+from app.state import active_dataset, workspace
+from contracts.projection import (
+    comparison,
+    panel_history,
+    parse_assumptions,
+    project,
+    settlement_lines,
+)
+from contracts.specs import parse_spec, preset, preset_names, spec_to_dict
+from modeling.dataset import Dataset
+from modeling.errors import VbcError
+
+st.title("Contracts")
+ds = active_dataset()
+
+
+@st.cache_resource(show_spinner="Reading the panel's expenditures and risk scores...", max_entries=4)
+def history_for(path: str, content_hash: str):
+    return panel_history(Dataset(path))
+
+
+try:
+    history = history_for(str(ds.path), ds.manifest["content_hash"])
+except VbcError as exc:
+    st.error(str(exc))
+    st.stop()
+
+ss = st.session_state
+ss.setdefault("c_custom", [])
+years = [*history.years, history.years[-1] + 1]
+if ss.get("c_year") not in years:
+    ss["c_year"] = years[-1]
+
+with st.sidebar.expander("Saved scenarios", expanded=False):
+    with workspace().store() as store:
+        saved = store.list_scenarios(kind="contracts")
+    if saved:
+        labels = {f"{s.name} ({s.created_at:%Y-%m-%d %H:%M})": s for s in saved}
+        chosen = st.selectbox("Scenario", list(labels), key="c_open_choice")
+        if st.button("Open scenario"):
+            payload = labels[chosen].payload
+            ss["c_year"] = payload["performance_year"]
+            ss["c_presets"] = []
+            ss["c_custom"] = payload["contracts"]
+            for key, value in payload["widgets"].items():
+                ss[key] = value
+            ss["c_opened"] = labels[chosen].name
+            st.rerun()
+    else:
+        st.caption("No saved scenarios yet.")
+
+top = st.columns([1, 3])
+year = top[0].selectbox("Performance year", years, key="c_year",
+                        help=f"{history.years[0]}-{history.years[-1]}: settled on actual expenditures; {years[-1]}: projected from {history.years[-1]}.")
+available = [n for n in preset_names() if n.endswith(f"-{year}")]
+default = [n for n in (f"mssp-basic-a-{year}", f"mssp-basic-e-{year}", f"mssp-enhanced-{year}") if n in available]
+if "c_presets" not in ss or any(n not in available for n in ss["c_presets"]):
+    ss["c_presets"] = default
+chosen_presets = top[1].multiselect("Contracts to compare", available, key="c_presets",
+                                    help="Presets for the year (vbc contracts list). Add your own below.")
+if ss.get("c_opened"):
+    st.caption(f"Opened scenario **{ss['c_opened']}**.")
+
+with st.expander("Write your own contract (TOML)"):
+    example = (
+        f'family = "risk_corridors"\nname = "My payer, two-sided"\nperformance_year = {year}\nloss_cap_pct_target = 0.04\n'
+        'corridors = [\n  { from = 0.0, to = 0.01, provider_share = 0.0 },\n  { from = 0.01, provider_share = 0.4 },\n]\n'
+    )
+    text = st.text_area("Spec", example, height=200, key="c_spec_text")
+    if st.button("Add contract"):
+        import tomllib
+
+        try:
+            spec = parse_spec(tomllib.loads(text), where="your spec")
+            ss["c_custom"] = [*ss["c_custom"], spec_to_dict(spec)]
+        except tomllib.TOMLDecodeError as exc:
+            st.error(f"Not valid TOML: {exc}")
+        except VbcError as exc:
+            st.error(str(exc))
+    if ss["c_custom"]:
+        st.caption("Added: " + ", ".join(c["name"] for c in ss["c_custom"]))
+        if st.button("Remove added contracts"):
+            ss["c_custom"] = []
+            st.rerun()
+
+st.subheader("Assumptions")
+a1, a2, a3, a4 = st.columns(4)
+own_trend = a1.toggle("Use the panel's own cost trend", value=True, key="a_own_trend")
+trend = a1.slider("Annual cost trend", -0.05, 0.12, 0.045, 0.005, format="%.3f", key="a_trend", disabled=own_trend)
+quality = a1.slider("Quality score", 0.0, 1.0, 0.85, 0.01, key="a_quality")
+meets = a1.checkbox("Meets the quality performance standard", value=True, key="a_meets")
+inpatient = a2.slider("Inpatient cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_inpatient")
+snf = a2.slider("Skilled nursing cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_snf")
+ed = a2.slider("Emergency department cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_ed")
+outpatient = a3.slider("Outpatient hospital cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_outpatient")
+office = a3.slider("Office/professional cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_office")
+coding = a3.slider("Risk-score change from coding", 0.0, 0.08, 0.0, 0.005, format="%.3f", key="a_coding")
+attribution = a4.slider("Attribution (x last year's members)", 0.25, 4.0, 1.0, 0.05, key="a_attribution",
+                        help="MSSP's size-based minimum savings rate needs at least 5,000 assigned beneficiaries.")
+revenue_share = a4.slider("Participants' FFS revenue / expenditures", 0.05, 1.0, 0.35, 0.05, key="a_revenue")
+msr_text = a4.text_input("MSR/MLR determined by CMS (optional, e.g. 0.035)", "", key="a_msr")
+
+try:
+    assumptions = parse_assumptions({
+        "cost_trend": None if own_trend else trend,
+        "initiatives": {k: v for k, v in {"acute inpatient": inpatient, "skilled nursing facility": snf, "emergency department": ed,
+                                           "outpatient hospital": outpatient, "office/professional": office}.items() if v},
+        "coding_risk_change": coding, "attribution_scale": attribution, "quality_score": quality, "meets_quality_standard": meets,
+        "participant_revenue_share": revenue_share, "minimum_savings_rate": float(msr_text) if msr_text.strip() else None,
+    })
+except ValueError:
+    st.error(f"The MSR/MLR must be a number such as 0.035 (got '{msr_text}').")
+    st.stop()
+except VbcError as exc:
+    st.error(str(exc))
+    st.stop()
+
+specs = [preset(n) for n in chosen_presets] + [parse_spec(c) for c in ss["c_custom"]]
+if not specs:
+    st.info("Choose at least one contract.")
+    st.stop()
+projections, problems = [], []
+for spec in specs:
+    try:
+        projections.append(project(spec, history, assumptions))
+    except VbcError as exc:
+        problems.append(f"**{spec.name}**: {exc}")
+for p in problems:
+    st.error(p)
+if not projections:
+    st.stop()
+
+st.subheader("Side by side")
+table = comparison(projections)
+left, right = st.columns([3, 2])
+left.dataframe(table, hide_index=True, use_container_width=True, column_config={
+    "benchmark_per_capita": st.column_config.NumberColumn("Benchmark / person-year", format="dollar"),
+    "expenditure_per_capita": st.column_config.NumberColumn("Expenditures / person-year", format="dollar"),
+    "savings_rate": st.column_config.NumberColumn("Savings rate", format="percent"),
+    "settlement": st.column_config.NumberColumn("Settlement", format="dollar"),
+    "pays_once_costs_change_by": st.column_config.NumberColumn("Pays once costs change by", format="percent"),
+    "costs_once_costs_change_by": st.column_config.NumberColumn("Costs once costs change by", format="percent"),
+})
+right.altair_chart(settlement_comparison_chart(table), use_container_width=True)
+st.download_button("Download every settlement line (CSV)", settlement_lines(projections).write_csv(), file_name=f"settlements_{year}.csv", mime="text/csv")
+
+st.subheader("From benchmark to settlement")
+names = [p.spec.name for p in projections]
+pick = st.selectbox("Contract", names, key="c_detail")
+chosen = projections[names.index(pick)]
+w1, w2 = st.columns([3, 2])
+w1.altair_chart(settlement_waterfall_chart(chosen.settlement.waterfall(), f"{pick}: {chosen.mode} performance year {chosen.spec.performance_year}"),
+                use_container_width=True)
+w2.dataframe(chosen.settlement.table().drop("key"), hide_index=True, use_container_width=True)
+be = chosen.break_even
+st.markdown(
+    f"**Break-even.** This contract starts to pay once costs change by **{'never' if be.starts_paying_at is None else f'{be.starts_paying_at:+.2%}'}** "
+    f"against the {chosen.mode} expenditures, and starts to cost once they change by "
+    f"**{'never (one-sided)' if be.starts_costing_at is None else f'{be.starts_costing_at:+.2%}'}**."
+)
+if chosen.benchmark is not None:
+    with st.expander("Benchmark by enrollment type"):
+        st.dataframe(chosen.benchmark.by_type, hide_index=True, use_container_width=True)
+with st.expander("Method notes"):
+    for note in chosen.notes:
+        st.markdown(f"- {note}")
+
+st.subheader("Save this scenario")
+s1, s2 = st.columns([3, 1])
+scenario_name = s1.text_input("Scenario name", f"{year} comparison", key="c_scenario_name")
+if s2.button("Save scenario", use_container_width=True):
+    widgets = {k: ss[k] for k in ("a_own_trend", "a_trend", "a_quality", "a_meets", "a_inpatient", "a_snf", "a_ed", "a_outpatient", "a_office",
+                                  "a_coding", "a_attribution", "a_revenue", "a_msr")}
+    payload = {"dataset": str(ds.path), "performance_year": year, "contracts": [spec_to_dict(s) for s in specs],
+               "assumptions": assumptions.model_dump(mode="json"), "widgets": widgets}
+    results = {row["contract"]: row["settlement"] for row in table.iter_rows(named=True)}
+    with workspace().store() as store:
+        saved = store.save_scenario(scenario_name, "contracts", payload, results)
+    st.success(f"Saved scenario '{saved.name}'.")
