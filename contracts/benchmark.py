@@ -19,8 +19,9 @@ Per Medicare enrollment type (ESRD, disabled, aged/dual, aged/non-dual; ``modeli
    allowance is not modelled);
 4. the overall benchmark weighted by performance-year person-years by enrollment type.
 
-Not applied (no data in a panel): IME/DSH/uncompensated-care exclusions, the regional
-adjustment and the prior-savings adjustment; the benchmark's ``notes`` list them.
+The regional and prior-savings adjustments need regional and national expenditures that a panel
+does not carry; they apply when the user gives them (``RegionalInputs``). IME/DSH/
+uncompensated-care payments cannot be separated in claims; the benchmark's ``notes`` say so.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from modeling.dataset import Dataset
-from modeling.errors import DatasetError
+from modeling.errors import DatasetError, ParameterError
 from modeling.member_months import ENROLLMENT_TYPES, member_months
 from modeling.metrics import medical_spend
 from modeling.service_categories import CATEGORIES
@@ -101,6 +102,49 @@ def risk_by_type(dataset: Dataset, calendar_year: int) -> pl.DataFrame | None:
 
 
 @dataclass(frozen=True)
+class RegionalInputs:
+    """What the regional and prior-savings adjustments need and a panel does not have: the ACO's
+    regional FFS per-capita expenditure and the national per-capita FFS expenditure by
+    enrollment type (from CMS's benchmark reports), and, for a renewing ACO, its average
+    per-capita savings in the prior agreement period."""
+
+    agreement_period: int
+    regional_per_capita: dict[str, float]
+    national_per_capita: dict[str, float]
+    prior_savings_per_capita: float | None = None
+
+
+def regional_adjustment(historical: pl.DataFrame, inputs: RegionalInputs) -> pl.DataFrame:
+    """enrollment_type, regional_adjustment per capita (42 CFR 425.656 and 425.658): a share of
+    (regional - historical) by enrollment type, the share depending on the agreement period and
+    on whether the ACO spends less (positive adjustment) or more than its region; positive
+    adjustments capped at 5% and negative ones at 1.5% of national per-capita expenditure; a
+    renewing ACO's prior-savings adjustment (50% of its average per-capita savings, capped at 5%
+    of national) replaces the regional adjustment where it is more favorable.
+    Parameters: ``contracts/data/mssp_regional.csv``."""
+    from contracts.parameters import mssp_regional
+
+    r = mssp_regional(inputs.agreement_period)
+    missing = sorted(set(historical["enrollment_type"]) - set(inputs.regional_per_capita) | set(historical["enrollment_type"]) - set(inputs.national_per_capita))
+    if missing:
+        raise ParameterError(f"The regional adjustment needs regional and national per-capita expenditures for every enrollment type; missing {missing}.")
+    frame = historical.select("enrollment_type", "historical_per_capita").with_columns(
+        pl.col("enrollment_type").replace_strict(inputs.regional_per_capita, return_dtype=pl.Float64).alias("regional"),
+        pl.col("enrollment_type").replace_strict(inputs.national_per_capita, return_dtype=pl.Float64).alias("national"),
+    )
+    diff = pl.col("regional") - pl.col("historical_per_capita")
+    raw = pl.when(diff > 0).then(diff * r["weight_lower_spending"]).otherwise(diff * r["weight_higher_spending"])
+    capped = pl.min_horizontal(pl.max_horizontal(raw, -r["negative_cap_pct_national"] * pl.col("national")), r["positive_cap_pct_national"] * pl.col("national"))
+    frame = frame.with_columns(capped.alias("regional_adjustment"))
+    if inputs.prior_savings_per_capita is not None:
+        prior = pl.min_horizontal(pl.lit(max(inputs.prior_savings_per_capita, 0.0) * r["prior_savings_share"]), r["prior_savings_cap_pct_national"] * pl.col("national"))
+        frame = frame.with_columns(prior.alias("prior_savings_adjustment")).with_columns(
+            pl.max_horizontal("regional_adjustment", "prior_savings_adjustment").alias("regional_adjustment")
+        )
+    return frame.drop("historical_per_capita")
+
+
+@dataclass(frozen=True)
 class Benchmark:
     """The benchmark and every step behind it, by enrollment type."""
 
@@ -127,6 +171,7 @@ def observed_trend(baseline: pl.DataFrame) -> float:
 def build_benchmark(
     baseline: pl.DataFrame, *, performance_year: int, weights: tuple[float, ...], annual_trend: float | None,
     risk: dict[int, pl.DataFrame | None] | None, risk_growth_cap: float | None, performance_person_years: pl.DataFrame,
+    regional: RegionalInputs | None = None,
 ) -> Benchmark:
     """The MSSP-style benchmark from baseline per-capita expenditures (``per_capita_by_type``).
 
@@ -134,8 +179,9 @@ def build_benchmark(
     (None: not risk adjusted); ``performance_person_years``: enrollment_type, person_years.
     """
     years = sorted(baseline["year"].unique().to_list())
-    notes = ["IME, DSH and uncompensated-care payments are not separable in claims and are not removed.",
-             "No regional FFS expenditures: the regional adjustment and the prior-savings adjustment are not applied."]
+    notes = ["IME, DSH and uncompensated-care payments are not separable in claims and are not removed."]
+    if regional is None:
+        notes.append("No regional FFS expenditures given: the regional adjustment and the prior-savings adjustment are not applied.")
     if len(years) < len(weights):
         kept = weights[-len(years):]
         notes.append(f"Only {len(years)} baseline year(s) in the data ({', '.join(map(str, years))}); weights {list(weights)} renormalized to the last {len(years)}.")
@@ -162,6 +208,12 @@ def build_benchmark(
         frame = frame.with_columns(trended.alias(f"restated_{year}"))
         historical = historical + w * pl.col(f"restated_{year}").fill_null(0.0)
     frame = frame.with_columns(historical.alias("historical_per_capita"))
+    if regional is not None:
+        frame = frame.join(regional_adjustment(frame, regional), on="enrollment_type", how="left").with_columns(
+            (pl.col("historical_per_capita") + pl.col("regional_adjustment")).alias("historical_per_capita")
+        )
+        notes.append(f"Regional adjustment for agreement period {regional.agreement_period} applied"
+                     + (" (the prior-savings adjustment where more favorable)." if regional.prior_savings_per_capita is not None else "."))
     risk_growth = None
     ratio_expr = pl.lit(1.0)
     if risk is not None and risk.get(performance_year) is not None and risk.get(by3) is not None:

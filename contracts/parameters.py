@@ -120,3 +120,13 @@ def reach_rules(performance_year: int, risk_option: str) -> ReachRules:
 
 def mssp_performance_years() -> list[int]:
     return sorted({int(y) for y in _mssp_table()["performance_year"]})
+
+
+def mssp_regional(agreement_period: int) -> dict[str, float]:
+    """Regional and prior-savings adjustment weights and caps for an agreement period (3 = third
+    and later), from ``contracts/data/mssp_regional.csv``."""
+    table = _csv("mssp_regional.csv")
+    rows = table.filter(pl.col("agreement_period") == str(min(max(agreement_period, 1), 3)))
+    if agreement_period < 1 or rows.is_empty():
+        raise ParameterError(f"Agreement period must be 1, 2 or 3+ (got {agreement_period}).")
+    return {k: float(v) for k, v in rows.row(0, named=True).items() if k not in ("agreement_period", "source")}

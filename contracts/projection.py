@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from contracts.benchmark import (
     Benchmark,
+    RegionalInputs,
     build_benchmark,
     per_capita_by_type,
     person_year_expenditures,
@@ -58,6 +59,9 @@ class Assumptions(BaseModel):
     meets_quality_standard: bool = True
     meets_alternative_quality_standard: bool = False
     minimum_savings_rate: float | None = Field(default=None, ge=0, lt=1, description="The MSR/MLR CMS determined for the ACO (needed below 5,000 assigned beneficiaries, where the table stops).")
+    regional_per_capita: dict[str, float] | None = Field(default=None, description="The ACO's regional FFS per-capita expenditure by enrollment type (MSSP regional adjustment).")
+    national_per_capita: dict[str, float] | None = Field(default=None, description="National per-capita FFS expenditure by enrollment type (caps of the regional and prior-savings adjustments).")
+    prior_savings_per_capita: float | None = Field(default=None, ge=0, description="A renewing ACO's average per-capita savings in its prior agreement (prior-savings adjustment).")
     participant_revenue_share: float = Field(default=0.35, gt=0, le=1, description="ACO participants' total Parts A and B FFS revenue as a share of the panel's expenditures (for BASIC loss caps).")
 
     @field_validator("initiatives")
@@ -219,9 +223,14 @@ def project(spec: ContractSpec, history: PanelHistory, assumptions: Assumptions 
             if py_risk is not None and a.coding_risk_change:
                 risk[spec.performance_year] = py_risk.with_columns(pl.col("risk") * (1 + a.coding_risk_change))
         cap = spec.risk_growth_cap if isinstance(spec, MsspSpec) else None
+        regional = None
+        if isinstance(spec, MsspSpec) and a.regional_per_capita is not None:
+            if a.national_per_capita is None:
+                raise ParameterError("The regional adjustment is capped by national per-capita FFS expenditure; give national_per_capita with regional_per_capita.")
+            regional = RegionalInputs(spec.agreement_period, a.regional_per_capita, a.national_per_capita, a.prior_savings_per_capita)
         benchmark = build_benchmark(
             baseline, performance_year=spec.performance_year, weights=spec.baseline_weights, annual_trend=spec.annual_trend,
-            risk=risk, risk_growth_cap=cap, performance_person_years=py_frame.select("enrollment_type", "person_years"),
+            risk=risk, risk_growth_cap=cap, performance_person_years=py_frame.select("enrollment_type", "person_years"), regional=regional,
         )
         benchmark_pc = benchmark.per_capita
         notes += list(benchmark.notes)

@@ -342,3 +342,41 @@ def test_projection_actual_year_and_errors(history):
         parse_assumptions({"initiatives": {"surgery": -0.1}})
     ma = project(preset("ma-global-85-2026").model_copy(update={"performance_year": 2025}), history)
     assert ma.performance.benchmark_per_capita == pytest.approx(1250 * 12 * history.mean_payment_score(2025))
+
+
+def test_regional_and_prior_savings_adjustments_by_hand():
+    import polars as pl
+
+    from contracts.benchmark import RegionalInputs, regional_adjustment
+
+    hist = pl.DataFrame({"enrollment_type": ["aged_non_dual", "disabled", "esrd", "aged_dual"], "historical_per_capita": [10000.0, 12000.0, 80000.0, 20000.0]})
+    national = {"aged_non_dual": 11000.0, "disabled": 11500.0, "esrd": 90000.0, "aged_dual": 21000.0}
+    regional = {"aged_non_dual": 11000.0, "disabled": 11000.0, "esrd": 100000.0, "aged_dual": 10000.0}
+    adj = lambda inputs: dict(regional_adjustment(hist, inputs).select("enrollment_type", "regional_adjustment").iter_rows())  # noqa: E731
+    first = adj(RegionalInputs(1, regional, national))
+    assert first["aged_non_dual"] == pytest.approx(0.35 * 1000)  # spends less than its region: 35% of the gap
+    assert first["disabled"] == pytest.approx(-0.15 * 1000)  # spends more: 15%, inside the -1.5% cap (-172.50)
+    assert first["esrd"] == pytest.approx(0.05 * 90000)  # 35% x 20,000 = 7,000 capped at 5% of national
+    assert first["aged_dual"] == pytest.approx(-0.015 * 21000)  # 15% x -10,000 = -1,500 capped at -1.5% of national
+    second = adj(RegionalInputs(2, regional, national))
+    assert second["aged_non_dual"] == pytest.approx(500) and second["disabled"] == pytest.approx(-250 if -250 > -172.5 else -172.5)
+    renewing = adj(RegionalInputs(1, regional, national, prior_savings_per_capita=400))
+    assert renewing == pytest.approx({"aged_non_dual": 350, "disabled": 200, "esrd": 4500, "aged_dual": 200})  # the more favorable of the two
+    with pytest.raises(ParameterError, match="missing"):
+        regional_adjustment(hist, RegionalInputs(1, {"aged_non_dual": 1.0}, national))
+
+
+def test_projection_applies_the_regional_adjustment(history):
+    from contracts.projection import Assumptions, project
+
+    spec = MsspSpec(name="E", performance_year=2025, track="BASIC", level="E", msr_mlr=0.0)
+    base = project(spec, history, Assumptions(attribution_scale=4))
+    types = base.benchmark.by_type["enrollment_type"].to_list()
+    regional = {t: v * 1.2 for t, v in zip(types, base.benchmark.by_type["historical_per_capita"], strict=True)}
+    national = {t: v for t, v in zip(types, base.benchmark.by_type["historical_per_capita"], strict=True)}
+    up = project(spec, history, Assumptions(attribution_scale=4, regional_per_capita=regional, national_per_capita=national))
+    assert up.benchmark.per_capita > base.benchmark.per_capita  # spending below the region raises the benchmark
+    adjustments = dict(up.benchmark.by_type.select("enrollment_type", "regional_adjustment").iter_rows())
+    assert adjustments == pytest.approx({t: 0.05 * national[t] for t in types})  # 35% x 20% = 7% of historical, capped at 5% of national
+    with pytest.raises(ParameterError, match="national_per_capita"):
+        project(spec, history, Assumptions(attribution_scale=4, regional_per_capita=regional))
