@@ -171,7 +171,7 @@ def observed_trend(baseline: pl.DataFrame) -> float:
 def build_benchmark(
     baseline: pl.DataFrame, *, performance_year: int, weights: tuple[float, ...], annual_trend: float | None,
     risk: dict[int, pl.DataFrame | None] | None, risk_growth_cap: float | None, performance_person_years: pl.DataFrame,
-    regional: RegionalInputs | None = None,
+    regional: RegionalInputs | None = None, prospective_trend: float | None = None,
 ) -> Benchmark:
     """The MSSP-style benchmark from baseline per-capita expenditures (``per_capita_by_type``).
 
@@ -231,7 +231,14 @@ def build_benchmark(
         ratio_expr = pl.col("risk_ratio")
     elif risk is not None:
         notes.append(f"Performance year {performance_year} cannot be risk-scored from the data: the benchmark is not risk adjusted.")
-    frame = frame.with_columns((pl.col("historical_per_capita") * (1 + trend) ** (performance_year - by3) * ratio_expr).alias("updated_per_capita"))
+    update = trend
+    if prospective_trend is not None:
+        from contracts.parameters import acpt_weight
+
+        w = acpt_weight(performance_year)
+        update = (1 - w) * trend + w * prospective_trend
+        notes.append(f"Update: {1 - w:.0%} growth {trend:.2%} + {w:.0%} ACPT {prospective_trend:.2%} = {update:.2%} a year.")
+    frame = frame.with_columns((pl.col("historical_per_capita") * (1 + update) ** (performance_year - by3) * ratio_expr).alias("updated_per_capita"))
     frame = frame.filter(pl.col("py_person_years").fill_null(0) > 0)
     if frame.is_empty():
         raise DatasetError(f"No performance-year person-years to weight the {performance_year} benchmark.")

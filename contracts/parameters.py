@@ -130,3 +130,12 @@ def mssp_regional(agreement_period: int) -> dict[str, float]:
     if agreement_period < 1 or rows.is_empty():
         raise ParameterError(f"Agreement period must be 1, 2 or 3+ (got {agreement_period}).")
     return {k: float(v) for k, v in rows.row(0, named=True).items() if k not in ("agreement_period", "source")}
+
+
+def acpt_weight(performance_year: int) -> float:
+    """Weight of the Accountable Care Prospective Trend in the MSSP benchmark update."""
+    table = _csv("mssp_update.csv")
+    rows = table.filter(pl.col("performance_year") == str(performance_year))
+    if rows.is_empty():
+        raise ParameterError(f"No MSSP update blend for performance year {performance_year} in contracts/data/mssp_update.csv.")
+    return float(rows["acpt_weight"][0])

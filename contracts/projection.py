@@ -231,6 +231,7 @@ def project(spec: ContractSpec, history: PanelHistory, assumptions: Assumptions 
         benchmark = build_benchmark(
             baseline, performance_year=spec.performance_year, weights=spec.baseline_weights, annual_trend=spec.annual_trend,
             risk=risk, risk_growth_cap=cap, performance_person_years=py_frame.select("enrollment_type", "person_years"), regional=regional,
+            prospective_trend=spec.prospective_trend if isinstance(spec, MsspSpec) else None,
         )
         benchmark_pc = benchmark.per_capita
         notes += list(benchmark.notes)

@@ -74,6 +74,10 @@ class MsspSpec(_Spec):
         description="Two-sided ACOs elect a symmetric MSR/MLR of 0%, 0.5%, 1%, 1.5% or 2%, or the size-based table; one-sided levels always use the table.",
     )
     low_revenue_aco: bool = Field(default=False, description="BASIC low-revenue ACO: may share savings below the MSR at half the rate (42 CFR 425.605(h)).")
+    prospective_trend: float | None = Field(
+        default=None, gt=-0.5, lt=0.5,
+        description="The Accountable Care Prospective Trend (annual) CMS set for the agreement period; blended one-third into the benchmark update (42 CFR 425.652(b)).",
+    )
     agreement_period: int = Field(default=1, ge=1, description="The ACO's agreement period (1, 2, 3+): sets the regional adjustment weights.")
     risk_growth_cap: float = Field(default=0.03, ge=0, description="Cap on growth of the prospective HCC risk score between BY3 and the performance year (42 CFR 425.652(a)(5)(iii)).")
 

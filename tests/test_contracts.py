@@ -284,6 +284,9 @@ def test_benchmark_by_hand():
     assert b.per_capita == pytest.approx(expected, rel=1e-12)
     assert b.risk_growth == pytest.approx(1.03)
     assert any("2023 cannot be risk-scored" in n for n in b.notes)
+    acpt = build_benchmark(baseline, performance_year=2026, weights=(0.1, 0.3, 0.6), annual_trend=0.05, risk=risk, risk_growth_cap=0.03,
+                           performance_person_years=py, prospective_trend=0.02)
+    assert acpt.per_capita == pytest.approx(expected / 1.05 * (1 + (2 / 3) * 0.05 + (1 / 3) * 0.02), rel=1e-12)  # update blends in the ACPT
 
 
 def test_truncation_caps_annualized_cost_and_applies_stop_loss():
