@@ -41,9 +41,9 @@ def _claim_headers(lines: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("claim_end_date").max(),
         pl.col("admission_date").min(),
         pl.col("discharge_date").max(),
-        pl.col("discharge_disposition_code").drop_nulls().last(),
-        pl.col("admit_type_code").drop_nulls().first(),
-        pl.col("drg_code").drop_nulls().first(),
+        pl.col("discharge_disposition_code").sort_by("claim_line_number").drop_nulls().last(),
+        pl.col("admit_type_code").sort_by("claim_line_number").drop_nulls().first(),
+        pl.col("drg_code").sort_by("claim_line_number").drop_nulls().first(),
         pl.col("paid_amount").sum(),
     )
 
@@ -54,20 +54,21 @@ def inpatient_stays(medical_claim: pl.LazyFrame, *, data_end: pl.Expr | None = N
     claims = _claim_headers(lines).with_columns(
         pl.coalesce("admission_date", "claim_start_date").alias("admit"),
         pl.coalesce("discharge_date", "claim_end_date").alias("discharge"),
-    ).sort("person_id", "admit", "discharge")
+    ).sort("person_id", "admit", "discharge", "claim_id")  # claim_id breaks ties: same input, same stays
     running_end = pl.col("discharge").cum_max().shift(1).over("person_id")
     new_stay = running_end.is_null() | (pl.col("admit") > running_end + pl.duration(days=1))
     claims = claims.with_columns(new_stay.cast(pl.Int32).cum_sum().over("person_id").alias("stay_number"))
+    in_order = ["admit", "discharge", "claim_id"]
     stays = (
         claims.group_by("person_id", "stay_number")
         .agg(
             pl.col("admit").min().alias("admission_date"),
             pl.col("discharge").max().alias("discharge_date"),
-            pl.col("discharge_disposition_code").last(),
-            pl.col("admit_type_code").first(),
-            pl.col("drg_code").last(),
+            pl.col("discharge_disposition_code").sort_by(in_order).last(),
+            pl.col("admit_type_code").sort_by(in_order).first(),
+            pl.col("drg_code").sort_by(in_order).last(),
             pl.col("paid_amount").sum(),
-            pl.col("claim_id").alias("claim_ids"),
+            pl.col("claim_id").sort_by(in_order).alias("claim_ids"),
         )
         .sort("person_id", "admission_date")
         .with_columns(
