@@ -317,5 +317,75 @@ def settle(
         console.print(f"wrote {out}")
 
 
+
+@app.command()
+def train(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder with at least three years.")],
+    seed: Annotated[int, typer.Option(help="Random seed of the boosting.")] = 0,
+    report: Annotated[Path, typer.Option(help="Where to write the evaluation report (Markdown; a CSV of every metric is written beside it).")] = Path("risk_model_report.md"),
+) -> None:
+    """Train the risk models (cost, admission, ED visit, top 5%, readmission), evaluate them on a
+    held-out later year against CMS-HCC and prior cost, and register them in the workspace."""
+    from modeling.workspace import Workspace
+    from risk_stratification.pipeline import register
+    from risk_stratification.pipeline import train as train_models
+
+    try:
+        with console.status("training...") as status:
+            trained = train_models(Dataset(dataset), seed=seed, progress=lambda msg: status.update(msg))
+        with Workspace.default().store() as store:
+            version = register(trained, store)
+    except VbcError as exc:
+        _fail(exc)
+    e = trained.evaluation
+    report.write_text(e.to_markdown())
+    e.summary.write_csv(report.with_suffix(".csv"))
+    table = Table(title=f"Held-out evaluation: trained {e.train_year} -> {e.train_year + 1}, tested {e.test_year} -> {e.test_year + 1}")
+    for col in ("target", "metric", "model", "CMS-HCC baseline", "prior-cost baseline"):
+        table.add_column(col, justify="right" if col not in ("target", "metric") else "left")
+    for target, metric in (("cost", "r2"), ("cost", "mae"), ("cost", "share_of_cost_top_5pct"), ("admission", "roc_auc"), ("admission", "pr_auc"),
+                           ("ed_visit", "roc_auc"), ("top5", "roc_auc"), ("top5", "ppv_top_5pct")):
+        table.add_row(target, metric, *[f"{e.metric(m, target, metric):,.4f}" for m in ("model", "cms_hcc", "prior_cost")])
+    console.print(table)
+    deciles = e.deciles.filter((pl.col("model") == "model") & (pl.col("target") == "cost"))["ratio"]
+    r = e.readmission
+    auc = lambda m: r.filter((pl.col("model") == m) & (pl.col("metric") == "roc_auc"))["value"][0]  # noqa: E731
+    console.print(f"cost predictive ratio by decile: {deciles.min():.3f} - {deciles.max():.3f}; readmission ROC-AUC {auc('model'):.3f} vs LACE {auc('lace'):.3f}")
+    console.print(f"registered {trained.card['name']} version {version} ({trained.card['training_seconds']} s); report: {report} and {report.with_suffix('.csv')}")
+
+
+@app.command()
+def score(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    out: Annotated[Path, typer.Option(help="Output file (.parquet or .csv): predictions, tiers and drivers per member.")] = Path("risk_scores.parquet"),
+    version: Annotated[int | None, typer.Option(help="Registered model version (default: the latest).")] = None,
+) -> None:
+    """Score the panel with the registered risk models: next-year predictions, tier, top drivers."""
+    from modeling.workspace import Workspace
+    from risk_stratification.pipeline import load_registered
+    from risk_stratification.pipeline import score as score_panel_risk
+
+    try:
+        with Workspace.default().store() as store:
+            trained, used = load_registered(store, version)
+        with console.status("scoring..."):
+            scored = score_panel_risk(Dataset(dataset), trained)
+    except VbcError as exc:
+        _fail(exc)
+    scored.write_csv(out) if out.suffix == ".csv" else scored.write_parquet(out)
+    summary = scored.group_by("tier").agg(pl.len().alias("members"), pl.col("pred_cost").mean(), pl.col("cost_total").mean(), pl.col("pred_admission").mean())
+    table = Table(title=f"Risk tiers for {scored['prediction_year'][0]} (model version {used})")
+    for col in ("tier", "members", "mean predicted cost", "mean cost last year", "admission probability"):
+        table.add_column(col, justify="right" if col != "tier" else "left")
+    order = {t: i for i, t in enumerate(("highest", "high", "rising", "moderate", "low"))}
+    for r in sorted(summary.iter_rows(named=True), key=lambda r: order[r["tier"]]):
+        table.add_row(r["tier"], f"{r['members']:,}", f"${r['pred_cost']:,.0f}", f"${r['cost_total']:,.0f}", f"{r['pred_admission']:.1%}")
+    console.print(table)
+    top = scored.head(5)
+    for r in top.iter_rows(named=True):
+        console.print(f"{r['person_id']} ({r['tier']}, ${r['pred_cost']:,.0f}): " + "; ".join(d for d in (r["driver_1"], r["driver_2"], r["driver_3"]) if d))
+    console.print(f"wrote {scored.height:,} members to {out}")
+
+
 if __name__ == "__main__":
     app()

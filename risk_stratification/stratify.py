@@ -103,7 +103,7 @@ class TierPolicy:
     highest_share: float = 0.01
     high_share: float = 0.04
     rising_ratio: float = 1.5
-    rising_min_percentile: float = 0.5
+    rising_min_percentile: float = 0.8
     moderate_share: float = 0.20
 
     def __post_init__(self) -> None:
@@ -118,8 +118,9 @@ class TierPolicy:
 TIERS = ("highest", "high", "rising", "moderate", "low")
 
 
-def assign_tiers(scored: pl.DataFrame, policy: TierPolicy = TierPolicy()) -> pl.DataFrame:
+def assign_tiers(scored: pl.DataFrame, policy: TierPolicy | None = None) -> pl.DataFrame:
     """Adds ``tier`` to a frame with pred_cost, cost_total and months_enrolled."""
+    policy = policy or TierPolicy()
     n = scored.height
     rank = pl.col("pred_cost").rank("ordinal", descending=True)
     current = pl.col("cost_total") * 12 / pl.col("months_enrolled").clip(lower_bound=1)

@@ -1,0 +1,134 @@
+"""Train, evaluate, register and score the risk models on a dataset.
+
+``train(dataset)`` needs three years of data t0, t1, t2: it fits on features t0 -> outcomes t1,
+evaluates on features t1 -> outcomes t2 (the honest, temporal test), then refits the same
+configuration on t1 -> t2 so that scoring the newest year uses the newest relationships; the
+model card records the held-out metrics of the first fit. ``register`` stores the card and the
+artifact in the workspace store; ``score(dataset, trained)`` predicts the year after the data,
+assigns tiers and writes each person's top drivers.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import lightgbm as lgb
+import polars as pl
+
+from modeling.dataset import Dataset
+from modeling.errors import DatasetError, VbcError
+from modeling.member_months import member_months
+from risk_stratification.features import features, modeling_frame
+from risk_stratification.ml import Baselines, Evaluation, RiskModels, evaluate, fit
+from risk_stratification.readmission import FEATURES as READMISSION_FEATURES
+from risk_stratification.readmission import discharges, evaluate_readmission, fit_readmission
+from risk_stratification.stratify import TierPolicy, assign_tiers, global_importance, top_drivers
+
+MODEL_NAME = "risk_stratification"
+
+
+@dataclass
+class TrainedRisk:
+    models: RiskModels  # refit on the latest year pair, used for scoring
+    readmission: lgb.Booster
+    baselines: Baselines
+    evaluation: Evaluation
+    card: dict
+
+    def to_bytes(self) -> bytes:
+        return pickle.dumps({
+            "models": self.models.to_bytes(), "readmission": self.readmission.model_to_string(), "baselines": self.baselines,
+            "evaluation": {"train_year": self.evaluation.train_year, "test_year": self.evaluation.test_year, "summary": self.evaluation.summary,
+                           "deciles": self.evaluation.deciles, "groups": self.evaluation.groups, "readmission": self.evaluation.readmission},
+            "card": self.card,
+        })
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> TrainedRisk:
+        p = pickle.loads(data)  # noqa: S301 - artifacts come from the workspace's own registry
+        e = p["evaluation"]
+        return cls(RiskModels.from_bytes(p["models"]), lgb.Booster(model_str=p["readmission"]), p["baselines"],
+                   Evaluation(e["train_year"], e["test_year"], e["summary"], e["deciles"], e["groups"], e["readmission"]), p["card"])
+
+
+def data_years(dataset: Dataset) -> list[int]:
+    return sorted(member_months(dataset.scan("eligibility")).select(pl.col("year").unique()).collect()["year"].to_list())
+
+
+def train(dataset: Dataset, *, seed: int = 0, progress: Callable[[str], None] | None = None) -> TrainedRisk:
+    say = progress or (lambda _m: None)
+    years = data_years(dataset)
+    if len(years) < 3:
+        raise DatasetError(
+            f"Training needs three years of data (features, outcomes, and a later year to test on); {dataset.path} covers "
+            f"{', '.join(map(str, years)) or 'none'}."
+        )
+    t0, t1 = years[-3], years[-2]
+    started = time.perf_counter()
+    say(f"building features {t0} -> outcomes {t1}")
+    train_frame = modeling_frame(dataset, t0)
+    say(f"building features {t1} -> outcomes {t1 + 1}")
+    test_frame = modeling_frame(dataset, t1)
+    say("fitting cost, admission, ED and top-5% models")
+    held_out = fit(train_frame, seed=seed)
+    baselines = Baselines.fit(train_frame)
+    say(f"evaluating on {t1} -> {t1 + 1} against the CMS-HCC and prior-cost baselines")
+    evaluation = evaluate(held_out, baselines, test_frame, train_year=t0, test_year=t1)
+    say("fitting the readmission model and its LACE comparison")
+    train_stays, test_stays = discharges(dataset, t0), discharges(dataset, t1)
+    evaluation.readmission = evaluate_readmission(fit_readmission(train_stays, seed=seed), test_stays)
+    say(f"refitting on {t1} -> {t1 + 1} for scoring")
+    final = fit(test_frame, seed=seed)
+    readmission = fit_readmission(test_stays, seed=seed)
+    final_baselines = Baselines.fit(test_frame)
+    seconds = time.perf_counter() - started
+    card = {
+        "name": MODEL_NAME, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "dataset": str(dataset.path), "data_hash": dataset.manifest.get("content_hash"),
+        "evaluation": {"train": f"{t0} -> {t0 + 1}", "test": f"{t1} -> {t1 + 1}", "rows_train": train_frame.height, "rows_test": test_frame.height},
+        "scoring_fit": f"{t1} -> {t1 + 1}", "features": final.features, "readmission_features": READMISSION_FEATURES,
+        "parameters": final.params, "seed": seed, "training_seconds": round(seconds, 1),
+        "metrics": {f"{r['model']}.{r['target']}.{r['metric']}": r["value"] for r in evaluation.summary.iter_rows(named=True)},
+        "readmission_metrics": {f"{r['model']}.{r['metric']}": r["value"] for r in evaluation.readmission.iter_rows(named=True)},
+    }
+    return TrainedRisk(final, readmission, final_baselines, evaluation, card)
+
+
+def register(trained: TrainedRisk, store) -> int:
+    """Store the model card and artifact; returns the registry version."""
+    return store.register_model(MODEL_NAME, trained.card, trained.to_bytes()).version
+
+
+def load_registered(store, version: int | None = None) -> tuple[TrainedRisk, int]:
+    try:
+        entry = store.get_model(MODEL_NAME, version)
+    except VbcError:
+        raise DatasetError("No risk model is registered in this workspace yet: run `vbc train DATASET` (or Train on the Risk stratification page).") from None
+    return TrainedRisk.from_bytes(entry.artifact), entry.version
+
+
+def score(dataset: Dataset, trained: TrainedRisk, *, policy: TierPolicy | None = None, year: int | None = None, drivers: int = 3) -> pl.DataFrame:
+    """One row per member enrolled in December of the last data year (or ``year``): predictions
+    for the next year, the CMS-HCC and prior-cost baselines, tier and plain-words drivers."""
+    from risk_stratification.hcc import load_tables
+
+    year = year or data_years(dataset)[-1]
+    frame = features(dataset, year)
+    predictions = trained.models.predict(frame).join(trained.baselines.predict(frame), on="person_id")
+    labels = dict(load_tables("V28").labels.iter_rows())
+    why = top_drivers(trained.models.contributions(frame, "cost"), frame, trained.models.features, n=drivers, labels=labels)
+    current = frame.select("person_id", "age", "female", "full_dual", "partial_dual", "hcc_count", "v28_raw_score", "cost_total", "months_enrolled",
+                           "inpatient_stays", "ed_visits", "chronic_condition_count")
+    scored = current.join(predictions, on="person_id").join(why, on="person_id")
+    return assign_tiers(scored, policy or TierPolicy()).with_columns(pl.lit(year + 1).alias("prediction_year")).sort("pred_cost", descending=True)
+
+
+def importance(dataset: Dataset, trained: TrainedRisk, year: int | None = None, sample: int = 5000) -> pl.DataFrame:
+    """Global importance of the cost model's features (mean |SHAP|) on a sample of the panel."""
+    frame = features(dataset, year or data_years(dataset)[-1])
+    frame = frame.sample(min(sample, frame.height), seed=0) if frame.height > sample else frame
+    return global_importance(trained.models.contributions(frame, "cost"), trained.models.features)
