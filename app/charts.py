@@ -142,3 +142,52 @@ def settlement_comparison_chart(comparison: pl.DataFrame) -> alt.Chart:
             tooltip=[alt.Tooltip("contract:N"), alt.Tooltip("settlement:Q", format="$,.0f"), alt.Tooltip("savings_rate:Q", format=".2%")],
         )
     )
+
+
+TIER_ORDER = ["highest", "high", "rising", "moderate", "low"]
+
+
+def tier_chart(summary: pl.DataFrame) -> alt.Chart:
+    """Bars: members and share of predicted cost by tier (``tier_summary``)."""
+    data = summary.select("tier", "members", "share_of_predicted_cost").unpivot(index="tier", variable_name="measure", value_name="value").with_columns(
+        pl.col("measure").replace({"members": "Members", "share_of_predicted_cost": "Share of predicted cost"})).to_pandas()
+    base = alt.Chart(data).mark_bar().encode(
+        y=alt.Y("tier:N", sort=TIER_ORDER, title=None), x=alt.X("value:Q", title=None),
+        color=alt.Color("tier:N", sort=TIER_ORDER, legend=None, scale=alt.Scale(scheme="reds", reverse=True)),
+        tooltip=["tier:N", "measure:N", alt.Tooltip("value:Q", format=",.3f")],
+    )
+    return alt.hconcat(
+        base.transform_filter(alt.datum.measure == "Members").properties(title="Members by tier", width=260),
+        base.transform_filter(alt.datum.measure == "Share of predicted cost").encode(x=alt.X("value:Q", title=None, axis=alt.Axis(format="%"))).properties(title="Share of predicted cost", width=260),
+    )
+
+
+def calibration_chart(deciles: pl.DataFrame, title: str) -> alt.Chart:
+    """Predicted vs actual by decile of prediction, one line per model, with the identity line."""
+    data = deciles.with_columns((pl.col("predicted") / pl.col("people")).alias("mean_predicted"), (pl.col("actual") / pl.col("people")).alias("mean_actual")).to_pandas()
+    top = float(max(data["mean_predicted"].max(), data["mean_actual"].max()))
+    identity = alt.Chart(pl.DataFrame({"x": [0.0, top], "y": [0.0, top]}).to_pandas()).mark_line(strokeDash=[4, 4], color="gray").encode(x="x:Q", y="y:Q")
+    points = alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("mean_predicted:Q", title="Mean predicted"), y=alt.Y("mean_actual:Q", title="Mean actual"), color=alt.Color("model:N", title="Model"),
+        tooltip=["model:N", "decile:Q", alt.Tooltip("mean_predicted:Q", format=",.3f"), alt.Tooltip("mean_actual:Q", format=",.3f"), alt.Tooltip("ratio:Q", format=".3f")],
+    )
+    return (identity + points).properties(title=title)
+
+
+def capture_chart(summary: pl.DataFrame) -> alt.Chart:
+    """Share of next-year cost captured by the top 1/5/10% of each model's ranking."""
+    data = summary.filter((pl.col("target") == "cost") & pl.col("metric").str.starts_with("share_of_cost_top_")).with_columns(
+        pl.col("metric").str.extract(r"top_(\d+)pct").alias("top")).with_columns(("top " + pl.col("top") + "%").alias("flagged")).to_pandas()
+    return alt.Chart(data, title="Share of next-year cost in the people each model ranks highest").mark_bar().encode(
+        x=alt.X("flagged:N", title=None, sort=["top 1%", "top 5%", "top 10%"]), xOffset="model:N",
+        y=alt.Y("value:Q", title="Share of cost", axis=alt.Axis(format="%")), color=alt.Color("model:N", title="Model"),
+        tooltip=["model:N", "flagged:N", alt.Tooltip("value:Q", format=".1%")],
+    )
+
+
+def monthly_history_chart(history: pl.DataFrame, title: str) -> alt.Chart:
+    data = history.unpivot(index="month", variable_name="kind", value_name="paid").to_pandas()
+    return alt.Chart(data, title=title).mark_bar().encode(
+        x=alt.X("yearmonth(month):T", title=None), y=alt.Y("paid:Q", title="Paid ($)", axis=alt.Axis(format="$,.0f")),
+        color=alt.Color("kind:N", title=None), tooltip=[alt.Tooltip("yearmonth(month):T", title="month"), "kind:N", alt.Tooltip("paid:Q", format="$,.0f")],
+    )

@@ -5,17 +5,9 @@ import polars as pl
 import streamlit as st
 
 from app.charts import score_distribution_chart, segment_mix_chart, top_hcc_chart
-from app.state import active_dataset, panel_scores
-from modeling.dataset import Dataset
+from app.state import active_dataset, cached_gaps, panel_scores
 from modeling.errors import VbcError
-from risk_stratification.gaps import recapture_gaps
 from risk_stratification.panel import explain_member, scorable_payment_years, segment_mix, top_hccs
-
-
-@st.cache_data(show_spinner="Finding and pricing recapture gaps...", max_entries=6)
-def cached_gaps(path: str, content_hash: str, year: int, base_rate: float):
-    return recapture_gaps(Dataset(path), year, annual_base_rate=base_rate)
-
 
 st.title("Risk adjustment")
 ds = active_dataset()

@@ -60,3 +60,11 @@ def mean_risk_score(ds: Dataset, payment_year: int) -> float | None:
         return float(panel_scores(ds, payment_year).scores["payment_score"].mean())
     except VbcError:  # e.g. the dataset has no enrollment in the collection year
         return None
+
+
+@st.cache_data(show_spinner="Finding and pricing recapture gaps...", max_entries=6)
+def cached_gaps(path: str, content_hash: str, year: int, base_rate: float):
+    """Recapture gaps of a dataset for a payment year (cached per dataset content and base rate)."""
+    from risk_stratification.gaps import recapture_gaps
+
+    return recapture_gaps(Dataset(path), year, annual_base_rate=base_rate)

@@ -97,3 +97,27 @@ def overview(dataset: Dataset) -> dict[str, pl.DataFrame]:
     rx = totals.filter(pl.col("is_rx")).select("year", pl.col("pmpm").alias("pmpm_pharmacy"))
     summary = util.join(medical, on="year", how="left").join(rx, on="year", how="left").sort("year")
     return {"summary": summary, "pmpm": pmpm}
+
+
+def monthly_spend(dataset: Dataset, person_id: str, *, last_year: int, months: int = 24) -> pl.DataFrame:
+    """month (first day), medical and pharmacy paid for one person over the ``months`` months
+    ending in December of ``last_year`` (months without claims are zero)."""
+    import datetime as dt
+
+    end = dt.date(last_year, 12, 1)
+    start_index = last_year * 12 + 11 - (months - 1)
+    start = dt.date(start_index // 12, start_index % 12 + 1, 1)
+    calendar = pl.DataFrame({"month": pl.date_range(start, end, "1mo", eager=True)})
+    medical = (
+        dataset.scan("medical_claim").filter((pl.col("person_id") == person_id) & (pl.col("claim_start_date") >= start))
+        .group_by(pl.col("claim_start_date").dt.month_start().alias("month")).agg(pl.col("paid_amount").sum().alias("medical")).collect()
+    )
+    pharmacy = (
+        dataset.scan("pharmacy_claim").filter((pl.col("person_id") == person_id) & (pl.col("dispensing_date") >= start))
+        .group_by(pl.col("dispensing_date").dt.month_start().alias("month")).agg(pl.col("paid_amount").sum().alias("pharmacy")).collect()
+    )
+    return (
+        calendar.join(medical, on="month", how="left").join(pharmacy, on="month", how="left")
+        .with_columns(pl.col("medical").fill_null(0.0), pl.col("pharmacy").fill_null(0.0))
+        .filter(pl.col("month") <= end)
+    )

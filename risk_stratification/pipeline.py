@@ -121,9 +121,18 @@ def score(dataset: Dataset, trained: TrainedRisk, *, policy: TierPolicy | None =
     predictions = trained.models.predict(frame).join(trained.baselines.predict(frame), on="person_id")
     labels = dict(load_tables("V28").labels.iter_rows())
     why = top_drivers(trained.models.contributions(frame, "cost"), frame, trained.models.features, n=drivers, labels=labels)
-    current = frame.select("person_id", "age", "female", "full_dual", "partial_dual", "hcc_count", "v28_raw_score", "cost_total", "months_enrolled",
-                           "inpatient_stays", "ed_visits", "chronic_condition_count")
-    scored = current.join(predictions, on="person_id").join(why, on="person_id")
+    listed = lambda prefix, name: pl.concat_str(  # noqa: E731
+        [pl.when(pl.col(c) == 1).then(pl.lit(name(c))) for c in frame.columns if c.startswith(prefix) and c != "hcc_count"], separator=", ", ignore_nulls=True)
+    current = frame.select(
+        "person_id", "age", "female", "full_dual", "partial_dual", "hcc_count", "v28_raw_score", "cost_total", "months_enrolled",
+        "inpatient_stays", "ed_visits", "chronic_condition_count",
+        listed("cc_", lambda c: c[3:].replace("_", " ")).alias("conditions"), listed("hcc_", lambda c: "HCC" + c[4:]).alias("hccs"),
+    )
+    attribution = (
+        dataset.scan("provider_attribution").filter(pl.col("year") == year).select("person_id", "provider_npi", "provider_name")
+        .unique("person_id", keep="first").collect()
+    )
+    scored = current.join(predictions, on="person_id").join(why, on="person_id").join(attribution, on="person_id", how="left")
     return assign_tiers(scored, policy or TierPolicy()).with_columns(pl.lit(year + 1).alias("prediction_year")).sort("pred_cost", descending=True)
 
 

@@ -137,3 +137,17 @@ def assign_tiers(scored: pl.DataFrame, policy: TierPolicy | None = None) -> pl.D
         .when(rest_rank <= round(policy.moderate_share * n)).then(pl.lit("moderate"))
         .otherwise(pl.lit("low")).alias("tier")
     )
+
+
+def tier_summary(scored: pl.DataFrame) -> pl.DataFrame:
+    """tier, members, share, mean predicted cost, mean cost last year, admission probability,
+    share of predicted cost — in tier order."""
+    total = scored["pred_cost"].sum()
+    return (
+        scored.group_by("tier").agg(
+            pl.len().alias("members"), pl.col("pred_cost").mean().alias("mean_predicted_cost"), pl.col("cost_total").mean().alias("mean_cost_last_year"),
+            pl.col("pred_admission").mean().alias("admission_probability"), (pl.col("pred_cost").sum() / total).alias("share_of_predicted_cost"),
+        )
+        .with_columns((pl.col("members") / pl.col("members").sum()).alias("share_of_members"))
+        .sort(pl.col("tier").replace_strict({t: i for i, t in enumerate(TIERS)}, default=9))
+    )

@@ -141,3 +141,27 @@ def test_contract_chart_specs():
     assert spec["mark"]["type"] == "bar" and spec["encoding"]["y2"]["field"] == "end"
     cmp = pl.DataFrame({"contract": ["a", "b"], "settlement": [1.0, -2.0], "savings_rate": [0.01, -0.02]})
     assert settlement_comparison_chart(cmp).to_dict()["encoding"]["x"]["field"] == "settlement"
+
+
+def test_risk_stratification_page_trains_scores_filters_and_explains(tmp_path, monkeypatch, three_year_dataset):
+    target = tmp_path / "ws" / "datasets" / "default"
+    shutil.copytree(three_year_dataset.path, target)
+    monkeypatch.setenv("VBC_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.chdir(ROOT)
+    at = run_page("risk_tiers.py")
+    assert not at.exception and "No risk model is registered" in at.info[0].value
+    next(b for b in at.button if b.label.startswith("Train models")).click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    summary = at.dataframe[0].value
+    assert list(summary["tier"]) == ["highest", "high", "rising", "moderate", "low"]
+    assert int(summary["members"].sum()) > 2000
+    at.slider(key="t_high").set_value(0.10).run()  # the tier policy moves members between tiers
+    assert int(at.dataframe[0].value.set_index("tier").loc["high", "members"]) > int(summary.set_index("tier").loc["high", "members"])
+    at.text_input(key="p_driver").set_value("spent").run()
+    assert not at.exception and "members match" in " ".join(c.value for c in at.caption)
+    assert not at.exception
+    metrics = [m.label for m in at.metric]
+    assert "Admission" in metrics and any(label.startswith("Predicted cost") for label in metrics)
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "**Why:**" in markdown and "never saw" in markdown
