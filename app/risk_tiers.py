@@ -13,6 +13,7 @@ from modeling.errors import VbcError
 from modeling.metrics import monthly_spend
 from risk_stratification.pipeline import (
     data_years,
+    explain,
     importance,
     load_registered,
     register,
@@ -124,7 +125,10 @@ with tab_patient:
     m[2].metric("Admission", f"{row['pred_admission']:.0%}")
     m[3].metric("ED visit", f"{row['pred_ed_visit']:.0%}")
     m[4].metric("Top 5% cost", f"{row['pred_top5']:.0%}")
-    st.markdown("**Why:** " + "; ".join(d for d in (row["driver_1"], row["driver_2"], row["driver_3"]) if d))
+    reasons = [d for d in (row["driver_1"], row["driver_2"], row["driver_3"]) if d]
+    if not reasons:  # drivers are precomputed for the actionable tiers; explain anyone else on demand
+        reasons = explain(ds, trained, person, year=year - 1, drivers=3)["driver"].to_list()
+    st.markdown("**Why:** " + ("; ".join(reasons) or "nothing pushes this member's cost above the panel's average"))
     st.markdown(f"**HCCs:** {row['hccs'] or 'none'}  \n**Chronic conditions:** {row['conditions'] or 'none'}  \n**Attributed provider:** {row['provider_name'] or 'none'}")
     history = monthly_spend(ds, person, last_year=year - 1)
     st.altair_chart(monthly_history_chart(history, "Paid by month, last 24 months"), use_container_width=True)

@@ -178,7 +178,11 @@ def esrd_status(medical_claim: pl.LazyFrame, people: pl.LazyFrame, as_of: dt.dat
     """
     bill = pl.col("bill_type_code").str.strip_chars()
     bill = pl.when(bill.str.len_chars() == 4).then(bill.str.slice(1)).otherwise(bill).str.slice(0, 2)
-    history = medical_claim.filter(pl.col("claim_start_date") <= as_of).join(people.select("person_id"), on="person_id", how="semi")
+    history = (  # the ESRD beneficiaries' claims are few: read them once
+        medical_claim.filter(pl.col("claim_start_date") <= as_of).join(people.select("person_id"), on="person_id", how="semi")
+        .select("person_id", "claim_type", "claim_start_date", "claim_end_date", "drg_code", "bill_type_code", *DIAGNOSIS_COLUMNS)
+        .collect().lazy()
+    )
     transplants = (
         history.filter(pl.col("drg_code").is_in(KIDNEY_TRANSPLANT_DRGS) & (pl.col("claim_type") == "institutional"))
         .group_by("person_id").agg(pl.col("claim_start_date").max().alias("transplant_date"), pl.col("claim_end_date").max().alias("transplant_end"))

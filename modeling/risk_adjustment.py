@@ -43,13 +43,15 @@ def risk_adjustment_diagnoses(medical_claim: pl.LazyFrame, year: int) -> pl.Lazy
     claims = medical_claim.filter(pl.col("claim_start_date").dt.year() == year)
     bill = pl.col("bill_type_code").str.strip_chars()
     bill = pl.when(bill.str.len_chars() == 4).then(bill.str.slice(1)).otherwise(bill).str.slice(0, 2)
-    has_eligible_line = pl.col("hcpcs_code").is_in(eligible).fill_null(False).any().over("claim_id")
+    eligible_line = pl.col("hcpcs_code").is_in(eligible).fill_null(False)
+    with_eligible_line = claims.filter(eligible_line).select("claim_id").unique().with_columns(pl.lit(True).alias("has_eligible_line"))
     institutional = (pl.col("claim_type") == "institutional") & (
-        bill.is_in(INPATIENT_BILL_TYPES) | (bill.is_in(OUTPATIENT_BILL_TYPES) & has_eligible_line)
+        bill.is_in(INPATIENT_BILL_TYPES) | (bill.is_in(OUTPATIENT_BILL_TYPES) & pl.col("has_eligible_line").fill_null(False))
     )
-    professional = (pl.col("claim_type") == "professional") & pl.col("hcpcs_code").is_in(eligible).fill_null(False)
+    professional = (pl.col("claim_type") == "professional") & eligible_line
     return (
-        claims.filter(institutional | professional)
+        claims.join(with_eligible_line, on="claim_id", how="left")
+        .filter(institutional | professional)
         .select("person_id", "claim_id", *DIAGNOSIS_COLUMNS)
         .unpivot(index=["person_id", "claim_id"], value_name="diagnosis_code")
         .filter(pl.col("diagnosis_code").is_not_null())

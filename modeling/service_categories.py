@@ -48,7 +48,10 @@ def _bill_type_prefix() -> pl.Expr:
 
 
 def with_service_category(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``service_category`` to every medical claim line."""
+    """Add ``service_category`` to every medical claim line (lines that have it already are
+    returned as they are, so a caller can categorize once and reuse the result)."""
+    if "service_category" in medical_claim.collect_schema().names():
+        return medical_claim
     bt = _bill_type_prefix()
     ed_claim = pl.col("revenue_center_code").str.contains(ED_REVENUE).fill_null(False).any().over("claim_id")
     hcpcs = pl.col("hcpcs_code").fill_null("")

@@ -29,8 +29,13 @@ from modeling.encounters import ed_visits, inpatient_stays, snf_stays
 from modeling.member_months import member_months
 from modeling.metrics import medical_spend
 from modeling.schema import DIAGNOSIS_COLUMNS
-from modeling.service_categories import CATEGORIES
+from modeling.service_categories import CATEGORIES, with_service_category
 
+CLAIM_COLUMNS = [
+    "person_id", "claim_id", "claim_line_number", "claim_type", "claim_start_date", "claim_end_date", "admission_date", "discharge_date",
+    "discharge_disposition_code", "admit_type_code", "drg_code", "bill_type_code", "revenue_center_code", "hcpcs_code",
+    "place_of_service_code", "paid_amount", *DIAGNOSIS_COLUMNS[:10],
+]
 COST_CATEGORIES = {c: "cost_" + c.replace("/", "_").replace(" ", "_") for c in CATEGORIES}
 
 
@@ -125,9 +130,12 @@ def _chronic_conditions(claims: pl.LazyFrame, year: int) -> pl.LazyFrame:
 def features(dataset: Dataset, year: int) -> pl.DataFrame:
     """One row per member enrolled in December of ``year``: person_id, year and every feature of
     ``feature_names()`` (stratification set; the benchmarking set is a subset)."""
-    end = _year_end(year)
-    claims = dataset.scan("medical_claim").filter(pl.col("claim_start_date") <= end)
-    pharmacy = dataset.scan("pharmacy_claim").filter(pl.col("dispensing_date") <= end)
+    end, start = _year_end(year), dt.date(year - 1, 1, 1)  # the year and the one before; nothing after
+    claims = (  # categorized once, in memory, and reused by every aggregation below
+        with_service_category(dataset.scan("medical_claim").filter(pl.col("claim_start_date").is_between(start, end)).select(CLAIM_COLUMNS))
+        .collect().lazy()
+    )
+    pharmacy = dataset.scan("pharmacy_claim").filter(pl.col("dispensing_date").is_between(start, end))
     demo = _demographics(dataset, year)
     ids = demo.select("person_id").lazy()
 

@@ -26,7 +26,13 @@ from risk_stratification.features import features, modeling_frame
 from risk_stratification.ml import Baselines, Evaluation, RiskModels, evaluate, fit
 from risk_stratification.readmission import FEATURES as READMISSION_FEATURES
 from risk_stratification.readmission import discharges, evaluate_readmission, fit_readmission
-from risk_stratification.stratify import TierPolicy, assign_tiers, global_importance, top_drivers
+from risk_stratification.stratify import (
+    TierPolicy,
+    assign_tiers,
+    driver_words,
+    global_importance,
+    top_drivers,
+)
 
 MODEL_NAME = "risk_stratification"
 
@@ -111,29 +117,93 @@ def load_registered(store, version: int | None = None) -> tuple[TrainedRisk, int
     return TrainedRisk.from_bytes(entry.artifact), entry.version
 
 
-def score(dataset: Dataset, trained: TrainedRisk, *, policy: TierPolicy | None = None, year: int | None = None, drivers: int = 3) -> pl.DataFrame:
-    """One row per member enrolled in December of the last data year (or ``year``): predictions
-    for the next year, the CMS-HCC and prior-cost baselines, tier and plain-words drivers."""
-    from risk_stratification.hcc import load_tables
+class PersonRange:
+    """A dataset seen through a range of person ids (inclusive): every ``scan`` is filtered, which
+    lets Parquet skip the row groups of other people. Used to score big panels in slices."""
 
-    year = year or data_years(dataset)[-1]
-    frame = features(dataset, year)
-    predictions = trained.models.predict(frame).join(trained.baselines.predict(frame), on="person_id")
-    labels = dict(load_tables("V28").labels.iter_rows())
-    why = top_drivers(trained.models.contributions(frame, "cost"), frame, trained.models.features, n=drivers, labels=labels)
+    def __init__(self, dataset: Dataset, first: str, last: str):
+        self.dataset, self.first, self.last = dataset, first, last
+        self.path, self.manifest = dataset.path, dataset.manifest
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        return self.dataset.scan(table).filter(pl.col("person_id").is_between(self.first, self.last))
+
+    def read(self, table: str) -> pl.DataFrame:
+        return self.scan(table).collect()
+
+
+ACTIONABLE_TIERS = ("highest", "high", "rising")
+
+
+def _describe(frame: pl.DataFrame) -> pl.DataFrame:
     listed = lambda prefix, name: pl.concat_str(  # noqa: E731
         [pl.when(pl.col(c) == 1).then(pl.lit(name(c))) for c in frame.columns if c.startswith(prefix) and c != "hcc_count"], separator=", ", ignore_nulls=True)
-    current = frame.select(
+    return frame.select(
         "person_id", "age", "female", "full_dual", "partial_dual", "hcc_count", "v28_raw_score", "cost_total", "months_enrolled",
         "inpatient_stays", "ed_visits", "chronic_condition_count",
         listed("cc_", lambda c: c[3:].replace("_", " ")).alias("conditions"), listed("hcc_", lambda c: "HCC" + c[4:]).alias("hccs"),
     )
+
+
+def score(
+    dataset: Dataset, trained: TrainedRisk, *, policy: TierPolicy | None = None, year: int | None = None, drivers: int = 3,
+    drivers_for: tuple[str, ...] | None = ACTIONABLE_TIERS, slice_people: int = 150_000, progress: Callable[[str], None] | None = None,
+) -> pl.DataFrame:
+    """One row per member enrolled in December of the last data year (or ``year``): predictions
+    for the next year, the CMS-HCC and prior-cost baselines, tier, and plain-words drivers for
+    the members of ``drivers_for`` tiers (None: everyone; the others can be explained one at a
+    time with ``explain``). Big panels are read in slices of ``slice_people`` people."""
+    from risk_stratification.hcc import load_tables
+
+    say = progress or (lambda _m: None)
+    year = year or data_years(dataset)[-1]
+    ids = (
+        member_months(dataset.scan("eligibility")).filter((pl.col("year") == year) & (pl.col("month") == 12))
+        .select(pl.col("person_id").unique().sort()).collect()["person_id"]
+    )
+    if ids.is_empty():
+        raise DatasetError(f"No members enrolled in December {year} in {dataset.path}.")
+    frames = []
+    for start in range(0, ids.len(), slice_people):
+        part = ids.slice(start, slice_people)
+        say(f"features for members {start + 1:,}-{start + part.len():,} of {ids.len():,}")
+        view = dataset if part.len() == ids.len() else PersonRange(dataset, part[0], part[-1])
+        frames.append(features(view, year))
+    frame = pl.concat(frames)
+    say("predicting")
+    predictions = trained.models.predict(frame).join(trained.baselines.predict(frame), on="person_id")
     attribution = (
         dataset.scan("provider_attribution").filter(pl.col("year") == year).select("person_id", "provider_npi", "provider_name")
         .unique("person_id", keep="first").collect()
     )
-    scored = current.join(predictions, on="person_id").join(why, on="person_id").join(attribution, on="person_id", how="left")
-    return assign_tiers(scored, policy or TierPolicy()).with_columns(pl.lit(year + 1).alias("prediction_year")).sort("pred_cost", descending=True)
+    scored = assign_tiers(_describe(frame).join(predictions, on="person_id"), policy or TierPolicy())
+    explain_rows = frame if drivers_for is None else frame.join(scored.filter(pl.col("tier").is_in(drivers_for)).select("person_id"), on="person_id", how="semi")
+    say(f"explaining {explain_rows.height:,} members")
+    labels = dict(load_tables("V28").labels.iter_rows())
+    why = top_drivers(trained.models.contributions(explain_rows, "cost"), explain_rows, trained.models.features, n=drivers, labels=labels)
+    return (
+        scored.join(why, on="person_id", how="left").join(attribution, on="person_id", how="left")
+        .with_columns(pl.lit(year + 1).alias("prediction_year")).sort("pred_cost", descending=True)
+    )
+
+
+def explain(dataset: Dataset, trained: TrainedRisk, person_id: str, *, year: int | None = None, drivers: int = 5) -> pl.DataFrame:
+    """One member's top drivers (plain words and SHAP contribution to log predicted cost)."""
+    from risk_stratification.hcc import load_tables
+
+    year = year or data_years(dataset)[-1]
+    frame = features(PersonRange(dataset, person_id, person_id), year)
+    if frame.is_empty():
+        raise DatasetError(f"{person_id} is not enrolled in December {year}.")
+    contrib = trained.models.contributions(frame, "cost")[0, : len(trained.models.features)]
+    labels = dict(load_tables("V28").labels.iter_rows())
+    values = frame.row(0, named=True)
+    order = sorted(range(len(contrib)), key=lambda i: -contrib[i])[:drivers]
+    return pl.DataFrame({
+        "driver": [driver_words(trained.models.features[i], values[trained.models.features[i]], labels) for i in order],
+        "feature": [trained.models.features[i] for i in order],
+        "contribution": [float(contrib[i]) for i in order],
+    }).filter(pl.col("contribution") > 0)
 
 
 def importance(dataset: Dataset, trained: TrainedRisk, year: int | None = None, sample: int = 5000) -> pl.DataFrame:
