@@ -159,5 +159,7 @@ with tab_model:
             st.dataframe(e.readmission, hide_index=True, use_container_width=True)
     with st.expander("What drives predicted cost (mean |SHAP| on a sample of the panel)"):
         st.dataframe(importance(ds, trained, year - 1).head(20), hide_index=True, use_container_width=True)
-    st.download_button("Download the evaluation report (Markdown)", e.to_markdown(), file_name="risk_model_report.md", mime="text/markdown")
+    d1, d2 = st.columns(2)
+    d1.download_button("Download the evaluation report (Markdown)", e.to_markdown(), file_name="risk_model_report.md", mime="text/markdown")
+    d2.download_button("Download every metric (CSV)", e.summary.write_csv(), file_name="risk_model_metrics.csv", mime="text/csv")
     st.caption(f"Years in this dataset: {', '.join(map(str, data_years(ds)))}.")

@@ -45,7 +45,8 @@ def main() -> None:
     start = time.perf_counter()
     scored = score(Dataset(args.score), trained)
     seconds = time.perf_counter() - start
-    print(f"scoring {scored.height:,} members (features, 5 predictions, tiers, 3 drivers each): {seconds:.1f} s; peak RSS {peak_rss_gb():.2f} GB")
+    explained = scored["driver_1"].is_not_null().sum()
+    print(f"scoring {scored.height:,} members (features, 4 predictions and 2 baselines, tiers; drivers for the {explained:,} in the highest, high and rising tiers): {seconds:.1f} s; peak RSS {peak_rss_gb():.2f} GB")
 
 
 if __name__ == "__main__":

@@ -126,7 +126,7 @@ class PersonRange:
         self.path, self.manifest = dataset.path, dataset.manifest
 
     def scan(self, table: str) -> pl.LazyFrame:
-        return self.dataset.scan(table).filter(pl.col("person_id").is_between(self.first, self.last))
+        return self.dataset.scan(table).filter(pl.col("person_id").is_between(pl.lit(self.first), pl.lit(self.last)))
 
     def read(self, table: str) -> pl.DataFrame:
         return self.scan(table).collect()
