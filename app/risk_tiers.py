@@ -121,7 +121,8 @@ with tab_patient:
     row = scored.filter(pl.col("person_id") == person).row(0, named=True)
     m = st.columns(5)
     m[0].metric("Tier", row["tier"])
-    m[1].metric(f"Predicted cost {year}", f"${row['pred_cost']:,.0f}", delta=f"${row['pred_cost'] - row['cost_total']:,.0f} vs last year", delta_color="inverse")
+    change = row["pred_cost"] - row["cost_total"]
+    m[1].metric(f"Predicted cost {year}", f"${row['pred_cost']:,.0f}", delta=f"{'-' if change < 0 else '+'}${abs(change):,.0f} vs last year", delta_color="inverse")
     m[2].metric("Admission", f"{row['pred_admission']:.0%}")
     m[3].metric("ED visit", f"{row['pred_ed_visit']:.0%}")
     m[4].metric("Top 5% cost", f"{row['pred_top5']:.0%}")
