@@ -96,7 +96,8 @@ class Settlement:
                 return f"{v:.2%}"
             if line.kind == "count":
                 return f"{v:,.0f}"
-            return f"${v:,.2f}" if line.kind == "per_capita" else f"${v:,.0f}"
+            sign, v = ("-", -v) if v < 0 else ("", v)
+            return f"{sign}${v:,.2f}" if line.kind == "per_capita" else f"{sign}${v:,.0f}"
         shown = [line for line in self.lines if line.kind != "hidden"]
         return pl.DataFrame({"line": [line.label for line in shown], "value": [text(line) for line in shown], "key": [line.key for line in shown]})
 
@@ -153,8 +154,8 @@ def settle(spec: ContractSpec, performance: Performance) -> Settlement:
         RiskCorridorsSpec: _settle_corridors, MaPercentOfPremiumSpec: _settle_ma,
     }[type(spec)]
     lines = _Lines()
-    amount = settle_family(spec, performance, lines)
-    return Settlement(spec.name, spec.family, float(amount), tuple(lines.items))
+    amount = float(settle_family(spec, performance, lines)) + 0.0  # + 0.0 turns a -0.0 into 0.0
+    return Settlement(spec.name, spec.family, amount, tuple(lines.items))
 
 
 def _totals(p: Performance, out: _Lines) -> tuple[float, float, float]:

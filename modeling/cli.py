@@ -258,6 +258,10 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v:+.2%}"
 
 
+def _money(v: float) -> str:
+    return f"-${-v:,.0f}" if v < 0 else f"${v:,.0f}"
+
+
 @app.command()
 def settle(
     dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
@@ -295,7 +299,7 @@ def settle(
         for row in p.settlement.table().iter_rows(named=True):
             table.add_row(row["line"], row["value"])
         verdict = "paid to the provider" if p.settlement.amount > 0 else ("owed by the provider" if p.settlement.amount < 0 else "no payment either way")
-        table.add_row("[bold]Settlement[/]", f"[bold]${p.settlement.amount:,.0f}[/] ({verdict})")
+        table.add_row("[bold]Settlement[/]", f"[bold]{_money(p.settlement.amount)}[/] ({verdict})")
         console.print(table)
     shown = set()
     for p in results:
@@ -310,7 +314,7 @@ def settle(
         perf = p.performance
         rate = 1 - perf.expenditure_per_capita / perf.benchmark_per_capita
         compare.add_row(p.spec.name, f"${perf.benchmark_per_capita:,.0f}", f"${perf.expenditure_per_capita:,.0f}", f"{rate:.2%}",
-                        f"${p.settlement.amount:,.0f}", _pct(p.break_even.starts_paying_at), _pct(p.break_even.starts_costing_at))
+                        _money(p.settlement.amount), _pct(p.break_even.starts_paying_at), _pct(p.break_even.starts_costing_at))
     console.print(compare)
     if out:
         settlement_lines(results).write_csv(out)
