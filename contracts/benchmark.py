@@ -56,6 +56,7 @@ def person_year_expenditures(dataset: Dataset, years: list[int]) -> pl.DataFrame
         mm.collect().join(wide, on=["person_id", "year"], how="left")
         .with_columns(pl.col(c).fill_null(0.0) for c in CATEGORIES)
         .with_columns(pl.sum_horizontal(CATEGORIES).alias("paid"))
+        .sort("person_id", "year")  # a fixed row order makes every later sum the same bytes run after run
     )
 
 
@@ -98,7 +99,10 @@ def risk_by_type(dataset: Dataset, calendar_year: int) -> pl.DataFrame | None:
         member_months(dataset.scan("eligibility")).filter((pl.col("year") == calendar_year - 1) & (pl.col("month") == 12))
         .select("person_id", "enrollment_type").unique("person_id").collect()
     )
-    return raw.join(types, on="person_id").group_by("enrollment_type").agg(pl.col("raw_score").mean().alias("risk"), pl.len().alias("scored"))
+    return (
+        raw.join(types, on="person_id").sort("person_id")
+        .group_by("enrollment_type").agg(pl.col("raw_score").mean().alias("risk"), pl.len().alias("scored")).sort("enrollment_type")
+    )
 
 
 @dataclass(frozen=True)
@@ -219,7 +223,7 @@ def build_benchmark(
     if risk is not None and risk.get(performance_year) is not None and risk.get(by3) is not None:
         r = risk[performance_year].select("enrollment_type", pl.col("risk").alias("risk_py")).join(
             risk[by3].select("enrollment_type", pl.col("risk").alias("risk_by3")), on="enrollment_type")
-        frame = frame.join(r, on="enrollment_type", how="left").with_columns((pl.col("risk_py") / pl.col("risk_by3")).fill_null(1.0).alias("risk_ratio"))
+        frame = frame.join(r, on="enrollment_type", how="left").with_columns((pl.col("risk_py") / pl.col("risk_by3")).fill_null(1.0).alias("risk_ratio")).sort("enrollment_type")
         weights_py = frame["py_person_years"].fill_null(0.0)
         aggregate = float((frame["risk_ratio"] * weights_py).sum() / weights_py.sum())
         scale = 1.0
@@ -239,7 +243,7 @@ def build_benchmark(
         update = (1 - w) * trend + w * prospective_trend
         notes.append(f"Update: {1 - w:.0%} growth {trend:.2%} + {w:.0%} ACPT {prospective_trend:.2%} = {update:.2%} a year.")
     frame = frame.with_columns((pl.col("historical_per_capita") * (1 + update) ** (performance_year - by3) * ratio_expr).alias("updated_per_capita"))
-    frame = frame.filter(pl.col("py_person_years").fill_null(0) > 0)
+    frame = frame.filter(pl.col("py_person_years").fill_null(0) > 0).sort("enrollment_type")
     if frame.is_empty():
         raise DatasetError(f"No performance-year person-years to weight the {performance_year} benchmark.")
     per_capita = float((frame["updated_per_capita"] * frame["py_person_years"]).sum() / frame["py_person_years"].sum())

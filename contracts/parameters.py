@@ -16,6 +16,7 @@ import polars as pl
 from modeling.errors import ParameterError
 
 
+@cache
 def _csv(name: str) -> pl.DataFrame:
     return pl.read_csv(files("contracts").joinpath("data", name).read_bytes(), infer_schema=False)
 
@@ -47,6 +48,7 @@ def _mssp_table() -> pl.DataFrame:
     return _csv("mssp_parameters.csv")
 
 
+@cache
 def mssp_rules(performance_year: int, track: str, level: str | None) -> MsspRules:
     table = _mssp_table()
     rows = table.filter(
@@ -68,6 +70,7 @@ def mssp_rules(performance_year: int, track: str, level: str | None) -> MsspRule
     )
 
 
+@cache
 def size_based_msr(assigned_beneficiaries: int) -> float:
     """Minimum savings (or loss) rate for an ACO's number of assigned beneficiaries, from the
     42 CFR 425.604(b) table: within each band the rate moves linearly from the band's low-end
@@ -104,6 +107,7 @@ class ReachRules:
     source: str
 
 
+@cache
 def reach_rules(performance_year: int, risk_option: str) -> ReachRules:
     table = _csv("reach_parameters.csv")
     rows = table.filter((pl.col("performance_year") == str(performance_year)) & (pl.col("risk_option") == risk_option))

@@ -153,6 +153,7 @@ class Projection:
     settlement: Settlement
     break_even: BreakEven
     notes: tuple[str, ...]
+    cost_trend: float | None = None  # the annual cost trend used to project (None when actual)
 
 
 def _performance_year_frame(spec: ContractSpec, history: PanelHistory, a: Assumptions, truncated: pl.DataFrame) -> tuple[str, pl.DataFrame, float, int]:
@@ -170,7 +171,7 @@ def _performance_year_frame(spec: ContractSpec, history: PanelHistory, a: Assump
     base = per_capita_by_type(truncated.filter(pl.col("year") == last))
     acuity = 1.0
     if history.risk.get(py) is not None and history.risk.get(last) is not None:
-        r = history.risk[py].join(history.risk[last], on="enrollment_type", suffix="_last")
+        r = history.risk[py].join(history.risk[last], on="enrollment_type", suffix="_last").sort("enrollment_type")
         acuity = float((r["risk"] * r["scored"]).sum() / (r["risk_last"] * r["scored"]).sum())
     shares = truncated.filter(pl.col("year") == last).select([pl.col(c).sum() for c in CATEGORIES])
     total = sum(shares.row(0))
@@ -242,11 +243,12 @@ def project(spec: ContractSpec, history: PanelHistory, assumptions: Assumptions 
         participant_ffs_revenue=a.participant_revenue_share * expenditure_pc * person_years,
         msr=a.minimum_savings_rate, mlr=a.minimum_savings_rate,
     )
+    trend = None
     if mode == "projected":
         trend = a.cost_trend if a.cost_trend is not None else _observed(truncated, history)
         notes.append(f"Performance year projected from {history.years[-1]}: cost trend {trend:.2%}, acuity x{acuity:.4f}, attribution x{a.attribution_scale:g}"
                      + (f", initiatives {', '.join(f'{k} {v:+.1%}' for k, v in a.initiatives.items())}" if a.initiatives else ""))
-    return Projection(spec, mode, benchmark, performance, settle(spec, performance), break_even(spec, performance), tuple(notes))
+    return Projection(spec, mode, benchmark, performance, settle(spec, performance), break_even(spec, performance), tuple(notes), trend)
 
 
 def break_even(spec: ContractSpec, performance: Performance, *, tolerance: float = 1e-7) -> BreakEven:

@@ -391,5 +391,72 @@ def score(
     console.print(f"wrote {scored.height:,} members to {out}")
 
 
+
+@app.command()
+def simulate(
+    dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
+    contract: Annotated[str, typer.Option("--contract", help="Preset name or spec file (TOML/JSON).")],
+    draws: Annotated[int, typer.Option(help="Number of simulated performance years.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same results).")] = 1,
+    assumptions: Annotated[Path | None, typer.Option(help="Assumptions file (TOML/JSON), as for vbc settle.")] = None,
+    exact: Annotated[bool, typer.Option(help="Redraw every member's cost in every scenario instead of the fast sum approximation.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write the scenario (spec, assumptions, seed, draws, summary, histogram, tornado) as JSON, and a one-page Markdown summary beside it.")] = None,
+) -> None:
+    """The distribution of a contract's settlement: expected value, chance of savings and of
+    losses, value at risk, and the assumptions that move it most."""
+    import json
+
+    from contracts.projection import Assumptions, load_assumptions, panel_history
+    from contracts.simulation import histogram, summary_markdown, tornado
+    from contracts.simulation import simulate as run_simulation
+    from contracts.specs import load_spec, spec_to_dict
+
+    if draws < 2:
+        _fail(VbcError(f"--draws must be at least 2 (got {draws})."))
+    try:
+        spec = load_spec(contract)
+        a = load_assumptions(assumptions) if assumptions else Assumptions()
+        with console.status("reading the panel...") as status:
+            history = panel_history(Dataset(dataset), progress=lambda msg: status.update(msg))
+            status.update(f"simulating {draws:,} performance years")
+            result = run_simulation(spec, history, a, draws=draws, seed=seed, exact_members=exact)
+            status.update("sensitivity: each assumption low and high")
+            _, bars = tornado(spec, history, a)
+    except VbcError as exc:
+        _fail(exc)
+    s = result.summary()
+    table = Table(title=f"{spec.name}: {draws:,} simulated performance years (seed {seed})", show_header=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("Expected settlement", f"{_money(s['expected_settlement'])} (standard error {_money(s['standard_error'])})"),
+        ("Deterministic projection", _money(s["deterministic_settlement"])),
+        ("Chance of earning shared savings", f"{s['p_shared_savings']:.1%}"), ("Chance of owing losses", f"{s['p_owes_losses']:.1%}"),
+        ("Chance of hitting the payment limit", f"{s['p_hits_payment_limit']:.1%}"), ("Chance of hitting the loss cap", f"{s['p_hits_loss_cap']:.1%}"),
+        ("Value at risk (95%)", _money(s["value_at_risk_95"])), ("CVaR (95%)", _money(s["cvar_95"])),
+        ("5th / 50th / 95th percentile", f"{_money(s['p05'])} / {_money(s['median'])} / {_money(s['p95'])}"),
+        ("Expected savings rate", f"{s['expected_savings_rate']:.2%}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    hist = histogram(result, bins=12)
+    peak = max(hist["scenarios"].max(), 1)
+    for r in hist.iter_rows(named=True):
+        console.print(f"{_money(r['bin_start']):>14} .. {_money(r['bin_end']):>14} {'#' * round(40 * r['scenarios'] / peak)} {r['scenarios']:,}")
+    tor = Table(title="What moves it (deterministic, one assumption at a time)")
+    for col in ("assumption", "low", "settlement", "high", "settlement "):
+        tor.add_column(col, justify="left" if col in ("assumption", "low", "high") else "right")
+    for r in bars.iter_rows(named=True):
+        tor.add_row(r["assumption"], r["low"], _money(r["settlement_low"]), r["high"], _money(r["settlement_high"]))
+    console.print(tor)
+    if out:
+        scenario = {"dataset": str(dataset), "contract": spec_to_dict(spec), "assumptions": a.model_dump(mode="json"), "seed": seed, "draws": draws,
+                    "exact_members": exact, "summary": s, "histogram": histogram(result).to_dicts(), "tornado": bars.to_dicts()}
+        out.write_text(json.dumps(scenario, indent=2))
+        out.with_suffix(".md").write_text(summary_markdown(result, bars))
+        console.print(f"wrote {out} and {out.with_suffix('.md')}")
+
+
 if __name__ == "__main__":
     app()

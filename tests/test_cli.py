@@ -62,3 +62,20 @@ def test_contracts_list_and_settle(small_dataset, tmp_path):
     assert lines.filter(pl.col("key") == "settlement").height == 7
     bad = runner.invoke(app, ["settle", "--dataset", str(small_dataset.path), "--contract", "mssp-basic-a-2025"])
     assert bad.exit_code == 2 and "below the 5,000" in bad.output
+
+
+def test_simulate_prints_the_distribution_and_writes_the_scenario(small_dataset, tmp_path):
+    import json
+
+    spec = tmp_path / "linear.toml"
+    spec.write_text('family = "risk_corridors"\nname = "Linear"\nperformance_year = 2025\ncorridors = [{ from = 0.0, provider_share = 0.5 }]\n')
+    out = tmp_path / "scenario.json"
+    result = runner.invoke(app, ["simulate", "--dataset", str(small_dataset.path), "--contract", str(spec), "--draws", "2000", "--seed", "3", "--out", str(out)],
+                           terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Expected settlement" in result.output and "Chance of owing losses" in result.output and "What moves it" in result.output
+    saved = json.loads(out.read_text())
+    assert saved["seed"] == 3 and saved["draws"] == 2000 and saved["contract"]["name"] == "Linear"
+    assert "Expected settlement" in out.with_suffix(".md").read_text()
+    again = runner.invoke(app, ["simulate", "--dataset", str(small_dataset.path), "--contract", str(spec), "--draws", "2000", "--seed", "3", "--out", str(tmp_path / "b.json")])
+    assert again.exit_code == 0 and json.loads((tmp_path / "b.json").read_text())["summary"] == saved["summary"]  # same seed, same numbers

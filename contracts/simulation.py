@@ -1,0 +1,252 @@
+"""Monte Carlo settlement: the distribution of what a contract pays, not one number.
+
+Each of N scenarios perturbs the deterministic projection (``contracts.projection.project``):
+
+- a systematic cost-trend shock (log-normal factor on expenditures);
+- member-level cost noise: the performance year's total is a sum over members whose annual
+  costs are as spread as the panel's own truncated costs were last year within their Medicare
+  enrollment type (heavy-tailed, empirical). In the fast mode the sum is drawn from its exact
+  mean and variance (a normal by the central limit theorem, sound for thousands of members); the
+  exact mode redraws every member's cost from the empirical distribution (bootstrap), chunked;
+- attribution churn (a factor on person-years and assigned beneficiaries);
+- the change in the benchmark's risk score;
+- the quality score (and whether it meets the quality standard, when a standard is given);
+- each savings initiative's effect, with its own spread around the assumed effect.
+
+Every scenario is settled by ``contracts.settlement.settle`` — the same code as the deterministic
+engine. With every spread at zero and member noise off, each scenario is exactly the
+deterministic settlement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.benchmark import truncate
+from contracts.projection import Assumptions, PanelHistory, Projection, project
+from contracts.settlement import settle
+from contracts.specs import ContractSpec
+from modeling.service_categories import CATEGORIES
+
+
+class Uncertainty(BaseModel):
+    """How uncertain each assumption is (standard deviations; 0 switches a source off)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trend_sd: float = Field(default=0.02, ge=0, le=0.5, description="Systematic cost-trend shock (sd of the log factor).")
+    member_noise: bool = Field(default=True, description="Member-level cost noise from the panel's own cost spread.")
+    attribution_sd: float = Field(default=0.03, ge=0, le=0.5, description="Attribution churn: sd of the person-year factor.")
+    risk_score_sd: float = Field(default=0.01, ge=0, le=0.5, description="sd of the benchmark's risk-score factor.")
+    quality_sd: float = Field(default=0.05, ge=0, le=1, description="sd of the quality score.")
+    quality_standard: float | None = Field(default=None, ge=0, le=1, description="Quality score needed to meet the standard (None: as assumed).")
+    initiative_sd_share: float = Field(default=0.5, ge=0, le=5, description="sd of each initiative's effect, as a share of its assumed effect.")
+
+
+@dataclass(frozen=True)
+class MemberSpread:
+    """Mean and variance of the performance-year expenditure total from member-level noise, and
+    the empirical per-type cost samples for exact draws."""
+
+    variance_share: float  # variance of the total / (expected total)^2 at one person-year scale
+    samples: dict[str, np.ndarray]  # enrollment type -> last year's truncated annual costs
+    person_years: dict[str, float]
+
+
+def member_spread(spec: ContractSpec, history: PanelHistory) -> MemberSpread:
+    """Within-type spread of last year's truncated, annualized member costs."""
+    last = history.years[-1]
+    frame = truncate(history.expenditures.filter(pl.col("year") == last), spec.truncation_percentile, spec.stop_loss_attachment)
+    frame = frame.with_columns((pl.col("allowed_paid") * 12 / pl.col("months")).alias("annual"), (pl.col("months") / 12).alias("w"))
+    samples, years, var_total, mean_total = {}, {}, 0.0, 0.0
+    parts = frame.partition_by("enrollment_type", as_dict=True)
+    for (etype,), g in sorted(parts.items()):  # a fixed order: the same sums, bit for bit, every run
+        x, w = g["annual"].to_numpy(), g["w"].to_numpy()
+        mean = np.average(x, weights=w)
+        var = np.average((x - mean) ** 2, weights=w)
+        # a member with w person-years contributes w * cost: variance w^2 var
+        var_total += float(np.sum(w**2) * var)
+        mean_total += float(np.sum(w) * mean)
+        samples[etype], years[etype] = x, float(w.sum())
+    return MemberSpread(var_total / mean_total**2, samples, years)
+
+
+@dataclass
+class SimulationResult:
+    contract: str
+    draws: int
+    seed: int
+    amounts: np.ndarray
+    savings_rates: np.ndarray
+    hit_payment_limit: np.ndarray
+    hit_loss_cap: np.ndarray
+    deterministic: float
+
+    def summary(self) -> dict[str, float]:
+        a = self.amounts
+        var_cut = np.quantile(a, 0.05)
+        return {
+            "expected_settlement": float(a.mean()),
+            "standard_error": float(a.std(ddof=1) / np.sqrt(len(a))) if len(a) > 1 else 0.0,
+            "deterministic_settlement": self.deterministic,
+            "p_shared_savings": float((a > 0).mean()),
+            "p_owes_losses": float((a < 0).mean()),
+            "p_hits_payment_limit": float(self.hit_payment_limit.mean()),
+            "p_hits_loss_cap": float(self.hit_loss_cap.mean()),
+            "value_at_risk_95": float(-var_cut),  # the loss exceeded in 5% of years (positive = a loss)
+            "cvar_95": float(-a[a <= var_cut].mean()),
+            "p05": float(np.quantile(a, 0.05)), "median": float(np.median(a)), "p95": float(np.quantile(a, 0.95)),
+            "expected_savings_rate": float(self.savings_rates.mean()),
+        }
+
+    def convergence(self, points: int = 20) -> pl.DataFrame:
+        """draws, running mean and its standard error: is N large enough?"""
+        n = np.unique(np.linspace(10, len(self.amounts), points).astype(int))
+        csum, csq = np.cumsum(self.amounts), np.cumsum(self.amounts**2)
+        mean = csum[n - 1] / n
+        sd = np.sqrt(np.maximum(csq[n - 1] / n - mean**2, 0) * n / np.maximum(n - 1, 1))
+        return pl.DataFrame({"draws": n, "mean": mean, "standard_error": sd / np.sqrt(n)})
+
+
+def _initiative_shares(spec: ContractSpec, history: PanelHistory) -> dict[str, float]:
+    last = truncate(history.expenditures.filter(pl.col("year") == history.years[-1]), spec.truncation_percentile, spec.stop_loss_attachment)
+    totals = last.select([pl.col(c).sum() for c in CATEGORIES]).row(0)
+    grand = sum(totals)
+    return {c: (t / grand if grand else 0.0) for c, t in zip(CATEGORIES, totals, strict=True)}
+
+
+def simulate(
+    spec: ContractSpec, history: PanelHistory, assumptions: Assumptions | None = None, uncertainty: Uncertainty | None = None,
+    *, draws: int = 10_000, seed: int = 1, exact_members: bool = False, projection: Projection | None = None,
+) -> SimulationResult:
+    """``draws`` scenarios of the performance year, each settled with ``settle``."""
+    a, u = assumptions or Assumptions(), uncertainty or Uncertainty()
+    base = projection or project(spec, history, a)
+    p = base.performance
+    rng = np.random.default_rng(seed)
+    n = draws
+    trend = np.exp(rng.normal(0.0, u.trend_sd, n)) if u.trend_sd else np.ones(n)
+    attribution = np.clip(rng.normal(1.0, u.attribution_sd, n), 0.5, 1.5) if u.attribution_sd else np.ones(n)
+    risk = np.clip(rng.normal(1.0, u.risk_score_sd, n), 0.5, 1.5) if u.risk_score_sd else np.ones(n)
+    quality = np.clip(rng.normal(a.quality_score, u.quality_sd, n), 0.0, 1.0) if u.quality_sd else np.full(n, a.quality_score)
+    initiative = np.ones(n)
+    if a.initiatives and u.initiative_sd_share:
+        shares = _initiative_shares(spec, history)
+        base_factor = 1 + sum(shares[c] * e for c, e in a.initiatives.items())
+        drawn = 1 + sum(shares[c] * rng.normal(e, abs(e) * u.initiative_sd_share, n) for c, e in a.initiatives.items())
+        initiative = drawn / base_factor
+    noise = np.ones(n)
+    if u.member_noise:
+        spread = member_spread(spec, history)
+        if exact_members:
+            noise = _exact_member_noise(spread, rng, n)
+        else:
+            scale = float(np.sqrt(spread.variance_share * sum(spread.person_years.values()) / p.person_years))
+            noise = np.maximum(1 + scale * rng.standard_normal(n), 0.0)
+    expenditure = p.expenditure_per_capita * trend * initiative * noise
+    benchmark = p.benchmark_per_capita * risk
+    amounts, rates = np.empty(n), np.empty(n)
+    limit_hit, cap_hit = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    for i in range(n):
+        meets = a.meets_quality_standard if u.quality_standard is None else bool(quality[i] >= u.quality_standard)
+        scenario = replace(
+            p, benchmark_per_capita=float(benchmark[i]), expenditure_per_capita=float(expenditure[i]), person_years=float(p.person_years * attribution[i]),
+            assigned_beneficiaries=None if p.assigned_beneficiaries is None else int(round(p.assigned_beneficiaries * attribution[i])),
+            quality_score=float(quality[i]), meets_quality_standard=meets,
+            participant_ffs_revenue=None if p.participant_ffs_revenue is None else p.participant_ffs_revenue * attribution[i],
+        )
+        s = settle(spec, scenario)
+        amounts[i], rates[i] = s.amount, 1 - scenario.expenditure_per_capita / scenario.benchmark_per_capita
+        before, limit = s.get("shared_savings_before_limit"), s.get("performance_payment_limit") or s.get("payout_cap")
+        limit_hit[i] = before is not None and limit is not None and before > limit
+        loss, cap = s.get("loss_before_cap"), s.get("loss_cap")
+        cap_hit[i] = loss is not None and cap is not None and loss > cap
+    return SimulationResult(spec.name, n, seed, amounts, rates, limit_hit, cap_hit, settle(spec, p).amount)
+
+
+def _exact_member_noise(spread: MemberSpread, rng: np.random.Generator, n: int, chunk: int = 200) -> np.ndarray:
+    """Redraw every member's annual cost from their enrollment type's empirical costs, per
+    scenario (bootstrap), and return the ratio of each scenario's total to the expected total."""
+    expected = sum(spread.samples[t].mean() * spread.person_years[t] for t in spread.samples)
+    totals = np.zeros(n)
+    for start in range(0, n, chunk):
+        k = min(chunk, n - start)
+        total = np.zeros(k)
+        for t, x in spread.samples.items():
+            members = len(x)
+            draws = rng.choice(x, size=(k, members), replace=True)
+            total += draws.sum(axis=1) * (spread.person_years[t] / members)
+        totals[start:start + k] = total
+    return totals / expected
+
+
+@dataclass(frozen=True)
+class TornadoBar:
+    assumption: str
+    low_label: str
+    high_label: str
+    low: float
+    high: float
+
+
+def tornado(spec: ContractSpec, history: PanelHistory, assumptions: Assumptions | None = None) -> tuple[float, pl.DataFrame]:
+    """The deterministic settlement, and how it moves when each assumption goes to a low and a
+    high value (one at a time): assumption, low, high, settlement at each, swing."""
+    a = assumptions or Assumptions()
+    base = project(spec, history, a)
+    trend = base.cost_trend if base.cost_trend is not None else 0.0
+    cases = {
+        "cost trend": ({"cost_trend": trend - 0.02}, {"cost_trend": trend + 0.02}, f"{trend - 0.02:.1%}", f"{trend + 0.02:.1%}"),
+        "inpatient cost": ({"initiatives": {**a.initiatives, "acute inpatient": a.initiatives.get("acute inpatient", 0.0) - 0.05}},
+                           {"initiatives": {**a.initiatives, "acute inpatient": a.initiatives.get("acute inpatient", 0.0) + 0.05}}, "-5%", "+5%"),
+        "coding (risk score)": ({"coding_risk_change": max(a.coding_risk_change - 0.01, -0.4)}, {"coding_risk_change": a.coding_risk_change + 0.01}, "-1%", "+1%"),
+        "attribution": ({"attribution_scale": a.attribution_scale * 0.9}, {"attribution_scale": a.attribution_scale * 1.1}, "-10%", "+10%"),
+        "quality score": ({"quality_score": max(a.quality_score - 0.1, 0.0), "meets_quality_standard": False, "meets_alternative_quality_standard": True},
+                          {"quality_score": min(a.quality_score + 0.1, 1.0)}, "-0.10 (alternative standard only)", "+0.10"),
+    }
+    rows = []
+    for name, (lo, hi, lo_label, hi_label) in cases.items():
+        low = project(spec, history, a.model_copy(update=lo)).settlement.amount
+        high = project(spec, history, a.model_copy(update=hi)).settlement.amount
+        rows.append({"assumption": name, "low": lo_label, "high": hi_label, "settlement_low": low, "settlement_high": high, "swing": abs(high - low)})
+    return base.settlement.amount, pl.DataFrame(rows).sort("swing", descending=True)
+
+
+def two_way_grid(spec: ContractSpec, history: PanelHistory, assumptions: Assumptions | None = None,
+                 trends: tuple[float, ...] = (0.0, 0.02, 0.04, 0.06, 0.08), effects: tuple[float, ...] = (-0.15, -0.10, -0.05, 0.0)) -> pl.DataFrame:
+    """Settlement for each cost trend x inpatient initiative effect (deterministic)."""
+    a = assumptions or Assumptions()
+    rows = []
+    for t in trends:
+        for e in effects:
+            case = a.model_copy(update={"cost_trend": t, "initiatives": {**a.initiatives, "acute inpatient": e}})
+            rows.append({"cost_trend": t, "inpatient_effect": e, "settlement": project(spec, history, case).settlement.amount})
+    return pl.DataFrame(rows)
+
+
+def histogram(result: SimulationResult, bins: int = 30) -> pl.DataFrame:
+    """bin_start, bin_end, scenarios: the distribution of settlements."""
+    counts, edges = np.histogram(result.amounts, bins=bins)
+    return pl.DataFrame({"bin_start": edges[:-1], "bin_end": edges[1:], "scenarios": counts})
+
+
+def summary_markdown(result: SimulationResult, tornado_bars: pl.DataFrame | None = None, *, title: str | None = None) -> str:
+    """A one-page summary for a board deck."""
+    s = result.summary()
+    money = lambda v: f"-${-v:,.0f}" if v < 0 else f"${v:,.0f}"  # noqa: E731
+    lines = [
+        f"# {title or result.contract}: {result.draws:,} simulated performance years (seed {result.seed})", "",
+        f"- Expected settlement: **{money(s['expected_settlement'])}** (standard error {money(s['standard_error'])}); the deterministic projection: {money(s['deterministic_settlement'])}",
+        f"- Chance of earning shared savings: **{s['p_shared_savings']:.0%}**; of owing losses: **{s['p_owes_losses']:.0%}**",
+        f"- Chance of hitting the payment limit: {s['p_hits_payment_limit']:.1%}; the loss cap: {s['p_hits_loss_cap']:.1%}",
+        f"- In a bad year (5% chance or worse): at least **{money(-s['value_at_risk_95'])}**; on average in those years (CVaR 95%): {money(-s['cvar_95'])}",
+        f"- 90% of outcomes between {money(s['p05'])} and {money(s['p95'])}; median {money(s['median'])}",
+    ]
+    if tornado_bars is not None:
+        lines += ["", "| assumption | low | settlement | high | settlement |", "|---|---|---|---|---|"]
+        lines += [f"| {r['assumption']} | {r['low']} | {money(r['settlement_low'])} | {r['high']} | {money(r['settlement_high'])} |" for r in tornado_bars.iter_rows(named=True)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,77 @@
+"""Monte Carlo simulator: one source of truth with the deterministic engine, convergence, seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from contracts.projection import Assumptions, panel_history, project
+from contracts.simulation import Uncertainty, simulate, tornado, two_way_grid
+from contracts.specs import MsspSpec, RiskCorridorsSpec, preset
+
+ZERO = Uncertainty(trend_sd=0, member_noise=False, attribution_sd=0, risk_score_sd=0, quality_sd=0, initiative_sd_share=0)
+LINEAR = RiskCorridorsSpec(name="linear 50/50", performance_year=2025, corridors=[{"from": 0.0, "provider_share": 0.5}])
+
+
+@pytest.fixture(scope="module")
+def history(small_dataset):
+    return panel_history(small_dataset)
+
+
+@pytest.mark.parametrize("spec", [
+    LINEAR, preset("commercial-corridors-2026").model_copy(update={"performance_year": 2025}),
+    MsspSpec(name="E", performance_year=2025, track="BASIC", level="E", msr_mlr=0.0),
+], ids=["linear", "corridors", "mssp-e"])
+def test_zero_variance_is_exactly_the_deterministic_settlement(history, spec):
+    a = Assumptions(attribution_scale=4, initiatives={"acute inpatient": -0.05})
+    deterministic = project(spec, history, a).settlement.amount
+    result = simulate(spec, history, a, ZERO, draws=25, seed=9)
+    assert (result.amounts == deterministic).all() and result.deterministic == deterministic
+
+
+def test_same_seed_same_results_and_seeds_matter(history):
+    a = Assumptions(initiatives={"acute inpatient": -0.05})
+    one, two = simulate(LINEAR, history, a, draws=500, seed=4), simulate(LINEAR, history, a, draws=500, seed=4)
+    assert np.array_equal(one.amounts, two.amounts)
+    assert not np.array_equal(one.amounts, simulate(LINEAR, history, a, draws=500, seed=5).amounts)
+
+
+def test_mean_converges_to_the_deterministic_value_where_settlement_is_linear(history):
+    """A 50% share of every dollar of savings or losses is linear in costs; every source of noise
+    has mean one (trend shock off: its log-normal mean is not one), so the simulated mean must
+    sit within four standard errors of the deterministic settlement."""
+    u = Uncertainty(trend_sd=0.0, attribution_sd=0.05, risk_score_sd=0.02, quality_sd=0.05)
+    result = simulate(LINEAR, history, Assumptions(), u, draws=20_000, seed=11)
+    s = result.summary()
+    assert abs(s["expected_settlement"] - s["deterministic_settlement"]) < 4 * s["standard_error"]
+    assert s["standard_error"] > 0
+
+
+def test_different_draws_give_consistent_estimates(history):
+    a = Assumptions(attribution_scale=4)
+    spec = MsspSpec(name="E", performance_year=2025, track="BASIC", level="E", msr_mlr=0.01)
+    small, large = simulate(spec, history, a, draws=2_000, seed=1).summary(), simulate(spec, history, a, draws=20_000, seed=2).summary()
+    gap = abs(small["expected_settlement"] - large["expected_settlement"])
+    assert gap < 4 * np.hypot(small["standard_error"], large["standard_error"])
+    assert 0 <= large["p_owes_losses"] <= 1 and large["cvar_95"] >= large["value_at_risk_95"]
+    conv = simulate(spec, history, a, draws=2_000, seed=1).convergence()
+    assert conv["standard_error"][-1] < conv["standard_error"][0]
+
+
+def test_exact_member_draws_agree_with_the_fast_mode(history):
+    """Bootstrap draws of every member vs the normal approximation of their sum: same spread."""
+    u = Uncertainty(trend_sd=0, attribution_sd=0, risk_score_sd=0, quality_sd=0)
+    fast = simulate(LINEAR, history, Assumptions(), u, draws=4_000, seed=3)
+    exact = simulate(LINEAR, history, Assumptions(), u, draws=1_000, seed=3, exact_members=True)
+    assert exact.amounts.std() == pytest.approx(fast.amounts.std(), rel=0.15)
+    assert abs(exact.amounts.mean() - fast.amounts.mean()) < 4 * np.hypot(exact.summary()["standard_error"], fast.summary()["standard_error"])
+
+
+def test_tornado_and_grid(history):
+    base, bars = tornado(LINEAR, history, Assumptions())
+    assert bars.height == 5 and bars["swing"].to_list() == sorted(bars["swing"].to_list(), reverse=True)
+    trend = bars.filter(bars["assumption"] == "cost trend").row(0, named=True)
+    assert trend["settlement_low"] > base > trend["settlement_high"]  # higher cost trend, lower settlement
+    grid = two_way_grid(LINEAR, history, Assumptions(), trends=(0.0, 0.05), effects=(-0.1, 0.0))
+    assert grid.height == 4
+    assert grid.filter((grid["cost_trend"] == 0.0) & (grid["inpatient_effect"] == -0.1))["settlement"][0] == grid["settlement"].max()
