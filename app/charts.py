@@ -191,3 +191,33 @@ def monthly_history_chart(history: pl.DataFrame, title: str) -> alt.Chart:
         x=alt.X("yearmonth(month):T", title=None), y=alt.Y("paid:Q", title="Paid ($)", axis=alt.Axis(format="$,.0f")),
         color=alt.Color("kind:N", title=None), tooltip=[alt.Tooltip("yearmonth(month):T", title="month"), "kind:N", alt.Tooltip("paid:Q", format="$,.0f")],
     )
+
+
+def settlement_distribution_chart(hist: pl.DataFrame, marks: dict[str, float], title: str) -> alt.Chart:
+    """Histogram of simulated settlements with vertical rules at the marks (e.g. zero, the
+    deterministic projection, the payment limit, the loss cap)."""
+    data = hist.with_columns(pl.when((pl.col("bin_start") + pl.col("bin_end")) / 2 >= 0).then(pl.lit("paid to the provider")).otherwise(pl.lit("owed by the provider")).alias("direction")).to_pandas()
+    bars = alt.Chart(data, title=title).mark_bar().encode(
+        x=alt.X("bin_start:Q", bin="binned", title="Settlement ($)", axis=alt.Axis(format="$,.3s")), x2="bin_end:Q",
+        y=alt.Y("scenarios:Q", title="Scenarios"),
+        color=alt.Color("direction:N", scale=alt.Scale(domain=["paid to the provider", "owed by the provider"], range=["#54a24b", "#e45756"]), title=None),
+        tooltip=[alt.Tooltip("bin_start:Q", format="$,.0f"), alt.Tooltip("bin_end:Q", format="$,.0f"), "scenarios:Q"],
+    )
+    rules = pl.DataFrame({"mark": list(marks), "x": [float(v) for v in marks.values()]}).to_pandas()
+    lines = alt.Chart(rules).mark_rule(strokeDash=[4, 3], color="black").encode(x="x:Q", tooltip=["mark:N", alt.Tooltip("x:Q", format="$,.0f")])
+    labels = alt.Chart(rules).mark_text(align="left", dx=3, dy=-5, angle=0, fontSize=10).encode(x="x:Q", y=alt.value(10), text="mark:N")
+    return bars + lines + labels
+
+
+def tornado_chart(bars: pl.DataFrame, base: float) -> alt.Chart:
+    """Each assumption's settlement at its low and high value, around the base case."""
+    data = pl.concat([
+        bars.select("assumption", pl.col("low").alias("case"), pl.col("settlement_low").alias("settlement"), pl.lit("low").alias("end")),
+        bars.select("assumption", pl.col("high").alias("case"), pl.col("settlement_high").alias("settlement"), pl.lit("high").alias("end")),
+    ]).with_columns(pl.lit(base).alias("base")).to_pandas()
+    order = bars["assumption"].to_list()
+    return alt.Chart(data, title="What moves the settlement (one assumption at a time)").mark_bar().encode(
+        y=alt.Y("assumption:N", sort=order, title=None), x=alt.X("settlement:Q", title="Settlement ($)", axis=alt.Axis(format="$,.3s")), x2="base:Q",
+        color=alt.Color("end:N", scale=alt.Scale(domain=["low", "high"], range=["#4c78a8", "#f58518"]), title="Assumption at"),
+        tooltip=["assumption:N", "case:N", alt.Tooltip("settlement:Q", format="$,.0f")],
+    )

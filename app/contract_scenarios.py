@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.charts import settlement_comparison_chart, settlement_waterfall_chart
+from app.charts import (
+    settlement_comparison_chart,
+    settlement_distribution_chart,
+    settlement_waterfall_chart,
+    tornado_chart,
+)
 from app.state import active_dataset, workspace
 from contracts.projection import (
     comparison,
@@ -14,6 +19,7 @@ from contracts.projection import (
     project,
     settlement_lines,
 )
+from contracts.simulation import Uncertainty, histogram, simulate, summary_markdown, tornado
 from contracts.specs import parse_spec, preset, preset_names, spec_to_dict
 from modeling.dataset import Dataset
 from modeling.errors import VbcError
@@ -172,6 +178,48 @@ if chosen.benchmark is not None:
 with st.expander("Method notes"):
     for note in chosen.notes:
         st.markdown(f"- {note}")
+
+st.subheader("Distribution of outcomes")
+
+
+@st.fragment
+def distribution(chosen, assumptions):
+    """Simulated performance years of the chosen contract (reruns alone when its controls move)."""
+    c = st.columns(5)
+    draws = c[0].selectbox("Scenarios", [1_000, 5_000, 10_000], index=2, key="m_draws")
+    seed = c[1].number_input("Seed", 0, 10_000, 1, key="m_seed")
+    trend_sd = c[2].slider("Cost-trend uncertainty (sd)", 0.0, 0.08, 0.02, 0.005, format="%.3f", key="m_trend")
+    attribution_sd = c[3].slider("Attribution churn (sd)", 0.0, 0.2, 0.03, 0.01, key="m_attr")
+    quality_sd = c[4].slider("Quality score (sd)", 0.0, 0.3, 0.05, 0.01, key="m_quality")
+    u = Uncertainty(trend_sd=trend_sd, attribution_sd=attribution_sd, quality_sd=quality_sd)
+    result = simulate(chosen.spec, history, assumptions, u, draws=int(draws), seed=int(seed), projection=chosen)
+    s = result.summary()
+    money = lambda v: f"-${-v:,.0f}" if v < 0 else f"${v + 0.0:,.0f}"  # noqa: E731
+    m = st.columns(5)
+    m[0].metric("Expected settlement", money(s["expected_settlement"]), help=f"standard error {money(s['standard_error'])} over {draws:,} scenarios")
+    m[1].metric("Chance of shared savings", f"{s['p_shared_savings']:.0%}")
+    m[2].metric("Chance of owing losses", f"{s['p_owes_losses']:.0%}")
+    m[3].metric("Value at risk (95%)", money(s["value_at_risk_95"]), help="The loss exceeded in 1 year out of 20.")
+    m[4].metric("CVaR (95%)", money(s["cvar_95"]), help="The average loss in the worst 1 year out of 20.")
+    deterministic = s["deterministic_settlement"]
+    marks = {"zero": 0.0} if deterministic == 0 else {"zero": 0.0, "deterministic": deterministic}
+    low, high = float(result.amounts.min()), float(result.amounts.max())
+    margin = 0.1 * max(high - low, 1.0)
+    limit, cap = chosen.settlement.get("performance_payment_limit"), chosen.settlement.get("loss_cap")
+    if limit is not None and limit <= high + margin:  # marked only where outcomes come near it
+        marks["payment limit"] = limit
+    if cap is not None and -cap >= low - margin:
+        marks["loss cap"] = -cap
+    a, b = st.columns(2)
+    a.altair_chart(settlement_distribution_chart(histogram(result), marks, f"{chosen.spec.name}: {draws:,} simulated years"), use_container_width=True)
+    base, bars = tornado(chosen.spec, history, assumptions)
+    b.altair_chart(tornado_chart(bars, base), use_container_width=True)
+    st.caption(f"Chance of hitting the payment limit {s['p_hits_payment_limit']:.1%}, the loss cap {s['p_hits_loss_cap']:.1%}; "
+               f"90% of outcomes between {money(s['p05'])} and {money(s['p95'])}.")
+    st.download_button("Download the one-page summary (Markdown)", summary_markdown(result, bars), file_name="simulation_summary.md", mime="text/markdown")
+
+
+distribution(chosen, assumptions)
 
 st.subheader("Save this scenario")
 s1, s2 = st.columns([3, 1])

@@ -89,6 +89,9 @@ class SimulationResult:
     def summary(self) -> dict[str, float]:
         a = self.amounts
         var_cut = np.quantile(a, 0.05)
+        return {k: v + 0.0 for k, v in self._summary(a, var_cut).items()}  # + 0.0: no negative zeros
+
+    def _summary(self, a: np.ndarray, var_cut: float) -> dict[str, float]:
         return {
             "expected_settlement": float(a.mean()),
             "standard_error": float(a.std(ddof=1) / np.sqrt(len(a))) if len(a) > 1 else 0.0,

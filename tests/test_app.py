@@ -111,6 +111,10 @@ def test_contracts_page_compares_three_contracts_and_saves_and_reopens_a_scenari
     table = at.dataframe[0].value
     assert len(table) == 3 and set(table["contract"]) == {"MSSP BASIC A (2025)", "MSSP BASIC E (2025)", "MSSP ENHANCED (2025)"}
     before = dict(zip(table["contract"], table["settlement"], strict=True))
+    labels = [m.label for m in at.metric]
+    assert "Expected settlement" in labels and "Value at risk (95%)" in labels  # the simulated distribution
+    at.slider(key="m_trend").set_value(0.05).run()
+    assert not at.exception
     at.slider(key="a_inpatient").set_value(-0.2).run()  # a savings initiative moves the settlement
     after = dict(zip(at.dataframe[0].value["contract"], at.dataframe[0].value["settlement"], strict=True))
     assert all(after[c] >= before[c] for c in before) and any(after[c] > before[c] for c in before)
