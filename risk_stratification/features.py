@@ -186,7 +186,8 @@ def features(dataset: Dataset, year: int) -> pl.DataFrame:
         pl.sum_horizontal([c for c in names if c.startswith("cc_")]).alias("chronic_condition_count"),
     ).with_columns((pl.col("cost_total") - pl.col("cost_prior_year")).alias("cost_change"))
     casts = {c: pl.Float64 for c in names}
-    return out.select("person_id", pl.lit(year).alias("year"), *[pl.col(c).cast(casts[c]) for c in names])
+    # a fixed row order: models trained with row bagging are then the same, run after run
+    return out.select("person_id", pl.lit(year).alias("year"), *[pl.col(c).cast(casts[c]) for c in names]).sort("person_id")
 
 
 def outcomes(dataset: Dataset, year: int) -> pl.DataFrame:
@@ -211,6 +212,6 @@ def outcomes(dataset: Dataset, year: int) -> pl.DataFrame:
 def modeling_frame(dataset: Dataset, feature_year: int) -> pl.DataFrame:
     """Features of ``feature_year`` joined to outcomes of the next year, for members enrolled at
     least one month of it; ``top5`` flags the top 5% of annualized cost in the outcome year."""
-    frame = features(dataset, feature_year).join(outcomes(dataset, feature_year + 1), on="person_id", how="inner")
+    frame = features(dataset, feature_year).join(outcomes(dataset, feature_year + 1), on="person_id", how="inner").sort("person_id")
     threshold = frame["annual_cost"].quantile(0.95, interpolation="linear")
     return frame.with_columns((pl.col("annual_cost") >= threshold).cast(pl.Float64).alias("top5"))

@@ -75,3 +75,30 @@ def test_tornado_and_grid(history):
     grid = two_way_grid(LINEAR, history, Assumptions(), trends=(0.0, 0.05), effects=(-0.1, 0.0))
     assert grid.height == 4
     assert grid.filter((grid["cost_trend"] == 0.0) & (grid["inpatient_effect"] == -0.1))["settlement"][0] == grid["settlement"].max()
+
+
+def test_choice_of_risk_level_respects_the_cvar_limit(history):
+    """BASIC A (one-sided) cannot lose; ENHANCED shares more of both sides. With a tight CVaR limit
+    only the one-sided option qualifies; with a loose one the higher expected value wins; the mix
+    never exceeds the limit and the frontier rises with the limit."""
+    from contracts.simulation import choose_risk_level, cvar
+
+    a = Assumptions(attribution_scale=4, initiatives={"acute inpatient": -0.08})
+    specs = [MsspSpec(name="A", performance_year=2025, track="BASIC", level="A"),
+             MsspSpec(name="ENHANCED", performance_year=2025, track="ENHANCED", msr_mlr=0.0)]
+    results = [simulate(s, history, a, draws=3_000, seed=5) for s in specs]
+    one_sided, enhanced = results
+    assert cvar(-one_sided.amounts) <= 0 < cvar(-enhanced.amounts)
+    tight = choose_risk_level(results, cvar_limit=0.0)
+    assert tight.best_single == "A" and tight.mix is not None and tight.mix_cvar <= 1e-6 + 0.0
+    loose = choose_risk_level(results, cvar_limit=1e12)
+    best = max(results, key=lambda r: r.amounts.mean()).contract
+    assert loose.best_single == best
+    assert loose.mix_expected == pytest.approx(max(r.amounts.mean() for r in results), rel=1e-4)
+    f = loose.frontier
+    values = f["expected"].to_list()
+    assert f.height >= 2 and all(b >= a - 1e-6 * abs(a) for a, b in zip(values, values[1:], strict=False))  # rises (or stays) with the limit
+    assert (f["cvar_95"] <= f["cvar_limit"] + 1e-6 * f["cvar_limit"].abs().max()).all()
+    mismatched = simulate(specs[0], history, a, draws=1_000, seed=6)
+    with pytest.raises(Exception, match="same seed"):
+        choose_risk_level([mismatched, enhanced], cvar_limit=0.0)
