@@ -395,12 +395,13 @@ def score(
 @app.command()
 def simulate(
     dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
-    contract: Annotated[str, typer.Option("--contract", help="Preset name or spec file (TOML/JSON).")],
+    contract: Annotated[list[str], typer.Option("--contract", help="Preset name or spec file (TOML/JSON); repeat to compare risk levels on the same simulated years.")],
     draws: Annotated[int, typer.Option(help="Number of simulated performance years.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same results).")] = 1,
     assumptions: Annotated[Path | None, typer.Option(help="Assumptions file (TOML/JSON), as for vbc settle.")] = None,
     exact: Annotated[bool, typer.Option(help="Redraw every member's cost in every scenario instead of the fast sum approximation.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the scenario (spec, assumptions, seed, draws, summary, histogram, tornado) as JSON, and a one-page Markdown summary beside it.")] = None,
+    cvar_limit: Annotated[float | None, typer.Option(help="With several contracts: the largest CVaR (95%) loss you accept, in dollars; picks the best option and mix within it.")] = None,
 ) -> None:
     """The distribution of a contract's settlement: expected value, chance of savings and of
     losses, value at risk, and the assumptions that move it most."""
@@ -413,8 +414,11 @@ def simulate(
 
     if draws < 2:
         _fail(VbcError(f"--draws must be at least 2 (got {draws})."))
+    if len(contract) > 1:
+        _compare_risk_levels(dataset, contract, draws, seed, assumptions, cvar_limit)
+        return
     try:
-        spec = load_spec(contract)
+        spec = load_spec(contract[0])
         a = load_assumptions(assumptions) if assumptions else Assumptions()
         with console.status("reading the panel...") as status:
             history = panel_history(Dataset(dataset), progress=lambda msg: status.update(msg))
@@ -456,6 +460,47 @@ def simulate(
         out.write_text(json.dumps(scenario, indent=2))
         out.with_suffix(".md").write_text(summary_markdown(result, bars))
         console.print(f"wrote {out} and {out.with_suffix('.md')}")
+
+
+
+def _compare_risk_levels(dataset: Path, contracts: list[str], draws: int, seed: int, assumptions: Path | None, cvar_limit: float | None) -> None:
+    from contracts.projection import Assumptions, load_assumptions, panel_history
+    from contracts.simulation import choose_risk_level
+    from contracts.simulation import simulate as run_simulation
+    from contracts.specs import load_spec
+
+    try:
+        specs = [load_spec(c) for c in contracts]
+        a = load_assumptions(assumptions) if assumptions else Assumptions()
+        with console.status("reading the panel...") as status:
+            history = panel_history(Dataset(dataset), progress=lambda msg: status.update(msg))
+            results = []
+            for spec in specs:
+                status.update(f"simulating {spec.name}")
+                results.append(run_simulation(spec, history, a, draws=draws, seed=seed))
+            limit = cvar_limit if cvar_limit is not None else 0.0
+            status.update("choosing the risk level (CVaR-constrained)")
+            choice = choose_risk_level(results, limit)
+    except VbcError as exc:
+        _fail(exc)
+    table = Table(title=f"Options on the same {draws:,} simulated years (seed {seed}); CVaR limit {_money(limit)}")
+    for col in ("option", "expected settlement", "CVaR (95%)", "chance of owing", "within the limit"):
+        table.add_column(col, justify="left" if col == "option" else "right")
+    for r in choice.options.iter_rows(named=True):
+        table.add_row(r["option"], _money(r["expected"]), _money(r["cvar_95"]), f"{r['p_owes_losses']:.1%}", "yes" if r["within_limit"] else "no")
+    console.print(table)
+    console.print(f"best single option within the limit: [bold]{choice.best_single or 'none'}[/]")
+    if choice.mix is not None:
+        weights = ", ".join(f"{k} {v:.0%}" for k, v in choice.mix.items() if v > 0.005)
+        console.print(f"best mix (e.g. across payers sharing one downside budget): {weights}; expected {_money(choice.mix_expected)}, CVaR {_money(choice.mix_cvar)}")
+    frontier = Table(title="Efficient frontier: the best expected settlement for each CVaR limit")
+    frontier.add_column("CVaR limit", justify="right")
+    frontier.add_column("expected settlement", justify="right")
+    for r in choice.frontier.iter_rows(named=True):
+        frontier.add_row(_money(r["cvar_limit"]), _money(r["expected"]))
+    console.print(frontier)
+    if cvar_limit is None:
+        console.print("(no --cvar-limit given: a limit of $0, no loss in the worst years, was used)")
 
 
 if __name__ == "__main__":

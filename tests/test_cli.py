@@ -81,3 +81,14 @@ def test_simulate_prints_the_distribution_and_writes_the_scenario(small_dataset,
     again = runner.invoke(app, ["simulate", "--dataset", str(small_dataset.path), "--contract", str(spec), "--draws", "2000", "--seed", "3", "--out", str(tmp_path / "b.json")])
     # same seed, same numbers (the panel's sums agree to floating-point summation order, 1e-12)
     assert again.exit_code == 0 and json.loads((tmp_path / "b.json").read_text())["summary"] == pytest.approx(saved["summary"], rel=1e-12)
+
+
+def test_simulate_compares_risk_levels_under_a_cvar_limit(small_dataset, tmp_path):
+    specs = []
+    for name, share in (("Half", 0.5), ("Quarter", 0.25)):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f'family = "risk_corridors"\nname = "{name}"\nperformance_year = 2025\ncorridors = [{{ from = 0.0, provider_share = {share} }}]\n')
+        specs += ["--contract", str(path)]
+    result = runner.invoke(app, ["simulate", "--dataset", str(small_dataset.path), *specs, "--draws", "1000", "--cvar-limit", "1"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Efficient frontier" in result.output and "best single option within the limit" in result.output
