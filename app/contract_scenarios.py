@@ -3,6 +3,7 @@ All figures come from ``contracts.projection`` / ``contracts.settlement``; this 
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from app.charts import (
@@ -19,6 +20,7 @@ from contracts.projection import (
     project,
     settlement_lines,
 )
+from contracts.scenarios import compare_saved, export_json, reopen_simulation, save_simulation
 from contracts.simulation import Uncertainty, histogram, simulate, summary_markdown, tornado
 from contracts.specs import parse_spec, preset, preset_names, spec_to_dict
 from modeling.dataset import Dataset
@@ -217,6 +219,30 @@ def distribution(chosen, assumptions):
     st.caption(f"Chance of hitting the payment limit {s['p_hits_payment_limit']:.1%}, the loss cap {s['p_hits_loss_cap']:.1%}; "
                f"90% of outcomes between {money(s['p05'])} and {money(s['p95'])}.")
     st.download_button("Download the one-page summary (Markdown)", summary_markdown(result, bars), file_name="simulation_summary.md", mime="text/markdown")
+    n1, n2 = st.columns([3, 1])
+    sim_name = n1.text_input("Name this simulation", f"{chosen.spec.name}, seed {seed}", key="m_name")
+    if n2.button("Save simulation", use_container_width=True):
+        with workspace().store() as store:
+            save_simulation(store, sim_name, dataset=str(ds.path), spec=chosen.spec, assumptions=assumptions, uncertainty=u, result=result)
+        st.success(f"Saved simulation '{sim_name}'.")
+    with workspace().store() as store:
+        saved_runs = compare_saved(store)
+    if saved_runs.height:
+        st.markdown("**Saved simulations, side by side**")
+        st.dataframe(saved_runs.drop("id"), hide_index=True, use_container_width=True, column_config={
+            "expected_settlement": st.column_config.NumberColumn("Expected settlement", format="dollar"),
+            "value_at_risk_95": st.column_config.NumberColumn("VaR 95%", format="dollar"), "cvar_95": st.column_config.NumberColumn("CVaR 95%", format="dollar"),
+            "p_shared_savings": st.column_config.NumberColumn("P(savings)", format="percent"), "p_owes_losses": st.column_config.NumberColumn("P(losses)", format="percent"),
+        })
+        pick = st.selectbox("Reopen a saved simulation", saved_runs["scenario"].to_list(), key="m_reopen")
+        chosen_id = saved_runs.filter(pl.col("scenario") == pick)["id"][0]
+        r1, r2 = st.columns(2)
+        if r1.button("Reopen (re-run its inputs)"):
+            with workspace().store() as store:
+                rerun, payload = reopen_simulation(store, chosen_id, history)
+            st.info(f"'{pick}' re-run: expected settlement {money(rerun.summary()['expected_settlement'])} with {payload['draws']:,} draws, seed {payload['seed']}.")
+        with workspace().store() as store:
+            r2.download_button("Export it (JSON)", export_json(store, chosen_id), file_name="simulation_scenario.json", mime="application/json")
 
 
 distribution(chosen, assumptions)

@@ -115,6 +115,10 @@ def test_contracts_page_compares_three_contracts_and_saves_and_reopens_a_scenari
     assert "Expected settlement" in labels and "Value at risk (95%)" in labels  # the simulated distribution
     at.slider(key="m_trend").set_value(0.05).run()
     assert not at.exception
+    next(b for b in at.button if b.label == "Save simulation").click().run()
+    assert not at.exception and any("Saved simulation" in s.value for s in at.success)
+    next(b for b in at.button if b.label.startswith("Reopen")).click().run()
+    assert not at.exception and any("re-run" in i.value for i in at.info)
     at.slider(key="a_inpatient").set_value(-0.2).run()  # a savings initiative moves the settlement
     after = dict(zip(at.dataframe[0].value["contract"], at.dataframe[0].value["settlement"], strict=True))
     assert all(after[c] >= before[c] for c in before) and any(after[c] > before[c] for c in before)

@@ -102,3 +102,22 @@ def test_choice_of_risk_level_respects_the_cvar_limit(history):
     mismatched = simulate(specs[0], history, a, draws=1_000, seed=6)
     with pytest.raises(Exception, match="same seed"):
         choose_risk_level([mismatched, enhanced], cvar_limit=0.0)
+
+
+def test_saved_scenario_reopens_identically_and_compares(history, tmp_path):
+    import json
+
+    from contracts.scenarios import compare_saved, export_json, reopen_simulation, save_simulation
+    from modeling.store import WorkspaceStore
+
+    a, u = Assumptions(initiatives={"acute inpatient": -0.05}), Uncertainty(trend_sd=0.03)
+    result = simulate(LINEAR, history, a, u, draws=1_500, seed=21)
+    with WorkspaceStore.open(tmp_path / "ws.duckdb") as store:
+        saved = save_simulation(store, "board: linear", dataset="small", spec=LINEAR, assumptions=a, uncertainty=u, result=result)
+        save_simulation(store, "other seed", dataset="small", spec=LINEAR, assumptions=a, uncertainty=u, result=simulate(LINEAR, history, a, u, draws=1_500, seed=22))
+        again, payload = reopen_simulation(store, saved.id, history)
+        table = compare_saved(store)
+        exported = json.loads(export_json(store, saved.id))
+    assert np.array_equal(again.amounts, result.amounts) and payload["seed"] == 21
+    assert table.height == 2 and set(table["scenario"]) == {"board: linear", "other seed"}
+    assert exported["results"]["expected_settlement"] == pytest.approx(result.summary()["expected_settlement"])
