@@ -221,3 +221,16 @@ def tornado_chart(bars: pl.DataFrame, base: float) -> alt.Chart:
         color=alt.Color("end:N", scale=alt.Scale(domain=["low", "high"], range=["#4c78a8", "#f58518"]), title="Assumption at"),
         tooltip=["assumption:N", "case:N", alt.Tooltip("settlement:Q", format="$,.0f")],
     )
+
+
+def frontier_chart(frontier: pl.DataFrame, options: pl.DataFrame) -> alt.Chart:
+    """Efficient frontier (best expected settlement for each CVaR limit) with each option as a point."""
+    line = alt.Chart(frontier.to_pandas(), title="Expected settlement vs downside (CVaR 95%)").mark_line(point=True, color="#4c78a8").encode(
+        x=alt.X("cvar_95:Q", title="CVaR 95% (loss in the worst 5% of years, $)", axis=alt.Axis(format="$,.3s")),
+        y=alt.Y("expected:Q", title="Expected settlement ($)", axis=alt.Axis(format="$,.3s")),
+        tooltip=[alt.Tooltip("cvar_limit:Q", format="$,.0f"), alt.Tooltip("expected:Q", format="$,.0f")],
+    )
+    points = alt.Chart(options.to_pandas()).mark_point(size=90, filled=True, color="#e45756").encode(
+        x="cvar_95:Q", y="expected:Q", tooltip=["option:N", alt.Tooltip("expected:Q", format="$,.0f"), alt.Tooltip("cvar_95:Q", format="$,.0f")])
+    labels = points.mark_text(align="left", dx=7, fontSize=10).encode(text="option:N")
+    return line + points + labels

@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from app.charts import (
+    frontier_chart,
     settlement_comparison_chart,
     settlement_distribution_chart,
     settlement_waterfall_chart,
@@ -21,7 +22,14 @@ from contracts.projection import (
     settlement_lines,
 )
 from contracts.scenarios import compare_saved, export_json, reopen_simulation, save_simulation
-from contracts.simulation import Uncertainty, histogram, simulate, summary_markdown, tornado
+from contracts.simulation import (
+    Uncertainty,
+    choose_risk_level,
+    histogram,
+    simulate,
+    summary_markdown,
+    tornado,
+)
 from contracts.specs import parse_spec, preset, preset_names, spec_to_dict
 from modeling.dataset import Dataset
 from modeling.errors import VbcError
@@ -217,7 +225,8 @@ def distribution(chosen, assumptions):
     base, bars = tornado(chosen.spec, history, assumptions)
     b.altair_chart(tornado_chart(bars, base), use_container_width=True)
     st.caption(f"Chance of hitting the payment limit {s['p_hits_payment_limit']:.1%}, the loss cap {s['p_hits_loss_cap']:.1%}; "
-               f"90% of outcomes between {money(s['p05'])} and {money(s['p95'])}.")
+               f"90% of outcomes between {money(s['p05'])} and {money(s['p95'])}. Break-even: a year starts to pay once its costs change by "
+               f"{s['break_even_median']:+.2%} (median; 10th-90th percentile {s['break_even_p10']:+.2%} to {s['break_even_p90']:+.2%}).")
     st.download_button("Download the one-page summary (Markdown)", summary_markdown(result, bars), file_name="simulation_summary.md", mime="text/markdown")
     n1, n2 = st.columns([3, 1])
     sim_name = n1.text_input("Name this simulation", f"{chosen.spec.name}, seed {seed}", key="m_name")
@@ -245,7 +254,32 @@ def distribution(chosen, assumptions):
             r2.download_button("Export it (JSON)", export_json(store, chosen_id), file_name="simulation_scenario.json", mime="application/json")
 
 
+
+@st.fragment
+def risk_levels(projections, assumptions):
+    """The contracts chosen above, on the same simulated years: the best one and mix within a CVaR limit."""
+    if len(projections) < 2:
+        st.caption("Choose two or more contracts above to compare risk levels.")
+        return
+    c = st.columns(3)
+    limit = c[0].number_input("Largest acceptable CVaR 95% ($)", 0.0, 1e9, 2_000_000.0, 250_000.0, key="r_limit")
+    draws = c[1].selectbox("Scenarios per option", [1_000, 2_000, 5_000], index=1, key="r_draws")
+    seed = c[2].number_input("Seed", 0, 10_000, 1, key="r_seed")
+    results = [simulate(p.spec, history, assumptions, draws=int(draws), seed=int(seed), projection=p, break_even_sample=0) for p in projections]
+    choice = choose_risk_level(results, float(limit))
+    a, b = st.columns([2, 3])
+    a.dataframe(choice.options, hide_index=True, use_container_width=True, column_config={
+        "expected": st.column_config.NumberColumn("Expected", format="dollar"), "cvar_95": st.column_config.NumberColumn("CVaR 95%", format="dollar"),
+        "p_owes_losses": st.column_config.NumberColumn("P(losses)", format="percent")})
+    a.markdown(f"**Best option within the limit:** {choice.best_single or 'none'}")
+    if choice.mix is not None:
+        a.markdown("**Best mix** (contracts across payers sharing one downside budget): " + ", ".join(f"{k} {v:.0%}" for k, v in choice.mix.items() if v > 0.005))
+    b.altair_chart(frontier_chart(choice.frontier, choice.options), use_container_width=True)
+
+
 distribution(chosen, assumptions)
+st.subheader("Choice of risk level")
+risk_levels(projections, assumptions)
 
 st.subheader("Save this scenario")
 s1, s2 = st.columns([3, 1])

@@ -20,14 +20,14 @@ deterministic settlement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.benchmark import truncate
-from contracts.projection import Assumptions, PanelHistory, Projection, project
+from contracts.projection import Assumptions, PanelHistory, Projection, break_even, project
 from contracts.settlement import settle
 from contracts.specs import ContractSpec
 from modeling.service_categories import CATEGORIES
@@ -85,6 +85,7 @@ class SimulationResult:
     hit_payment_limit: np.ndarray
     hit_loss_cap: np.ndarray
     deterministic: float
+    break_even: np.ndarray = field(default_factory=lambda: np.array([]))  # per sampled year: the change in its costs at which it starts to pay
 
     def summary(self) -> dict[str, float]:
         a = self.amounts
@@ -104,6 +105,9 @@ class SimulationResult:
             "cvar_95": float(-a[a <= var_cut].mean()),
             "p05": float(np.quantile(a, 0.05)), "median": float(np.median(a)), "p95": float(np.quantile(a, 0.95)),
             "expected_savings_rate": float(self.savings_rates.mean()),
+            "break_even_median": float(np.median(self.break_even)) if len(self.break_even) else float("nan"),
+            "break_even_p10": float(np.quantile(self.break_even, 0.1)) if len(self.break_even) else float("nan"),
+            "break_even_p90": float(np.quantile(self.break_even, 0.9)) if len(self.break_even) else float("nan"),
         }
 
     def convergence(self, points: int = 20) -> pl.DataFrame:
@@ -124,7 +128,7 @@ def _initiative_shares(spec: ContractSpec, history: PanelHistory) -> dict[str, f
 
 def simulate(
     spec: ContractSpec, history: PanelHistory, assumptions: Assumptions | None = None, uncertainty: Uncertainty | None = None,
-    *, draws: int = 10_000, seed: int = 1, exact_members: bool = False, projection: Projection | None = None,
+    *, draws: int = 10_000, seed: int = 1, exact_members: bool = False, projection: Projection | None = None, break_even_sample: int = 200,
 ) -> SimulationResult:
     """``draws`` scenarios of the performance year, each settled with ``settle``."""
     a, u = assumptions or Assumptions(), uncertainty or Uncertainty()
@@ -154,6 +158,8 @@ def simulate(
     benchmark = p.benchmark_per_capita * risk
     amounts, rates = np.empty(n), np.empty(n)
     limit_hit, cap_hit = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    sampled = set(np.linspace(0, n - 1, min(break_even_sample, n)).astype(int).tolist())
+    pays_at: list[float] = []
     for i in range(n):
         meets = a.meets_quality_standard if u.quality_standard is None else bool(quality[i] >= u.quality_standard)
         scenario = replace(
@@ -168,7 +174,11 @@ def simulate(
         limit_hit[i] = before is not None and limit is not None and before > limit
         loss, cap = s.get("loss_before_cap"), s.get("loss_cap")
         cap_hit[i] = loss is not None and cap is not None and loss > cap
-    return SimulationResult(spec.name, n, seed, amounts, rates, limit_hit, cap_hit, settle(spec, p).amount)
+        if i in sampled:  # the change in this year's own costs at which it would start to pay
+            be = break_even(spec, scenario).starts_paying_at
+            if be is not None:
+                pays_at.append(be)
+    return SimulationResult(spec.name, n, seed, amounts, rates, limit_hit, cap_hit, settle(spec, p).amount, np.array(pays_at))
 
 
 def _exact_member_noise(spread: MemberSpread, rng: np.random.Generator, n: int, chunk: int = 200) -> np.ndarray:

@@ -440,6 +440,7 @@ def simulate(
         ("Value at risk (95%)", _money(s["value_at_risk_95"])), ("CVaR (95%)", _money(s["cvar_95"])),
         ("5th / 50th / 95th percentile", f"{_money(s['p05'])} / {_money(s['median'])} / {_money(s['p95'])}"),
         ("Expected savings rate", f"{s['expected_savings_rate']:.2%}"),
+        ("Starts to pay once costs change by (median, 10th-90th pct)", f"{s['break_even_median']:+.2%} ({s['break_even_p10']:+.2%} to {s['break_even_p90']:+.2%})"),
     ]
     for name, value in rows:
         table.add_row(name, value)

@@ -119,6 +119,8 @@ def test_contracts_page_compares_three_contracts_and_saves_and_reopens_a_scenari
     assert not at.exception and any("Saved simulation" in s.value for s in at.success)
     next(b for b in at.button if b.label.startswith("Reopen")).click().run()
     assert not at.exception and any("re-run" in i.value for i in at.info)
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "Best option within the limit" in markdown  # the three contracts on the same simulated years
     at.slider(key="a_inpatient").set_value(-0.2).run()  # a savings initiative moves the settlement
     after = dict(zip(at.dataframe[0].value["contract"], at.dataframe[0].value["settlement"], strict=True))
     assert all(after[c] >= before[c] for c in before) and any(after[c] > before[c] for c in before)

@@ -121,3 +121,15 @@ def test_saved_scenario_reopens_identically_and_compares(history, tmp_path):
     assert np.array_equal(again.amounts, result.amounts) and payload["seed"] == 21
     assert table.height == 2 and set(table["scenario"]) == {"board: linear", "other seed"}
     assert exported["results"]["expected_settlement"] == pytest.approx(result.summary()["expected_settlement"])
+
+
+def test_break_even_distribution_centres_on_the_deterministic_break_even(history):
+    """With only the trend shock, each simulated year's break-even (the change in its own costs at
+    which it starts to pay) is the deterministic one moved by that year's shock; the median sits
+    near the deterministic break-even and the spread follows the shock."""
+    base = project(LINEAR, history, Assumptions())
+    u = Uncertainty(trend_sd=0.02, member_noise=False, attribution_sd=0, risk_score_sd=0, quality_sd=0)
+    result = simulate(LINEAR, history, Assumptions(), u, draws=2_000, seed=8, projection=base)
+    assert len(result.break_even) == 200
+    assert np.median(result.break_even) == pytest.approx(base.break_even.starts_paying_at, abs=0.005)
+    assert result.break_even.std() > 0.01  # the trend shock moves it
