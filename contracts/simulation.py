@@ -128,7 +128,7 @@ def _initiative_shares(spec: ContractSpec, history: PanelHistory) -> dict[str, f
 
 def simulate(
     spec: ContractSpec, history: PanelHistory, assumptions: Assumptions | None = None, uncertainty: Uncertainty | None = None,
-    *, draws: int = 10_000, seed: int = 1, exact_members: bool = False, projection: Projection | None = None, break_even_sample: int = 200,
+    *, draws: int = 10_000, seed: int = 1, exact_members: bool = False, projection: Projection | None = None, break_even_sample: int = 100,
 ) -> SimulationResult:
     """``draws`` scenarios of the performance year, each settled with ``settle``."""
     a, u = assumptions or Assumptions(), uncertainty or Uncertainty()

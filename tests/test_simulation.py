@@ -130,6 +130,6 @@ def test_break_even_distribution_centres_on_the_deterministic_break_even(history
     base = project(LINEAR, history, Assumptions())
     u = Uncertainty(trend_sd=0.02, member_noise=False, attribution_sd=0, risk_score_sd=0, quality_sd=0)
     result = simulate(LINEAR, history, Assumptions(), u, draws=2_000, seed=8, projection=base)
-    assert len(result.break_even) == 200
+    assert len(result.break_even) == 100
     assert np.median(result.break_even) == pytest.approx(base.break_even.starts_paying_at, abs=0.005)
     assert result.break_even.std() > 0.01  # the trend shock moves it
