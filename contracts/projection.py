@@ -14,8 +14,6 @@ spending), with person-years scaled by the attribution assumption.
 
 from __future__ import annotations
 
-import json
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,6 +37,7 @@ from contracts.specs import (
     MsspSpec,
     RiskCorridorsSpec,
     SharedSavingsSpec,
+    read_settings_file,
 )
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, ParameterError
@@ -90,11 +89,7 @@ def load_assumptions(path: str | Path) -> Assumptions:
     p = Path(path)
     if not p.exists():
         raise ParameterError(f"No assumptions file {p}.")
-    try:
-        data = json.loads(p.read_text()) if p.suffix.lower() == ".json" else tomllib.loads(p.read_text())
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ParameterError(f"{p} is not valid {'JSON' if p.suffix.lower() == '.json' else 'TOML'}: {exc}.") from None
-    return parse_assumptions(data, where=str(p))
+    return parse_assumptions(read_settings_file(p), where=str(p))
 
 
 @dataclass(frozen=True)

@@ -204,12 +204,16 @@ def load_spec(path: str | Path) -> ContractSpec:
         if str(path) in preset_names():
             return preset(str(path))
         raise ParameterError(f"No contract spec file {p} and no preset named '{path}'. Presets: {', '.join(preset_names())}.")
-    text = p.read_text()
+    return parse_spec(read_settings_file(p), where=str(p))
+
+
+def read_settings_file(path: Path) -> dict:
+    """The dict in a JSON file (by suffix) or a TOML file (otherwise); bad syntax is a clear error."""
+    text = path.read_text()
     try:
-        data = json.loads(text) if p.suffix.lower() == ".json" else tomllib.loads(text)
+        return json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ParameterError(f"{p} is not valid {'JSON' if p.suffix.lower() == '.json' else 'TOML'}: {exc}.") from None
-    return parse_spec(data, where=str(p))
+        raise ParameterError(f"{path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}.") from None
 
 
 def spec_to_dict(spec: ContractSpec) -> dict:
