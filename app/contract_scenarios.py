@@ -29,6 +29,7 @@ from contracts.simulation import (
     simulate,
     summary_markdown,
     tornado,
+    two_way_grid,
 )
 from contracts.specs import parse_spec, preset, preset_names, spec_to_dict
 from modeling.dataset import Dataset
@@ -224,6 +225,13 @@ def distribution(chosen, assumptions):
     a.altair_chart(settlement_distribution_chart(histogram(result), marks, f"{chosen.spec.name}: {draws:,} simulated years"), use_container_width=True)
     base, bars = tornado(chosen.spec, history, assumptions)
     b.altair_chart(tornado_chart(bars, base), use_container_width=True)
+    with st.expander("Two-way: cost trend x inpatient initiative (deterministic settlement)"):
+        grid = two_way_grid(chosen.spec, history, assumptions)
+        wide = grid.with_columns(pl.format("{}%", (pl.col("inpatient_effect") * 100).round(0).cast(pl.Int64)).alias("inpatient")).pivot(
+            on="inpatient", index="cost_trend", values="settlement")
+        st.dataframe(wide, hide_index=True, use_container_width=True,
+                     column_config={c: st.column_config.NumberColumn(c, format="dollar") for c in wide.columns if c != "cost_trend"}
+                     | {"cost_trend": st.column_config.NumberColumn("Cost trend", format="percent")})
     st.caption(f"Chance of hitting the payment limit {s['p_hits_payment_limit']:.1%}, the loss cap {s['p_hits_loss_cap']:.1%}; "
                f"90% of outcomes between {money(s['p05'])} and {money(s['p95'])}. Break-even: a year starts to pay once its costs change by "
                f"{s['break_even_median']:+.2%} (median; 10th-90th percentile {s['break_even_p10']:+.2%} to {s['break_even_p90']:+.2%}).")
