@@ -57,6 +57,58 @@ class MemberSpread:
     person_years: dict[str, float]
 
 
+@dataclass(frozen=True)
+class MemberPredictions:
+    """Each member's predicted next-year cost (from the registered risk model) and the held-out
+    ratios actual / predicted: member costs are drawn as prediction x a ratio."""
+
+    predicted: np.ndarray
+    ratios: np.ndarray
+
+
+def members_from_model(dataset, trained) -> MemberPredictions:
+    """Predicted next-year cost of every member of ``dataset`` from a trained risk model
+    (``risk_stratification.pipeline``) and that model's held-out ratios actual / predicted."""
+    from modeling.errors import ParameterError
+    from risk_stratification.pipeline import score
+
+    ratios = trained.evaluation.residual_ratios
+    if ratios is None:
+        raise ParameterError("This registered risk model has no held-out residuals (trained before they were kept): retrain it with `vbc train`.")
+    scored = score(dataset, trained, drivers_for=())
+    return MemberPredictions(scored["pred_cost"].to_numpy(), np.asarray(ratios))
+
+
+def _member_cap(spec: ContractSpec, members: MemberPredictions, bins: int = 100) -> float:
+    """The per-member cost cap: the spec's percentile of simulated member costs, or the stop-loss
+    attachment, whichever is lower (infinite when the contract truncates nothing)."""
+    cap = np.inf
+    if spec.truncation_percentile is not None and spec.truncation_percentile < 1:
+        costs = np.outer(np.quantile(members.predicted, (np.arange(bins) + 0.5) / bins), members.ratios)
+        cap = float(np.quantile(costs, spec.truncation_percentile))
+    if spec.stop_loss_attachment is not None:
+        cap = min(cap, spec.stop_loss_attachment)
+    return cap
+
+
+def member_spread_from_model(spec: ContractSpec, history: PanelHistory, members: MemberPredictions, bins: int = 100) -> MemberSpread:
+    """Spread of the performance-year total when each member's cost is their prediction times a
+    held-out ratio, truncated as the contract truncates (at the spec's percentile of the
+    simulated member costs, and at the stop-loss attachment). Members are grouped in ``bins``
+    quantile bins of prediction; each bin's truncated mean and variance come from the ratios."""
+    m = members.predicted
+    costs = np.outer(np.quantile(m, (np.arange(bins) + 0.5) / bins), members.ratios)
+    capped = np.minimum(costs, _member_cap(spec, members))
+    edges = np.quantile(m, np.linspace(0, 1, bins + 1))
+    which = np.clip(np.searchsorted(edges, m, side="right") - 1, 0, bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    mean_total = float((counts * capped.mean(axis=1)).sum())
+    var_total = float((counts * capped.var(axis=1)).sum())
+    last = history.years[-1]
+    years = history.expenditures.filter(pl.col("year") == last).group_by("enrollment_type").agg((pl.col("months").sum() / 12).alias("py"))
+    return MemberSpread(var_total / mean_total**2, {"model": capped.reshape(-1)}, {"model": float(len(m))} | {"_panel": float(years["py"].sum())})
+
+
 def member_spread(spec: ContractSpec, history: PanelHistory) -> MemberSpread:
     """Within-type spread of last year's truncated, annualized member costs."""
     last = history.years[-1]
@@ -129,8 +181,11 @@ def _initiative_shares(spec: ContractSpec, history: PanelHistory) -> dict[str, f
 def simulate(
     spec: ContractSpec, history: PanelHistory, assumptions: Assumptions | None = None, uncertainty: Uncertainty | None = None,
     *, draws: int = 10_000, seed: int = 1, exact_members: bool = False, projection: Projection | None = None, break_even_sample: int = 100,
+    members: MemberPredictions | None = None,
 ) -> SimulationResult:
-    """``draws`` scenarios of the performance year, each settled with ``settle``."""
+    """``draws`` scenarios of the performance year, each settled with ``settle``. With
+    ``members`` (the risk model's predictions and held-out ratios) member noise is drawn around
+    each member's prediction; without, from the panel's own within-type cost spread."""
     a, u = assumptions or Assumptions(), uncertainty or Uncertainty()
     base = projection or project(spec, history, a)
     p = base.performance
@@ -147,7 +202,14 @@ def simulate(
         drawn = 1 + sum(shares[c] * rng.normal(e, abs(e) * u.initiative_sd_share, n) for c, e in a.initiatives.items())
         initiative = drawn / base_factor
     noise = np.ones(n)
-    if u.member_noise:
+    if u.member_noise and members is not None:
+        if exact_members:
+            noise = _exact_model_noise(members, _member_cap(spec, members), rng, n)
+        else:
+            spread = member_spread_from_model(spec, history, members)
+            scale = float(np.sqrt(spread.variance_share * spread.person_years["_panel"] / p.person_years))
+            noise = np.maximum(1 + scale * rng.standard_normal(n), 0.0)
+    elif u.member_noise:
         spread = member_spread(spec, history)
         if exact_members:
             noise = _exact_member_noise(spread, rng, n)
@@ -179,6 +241,18 @@ def simulate(
             if be is not None:
                 pays_at.append(be)
     return SimulationResult(spec.name, n, seed, amounts, rates, limit_hit, cap_hit, settle(spec, p).amount, np.array(pays_at))
+
+
+def _exact_model_noise(members: MemberPredictions, cap: float, rng: np.random.Generator, n: int, chunk: int = 200) -> np.ndarray:
+    """Every member's cost redrawn as prediction x a held-out ratio (capped), per scenario; the
+    ratio of each scenario's total to the expected total."""
+    m, r = members.predicted, members.ratios
+    expected = float(np.minimum(np.outer(m, r), cap).mean(axis=1).sum()) if len(m) * len(r) <= 5e7 else float(m.sum() * r.mean())
+    totals = np.empty(n)
+    for start in range(0, n, chunk):
+        k = min(chunk, n - start)
+        totals[start:start + k] = np.minimum(m[None, :] * rng.choice(r, size=(k, len(m))), cap).sum(axis=1)
+    return totals / expected
 
 
 def _exact_member_noise(spread: MemberSpread, rng: np.random.Generator, n: int, chunk: int = 200) -> np.ndarray:

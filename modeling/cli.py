@@ -402,6 +402,7 @@ def simulate(
     exact: Annotated[bool, typer.Option(help="Redraw every member's cost in every scenario instead of the fast sum approximation.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the scenario (spec, assumptions, seed, draws, summary, histogram, tornado) as JSON, and a one-page Markdown summary beside it.")] = None,
     cvar_limit: Annotated[float | None, typer.Option(help="With several contracts: the largest CVaR (95%) loss you accept, in dollars; picks the best option and mix within it.")] = None,
+    use_model: Annotated[bool, typer.Option(help="Draw member costs around the registered risk model's predictions with its held-out residuals (vbc train first).")] = False,
 ) -> None:
     """The distribution of a contract's settlement: expected value, chance of savings and of
     losses, value at risk, and the assumptions that move it most."""
@@ -422,14 +423,25 @@ def simulate(
         a = load_assumptions(assumptions) if assumptions else Assumptions()
         with console.status("reading the panel...") as status:
             history = panel_history(Dataset(dataset), progress=lambda msg: status.update(msg))
+            members = None
+            if use_model:
+                from contracts.simulation import members_from_model
+                from modeling.workspace import Workspace
+                from risk_stratification.pipeline import load_registered
+
+                status.update("scoring members with the registered risk model")
+                with Workspace.default().store() as store:
+                    trained, _ = load_registered(store)
+                members = members_from_model(Dataset(dataset), trained)
             status.update(f"simulating {draws:,} performance years")
-            result = run_simulation(spec, history, a, draws=draws, seed=seed, exact_members=exact)
+            result = run_simulation(spec, history, a, draws=draws, seed=seed, exact_members=exact, members=members)
             status.update("sensitivity: each assumption low and high")
             _, bars = tornado(spec, history, a)
     except VbcError as exc:
         _fail(exc)
     s = result.summary()
-    table = Table(title=f"{spec.name}: {draws:,} simulated performance years (seed {seed})", show_header=False)
+    source = "the risk model's predictions and held-out residuals" if use_model else "the panel's own cost spread by enrollment type"
+    table = Table(title=f"{spec.name}: {draws:,} simulated performance years (seed {seed}; member noise from {source})", show_header=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
     rows = [

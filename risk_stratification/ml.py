@@ -223,6 +223,7 @@ class Evaluation:
     deciles: pl.DataFrame  # model, target, decile, predicted, actual, ratio
     groups: pl.DataFrame  # model, grouping, group, people, r2, predictive_ratio, roc_auc_admission
     readmission: pl.DataFrame | None = None  # model, metric, value (discharge level, vs LACE)
+    residual_ratios: np.ndarray | None = None  # 1,000 quantiles of actual / predicted annual cost, held out (months-weighted)
 
     def metric(self, model: str, target: str, metric: str) -> float:
         row = self.summary.filter((pl.col("model") == model) & (pl.col("target") == target) & (pl.col("metric") == metric))
@@ -281,4 +282,14 @@ def evaluate(models: RiskModels, baselines: Baselines, test: pl.DataFrame, *, tr
                                "predictive_ratio": float((pp * ww).sum() / (yy * ww).sum()),
                                "roc_auc_admission": _auc(adm, s) if 0 < adm.sum() < len(adm) else None})
     summary = pl.DataFrame(rows, schema=["model", "target", "metric", "value"], orient="row")
-    return Evaluation(train_year, test_year, summary, pl.concat(deciles, how="diagonal"), pl.DataFrame(groups).sort("grouping", "group", "model"))
+    return Evaluation(train_year, test_year, summary, pl.concat(deciles, how="diagonal"), pl.DataFrame(groups).sort("grouping", "group", "model"),
+                      residual_ratios=residual_quantiles(y, frame["pred_cost"].to_numpy(), w))
+
+
+def residual_quantiles(actual: np.ndarray, predicted: np.ndarray, weight: np.ndarray, points: int = 1000) -> np.ndarray:
+    """Quantiles of actual / predicted cost on held-out people (months-weighted): the spread of a
+    member's realized cost around the model's prediction, as the simulator draws it."""
+    ratio = actual / np.maximum(predicted, 1.0)
+    order = np.argsort(ratio)
+    cum = np.cumsum(weight[order]) / weight.sum()
+    return np.interp((np.arange(points) + 0.5) / points, cum, ratio[order])

@@ -49,7 +49,8 @@ class TrainedRisk:
         return pickle.dumps({
             "models": self.models.to_bytes(), "readmission": self.readmission.model_to_string(), "baselines": self.baselines,
             "evaluation": {"train_year": self.evaluation.train_year, "test_year": self.evaluation.test_year, "summary": self.evaluation.summary,
-                           "deciles": self.evaluation.deciles, "groups": self.evaluation.groups, "readmission": self.evaluation.readmission},
+                           "deciles": self.evaluation.deciles, "groups": self.evaluation.groups, "readmission": self.evaluation.readmission,
+                           "residual_ratios": self.evaluation.residual_ratios},
             "card": self.card,
         })
 
@@ -58,7 +59,7 @@ class TrainedRisk:
         p = pickle.loads(data)  # noqa: S301 - artifacts come from the workspace's own registry
         e = p["evaluation"]
         return cls(RiskModels.from_bytes(p["models"]), lgb.Booster(model_str=p["readmission"]), p["baselines"],
-                   Evaluation(e["train_year"], e["test_year"], e["summary"], e["deciles"], e["groups"], e["readmission"]), p["card"])
+                   Evaluation(e["train_year"], e["test_year"], e["summary"], e["deciles"], e["groups"], e["readmission"], e.get("residual_ratios")), p["card"])
 
 
 def data_years(dataset: Dataset) -> list[int]:
@@ -180,7 +181,10 @@ def score(
     explain_rows = frame if drivers_for is None else frame.join(scored.filter(pl.col("tier").is_in(drivers_for)).select("person_id"), on="person_id", how="semi")
     say(f"explaining {explain_rows.height:,} members")
     labels = dict(load_tables("V28").labels.iter_rows())
-    why = top_drivers(trained.models.contributions(explain_rows, "cost"), explain_rows, trained.models.features, n=drivers, labels=labels)
+    if explain_rows.height:
+        why = top_drivers(trained.models.contributions(explain_rows, "cost"), explain_rows, trained.models.features, n=drivers, labels=labels)
+    else:
+        why = pl.DataFrame({"person_id": pl.Series([], dtype=pl.String)} | {f"driver_{k}{s}": pl.Series([], dtype=pl.String) for k in range(1, drivers + 1) for s in ("", "_feature")})
     return (
         scored.join(why, on="person_id", how="left").join(attribution, on="person_id", how="left")
         .with_columns(pl.lit(year + 1).alias("prediction_year")).sort("pred_cost", descending=True)
