@@ -193,6 +193,24 @@ with st.expander("Method notes"):
 st.subheader("Distribution of outcomes")
 
 
+def registered_model_version() -> int | None:
+    from risk_stratification.pipeline import MODEL_NAME
+
+    with workspace().store() as store:
+        versions = [m.version for m in store.list_models() if m.name == MODEL_NAME]
+    return max(versions) if versions else None
+
+
+@st.cache_resource(show_spinner="Scoring members with the registered risk model...", max_entries=2)
+def model_members(path: str, content_hash: str, version: int):
+    from contracts.simulation import members_from_model
+    from risk_stratification.pipeline import load_registered
+
+    with workspace().store() as store:
+        trained, _ = load_registered(store, version)
+    return members_from_model(Dataset(path), trained)
+
+
 @st.fragment
 def distribution(chosen, assumptions):
     """Simulated performance years of the chosen contract (reruns alone when its controls move)."""
@@ -203,7 +221,12 @@ def distribution(chosen, assumptions):
     attribution_sd = c[3].slider("Attribution churn (sd)", 0.0, 0.2, 0.03, 0.01, key="m_attr")
     quality_sd = c[4].slider("Quality score (sd)", 0.0, 0.3, 0.05, 0.01, key="m_quality")
     u = Uncertainty(trend_sd=trend_sd, attribution_sd=attribution_sd, quality_sd=quality_sd)
-    result = simulate(chosen.spec, history, assumptions, u, draws=int(draws), seed=int(seed), projection=chosen)
+    members = None
+    version = registered_model_version()
+    if version is not None and st.toggle("Member costs around the risk model's predictions (held-out residuals)", value=False, key="m_use_model",
+                                         help="Otherwise each member's cost spreads like the panel's own costs within their enrollment type."):
+        members = model_members(str(ds.path), ds.manifest["content_hash"], version)
+    result = simulate(chosen.spec, history, assumptions, u, draws=int(draws), seed=int(seed), projection=chosen, members=members)
     s = result.summary()
     money = lambda v: f"-${-v:,.0f}" if v < 0 else f"${v + 0.0:,.0f}"  # noqa: E731
     m = st.columns(5)

@@ -175,3 +175,9 @@ def test_risk_stratification_page_trains_scores_filters_and_explains(tmp_path, m
     assert "Admission" in metrics and any(label.startswith("Predicted cost") for label in metrics)
     markdown = " ".join(m.value for m in at.markdown)
     assert "**Why:**" in markdown and "never saw" in markdown
+    # with a registered model, the simulator can draw member costs around its predictions
+    contracts = run_page("contract_scenarios.py")
+    contracts.slider(key="a_attribution").set_value(4.0).run()
+    contracts.toggle(key="m_use_model").set_value(True).run()
+    assert not contracts.exception, contracts.exception
+    assert "Expected settlement" in [m.label for m in contracts.metric]
