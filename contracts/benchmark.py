@@ -33,7 +33,7 @@ import polars as pl
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, ParameterError
 from modeling.member_months import ENROLLMENT_TYPES, member_months
-from modeling.metrics import medical_spend
+from modeling.metrics import medical_spend, money_sum
 from modeling.service_categories import CATEGORIES
 
 
@@ -78,7 +78,7 @@ def per_capita_by_type(frame: pl.DataFrame) -> pl.DataFrame:
     """year, enrollment_type, person_years, expenditures (truncated), per_capita."""
     return (
         frame.group_by("year", "enrollment_type")
-        .agg((pl.col("months").sum() / 12).alias("person_years"), pl.col("allowed_paid").sum().alias("expenditures"))
+        .agg((pl.col("months").sum() / 12).alias("person_years"), money_sum("allowed_paid").alias("expenditures"))
         .with_columns((pl.col("expenditures") / pl.col("person_years")).alias("per_capita"))
         .sort("year", "enrollment_type")
     )
@@ -101,7 +101,9 @@ def risk_by_type(dataset: Dataset, calendar_year: int) -> pl.DataFrame | None:
     )
     return (
         raw.join(types, on="person_id").sort("person_id")
-        .group_by("enrollment_type").agg(pl.col("raw_score").mean().alias("risk"), pl.len().alias("scored")).sort("enrollment_type")
+        # raw scores are sums of three-decimal coefficients: add them as exact thousandths
+        .group_by("enrollment_type").agg(((pl.col("raw_score") * 1000).round().cast(pl.Int64).sum() / 1000 / pl.len()).alias("risk"), pl.len().alias("scored"))
+        .sort("enrollment_type")
     )
 
 

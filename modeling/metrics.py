@@ -21,19 +21,25 @@ from modeling.member_months import member_months, person_years
 from modeling.service_categories import CATEGORIES, PHARMACY, with_service_category
 
 
+def money_sum(column: str) -> pl.Expr:
+    """The exact sum of a dollar column: each amount taken to the cent and added as integer cents,
+    so the total does not depend on the order in which parallel workers add rows."""
+    return (pl.col(column) * 100).round().cast(pl.Int64).sum() / 100
+
+
 def medical_spend(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
     """Paid amount by person, year of service and service category."""
     return (
         with_service_category(medical_claim)
         .group_by("person_id", pl.col("claim_start_date").dt.year().alias("year"), "service_category")
-        .agg(pl.col("paid_amount").sum())
+        .agg(money_sum("paid_amount").alias("paid_amount"))
     )
 
 
 def pharmacy_spend(pharmacy_claim: pl.LazyFrame) -> pl.LazyFrame:
     return (
         pharmacy_claim.group_by("person_id", pl.col("dispensing_date").dt.year().alias("year"))
-        .agg(pl.col("paid_amount").sum(), pl.col("allowed_amount").sum().alias("allowed_amount"))
+        .agg(money_sum("paid_amount").alias("paid_amount"), money_sum("allowed_amount").alias("allowed_amount"))
         .with_columns(pl.lit(PHARMACY).alias("service_category"))
     )
 

@@ -27,7 +27,7 @@ import polars as pl
 from modeling.dataset import Dataset
 from modeling.encounters import ed_visits, inpatient_stays, snf_stays
 from modeling.member_months import member_months
-from modeling.metrics import medical_spend
+from modeling.metrics import medical_spend, money_sum
 from modeling.schema import DIAGNOSIS_COLUMNS
 from modeling.service_categories import CATEGORIES, with_service_category
 
@@ -146,14 +146,14 @@ def features(dataset: Dataset, year: int) -> pl.DataFrame:
     )
     second_half = (
         claims.filter((pl.col("claim_start_date") >= dt.date(year, 7, 1)) & (pl.col("claim_start_date") <= end))
-        .group_by("person_id").agg(pl.col("paid_amount").sum().alias("cost_second_half"))
+        .group_by("person_id").agg(money_sum("paid_amount").alias("cost_second_half"))
     )
     rx = (
         pharmacy.filter(pl.col("dispensing_date").dt.year() == year)
-        .group_by("person_id").agg(pl.col("paid_amount").sum().alias("cost_pharmacy"), pl.len().alias("pharmacy_fills"), pl.col("ndc_code").n_unique().alias("distinct_drugs"))
+        .group_by("person_id").agg(money_sum("paid_amount").alias("cost_pharmacy"), pl.len().alias("pharmacy_fills"), pl.col("ndc_code").n_unique().alias("distinct_drugs"))
     )
-    rx_prior = pharmacy.filter(pl.col("dispensing_date").dt.year() == year - 1).group_by("person_id").agg(pl.col("paid_amount").sum().alias("_rx_prior"))
-    prior = spend.filter(pl.col("year") == year - 1).group_by("person_id").agg(pl.col("paid_amount").sum().alias("_med_prior"))
+    rx_prior = pharmacy.filter(pl.col("dispensing_date").dt.year() == year - 1).group_by("person_id").agg(money_sum("paid_amount").alias("_rx_prior"))
+    prior = spend.filter(pl.col("year") == year - 1).group_by("person_id").agg(money_sum("paid_amount").alias("_med_prior"))
     has_prior_year = spend.filter(pl.col("year") == year - 1).height > 0 or pharmacy.filter(pl.col("dispensing_date").dt.year() == year - 1).head(1).collect().height > 0
 
     stays = inpatient_stays(claims, data_end=pl.lit(end)).filter(pl.col("year") == year)
@@ -195,8 +195,8 @@ def outcomes(dataset: Dataset, year: int) -> pl.DataFrame:
     (cost x 12 / months), admitted (any acute inpatient stay), ed_visit (any ED visit)."""
     mm = member_months(dataset.scan("eligibility")).filter(pl.col("year") == year).group_by("person_id").agg(pl.len().alias("months"))
     claims = dataset.scan("medical_claim")
-    med = claims.filter(pl.col("claim_start_date").dt.year() == year).group_by("person_id").agg(pl.col("paid_amount").sum().alias("_med"))
-    rx = dataset.scan("pharmacy_claim").filter(pl.col("dispensing_date").dt.year() == year).group_by("person_id").agg(pl.col("paid_amount").sum().alias("_rx"))
+    med = claims.filter(pl.col("claim_start_date").dt.year() == year).group_by("person_id").agg(money_sum("paid_amount").alias("_med"))
+    rx = dataset.scan("pharmacy_claim").filter(pl.col("dispensing_date").dt.year() == year).group_by("person_id").agg(money_sum("paid_amount").alias("_rx"))
     admitted = inpatient_stays(claims).filter(pl.col("year") == year).select("person_id").unique().with_columns(pl.lit(1.0).alias("admitted"))
     ed = ed_visits(claims).filter(pl.col("year") == year).select("person_id").unique().with_columns(pl.lit(1.0).alias("ed_visit"))
     return (
