@@ -37,6 +37,7 @@ from contracts.specs import (
     MsspSpec,
     RiskCorridorsSpec,
     SharedSavingsSpec,
+    describe_errors,
     read_settings_file,
 )
 from modeling.dataset import Dataset
@@ -80,8 +81,7 @@ def parse_assumptions(data: dict, where: str = "assumptions") -> Assumptions:
     try:
         return Assumptions.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'assumptions'}: {e['msg']}" for e in exc.errors())
-        raise ParameterError(f"{where}: {problems}.") from None
+        raise ParameterError(f"{where}: {describe_errors(exc, whole='assumptions')}.") from None
 
 
 def load_assumptions(path: str | Path) -> Assumptions:

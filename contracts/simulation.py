@@ -91,8 +91,8 @@ def _member_cap(spec: ContractSpec, members: MemberPredictions, bins: int = 100)
     return cap
 
 
-def member_spread_from_model(spec: ContractSpec, history: PanelHistory, members: MemberPredictions, bins: int = 100) -> MemberSpread:
-    """Spread of the performance-year total when each member's cost is their prediction times a
+def model_variance_share(spec: ContractSpec, members: MemberPredictions, bins: int = 100) -> float:
+    """Variance of the performance-year total over its squared mean when each member's cost is their prediction times a
     held-out ratio, truncated as the contract truncates (at the spec's percentile of the
     simulated member costs, and at the stop-loss attachment). Members are grouped in ``bins``
     quantile bins of prediction; each bin's truncated mean and variance come from the ratios."""
@@ -104,9 +104,7 @@ def member_spread_from_model(spec: ContractSpec, history: PanelHistory, members:
     counts = np.bincount(which, minlength=bins)
     mean_total = float((counts * capped.mean(axis=1)).sum())
     var_total = float((counts * capped.var(axis=1)).sum())
-    last = history.years[-1]
-    years = history.expenditures.filter(pl.col("year") == last).group_by("enrollment_type").agg((pl.col("months").sum() / 12).alias("py"))
-    return MemberSpread(var_total / mean_total**2, {"model": capped.reshape(-1)}, {"model": float(len(m))} | {"_panel": float(years["py"].sum())})
+    return var_total / mean_total**2
 
 
 def member_spread(spec: ContractSpec, history: PanelHistory) -> MemberSpread:
@@ -206,8 +204,8 @@ def simulate(
         if exact_members:
             noise = _exact_model_noise(members, _member_cap(spec, members), rng, n)
         else:
-            spread = member_spread_from_model(spec, history, members)
-            scale = float(np.sqrt(spread.variance_share * spread.person_years["_panel"] / p.person_years))
+            panel_person_years = float(history.expenditures.filter(pl.col("year") == history.years[-1])["months"].sum() / 12)
+            scale = float(np.sqrt(model_variance_share(spec, members) * panel_person_years / p.person_years))
             noise = np.maximum(1 + scale * rng.standard_normal(n), 0.0)
     elif u.member_noise:
         spread = member_spread(spec, history)

@@ -186,6 +186,11 @@ _ADAPTER = TypeAdapter(ContractSpec)
 FAMILIES = ("mssp", "reach", "shared_savings", "risk_corridors", "ma_percent_of_premium")
 
 
+def describe_errors(exc: ValidationError, *, skip: int = 0, whole: str = "spec") -> str:
+    """Pydantic's errors as "field: problem; ..." (``skip`` leading location parts, e.g. the union tag)."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'][skip:]) or whole}: {e['msg']}" for e in exc.errors())
+
+
 def parse_spec(data: dict, where: str = "contract spec") -> ContractSpec:
     """Validate a spec from a dict; errors name the field, the problem and the fix."""
     if not isinstance(data, dict) or "family" not in data:
@@ -193,8 +198,7 @@ def parse_spec(data: dict, where: str = "contract spec") -> ContractSpec:
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'spec'}: {e['msg']}" for e in exc.errors())
-        raise ParameterError(f"{where} is not a valid {data.get('family')} contract: {problems}.") from None
+        raise ParameterError(f"{where} is not a valid {data.get('family')} contract: {describe_errors(exc, skip=1)}.") from None
 
 
 def load_spec(path: str | Path) -> ContractSpec:

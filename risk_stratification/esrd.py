@@ -33,7 +33,6 @@ from risk_stratification.hcc import (
     _package_csv,
 )
 
-ESRD_STATUSES = ("dialysis", "transplant", "graft")
 CONTINUING_SEGMENTS = ("DI", "GI", "GFA", "GFN", "GNPA", "GNPN")
 
 
