@@ -148,7 +148,8 @@ PHARMACY_CLAIM = TableSchema(
         Column("quantity", F, False, "number"),
         Column("days_supply", INT, False, "number"),
         Column("paid_date", D, False, "date"),
-        Column("paid_amount", F, True, "amount"),
+        # not required: CMS's Part D feed (CCLF7) carries no plan paid amount, only the beneficiary's
+        Column("paid_amount", F, False, "amount"),
         Column("allowed_amount", F, False, "amount"),
         Column("data_source", S),
     ),
