@@ -64,26 +64,47 @@ def synth(
     years: Annotated[int, typer.Option(help="Number of years.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 1,
     report: Annotated[bool, typer.Option(help="Measure and print every calibration figure.")] = True,
+    format: Annotated[str, typer.Option("--format", help="canonical (a dataset folder) or cclf (CMS CCLF deliveries: monthly files, run-out, adjustments, MBI changes).")] = "canonical",
 ) -> None:
-    """Generate a synthetic Medicare fee-for-service population as a canonical dataset."""
+    """Generate a synthetic Medicare fee-for-service population as a canonical dataset or as CCLF files."""
+    import tempfile
+
     from modeling.synth import SynthSpec, generate
     from modeling.synth.calibration import measure
 
+    if format not in ("canonical", "cclf"):
+        _fail(VbcError(f"--format must be 'canonical' or 'cclf', not '{format}'."))
+    scratch = tempfile.TemporaryDirectory(prefix="vbc-synth-") if format == "cclf" else None
+    target = Path(scratch.name) / "dataset" if scratch else out
     try:
         spec = SynthSpec(members, start_year, years, seed)
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} chunks"), TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task(f"simulating {members:,} members x {years} years", total=None)
-            dataset = generate(spec, out, progress=lambda done, total: bar.update(task, completed=done, total=total))
+            dataset = generate(spec, target, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        rows = ", ".join(f"{t} {e['rows']:,}" for t, e in dataset.manifest["tables"].items())
+        if scratch:
+            from modeling.cclf import write_cclf
+
+            with console.status("writing CCLF deliveries...") as status:
+                written = write_cclf(dataset, out, seed=seed, progress=lambda msg: status.update(msg))
+            console.print(
+                f"wrote {written.files:,} CCLF files ({written.lines:,} records) to {out} from {rows}; "
+                f"{written.adjusted_claims:,} claims adjusted (original, cancellation, adjustment), {written.cancelled_claims:,} billed then cancelled, "
+                f"{written.adjusted_fills:,} fills re-adjudicated, {written.deleted_fills:,} deleted, {written.mbi_changes:,} MBI changes, "
+                f"{written.merged_claims:,} same-day institutional claims folded into the claim Medicare would pay."
+            )
+        else:
+            console.print(f"wrote {out}: {rows}")
     except VbcError as exc:
         _fail(exc)
-    rows = ", ".join(f"{t} {e['rows']:,}" for t, e in dataset.manifest["tables"].items())
-    console.print(f"wrote {out}: {rows}")
     if report:
         with console.status("measuring calibration figures from the claims..."):
             result = measure(dataset)
         misses = print_calibration(result)
         if misses:
             raise typer.Exit(code=1)
+    if scratch:
+        scratch.cleanup()
 
 
 @ingest_app.command("canonical")
@@ -101,6 +122,39 @@ def ingest_canonical_cmd(
         _fail(exc)
     print_quality(report.to_dict())
     console.print(f"dataset written to {out}; quarantined rows in {out / 'quarantine'}")
+
+
+@ingest_app.command("cclf")
+def ingest_cclf_cmd(
+    src: Annotated[Path, typer.Argument(help="Folder of CCLF files (CMS names or CCLF1.txt ...), a CMS delivery zip, or a folder of zips.")],
+    out: Annotated[Path, typer.Option(help="Dataset folder to write.")],
+    enrollment: Annotated[Path | None, typer.Option(help="Optional CSV of enrollment spans (bene_mbi_id, enrollment_start_date, enrollment_end_date) instead of CCLF8 months.")] = None,
+    layout_version: Annotated[str, typer.Option(help="CCLF Information Packet layout version.")] = "v36",
+) -> None:
+    """Read CCLF files: MBI crosswalk, claim versions resolved, every line loaded or accounted for."""
+    from modeling.cclf import ingest_cclf
+
+    try:
+        with console.status("ingesting CCLF...") as status:
+            report = ingest_cclf(src, out, enrollment=enrollment, layout_version=layout_version, progress=lambda msg: status.update(msg))
+    except VbcError as exc:
+        _fail(exc)
+    table = Table(title=f"CCLF reconciliation ({len(report.files)} files)")
+    cols = ("file_type", "files", "refused", "lines_read", "loaded", "superseded", "cancelled", "quarantined", "not_loaded")
+    for col in (*cols, ""):
+        table.add_column(col.replace("_", " "), justify="left" if col == "file_type" else "right")
+    for r in report.by_file_type().iter_rows(named=True):
+        table.add_row(*[f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols], "[green]ok[/]" if r["reconciles"] else "[red]MISMATCH[/]")
+    console.print(table)
+    mismatches = [c for c in report.record_counts if not c["matches"]]
+    console.print(
+        f"CCLF0 record counts: {len(report.record_counts) - len(mismatches)} of {len(report.record_counts)} match their files"
+        + ("" if not mismatches else "; [red]differ:[/] " + ", ".join(f"{c['file_type']} of {c['delivery'][1]} says {c['records']:,}, file has {c['lines_in_file']}" for c in mismatches[:5]))
+    )
+    for f in report.refused:
+        console.print(f"[red]refused[/] {f['refused']}", soft_wrap=True)
+    print_quality({"reconciled": report.reconciled, "tables": report.to_dict()["canonical"]})
+    console.print(f"dataset written to {out}; quarantined CCLF lines in {out / 'quarantine' / 'cclf_lines.parquet'}, report in {out / 'cclf_reconciliation.json'}")
 
 
 def print_quality(report: dict) -> None:

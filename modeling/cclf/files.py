@@ -125,7 +125,7 @@ def find_cclf_files(src: str | Path) -> list[CclfFile]:
         raise SchemaError(f"{src} does not exist. Give a folder of CCLF files or a CMS delivery zip.")
     found: list[CclfFile] = []
     if src.is_file():
-        if zipfile.is_zipfile(src):
+        if src.suffix.lower() == ".zip" or zipfile.is_zipfile(src):
             found += _zip_members(src, src.name)
         else:
             info = recognize(src.name)
@@ -181,7 +181,7 @@ def refusal(file: CclfFile, lines: pl.DataFrame, layout: Layout, data: bytes) ->
     """Why a whole file cannot be read as its type, or None."""
     if b"\x00" in data[:65536]:
         return f"{file.name}: contains NUL bytes, so it is binary or UTF-16, not CCLF text (ASCII). Re-export it as ASCII text."
-    text = lines.filter(pl.col(LINE).is_not_null())
+    text = lines.filter(pl.col(LINE).str.strip_chars() != "")
     if text.height == 0:
         return None
     lengths = text.get_column(LINE).str.len_chars()
@@ -220,10 +220,11 @@ def parse_file(
     ends_with_newline = data.endswith(b"\n")
     text = pl.col(LINE)
     length = text.str.len_chars()
+    blank = text.is_null() | (text.str.strip_chars() == "")
     line_problems = [
-        pl.when(text.is_null()).then(pl.lit("blank line")),
+        pl.when(blank).then(pl.lit("blank line")),
         pl.when(text.str.len_bytes() != length).then(pl.lit("non-ASCII or mis-encoded bytes (CCLF files are ASCII); positions cannot be trusted")),
-        pl.when(text.is_not_null() & (length != layout.record_length)).then(
+        pl.when(~blank & (length != layout.record_length)).then(
             pl.when((pl.col(LINE_NO) == n) & pl.lit(not ends_with_newline) & (length < layout.record_length))
             .then(pl.format(f"truncated: the last record has {{}} of {layout.record_length} characters (file cut short?)", length))
             .otherwise(pl.format(f"line has {{}} characters; {layout.file_type} records have {layout.record_length}", length))

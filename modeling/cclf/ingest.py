@@ -167,6 +167,22 @@ class CclfIngestReport:
     def refused(self) -> list[dict]:
         return [f for f in self.files if f["refused"]]
 
+    def files_frame(self) -> pl.DataFrame:
+        """One row per file: lines read and where each went."""
+        schema = {"file": pl.String, "file_type": pl.String, "delivery": pl.String, "file_date": pl.String, "lines_read": pl.Int64,
+                  **dict.fromkeys(STATUSES, pl.Int64), "refused": pl.String}
+        return pl.DataFrame(self.files, schema=schema)
+
+    def by_file_type(self) -> pl.DataFrame:
+        """Lines read, loaded, superseded, cancelled, quarantined and not loaded per file type."""
+        frame = self.files_frame()
+        return (
+            frame.group_by("file_type").agg(pl.len().alias("files"), pl.col("refused").is_not_null().sum().alias("refused"),
+                                            *[pl.col(c).sum() for c in ("lines_read", *STATUSES)])
+            .with_columns((pl.col("lines_read") == pl.sum_horizontal(list(STATUSES))).alias("reconciles"))
+            .sort("file_type")
+        )
+
     def to_dict(self) -> dict:
         return {
             "reconciled": self.reconciled,
