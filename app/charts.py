@@ -63,6 +63,24 @@ def quality_chart(report: dict) -> alt.Chart:
     )
 
 
+def cclf_lines_chart(by_type: pl.DataFrame) -> alt.Chart:
+    """Stacked bars: where each file type's lines went (loaded, superseded, cancelled, quarantined, not loaded)."""
+    statuses = ["loaded", "superseded", "cancelled", "quarantined", "not_loaded"]
+    data = by_type.unpivot(index="file_type", on=statuses, variable_name="status", value_name="lines").to_pandas()
+    return (
+        alt.Chart(data, title="CCLF lines by file type and outcome")
+        .mark_bar()
+        .encode(
+            x=alt.X("lines:Q", title="Lines", axis=alt.Axis(format="~s")),
+            y=alt.Y("file_type:N", title=None),
+            color=alt.Color("status:N", sort=statuses, scale=alt.Scale(domain=statuses, range=["#4c78a8", "#9ecae9", "#f58518", "#e45756", "#bab0ac"])),
+            order=alt.Order("status_order:Q"),
+            tooltip=["file_type", "status", alt.Tooltip("lines:Q", format=",")],
+        )
+        .transform_calculate(status_order=f"indexof({statuses!r}, datum.status)")
+    )
+
+
 def score_distribution_chart(scores: pl.DataFrame, column: str = "payment_score") -> alt.Chart:
     """Histogram of risk scores (clipped at 5 so the tail stays readable)."""
     data = scores.select(pl.col(column).clip(upper_bound=5.0).alias("score")).to_pandas()

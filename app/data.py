@@ -7,8 +7,9 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from app.charts import quality_chart
+from app.charts import cclf_lines_chart, quality_chart
 from app.state import active_dataset, workspace
+from modeling.cclf.ingest import files_by_type, ingest_cclf, read_reconciliation
 from modeling.errors import VbcError
 from modeling.ingest import ingest_canonical, validate_dataset, write_quality
 from modeling.schema import TABLES
@@ -55,6 +56,63 @@ else:
         if q is not None:
             st.dataframe(q.select("_source_row", "_reasons", *[c for c in q.columns if not c.startswith("_")][:8]), hide_index=True, use_container_width=True)
             st.download_button(f"Download quarantined {table} rows (CSV)", q.write_csv(), file_name=f"{table}_quarantine.csv", mime="text/csv")
+
+cclf = read_reconciliation(ds.path)
+if cclf is not None:
+    st.subheader("CCLF reconciliation")
+    by_type = files_by_type(cclf["files"])
+    st.caption("Every line of every CCLF file: loaded, superseded by a later version, part of a claim that netted to cancelled, quarantined with its reason, or read but not loaded (CCLF0 counts, benefit-enhancement files).")
+    st.dataframe(by_type, hide_index=True, use_container_width=True)
+    if cclf["reconciled"]:
+        st.success("Lines reconcile: for every file, lines read = loaded + superseded + cancelled + quarantined + not loaded.")
+    else:
+        st.error("Lines do not reconcile; see the per-file report below.")
+    st.altair_chart(cclf_lines_chart(by_type), use_container_width=True)
+    for f in [f for f in cclf["files"] if f["refused"]]:
+        st.error(f"Refused: {f['refused']}")
+    counts = cclf.get("cclf0_record_counts", [])
+    if counts:
+        off = [c for c in counts if not c["matches"]]
+        (st.warning if off else st.info)(f"CCLF0 record counts: {len(counts) - len(off)} of {len(counts)} match their files.")
+    with st.expander("Per-file report"):
+        files_frame = pl.DataFrame(cclf["files"], infer_schema_length=None)
+        st.dataframe(files_frame, hide_index=True, use_container_width=True)
+        st.download_button("Download the per-file report (CSV)", files_frame.write_csv(), file_name="cclf_reconciliation.csv", mime="text/csv")
+    lines_q = ds.path / "quarantine" / "cclf_lines.parquet"
+    if lines_q.exists():
+        q = pl.read_parquet(lines_q)
+        if q.height:
+            st.markdown(f"**{q.height:,} quarantined CCLF lines**")
+            st.dataframe(q.head(1_000), hide_index=True, use_container_width=True)
+            st.download_button("Download quarantined CCLF lines (CSV)", q.write_csv(), file_name="cclf_quarantine.csv", mime="text/csv")
+
+st.subheader("Load CCLF files")
+st.markdown(
+    "Upload a CMS delivery zip (or the CCLF files themselves), or give a folder on the server. Files are recognized by CMS's "
+    "names (`P.A1234.ACO.ZC1Y24.D240115.T1234567`) or names containing `CCLF1` … `CCLF9`; MBIs are mapped through CCLF9 and "
+    "claim versions resolved (the latest version stands; cancelled claims are dropped and counted)."
+)
+cclf_name = st.text_input("New dataset name", value="cclf", key="cclf_name")
+cclf_files = st.file_uploader("CCLF zip or files", accept_multiple_files=True, key="cclf_files")
+cclf_folder = st.text_input("…or a folder on the server", value="", key="cclf_folder")
+if st.button("Read CCLF", disabled=not (cclf_files or cclf_folder.strip())):
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", cclf_name or ""):
+        st.error("Dataset name: use letters, digits, '-' or '_' only.")
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            for f in cclf_files or []:
+                Path(tmp, f.name).write_bytes(f.getvalue())
+            source = Path(cclf_folder.strip()) if cclf_folder.strip() and not cclf_files else Path(tmp)
+            try:
+                with st.status("Reading CCLF files...", expanded=True) as status:
+                    result = ingest_cclf(source, workspace().dataset_path(cclf_name), progress=lambda msg: status.write(msg))
+                    status.update(label="Loaded", state="complete")
+            except VbcError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["dataset"] = cclf_name
+                st.success(f"Loaded into dataset '{cclf_name}'. Lines reconcile: {result.reconciled}.")
+                st.rerun()
 
 st.subheader("Load canonical files")
 st.markdown(

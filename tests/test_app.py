@@ -181,3 +181,18 @@ def test_risk_stratification_page_trains_scores_filters_and_explains(tmp_path, m
     contracts.toggle(key="m_use_model").set_value(True).run()
     assert not contracts.exception, contracts.exception
     assert "Expected settlement" in [m.label for m in contracts.metric]
+
+
+def test_data_page_reads_a_cclf_folder_and_shows_its_reconciliation(workspace, small_dataset, tmp_path):
+    from modeling.cclf import write_cclf
+
+    write_cclf(small_dataset, tmp_path / "cclf", seed=1)
+    at = run_page("data.py")
+    at.text_input(key="cclf_folder").set_value(str(tmp_path / "cclf")).run()
+    next(b for b in at.button if b.label == "Read CCLF").click().run()
+    assert not at.exception
+    assert any(s.value == "CCLF reconciliation" for s in at.subheader)
+    assert any("Lines reconcile" in s.value for s in at.success)
+    by_type = next(d.value for d in at.dataframe if "file_type" in d.value.columns)
+    assert set(by_type["file_type"]) >= {"CCLF1", "CCLF5", "CCLF7", "CCLF8"} and by_type["reconciles"].all()
+    assert (by_type["superseded"] > 0).any() and (by_type["cancelled"] > 0).any()

@@ -215,41 +215,42 @@ def parse_file(
 
     fields = [f for f in layout.fields if keep is None or f.name in keep]
     sub = Layout(layout.file_type, layout.version, tuple(fields))
-    values, problems = field_exprs(sub)
+    raws, values, field_problems = field_exprs(sub)
     n = lines.height
     ends_with_newline = data.endswith(b"\n")
     text = pl.col(LINE)
     length = text.str.len_chars()
     blank = text.is_null() | (text.str.strip_chars() == "")
-    line_problems = [
-        pl.when(blank).then(pl.lit("blank line")),
-        pl.when(text.str.len_bytes() != length).then(pl.lit("non-ASCII or mis-encoded bytes (CCLF files are ASCII); positions cannot be trusted")),
-        pl.when(~blank & (length != layout.record_length)).then(
-            pl.when((pl.col(LINE_NO) == n) & pl.lit(not ends_with_newline) & (length < layout.record_length))
+    wrong_length = ~blank & (length != layout.record_length)
+    structural = [
+        (blank, pl.lit("blank line")),
+        (text.str.len_bytes() != length, pl.lit("non-ASCII or mis-encoded bytes (CCLF files are ASCII); positions cannot be trusted")),
+        (wrong_length, pl.when((pl.col(LINE_NO) == n) & pl.lit(not ends_with_newline) & (length < layout.record_length))
             .then(pl.format(f"truncated: the last record has {{}} of {layout.record_length} characters (file cut short?)", length))
-            .otherwise(pl.format(f"line has {{}} characters; {layout.file_type} records have {layout.record_length}", length))
-        ),
+            .otherwise(pl.format(f"line has {{}} characters; {layout.file_type} records have {layout.record_length}", length))),
     ]
-    parsed = lines.with_columns(values)
-    record_problems = list(problems)
+    record = list(field_problems)
     for name in required:
         if keep is None or name in keep:
-            record_problems.append(pl.when(pl.col(name).is_null()).then(pl.lit(f"{name} is blank")))
+            record.append((pl.col(name).is_null(), pl.lit(f"{name} is blank")))
     if claim_types:
         allowed = ", ".join(claim_types)
-        record_problems.append(
-            pl.when(pl.col("CLM_TYPE_CD").is_not_null() & ~pl.col("CLM_TYPE_CD").is_in(list(claim_types)))
-            .then(pl.format(f"unknown claim type: CLM_TYPE_CD '{{}}' is not a {layout.file_type} claim type ({allowed})", pl.col("CLM_TYPE_CD")))
+        record.append((
+            pl.col("CLM_TYPE_CD").is_not_null() & ~pl.col("CLM_TYPE_CD").is_in(list(claim_types)),
+            pl.format(f"unknown claim type: CLM_TYPE_CD '{{}}' is not a {layout.file_type} claim type ({allowed})", pl.col("CLM_TYPE_CD")),
+        ))
+    failed = pl.any_horizontal([f.fill_null(False) for f, _ in structural + record])
+    parsed = lines.with_columns(raws).with_columns(values).with_columns(failed.alias("_failed"))
+    bad = parsed.filter(pl.col("_failed"))
+    if bad.height:
+        # messages are built on failing lines only; field checks only mean something on a well-formed line
+        structural_msgs = pl.concat_list([pl.when(f.fill_null(False)).then(m) for f, m in structural]).list.drop_nulls()
+        record_msgs = pl.concat_list([pl.when(f.fill_null(False)).then(m) for f, m in record]).list.drop_nulls()
+        reasons = pl.when(structural_msgs.list.len() > 0).then(structural_msgs).otherwise(record_msgs).list.join("; ")
+        quarantine = bad.select(
+            pl.lit(file.name).alias("file"), pl.col(LINE_NO).alias("line"), reasons.alias("reason"), pl.col(LINE).str.slice(0, 600).alias("record")
         )
-    if not record_problems:
-        record_problems.append(pl.lit(None, dtype=pl.String))
-    structural = pl.concat_list(line_problems).list.drop_nulls()
-    # field checks only mean something on a well-formed line
-    reasons = pl.when(structural.list.len() > 0).then(structural).otherwise(pl.concat_list(record_problems).list.drop_nulls()).list.join("; ")
-    parsed = parsed.with_columns(reasons.alias("_reason"))
-    bad = parsed.filter(pl.col("_reason") != "")
-    quarantine = bad.select(
-        pl.lit(file.name).alias("file"), pl.col(LINE_NO).alias("line"), pl.col("_reason").alias("reason"), pl.col(LINE).str.slice(0, 600).alias("record")
-    )
-    records = parsed.filter(pl.col("_reason") == "").select(LINE_NO, *[f.name for f in fields])
+    else:
+        quarantine = _empty_quarantine()
+    records = parsed.filter(~pl.col("_failed")).select(LINE_NO, *[f.name for f in fields])
     return ParsedFile(file, records, quarantine, n)

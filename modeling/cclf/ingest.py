@@ -167,21 +167,9 @@ class CclfIngestReport:
     def refused(self) -> list[dict]:
         return [f for f in self.files if f["refused"]]
 
-    def files_frame(self) -> pl.DataFrame:
-        """One row per file: lines read and where each went."""
-        schema = {"file": pl.String, "file_type": pl.String, "delivery": pl.String, "file_date": pl.String, "lines_read": pl.Int64,
-                  **dict.fromkeys(STATUSES, pl.Int64), "refused": pl.String}
-        return pl.DataFrame(self.files, schema=schema)
-
     def by_file_type(self) -> pl.DataFrame:
         """Lines read, loaded, superseded, cancelled, quarantined and not loaded per file type."""
-        frame = self.files_frame()
-        return (
-            frame.group_by("file_type").agg(pl.len().alias("files"), pl.col("refused").is_not_null().sum().alias("refused"),
-                                            *[pl.col(c).sum() for c in ("lines_read", *STATUSES)])
-            .with_columns((pl.col("lines_read") == pl.sum_horizontal(list(STATUSES))).alias("reconciles"))
-            .sort("file_type")
-        )
+        return files_by_type(self.files)
 
     def to_dict(self) -> dict:
         return {
@@ -191,6 +179,25 @@ class CclfIngestReport:
             "canonical": {t: r.report() for t, r in self.results.items()},
             "notes": self.notes,
         }
+
+
+def files_by_type(files: list[dict]) -> pl.DataFrame:
+    """Per file type: files, refused files, lines read and where each line went, and whether they add up."""
+    schema = {"file": pl.String, "file_type": pl.String, "delivery": pl.String, "file_date": pl.String, "lines_read": pl.Int64,
+              **dict.fromkeys(STATUSES, pl.Int64), "refused": pl.String}
+    frame = pl.DataFrame(files, schema=schema)
+    return (
+        frame.group_by("file_type").agg(pl.len().alias("files"), pl.col("refused").is_not_null().sum().alias("refused"),
+                                        *[pl.col(c).sum() for c in ("lines_read", *STATUSES)])
+        .with_columns((pl.col("lines_read") == pl.sum_horizontal(list(STATUSES))).alias("reconciles"))
+        .sort("file_type")
+    )
+
+
+def read_reconciliation(dataset_path: str | Path) -> dict | None:
+    """The CCLF reconciliation report written beside a dataset loaded from CCLF, or None."""
+    p = Path(dataset_path) / RECONCILIATION
+    return json.loads(p.read_text()) if p.exists() else None
 
 
 # ---------------------------------------------------------------- reading and staging
@@ -405,12 +412,15 @@ def professional_claims(lines: pl.LazyFrame, file_type: str) -> pl.LazyFrame:
     """Canonical professional claim lines from the kept Part B (CCLF5) or DME (CCLF6) line versions."""
     kept = lines.filter(pl.col(STATUS) == "loaded")
     if file_type == "CCLF5":
-        dx = pl.concat_list([pl.col(f"CLM_DGNS_{i}_CD") for i in range(1, 13)] + [pl.col("CLM_LINE_DGNS_CD")]).list.drop_nulls().list.unique(maintain_order=True)
+        header_dx = [pl.col(f"CLM_DGNS_{i}_CD") for i in range(1, 13)]
+        line_dx = pl.col("CLM_LINE_DGNS_CD")
+        # the claim's 12 diagnoses in CMS's order; the line's own diagnosis after them when it is not among them
+        dx = [*header_dx, pl.when(~pl.any_horizontal([(c == line_dx).fill_null(False) for c in header_dx])).then(line_dx)]
         rendering, billing = pl.col("RNDRG_PRVDR_NPI_NUM"), pl.col("RNDRG_PRVDR_NPI_NUM")
         units = pl.col("CLM_LINE_SRVC_UNIT_QTY")
         icd = pl.when(pl.col("DGNS_PRCDR_ICD_IND") == "9").then(pl.lit("icd-9-cm")).otherwise(pl.lit("icd-10-cm"))
     else:
-        dx = pl.lit([], dtype=pl.List(pl.String))
+        dx = [pl.lit(None, dtype=pl.String)] * 13
         rendering, billing = pl.col("PAYTO_PRVDR_NPI_NUM"), pl.col("PAYTO_PRVDR_NPI_NUM")
         units = pl.lit(None, dtype=pl.Float64)
         icd = pl.lit(None, dtype=pl.String)
@@ -435,7 +445,7 @@ def professional_claims(lines: pl.LazyFrame, file_type: str) -> pl.LazyFrame:
         _money(pl.col("CLM_LINE_CVRD_PD_AMT")).alias("paid_amount"),
         _money(pl.col("CLM_LINE_ALOWD_CHRG_AMT")).alias("allowed_amount"),
         icd.alias("diagnosis_code_type"),
-        *_dx_pivot(dx, DIAGNOSIS_COLUMNS[:13]),
+        *[d.alias(c) for d, c in zip(dx, DIAGNOSIS_COLUMNS[:13], strict=True)],
         pl.lit("cclf").alias("data_source"),
     )
 
@@ -679,7 +689,7 @@ def ingest_cclf(
             statuses.append(c8_status)
         _count(statuses, report_files)
 
-        say("validating canonical tables")
+        say("assembling canonical tables")
         tables: dict[str, pl.LazyFrame] = {}
         if eligibility is not None:
             tables["eligibility"] = eligibility
@@ -687,10 +697,15 @@ def ingest_cclf(
             tables["medical_claim"] = pl.concat([_conform(p, "medical_claim") for p in medical_parts], how="vertical")
         if pharmacy is not None:
             tables["pharmacy_claim"] = _conform(pharmacy, "pharmacy_claim")
+        collected = {}
+        for name, lf in tables.items():
+            say(f"assembling {name}")
+            collected[name] = lf.collect()
+        say("validating canonical tables")
         results: dict[str, ValidationResult] = {}
         eligible: pl.Series | None = None
-        for table in [t for t in TABLES if t in tables]:
-            result = validate(tables[table], TABLES[table], source=f"CCLF ({src.name})", eligible_ids=eligible)
+        for table in [t for t in TABLES if t in collected]:
+            result = validate(collected.pop(table), TABLES[table], source=f"CCLF ({src.name})", eligible_ids=eligible)
             if table == "eligibility":
                 eligible = result.accepted.get_column("person_id").unique()
             results[table] = result

@@ -26,9 +26,6 @@ from modeling.errors import SchemaError
 
 DEFAULT_VERSION = "v36"
 PLACEHOLDER_DATES = ("1000-01-01", "9999-12-31")
-AMOUNT = r"^[+-]?\d+(\.\d+)?$"
-DIGITS = r"^\d+$"
-DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 @dataclass(frozen=True)
@@ -109,35 +106,40 @@ def layout_for_length(length: int, version: str = DEFAULT_VERSION) -> list[str]:
     return [t for t, lay in load_layouts(version).items() if lay.record_length == length]
 
 
-def field_exprs(layout: Layout, line: str = "line") -> tuple[list[pl.Expr], list[pl.Expr]]:
-    """Typed field expressions over a column of record text, and one failure message per field.
+RAW = "__raw__"
 
-    Each message expression is null when the field parsed (or was blank) and otherwise says which
-    field, where, and what was found.
+
+def field_exprs(layout: Layout, line: str = "line") -> tuple[list[pl.Expr], list[pl.Expr], list[tuple[pl.Expr, pl.Expr]]]:
+    """Three steps of expressions over a column of record text, to apply in order:
+
+    1. ``raws``: each field's text (``__raw__<name>``), stripped, blank as null;
+    2. ``values``: each field typed (text, digits kept as text, amounts as Float64, dates);
+    3. per checked field a pair (failed, message): ``failed`` is true when a non-blank value does
+       not parse; ``message`` says which field, where and what was found (evaluate it only on
+       failing rows: it is the slow part).
     """
+    raws: list[pl.Expr] = []
     values: list[pl.Expr] = []
-    problems: list[pl.Expr] = []
+    problems: list[tuple[pl.Expr, pl.Expr]] = []
     for f in layout.fields:
-        raw = pl.col(line).str.slice(f.start - 1, f.width).str.strip_chars()
-        raw = pl.when(raw == "").then(None).otherwise(raw)
+        text = pl.col(line).str.slice(f.start - 1, f.width).str.strip_chars()
+        raws.append(pl.when(text == "").then(None).otherwise(text).alias(RAW + f.name))
+        raw = pl.col(RAW + f.name)
         where = f"{layout.file_type} {f.name} (positions {f.start}-{f.end})"
         if f.kind == "text":
             values.append(raw.alias(f.name))
             continue
         if f.kind == "amount":
-            ok = raw.str.contains(AMOUNT)
-            parsed = pl.when(ok).then(raw.str.replace(r"^\+", "")).cast(pl.Float64, strict=False)
+            values.append(raw.cast(pl.Float64, strict=False).alias(f.name))
+            failed = raw.is_not_null() & (pl.col(f.name).is_null() | ~pl.col(f.name).is_finite())
             what = "a signed amount"
         elif f.kind == "digits":
-            ok = raw.str.contains(DIGITS)
-            parsed = pl.when(ok).then(raw)
+            values.append(raw.alias(f.name))
+            failed = raw.is_not_null() & raw.cast(pl.UInt64, strict=False).is_null()
             what = "digits"
         else:
-            placeholder = raw.is_in(list(PLACEHOLDER_DATES))
-            parsed_date = raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-            ok = placeholder | (raw.str.contains(DATE) & parsed_date.is_not_null())
-            parsed = pl.when(placeholder).then(None).otherwise(parsed_date)
+            values.append(pl.when(raw.is_in(list(PLACEHOLDER_DATES))).then(None).otherwise(raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False)).alias(f.name))
+            failed = raw.is_not_null() & pl.col(f.name).is_null() & ~raw.is_in(list(PLACEHOLDER_DATES))
             what = "a YYYY-MM-DD date"
-        values.append(parsed.alias(f.name))
-        problems.append(pl.when(raw.is_not_null() & ~ok.fill_null(False)).then(pl.format(f"{where}: '{{}}' is not {what}", raw)))
-    return values, problems
+        problems.append((failed, pl.format(f"{where}: '{{}}' is not {what}", raw)))
+    return raws, values, problems
