@@ -251,3 +251,28 @@ def test_synth_to_cclf_to_ingest_round_trip(small_dataset, tmp_path):
         source_scores = score_panel(small_dataset, year).scores.join(ids, on="person_id").drop("person_id").rename({"member_id": "person_id"}).sort("person_id")
         round_trip = score_panel(back, year).scores.select(source_scores.columns).sort("person_id")
         assert source_scores.equals(round_trip)
+
+
+def test_enrollment_file_gives_the_months(two_deliveries, tmp_path):
+    spans = tmp_path / "enrollment.csv"
+    spans.write_text(f"bene_mbi_id,enrollment_start_date,enrollment_end_date\n{OLD},2024-01-01,2024-06-30\n{OTHER},2024-03-15,2024-03-20\n")
+    report = ingest_cclf(two_deliveries, tmp_path / "ds", enrollment=spans)
+    months = member_months(report.dataset.scan("eligibility")).collect()
+    assert months.filter(pl.col("person_id") == NEW)["month"].to_list() == [1, 2, 3, 4, 5, 6]  # the old MBI is mapped through CCLF9
+    assert months.filter(pl.col("person_id") == OTHER)["month"].to_list() == [3]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("mbi,start\nX,2024-01-01\n")
+    with pytest.raises(SchemaError, match="needs columns bene_mbi_id"):
+        ingest_cclf(two_deliveries, tmp_path / "ds2", enrollment=bad)
+
+
+def test_cli_ingest_cclf_prints_the_reconciliation(two_deliveries, tmp_path):
+    from typer.testing import CliRunner
+
+    from modeling.cli import app
+
+    result = CliRunner().invoke(app, ["ingest", "cclf", str(two_deliveries), "--out", str(tmp_path / "ds")])
+    assert result.exit_code == 0, result.output
+    assert "CCLF reconciliation" in result.output and "superseded" in result.output and "MISMATCH" not in result.output
+    missing = CliRunner().invoke(app, ["ingest", "cclf", str(tmp_path / "nowhere"), "--out", str(tmp_path / "ds2")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
