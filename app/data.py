@@ -14,6 +14,27 @@ from modeling.errors import VbcError
 from modeling.ingest import ingest_canonical, validate_dataset, write_quality
 from modeling.schema import TABLES
 
+
+def load_into(name: str, uploads, label: str, loader, unit: str) -> None:
+    """Save the uploads to a scratch folder, run ``loader(folder, dataset_path, progress)`` and open the result."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name or ""):
+        st.error("Dataset name: use letters, digits, '-' or '_' only.")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in uploads:
+            Path(tmp, f.name).write_bytes(f.getvalue())
+        try:
+            with st.status(label, expanded=True) as status:
+                result = loader(Path(tmp), workspace().dataset_path(name), lambda msg: status.write(msg))
+                status.update(label="Loaded", state="complete")
+        except VbcError as exc:
+            st.error(str(exc))
+            return
+    st.session_state["dataset"] = name
+    st.success(f"Loaded into dataset '{name}'. {unit} reconcile: {result.reconciled}.")
+    st.rerun()
+
+
 st.title("Data")
 ds = active_dataset()
 manifest = ds.manifest
@@ -96,23 +117,8 @@ cclf_name = st.text_input("New dataset name", value="cclf", key="cclf_name")
 cclf_files = st.file_uploader("CCLF zip or files", accept_multiple_files=True, key="cclf_files")
 cclf_folder = st.text_input("…or a folder on the server", value="", key="cclf_folder")
 if st.button("Read CCLF", disabled=not (cclf_files or cclf_folder.strip())):
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", cclf_name or ""):
-        st.error("Dataset name: use letters, digits, '-' or '_' only.")
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            for f in cclf_files or []:
-                Path(tmp, f.name).write_bytes(f.getvalue())
-            source = Path(cclf_folder.strip()) if cclf_folder.strip() and not cclf_files else Path(tmp)
-            try:
-                with st.status("Reading CCLF files...", expanded=True) as status:
-                    result = ingest_cclf(source, workspace().dataset_path(cclf_name), progress=lambda msg: status.write(msg))
-                    status.update(label="Loaded", state="complete")
-            except VbcError as exc:
-                st.error(str(exc))
-            else:
-                st.session_state["dataset"] = cclf_name
-                st.success(f"Loaded into dataset '{cclf_name}'. Lines reconcile: {result.reconciled}.")
-                st.rerun()
+    folder = Path(cclf_folder.strip()) if cclf_folder.strip() and not cclf_files else None
+    load_into(cclf_name, cclf_files or [], "Reading CCLF files...", lambda tmp, out, say: ingest_cclf(folder or tmp, out, progress=say), "Lines")
 
 st.subheader("Load canonical files")
 st.markdown(
@@ -123,19 +129,4 @@ st.markdown(
 name = st.text_input("New dataset name", value="uploaded")
 files = st.file_uploader("Files", type=["csv", "parquet"], accept_multiple_files=True)
 if st.button("Validate and load", disabled=not files):
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", name or ""):
-        st.error("Dataset name: use letters, digits, '-' or '_' only.")
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            for f in files:
-                Path(tmp, f.name).write_bytes(f.getvalue())
-            try:
-                with st.status("Validating and loading...", expanded=True) as status:
-                    result = ingest_canonical(tmp, workspace().dataset_path(name), progress=lambda msg: status.write(msg))
-                    status.update(label="Loaded", state="complete")
-            except VbcError as exc:
-                st.error(str(exc))
-            else:
-                st.session_state["dataset"] = name
-                st.success(f"Loaded into dataset '{name}'. Rows reconcile: {result.reconciled}.")
-                st.rerun()
+    load_into(name, files, "Validating and loading...", lambda tmp, out, say: ingest_canonical(tmp, out, progress=say), "Rows")

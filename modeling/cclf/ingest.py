@@ -327,6 +327,23 @@ def _dx_pivot(codes: pl.Expr, prefix_columns: list[str]) -> list[pl.Expr]:
     return [codes.list.get(i, null_on_oob=True).alias(c) for i, c in enumerate(prefix_columns)]
 
 
+def _claim_line_identity(claim_id: pl.Expr, line_number: pl.Expr, claim_type: str) -> list[pl.Expr]:
+    """Canonical claim/line keys, person, payer and dates shared by Part A and Part B lines."""
+    return [
+        claim_id.alias("claim_id"),
+        line_number.cast(pl.Int32, strict=False).alias("claim_line_number"),
+        pl.lit(claim_type).alias("claim_type"),
+        pl.col("mbi").alias("person_id"),
+        pl.col("mbi").alias("member_id"),
+        pl.lit("medicare").alias("payer"),
+        pl.lit("original medicare").alias("plan"),
+        pl.col("CLM_FROM_DT").alias("claim_start_date"),
+        pl.col("CLM_THRU_DT").alias("claim_end_date"),
+        pl.col("CLM_LINE_FROM_DT").alias("claim_line_start_date"),
+        pl.col("CLM_LINE_THRU_DT").alias("claim_line_end_date"),
+    ]
+
+
 def institutional_claims(cclf1: pl.DataFrame, cclf2: pl.LazyFrame | None, cclf3: pl.LazyFrame | None, cclf4: pl.LazyFrame | None) -> pl.LazyFrame:
     """Canonical institutional claim lines from the kept Part A header versions and their children."""
     kept = cclf1.lazy().filter(pl.col(STATUS) == "loaded").with_columns(_money(pl.col("CLM_PMT_AMT")).alias("CLM_PMT_AMT"))
@@ -373,17 +390,7 @@ def institutional_claims(cclf1: pl.DataFrame, cclf2: pl.LazyFrame | None, cclf3:
     drg = pl.when(drg.str.len_chars() == 4).then(drg.str.strip_prefix("0")).otherwise(drg)
     icd = pl.when(pl.col("DGNS_PRCDR_ICD_IND") == "9").then(pl.lit("icd-9-cm")).otherwise(pl.lit("icd-10-cm"))
     return joined.select(
-        pl.col("CUR_CLM_UNIQ_ID").alias("claim_id"),
-        line_number.cast(pl.Int32).alias("claim_line_number"),
-        pl.lit("institutional").alias("claim_type"),
-        pl.col("mbi").alias("person_id"),
-        pl.col("mbi").alias("member_id"),
-        pl.lit("medicare").alias("payer"),
-        pl.lit("original medicare").alias("plan"),
-        pl.col("CLM_FROM_DT").alias("claim_start_date"),
-        pl.col("CLM_THRU_DT").alias("claim_end_date"),
-        pl.col("CLM_LINE_FROM_DT").alias("claim_line_start_date"),
-        pl.col("CLM_LINE_THRU_DT").alias("claim_line_end_date"),
+        *_claim_line_identity(pl.col("CUR_CLM_UNIQ_ID"), line_number, "institutional"),
         pl.when(stay).then(pl.col("CLM_FROM_DT")).alias("admission_date"),
         pl.when(stay).then(pl.col("CLM_THRU_DT")).alias("discharge_date"),
         pl.col("CLM_ADMSN_SRC_CD").alias("admit_source_code"),
@@ -425,17 +432,7 @@ def professional_claims(lines: pl.LazyFrame, file_type: str) -> pl.LazyFrame:
         units = pl.lit(None, dtype=pl.Float64)
         icd = pl.lit(None, dtype=pl.String)
     return kept.select(
-        pl.col("CLM_CNTL_NUM").alias("claim_id"),
-        pl.col("CLM_LINE_NUM").cast(pl.Int32, strict=False).alias("claim_line_number"),
-        pl.lit("professional").alias("claim_type"),
-        pl.col("mbi").alias("person_id"),
-        pl.col("mbi").alias("member_id"),
-        pl.lit("medicare").alias("payer"),
-        pl.lit("original medicare").alias("plan"),
-        pl.col("CLM_FROM_DT").alias("claim_start_date"),
-        pl.col("CLM_THRU_DT").alias("claim_end_date"),
-        pl.col("CLM_LINE_FROM_DT").alias("claim_line_start_date"),
-        pl.col("CLM_LINE_THRU_DT").alias("claim_line_end_date"),
+        *_claim_line_identity(pl.col("CLM_CNTL_NUM"), pl.col("CLM_LINE_NUM"), "professional"),
         pl.col("CLM_POS_CD").alias("place_of_service_code"),
         units.alias("service_unit_quantity"),
         pl.col("CLM_LINE_HCPCS_CD").alias("hcpcs_code"),
