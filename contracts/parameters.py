@@ -103,7 +103,7 @@ class ReachRules:
     shared_rate: float
     discount: float
     quality_withhold: float
-    corridors: tuple[tuple[float, float | None, float], ...]  # (from, to, share) of gross savings/losses as % of benchmark
+    corridors: tuple[tuple[float, float | None, float], ...]  # (from, to, share retained by the ACO) of gross savings/losses as % of benchmark
     source: str
 
 
@@ -117,7 +117,14 @@ def reach_rules(performance_year: int, risk_option: str) -> ReachRules:
             f"(contracts/data/reach_parameters.csv covers {', '.join(sorted(set(table['performance_year'])))}). Add the row with its source."
         )
     r = rows.row(0, named=True)
-    bands = _csv("reach_corridors.csv").filter(pl.col("risk_option") == risk_option)
+    bands = _csv("reach_corridors.csv").filter((pl.col("performance_year") == str(performance_year)) & (pl.col("risk_option") == risk_option))
+    if bands.is_empty():
+        raise ParameterError(
+            f"No sourced ACO REACH risk corridors for performance year {performance_year}, {risk_option} option "
+            "(contracts/data/reach_corridors.csv). For PY2026 CMS narrowed the Global option's first corridor from 25% to 10% of the "
+            "benchmark (PY2026 Model Update - Quick Reference) without, in the sources at hand, the other bands: add them from the PY2026 "
+            "Financial Methodology paper, or write the corridors into a commercial risk_corridors spec."
+        )
     corridors = tuple((float(b["band_from"]), _float(b["band_to"]), float(b["share"])) for b in bands.iter_rows(named=True))
     return ReachRules(performance_year, risk_option, float(r["shared_rate"]), float(r["discount"]), float(r["quality_withhold"]), corridors, r["source"])
 

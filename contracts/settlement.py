@@ -260,8 +260,8 @@ def _banded(amount_rate: float, base: float, bands: tuple[tuple[float, float | N
 
 def _settle_reach(spec: ReachSpec, p: Performance, out: _Lines) -> float:
     """Benchmark less the discount and the quality withhold, plus the withhold earned back by the
-    quality score; gross savings/losses against it go through the risk corridors (as a share of
-    the benchmark), then the option's shared rate."""
+    quality score; the ACO keeps, of gross savings/losses against it, each risk corridor's share
+    (bands as a share of the benchmark; the first band's share is the option's 100% or 50%)."""
     rules = reach_rules(spec.performance_year, spec.risk_option)
     raw_total = p.benchmark_per_capita * p.person_years
     out.add("benchmark_before_discount", "Benchmark before discount and withhold", raw_total)
@@ -273,9 +273,9 @@ def _settle_reach(spec: ReachSpec, p: Performance, out: _Lines) -> float:
     sign = 1 if rate >= 0 else -1
     out.add("total_savings" if sign > 0 else "total_losses", "Total savings" if sign > 0 else "Total losses", abs(benchmark_total - expenditure_total))
     out.add("savings_rate" if sign > 0 else "loss_rate", "Savings rate" if sign > 0 else "Loss rate", abs(rate), "rate")
-    after_corridors = out.add("after_corridors", "After risk corridors", _banded(abs(rate), benchmark_total, rules.corridors))
-    out.add("shared_rate", "Shared rate", rules.shared_rate, "rate")
-    return sign * out.add("shared_savings" if sign > 0 else "shared_losses", "Shared savings" if sign > 0 else "Shared losses", after_corridors * rules.shared_rate)
+    out.add("first_corridor_share", "Share retained in the first corridor", rules.corridors[0][2], "rate")
+    retained = _banded(abs(rate), benchmark_total, rules.corridors)
+    return sign * out.add("shared_savings" if sign > 0 else "shared_losses", "Shared savings (through the corridors)" if sign > 0 else "Shared losses (through the corridors)", retained)
 
 
 # ---------------------------------------------------------------------------------- commercial

@@ -133,7 +133,13 @@ def test_reach_discount_withhold_and_corridors():
     bands = (min(rate, 0.25) * 1.0 + (min(rate, 0.35) - 0.25) * 0.5 + (rate - 0.35) * 0.25) * adjusted * 1000
     assert r.amount == pytest.approx(bands)
     prof = settle(ReachSpec(name="P", performance_year=2025, risk_option="professional"), Performance(10000, 11000, 1000, quality_score=1.0))
-    assert prof.amount == pytest.approx(-0.5 * (11000 - 10000) * 1000)
+    # a 10% loss goes through the Professional corridors: 50% of the first 5 points, 35% of the next 5
+    assert prof.amount == pytest.approx(-(0.05 * 0.50 + 0.05 * 0.35) * 10000 * 1000)
+    assert prof["first_corridor_share"] == 0.5
+    small = settle(ReachSpec(name="P", performance_year=2025, risk_option="professional"), Performance(10000, 9700, 1000, quality_score=1.0))
+    assert small.amount == pytest.approx(0.5 * 300 * 1000)  # inside the first corridor: the option's 50%
+    with pytest.raises(ParameterError, match="first corridor from 25% to 10%"):
+        settle(ReachSpec(name="G26", performance_year=2026, risk_option="global"), Performance(10000, 9000, 1000))
 
 
 def test_commercial_upside_gate_threshold_cap_and_fee():
