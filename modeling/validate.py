@@ -204,7 +204,8 @@ def validate(
     reasons = pl.concat_list(parts).list.drop_nulls().list.join("; ")
     quarantined = failing.select([*canonical, ROW, reasons.alias(REASONS)]).sort(ROW).collect()
     if keep_accepted:
-        accepted = lf.filter(~pl.col(ROW).is_in(bad_rows.implode())).select(canonical).collect()
+        kept = lf if bad_rows.is_empty() else lf.filter(~pl.col(ROW).is_in(bad_rows.implode()))  # nothing failed: no filtered copy
+        accepted = kept.select(canonical).collect()
     else:
         accepted = pl.DataFrame(schema={c: schema.column(c).dtype for c in canonical}).clear()
     result = ValidationResult(schema.name, source, flags.height, accepted, quarantined, counts)

@@ -218,7 +218,7 @@ def _stage(parsed: ParsedFile, order: int, staging: Path) -> Path | None:
         records = records.with_columns(
             pl.lit(parsed.file.month).alias("_month"), pl.lit(parsed.file.delivery).alias("_delivery")
         )
-    records.write_parquet(target)
+    records.write_parquet(target, compression="lz4")  # scratch: fast to write and read back
     return target
 
 
@@ -634,8 +634,8 @@ def ingest_cclf(
         if (c9 := _scan(staging, "CCLF9")) is not None:
             statuses.append(c9.select(FILE, LINE_NO, pl.lit("loaded").alias(STATUS)).collect())
 
-        medical_parts: list[pl.LazyFrame] = []
-        pharmacy: pl.LazyFrame | None = None
+        medical_parts: list[Path] = []
+        pharmacy: Path | None = None
         quarantine_rows: list[pl.DataFrame] = []
         if (c1 := _scan(staging, "CCLF1")) is not None:
             headers = _resolve_versions(
@@ -655,7 +655,8 @@ def ingest_cclf(
                     statuses.append(child.select(FILE, LINE_NO, STATUS))
                     quarantine_rows.append(_orphans(child, ftype))
                     children[ftype] = child.lazy()
-            medical_parts.append(institutional_claims(headers, children.get("CCLF2"), children.get("CCLF3"), children.get("CCLF4")))
+            medical_parts.append(_sink(institutional_claims(headers, children.get("CCLF2"), children.get("CCLF3"), children.get("CCLF4")), staging, "medical_claim", "CCLF1"))
+            del headers, children, child, by_id
         else:
             for ftype in ("CCLF2", "CCLF3", "CCLF4"):
                 if (orphan := _scan(staging, ftype)) is not None:
@@ -668,7 +669,8 @@ def ingest_cclf(
                     _current(lines, xwalk), ["CLM_CNTL_NUM", "CLM_LINE_NUM", "mbi"], [pl.col("CLM_EFCTV_DT"), _claim_id_number()], pl.col("CLM_ADJSMT_TYPE_CD") == "1"
                 ).collect()
                 statuses.append(resolved.select(FILE, LINE_NO, STATUS))
-                medical_parts.append(professional_claims(resolved.lazy(), ftype))
+                medical_parts.append(_sink(professional_claims(resolved.lazy(), ftype), staging, "medical_claim", ftype))
+                del resolved
         if (c7 := _scan(staging, "CCLF7")) is not None:
             rank = pl.col("CLM_ADJSMT_TYPE_CD").fill_null("0").replace_strict({"0": 0, "2": 1, "1": 2}, default=1, return_dtype=pl.Int8)
             resolved = _resolve_versions(
@@ -678,7 +680,8 @@ def ingest_cclf(
                 pl.col("CLM_ADJSMT_TYPE_CD") == "1",
             ).collect()
             statuses.append(resolved.select(FILE, LINE_NO, STATUS))
-            pharmacy = pharmacy_claims(resolved.lazy())
+            pharmacy = _sink(pharmacy_claims(resolved.lazy()), staging, "pharmacy_claim", "CCLF7")
+            del resolved
         eligibility = None
         if (c8 := _scan(staging, "CCLF8")) is not None:
             months = _months_from_file(Path(enrollment)) if enrollment is not None else None
@@ -686,30 +689,27 @@ def ingest_cclf(
             statuses.append(c8_status)
         _count(statuses, report_files)
 
-        say("assembling canonical tables")
+        say("validating and writing canonical tables")
         tables: dict[str, pl.LazyFrame] = {}
         if eligibility is not None:
             tables["eligibility"] = eligibility
         if medical_parts:
-            tables["medical_claim"] = pl.concat([_conform(p, "medical_claim") for p in medical_parts], how="vertical")
+            tables["medical_claim"] = pl.scan_parquet(medical_parts)
         if pharmacy is not None:
-            tables["pharmacy_claim"] = _conform(pharmacy, "pharmacy_claim")
-        collected = {}
-        for name, lf in tables.items():
-            say(f"assembling {name}")
-            collected[name] = lf.collect()
-        say("validating canonical tables")
+            tables["pharmacy_claim"] = pl.scan_parquet(pharmacy)
         results: dict[str, ValidationResult] = {}
         eligible: pl.Series | None = None
-        for table in [t for t in TABLES if t in collected]:
-            result = validate(collected.pop(table), TABLES[table], source=f"CCLF ({src.name})", eligible_ids=eligible)
-            if table == "eligibility":
-                eligible = result.accepted.get_column("person_id").unique()
-            results[table] = result
-        say(f"writing dataset to {out}")
+        # one table at a time: validated, written, and its rows released before the next
         with DatasetWriter(out, source={"kind": "cclf", "path": str(src.resolve()), "layout_version": layout_version, "files": len(files)}) as writer:
-            for table, result in results.items():
+            for table in [t for t in TABLES if t in tables]:
+                say(f"validating and writing {table}")
+                result = validate(tables.pop(table).collect(), TABLES[table], source=f"CCLF ({src.name})", eligible_ids=eligible)
+                if table == "eligibility":
+                    eligible = result.accepted.get_column("person_id").unique()
                 writer.write(table, result.accepted)
+                result.accepted_count = result.rows_accepted
+                result.accepted = result.accepted.clear()
+                results[table] = result
         write_quality(out, results)
         line_quarantine = pl.concat([q for q in quarantines + quarantine_rows if q.height], how="vertical") if any(
             q.height for q in quarantines + quarantine_rows) else pl.DataFrame(schema=QUARANTINE_SCHEMA)
@@ -720,6 +720,14 @@ def ingest_cclf(
         return report
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _sink(lf: pl.LazyFrame, staging: Path, table: str, part: str) -> Path:
+    """Write one part of a canonical table to the staging folder (so its inputs can be released)."""
+    target = staging / "_canonical" / f"{table}_{part}.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _conform(lf, table).collect().write_parquet(target, compression="lz4")
+    return target
 
 
 def _orphans(child: pl.DataFrame, file_type: str) -> pl.DataFrame:
