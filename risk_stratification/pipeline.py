@@ -10,6 +10,7 @@ assigns tiers and writes each person's top drivers.
 
 from __future__ import annotations
 
+import datetime as dt
 import pickle
 import time
 from collections.abc import Callable
@@ -133,6 +134,16 @@ class PersonRange:
         return self.scan(table).collect()
 
 
+def december_members(dataset: Dataset, year: int) -> pl.Series:
+    """Sorted ids of the people with an enrollment span touching December of ``year``: the members
+    of that December's member months, read from the spans without expanding them into months."""
+    december = dt.date(year, 12, 1)
+    spans = dataset.scan("eligibility").filter(
+        (pl.col("enrollment_start_date").dt.month_start() <= december) & (pl.col("enrollment_end_date").dt.month_start() >= december)
+    )
+    return spans.select(pl.col("person_id").unique().sort()).collect()["person_id"]
+
+
 ACTIONABLE_TIERS = ("highest", "high", "rising")
 
 
@@ -158,10 +169,7 @@ def score(
 
     say = progress or (lambda _m: None)
     year = year or data_years(dataset)[-1]
-    ids = (
-        member_months(dataset.scan("eligibility")).filter((pl.col("year") == year) & (pl.col("month") == 12))
-        .select(pl.col("person_id").unique().sort()).collect()["person_id"]
-    )
+    ids = december_members(dataset, year)
     if ids.is_empty():
         raise DatasetError(f"No members enrolled in December {year} in {dataset.path}.")
     frames = []

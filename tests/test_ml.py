@@ -167,3 +167,12 @@ def test_models_beat_both_baselines_on_a_held_out_year(default_panel, tmp_path):
     assert sliced.height == scored.height
     assert sliced.sort("person_id")["pred_cost"].to_list() == pytest.approx(scored.sort("person_id")["pred_cost"].to_list(), rel=1e-9)
     assert sliced.sort("person_id")["tier"].to_list() == scored.sort("person_id")["tier"].to_list()
+
+
+def test_december_members_match_member_months(small_dataset):
+    from modeling.member_months import member_months
+    from risk_stratification.pipeline import december_members
+
+    for year in (2023, 2024):
+        expected = member_months(small_dataset.scan("eligibility")).filter((pl.col("year") == year) & (pl.col("month") == 12)).select(pl.col("person_id").unique().sort()).collect()["person_id"]
+        assert december_members(small_dataset, year).to_list() == expected.to_list()
