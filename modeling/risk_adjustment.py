@@ -38,21 +38,29 @@ def eligible_procedure_codes(year: int) -> pl.Series:
 
 
 def risk_adjustment_diagnoses(medical_claim: pl.LazyFrame, year: int) -> pl.LazyFrame:
-    """person_id, claim_id, diagnosis_code from risk-adjustment-eligible claims starting in ``year``."""
+    """person_id, claim_id, diagnosis_code from risk-adjustment-eligible claims starting in ``year``.
+
+    The eligible claim lines are collected once; only the diagnosis columns that hold a code are
+    then unpivoted (most data fills far fewer than 25 slots)."""
     eligible = eligible_procedure_codes(year).implode()
     claims = medical_claim.filter(pl.col("claim_start_date").dt.year() == year)
     bill = pl.col("bill_type_code").str.strip_chars()
     bill = pl.when(bill.str.len_chars() == 4).then(bill.str.slice(1)).otherwise(bill).str.slice(0, 2)
     eligible_line = pl.col("hcpcs_code").is_in(eligible).fill_null(False)
-    with_eligible_line = claims.filter(eligible_line).select("claim_id").unique().with_columns(pl.lit(True).alias("has_eligible_line"))
+    has_eligible_line = pl.col("claim_id").is_in(pl.col("claim_id").filter(eligible_line).unique().implode())
     institutional = (pl.col("claim_type") == "institutional") & (
-        bill.is_in(INPATIENT_BILL_TYPES) | (bill.is_in(OUTPATIENT_BILL_TYPES) & pl.col("has_eligible_line").fill_null(False))
+        bill.is_in(INPATIENT_BILL_TYPES) | (bill.is_in(OUTPATIENT_BILL_TYPES) & has_eligible_line)
     )
     professional = (pl.col("claim_type") == "professional") & eligible_line
-    return (
-        claims.join(with_eligible_line, on="claim_id", how="left")
+    kept = (
+        claims.select("person_id", "claim_id", "claim_type", "bill_type_code", "hcpcs_code", *DIAGNOSIS_COLUMNS)
         .filter(institutional | professional)
         .select("person_id", "claim_id", *DIAGNOSIS_COLUMNS)
+        .collect()
+    )
+    used = [c for c in DIAGNOSIS_COLUMNS if kept[c].null_count() < kept.height] or DIAGNOSIS_COLUMNS[:1]
+    return (
+        kept.lazy().select("person_id", "claim_id", *used)
         .unpivot(index=["person_id", "claim_id"], value_name="diagnosis_code")
         .filter(pl.col("diagnosis_code").is_not_null())
         .select("person_id", "claim_id", "diagnosis_code")
