@@ -34,7 +34,10 @@ c = st.columns(6)
 c[0].metric("Members", f"{row['members']:,}", delta("members", "{:+,}"))
 c[1].metric("Member months", f"{row['member_months']:,}")
 c[2].metric("Medical PMPM (Parts A+B)", f"${row['pmpm_medical']:,.0f}", delta("pmpm_medical", "{:+,.0f}"), delta_color="inverse")
-c[3].metric("Pharmacy PMPM (Part D)", f"${row['pmpm_pharmacy'] or 0:,.0f}", delta("pmpm_pharmacy", "{:+,.0f}"), delta_color="inverse")
+if row["pmpm_pharmacy"] is None:
+    c[3].metric("Pharmacy PMPM (Part D)", "n/a", help="The fills in this dataset carry no paid amount (CMS's Part D file, CCLF7, has none).")
+else:
+    c[3].metric("Pharmacy PMPM (Part D)", f"${row['pmpm_pharmacy']:,.0f}", delta("pmpm_pharmacy", "{:+,.0f}"), delta_color="inverse")
 c[4].metric("Admissions / 1,000", f"{row['admissions_per_1000']:,.0f}", delta("admissions_per_1000", "{:+,.0f}"), delta_color="inverse")
 c[5].metric("ED visits / 1,000", f"{row['ed_visits_per_1000']:,.0f}", delta("ed_visits_per_1000", "{:+,.0f}"), delta_color="inverse")
 c = st.columns(6)

@@ -101,7 +101,16 @@ def overview(dataset: Dataset) -> dict[str, pl.DataFrame]:
     )
     medical = totals.filter(~pl.col("is_rx")).select("year", pl.col("pmpm").alias("pmpm_medical"), pl.col("paid_amount").alias("paid_medical"))
     rx = totals.filter(pl.col("is_rx")).select("year", pl.col("pmpm").alias("pmpm_pharmacy"))
-    summary = util.join(medical, on="year", how="left").join(rx, on="year", how="left").sort("year")
+    # fills without any paid amount (CMS's Part D file, CCLF7, carries none): Part D spend is unknown, not $0
+    priced = (
+        dataset.scan("pharmacy_claim").group_by(pl.col("dispensing_date").dt.year().alias("year"))
+        .agg(pl.len().alias("_fills"), pl.col("paid_amount").is_not_null().sum().alias("_priced")).collect()
+    )
+    summary = (
+        util.join(medical, on="year", how="left").join(rx, on="year", how="left").join(priced, on="year", how="left")
+        .with_columns(pl.when((pl.col("_fills").fill_null(0) > 0) & (pl.col("_priced").fill_null(0) == 0)).then(None).otherwise(pl.col("pmpm_pharmacy")).alias("pmpm_pharmacy"))
+        .drop("_fills", "_priced").sort("year")
+    )
     return {"summary": summary, "pmpm": pmpm}
 
 

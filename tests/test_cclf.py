@@ -247,6 +247,11 @@ def test_synth_to_cclf_to_ingest_round_trip(small_dataset, tmp_path):
     fills = lambda ds, mapped: (ds.read("pharmacy_claim").join(ids, on="person_id").with_columns(pl.col("member_id").alias("person_id")) if mapped else ds.read("pharmacy_claim")).group_by("person_id").agg(  # noqa: E731
         pl.len(), pl.col("days_supply").sum(), pl.col("quantity").sum()).sort("person_id")
     assert fills(small_dataset, True).equals(fills(back, False))
+    from modeling.metrics import overview
+
+    summary = overview(back)["summary"]
+    assert summary["pmpm_pharmacy"].null_count() == summary.height  # CCLF7 has no paid amount: unknown, not $0
+    assert overview(small_dataset)["summary"]["pmpm_pharmacy"].null_count() == 0
     for year in (2024, 2025):
         source_scores = score_panel(small_dataset, year).scores.join(ids, on="person_id").drop("person_id").rename({"member_id": "person_id"}).sort("person_id")
         round_trip = score_panel(back, year).scores.select(source_scores.columns).sort("person_id")
