@@ -44,6 +44,16 @@ def pharmacy_spend(pharmacy_claim: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _unpriced_pharmacy_years(dataset: Dataset) -> pl.LazyFrame:
+    """Years whose fills carry no paid amount at all (CMS's Part D file, CCLF7, has none): their Part D
+    spend is unknown, not $0."""
+    return (
+        dataset.scan("pharmacy_claim").group_by(pl.col("dispensing_date").dt.year().cast(pl.Int32).alias("year"))
+        .agg(pl.col("paid_amount").is_not_null().sum().alias("priced"))
+        .filter(pl.col("priced") == 0).select("year")
+    )
+
+
 def pmpm_by_category(dataset: Dataset) -> pl.DataFrame:
     """PMPM paid by year and service category (medical categories and pharmacy), with member months."""
     mm = person_years(member_months(dataset.scan("eligibility")))
@@ -55,9 +65,12 @@ def pmpm_by_category(dataset: Dataset) -> pl.DataFrame:
     )
     by_cat = spend.group_by("year", "service_category").agg(pl.col("paid_amount").sum())
     grid = mm.select("year", "member_months").join(pl.LazyFrame({"service_category": [*CATEGORIES, PHARMACY]}), how="cross")
+    unpriced = _unpriced_pharmacy_years(dataset).with_columns(pl.lit(PHARMACY).alias("service_category"), pl.lit(True).alias("_unpriced"))
     return (
         grid.join(by_cat, on=["year", "service_category"], how="left")
-        .with_columns(pl.col("paid_amount").fill_null(0.0))
+        .join(unpriced, on=["year", "service_category"], how="left")
+        .with_columns(pl.when(pl.col("_unpriced").fill_null(False)).then(None).otherwise(pl.col("paid_amount").fill_null(0.0)).alias("paid_amount"))
+        .drop("_unpriced")
         .with_columns((pl.col("paid_amount") / pl.col("member_months")).alias("pmpm"))
         .sort("year", "service_category")
         .collect()
@@ -101,15 +114,11 @@ def overview(dataset: Dataset) -> dict[str, pl.DataFrame]:
     )
     medical = totals.filter(~pl.col("is_rx")).select("year", pl.col("pmpm").alias("pmpm_medical"), pl.col("paid_amount").alias("paid_medical"))
     rx = totals.filter(pl.col("is_rx")).select("year", pl.col("pmpm").alias("pmpm_pharmacy"))
-    # fills without any paid amount (CMS's Part D file, CCLF7, carries none): Part D spend is unknown, not $0
-    priced = (
-        dataset.scan("pharmacy_claim").group_by(pl.col("dispensing_date").dt.year().alias("year"))
-        .agg(pl.len().alias("_fills"), pl.col("paid_amount").is_not_null().sum().alias("_priced")).collect()
-    )
+    unpriced = _unpriced_pharmacy_years(dataset).with_columns(pl.lit(True).alias("_unpriced")).collect()
     summary = (
-        util.join(medical, on="year", how="left").join(rx, on="year", how="left").join(priced, on="year", how="left")
-        .with_columns(pl.when((pl.col("_fills").fill_null(0) > 0) & (pl.col("_priced").fill_null(0) == 0)).then(None).otherwise(pl.col("pmpm_pharmacy")).alias("pmpm_pharmacy"))
-        .drop("_fills", "_priced").sort("year")
+        util.join(medical, on="year", how="left").join(rx, on="year", how="left").join(unpriced, on="year", how="left")
+        .with_columns(pl.when(pl.col("_unpriced").fill_null(False)).then(None).otherwise(pl.col("pmpm_pharmacy")).alias("pmpm_pharmacy"))
+        .drop("_unpriced").sort("year")
     )
     return {"summary": summary, "pmpm": pmpm}
 
