@@ -65,7 +65,7 @@ def quality_chart(report: dict) -> alt.Chart:
 
 def cclf_lines_chart(by_type: pl.DataFrame) -> alt.Chart:
     """Stacked bars: where each file type's lines went (loaded, superseded, cancelled, quarantined, not loaded)."""
-    statuses = ["loaded", "superseded", "cancelled", "quarantined", "not_loaded"]
+    statuses = ["loaded", "superseded", "cancelled", "quarantined", "not_loaded", "in_refused_file"]
     data = by_type.unpivot(index="file_type", on=statuses, variable_name="status", value_name="lines").to_pandas()
     return (
         alt.Chart(data, title="CCLF lines by file type and outcome")
@@ -73,7 +73,7 @@ def cclf_lines_chart(by_type: pl.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("lines:Q", title="Lines", axis=alt.Axis(format="~s")),
             y=alt.Y("file_type:N", title=None),
-            color=alt.Color("status:N", sort=statuses, scale=alt.Scale(domain=statuses, range=["#4c78a8", "#9ecae9", "#f58518", "#e45756", "#bab0ac"])),
+            color=alt.Color("status:N", sort=statuses, scale=alt.Scale(domain=statuses, range=["#4c78a8", "#9ecae9", "#f58518", "#e45756", "#bab0ac", "#b279a2"])),
             order=alt.Order("status_order:Q"),
             tooltip=["file_type", "status", alt.Tooltip("lines:Q", format=",")],
         )

@@ -82,10 +82,10 @@ cclf = read_reconciliation(ds.path)
 if cclf is not None:
     st.subheader("CCLF reconciliation")
     by_type = files_by_type(cclf["files"])
-    st.caption("Every line of every CCLF file: loaded, superseded by a later version, part of a claim that netted to cancelled, quarantined with its reason, or read but not loaded (CCLF0 counts, benefit-enhancement files).")
+    st.caption("Every line of every CCLF file: loaded, superseded by a later version, part of a claim that netted to cancelled, quarantined with its reason, read but not loaded (CCLF0 counts, benefit-enhancement files), or in a file refused as a whole (the reason is below).")
     st.dataframe(by_type, hide_index=True, use_container_width=True)
     if cclf["reconciled"]:
-        st.success("Lines reconcile: for every file, lines read = loaded + superseded + cancelled + quarantined + not loaded.")
+        st.success("Lines reconcile: for every file, lines read = loaded + superseded + cancelled + quarantined + not loaded + in a refused file.")
     else:
         st.error("Lines do not reconcile; see the per-file report below.")
     st.altair_chart(cclf_lines_chart(by_type), use_container_width=True)

@@ -140,12 +140,12 @@ def ingest_cclf_cmd(
     except VbcError as exc:
         _fail(exc)
     table = Table(title=f"CCLF reconciliation ({len(report.files)} files)")
-    cols = ("file_type", "files", "lines_read", "loaded", "superseded", "cancelled", "quarantined", "not_loaded")
+    cols = ("file_type", "files", "lines_read", "loaded", "superseded", "cancelled", "quarantined", "not_loaded", "in_refused_file")
     for col in (*cols, ""):
-        table.add_column({"file_type": "type", "lines_read": "read"}.get(col, col.replace("_", " ")), justify="left" if col == "file_type" else "right", no_wrap=True)
+        table.add_column({"file_type": "type", "lines_read": "read", "in_refused_file": "refused"}.get(col, col.replace("_", " ")), justify="left" if col == "file_type" else "right", no_wrap=True)
     for r in report.by_file_type().iter_rows(named=True):
         table.add_row(*[f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols], "[green]ok[/]" if r["reconciles"] else "[red]MISMATCH[/]")
-    Console(width=max(console.width, 110)).print(table)  # nine numeric columns: wider than an 80-column terminal
+    Console(width=max(console.width, 120)).print(table)  # nine numeric columns: wider than an 80-column terminal
     mismatches = [c for c in report.record_counts if not c["matches"]]
     console.print(
         f"CCLF0 record counts: {len(report.record_counts) - len(mismatches)} of {len(report.record_counts)} match their files"

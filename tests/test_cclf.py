@@ -180,6 +180,8 @@ def test_wrong_file_type_binary_and_orphans_are_refused_or_quarantined(tmp_path)
     assert "NUL bytes" in refused["CCLF5"]
     by_type = {r["file_type"]: r for r in report.by_file_type().to_dicts()}
     assert by_type["CCLF2"]["quarantined"] == 1
+    assert by_type["CCLF1"]["in_refused_file"] == 2 and by_type["CCLF1"]["loaded"] == 0
+    assert report.reconciled and all(r["reconciles"] for r in by_type.values())
     quarantine = pl.read_parquet(tmp_path / "ds" / "quarantine" / "cclf_lines.parquet")
     assert quarantine.filter(pl.col("reason").str.contains("no CCLF1 header has CUR_CLM_UNIQ_ID 0000000000042")).height == 1
 
@@ -202,6 +204,7 @@ def test_zip_source_and_clear_errors(two_deliveries, tmp_path):
     (plain / "CCLF8.txt").write_text(records("CCLF8", [beneficiary(NEW)]))
     report = ingest_cclf(plain, tmp_path / "plain_ds")
     assert "cannot tell which month" in report.refused[0]["refused"]
+    assert report.refused[0]["in_refused_file"] == report.refused[0]["lines_read"] == 1 and report.reconciled
 
 
 def test_cclf0_counts_are_compared(two_deliveries, tmp_path):

@@ -33,7 +33,7 @@ allowed amounts are not in CCLF1/2. Benefit-enhancement files (CCLFA, CCLFB) are
 counted but not loaded (the canonical model has no place for them).
 
 Every line is accounted for per file: lines read = loaded + superseded + cancelled + quarantined
-+ not loaded, and CCLF0's record counts are compared with the files of its delivery.
++ not loaded + in a refused file, and CCLF0's record counts are compared with the files of its delivery.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ RACE = {"0": "unknown", "1": "white", "2": "black", "3": "other", "4": "asian", 
 SEX = {"1": "male", "2": "female", "0": "unknown"}
 ORDER, FILE, LINE_NO = "_order", "_file", "_line"
 STATUS = "_status"
-STATUSES = ("loaded", "superseded", "cancelled", "quarantined", "not_loaded")
+STATUSES = ("loaded", "superseded", "cancelled", "quarantined", "not_loaded", "in_refused_file")
 
 
 @dataclass(frozen=True)
@@ -599,7 +599,7 @@ def ingest_cclf(
                         record_counts.append({"delivery": _delivery_key(file), **c})
                     entry["not_loaded"] = parsed.lines_read - parsed.quarantine.height  # titles and counts: read, compared, not loaded
                 elif file.file_type == "CCLF8" and file.delivery != "runout" and file.month is None and enrollment is None:
-                    entry["lines_read"] = file.read_bytes().count(b"\n")
+                    entry["lines_read"] = entry["in_refused_file"] = len(file.read_bytes().splitlines())
                     entry["refused"] = (
                         f"{file.name}: cannot tell which month this CCLF8 covers. Name it with its month "
                         "(e.g. CCLF8_2024-03.txt, or CMS's name with its D-date) or give an enrollment file."
@@ -615,6 +615,7 @@ def ingest_cclf(
             entry["lines_read"] = parsed.lines_read
             if parsed.refused:
                 entry["refused"] = parsed.refused
+                entry["in_refused_file"] = parsed.lines_read
                 continue
             entry["quarantined"] += parsed.quarantine.height
             quarantines.append(parsed.quarantine)
