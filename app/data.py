@@ -9,7 +9,12 @@ import streamlit as st
 
 from app.charts import cclf_lines_chart, quality_chart
 from app.state import active_dataset, workspace
-from modeling.cclf.ingest import files_by_type, ingest_cclf, read_reconciliation
+from modeling.cclf.ingest import (
+    files_by_type,
+    ingest_cclf,
+    read_line_quarantine,
+    read_reconciliation,
+)
 from modeling.errors import VbcError
 from modeling.ingest import ingest_canonical, validate_dataset, write_quality
 from modeling.schema import TABLES
@@ -99,13 +104,11 @@ if cclf is not None:
         files_frame = pl.DataFrame(cclf["files"], infer_schema_length=None)
         st.dataframe(files_frame, hide_index=True, use_container_width=True)
         st.download_button("Download the per-file report (CSV)", files_frame.write_csv(), file_name="cclf_reconciliation.csv", mime="text/csv")
-    lines_q = ds.path / "quarantine" / "cclf_lines.parquet"
-    if lines_q.exists():
-        q = pl.read_parquet(lines_q)
-        if q.height:
-            st.markdown(f"**{q.height:,} quarantined CCLF lines**")
-            st.dataframe(q.head(1_000), hide_index=True, use_container_width=True)
-            st.download_button("Download quarantined CCLF lines (CSV)", q.write_csv(), file_name="cclf_quarantine.csv", mime="text/csv")
+    q = read_line_quarantine(ds.path)
+    if q is not None and q.height:
+        st.markdown(f"**{q.height:,} quarantined CCLF lines**")
+        st.dataframe(q.head(1_000), hide_index=True, use_container_width=True)
+        st.download_button("Download quarantined CCLF lines (CSV)", q.write_csv(), file_name="cclf_quarantine.csv", mime="text/csv")
 
 st.subheader("Load CCLF files")
 st.markdown(

@@ -126,6 +126,11 @@ def reach_rules(performance_year: int, risk_option: str) -> ReachRules:
             "Financial Methodology paper, or write the corridors into a commercial risk_corridors spec."
         )
     corridors = tuple((float(b["band_from"]), _float(b["band_to"]), float(b["share"])) for b in bands.iter_rows(named=True))
+    if corridors[0][2] != float(r["shared_rate"]):
+        raise ParameterError(
+            f"ACO REACH {performance_year} {risk_option}: the shared rate {r['shared_rate']} in reach_parameters.csv and the first "
+            f"corridor's share {corridors[0][2]} in reach_corridors.csv must agree (the ACO keeps the option's rate in the first band)."
+        )
     return ReachRules(performance_year, risk_option, float(r["shared_rate"]), float(r["discount"]), float(r["quality_withhold"]), corridors, r["source"])
 
 

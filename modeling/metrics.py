@@ -114,7 +114,7 @@ def overview(dataset: Dataset) -> dict[str, pl.DataFrame]:
     )
     medical = totals.filter(~pl.col("is_rx")).select("year", pl.col("pmpm").alias("pmpm_medical"), pl.col("paid_amount").alias("paid_medical"))
     rx = totals.filter(pl.col("is_rx")).select("year", pl.col("pmpm").alias("pmpm_pharmacy"))
-    unpriced = _unpriced_pharmacy_years(dataset).with_columns(pl.lit(True).alias("_unpriced")).collect()
+    unpriced = pmpm.filter((pl.col("service_category") == PHARMACY) & pl.col("paid_amount").is_null()).select("year", pl.lit(True).alias("_unpriced"))
     summary = (
         util.join(medical, on="year", how="left").join(rx, on="year", how="left").join(unpriced, on="year", how="left")
         .with_columns(pl.when(pl.col("_unpriced").fill_null(False)).then(None).otherwise(pl.col("pmpm_pharmacy")).alias("pmpm_pharmacy"))

@@ -200,6 +200,12 @@ def read_reconciliation(dataset_path: str | Path) -> dict | None:
     return json.loads(p.read_text()) if p.exists() else None
 
 
+def read_line_quarantine(dataset_path: str | Path) -> pl.DataFrame | None:
+    """The quarantined CCLF lines (file, line, reason, record) of a dataset loaded from CCLF, or None."""
+    p = Path(dataset_path) / CCLF_QUARANTINE
+    return pl.read_parquet(p) if p.exists() else None
+
+
 # ---------------------------------------------------------------- reading and staging
 
 
@@ -712,8 +718,7 @@ def ingest_cclf(
                 result.accepted = result.accepted.clear()
                 results[table] = result
         write_quality(out, results)
-        line_quarantine = pl.concat([q for q in quarantines + quarantine_rows if q.height], how="vertical") if any(
-            q.height for q in quarantines + quarantine_rows) else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+        line_quarantine = pl.concat([pl.DataFrame(schema=QUARANTINE_SCHEMA), *quarantines, *quarantine_rows], how="vertical")
         (out / CCLF_QUARANTINE).parent.mkdir(parents=True, exist_ok=True)
         line_quarantine.write_parquet(out / CCLF_QUARANTINE)
         report = CclfIngestReport(Dataset(out), report_files, record_counts, results, _notes(report_files))

@@ -313,8 +313,7 @@ def write_cclf(
     deliver(bene, "CCLF8", "_month")
 
     say("Part A claims (CCLF1-4)")
-    medical = with_service_category(dataset.scan("medical_claim")).collect()
-    medical, merged = bill_as_medicare(medical.drop("service_category"))
+    medical, merged = bill_as_medicare(dataset.read("medical_claim"))
     medical = with_service_category(medical.lazy()).collect()
     inst = medical.filter(pl.col("claim_type") == "institutional")
     ccn = (
