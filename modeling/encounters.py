@@ -178,8 +178,9 @@ def esrd_status(medical_claim: pl.LazyFrame, people: pl.LazyFrame, as_of: dt.dat
     """
     bill = pl.col("bill_type_code").str.strip_chars()
     bill = pl.when(bill.str.len_chars() == 4).then(bill.str.slice(1)).otherwise(bill).str.slice(0, 2)
-    history = (  # the ESRD beneficiaries' claims are few: read them once
-        medical_claim.filter(pl.col("claim_start_date") <= as_of).join(people.select("person_id"), on="person_id", how="semi")
+    ids = people.select("person_id").collect()["person_id"].implode()
+    history = (  # the ESRD beneficiaries' claims are few: read them once (a filter, not a join, so the scan skips other people's rows)
+        medical_claim.filter((pl.col("claim_start_date") <= as_of) & pl.col("person_id").is_in(ids))
         .select("person_id", "claim_type", "claim_start_date", "claim_end_date", "drg_code", "bill_type_code", *DIAGNOSIS_COLUMNS)
         .collect().lazy()
     )

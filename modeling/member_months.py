@@ -56,3 +56,33 @@ def person_years(member_months_lf: pl.LazyFrame, by: list[str] | None = None) ->
         .with_columns((pl.col("member_months") / 12).alias("person_years"))
         .sort(keys)
     )
+
+
+def december_enrollees(eligibility: pl.LazyFrame, year: int) -> pl.LazyFrame:
+    """The members enrolled in December of ``year``: person_id, months (member months in
+    ``year``) and the attributes of their December (birth_date, gender,
+    original_reason_entitlement_code, dual_status_code, medicare_status_code).
+
+    The same figures as ``member_months`` filtered to the year, read from the spans without
+    expanding them: each span's months within the year become a 12-bit mask, a person's masks
+    are OR-ed (overlapping spans count a month once) and the bits counted; December's attributes
+    are those of the first span in the table that covers it, as ``member_months`` keeps them.
+    """
+    first, last = year * 12, year * 12 + 11
+    month_index = lambda c: pl.col(c).dt.year().cast(pl.Int32) * 12 + pl.col(c).dt.month().cast(pl.Int32) - 1  # noqa: E731
+    spans = (
+        eligibility.with_row_index("_order")
+        .with_columns(month_index("enrollment_start_date").alias("_from"), month_index("enrollment_end_date").alias("_to"))
+        .filter((pl.col("_from") <= last) & (pl.col("_to") >= first))
+        .with_columns(pl.max_horizontal("_from", pl.lit(first)).alias("_from"), pl.min_horizontal("_to", pl.lit(last)).alias("_to"))
+    )
+    months = spans.group_by("person_id").agg(
+        # bits from..to set: 2^(to+1) - 2^from, exact in floating point for 12 bits
+        (pl.lit(2.0).pow(pl.col("_to") - first + 1) - pl.lit(2.0).pow(pl.col("_from") - first)).cast(pl.UInt16)
+        .bitwise_or().bitwise_count_ones().cast(pl.UInt32).alias("months")
+    )
+    december = (
+        spans.filter(pl.col("_to") == last).sort("_order").unique("person_id", keep="first")
+        .select("person_id", "birth_date", "gender", "original_reason_entitlement_code", "dual_status_code", "medicare_status_code")
+    )
+    return december.join(months, on="person_id", how="left").select("person_id", "months", pl.exclude("person_id", "months"))

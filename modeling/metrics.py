@@ -21,10 +21,11 @@ from modeling.member_months import member_months, person_years
 from modeling.service_categories import CATEGORIES, PHARMACY, with_service_category
 
 
-def money_sum(column: str) -> pl.Expr:
-    """The exact sum of a dollar column: each amount taken to the cent and added as integer cents,
-    so the total does not depend on the order in which parallel workers add rows."""
-    return (pl.col(column) * 100).round().cast(pl.Int64).sum() / 100
+def money_sum(column: str | pl.Expr) -> pl.Expr:
+    """The exact sum of a dollar column (or expression): each amount taken to the cent and added
+    as integer cents, so the total does not depend on the order in which parallel workers add rows."""
+    amount = pl.col(column) if isinstance(column, str) else column
+    return (amount * 100).round().cast(pl.Int64).sum() / 100
 
 
 def medical_spend(medical_claim: pl.LazyFrame) -> pl.LazyFrame:

@@ -37,32 +37,54 @@ def eligible_procedure_codes(year: int) -> pl.Series:
     return pl.read_csv(path.read_bytes(), infer_schema=False)["cpt_hcpcs_code"].unique()
 
 
-def risk_adjustment_diagnoses(medical_claim: pl.LazyFrame, year: int) -> pl.LazyFrame:
-    """person_id, claim_id, diagnosis_code from risk-adjustment-eligible claims starting in ``year``.
-
-    The eligible claim lines are collected once; only the diagnosis columns that hold a code are
-    then unpivoted (most data fills far fewer than 25 slots)."""
+def counts_for_risk_adjustment(year: int) -> pl.Expr:
+    """True on each line of a claim whose diagnoses count for risk adjustment in service year
+    ``year`` (claim-level for facility claims: an outpatient bill counts when any of its lines
+    carries an acceptable code). Evaluate it over whole claims: the outpatient rule looks across
+    a claim's lines."""
     eligible = eligible_procedure_codes(year).implode()
-    claims = medical_claim.filter(pl.col("claim_start_date").dt.year() == year)
     bill = pl.col("bill_type_code").str.strip_chars()
     bill = pl.when(bill.str.len_chars() == 4).then(bill.str.slice(1)).otherwise(bill).str.slice(0, 2)
     eligible_line = pl.col("hcpcs_code").is_in(eligible).fill_null(False)
-    has_eligible_line = pl.col("claim_id").is_in(pl.col("claim_id").filter(eligible_line).unique().implode())
-    institutional = (pl.col("claim_type") == "institutional") & (
-        bill.is_in(INPATIENT_BILL_TYPES) | (bill.is_in(OUTPATIENT_BILL_TYPES) & has_eligible_line)
-    )
+    facility = pl.col("claim_type") == "institutional"
+    has_eligible_line = pl.col("claim_id").is_in(pl.col("claim_id").filter(facility & eligible_line).unique().implode())
+    institutional = facility & (bill.is_in(INPATIENT_BILL_TYPES) | (bill.is_in(OUTPATIENT_BILL_TYPES) & has_eligible_line))
     professional = (pl.col("claim_type") == "professional") & eligible_line
+    return (institutional | professional).fill_null(False)
+
+
+def _filled(frame: pl.DataFrame) -> list[str]:
+    """The diagnosis columns that hold a code somewhere (most data fill far fewer than 25)."""
+    return [c for c in DIAGNOSIS_COLUMNS if frame[c].null_count() < frame.height] or DIAGNOSIS_COLUMNS[:1]
+
+
+def risk_adjustment_diagnoses(medical_claim: pl.LazyFrame, year: int) -> pl.LazyFrame:
+    """person_id, claim_id, diagnosis_code from risk-adjustment-eligible claims starting in ``year``."""
     kept = (
-        claims.select("person_id", "claim_id", "claim_type", "bill_type_code", "hcpcs_code", *DIAGNOSIS_COLUMNS)
-        .filter(institutional | professional)
+        medical_claim.filter(pl.col("claim_start_date").dt.year() == year)
+        .select("person_id", "claim_id", "claim_type", "bill_type_code", "hcpcs_code", *DIAGNOSIS_COLUMNS)
+        .filter(counts_for_risk_adjustment(year))
         .select("person_id", "claim_id", *DIAGNOSIS_COLUMNS)
         .collect()
     )
-    used = [c for c in DIAGNOSIS_COLUMNS if kept[c].null_count() < kept.height] or DIAGNOSIS_COLUMNS[:1]
     return (
-        kept.lazy().select("person_id", "claim_id", *used)
+        kept.lazy().select("person_id", "claim_id", *_filled(kept))
         .unpivot(index=["person_id", "claim_id"], value_name="diagnosis_code")
         .filter(pl.col("diagnosis_code").is_not_null())
         .select("person_id", "claim_id", "diagnosis_code")
         .unique()
+    )
+
+
+def person_diagnoses(claims: pl.DataFrame, year: int) -> pl.DataFrame:
+    """person_id, diagnosis_code, risk_adjustment: each distinct diagnosis a person has on the
+    claims of ``year`` (``claims`` holds that year's lines, all columns of the diagnosis rule),
+    and whether any claim carrying it counts for risk adjustment. One pass serves both the
+    CMS-HCC inputs and any condition flags read from all claims."""
+    flagged = claims.lazy().select("person_id", *_filled(claims), counts_for_risk_adjustment(year).alias("risk_adjustment"))
+    return (
+        flagged.unpivot(index=["person_id", "risk_adjustment"], value_name="diagnosis_code")
+        .filter(pl.col("diagnosis_code").is_not_null())
+        .group_by("person_id", "diagnosis_code").agg(pl.col("risk_adjustment").any())
+        .collect()
     )

@@ -28,13 +28,14 @@ from modeling.dataset import Dataset
 from modeling.encounters import ed_visits, inpatient_stays, snf_stays
 from modeling.member_months import member_months
 from modeling.metrics import medical_spend, money_sum
+from modeling.risk_adjustment import person_diagnoses
 from modeling.schema import DIAGNOSIS_COLUMNS
 from modeling.service_categories import CATEGORIES, with_service_category
 
 CLAIM_COLUMNS = [
     "person_id", "claim_id", "claim_line_number", "claim_type", "claim_start_date", "claim_end_date", "admission_date", "discharge_date",
     "discharge_disposition_code", "admit_type_code", "drg_code", "bill_type_code", "revenue_center_code", "hcpcs_code",
-    "place_of_service_code", "paid_amount", *DIAGNOSIS_COLUMNS[:10],
+    "place_of_service_code", "paid_amount", *DIAGNOSIS_COLUMNS,
 ]
 COST_CATEGORIES = {c: "cost_" + c.replace("/", "_").replace(" ", "_") for c in CATEGORIES}
 
@@ -77,14 +78,16 @@ def _year_end(year: int) -> dt.date:
     return dt.date(year, 12, 31)
 
 
-def _demographics(dataset: Dataset, year: int) -> pl.DataFrame:
+def _demographics(dataset: Dataset, year: int, claims: pl.LazyFrame, diagnoses: pl.DataFrame) -> pl.DataFrame:
     """Members enrolled in December of ``year`` and their HCC-model demographics and V28 HCCs
-    (the payment year ``year + 1`` scored from ``year``'s diagnoses)."""
-    from risk_stratification.hcc import score
-    from risk_stratification.inputs import hcc_inputs
+    (the payment year ``year + 1`` scored from ``year``'s diagnoses).
 
-    people, dx = hcc_inputs(dataset, year + 1)
-    scored = score(people, dx, model="V28", payment_year=year + 1)
+    ``claims``: the year's medical claim lines; ``diagnoses``: ``person_diagnoses`` of them."""
+    from risk_stratification.hcc import score
+    from risk_stratification.inputs import hcc_people
+
+    people = hcc_people(dataset, year + 1, collection_claims=claims)
+    scored = score(people, diagnoses.filter(pl.col("risk_adjustment")).select("person_id", "diagnosis_code"), model="V28", payment_year=year + 1)
     hccs = scored.hcc_terms.select("person_id", pl.col("cc").cast(pl.Int32))
     flags = (
         hccs.with_columns(pl.lit(1, dtype=pl.Int8).alias("v"), ("hcc_" + pl.col("cc").cast(pl.String)).alias("name"))
@@ -113,48 +116,48 @@ def _demographics(dataset: Dataset, year: int) -> pl.DataFrame:
     )
 
 
-def _chronic_conditions(claims: pl.LazyFrame, year: int) -> pl.LazyFrame:
-    """person_id, cc_<condition> flags from any diagnosis on claims of ``year``."""
+def _chronic_conditions(diagnoses: pl.DataFrame) -> pl.DataFrame:
+    """person_id, condition, v: the CCW chronic conditions of any diagnosis (on any claim) of
+    ``diagnoses`` (person_id, diagnosis_code), matched on 3- and 4-character ICD-10 prefixes."""
     cond = ccw_conditions()
-    dx = (
-        claims.filter(pl.col("claim_start_date").dt.year() == year)
-        .select("person_id", *DIAGNOSIS_COLUMNS[:10])
-        .unpivot(index="person_id", value_name="code").drop("variable").drop_nulls("code")
-        .select("person_id", pl.col("code").str.replace(".", "", literal=True).str.slice(0, 3).alias("p3"), pl.col("code").str.replace(".", "", literal=True).str.slice(0, 4).alias("p4"))
-        .unique()
-    )
+    code = pl.col("diagnosis_code").str.replace(".", "", literal=True)
+    dx = diagnoses.lazy().select("person_id", code.str.slice(0, 3).alias("p3"), code.str.slice(0, 4).alias("p4"))
     hits = pl.concat([dx.join(cond.lazy(), left_on="p3", right_on="prefix"), dx.join(cond.lazy(), left_on="p4", right_on="prefix")]).select("person_id", "condition").unique()
-    return hits.with_columns(pl.lit(1, dtype=pl.Int8).alias("v"))
+    return hits.with_columns(pl.lit(1, dtype=pl.Int8).alias("v")).collect()
 
 
 def features(dataset: Dataset, year: int) -> pl.DataFrame:
     """One row per member enrolled in December of ``year``: person_id, year and every feature of
     ``feature_names()`` (stratification set; the benchmarking set is a subset)."""
-    end, start = _year_end(year), dt.date(year - 1, 1, 1)  # the year and the one before; nothing after
-    claims = (  # categorized once, in memory, and reused by every aggregation below
-        with_service_category(dataset.scan("medical_claim").filter(pl.col("claim_start_date").is_between(start, end)).select(CLAIM_COLUMNS))
-        .collect().lazy()
-    )
-    pharmacy = dataset.scan("pharmacy_claim").filter(pl.col("dispensing_date").is_between(start, end))
-    demo = _demographics(dataset, year)
+    end, start = _year_end(year), dt.date(year, 1, 1)
+    # the year's lines in full, categorized once and reused by every aggregation below; of the
+    # year before only each person's paid total is needed
+    lines = with_service_category(
+        dataset.scan("medical_claim").filter(pl.col("claim_start_date").is_between(start, end)).select(CLAIM_COLUMNS)
+    ).collect()
+    claims = lines.lazy()
+    prior_claims = dataset.scan("medical_claim").filter(pl.col("claim_start_date").dt.year() == year - 1)
+    pharmacy = dataset.scan("pharmacy_claim").filter(pl.col("dispensing_date").is_between(dt.date(year - 1, 1, 1), end))
+    diagnoses = person_diagnoses(lines, year)
+    demo = _demographics(dataset, year, claims, diagnoses)
     ids = demo.select("person_id").lazy()
 
-    spend = medical_spend(claims).filter(pl.col("year").is_in([year - 1, year])).collect()
     by_category = (
-        spend.filter(pl.col("year") == year).with_columns(pl.col("service_category").replace(COST_CATEGORIES))
+        medical_spend(claims).collect().with_columns(pl.col("service_category").replace(COST_CATEGORIES))
         .pivot(on="service_category", index="person_id", values="paid_amount", aggregate_function="sum")
     )
     second_half = (
         claims.filter((pl.col("claim_start_date") >= dt.date(year, 7, 1)) & (pl.col("claim_start_date") <= end))
         .group_by("person_id").agg(money_sum("paid_amount").alias("cost_second_half"))
     )
-    rx = (
-        pharmacy.filter(pl.col("dispensing_date").dt.year() == year)
-        .group_by("person_id").agg(money_sum("paid_amount").alias("cost_pharmacy"), pl.len().alias("pharmacy_fills"), pl.col("ndc_code").n_unique().alias("distinct_drugs"))
-    )
-    rx_prior = pharmacy.filter(pl.col("dispensing_date").dt.year() == year - 1).group_by("person_id").agg(money_sum("paid_amount").alias("_rx_prior"))
-    prior = spend.filter(pl.col("year") == year - 1).group_by("person_id").agg(money_sum("paid_amount").alias("_med_prior"))
-    has_prior_year = spend.filter(pl.col("year") == year - 1).height > 0 or pharmacy.filter(pl.col("dispensing_date").dt.year() == year - 1).head(1).collect().height > 0
+    this_year = pl.col("dispensing_date").dt.year() == year
+    rx = pharmacy.group_by("person_id").agg(  # one pass over both years' fills
+        money_sum(pl.col("paid_amount").filter(this_year)).alias("cost_pharmacy"), this_year.sum().alias("pharmacy_fills"),
+        pl.col("ndc_code").filter(this_year).n_unique().alias("distinct_drugs"),
+        money_sum(pl.col("paid_amount").filter(~this_year)).alias("_rx_prior"), (~this_year).any().alias("_rx_in_prior_year"),
+    ).collect()
+    prior = prior_claims.group_by("person_id").agg(money_sum("paid_amount").alias("_med_prior")).collect()
+    has_prior_year = prior.height > 0 or rx["_rx_in_prior_year"].any()
 
     stays = inpatient_stays(claims, data_end=pl.lit(end)).filter(pl.col("year") == year)
     stay_features = stays.group_by("person_id").agg(
@@ -165,11 +168,11 @@ def features(dataset: Dataset, year: int) -> pl.DataFrame:
     ed = ed_visits(claims).filter(pl.col("year") == year).group_by("person_id").agg(
         pl.len().alias("ed_visits"), (pl.col("visit_date") >= dt.date(year, 7, 1)).sum().alias("ed_visits_last_6_months"))
     snf = snf_stays(claims).filter(pl.col("year") == year).group_by("person_id").agg(pl.len().alias("snf_stays"))
-    chronic = _chronic_conditions(claims, year).collect()
+    chronic = _chronic_conditions(diagnoses)
     chronic_wide = chronic.with_columns(("cc_" + pl.col("condition")).alias("name")).pivot(on="name", index="person_id", values="v")
 
     out = demo.join(by_category, on="person_id", how="left")
-    for frame in (second_half, rx, rx_prior, stay_features, ed, snf):
+    for frame in (second_half, rx.drop("_rx_in_prior_year").lazy(), stay_features, ed, snf):
         out = out.join(frame.join(ids, on="person_id", how="semi").collect(), on="person_id", how="left")
     out = out.join(prior, on="person_id", how="left").join(chronic_wide, on="person_id", how="left")
     names = feature_names()

@@ -41,6 +41,12 @@ _WORDS = {  # feature -> (kind, words); kinds decide how the value is written
     **{col: ("dollars", "{} on " + cat + " in the last 12 months") for cat, col in COST_CATEGORIES.items()},
 }
 
+_WHEN_MISSING = {  # features left empty on purpose: what the empty value means
+    "days_since_discharge": "no hospital discharge in the last 12 months",
+    "cost_prior_year": "no claims history for the year before",
+    "cost_change": "no claims history for the year before",
+}
+
 
 def driver_words(feature: str, value: float | None, labels: dict[int, str] | None = None) -> str:
     """One driver in plain words: ``driver_words("inpatient_stays", 3)`` -> "3 inpatient stays in
@@ -54,7 +60,7 @@ def driver_words(feature: str, value: float | None, labels: dict[int, str] | Non
         return name if value else f"no {name}"
     kind, words = _WORDS.get(feature, ("number", feature.replace("_", " ") + " {}"))
     if value is None or value != value:
-        return words.format("unknown")
+        return _WHEN_MISSING.get(feature) or words.format("unknown")
     if kind == "flag":
         return words if value else "not " + words
     if kind == "dollars":
@@ -69,19 +75,21 @@ def driver_words(feature: str, value: float | None, labels: dict[int, str] | Non
 def top_drivers(contributions: np.ndarray, frame: pl.DataFrame, features: list[str], *, n: int = 3, labels: dict[int, str] | None = None) -> pl.DataFrame:
     """person_id, driver_1..n (plain words) and driver_1..n_feature: the features that push each
     person's prediction up the most (largest positive SHAP contributions; the last column of
-    ``contributions`` is the expected value and is ignored)."""
+    ``contributions`` is the expected value and is ignored). Ties keep feature order."""
     contrib = contributions[:, : len(features)]
-    order = np.argsort(-contrib, axis=1, kind="stable")[:, :n]
-    values = frame.select(features).to_numpy()
+    n = min(n, len(features))
     rows = np.arange(len(frame))[:, None]
-    top_values, top_contrib = values[rows, order], contrib[rows, order]
+    order, remaining = np.empty((len(frame), n), dtype=np.intp), contrib.copy()
+    for k in range(n):  # the n largest, one argmax at a time (the first of equals wins: feature order breaks ties)
+        order[:, k] = remaining.argmax(axis=1)
+        remaining[rows[:, 0], order[:, k]] = -np.inf
+    values, top = frame.select(features).to_numpy()[rows, order], contrib[rows, order]
     out = {"person_id": frame["person_id"]}
     for k in range(n):
-        names = [features[i] for i in order[:, k]]
-        words = [driver_words(f, v, labels) if c > 0 else None for f, v, c in zip(names, top_values[:, k], top_contrib[:, k], strict=True)]
-        out[f"driver_{k + 1}"] = words
-        out[f"driver_{k + 1}_feature"] = [f if c > 0 else None for f, c in zip(names, top_contrib[:, k], strict=True)]
-    return pl.DataFrame(out)
+        names = [features[i] if c > 0 else None for i, c in zip(order[:, k], top[:, k], strict=True)]
+        out[f"driver_{k + 1}"] = [driver_words(f, v, labels) if f else None for f, v in zip(names, values[:, k], strict=True)]
+        out[f"driver_{k + 1}_feature"] = names
+    return pl.DataFrame(out, schema={"person_id": pl.String} | {f"driver_{k + 1}{s}": pl.String for k in range(n) for s in ("", "_feature")})
 
 
 def global_importance(contributions: np.ndarray, features: list[str]) -> pl.DataFrame:

@@ -3,6 +3,8 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from modeling.encounters import (
     ed_visits,
@@ -118,3 +120,73 @@ def test_snf_home_health_and_joint_replacement_counts():
     assert snf_stays(claims(rows)).collect().height == 1
     assert home_health_episodes(claims(rows)).collect().height == 2
     assert joint_replacements(claims(rows)).collect().height == 2
+
+
+def test_risk_adjustment_filter_and_person_diagnoses():
+    from modeling.risk_adjustment import person_diagnoses, risk_adjustment_diagnoses
+
+    rows = [
+        # outpatient facility claim: one acceptable CPT line makes the whole claim count
+        dict(claim_id="OP1", claim_line_number=1, claim_type="institutional", bill_type_code="131", hcpcs_code="99213", diagnosis_code_1="E1122"),
+        dict(claim_id="OP1", claim_line_number=2, claim_type="institutional", bill_type_code="131", hcpcs_code="80053", diagnosis_code_1="E1122", diagnosis_code_2="I5022"),
+        # outpatient facility claim with no acceptable line: does not count
+        dict(claim_id="OP2", claim_line_number=1, claim_type="institutional", bill_type_code="0131", hcpcs_code="36415", diagnosis_code_1="J449"),
+        # inpatient: counts with no procedure code; dialysis facility (72x) never counts
+        dict(claim_id="IP1", claim_line_number=1, claim_type="institutional", bill_type_code="111", diagnosis_code_1="N186"),
+        dict(claim_id="DI1", claim_line_number=1, claim_type="institutional", bill_type_code="721", hcpcs_code="99213", diagnosis_code_1="F329"),
+        # professional lines count one by one; an ambulance line does not
+        dict(claim_id="PR1", claim_line_number=1, claim_type="professional", hcpcs_code="A0425", diagnosis_code_1="J449", diagnosis_code_2="C3490"),
+        dict(claim_id="PR2", claim_line_number=1, claim_type="professional", hcpcs_code="99213", diagnosis_code_1="C3490"),
+        # a professional claim sharing an id with OP2 does not make the facility claim count
+        dict(claim_id="OP2", claim_line_number=9, claim_type="professional", hcpcs_code="99213", diagnosis_code_1="G20"),
+    ]
+    lines = claims([dict(r, claim_start_date=D(2024, 3, 1), claim_end_date=D(2024, 3, 1)) for r in rows])
+    ra = risk_adjustment_diagnoses(lines, 2024).collect()
+    assert set(ra.select("claim_id", "diagnosis_code").iter_rows()) == {
+        ("OP1", "E1122"), ("OP1", "I5022"), ("IP1", "N186"), ("PR2", "C3490"), ("OP2", "G20"),
+    }
+    per_person = dict(person_diagnoses(lines.collect(), 2024).select("diagnosis_code", "risk_adjustment").iter_rows())
+    assert per_person == {"E1122": True, "I5022": True, "N186": True, "C3490": True, "G20": True, "J449": False, "F329": False}
+
+
+def _enrollees_by_expanding(e: pl.LazyFrame, year: int) -> pl.DataFrame:
+    return (
+        member_months(e).filter(pl.col("year") == year).sort("person_id", "year_month")
+        .group_by("person_id").agg(
+            pl.len().cast(pl.UInt32).alias("months"), pl.col("month").max().alias("last_month"), pl.col("birth_date").last(), pl.col("gender").last(),
+            pl.col("original_reason_entitlement_code").last(), pl.col("dual_status_code").last(), pl.col("medicare_status_code").last(),
+        )
+        .filter(pl.col("last_month") == 12).drop("last_month").sort("person_id").collect()
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("ABC"), st.integers(0, 40), st.integers(0, 20), st.sampled_from(["NA", "02", "03"])), min_size=1, max_size=12))
+def test_december_enrollees_equal_expanded_member_months(spans):
+    from modeling.member_months import december_enrollees
+
+    start = D(2023, 1, 1)
+    rows = []
+    for person, offset, length, dual in spans:  # spans over 2023-2026, overlapping at random
+        first = start + dt.timedelta(days=30 * offset + 7)
+        rows.append(dict(person_id=person, enrollment_start_date=first, enrollment_end_date=first + dt.timedelta(days=30 * length + 3),
+                         medicare_status_code="10", dual_status_code=dual, original_reason_entitlement_code="0"))
+    e = elig(rows)
+    for year in (2023, 2024, 2025):
+        got = december_enrollees(e, year).collect().sort("person_id")
+        assert got.equals(_enrollees_by_expanding(e, year).select(got.columns))
+
+
+def test_empty_columns_are_served_as_typed_nulls(tmp_path):
+    from modeling.dataset import empty_columns, write_dataset
+    from modeling.schema import PHARMACY_CLAIM
+
+    rows = claims([dict(claim_start_date=D(2024, 1, 2), diagnosis_code_1="E119")]).collect()
+    pharmacy = pl.DataFrame(schema=PHARMACY_CLAIM.polars_schema)
+    ds = write_dataset(tmp_path / "d", {"medical_claim": rows, "pharmacy_claim": pharmacy, "eligibility": elig([]).collect()}, {"kind": "test"})
+    path = ds.path / "medical_claim.parquet"
+    empty = empty_columns(path)
+    assert "diagnosis_code_2" in empty and "diagnosis_code_1" not in empty and "claim_id" not in empty
+    scanned = ds.scan("medical_claim").collect()
+    assert scanned.equals(pl.read_parquet(path)) and scanned.schema == pl.read_parquet(path).schema
+    assert empty_columns(ds.path / "pharmacy_claim.parquet") == ()  # no rows: nothing to replace

@@ -112,6 +112,10 @@ def test_drivers_in_plain_words():
     d = top_drivers(contrib, frame, ["inpatient_stays", "age", "cost_total"], n=2)
     assert d["driver_1"].to_list() == ["3 inpatient stays in the last 12 months", "age 70"]
     assert d["driver_2"].to_list() == ["$50,000 spent in the last 12 months", None]  # only features that push risk up
+    assert driver_words("days_since_discharge", float("nan")) == "no hospital discharge in the last 12 months"
+    # ties go to the earlier feature, as a stable sort would; three drivers from three candidates
+    tied = top_drivers(np.array([[0.2, 0.5, 0.5, 0.0]]), frame.head(1), ["inpatient_stays", "age", "cost_total"], n=3)
+    assert tied.row(0)[1::2] == ("age 80", "$50,000 spent in the last 12 months", "3 inpatient stays in the last 12 months")
 
 
 def test_tier_policy():
