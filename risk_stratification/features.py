@@ -19,6 +19,7 @@ Two feature sets, kept apart:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 
@@ -26,6 +27,7 @@ import polars as pl
 
 from modeling.dataset import Dataset
 from modeling.encounters import ed_visits, inpatient_stays, snf_stays
+from modeling.errors import DatasetError
 from modeling.member_months import member_months
 from modeling.metrics import medical_spend, money_sum
 from modeling.risk_adjustment import person_diagnoses
@@ -126,9 +128,8 @@ def _chronic_conditions(diagnoses: pl.DataFrame) -> pl.DataFrame:
     return hits.with_columns(pl.lit(1, dtype=pl.Int8).alias("v")).collect()
 
 
-def features(dataset: Dataset, year: int) -> pl.DataFrame:
-    """One row per member enrolled in December of ``year``: person_id, year and every feature of
-    ``feature_names()`` (stratification set; the benchmarking set is a subset)."""
+def _features_of(dataset: Dataset, year: int) -> pl.DataFrame:
+    """The features of every member of ``dataset`` (a whole dataset or a ``PersonRange``)."""
     end, start = _year_end(year), dt.date(year, 1, 1)
     # the year's lines in full, categorized once and reused by every aggregation below; of the
     # year before only each person's paid total is needed
@@ -191,6 +192,53 @@ def features(dataset: Dataset, year: int) -> pl.DataFrame:
     casts = {c: pl.Float64 for c in names}
     # a fixed row order: models trained with row bagging are then the same, run after run
     return out.select("person_id", pl.lit(year).alias("year"), *[pl.col(c).cast(casts[c]) for c in names]).sort("person_id")
+
+
+class PersonRange:
+    """A dataset seen through a range of person ids (inclusive): every ``scan`` is filtered, which
+    lets Parquet skip the row groups of other people. Used to score big panels in slices."""
+
+    def __init__(self, dataset: Dataset, first: str, last: str):
+        self.dataset, self.first, self.last = dataset, first, last
+        self.path, self.manifest = dataset.path, dataset.manifest
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        return self.dataset.scan(table).filter(pl.col("person_id").is_between(pl.lit(self.first), pl.lit(self.last)))
+
+    def read(self, table: str) -> pl.DataFrame:
+        return self.scan(table).collect()
+
+
+def december_members(dataset: Dataset, year: int) -> pl.Series:
+    """Sorted ids of the people with an enrollment span touching December of ``year``: the members
+    of that December's member months, read from the spans without expanding them into months."""
+    december = dt.date(year, 12, 1)
+    spans = dataset.scan("eligibility").filter(
+        (pl.col("enrollment_start_date").dt.month_start() <= december) & (pl.col("enrollment_end_date").dt.month_start() >= december)
+    )
+    return spans.select(pl.col("person_id").unique().sort()).collect()["person_id"]
+
+
+def features(dataset: Dataset, year: int, *, slice_people: int = 150_000, progress: Callable[[str], None] | None = None) -> pl.DataFrame:
+    """One row per member enrolled in December of ``year``: person_id, year and every feature of
+    ``feature_names()`` (stratification set; the benchmarking set is a subset).
+
+    A panel of more than ``slice_people`` members is read in slices of that many people (a
+    range of ids each, so Parquet skips the other people's row groups): memory stays bounded
+    and the time grows linearly with the panel.
+    """
+    ids = december_members(dataset, year)
+    if ids.is_empty():
+        raise DatasetError(f"No members enrolled in December {year} in {dataset.path}.")
+    if ids.len() <= slice_people:
+        return _features_of(dataset, year)
+    parts = []
+    for start in range(0, ids.len(), slice_people):
+        part = ids.slice(start, slice_people)
+        if progress:
+            progress(f"features for members {start + 1:,}-{start + part.len():,} of {ids.len():,}")
+        parts.append(_features_of(PersonRange(dataset, part[0], part[-1]), year))
+    return pl.concat(parts)
 
 
 def outcomes(dataset: Dataset, year: int) -> pl.DataFrame:

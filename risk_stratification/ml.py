@@ -67,7 +67,7 @@ class RiskModels:
     def predict(self, frame: pl.DataFrame) -> pl.DataFrame:
         """person_id and, per target, the calibrated prediction (cost in dollars a year; the
         binary targets as probabilities)."""
-        x = frame.select(self.features).to_numpy()
+        x = frame.select(self.features).to_numpy(order="c")  # row-major once: LightGBM would copy a column-major matrix for every model
         out = {"person_id": frame["person_id"]}
         for name, booster in self.boosters.items():
             raw = booster.predict(x, num_threads=PARAMS["num_threads"])
@@ -76,7 +76,7 @@ class RiskModels:
 
     def contributions(self, frame: pl.DataFrame, target: str = "cost") -> np.ndarray:
         """LightGBM's SHAP contributions (n x (features + 1), last column the expected value)."""
-        return self.boosters[target].predict(frame.select(self.features).to_numpy(), pred_contrib=True, num_threads=PARAMS["num_threads"])
+        return self.boosters[target].predict(frame.select(self.features).to_numpy(order="c"), pred_contrib=True, num_threads=PARAMS["num_threads"])
 
     def to_bytes(self) -> bytes:
         payload = {

@@ -10,7 +10,6 @@ assigns tiers and writes each person's top drivers.
 
 from __future__ import annotations
 
-import datetime as dt
 import pickle
 import time
 from collections.abc import Callable
@@ -18,11 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import lightgbm as lgb
+import numpy as np
 import polars as pl
 
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, VbcError
-from risk_stratification.features import features, modeling_frame
+from risk_stratification.features import PersonRange, december_members, features, modeling_frame
 from risk_stratification.ml import Baselines, Evaluation, RiskModels, evaluate, fit
 from risk_stratification.readmission import FEATURES as READMISSION_FEATURES
 from risk_stratification.readmission import discharges, evaluate_readmission, fit_readmission
@@ -123,31 +123,6 @@ def load_registered(store, version: int | None = None) -> tuple[TrainedRisk, int
     return TrainedRisk.from_bytes(entry.artifact), entry.version
 
 
-class PersonRange:
-    """A dataset seen through a range of person ids (inclusive): every ``scan`` is filtered, which
-    lets Parquet skip the row groups of other people. Used to score big panels in slices."""
-
-    def __init__(self, dataset: Dataset, first: str, last: str):
-        self.dataset, self.first, self.last = dataset, first, last
-        self.path, self.manifest = dataset.path, dataset.manifest
-
-    def scan(self, table: str) -> pl.LazyFrame:
-        return self.dataset.scan(table).filter(pl.col("person_id").is_between(pl.lit(self.first), pl.lit(self.last)))
-
-    def read(self, table: str) -> pl.DataFrame:
-        return self.scan(table).collect()
-
-
-def december_members(dataset: Dataset, year: int) -> pl.Series:
-    """Sorted ids of the people with an enrollment span touching December of ``year``: the members
-    of that December's member months, read from the spans without expanding them into months."""
-    december = dt.date(year, 12, 1)
-    spans = dataset.scan("eligibility").filter(
-        (pl.col("enrollment_start_date").dt.month_start() <= december) & (pl.col("enrollment_end_date").dt.month_start() >= december)
-    )
-    return spans.select(pl.col("person_id").unique().sort()).collect()["person_id"]
-
-
 ACTIONABLE_TIERS = ("highest", "high", "rising")
 
 
@@ -173,16 +148,7 @@ def score(
 
     say = progress or (lambda _m: None)
     year = year or data_years(dataset)[-1]
-    ids = december_members(dataset, year)
-    if ids.is_empty():
-        raise DatasetError(f"No members enrolled in December {year} in {dataset.path}.")
-    frames = []
-    for start in range(0, ids.len(), slice_people):
-        part = ids.slice(start, slice_people)
-        say(f"features for members {start + 1:,}-{start + part.len():,} of {ids.len():,}")
-        view = dataset if part.len() == ids.len() else PersonRange(dataset, part[0], part[-1])
-        frames.append(features(view, year))
-    frame = pl.concat(frames)
+    frame = features(dataset, year, slice_people=slice_people, progress=say)
     say("predicting")
     predictions = trained.models.predict(frame).join(trained.baselines.predict(frame), on="person_id")
     attribution = (
@@ -223,7 +189,13 @@ def explain(dataset: Dataset, trained: TrainedRisk, person_id: str, *, year: int
 
 
 def importance(dataset: Dataset, trained: TrainedRisk, year: int | None = None, sample: int = 5000) -> pl.DataFrame:
-    """Global importance of the cost model's features (mean |SHAP|) on a sample of the panel."""
-    frame = features(dataset, year or data_years(dataset)[-1])
-    frame = frame.sample(min(sample, frame.height), seed=0) if frame.height > sample else frame
+    """Global importance of the cost model's features (mean |SHAP|) on ``sample`` members: the
+    whole panel when it is no larger, else a block of consecutive ids at a seeded random place
+    (ids carry no meaning, and a block lets Parquet read only that block)."""
+    year = year or data_years(dataset)[-1]
+    ids = december_members(dataset, year)
+    if ids.len() > sample:
+        start = int(np.random.default_rng(0).integers(0, ids.len() - sample + 1))
+        dataset = PersonRange(dataset, ids[start], ids[start + sample - 1])
+    frame = features(dataset, year)
     return global_importance(trained.models.contributions(frame, "cost"), trained.models.features)
