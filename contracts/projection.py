@@ -42,7 +42,7 @@ from contracts.specs import (
 )
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, ParameterError
-from modeling.member_months import member_months
+from modeling.member_months import years_enrolled
 from modeling.service_categories import CATEGORIES
 
 
@@ -109,7 +109,7 @@ class PanelHistory:
 
 def panel_history(dataset: Dataset, *, progress: Callable[[str], None] | None = None) -> PanelHistory:
     say = progress or (lambda _m: None)
-    years = sorted(member_months(dataset.scan("eligibility")).select(pl.col("year").unique()).collect()["year"].to_list())
+    years = years_enrolled(dataset.scan("eligibility"))
     if not years:
         raise DatasetError(f"{dataset.path} has no enrollment.")
     say(f"reading expenditures for {years[0]}-{years[-1]}")

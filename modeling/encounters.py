@@ -22,7 +22,7 @@ import datetime as dt
 import polars as pl
 
 from modeling.schema import DIAGNOSIS_COLUMNS
-from modeling.service_categories import ED_REVENUE, with_service_category
+from modeling.service_categories import ED_REVENUE, bill_type_prefix, with_service_category
 
 NOT_INDEX_DISPOSITIONS = ("02", "07", "20", "40", "41", "42")
 JOINT_REPLACEMENT_DRGS = ("469", "470", "521", "522")
@@ -176,8 +176,7 @@ def esrd_status(medical_claim: pl.LazyFrame, people: pl.LazyFrame, as_of: dt.dat
     with kidney transplant status (Z94.0) and no dialysis claim in the 90 days before
     ``as_of``, who have a functioning graft of unknown age.
     """
-    bill = pl.col("bill_type_code").str.strip_chars()
-    bill = pl.when(bill.str.len_chars() == 4).then(bill.str.slice(1)).otherwise(bill).str.slice(0, 2)
+    bill = bill_type_prefix()
     ids = people.select("person_id").collect()["person_id"].implode()
     history = (  # the ESRD beneficiaries' claims are few: read them once (a filter, not a join, so the scan skips other people's rows)
         medical_claim.filter((pl.col("claim_start_date") <= as_of) & pl.col("person_id").is_in(ids))

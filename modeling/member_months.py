@@ -47,6 +47,15 @@ def member_months(eligibility: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def years_enrolled(eligibility: pl.LazyFrame) -> list[int]:
+    """The calendar years with member months (every year an enrollment span touches), sorted,
+    read from the spans without expanding them into months."""
+    years = eligibility.select(
+        pl.int_ranges(pl.col("enrollment_start_date").dt.year(), pl.col("enrollment_end_date").dt.year() + 1).alias("year")
+    )
+    return sorted(years.select(pl.col("year").explode().unique().drop_nulls()).collect()["year"].to_list())
+
+
 def person_years(member_months_lf: pl.LazyFrame, by: list[str] | None = None) -> pl.LazyFrame:
     """Members and person-years (member months / 12) by year and any other columns."""
     keys = ["year", *(by or [])]

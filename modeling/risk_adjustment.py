@@ -22,6 +22,7 @@ import polars as pl
 
 from modeling.errors import ParameterError
 from modeling.schema import DIAGNOSIS_COLUMNS
+from modeling.service_categories import bill_type_prefix
 
 INPATIENT_BILL_TYPES = ("11", "41")
 OUTPATIENT_BILL_TYPES = ("12", "13", "43", "71", "73", "76", "77", "85")
@@ -43,8 +44,7 @@ def counts_for_risk_adjustment(year: int) -> pl.Expr:
     carries an acceptable code). Evaluate it over whole claims: the outpatient rule looks across
     a claim's lines."""
     eligible = eligible_procedure_codes(year).implode()
-    bill = pl.col("bill_type_code").str.strip_chars()
-    bill = pl.when(bill.str.len_chars() == 4).then(bill.str.slice(1)).otherwise(bill).str.slice(0, 2)
+    bill = bill_type_prefix()
     eligible_line = pl.col("hcpcs_code").is_in(eligible).fill_null(False)
     facility = pl.col("claim_type") == "institutional"
     has_eligible_line = pl.col("claim_id").is_in(pl.col("claim_id").filter(facility & eligible_line).unique().implode())

@@ -41,7 +41,9 @@ PHARMACY = "pharmacy"
 ED_REVENUE = r"^(045\d|0981)$"
 
 
-def _bill_type_prefix() -> pl.Expr:
+def bill_type_prefix() -> pl.Expr:
+    """The first two digits of the type of bill (facility type and bill classification), with a
+    leading 0 of the 4-character form dropped: "0131" and "131" are both "13"."""
     bt = pl.col("bill_type_code").str.strip_chars()
     bt = pl.when(bt.str.len_chars() == 4).then(bt.str.slice(1)).otherwise(bt)
     return bt.str.slice(0, 2)
@@ -52,7 +54,7 @@ def with_service_category(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
     returned as they are, so a caller can categorize once and reuse the result)."""
     if "service_category" in medical_claim.collect_schema().names():
         return medical_claim
-    bt = _bill_type_prefix()
+    bt = bill_type_prefix()
     # a claim is an ED claim when any of its lines has an ED revenue center (membership in the few
     # such claims' ids: the same flag as a window over claim_id, at a fraction of its cost)
     ed_line = pl.col("revenue_center_code").str.contains(ED_REVENUE).fill_null(False)

@@ -28,7 +28,7 @@ import polars as pl
 from modeling.dataset import Dataset
 from modeling.encounters import ed_visits, inpatient_stays, snf_stays
 from modeling.errors import DatasetError
-from modeling.member_months import member_months
+from modeling.member_months import december_enrollees, member_months
 from modeling.metrics import medical_spend, money_sum
 from modeling.risk_adjustment import person_diagnoses
 from modeling.schema import DIAGNOSIS_COLUMNS
@@ -210,13 +210,8 @@ class PersonRange:
 
 
 def december_members(dataset: Dataset, year: int) -> pl.Series:
-    """Sorted ids of the people with an enrollment span touching December of ``year``: the members
-    of that December's member months, read from the spans without expanding them into months."""
-    december = dt.date(year, 12, 1)
-    spans = dataset.scan("eligibility").filter(
-        (pl.col("enrollment_start_date").dt.month_start() <= december) & (pl.col("enrollment_end_date").dt.month_start() >= december)
-    )
-    return spans.select(pl.col("person_id").unique().sort()).collect()["person_id"]
+    """Sorted ids of the members enrolled in December of ``year`` (``december_enrollees``)."""
+    return december_enrollees(dataset.scan("eligibility"), year).select(pl.col("person_id").sort()).collect()["person_id"]
 
 
 def features(dataset: Dataset, year: int, *, slice_people: int = 150_000, progress: Callable[[str], None] | None = None) -> pl.DataFrame:

@@ -11,7 +11,7 @@ import polars as pl
 from modeling.dataset import Dataset
 from modeling.encounters import esrd_status, long_term_institutional
 from modeling.errors import DatasetError
-from modeling.member_months import december_enrollees, member_months
+from modeling.member_months import december_enrollees, years_enrolled
 from modeling.risk_adjustment import risk_adjustment_diagnoses
 
 ESRD_MEDICARE_STATUS = ("11", "21", "31")  # aged with ESRD, disabled with ESRD, ESRD only
@@ -28,7 +28,7 @@ def hcc_people(dataset: Dataset, payment_year: int, collection_claims: pl.LazyFr
     people = december_enrollees(dataset.scan("eligibility"), collection_year).rename(
         {"original_reason_entitlement_code": "orec"}).collect()
     if people.is_empty():
-        years = member_months(dataset.scan("eligibility")).select(pl.col("year").unique().sort()).collect()["year"].to_list()
+        years = years_enrolled(dataset.scan("eligibility"))
         raise DatasetError(
             f"Payment year {payment_year} needs claims and enrollment from {collection_year}; "
             f"{dataset.path} covers {', '.join(map(str, years)) or 'no years'}. Choose a payment year one after a year it covers."

@@ -52,10 +52,10 @@ def score_panel(dataset: Dataset, year: int, *, progress: Callable[[str], None] 
 
 def scorable_payment_years(dataset: Dataset) -> list[int]:
     """Payment years that can be scored: the year after a year the dataset covers, with parameters."""
-    from modeling.member_months import member_months
+    from modeling.member_months import years_enrolled
     from risk_stratification.hcc import payment_year_parameters
 
-    covered = member_months(dataset.scan("eligibility")).select(pl.col("year").unique()).collect()["year"].to_list()
+    covered = years_enrolled(dataset.scan("eligibility"))
     with_parameters = set(payment_year_parameters()["payment_year"].to_list())
     return sorted(y + 1 for y in covered if y + 1 in with_parameters)
 

@@ -22,6 +22,7 @@ import polars as pl
 
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, VbcError
+from modeling.member_months import years_enrolled
 from risk_stratification.features import PersonRange, december_members, features, modeling_frame
 from risk_stratification.ml import Baselines, Evaluation, RiskModels, evaluate, fit
 from risk_stratification.readmission import FEATURES as READMISSION_FEATURES
@@ -63,12 +64,7 @@ class TrainedRisk:
 
 
 def data_years(dataset: Dataset) -> list[int]:
-    """The calendar years with member months (every year an enrollment span touches), read from
-    the spans without expanding them into months."""
-    spans = dataset.scan("eligibility").select(
-        pl.int_ranges(pl.col("enrollment_start_date").dt.year(), pl.col("enrollment_end_date").dt.year() + 1).alias("year")
-    )
-    return sorted(spans.select(pl.col("year").explode().unique().drop_nulls()).collect()["year"].to_list())
+    return years_enrolled(dataset.scan("eligibility"))
 
 
 def train(dataset: Dataset, *, seed: int = 0, progress: Callable[[str], None] | None = None) -> TrainedRisk:

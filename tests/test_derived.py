@@ -163,7 +163,7 @@ def _enrollees_by_expanding(e: pl.LazyFrame, year: int) -> pl.DataFrame:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from("ABC"), st.integers(0, 40), st.integers(0, 20), st.sampled_from(["NA", "02", "03"])), min_size=1, max_size=12))
 def test_december_enrollees_equal_expanded_member_months(spans):
-    from modeling.member_months import december_enrollees
+    from modeling.member_months import december_enrollees, years_enrolled
 
     start = D(2023, 1, 1)
     rows = []
@@ -172,6 +172,7 @@ def test_december_enrollees_equal_expanded_member_months(spans):
         rows.append(dict(person_id=person, enrollment_start_date=first, enrollment_end_date=first + dt.timedelta(days=30 * length + 3),
                          medicare_status_code="10", dual_status_code=dual, original_reason_entitlement_code="0"))
     e = elig(rows)
+    assert years_enrolled(e) == sorted(member_months(e).select(pl.col("year").unique()).collect()["year"].to_list())
     for year in (2023, 2024, 2025):
         got = december_enrollees(e, year).collect().sort("person_id")
         assert got.equals(_enrollees_by_expanding(e, year).select(got.columns))

@@ -41,7 +41,7 @@ from modeling.dataset import Dataset
 from modeling.errors import DatasetError
 from modeling.member_months import member_months
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
-from modeling.service_categories import with_service_category
+from modeling.service_categories import bill_type_prefix, with_service_category
 from modeling.synth.people import mbis
 
 Progress = Callable[[str], None]
@@ -102,11 +102,6 @@ def format_records(frame: pl.DataFrame, layout: Layout) -> pl.Series:
 # ---------------------------------------------------------------- billing as Medicare does
 
 
-def _bill_prefix() -> pl.Expr:
-    bt = pl.col("bill_type_code").str.strip_chars()
-    return pl.when(bt.str.len_chars() == 4).then(bt.str.slice(1)).otherwise(bt).str.slice(0, 2)
-
-
 def bill_as_medicare(medical_claim: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """Merge institutional claims sharing billing provider, person and from/thru dates into one.
 
@@ -118,7 +113,7 @@ def bill_as_medicare(medical_claim: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     other = medical_claim.filter(pl.col("claim_type") != "institutional")
     key = ["person_id", "billing_npi", "claim_start_date", "claim_end_date"]
     ed = pl.col("revenue_center_code").str.contains(r"^(045\d|0981)$").fill_null(False).any().over("claim_id")
-    priority = pl.when(_bill_prefix() == "11").then(0).when(ed).then(1).otherwise(2)
+    priority = pl.when(bill_type_prefix() == "11").then(0).when(ed).then(1).otherwise(2)
     inst = inst.with_columns(priority.alias("_priority")).sort([*key, "_priority", "claim_id", "claim_line_number"])
     inst = inst.with_columns(
         pl.col("claim_id").first().over(key).alias("_lead"),
@@ -157,7 +152,7 @@ def bill_as_medicare(medical_claim: pl.DataFrame) -> tuple[pl.DataFrame, int]:
 
 
 def _claim_type_code() -> pl.Expr:
-    bt = _bill_prefix()
+    bt = bill_type_prefix()
     return (
         pl.when(bt == "11").then(pl.lit("60"))
         .when(bt.is_in(["18"])).then(pl.lit("30"))
