@@ -426,11 +426,12 @@ def score(
     try:
         with Workspace.default().store() as store:
             trained, used = load_registered(store, version)
-        with console.status("scoring..."):
-            scored = score_panel_risk(Dataset(dataset), trained)
+        with console.status("scoring...") as status:
+            scored = score_panel_risk(Dataset(dataset), trained, progress=lambda msg: status.update(msg))
     except VbcError as exc:
         _fail(exc)
-    scored.write_csv(out) if out.suffix == ".csv" else scored.write_parquet(out)
+    written = scored.with_columns(pl.col("pred_cost", "hcc_baseline", "prior_cost_baseline").round(2))  # dollars to the cent
+    written.write_csv(out) if out.suffix == ".csv" else written.write_parquet(out)
     summary = scored.group_by("tier").agg(pl.len().alias("members"), pl.col("pred_cost").mean(), pl.col("cost_total").mean(), pl.col("pred_admission").mean())
     table = Table(title=f"Risk tiers for {scored['prediction_year'][0]} (model version {used})")
     for col in ("tier", "members", "mean predicted cost", "mean cost last year", "admission probability"):

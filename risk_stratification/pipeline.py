@@ -125,9 +125,10 @@ ACTIONABLE_TIERS = ("highest", "high", "rising")
 def _describe(frame: pl.DataFrame) -> pl.DataFrame:
     listed = lambda prefix, name: pl.concat_str(  # noqa: E731
         [pl.when(pl.col(c) == 1).then(pl.lit(name(c))) for c in frame.columns if c.startswith(prefix) and c != "hcc_count"], separator=", ", ignore_nulls=True)
+    counts = ["age", "female", "full_dual", "partial_dual", "hcc_count"]  # model inputs are floats; the list shows whole numbers
     return frame.select(
-        "person_id", "age", "female", "full_dual", "partial_dual", "hcc_count", "v28_raw_score", "cost_total", "months_enrolled",
-        "inpatient_stays", "ed_visits", "chronic_condition_count",
+        "person_id", *[pl.col(c).cast(pl.Int32) for c in counts], pl.col("v28_raw_score").round(3), "cost_total",
+        *[pl.col(c).cast(pl.Int32) for c in ("months_enrolled", "inpatient_stays", "ed_visits", "chronic_condition_count")],
         listed("cc_", lambda c: c[3:].replace("_", " ")).alias("conditions"), listed("hcc_", lambda c: "HCC" + c[4:]).alias("hccs"),
     )
 
