@@ -43,8 +43,14 @@ def main() -> None:
           f"admission ROC-AUC {e.metric('model', 'admission', 'roc_auc'):.4f} (CMS-HCC {e.metric('cms_hcc', 'admission', 'roc_auc'):.4f})")
 
     start = time.perf_counter()
-    scored = score(Dataset(args.score), trained)
+    steps.clear()
+    last[0] = start
+    scored = score(Dataset(args.score), trained, progress=progress)
     seconds = time.perf_counter() - start
+    steps.append(("tiers, drivers and output", time.perf_counter() - last[0]))
+    # each step's time is printed beside the message that started it
+    for (message, _), (_, took) in zip(steps, steps[1:], strict=False):
+        print(f"    {took:6.1f} s  {message}")
     explained = scored["driver_1"].is_not_null().sum()
     print(f"scoring {scored.height:,} members (features, 4 predictions and 2 baselines, tiers; drivers for the {explained:,} in the highest, high and rising tiers): {seconds:.1f} s; peak RSS {peak_rss_gb():.2f} GB")
 

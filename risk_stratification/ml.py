@@ -8,12 +8,12 @@ models. Binary models are calibrated with isotonic regression on a validation sl
 training people, by a hash of the person id) that the boosting did not train on, fitted to
 bins of 50 validation people in score order and interpolated between them (``calibrator``):
 isotonic regression on single people ends in plateaus of a few people who all had the event,
-and so predicted probabilities of exactly 1.0 (default panel: 21 members certain to visit the
-ED, 66 certain to be in the top 5%). Measured on the default panel's held-out year, binned vs
-plain: admission ROC-AUC 0.7006 vs 0.6997, PR-AUC 0.349 vs 0.338, Brier 0.1191 vs 0.1194,
-highest probability 0.68 vs 1.00; ED 0.6797 vs 0.6791, PR-AUC 0.559 vs 0.551; top 5% 0.8600 vs
-0.8604, PR-AUC 0.430 vs 0.408, Brier 0.0359 vs 0.0363 (bins of 100 or 200 people lost PR-AUC on
-top 5%). The cost model
+and so in predicted probabilities of exactly 1.0. Measured on the default panel's held-out year,
+bins of 50 vs single people: admission ROC-AUC 0.6990 vs 0.6983, PR-AUC 0.336 vs 0.328, Brier
+0.1205 vs 0.1207, highest probability 0.74 vs 1.00; ED visit 0.6759 vs 0.6750, PR-AUC 0.535 vs
+0.530, highest 0.84 vs 1.00; top 5% 0.8654 vs 0.8633, PR-AUC 0.399 vs 0.373, Brier 0.0371 vs
+0.0370, highest 0.62 vs 1.00. Bins of 100 or 200 people lost top-5% PR-AUC (0.383, 0.363); a
+second panel (seed 1) ranked the choices the same way. The cost model
 is trained on every training person and not recalibrated: its Tweedie log-link fit (variance
 power 1.1) is already calibrated in level, and isotonic recalibration — on the validation slice
 or on 5-fold out-of-fold predictions — pushed held-out deciles outside 0.90-1.10 on the default
