@@ -6,7 +6,13 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from app.charts import calibration_chart, capture_chart, monthly_history_chart, tier_chart
+from app.charts import (
+    MODEL_NAMES,
+    calibration_chart,
+    capture_chart,
+    monthly_history_chart,
+    tier_chart,
+)
 from app.state import active_dataset, cached_gaps, workspace
 from modeling.dataset import Dataset
 from modeling.errors import VbcError
@@ -81,6 +87,8 @@ with tab_tiers:
     summary = tier_summary(scored)
     st.markdown(f"**{scored.height:,} members** scored for **{year}**, from {year - 1} claims.")
     st.dataframe(summary, hide_index=True, use_container_width=True, column_config={
+        "tier": st.column_config.TextColumn("Tier"),
+        "members": st.column_config.NumberColumn("Members", format="localized"),
         "mean_predicted_cost": st.column_config.NumberColumn("Mean predicted cost", format="dollar"),
         "mean_cost_last_year": st.column_config.NumberColumn("Mean cost last year", format="dollar"),
         "admission_probability": st.column_config.NumberColumn("Admission probability", format="percent"),
@@ -139,7 +147,13 @@ with tab_patient:
         if gaps.is_empty():
             st.caption("None: every chronic HCC from two years ago was documented again last year.")
         else:
-            st.dataframe(gaps.drop("person_id"), hide_index=True, use_container_width=True, column_config={"annual_value": st.column_config.NumberColumn("Annual value", format="dollar")})
+            st.dataframe(gaps.drop("person_id"), hide_index=True, use_container_width=True, column_config={
+                "hcc": st.column_config.NumberColumn("HCC", format="%d"), "label": "Condition",
+                "annual_value": st.column_config.NumberColumn("Annual value", format="dollar"),
+                "marginal_payment_score": st.column_config.NumberColumn("Payment score it adds", format="%.3f"),
+                "prior_year_codes": "Codes documented before", "current_payment_score": st.column_config.NumberColumn("Payment score now", format="%.3f"),
+                "payment_score_with_gap": st.column_config.NumberColumn("Payment score if recaptured", format="%.3f"),
+            })
     except VbcError as exc:
         st.caption(f"Recapture gaps unavailable: {exc}")
 
@@ -148,7 +162,8 @@ with tab_model:
     st.markdown(f"Trained on features {e.train_year} -> outcomes {e.train_year + 1}; every figure below is on a later year the models never saw "
                 f"(features {e.test_year} -> outcomes {e.test_year + 1}), beside the CMS-HCC V28 score scaled to cost and prior-year cost.")
     wide = e.summary.pivot(on="model", index=["target", "metric"], values="value")
-    st.dataframe(wide, hide_index=True, use_container_width=True)
+    st.dataframe(wide, hide_index=True, use_container_width=True, column_config={
+        "target": "Target", "metric": "Metric", **{k: st.column_config.NumberColumn(v, format="%.4f") for k, v in MODEL_NAMES.items()}})
     a, b = st.columns(2)
     a.altair_chart(calibration_chart(e.deciles.filter(pl.col("target") == "cost"), "Cost: mean predicted vs actual by decile"), use_container_width=True)
     b.altair_chart(calibration_chart(e.deciles.filter(pl.col("target") == "admission"), "Admission: predicted vs observed rate by decile"), use_container_width=True)
