@@ -24,7 +24,8 @@ people, deeper trees lost ROC-AUC on the held-out year (0.683 at 31 leaves vs 0.
 Few trees, learning fast (rate 0.1; 120 rounds for cost, 80 for the events): on the default
 panel, seeds 0/3/7, the held-out figures equal those of 600/400 rounds at rate 0.03 (cost
 R-squared 0.359-0.361 vs 0.358-0.362, admission ROC-AUC 0.698-0.700 vs 0.698, deciles
-0.939-1.091 vs 0.921-1.086; on 100,000 members R-squared 0.438 vs 0.442), and predictions and
+0.939-1.091 vs 0.921-1.086; on 100,000 members of the generator before the synthetic tail,
+R-squared 0.438 vs 0.442), and predictions and
 SHAP drivers cost a fifth as much.
 """
 
