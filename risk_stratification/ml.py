@@ -54,6 +54,7 @@ PARAMS = {
     "bagging_freq": 1, "lambda_l2": 5.0, "verbose": -1, "num_threads": 2,
 }
 ROUNDS = {"cost": 120, "admission": 80, "ed_visit": 80, "top5": 80}
+CALIBRATION_PEOPLE_PER_BIN = 50
 
 
 def validation_mask(person_ids: pl.Series, share: float = 0.2) -> np.ndarray:
@@ -123,10 +124,10 @@ def fit(frame: pl.DataFrame, *, seed: int = 0, kind: str = "stratification", rou
         booster = lgb.train(params, data, num_boost_round=(rounds or ROUNDS)[target])
         raw = booster.predict(x[valid], num_threads=PARAMS["num_threads"])
         boosters[target], calibrators[target] = booster, calibrator(raw, y[valid])
-    return RiskModels(names, boosters, calibrators, seed, {**PARAMS, "rounds": rounds or ROUNDS}, {"rows": frame.height, "validation_rows": int(valid.sum())})
+    return RiskModels(names, boosters, calibrators, seed, {**PARAMS, "rounds": rounds or ROUNDS, "calibration_people_per_bin": CALIBRATION_PEOPLE_PER_BIN}, {"rows": frame.height, "validation_rows": int(valid.sum())})
 
 
-def calibrator(raw: np.ndarray, outcome: np.ndarray, people_per_bin: int = 50) -> IsotonicRegression:
+def calibrator(raw: np.ndarray, outcome: np.ndarray, people_per_bin: int = CALIBRATION_PEOPLE_PER_BIN) -> IsotonicRegression:
     """Isotonic map from raw scores to probabilities, fitted to the event rates of consecutive
     bins of ``people_per_bin`` people in score order (weighted by their size) and interpolated
     linearly between the bins' mean scores; scores beyond the first or last bin get its rate."""
