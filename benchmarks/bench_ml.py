@@ -2,7 +2,8 @@
 1,000,000-member panel (features, predictions, tiers, drivers) with the trained models.
 
 Usage: python benchmarks/bench_ml.py --train DATASET_100K --score DATASET_1M
-Datasets come from ``vbc synth --members 100000 --years 3`` and ``--members 1000000``.
+Datasets come from ``vbc synth --members 100000 --years 3 --seed 7`` and ``vbc synth --members 1000000
+--years 3`` (the figures in RESULTS.md were measured on those).
 """
 
 from __future__ import annotations
