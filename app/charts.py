@@ -180,39 +180,43 @@ def tier_chart(summary: pl.DataFrame) -> alt.Chart:
     )
 
 
-MODEL_NAMES = {"model": "risk model (LightGBM)", "cms_hcc": "CMS-HCC V28 scaled to cost", "prior_cost": "prior-year cost"}
-_MODEL_COLORS = dict(zip(MODEL_NAMES.values(), ["#c0392b", "#7f8c8d", "#5dade2"], strict=True))
+_MODEL_PALETTE = ["#c0392b", "#7f8c8d", "#5dade2", "#f39c12"]
 
 
-def _model_color(present) -> alt.Color:
-    """The same color for a model on every chart; the legend lists only the models shown."""
-    names = [n for n in _MODEL_COLORS if n in set(present)]
-    scale = alt.Scale(domain=names, range=[_MODEL_COLORS[n] for n in names])
+def _model_color(labels: dict[str, str], present) -> alt.Color:
+    """The same color for a model on every chart (by its place in ``labels``); the legend lists
+    only the models shown."""
+    shown = set(present)
+    names = [n for n in labels.values() if n in shown]
+    colors = dict(zip(labels.values(), _MODEL_PALETTE, strict=False))
+    scale = alt.Scale(domain=names, range=[colors[n] for n in names])
     return alt.Color("model:N", title="Model", scale=scale, legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0))
 
 
-def calibration_chart(deciles: pl.DataFrame, title: str) -> alt.Chart:
-    """Predicted vs actual by decile of prediction, one line per model, with the identity line."""
+def calibration_chart(deciles: pl.DataFrame, title: str, labels: dict[str, str]) -> alt.Chart:
+    """Predicted vs actual by decile of prediction, one line per model (named by ``labels``),
+    with the identity line."""
     data = deciles.with_columns(
         (pl.col("predicted") / pl.col("people")).alias("mean_predicted"), (pl.col("actual") / pl.col("people")).alias("mean_actual"),
-        pl.col("model").replace(MODEL_NAMES)).to_pandas()
+        pl.col("model").replace(labels)).to_pandas()
     top = float(max(data["mean_predicted"].max(), data["mean_actual"].max()))
     identity = alt.Chart(pl.DataFrame({"x": [0.0, top], "y": [0.0, top]}).to_pandas()).mark_line(strokeDash=[4, 4], color="gray").encode(x="x:Q", y="y:Q")
     points = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("mean_predicted:Q", title="Mean predicted"), y=alt.Y("mean_actual:Q", title="Mean actual"), color=_model_color(data["model"]),
+        x=alt.X("mean_predicted:Q", title="Mean predicted"), y=alt.Y("mean_actual:Q", title="Mean actual"), color=_model_color(labels, data["model"]),
         tooltip=["model:N", "decile:Q", alt.Tooltip("mean_predicted:Q", format=",.3f"), alt.Tooltip("mean_actual:Q", format=",.3f"), alt.Tooltip("ratio:Q", format=".3f")],
     )
     return (identity + points).properties(title=title)
 
 
-def capture_chart(summary: pl.DataFrame) -> alt.Chart:
-    """Share of next-year cost captured by the top 1/5/10% of each model's ranking."""
+def capture_chart(summary: pl.DataFrame, labels: dict[str, str]) -> alt.Chart:
+    """Share of next-year cost captured by the top 1/5/10% of each model's ranking (models named
+    by ``labels``)."""
     data = summary.filter((pl.col("target") == "cost") & pl.col("metric").str.starts_with("share_of_cost_top_")).with_columns(
-        pl.col("metric").str.extract(r"top_(\d+)pct").alias("top"), pl.col("model").replace(MODEL_NAMES)).with_columns(("top " + pl.col("top") + "%").alias("flagged")).to_pandas()
+        pl.col("metric").str.extract(r"top_(\d+)pct").alias("top"), pl.col("model").replace(labels)).with_columns(("top " + pl.col("top") + "%").alias("flagged")).to_pandas()
     return alt.Chart(data, title="Share of next-year cost in the people each model ranks highest").mark_bar().encode(
         x=alt.X("flagged:N", title=None, sort=["top 1%", "top 5%", "top 10%"], axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("model:N", sort=list(MODEL_NAMES.values())),
-        y=alt.Y("value:Q", title="Share of cost", axis=alt.Axis(format="%")), color=_model_color(data["model"]),
+        xOffset=alt.XOffset("model:N", sort=list(labels.values())),
+        y=alt.Y("value:Q", title="Share of cost", axis=alt.Axis(format="%")), color=_model_color(labels, data["model"]),
         tooltip=["model:N", "flagged:N", alt.Tooltip("value:Q", format=".1%")],
     )
 

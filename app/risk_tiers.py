@@ -6,17 +6,12 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from app.charts import (
-    MODEL_NAMES,
-    calibration_chart,
-    capture_chart,
-    monthly_history_chart,
-    tier_chart,
-)
+from app.charts import calibration_chart, capture_chart, monthly_history_chart, tier_chart
 from app.state import active_dataset, cached_gaps, workspace
 from modeling.dataset import Dataset
 from modeling.errors import VbcError
 from modeling.metrics import monthly_spend
+from risk_stratification.ml import MODEL_LABELS
 from risk_stratification.pipeline import (
     data_years,
     explain,
@@ -163,11 +158,11 @@ with tab_model:
                 f"(features {e.test_year} -> outcomes {e.test_year + 1}), beside the CMS-HCC V28 score scaled to cost and prior-year cost.")
     wide = e.summary.pivot(on="model", index=["target", "metric"], values="value")
     st.dataframe(wide, hide_index=True, use_container_width=True, column_config={
-        "target": "Target", "metric": "Metric", **{k: st.column_config.NumberColumn(v, format="%.4f") for k, v in MODEL_NAMES.items()}})
+        "target": "Target", "metric": "Metric", **{k: st.column_config.NumberColumn(v, format="%.4f") for k, v in MODEL_LABELS.items()}})
     a, b = st.columns(2)
-    a.altair_chart(calibration_chart(e.deciles.filter(pl.col("target") == "cost"), "Cost: mean predicted vs actual by decile"), use_container_width=True)
-    b.altair_chart(calibration_chart(e.deciles.filter(pl.col("target") == "admission"), "Admission: predicted vs observed rate by decile"), use_container_width=True)
-    st.altair_chart(capture_chart(e.summary), use_container_width=True)
+    a.altair_chart(calibration_chart(e.deciles.filter(pl.col("target") == "cost"), "Cost: mean predicted vs actual by decile", MODEL_LABELS), use_container_width=True)
+    b.altair_chart(calibration_chart(e.deciles.filter(pl.col("target") == "admission"), "Admission: predicted vs observed rate by decile", MODEL_LABELS), use_container_width=True)
+    st.altair_chart(capture_chart(e.summary, MODEL_LABELS), use_container_width=True)
     with st.expander("By age band, sex, dual status and HCC count"):
         st.dataframe(e.groups, hide_index=True, use_container_width=True)
     if e.readmission is not None:

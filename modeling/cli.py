@@ -385,6 +385,7 @@ def train(
     """Train the risk models (cost, admission, ED visit, top 5%, readmission), evaluate them on a
     held-out later year against CMS-HCC and prior cost, and register them in the workspace."""
     from modeling.workspace import Workspace
+    from risk_stratification.ml import MODEL_LABELS
     from risk_stratification.pipeline import register
     from risk_stratification.pipeline import train as train_models
 
@@ -399,11 +400,11 @@ def train(
     report.write_text(e.to_markdown())
     e.summary.write_csv(report.with_suffix(".csv"))
     table = Table(title=f"Held-out evaluation: trained {e.train_year} -> {e.train_year + 1}, tested {e.test_year} -> {e.test_year + 1}")
-    for col in ("target", "metric", "model", "CMS-HCC baseline", "prior-cost baseline"):
+    for col in ("target", "metric", *MODEL_LABELS.values()):
         table.add_column(col, justify="right" if col not in ("target", "metric") else "left")
     for target, metric in (("cost", "r2"), ("cost", "mae"), ("cost", "share_of_cost_top_5pct"), ("admission", "roc_auc"), ("admission", "pr_auc"),
                            ("ed_visit", "roc_auc"), ("top5", "roc_auc"), ("top5", "ppv_top_5pct")):
-        table.add_row(target, metric, *[f"{e.metric(m, target, metric):,.4f}" for m in ("model", "cms_hcc", "prior_cost")])
+        table.add_row(target, metric, *[f"{e.metric(m, target, metric):,.4f}" for m in MODEL_LABELS])
     console.print(table)
     deciles = e.deciles.filter((pl.col("model") == "model") & (pl.col("target") == "cost"))["ratio"]
     r = e.readmission
@@ -430,8 +431,7 @@ def score(
             scored = score_panel_risk(Dataset(dataset), trained, progress=lambda msg: status.update(msg))
     except VbcError as exc:
         _fail(exc)
-    written = scored.with_columns(pl.col("pred_cost", "hcc_baseline", "prior_cost_baseline").round(2))  # dollars to the cent
-    written.write_csv(out) if out.suffix == ".csv" else written.write_parquet(out)
+    scored.write_csv(out) if out.suffix == ".csv" else scored.write_parquet(out)
     summary = scored.group_by("tier").agg(pl.len().alias("members"), pl.col("pred_cost").mean(), pl.col("cost_total").mean(), pl.col("pred_admission").mean())
     table = Table(title=f"Risk tiers for {scored['prediction_year'][0]} (model version {used})")
     for col in ("tier", "members", "mean predicted cost", "mean cost last year", "admission probability"):

@@ -55,6 +55,8 @@ PARAMS = {
 }
 ROUNDS = {"cost": 120, "admission": 80, "ed_visit": 80, "top5": 80}
 CALIBRATION_PEOPLE_PER_BIN = 50
+# the models every metric is reported for, and how people read their names
+MODEL_LABELS = {"model": "risk model (LightGBM)", "cms_hcc": "CMS-HCC V28 scaled to cost", "prior_cost": "prior-year cost"}
 
 
 def validation_mask(person_ids: pl.Series, share: float = 0.2) -> np.ndarray:
@@ -279,7 +281,7 @@ def evaluate(models: RiskModels, baselines: Baselines, test: pl.DataFrame, *, tr
     pred = models.predict(test).join(baselines.predict(test), on="person_id")
     frame = test.join(pred, on="person_id").with_columns((pl.col("months") / 12).alias("w"))
     y, w = frame["annual_cost"].to_numpy(), frame["w"].to_numpy()
-    scores = {"model": "pred_cost", "cms_hcc": "hcc_baseline", "prior_cost": "prior_cost_baseline"}
+    scores = dict(zip(MODEL_LABELS, ("pred_cost", "hcc_baseline", "prior_cost_baseline"), strict=True))
     rows, deciles = [], []
     for model, col in scores.items():
         for metric, value in cost_metrics(y, frame[col].to_numpy(), w).items():

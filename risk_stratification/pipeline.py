@@ -125,10 +125,12 @@ ACTIONABLE_TIERS = ("highest", "high", "rising")
 def _describe(frame: pl.DataFrame) -> pl.DataFrame:
     listed = lambda prefix, name: pl.concat_str(  # noqa: E731
         [pl.when(pl.col(c) == 1).then(pl.lit(name(c))) for c in frame.columns if c.startswith(prefix) and c != "hcc_count"], separator=", ", ignore_nulls=True)
-    counts = ["age", "female", "full_dual", "partial_dual", "hcc_count"]  # model inputs are floats; the list shows whole numbers
+    shown = ["age", "female", "full_dual", "partial_dual", "hcc_count", "v28_raw_score", "cost_total", "months_enrolled",
+             "inpatient_stays", "ed_visits", "chronic_condition_count"]
+    # model inputs are floats; the list shows counts and flags as whole numbers, the score as CMS rounds it
+    as_shown = {"v28_raw_score": pl.col("v28_raw_score").round(3), "cost_total": pl.col("cost_total")}
     return frame.select(
-        "person_id", *[pl.col(c).cast(pl.Int32) for c in counts], pl.col("v28_raw_score").round(3), "cost_total",
-        *[pl.col(c).cast(pl.Int32) for c in ("months_enrolled", "inpatient_stays", "ed_visits", "chronic_condition_count")],
+        "person_id", *[as_shown.get(c, pl.col(c).cast(pl.Int32)) for c in shown],
         listed("cc_", lambda c: c[3:].replace("_", " ")).alias("conditions"), listed("hcc_", lambda c: "HCC" + c[4:]).alias("hccs"),
     )
 
@@ -162,7 +164,8 @@ def score(
         why = pl.DataFrame({"person_id": pl.Series([], dtype=pl.String)} | {f"driver_{k}{s}": pl.Series([], dtype=pl.String) for k in range(1, drivers + 1) for s in ("", "_feature")})
     return (
         scored.join(why, on="person_id", how="left").join(attribution, on="person_id", how="left")
-        .with_columns(pl.lit(year + 1).alias("prediction_year")).sort("pred_cost", descending=True)
+        .with_columns(pl.col("pred_cost", "hcc_baseline", "prior_cost_baseline").round(2), pl.lit(year + 1).alias("prediction_year"))
+        .sort("pred_cost", descending=True)
     )
 
 

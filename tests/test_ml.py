@@ -119,9 +119,11 @@ def test_calibrator_is_monotone_and_keeps_the_event_rate(people, per_bin):
     cal = calibrator(raw, outcome, people_per_bin=per_bin)
     grid = np.linspace(-0.1, 1.1, 50)
     assert np.all(np.diff(cal.predict(grid)) >= -1e-12) and cal.predict(grid).min() >= 0 and cal.predict(grid).max() <= 1
-    bins = np.array_split(np.argsort(raw, kind="stable"), max(1, len(raw) // per_bin))
-    assert min(len(b) for b in bins) >= min(per_bin, len(raw))
+    # every rate comes from at least per_bin people: fewer events than that never reach certainty
+    if len(raw) >= per_bin and outcome.sum() < per_bin:
+        assert cal.predict(raw).max() < 1
     # isotonic regression keeps the weighted mean: bins' fitted rates average to the event rate
+    bins = np.array_split(np.argsort(raw, kind="stable"), max(1, len(raw) // per_bin))
     fitted = cal.predict([raw[b].mean() for b in bins])
     assert np.average(fitted, weights=[len(b) for b in bins]) == pytest.approx(outcome.mean(), abs=1e-9)
 
