@@ -115,7 +115,8 @@ def discharges(dataset: Dataset, year: int) -> pl.DataFrame:
         .select("stay_id", "person_id", "admission_date", "discharge_date", *FEATURES, pl.col("readmitted_30d").cast(pl.Int32))
         .collect()
     )
-    return frame.with_columns(pl.col(c).cast(pl.Float64) for c in FEATURES)
+    # a fixed row order (joins do not keep one): the bagged model is then the same, run after run
+    return frame.with_columns(pl.col(c).cast(pl.Float64) for c in FEATURES).sort("person_id", "admission_date", "discharge_date")
 
 
 def fit_readmission(train: pl.DataFrame, *, seed: int = 0) -> lgb.Booster:
