@@ -6,8 +6,18 @@ st.set_page_config(page_title="vbc-modeler", page_icon=":material/monitoring:", 
 pages = [
     st.Page("app/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("app/risk_adjustment.py", title="Risk adjustment", icon=":material/health_and_safety:"),
-    st.Page("app/risk_tiers.py", title="Risk stratification", icon=":material/stacked_line_chart:", url_path="risk_stratification"),
-    st.Page("app/contract_scenarios.py", title="Contracts", icon=":material/handshake:", url_path="contracts"),
+    st.Page(
+        "app/risk_tiers.py",
+        title="Risk stratification",
+        icon=":material/stacked_line_chart:",
+        url_path="risk_stratification",
+    ),
+    st.Page(
+        "app/contract_scenarios.py",
+        title="Contracts",
+        icon=":material/handshake:",
+        url_path="contracts",
+    ),
     st.Page("app/data.py", title="Data", icon=":material/database:"),
 ]
 st.navigation(pages).run()

@@ -6,8 +6,17 @@ import altair as alt
 import polars as pl
 
 CATEGORY_ORDER = [
-    "acute inpatient", "skilled nursing facility", "home health", "hospice", "outpatient hospital",
-    "emergency department", "office/professional", "ambulance", "durable medical equipment", "other", "pharmacy",
+    "acute inpatient",
+    "skilled nursing facility",
+    "home health",
+    "hospice",
+    "outpatient hospital",
+    "emergency department",
+    "office/professional",
+    "ambulance",
+    "durable medical equipment",
+    "other",
+    "pharmacy",
 ]
 
 
@@ -22,16 +31,26 @@ def pmpm_by_category_chart(pmpm: pl.DataFrame) -> alt.Chart:
             y=alt.Y("pmpm:Q", title="Paid PMPM ($)", axis=alt.Axis(format="$,.0f")),
             color=alt.Color("service_category:N", title="Service category", sort=CATEGORY_ORDER),
             order=alt.Order("service_category:N"),
-            tooltip=[alt.Tooltip("year:N"), alt.Tooltip("service_category:N"), alt.Tooltip("pmpm:Q", format="$,.2f")],
+            tooltip=[
+                alt.Tooltip("year:N"),
+                alt.Tooltip("service_category:N"),
+                alt.Tooltip("pmpm:Q", format="$,.2f"),
+            ],
         )
     )
 
 
 def utilization_chart(summary: pl.DataFrame) -> alt.Chart:
     """Lines: admissions, ED visits, SNF stays and home-health episodes per 1,000 by year."""
-    cols = {"admissions_per_1000": "Admissions", "ed_visits_per_1000": "ED visits", "snf_stays_per_1000": "SNF stays", "home_health_episodes_per_1000": "Home health episodes"}
+    cols = {
+        "admissions_per_1000": "Admissions",
+        "ed_visits_per_1000": "ED visits",
+        "snf_stays_per_1000": "SNF stays",
+        "home_health_episodes_per_1000": "Home health episodes",
+    }
     data = (
-        summary.select("year", *cols).unpivot(index="year", variable_name="measure", value_name="per_1000")
+        summary.select("year", *cols)
+        .unpivot(index="year", variable_name="measure", value_name="per_1000")
         .with_columns(pl.col("measure").replace(cols), pl.col("year").cast(pl.String))
         .to_pandas()
     )
@@ -55,25 +74,41 @@ def quality_chart(report: dict) -> alt.Chart:
         for c, v in r["checks"].items()
         if v["rows_failed"]
     ]
-    data = pl.DataFrame(rows, schema={"table": pl.String, "check": pl.String, "rows_failed": pl.Int64}).to_pandas()
+    data = pl.DataFrame(
+        rows, schema={"table": pl.String, "check": pl.String, "rows_failed": pl.Int64}
+    ).to_pandas()
     return (
         alt.Chart(data, title="Rows failing each check")
         .mark_bar()
-        .encode(x=alt.X("rows_failed:Q", title="Rows", axis=alt.Axis(tickMinStep=1, format=",d")), y=alt.Y("check:N", title=None), color="table:N", tooltip=["table", "check", "rows_failed"])
+        .encode(
+            x=alt.X("rows_failed:Q", title="Rows", axis=alt.Axis(tickMinStep=1, format=",d")),
+            y=alt.Y("check:N", title=None),
+            color="table:N",
+            tooltip=["table", "check", "rows_failed"],
+        )
     )
 
 
 def cclf_lines_chart(by_type: pl.DataFrame) -> alt.Chart:
     """Stacked bars: where each file type's lines went (loaded, superseded, cancelled, quarantined, not loaded)."""
     statuses = ["loaded", "superseded", "cancelled", "quarantined", "not_loaded", "in_refused_file"]
-    data = by_type.unpivot(index="file_type", on=statuses, variable_name="status", value_name="lines").to_pandas()
+    data = by_type.unpivot(
+        index="file_type", on=statuses, variable_name="status", value_name="lines"
+    ).to_pandas()
     return (
         alt.Chart(data, title="CCLF lines by file type and outcome")
         .mark_bar()
         .encode(
             x=alt.X("lines:Q", title="Lines", axis=alt.Axis(format="~s")),
             y=alt.Y("file_type:N", title=None),
-            color=alt.Color("status:N", sort=statuses, scale=alt.Scale(domain=statuses, range=["#4c78a8", "#9ecae9", "#f58518", "#e45756", "#bab0ac", "#b279a2"])),
+            color=alt.Color(
+                "status:N",
+                sort=statuses,
+                scale=alt.Scale(
+                    domain=statuses,
+                    range=["#4c78a8", "#9ecae9", "#f58518", "#e45756", "#bab0ac", "#b279a2"],
+                ),
+            ),
             order=alt.Order("status_order:Q"),
             tooltip=["file_type", "status", alt.Tooltip("lines:Q", format=",")],
         )
@@ -88,7 +123,9 @@ def score_distribution_chart(scores: pl.DataFrame, column: str = "payment_score"
         alt.Chart(data, title="Distribution of payment risk scores")
         .mark_bar()
         .encode(
-            x=alt.X("score:Q", bin=alt.Bin(step=0.1), title="Payment score (values above 5 shown at 5)"),
+            x=alt.X(
+                "score:Q", bin=alt.Bin(step=0.1), title="Payment score (values above 5 shown at 5)"
+            ),
             y=alt.Y("count():Q", title="Members"),
             tooltip=[alt.Tooltip("count():Q", title="members")],
         )
@@ -102,20 +139,33 @@ def segment_mix_chart(mix: pl.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("members:Q", title="Members"),
             y=alt.Y("segment:N", sort="-x", title=None),
-            tooltip=["segment", "members", alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("mean_payment_score:Q", format=".3f")],
+            tooltip=[
+                "segment",
+                "members",
+                alt.Tooltip("share:Q", format=".1%"),
+                alt.Tooltip("mean_payment_score:Q", format=".3f"),
+            ],
         )
     )
 
 
 def top_hcc_chart(top: pl.DataFrame) -> alt.Chart:
-    data = top.with_columns((pl.col("hcc") + " " + pl.col("label").fill_null("").str.slice(0, 45)).alias("name")).to_pandas()
+    data = top.with_columns(
+        (pl.col("hcc") + " " + pl.col("label").fill_null("").str.slice(0, 45)).alias("name")
+    ).to_pandas()
     return (
         alt.Chart(data, title="Most prevalent payment HCCs")
         .mark_bar()
         .encode(
             x=alt.X("prevalence:Q", title="Share of members", axis=alt.Axis(format="%")),
             y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=360)),
-            tooltip=["hcc", "label", "members", alt.Tooltip("prevalence:Q", format=".1%"), alt.Tooltip("mean_coefficient:Q", format=".3f")],
+            tooltip=[
+                "hcc",
+                "label",
+                "members",
+                alt.Tooltip("prevalence:Q", format=".1%"),
+                alt.Tooltip("mean_coefficient:Q", format=".3f"),
+            ],
         )
     )
 
@@ -130,8 +180,17 @@ def settlement_waterfall_chart(waterfall: pl.DataFrame, title: str) -> alt.Chart
         else:
             start, end = running, running + amount
         running = end if kind != "total" else running
-        rows.append({"step": step, "start": start, "end": end, "amount": amount,
-                     "kind": "total" if kind in ("start", "total") else ("increase" if amount >= 0 else "decrease")})
+        rows.append(
+            {
+                "step": step,
+                "start": start,
+                "end": end,
+                "amount": amount,
+                "kind": "total"
+                if kind in ("start", "total")
+                else ("increase" if amount >= 0 else "decrease"),
+            }
+        )
     data = pl.DataFrame(rows).with_columns(pl.int_range(pl.len()).alias("order")).to_pandas()
     order = data["step"].tolist()
     return (
@@ -141,7 +200,14 @@ def settlement_waterfall_chart(waterfall: pl.DataFrame, title: str) -> alt.Chart
             x=alt.X("step:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelLimit=160)),
             y=alt.Y("start:Q", title="Dollars", axis=alt.Axis(format="$,.3s")),
             y2="end:Q",
-            color=alt.Color("kind:N", scale=alt.Scale(domain=["total", "increase", "decrease"], range=["#4c78a8", "#54a24b", "#e45756"]), legend=None),
+            color=alt.Color(
+                "kind:N",
+                scale=alt.Scale(
+                    domain=["total", "increase", "decrease"],
+                    range=["#4c78a8", "#54a24b", "#e45756"],
+                ),
+                legend=None,
+            ),
             tooltip=[alt.Tooltip("step:N"), alt.Tooltip("amount:Q", format="$,.0f")],
         )
     )
@@ -149,15 +215,31 @@ def settlement_waterfall_chart(waterfall: pl.DataFrame, title: str) -> alt.Chart
 
 def settlement_comparison_chart(comparison: pl.DataFrame) -> alt.Chart:
     """Bars: each contract's settlement (positive paid to the provider, negative owed)."""
-    data = comparison.with_columns(pl.when(pl.col("settlement") >= 0).then(pl.lit("paid to the provider")).otherwise(pl.lit("owed by the provider")).alias("direction")).to_pandas()
+    data = comparison.with_columns(
+        pl.when(pl.col("settlement") >= 0)
+        .then(pl.lit("paid to the provider"))
+        .otherwise(pl.lit("owed by the provider"))
+        .alias("direction")
+    ).to_pandas()
     return (
         alt.Chart(data, title="Settlement by contract")
         .mark_bar()
         .encode(
             y=alt.Y("contract:N", sort=None, title=None, axis=alt.Axis(labelLimit=260)),
             x=alt.X("settlement:Q", title="Settlement ($)", axis=alt.Axis(format="$,.3s")),
-            color=alt.Color("direction:N", scale=alt.Scale(domain=["paid to the provider", "owed by the provider"], range=["#54a24b", "#e45756"]), title=None),
-            tooltip=[alt.Tooltip("contract:N"), alt.Tooltip("settlement:Q", format="$,.0f"), alt.Tooltip("savings_rate:Q", format=".2%")],
+            color=alt.Color(
+                "direction:N",
+                scale=alt.Scale(
+                    domain=["paid to the provider", "owed by the provider"],
+                    range=["#54a24b", "#e45756"],
+                ),
+                title=None,
+            ),
+            tooltip=[
+                alt.Tooltip("contract:N"),
+                alt.Tooltip("settlement:Q", format="$,.0f"),
+                alt.Tooltip("savings_rate:Q", format=".2%"),
+            ],
         )
     )
 
@@ -167,16 +249,35 @@ TIER_ORDER = ["highest", "high", "rising", "moderate", "low"]
 
 def tier_chart(summary: pl.DataFrame) -> alt.Chart:
     """Bars: members and share of predicted cost by tier (``tier_summary``)."""
-    data = summary.select("tier", "members", "share_of_predicted_cost").unpivot(index="tier", variable_name="measure", value_name="value").with_columns(
-        pl.col("measure").replace({"members": "Members", "share_of_predicted_cost": "Share of predicted cost"})).to_pandas()
-    base = alt.Chart(data).mark_bar().encode(
-        y=alt.Y("tier:N", sort=TIER_ORDER, title=None), x=alt.X("value:Q", title=None),
-        color=alt.Color("tier:N", sort=TIER_ORDER, legend=None, scale=alt.Scale(scheme="reds", reverse=True)),
-        tooltip=["tier:N", "measure:N", alt.Tooltip("value:Q", format=",.3f")],
+    data = (
+        summary.select("tier", "members", "share_of_predicted_cost")
+        .unpivot(index="tier", variable_name="measure", value_name="value")
+        .with_columns(
+            pl.col("measure").replace(
+                {"members": "Members", "share_of_predicted_cost": "Share of predicted cost"}
+            )
+        )
+        .to_pandas()
+    )
+    base = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("tier:N", sort=TIER_ORDER, title=None),
+            x=alt.X("value:Q", title=None),
+            color=alt.Color(
+                "tier:N", sort=TIER_ORDER, legend=None, scale=alt.Scale(scheme="reds", reverse=True)
+            ),
+            tooltip=["tier:N", "measure:N", alt.Tooltip("value:Q", format=",.3f")],
+        )
     )
     return alt.hconcat(
-        base.transform_filter(alt.datum.measure == "Members").properties(title="Members by tier", width=260),
-        base.transform_filter(alt.datum.measure == "Share of predicted cost").encode(x=alt.X("value:Q", title=None, axis=alt.Axis(format="%"))).properties(title="Share of predicted cost", width=260),
+        base.transform_filter(alt.datum.measure == "Members").properties(
+            title="Members by tier", width=260
+        ),
+        base.transform_filter(alt.datum.measure == "Share of predicted cost")
+        .encode(x=alt.X("value:Q", title=None, axis=alt.Axis(format="%")))
+        .properties(title="Share of predicted cost", width=260),
     )
 
 
@@ -190,20 +291,43 @@ def _model_color(labels: dict[str, str], present) -> alt.Color:
     names = [n for n in labels.values() if n in shown]
     colors = dict(zip(labels.values(), _MODEL_PALETTE, strict=False))
     scale = alt.Scale(domain=names, range=[colors[n] for n in names])
-    return alt.Color("model:N", title="Model", scale=scale, legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0))
+    return alt.Color(
+        "model:N",
+        title="Model",
+        scale=scale,
+        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0),
+    )
 
 
 def calibration_chart(deciles: pl.DataFrame, title: str, labels: dict[str, str]) -> alt.Chart:
     """Predicted vs actual by decile of prediction, one line per model (named by ``labels``),
     with the identity line."""
     data = deciles.with_columns(
-        (pl.col("predicted") / pl.col("people")).alias("mean_predicted"), (pl.col("actual") / pl.col("people")).alias("mean_actual"),
-        pl.col("model").replace(labels)).to_pandas()
+        (pl.col("predicted") / pl.col("people")).alias("mean_predicted"),
+        (pl.col("actual") / pl.col("people")).alias("mean_actual"),
+        pl.col("model").replace(labels),
+    ).to_pandas()
     top = float(max(data["mean_predicted"].max(), data["mean_actual"].max()))
-    identity = alt.Chart(pl.DataFrame({"x": [0.0, top], "y": [0.0, top]}).to_pandas()).mark_line(strokeDash=[4, 4], color="gray").encode(x="x:Q", y="y:Q")
-    points = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("mean_predicted:Q", title="Mean predicted"), y=alt.Y("mean_actual:Q", title="Mean actual"), color=_model_color(labels, data["model"]),
-        tooltip=["model:N", "decile:Q", alt.Tooltip("mean_predicted:Q", format=",.3f"), alt.Tooltip("mean_actual:Q", format=",.3f"), alt.Tooltip("ratio:Q", format=".3f")],
+    identity = (
+        alt.Chart(pl.DataFrame({"x": [0.0, top], "y": [0.0, top]}).to_pandas())
+        .mark_line(strokeDash=[4, 4], color="gray")
+        .encode(x="x:Q", y="y:Q")
+    )
+    points = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("mean_predicted:Q", title="Mean predicted"),
+            y=alt.Y("mean_actual:Q", title="Mean actual"),
+            color=_model_color(labels, data["model"]),
+            tooltip=[
+                "model:N",
+                "decile:Q",
+                alt.Tooltip("mean_predicted:Q", format=",.3f"),
+                alt.Tooltip("mean_actual:Q", format=",.3f"),
+                alt.Tooltip("ratio:Q", format=".3f"),
+            ],
+        )
     )
     return (identity + points).properties(title=title)
 
@@ -211,62 +335,172 @@ def calibration_chart(deciles: pl.DataFrame, title: str, labels: dict[str, str])
 def capture_chart(summary: pl.DataFrame, labels: dict[str, str]) -> alt.Chart:
     """Share of next-year cost captured by the top 1/5/10% of each model's ranking (models named
     by ``labels``)."""
-    data = summary.filter((pl.col("target") == "cost") & pl.col("metric").str.starts_with("share_of_cost_top_")).with_columns(
-        pl.col("metric").str.extract(r"top_(\d+)pct").alias("top"), pl.col("model").replace(labels)).with_columns(("top " + pl.col("top") + "%").alias("flagged")).to_pandas()
-    return alt.Chart(data, title="Share of next-year cost in the people each model ranks highest").mark_bar().encode(
-        x=alt.X("flagged:N", title=None, sort=["top 1%", "top 5%", "top 10%"], axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("model:N", sort=list(labels.values())),
-        y=alt.Y("value:Q", title="Share of cost", axis=alt.Axis(format="%")), color=_model_color(labels, data["model"]),
-        tooltip=["model:N", "flagged:N", alt.Tooltip("value:Q", format=".1%")],
+    data = (
+        summary.filter(
+            (pl.col("target") == "cost") & pl.col("metric").str.starts_with("share_of_cost_top_")
+        )
+        .with_columns(
+            pl.col("metric").str.extract(r"top_(\d+)pct").alias("top"),
+            pl.col("model").replace(labels),
+        )
+        .with_columns(("top " + pl.col("top") + "%").alias("flagged"))
+        .to_pandas()
+    )
+    return (
+        alt.Chart(data, title="Share of next-year cost in the people each model ranks highest")
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "flagged:N",
+                title=None,
+                sort=["top 1%", "top 5%", "top 10%"],
+                axis=alt.Axis(labelAngle=0),
+            ),
+            xOffset=alt.XOffset("model:N", sort=list(labels.values())),
+            y=alt.Y("value:Q", title="Share of cost", axis=alt.Axis(format="%")),
+            color=_model_color(labels, data["model"]),
+            tooltip=["model:N", "flagged:N", alt.Tooltip("value:Q", format=".1%")],
+        )
     )
 
 
 def monthly_history_chart(history: pl.DataFrame, title: str) -> alt.Chart:
     data = history.unpivot(index="month", variable_name="kind", value_name="paid").to_pandas()
-    return alt.Chart(data, title=title).mark_bar().encode(
-        x=alt.X("yearmonth(month):T", title=None), y=alt.Y("paid:Q", title="Paid ($)", axis=alt.Axis(format="$,.0f")),
-        color=alt.Color("kind:N", title=None), tooltip=[alt.Tooltip("yearmonth(month):T", title="month"), "kind:N", alt.Tooltip("paid:Q", format="$,.0f")],
+    return (
+        alt.Chart(data, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("yearmonth(month):T", title=None),
+            y=alt.Y("paid:Q", title="Paid ($)", axis=alt.Axis(format="$,.0f")),
+            color=alt.Color("kind:N", title=None),
+            tooltip=[
+                alt.Tooltip("yearmonth(month):T", title="month"),
+                "kind:N",
+                alt.Tooltip("paid:Q", format="$,.0f"),
+            ],
+        )
     )
 
 
-def settlement_distribution_chart(hist: pl.DataFrame, marks: dict[str, float], title: str) -> alt.Chart:
+def settlement_distribution_chart(
+    hist: pl.DataFrame, marks: dict[str, float], title: str
+) -> alt.Chart:
     """Histogram of simulated settlements with vertical rules at the marks (e.g. zero, the
     deterministic projection, the payment limit, the loss cap)."""
-    data = hist.with_columns(pl.when((pl.col("bin_start") + pl.col("bin_end")) / 2 >= 0).then(pl.lit("paid to the provider")).otherwise(pl.lit("owed by the provider")).alias("direction")).to_pandas()
-    bars = alt.Chart(data, title=title).mark_bar().encode(
-        x=alt.X("bin_start:Q", bin="binned", title="Settlement ($)", axis=alt.Axis(format="$,.3s")), x2="bin_end:Q",
-        y=alt.Y("scenarios:Q", title="Scenarios"),
-        color=alt.Color("direction:N", scale=alt.Scale(domain=["paid to the provider", "owed by the provider"], range=["#54a24b", "#e45756"]), title=None),
-        tooltip=[alt.Tooltip("bin_start:Q", format="$,.0f"), alt.Tooltip("bin_end:Q", format="$,.0f"), "scenarios:Q"],
+    data = hist.with_columns(
+        pl.when((pl.col("bin_start") + pl.col("bin_end")) / 2 >= 0)
+        .then(pl.lit("paid to the provider"))
+        .otherwise(pl.lit("owed by the provider"))
+        .alias("direction")
+    ).to_pandas()
+    bars = (
+        alt.Chart(data, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "bin_start:Q", bin="binned", title="Settlement ($)", axis=alt.Axis(format="$,.3s")
+            ),
+            x2="bin_end:Q",
+            y=alt.Y("scenarios:Q", title="Scenarios"),
+            color=alt.Color(
+                "direction:N",
+                scale=alt.Scale(
+                    domain=["paid to the provider", "owed by the provider"],
+                    range=["#54a24b", "#e45756"],
+                ),
+                title=None,
+            ),
+            tooltip=[
+                alt.Tooltip("bin_start:Q", format="$,.0f"),
+                alt.Tooltip("bin_end:Q", format="$,.0f"),
+                "scenarios:Q",
+            ],
+        )
     )
     rules = pl.DataFrame({"mark": list(marks), "x": [float(v) for v in marks.values()]}).to_pandas()
-    lines = alt.Chart(rules).mark_rule(strokeDash=[4, 3], color="black").encode(x="x:Q", tooltip=["mark:N", alt.Tooltip("x:Q", format="$,.0f")])
-    labels = alt.Chart(rules).mark_text(align="left", dx=3, dy=-5, angle=0, fontSize=10).encode(x="x:Q", y=alt.value(10), text="mark:N")
+    lines = (
+        alt.Chart(rules)
+        .mark_rule(strokeDash=[4, 3], color="black")
+        .encode(x="x:Q", tooltip=["mark:N", alt.Tooltip("x:Q", format="$,.0f")])
+    )
+    labels = (
+        alt.Chart(rules)
+        .mark_text(align="left", dx=3, dy=-5, angle=0, fontSize=10)
+        .encode(x="x:Q", y=alt.value(10), text="mark:N")
+    )
     return bars + lines + labels
 
 
 def tornado_chart(bars: pl.DataFrame, base: float) -> alt.Chart:
     """Each assumption's settlement at its low and high value, around the base case."""
-    data = pl.concat([
-        bars.select("assumption", pl.col("low").alias("case"), pl.col("settlement_low").alias("settlement"), pl.lit("low").alias("end")),
-        bars.select("assumption", pl.col("high").alias("case"), pl.col("settlement_high").alias("settlement"), pl.lit("high").alias("end")),
-    ]).with_columns(pl.lit(base).alias("base")).to_pandas()
+    data = (
+        pl.concat(
+            [
+                bars.select(
+                    "assumption",
+                    pl.col("low").alias("case"),
+                    pl.col("settlement_low").alias("settlement"),
+                    pl.lit("low").alias("end"),
+                ),
+                bars.select(
+                    "assumption",
+                    pl.col("high").alias("case"),
+                    pl.col("settlement_high").alias("settlement"),
+                    pl.lit("high").alias("end"),
+                ),
+            ]
+        )
+        .with_columns(pl.lit(base).alias("base"))
+        .to_pandas()
+    )
     order = bars["assumption"].to_list()
-    return alt.Chart(data, title="What moves the settlement (one assumption at a time)").mark_bar().encode(
-        y=alt.Y("assumption:N", sort=order, title=None), x=alt.X("settlement:Q", title="Settlement ($)", axis=alt.Axis(format="$,.3s")), x2="base:Q",
-        color=alt.Color("end:N", scale=alt.Scale(domain=["low", "high"], range=["#4c78a8", "#f58518"]), title="Assumption at"),
-        tooltip=["assumption:N", "case:N", alt.Tooltip("settlement:Q", format="$,.0f")],
+    return (
+        alt.Chart(data, title="What moves the settlement (one assumption at a time)")
+        .mark_bar()
+        .encode(
+            y=alt.Y("assumption:N", sort=order, title=None),
+            x=alt.X("settlement:Q", title="Settlement ($)", axis=alt.Axis(format="$,.3s")),
+            x2="base:Q",
+            color=alt.Color(
+                "end:N",
+                scale=alt.Scale(domain=["low", "high"], range=["#4c78a8", "#f58518"]),
+                title="Assumption at",
+            ),
+            tooltip=["assumption:N", "case:N", alt.Tooltip("settlement:Q", format="$,.0f")],
+        )
     )
 
 
 def frontier_chart(frontier: pl.DataFrame, options: pl.DataFrame) -> alt.Chart:
     """Efficient frontier (best expected settlement for each CVaR limit) with each option as a point."""
-    line = alt.Chart(frontier.to_pandas(), title="Expected settlement vs downside (CVaR 95%)").mark_line(point=True, color="#4c78a8").encode(
-        x=alt.X("cvar_95:Q", title="CVaR 95% (loss in the worst 5% of years, $)", axis=alt.Axis(format="$,.3s")),
-        y=alt.Y("expected:Q", title="Expected settlement ($)", axis=alt.Axis(format="$,.3s")),
-        tooltip=[alt.Tooltip("cvar_limit:Q", format="$,.0f"), alt.Tooltip("expected:Q", format="$,.0f")],
+    line = (
+        alt.Chart(frontier.to_pandas(), title="Expected settlement vs downside (CVaR 95%)")
+        .mark_line(point=True, color="#4c78a8")
+        .encode(
+            x=alt.X(
+                "cvar_95:Q",
+                title="CVaR 95% (loss in the worst 5% of years, $)",
+                axis=alt.Axis(format="$,.3s"),
+            ),
+            y=alt.Y("expected:Q", title="Expected settlement ($)", axis=alt.Axis(format="$,.3s")),
+            tooltip=[
+                alt.Tooltip("cvar_limit:Q", format="$,.0f"),
+                alt.Tooltip("expected:Q", format="$,.0f"),
+            ],
+        )
     )
-    points = alt.Chart(options.to_pandas()).mark_point(size=90, filled=True, color="#e45756").encode(
-        x="cvar_95:Q", y="expected:Q", tooltip=["option:N", alt.Tooltip("expected:Q", format="$,.0f"), alt.Tooltip("cvar_95:Q", format="$,.0f")])
+    points = (
+        alt.Chart(options.to_pandas())
+        .mark_point(size=90, filled=True, color="#e45756")
+        .encode(
+            x="cvar_95:Q",
+            y="expected:Q",
+            tooltip=[
+                "option:N",
+                alt.Tooltip("expected:Q", format="$,.0f"),
+                alt.Tooltip("cvar_95:Q", format="$,.0f"),
+            ],
+        )
+    )
     labels = points.mark_text(align="left", dx=7, fontSize=10).encode(text="option:N")
     return line + points + labels

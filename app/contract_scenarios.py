@@ -39,7 +39,9 @@ st.title("Contracts")
 ds = active_dataset()
 
 
-@st.cache_resource(show_spinner="Reading the panel's expenditures and risk scores...", max_entries=4)
+@st.cache_resource(
+    show_spinner="Reading the panel's expenditures and risk scores...", max_entries=4
+)
 def history_for(path: str, content_hash: str):
     return panel_history(Dataset(path))
 
@@ -75,21 +77,33 @@ with st.sidebar.expander("Saved scenarios", expanded=False):
         st.caption("No saved scenarios yet.")
 
 top = st.columns([1, 3])
-year = top[0].selectbox("Performance year", years, key="c_year",
-                        help=f"{history.years[0]}-{history.years[-1]}: settled on actual expenditures; {years[-1]}: projected from {history.years[-1]}.")
+year = top[0].selectbox(
+    "Performance year",
+    years,
+    key="c_year",
+    help=f"{history.years[0]}-{history.years[-1]}: settled on actual expenditures; {years[-1]}: projected from {history.years[-1]}.",
+)
 available = [n for n in preset_names() if n.endswith(f"-{year}")]
-default = [n for n in (f"mssp-basic-a-{year}", f"mssp-basic-e-{year}", f"mssp-enhanced-{year}") if n in available]
+default = [
+    n
+    for n in (f"mssp-basic-a-{year}", f"mssp-basic-e-{year}", f"mssp-enhanced-{year}")
+    if n in available
+]
 if "c_presets" not in ss or any(n not in available for n in ss["c_presets"]):
     ss["c_presets"] = default
-chosen_presets = top[1].multiselect("Contracts to compare", available, key="c_presets",
-                                    help="Presets for the year (vbc contracts list). Add your own below.")
+chosen_presets = top[1].multiselect(
+    "Contracts to compare",
+    available,
+    key="c_presets",
+    help="Presets for the year (vbc contracts list). Add your own below.",
+)
 if ss.get("c_opened"):
     st.caption(f"Opened scenario **{ss['c_opened']}**.")
 
 with st.expander("Write your own contract (TOML)"):
     example = (
         f'family = "risk_corridors"\nname = "My payer, two-sided"\nperformance_year = {year}\nloss_cap_pct_target = 0.04\n'
-        'corridors = [\n  { from = 0.0, to = 0.01, provider_share = 0.0 },\n  { from = 0.01, provider_share = 0.4 },\n]\n'
+        "corridors = [\n  { from = 0.0, to = 0.01, provider_share = 0.0 },\n  { from = 0.01, provider_share = 0.4 },\n]\n"
     )
     text = st.text_area("Spec", example, height=200, key="c_spec_text")
     if st.button("Add contract"):
@@ -111,28 +125,64 @@ with st.expander("Write your own contract (TOML)"):
 st.subheader("Assumptions")
 a1, a2, a3, a4 = st.columns(4)
 own_trend = a1.toggle("Use the panel's own cost trend", value=True, key="a_own_trend")
-trend = a1.slider("Annual cost trend", -0.05, 0.12, 0.045, 0.005, format="%.3f", key="a_trend", disabled=own_trend)
+trend = a1.slider(
+    "Annual cost trend", -0.05, 0.12, 0.045, 0.005, format="%.3f", key="a_trend", disabled=own_trend
+)
 quality = a1.slider("Quality score", 0.0, 1.0, 0.85, 0.01, key="a_quality")
 meets = a1.checkbox("Meets the quality performance standard", value=True, key="a_meets")
-inpatient = a2.slider("Inpatient cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_inpatient")
+inpatient = a2.slider(
+    "Inpatient cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_inpatient"
+)
 snf = a2.slider("Skilled nursing cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_snf")
-ed = a2.slider("Emergency department cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_ed")
-outpatient = a3.slider("Outpatient hospital cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_outpatient")
-office = a3.slider("Office/professional cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_office")
-coding = a3.slider("Risk-score change from coding", 0.0, 0.08, 0.0, 0.005, format="%.3f", key="a_coding")
-attribution = a4.slider("Attribution (x last year's members)", 0.25, 4.0, 1.0, 0.05, key="a_attribution",
-                        help="MSSP's size-based minimum savings rate needs at least 5,000 assigned beneficiaries.")
-revenue_share = a4.slider("Participants' FFS revenue / expenditures", 0.05, 1.0, 0.35, 0.05, key="a_revenue")
+ed = a2.slider(
+    "Emergency department cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_ed"
+)
+outpatient = a3.slider(
+    "Outpatient hospital cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_outpatient"
+)
+office = a3.slider(
+    "Office/professional cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_office"
+)
+coding = a3.slider(
+    "Risk-score change from coding", 0.0, 0.08, 0.0, 0.005, format="%.3f", key="a_coding"
+)
+attribution = a4.slider(
+    "Attribution (x last year's members)",
+    0.25,
+    4.0,
+    1.0,
+    0.05,
+    key="a_attribution",
+    help="MSSP's size-based minimum savings rate needs at least 5,000 assigned beneficiaries.",
+)
+revenue_share = a4.slider(
+    "Participants' FFS revenue / expenditures", 0.05, 1.0, 0.35, 0.05, key="a_revenue"
+)
 msr_text = a4.text_input("MSR/MLR determined by CMS (optional, e.g. 0.035)", "", key="a_msr")
 
 try:
-    assumptions = parse_assumptions({
-        "cost_trend": None if own_trend else trend,
-        "initiatives": {k: v for k, v in {"acute inpatient": inpatient, "skilled nursing facility": snf, "emergency department": ed,
-                                           "outpatient hospital": outpatient, "office/professional": office}.items() if v},
-        "coding_risk_change": coding, "attribution_scale": attribution, "quality_score": quality, "meets_quality_standard": meets,
-        "participant_revenue_share": revenue_share, "minimum_savings_rate": float(msr_text) if msr_text.strip() else None,
-    })
+    assumptions = parse_assumptions(
+        {
+            "cost_trend": None if own_trend else trend,
+            "initiatives": {
+                k: v
+                for k, v in {
+                    "acute inpatient": inpatient,
+                    "skilled nursing facility": snf,
+                    "emergency department": ed,
+                    "outpatient hospital": outpatient,
+                    "office/professional": office,
+                }.items()
+                if v
+            },
+            "coding_risk_change": coding,
+            "attribution_scale": attribution,
+            "quality_score": quality,
+            "meets_quality_standard": meets,
+            "participant_revenue_share": revenue_share,
+            "minimum_savings_rate": float(msr_text) if msr_text.strip() else None,
+        }
+    )
 except ValueError:
     st.error(f"The MSR/MLR must be a number such as 0.035 (got '{msr_text}').")
     st.stop()
@@ -158,24 +208,47 @@ if not projections:
 st.subheader("Side by side")
 table = comparison(projections)
 left, right = st.columns([3, 2])
-left.dataframe(table, hide_index=True, use_container_width=True, column_config={
-    "benchmark_per_capita": st.column_config.NumberColumn("Benchmark / person-year", format="dollar"),
-    "expenditure_per_capita": st.column_config.NumberColumn("Expenditures / person-year", format="dollar"),
-    "savings_rate": st.column_config.NumberColumn("Savings rate", format="percent"),
-    "settlement": st.column_config.NumberColumn("Settlement", format="dollar"),
-    "pays_once_costs_change_by": st.column_config.NumberColumn("Pays once costs change by", format="percent"),
-    "costs_once_costs_change_by": st.column_config.NumberColumn("Costs once costs change by", format="percent"),
-})
+left.dataframe(
+    table,
+    hide_index=True,
+    use_container_width=True,
+    column_config={
+        "benchmark_per_capita": st.column_config.NumberColumn(
+            "Benchmark / person-year", format="dollar"
+        ),
+        "expenditure_per_capita": st.column_config.NumberColumn(
+            "Expenditures / person-year", format="dollar"
+        ),
+        "savings_rate": st.column_config.NumberColumn("Savings rate", format="percent"),
+        "settlement": st.column_config.NumberColumn("Settlement", format="dollar"),
+        "pays_once_costs_change_by": st.column_config.NumberColumn(
+            "Pays once costs change by", format="percent"
+        ),
+        "costs_once_costs_change_by": st.column_config.NumberColumn(
+            "Costs once costs change by", format="percent"
+        ),
+    },
+)
 right.altair_chart(settlement_comparison_chart(table), use_container_width=True)
-st.download_button("Download every settlement line (CSV)", settlement_lines(projections).write_csv(), file_name=f"settlements_{year}.csv", mime="text/csv")
+st.download_button(
+    "Download every settlement line (CSV)",
+    settlement_lines(projections).write_csv(),
+    file_name=f"settlements_{year}.csv",
+    mime="text/csv",
+)
 
 st.subheader("From benchmark to settlement")
 names = [p.spec.name for p in projections]
 pick = st.selectbox("Contract", names, key="c_detail")
 chosen = projections[names.index(pick)]
 w1, w2 = st.columns([3, 2])
-w1.altair_chart(settlement_waterfall_chart(chosen.settlement.waterfall(), f"{pick}: {chosen.mode} performance year {chosen.spec.performance_year}"),
-                use_container_width=True)
+w1.altair_chart(
+    settlement_waterfall_chart(
+        chosen.settlement.waterfall(),
+        f"{pick}: {chosen.mode} performance year {chosen.spec.performance_year}",
+    ),
+    use_container_width=True,
+)
 w2.dataframe(chosen.settlement.table().drop("key"), hide_index=True, use_container_width=True)
 be = chosen.break_even
 st.markdown(
@@ -217,73 +290,151 @@ def distribution(chosen, assumptions):
     c = st.columns(5)
     draws = c[0].selectbox("Scenarios", [1_000, 5_000, 10_000], index=2, key="m_draws")
     seed = c[1].number_input("Seed", 0, 10_000, 1, key="m_seed")
-    trend_sd = c[2].slider("Cost-trend uncertainty (sd)", 0.0, 0.08, 0.02, 0.005, format="%.3f", key="m_trend")
+    trend_sd = c[2].slider(
+        "Cost-trend uncertainty (sd)", 0.0, 0.08, 0.02, 0.005, format="%.3f", key="m_trend"
+    )
     attribution_sd = c[3].slider("Attribution churn (sd)", 0.0, 0.2, 0.03, 0.01, key="m_attr")
     quality_sd = c[4].slider("Quality score (sd)", 0.0, 0.3, 0.05, 0.01, key="m_quality")
     u = Uncertainty(trend_sd=trend_sd, attribution_sd=attribution_sd, quality_sd=quality_sd)
     members = None
     version = registered_model_version()
-    if version is not None and st.toggle("Member costs around the risk model's predictions (held-out residuals)", value=False, key="m_use_model",
-                                         help="Otherwise each member's cost spreads like the panel's own costs within their enrollment type."):
+    if version is not None and st.toggle(
+        "Member costs around the risk model's predictions (held-out residuals)",
+        value=False,
+        key="m_use_model",
+        help="Otherwise each member's cost spreads like the panel's own costs within their enrollment type.",
+    ):
         members = model_members(str(ds.path), ds.manifest["content_hash"], version)
-    result = simulate(chosen.spec, history, assumptions, u, draws=int(draws), seed=int(seed), projection=chosen, members=members)
+    result = simulate(
+        chosen.spec,
+        history,
+        assumptions,
+        u,
+        draws=int(draws),
+        seed=int(seed),
+        projection=chosen,
+        members=members,
+    )
     s = result.summary()
     money = lambda v: f"-${-v:,.0f}" if v < 0 else f"${v + 0.0:,.0f}"  # noqa: E731
     m = st.columns(5)
-    m[0].metric("Expected settlement", money(s["expected_settlement"]), help=f"standard error {money(s['standard_error'])} over {draws:,} scenarios")
+    m[0].metric(
+        "Expected settlement",
+        money(s["expected_settlement"]),
+        help=f"standard error {money(s['standard_error'])} over {draws:,} scenarios",
+    )
     m[1].metric("Chance of shared savings", f"{s['p_shared_savings']:.0%}")
     m[2].metric("Chance of owing losses", f"{s['p_owes_losses']:.0%}")
-    m[3].metric("Value at risk (95%)", money(s["value_at_risk_95"]), help="The loss exceeded in 1 year out of 20.")
-    m[4].metric("CVaR (95%)", money(s["cvar_95"]), help="The average loss in the worst 1 year out of 20.")
+    m[3].metric(
+        "Value at risk (95%)",
+        money(s["value_at_risk_95"]),
+        help="The loss exceeded in 1 year out of 20.",
+    )
+    m[4].metric(
+        "CVaR (95%)", money(s["cvar_95"]), help="The average loss in the worst 1 year out of 20."
+    )
     deterministic = s["deterministic_settlement"]
     marks = {"zero": 0.0} if deterministic == 0 else {"zero": 0.0, "deterministic": deterministic}
     low, high = float(result.amounts.min()), float(result.amounts.max())
     margin = 0.1 * max(high - low, 1.0)
-    limit, cap = chosen.settlement.get("performance_payment_limit"), chosen.settlement.get("loss_cap")
+    limit, cap = (
+        chosen.settlement.get("performance_payment_limit"),
+        chosen.settlement.get("loss_cap"),
+    )
     if limit is not None and limit <= high + margin:  # marked only where outcomes come near it
         marks["payment limit"] = limit
     if cap is not None and -cap >= low - margin:
         marks["loss cap"] = -cap
     a, b = st.columns(2)
-    a.altair_chart(settlement_distribution_chart(histogram(result), marks, f"{chosen.spec.name}: {draws:,} simulated years"), use_container_width=True)
+    a.altair_chart(
+        settlement_distribution_chart(
+            histogram(result), marks, f"{chosen.spec.name}: {draws:,} simulated years"
+        ),
+        use_container_width=True,
+    )
     base, bars = tornado(chosen.spec, history, assumptions)
     b.altair_chart(tornado_chart(bars, base), use_container_width=True)
     with st.expander("Two-way: cost trend x inpatient initiative (deterministic settlement)"):
         grid = two_way_grid(chosen.spec, history, assumptions)
-        wide = grid.with_columns(pl.format("{}%", (pl.col("inpatient_effect") * 100).round(0).cast(pl.Int64)).alias("inpatient")).pivot(
-            on="inpatient", index="cost_trend", values="settlement")
-        st.dataframe(wide, hide_index=True, use_container_width=True,
-                     column_config={c: st.column_config.NumberColumn(c, format="dollar") for c in wide.columns if c != "cost_trend"}
-                     | {"cost_trend": st.column_config.NumberColumn("Cost trend", format="percent")})
-    st.caption(f"Chance of hitting the payment limit {s['p_hits_payment_limit']:.1%}, the loss cap {s['p_hits_loss_cap']:.1%}; "
-               f"90% of outcomes between {money(s['p05'])} and {money(s['p95'])}. Break-even: a year starts to pay once its costs change by "
-               f"{s['break_even_median']:+.2%} (median; 10th-90th percentile {s['break_even_p10']:+.2%} to {s['break_even_p90']:+.2%}).")
-    st.download_button("Download the one-page summary (Markdown)", summary_markdown(result, bars), file_name="simulation_summary.md", mime="text/markdown")
+        wide = grid.with_columns(
+            pl.format("{}%", (pl.col("inpatient_effect") * 100).round(0).cast(pl.Int64)).alias(
+                "inpatient"
+            )
+        ).pivot(on="inpatient", index="cost_trend", values="settlement")
+        st.dataframe(
+            wide,
+            hide_index=True,
+            use_container_width=True,
+            column_config={
+                c: st.column_config.NumberColumn(c, format="dollar")
+                for c in wide.columns
+                if c != "cost_trend"
+            }
+            | {"cost_trend": st.column_config.NumberColumn("Cost trend", format="percent")},
+        )
+    st.caption(
+        f"Chance of hitting the payment limit {s['p_hits_payment_limit']:.1%}, the loss cap {s['p_hits_loss_cap']:.1%}; "
+        f"90% of outcomes between {money(s['p05'])} and {money(s['p95'])}. Break-even: a year starts to pay once its costs change by "
+        f"{s['break_even_median']:+.2%} (median; 10th-90th percentile {s['break_even_p10']:+.2%} to {s['break_even_p90']:+.2%})."
+    )
+    st.download_button(
+        "Download the one-page summary (Markdown)",
+        summary_markdown(result, bars),
+        file_name="simulation_summary.md",
+        mime="text/markdown",
+    )
     n1, n2 = st.columns([3, 1])
-    sim_name = n1.text_input("Name this simulation", f"{chosen.spec.name}, seed {seed}", key="m_name")
+    sim_name = n1.text_input(
+        "Name this simulation", f"{chosen.spec.name}, seed {seed}", key="m_name"
+    )
     if n2.button("Save simulation", use_container_width=True):
         with workspace().store() as store:
-            save_simulation(store, sim_name, dataset=str(ds.path), spec=chosen.spec, assumptions=assumptions, uncertainty=u, result=result)
+            save_simulation(
+                store,
+                sim_name,
+                dataset=str(ds.path),
+                spec=chosen.spec,
+                assumptions=assumptions,
+                uncertainty=u,
+                result=result,
+            )
         st.success(f"Saved simulation '{sim_name}'.")
     with workspace().store() as store:
         saved_runs = compare_saved(store)
     if saved_runs.height:
         st.markdown("**Saved simulations, side by side**")
-        st.dataframe(saved_runs.drop("id"), hide_index=True, use_container_width=True, column_config={
-            "expected_settlement": st.column_config.NumberColumn("Expected settlement", format="dollar"),
-            "value_at_risk_95": st.column_config.NumberColumn("VaR 95%", format="dollar"), "cvar_95": st.column_config.NumberColumn("CVaR 95%", format="dollar"),
-            "p_shared_savings": st.column_config.NumberColumn("P(savings)", format="percent"), "p_owes_losses": st.column_config.NumberColumn("P(losses)", format="percent"),
-        })
-        pick = st.selectbox("Reopen a saved simulation", saved_runs["scenario"].to_list(), key="m_reopen")
+        st.dataframe(
+            saved_runs.drop("id"),
+            hide_index=True,
+            use_container_width=True,
+            column_config={
+                "expected_settlement": st.column_config.NumberColumn(
+                    "Expected settlement", format="dollar"
+                ),
+                "value_at_risk_95": st.column_config.NumberColumn("VaR 95%", format="dollar"),
+                "cvar_95": st.column_config.NumberColumn("CVaR 95%", format="dollar"),
+                "p_shared_savings": st.column_config.NumberColumn("P(savings)", format="percent"),
+                "p_owes_losses": st.column_config.NumberColumn("P(losses)", format="percent"),
+            },
+        )
+        pick = st.selectbox(
+            "Reopen a saved simulation", saved_runs["scenario"].to_list(), key="m_reopen"
+        )
         chosen_id = saved_runs.filter(pl.col("scenario") == pick)["id"][0]
         r1, r2 = st.columns(2)
         if r1.button("Reopen (re-run its inputs)"):
             with workspace().store() as store:
                 rerun, payload = reopen_simulation(store, chosen_id, history)
-            st.info(f"'{pick}' re-run: expected settlement {money(rerun.summary()['expected_settlement'])} with {payload['draws']:,} draws, seed {payload['seed']}.")
+            st.info(
+                f"'{pick}' re-run: expected settlement {money(rerun.summary()['expected_settlement'])} with {payload['draws']:,} draws, seed {payload['seed']}."
+            )
         with workspace().store() as store:
-            r2.download_button("Export it (JSON)", export_json(store, chosen_id), file_name="simulation_scenario.json", mime="application/json")
-
+            r2.download_button(
+                "Export it (JSON)",
+                export_json(store, chosen_id),
+                file_name="simulation_scenario.json",
+                mime="application/json",
+            )
 
 
 @st.fragment
@@ -293,18 +444,41 @@ def risk_levels(projections, assumptions):
         st.caption("Choose two or more contracts above to compare risk levels.")
         return
     c = st.columns(3)
-    limit = c[0].number_input("Largest acceptable CVaR 95% ($)", 0.0, 1e9, 2_000_000.0, 250_000.0, key="r_limit")
+    limit = c[0].number_input(
+        "Largest acceptable CVaR 95% ($)", 0.0, 1e9, 2_000_000.0, 250_000.0, key="r_limit"
+    )
     draws = c[1].selectbox("Scenarios per option", [1_000, 2_000, 5_000], index=1, key="r_draws")
     seed = c[2].number_input("Seed", 0, 10_000, 1, key="r_seed")
-    results = [simulate(p.spec, history, assumptions, draws=int(draws), seed=int(seed), projection=p, break_even_sample=0) for p in projections]
+    results = [
+        simulate(
+            p.spec,
+            history,
+            assumptions,
+            draws=int(draws),
+            seed=int(seed),
+            projection=p,
+            break_even_sample=0,
+        )
+        for p in projections
+    ]
     choice = choose_risk_level(results, float(limit))
     a, b = st.columns([2, 3])
-    a.dataframe(choice.options, hide_index=True, use_container_width=True, column_config={
-        "expected": st.column_config.NumberColumn("Expected", format="dollar"), "cvar_95": st.column_config.NumberColumn("CVaR 95%", format="dollar"),
-        "p_owes_losses": st.column_config.NumberColumn("P(losses)", format="percent")})
+    a.dataframe(
+        choice.options,
+        hide_index=True,
+        use_container_width=True,
+        column_config={
+            "expected": st.column_config.NumberColumn("Expected", format="dollar"),
+            "cvar_95": st.column_config.NumberColumn("CVaR 95%", format="dollar"),
+            "p_owes_losses": st.column_config.NumberColumn("P(losses)", format="percent"),
+        },
+    )
     a.markdown(f"**Best option within the limit:** {choice.best_single or 'none'}")
     if choice.mix is not None:
-        a.markdown("**Best mix** (contracts across payers sharing one downside budget): " + ", ".join(f"{k} {v:.0%}" for k, v in choice.mix.items() if v > 0.005))
+        a.markdown(
+            "**Best mix** (contracts across payers sharing one downside budget): "
+            + ", ".join(f"{k} {v:.0%}" for k, v in choice.mix.items() if v > 0.005)
+        )
     b.altair_chart(frontier_chart(choice.frontier, choice.options), use_container_width=True)
 
 
@@ -316,10 +490,31 @@ st.subheader("Save this scenario")
 s1, s2 = st.columns([3, 1])
 scenario_name = s1.text_input("Scenario name", f"{year} comparison", key="c_scenario_name")
 if s2.button("Save scenario", use_container_width=True):
-    widgets = {k: ss[k] for k in ("a_own_trend", "a_trend", "a_quality", "a_meets", "a_inpatient", "a_snf", "a_ed", "a_outpatient", "a_office",
-                                  "a_coding", "a_attribution", "a_revenue", "a_msr")}
-    payload = {"dataset": str(ds.path), "performance_year": year, "contracts": [spec_to_dict(s) for s in specs],
-               "assumptions": assumptions.model_dump(mode="json"), "widgets": widgets}
+    widgets = {
+        k: ss[k]
+        for k in (
+            "a_own_trend",
+            "a_trend",
+            "a_quality",
+            "a_meets",
+            "a_inpatient",
+            "a_snf",
+            "a_ed",
+            "a_outpatient",
+            "a_office",
+            "a_coding",
+            "a_attribution",
+            "a_revenue",
+            "a_msr",
+        )
+    }
+    payload = {
+        "dataset": str(ds.path),
+        "performance_year": year,
+        "contracts": [spec_to_dict(s) for s in specs],
+        "assumptions": assumptions.model_dump(mode="json"),
+        "widgets": widgets,
+    }
     results = {row["contract"]: row["settlement"] for row in table.iter_rows(named=True)}
     with workspace().store() as store:
         saved = store.save_scenario(scenario_name, "contracts", payload, results)

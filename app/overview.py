@@ -14,7 +14,11 @@ pmpm: pl.DataFrame = data["pmpm"]
 source = ds.manifest["source"]
 st.caption(
     f"Dataset **{ds.path.name}** — {source.get('kind', 'unknown')} source"
-    + (f", {source['members']:,} members from {source['start_year']}, seed {source['seed']}" if source.get("kind") == "synthetic" else "")
+    + (
+        f", {source['members']:,} members from {source['start_year']}, seed {source['seed']}"
+        if source.get("kind") == "synthetic"
+        else ""
+    )
 )
 
 years = summary["year"].to_list()
@@ -33,15 +37,42 @@ def delta(key: str, fmt: str):
 c = st.columns(6)
 c[0].metric("Members", f"{row['members']:,}", delta("members", "{:+,}"))
 c[1].metric("Member months", f"{row['member_months']:,}")
-c[2].metric("Medical PMPM (Parts A+B)", f"${row['pmpm_medical']:,.0f}", delta("pmpm_medical", "{:+,.0f}"), delta_color="inverse")
+c[2].metric(
+    "Medical PMPM (Parts A+B)",
+    f"${row['pmpm_medical']:,.0f}",
+    delta("pmpm_medical", "{:+,.0f}"),
+    delta_color="inverse",
+)
 if row["pmpm_pharmacy"] is None:
-    c[3].metric("Pharmacy PMPM (Part D)", "n/a", help="The fills in this dataset carry no paid amount (CMS's Part D file, CCLF7, has none).")
+    c[3].metric(
+        "Pharmacy PMPM (Part D)",
+        "n/a",
+        help="The fills in this dataset carry no paid amount (CMS's Part D file, CCLF7, has none).",
+    )
 else:
-    c[3].metric("Pharmacy PMPM (Part D)", f"${row['pmpm_pharmacy']:,.0f}", delta("pmpm_pharmacy", "{:+,.0f}"), delta_color="inverse")
-c[4].metric("Admissions / 1,000", f"{row['admissions_per_1000']:,.0f}", delta("admissions_per_1000", "{:+,.0f}"), delta_color="inverse")
-c[5].metric("ED visits / 1,000", f"{row['ed_visits_per_1000']:,.0f}", delta("ed_visits_per_1000", "{:+,.0f}"), delta_color="inverse")
+    c[3].metric(
+        "Pharmacy PMPM (Part D)",
+        f"${row['pmpm_pharmacy']:,.0f}",
+        delta("pmpm_pharmacy", "{:+,.0f}"),
+        delta_color="inverse",
+    )
+c[4].metric(
+    "Admissions / 1,000",
+    f"{row['admissions_per_1000']:,.0f}",
+    delta("admissions_per_1000", "{:+,.0f}"),
+    delta_color="inverse",
+)
+c[5].metric(
+    "ED visits / 1,000",
+    f"{row['ed_visits_per_1000']:,.0f}",
+    delta("ed_visits_per_1000", "{:+,.0f}"),
+    delta_color="inverse",
+)
 c = st.columns(6)
-c[0].metric("30-day readmission rate", f"{row['readmission_rate']:.1%}" if row["readmission_rate"] is not None else "-")
+c[0].metric(
+    "30-day readmission rate",
+    f"{row['readmission_rate']:.1%}" if row["readmission_rate"] is not None else "-",
+)
 c[1].metric("Mean length of stay", f"{row['mean_length_of_stay']:.1f} days")
 c[2].metric("SNF stays / 1,000", f"{row['snf_stays_per_1000']:,.0f}")
 c[3].metric("Home health episodes / 1,000", f"{row['home_health_episodes_per_1000']:,.0f}")
@@ -51,7 +82,8 @@ c[5].metric(
     f"Risk score, PY {year + 1}",
     f"{risk:.3f}" if risk is not None else "—",
     help=f"Mean CMS-HCC payment score for payment year {year + 1}, from {year} diagnoses (members enrolled in December {year})."
-    if risk is not None else f"No CMS-HCC parameters for payment year {year + 1}.",
+    if risk is not None
+    else f"No CMS-HCC parameters for payment year {year + 1}.",
 )
 
 left, right = st.columns(2)
@@ -60,9 +92,20 @@ right.altair_chart(utilization_chart(summary), use_container_width=True)
 
 st.subheader("By year")
 table = summary.select(
-    "year", "members", "member_months", "person_years", "paid_medical", "pmpm_medical", "pmpm_pharmacy",
-    "admissions_per_1000", "mean_length_of_stay", "readmission_rate", "ed_visits_per_1000", "snf_stays_per_1000",
-    "home_health_episodes_per_1000", "joint_replacements_per_1000",
+    "year",
+    "members",
+    "member_months",
+    "person_years",
+    "paid_medical",
+    "pmpm_medical",
+    "pmpm_pharmacy",
+    "admissions_per_1000",
+    "mean_length_of_stay",
+    "readmission_rate",
+    "ed_visits_per_1000",
+    "snf_stays_per_1000",
+    "home_health_episodes_per_1000",
+    "joint_replacements_per_1000",
 )
 number = st.column_config.NumberColumn
 st.dataframe(
@@ -92,7 +135,20 @@ st.dataframe(
     wide,
     hide_index=True,
     use_container_width=True,
-    column_config={"service_category": "Service category", **{str(y): number(str(y), format="dollar") for y in years}},
+    column_config={
+        "service_category": "Service category",
+        **{str(y): number(str(y), format="dollar") for y in years},
+    },
 )
-st.download_button("Download PMPM by category (CSV)", pmpm.write_csv(), file_name=f"{ds.path.name}_pmpm_by_category.csv", mime="text/csv")
-st.download_button("Download summary by year (CSV)", table.write_csv(), file_name=f"{ds.path.name}_summary.csv", mime="text/csv")
+st.download_button(
+    "Download PMPM by category (CSV)",
+    pmpm.write_csv(),
+    file_name=f"{ds.path.name}_pmpm_by_category.csv",
+    mime="text/csv",
+)
+st.download_button(
+    "Download summary by year (CSV)",
+    table.write_csv(),
+    file_name=f"{ds.path.name}_summary.csv",
+    mime="text/csv",
+)

@@ -19,13 +19,23 @@ def active_dataset() -> Dataset:
     ws = workspace()
     names = ws.dataset_names()
     if DEFAULT_DATASET not in names:
-        with st.status(f"First launch: generating the default synthetic panel ({DEFAULT_PANEL.members:,} members, {DEFAULT_PANEL.years} years)...", expanded=True) as status:
+        with st.status(
+            f"First launch: generating the default synthetic panel ({DEFAULT_PANEL.members:,} members, {DEFAULT_PANEL.years} years)...",
+            expanded=True,
+        ) as status:
             bar = st.progress(0.0, text="simulating members")
-            ws.ensure_default_dataset(DEFAULT_PANEL, progress=lambda done, total: bar.progress(done / total, text=f"chunk {done} of {total}"))
+            ws.ensure_default_dataset(
+                DEFAULT_PANEL,
+                progress=lambda done, total: bar.progress(
+                    done / total, text=f"chunk {done} of {total}"
+                ),
+            )
             status.update(label="Default panel ready", state="complete", expanded=False)
         names = ws.dataset_names()
     current = st.session_state.get("dataset", DEFAULT_DATASET)
-    choice = st.sidebar.selectbox("Dataset", names, index=names.index(current) if current in names else 0)
+    choice = st.sidebar.selectbox(
+        "Dataset", names, index=names.index(current) if current in names else 0
+    )
     st.session_state["dataset"] = choice
     return ws.dataset(choice)
 

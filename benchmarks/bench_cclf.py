@@ -34,10 +34,17 @@ print(json.dumps({"seconds": seconds, "lines": lines, "reconciled": report.recon
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", help="canonical dataset to write as CCLF")
-    parser.add_argument("--members", type=int, default=20_000, help="generate a panel of this size when --dataset is not given")
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=20_000,
+        help="generate a panel of this size when --dataset is not given",
+    )
     parser.add_argument("--cclf", help="where to write the CCLF files (default: a temp folder)")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()} {os.cpu_count()} cores, python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} cores, python {platform.python_version()}"
+    )
     work = Path(tempfile.mkdtemp(prefix="vbc-bench-cclf-"))
     dataset = args.dataset
     if dataset is None:
@@ -51,9 +58,16 @@ def main() -> None:
 
         t0 = time.perf_counter()
         summary = write_cclf(dataset, cclf)
-        print(f"write_cclf: {summary.files} files, {summary.lines:,} lines in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"write_cclf: {summary.files} files, {summary.lines:,} lines in {time.perf_counter() - t0:.1f} s"
+        )
     size_gb = sum(f.stat().st_size for f in cclf.iterdir()) / 1e9
-    out = subprocess.run([sys.executable, "-c", INGEST, str(cclf), str(work / "ingested")], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", INGEST, str(cclf), str(work / "ingested")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     import json
 
     figures = json.loads(out.stdout.strip().splitlines()[-1])
@@ -62,7 +76,9 @@ def main() -> None:
         f"({figures['lines'] / figures['seconds']:,.0f} lines/s), peak RSS {figures['peak_gb']:.2f} GB, reconciled {figures['reconciled']}"
     )
     print("rows loaded: " + ", ".join(f"{t} {n:,}" for t, n in figures["rows"].items()))
-    print(f"benchmark process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024:.2f} GB")
+    print(
+        f"benchmark process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024:.2f} GB"
+    )
 
 
 if __name__ == "__main__":

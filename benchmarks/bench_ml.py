@@ -22,8 +22,12 @@ def peak_rss_gb() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--train", required=True, help="dataset folder to train on (100,000 members, 3 years)")
-    parser.add_argument("--score", required=True, help="dataset folder to score (1,000,000 members)")
+    parser.add_argument(
+        "--train", required=True, help="dataset folder to train on (100,000 members, 3 years)"
+    )
+    parser.add_argument(
+        "--score", required=True, help="dataset folder to score (1,000,000 members)"
+    )
     args = parser.parse_args()
 
     steps: list[tuple[str, float]] = []
@@ -38,10 +42,14 @@ def main() -> None:
     start = time.perf_counter()
     trained = train(Dataset(args.train), seed=0, progress=progress)
     total = time.perf_counter() - start
-    print(f"features + training of all models on {trained.card['evaluation']['rows_train']:,} + {trained.card['evaluation']['rows_test']:,} people: {total:.1f} s")
+    print(
+        f"features + training of all models on {trained.card['evaluation']['rows_train']:,} + {trained.card['evaluation']['rows_test']:,} people: {total:.1f} s"
+    )
     e = trained.evaluation
-    print(f"  held-out cost R2 {e.metric('model', 'cost', 'r2'):.4f} (CMS-HCC {e.metric('cms_hcc', 'cost', 'r2'):.4f}, prior cost {e.metric('prior_cost', 'cost', 'r2'):.4f}); "
-          f"admission ROC-AUC {e.metric('model', 'admission', 'roc_auc'):.4f} (CMS-HCC {e.metric('cms_hcc', 'admission', 'roc_auc'):.4f})")
+    print(
+        f"  held-out cost R2 {e.metric('model', 'cost', 'r2'):.4f} (CMS-HCC {e.metric('cms_hcc', 'cost', 'r2'):.4f}, prior cost {e.metric('prior_cost', 'cost', 'r2'):.4f}); "
+        f"admission ROC-AUC {e.metric('model', 'admission', 'roc_auc'):.4f} (CMS-HCC {e.metric('cms_hcc', 'admission', 'roc_auc'):.4f})"
+    )
 
     start = time.perf_counter()
     steps.clear()
@@ -53,7 +61,9 @@ def main() -> None:
     for (message, _), (_, took) in zip(steps, steps[1:], strict=False):
         print(f"    {took:6.1f} s  {message}")
     explained = scored["driver_1"].is_not_null().sum()
-    print(f"scoring {scored.height:,} members (features, 4 predictions and 2 baselines, tiers; drivers for the {explained:,} in the highest, high and rising tiers): {seconds:.1f} s; peak RSS {peak_rss_gb():.2f} GB")
+    print(
+        f"scoring {scored.height:,} members (features, 4 predictions and 2 baselines, tiers; drivers for the {explained:,} in the highest, high and rising tiers): {seconds:.1f} s; peak RSS {peak_rss_gb():.2f} GB"
+    )
 
 
 if __name__ == "__main__":

@@ -23,15 +23,21 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     history = panel_history(Dataset(args.dataset))
-    print(f"reading the panel (expenditures and risk by year, once per dataset): {time.perf_counter() - start:.1f} s")
+    print(
+        f"reading the panel (expenditures and risk by year, once per dataset): {time.perf_counter() - start:.1f} s"
+    )
     spec, a = load_spec(args.contract), Assumptions(initiatives={"acute inpatient": -0.05})
     start = time.perf_counter()
     base = project(spec, history, a)
-    print(f"deterministic projection ({base.performance.person_years:,.0f} person-years): {time.perf_counter() - start:.2f} s")
+    print(
+        f"deterministic projection ({base.performance.person_years:,.0f} person-years): {time.perf_counter() - start:.2f} s"
+    )
     for _ in range(2):
         start = time.perf_counter()
         result = simulate(spec, history, a, draws=args.draws, seed=1, projection=base)
-        print(f"{args.draws:,} scenarios: {time.perf_counter() - start:.2f} s (expected settlement ${result.summary()['expected_settlement']:,.0f})")
+        print(
+            f"{args.draws:,} scenarios: {time.perf_counter() - start:.2f} s (expected settlement ${result.summary()['expected_settlement']:,.0f})"
+        )
 
 
 if __name__ == "__main__":

@@ -33,19 +33,28 @@ def main() -> None:
     parser.add_argument("--skip-validate", action="store_true")
     args = parser.parse_args()
     out = args.out or tempfile.mkdtemp(prefix="vbc-bench-")
-    print(f"machine: {platform.machine()} {os.cpu_count()} cores, python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} cores, python {platform.python_version()}"
+    )
     t0 = time.perf_counter()
     ds = generate(SynthSpec(args.members, args.start_year, args.years, args.seed), out)
     synth_s = time.perf_counter() - t0
     rows = {t: e["rows"] for t, e in ds.manifest["tables"].items()}
-    size_mb = sum(os.path.getsize(os.path.join(out, e["file"])) for e in ds.manifest["tables"].values()) / 1e6
-    print(f"synth: members={args.members:,} years={args.years} wall={synth_s:.1f}s peak_rss={peak_rss_gb():.2f}GB rows={rows} parquet={size_mb:.0f}MB")
+    size_mb = (
+        sum(os.path.getsize(os.path.join(out, e["file"])) for e in ds.manifest["tables"].values())
+        / 1e6
+    )
+    print(
+        f"synth: members={args.members:,} years={args.years} wall={synth_s:.1f}s peak_rss={peak_rss_gb():.2f}GB rows={rows} parquet={size_mb:.0f}MB"
+    )
     if not args.skip_validate:
         t0 = time.perf_counter()
         results = validate_dataset(Dataset(out))
         val_s = time.perf_counter() - t0
         quarantined = sum(r.rows_quarantined for r in results.values())
-        print(f"validate: wall={val_s:.1f}s rows={sum(r.rows_in for r in results.values()):,} quarantined={quarantined} peak_rss={peak_rss_gb():.2f}GB")
+        print(
+            f"validate: wall={val_s:.1f}s rows={sum(r.rows_in for r in results.values()):,} quarantined={quarantined} peak_rss={peak_rss_gb():.2f}GB"
+        )
     if args.out is None:
         shutil.rmtree(out, ignore_errors=True)
 

@@ -41,44 +41,65 @@ def person_year_expenditures(dataset: Dataset, years: list[int]) -> pl.DataFrame
     """person_id, year, enrollment_type (of the person's last month in the year), months,
     paid (Parts A and B) and paid by service category, for the given years."""
     mm = (
-        member_months(dataset.scan("eligibility")).filter(pl.col("year").is_in(years))
+        member_months(dataset.scan("eligibility"))
+        .filter(pl.col("year").is_in(years))
         .sort("person_id", "year_month")
         .group_by("person_id", "year")
         .agg(pl.len().alias("months"), pl.col("enrollment_type").last())
     )
     spend = medical_spend(dataset.scan("medical_claim")).filter(pl.col("year").is_in(years))
-    wide = spend.collect().pivot(on="service_category", index=["person_id", "year"], values="paid_amount", aggregate_function="sum")
+    wide = spend.collect().pivot(
+        on="service_category",
+        index=["person_id", "year"],
+        values="paid_amount",
+        aggregate_function="sum",
+    )
     for c in CATEGORIES:
         if c not in wide.columns:
             wide = wide.with_columns(pl.lit(0.0).alias(c))
     wide = wide.with_columns(pl.col(c).fill_null(0.0) for c in CATEGORIES)
     return (
-        mm.collect().join(wide, on=["person_id", "year"], how="left")
+        mm.collect()
+        .join(wide, on=["person_id", "year"], how="left")
         .with_columns(pl.col(c).fill_null(0.0) for c in CATEGORIES)
         .with_columns(pl.sum_horizontal(CATEGORIES).alias("paid"))
-        .sort("person_id", "year")  # a fixed row order makes every later sum the same bytes run after run
+        .sort(
+            "person_id", "year"
+        )  # a fixed row order makes every later sum the same bytes run after run
     )
 
 
-def truncate(frame: pl.DataFrame, percentile: float | None, attachment: float | None) -> pl.DataFrame:
+def truncate(
+    frame: pl.DataFrame, percentile: float | None, attachment: float | None
+) -> pl.DataFrame:
     """Adds ``allowed_paid``: annualized paid capped at the percentile of its enrollment type and
     year (computed on the frame itself), de-annualized; then capped at the stop-loss attachment."""
     annualized = pl.col("paid") * 12 / pl.col("months")
     out = frame.with_columns(annualized.alias("_annual"))
     if percentile is not None and percentile < 1:
-        out = out.with_columns(pl.col("_annual").quantile(percentile, interpolation="linear").over("year", "enrollment_type").alias("_threshold"))
+        out = out.with_columns(
+            pl.col("_annual")
+            .quantile(percentile, interpolation="linear")
+            .over("year", "enrollment_type")
+            .alias("_threshold")
+        )
         out = out.with_columns(pl.min_horizontal("_annual", "_threshold").alias("_annual"))
     capped = pl.col("_annual") * pl.col("months") / 12
     if attachment is not None:
         capped = pl.min_horizontal(capped, pl.lit(attachment))
-    return out.with_columns(capped.alias("allowed_paid")).drop("_annual", "_threshold", strict=False)
+    return out.with_columns(capped.alias("allowed_paid")).drop(
+        "_annual", "_threshold", strict=False
+    )
 
 
 def per_capita_by_type(frame: pl.DataFrame) -> pl.DataFrame:
     """year, enrollment_type, person_years, expenditures (truncated), per_capita."""
     return (
         frame.group_by("year", "enrollment_type")
-        .agg((pl.col("months").sum() / 12).alias("person_years"), money_sum("allowed_paid").alias("expenditures"))
+        .agg(
+            (pl.col("months").sum() / 12).alias("person_years"),
+            money_sum("allowed_paid").alias("expenditures"),
+        )
         .with_columns((pl.col("expenditures") / pl.col("person_years")).alias("per_capita"))
         .sort("year", "enrollment_type")
     )
@@ -94,15 +115,27 @@ def risk_by_type(dataset: Dataset, calendar_year: int) -> pl.DataFrame | None:
         people, dx = hcc_inputs(dataset, calendar_year)
     except DatasetError:
         return None
-    raw = score(people, dx, model="V28", payment_year=calendar_year).scores.select("person_id", "raw_score")
+    raw = score(people, dx, model="V28", payment_year=calendar_year).scores.select(
+        "person_id", "raw_score"
+    )
     types = (
-        member_months(dataset.scan("eligibility")).filter((pl.col("year") == calendar_year - 1) & (pl.col("month") == 12))
-        .select("person_id", "enrollment_type").unique("person_id").collect()
+        member_months(dataset.scan("eligibility"))
+        .filter((pl.col("year") == calendar_year - 1) & (pl.col("month") == 12))
+        .select("person_id", "enrollment_type")
+        .unique("person_id")
+        .collect()
     )
     return (
-        raw.join(types, on="person_id").sort("person_id")
+        raw.join(types, on="person_id")
+        .sort("person_id")
         # raw scores are sums of three-decimal coefficients: add them as exact thousandths
-        .group_by("enrollment_type").agg(((pl.col("raw_score") * 1000).round().cast(pl.Int64).sum() / 1000 / pl.len()).alias("risk"), pl.len().alias("scored"))
+        .group_by("enrollment_type")
+        .agg(
+            ((pl.col("raw_score") * 1000).round().cast(pl.Int64).sum() / 1000 / pl.len()).alias(
+                "risk"
+            ),
+            pl.len().alias("scored"),
+        )
         .sort("enrollment_type")
     )
 
@@ -131,21 +164,42 @@ def regional_adjustment(historical: pl.DataFrame, inputs: RegionalInputs) -> pl.
     from contracts.parameters import mssp_regional
 
     r = mssp_regional(inputs.agreement_period)
-    missing = sorted(set(historical["enrollment_type"]) - set(inputs.regional_per_capita) | set(historical["enrollment_type"]) - set(inputs.national_per_capita))
+    missing = sorted(
+        set(historical["enrollment_type"]) - set(inputs.regional_per_capita)
+        | set(historical["enrollment_type"]) - set(inputs.national_per_capita)
+    )
     if missing:
-        raise ParameterError(f"The regional adjustment needs regional and national per-capita expenditures for every enrollment type; missing {missing}.")
+        raise ParameterError(
+            f"The regional adjustment needs regional and national per-capita expenditures for every enrollment type; missing {missing}."
+        )
     frame = historical.select("enrollment_type", "historical_per_capita").with_columns(
-        pl.col("enrollment_type").replace_strict(inputs.regional_per_capita, return_dtype=pl.Float64).alias("regional"),
-        pl.col("enrollment_type").replace_strict(inputs.national_per_capita, return_dtype=pl.Float64).alias("national"),
+        pl.col("enrollment_type")
+        .replace_strict(inputs.regional_per_capita, return_dtype=pl.Float64)
+        .alias("regional"),
+        pl.col("enrollment_type")
+        .replace_strict(inputs.national_per_capita, return_dtype=pl.Float64)
+        .alias("national"),
     )
     diff = pl.col("regional") - pl.col("historical_per_capita")
-    raw = pl.when(diff > 0).then(diff * r["weight_lower_spending"]).otherwise(diff * r["weight_higher_spending"])
-    capped = pl.min_horizontal(pl.max_horizontal(raw, -r["negative_cap_pct_national"] * pl.col("national")), r["positive_cap_pct_national"] * pl.col("national"))
+    raw = (
+        pl.when(diff > 0)
+        .then(diff * r["weight_lower_spending"])
+        .otherwise(diff * r["weight_higher_spending"])
+    )
+    capped = pl.min_horizontal(
+        pl.max_horizontal(raw, -r["negative_cap_pct_national"] * pl.col("national")),
+        r["positive_cap_pct_national"] * pl.col("national"),
+    )
     frame = frame.with_columns(capped.alias("regional_adjustment"))
     if inputs.prior_savings_per_capita is not None:
-        prior = pl.min_horizontal(pl.lit(max(inputs.prior_savings_per_capita, 0.0) * r["prior_savings_share"]), r["prior_savings_cap_pct_national"] * pl.col("national"))
+        prior = pl.min_horizontal(
+            pl.lit(max(inputs.prior_savings_per_capita, 0.0) * r["prior_savings_share"]),
+            r["prior_savings_cap_pct_national"] * pl.col("national"),
+        )
         frame = frame.with_columns(prior.alias("prior_savings_adjustment")).with_columns(
-            pl.max_horizontal("regional_adjustment", "prior_savings_adjustment").alias("regional_adjustment")
+            pl.max_horizontal("regional_adjustment", "prior_savings_adjustment").alias(
+                "regional_adjustment"
+            )
         )
     return frame.drop("historical_per_capita")
 
@@ -158,7 +212,9 @@ class Benchmark:
     baseline_years: tuple[int, ...]
     weights: tuple[float, ...]
     by_type: pl.DataFrame  # enrollment_type, per-capita by BY, trended/restated, historical, risk ratio, updated, py_person_years
-    per_capita: float  # updated benchmark per person-year, weighted by performance-year person-years
+    per_capita: (
+        float  # updated benchmark per person-year, weighted by performance-year person-years
+    )
     annual_trend: float
     risk_growth: float | None  # aggregate risk ratio after the cap (1.0 = no change)
     notes: tuple[str, ...] = field(default=())
@@ -166,7 +222,11 @@ class Benchmark:
 
 def observed_trend(baseline: pl.DataFrame) -> float:
     """Annual growth of per-capita expenditures across the baseline years (all types pooled)."""
-    pooled = baseline.group_by("year").agg(pl.col("expenditures").sum(), pl.col("person_years").sum()).sort("year")
+    pooled = (
+        baseline.group_by("year")
+        .agg(pl.col("expenditures").sum(), pl.col("person_years").sum())
+        .sort("year")
+    )
     pc = (pooled["expenditures"] / pooled["person_years"]).to_list()
     years = pooled["year"].to_list()
     if len(pc) < 2 or pc[0] <= 0:
@@ -175,9 +235,16 @@ def observed_trend(baseline: pl.DataFrame) -> float:
 
 
 def build_benchmark(
-    baseline: pl.DataFrame, *, performance_year: int, weights: tuple[float, ...], annual_trend: float | None,
-    risk: dict[int, pl.DataFrame | None] | None, risk_growth_cap: float | None, performance_person_years: pl.DataFrame,
-    regional: RegionalInputs | None = None, prospective_trend: float | None = None,
+    baseline: pl.DataFrame,
+    *,
+    performance_year: int,
+    weights: tuple[float, ...],
+    annual_trend: float | None,
+    risk: dict[int, pl.DataFrame | None] | None,
+    risk_growth_cap: float | None,
+    performance_person_years: pl.DataFrame,
+    regional: RegionalInputs | None = None,
+    prospective_trend: float | None = None,
 ) -> Benchmark:
     """The MSSP-style benchmark from baseline per-capita expenditures (``per_capita_by_type``).
 
@@ -185,70 +252,146 @@ def build_benchmark(
     (None: not risk adjusted); ``performance_person_years``: enrollment_type, person_years.
     """
     years = sorted(baseline["year"].unique().to_list())
-    notes = ["IME, DSH and uncompensated-care payments are not separable in claims and are not removed."]
+    notes = [
+        "IME, DSH and uncompensated-care payments are not separable in claims and are not removed."
+    ]
     if regional is None:
-        notes.append("No regional FFS expenditures given: the regional adjustment and the prior-savings adjustment are not applied.")
+        notes.append(
+            "No regional FFS expenditures given: the regional adjustment and the prior-savings adjustment are not applied."
+        )
     if len(years) < len(weights):
-        kept = weights[-len(years):]
-        notes.append(f"Only {len(years)} baseline year(s) in the data ({', '.join(map(str, years))}); weights {list(weights)} renormalized to the last {len(years)}.")
+        kept = weights[-len(years) :]
+        notes.append(
+            f"Only {len(years)} baseline year(s) in the data ({', '.join(map(str, years))}); weights {list(weights)} renormalized to the last {len(years)}."
+        )
         weights = tuple(w / sum(kept) for w in kept)
-    years = years[-len(weights):]
+    years = years[-len(weights) :]
     by3 = years[-1]
-    trend = observed_trend(baseline.filter(pl.col("year").is_in(years))) if annual_trend is None else annual_trend
+    trend = (
+        observed_trend(baseline.filter(pl.col("year").is_in(years)))
+        if annual_trend is None
+        else annual_trend
+    )
     if annual_trend is None:
-        notes.append(f"Annual trend: the panel's own per-capita growth over {years[0]}-{by3}, {trend:.2%} (CMS uses national-regional growth blended with the ACPT).")
-    frame = performance_person_years.select("enrollment_type", pl.col("person_years").alias("py_person_years"))
+        notes.append(
+            f"Annual trend: the panel's own per-capita growth over {years[0]}-{by3}, {trend:.2%} (CMS uses national-regional growth blended with the ACPT)."
+        )
+    frame = performance_person_years.select(
+        "enrollment_type", pl.col("person_years").alias("py_person_years")
+    )
     historical = pl.lit(0.0)
     for year, w in zip(years, weights, strict=True):
-        pc = baseline.filter(pl.col("year") == year).select("enrollment_type", pl.col("per_capita").alias(f"per_capita_{year}"))
+        pc = baseline.filter(pl.col("year") == year).select(
+            "enrollment_type", pl.col("per_capita").alias(f"per_capita_{year}")
+        )
         frame = frame.join(pc, on="enrollment_type", how="full", coalesce=True)
         restate = pl.lit(1.0)
         if risk is not None and risk.get(year) is not None and risk.get(by3) is not None:
-            ratio = risk[by3].select("enrollment_type", (pl.col("risk")).alias("_by3")).join(
-                risk[year].select("enrollment_type", pl.col("risk").alias("_by")), on="enrollment_type")
-            frame = frame.join(ratio.select("enrollment_type", (pl.col("_by3") / pl.col("_by")).alias(f"restate_{year}")), on="enrollment_type", how="left")
+            ratio = (
+                risk[by3]
+                .select("enrollment_type", (pl.col("risk")).alias("_by3"))
+                .join(
+                    risk[year].select("enrollment_type", pl.col("risk").alias("_by")),
+                    on="enrollment_type",
+                )
+            )
+            frame = frame.join(
+                ratio.select(
+                    "enrollment_type", (pl.col("_by3") / pl.col("_by")).alias(f"restate_{year}")
+                ),
+                on="enrollment_type",
+                how="left",
+            )
             restate = pl.col(f"restate_{year}").fill_null(1.0)
         elif risk is not None and year != by3:
-            notes.append(f"BY {year} cannot be risk-scored from the data (no {year - 1} diagnoses): not restated to BY3 risk.")
+            notes.append(
+                f"BY {year} cannot be risk-scored from the data (no {year - 1} diagnoses): not restated to BY3 risk."
+            )
         trended = pl.col(f"per_capita_{year}") * (1 + trend) ** (by3 - year) * restate
         frame = frame.with_columns(trended.alias(f"restated_{year}"))
         historical = historical + w * pl.col(f"restated_{year}").fill_null(0.0)
     frame = frame.with_columns(historical.alias("historical_per_capita"))
     if regional is not None:
-        frame = frame.join(regional_adjustment(frame, regional), on="enrollment_type", how="left").with_columns(
-            (pl.col("historical_per_capita") + pl.col("regional_adjustment")).alias("historical_per_capita")
+        frame = frame.join(
+            regional_adjustment(frame, regional), on="enrollment_type", how="left"
+        ).with_columns(
+            (pl.col("historical_per_capita") + pl.col("regional_adjustment")).alias(
+                "historical_per_capita"
+            )
         )
-        notes.append(f"Regional adjustment for agreement period {regional.agreement_period} applied"
-                     + (" (the prior-savings adjustment where more favorable)." if regional.prior_savings_per_capita is not None else "."))
+        notes.append(
+            f"Regional adjustment for agreement period {regional.agreement_period} applied"
+            + (
+                " (the prior-savings adjustment where more favorable)."
+                if regional.prior_savings_per_capita is not None
+                else "."
+            )
+        )
     risk_growth = None
     ratio_expr = pl.lit(1.0)
     if risk is not None and risk.get(performance_year) is not None and risk.get(by3) is not None:
-        r = risk[performance_year].select("enrollment_type", pl.col("risk").alias("risk_py")).join(
-            risk[by3].select("enrollment_type", pl.col("risk").alias("risk_by3")), on="enrollment_type")
-        frame = frame.join(r, on="enrollment_type", how="left").with_columns((pl.col("risk_py") / pl.col("risk_by3")).fill_null(1.0).alias("risk_ratio")).sort("enrollment_type")
+        r = (
+            risk[performance_year]
+            .select("enrollment_type", pl.col("risk").alias("risk_py"))
+            .join(
+                risk[by3].select("enrollment_type", pl.col("risk").alias("risk_by3")),
+                on="enrollment_type",
+            )
+        )
+        frame = (
+            frame.join(r, on="enrollment_type", how="left")
+            .with_columns(
+                (pl.col("risk_py") / pl.col("risk_by3")).fill_null(1.0).alias("risk_ratio")
+            )
+            .sort("enrollment_type")
+        )
         weights_py = frame["py_person_years"].fill_null(0.0)
         aggregate = float((frame["risk_ratio"] * weights_py).sum() / weights_py.sum())
         scale = 1.0
         if risk_growth_cap is not None and aggregate > 1 + risk_growth_cap:
             scale = (1 + risk_growth_cap) / aggregate
-            notes.append(f"Aggregate risk growth {aggregate - 1:.2%} capped at {risk_growth_cap:.0%}: every enrollment type's ratio scaled by {scale:.4f}.")
+            notes.append(
+                f"Aggregate risk growth {aggregate - 1:.2%} capped at {risk_growth_cap:.0%}: every enrollment type's ratio scaled by {scale:.4f}."
+            )
         frame = frame.with_columns((pl.col("risk_ratio") * scale).alias("risk_ratio"))
         risk_growth = aggregate * scale
         ratio_expr = pl.col("risk_ratio")
     elif risk is not None:
-        notes.append(f"Performance year {performance_year} cannot be risk-scored from the data: the benchmark is not risk adjusted.")
+        notes.append(
+            f"Performance year {performance_year} cannot be risk-scored from the data: the benchmark is not risk adjusted."
+        )
     update = trend
     if prospective_trend is not None:
         from contracts.parameters import acpt_weight
 
         w = acpt_weight(performance_year)
         update = (1 - w) * trend + w * prospective_trend
-        notes.append(f"Update: {1 - w:.0%} growth {trend:.2%} + {w:.0%} ACPT {prospective_trend:.2%} = {update:.2%} a year.")
-    frame = frame.with_columns((pl.col("historical_per_capita") * (1 + update) ** (performance_year - by3) * ratio_expr).alias("updated_per_capita"))
+        notes.append(
+            f"Update: {1 - w:.0%} growth {trend:.2%} + {w:.0%} ACPT {prospective_trend:.2%} = {update:.2%} a year."
+        )
+    frame = frame.with_columns(
+        (
+            pl.col("historical_per_capita") * (1 + update) ** (performance_year - by3) * ratio_expr
+        ).alias("updated_per_capita")
+    )
     frame = frame.filter(pl.col("py_person_years").fill_null(0) > 0).sort("enrollment_type")
     if frame.is_empty():
-        raise DatasetError(f"No performance-year person-years to weight the {performance_year} benchmark.")
-    per_capita = float((frame["updated_per_capita"] * frame["py_person_years"]).sum() / frame["py_person_years"].sum())
+        raise DatasetError(
+            f"No performance-year person-years to weight the {performance_year} benchmark."
+        )
+    per_capita = float(
+        (frame["updated_per_capita"] * frame["py_person_years"]).sum()
+        / frame["py_person_years"].sum()
+    )
     order = {t: i for i, t in enumerate(ENROLLMENT_TYPES)}
     frame = frame.sort(pl.col("enrollment_type").replace_strict(order, default=9))
-    return Benchmark(performance_year, tuple(years), tuple(weights), frame, per_capita, trend, risk_growth, tuple(notes))
+    return Benchmark(
+        performance_year,
+        tuple(years),
+        tuple(weights),
+        frame,
+        per_capita,
+        trend,
+        risk_growth,
+        tuple(notes),
+    )

@@ -35,7 +35,9 @@ class MsspRules:
     two_sided: bool
     max_sharing_rate: float
     payment_limit_pct_benchmark: float
-    shared_loss_rate: float | None  # fixed (BASIC); None when derived from the sharing rate (ENHANCED)
+    shared_loss_rate: (
+        float | None
+    )  # fixed (BASIC); None when derived from the sharing rate (ENHANCED)
     loss_rate_min: float | None
     loss_rate_max: float | None
     loss_cap_pct_revenue: float | None
@@ -52,7 +54,8 @@ def _mssp_table() -> pl.DataFrame:
 def mssp_rules(performance_year: int, track: str, level: str | None) -> MsspRules:
     table = _mssp_table()
     rows = table.filter(
-        (pl.col("performance_year") == str(performance_year)) & (pl.col("track") == track)
+        (pl.col("performance_year") == str(performance_year))
+        & (pl.col("track") == track)
         & ((pl.col("level") == (level or "")) | (pl.col("level").is_null() & (level is None)))
     )
     if rows.is_empty():
@@ -63,10 +66,18 @@ def mssp_rules(performance_year: int, track: str, level: str | None) -> MsspRule
         )
     r = rows.row(0, named=True)
     return MsspRules(
-        performance_year=performance_year, track=track, level=level, two_sided=r["two_sided"] == "true",
-        max_sharing_rate=float(r["max_sharing_rate"]), payment_limit_pct_benchmark=float(r["payment_limit_pct_benchmark"]),
-        shared_loss_rate=_float(r["shared_loss_rate"]), loss_rate_min=_float(r["loss_rate_min"]), loss_rate_max=_float(r["loss_rate_max"]),
-        loss_cap_pct_revenue=_float(r["loss_cap_pct_revenue"]), loss_cap_pct_benchmark=_float(r["loss_cap_pct_benchmark"]), source=r["source"],
+        performance_year=performance_year,
+        track=track,
+        level=level,
+        two_sided=r["two_sided"] == "true",
+        max_sharing_rate=float(r["max_sharing_rate"]),
+        payment_limit_pct_benchmark=float(r["payment_limit_pct_benchmark"]),
+        shared_loss_rate=_float(r["shared_loss_rate"]),
+        loss_rate_min=_float(r["loss_rate_min"]),
+        loss_rate_max=_float(r["loss_rate_max"]),
+        loss_cap_pct_revenue=_float(r["loss_cap_pct_revenue"]),
+        loss_cap_pct_benchmark=_float(r["loss_cap_pct_benchmark"]),
+        source=r["source"],
     )
 
 
@@ -103,21 +114,29 @@ class ReachRules:
     shared_rate: float
     discount: float
     quality_withhold: float
-    corridors: tuple[tuple[float, float | None, float], ...]  # (from, to, share retained by the ACO) of gross savings/losses as % of benchmark
+    corridors: tuple[
+        tuple[float, float | None, float], ...
+    ]  # (from, to, share retained by the ACO) of gross savings/losses as % of benchmark
     source: str
 
 
 @cache
 def reach_rules(performance_year: int, risk_option: str) -> ReachRules:
     table = _csv("reach_parameters.csv")
-    rows = table.filter((pl.col("performance_year") == str(performance_year)) & (pl.col("risk_option") == risk_option))
+    rows = table.filter(
+        (pl.col("performance_year") == str(performance_year))
+        & (pl.col("risk_option") == risk_option)
+    )
     if rows.is_empty():
         raise ParameterError(
             f"No ACO REACH parameters for performance year {performance_year}, {risk_option} option "
             f"(contracts/data/reach_parameters.csv covers {', '.join(sorted(set(table['performance_year'])))}). Add the row with its source."
         )
     r = rows.row(0, named=True)
-    bands = _csv("reach_corridors.csv").filter((pl.col("performance_year") == str(performance_year)) & (pl.col("risk_option") == risk_option))
+    bands = _csv("reach_corridors.csv").filter(
+        (pl.col("performance_year") == str(performance_year))
+        & (pl.col("risk_option") == risk_option)
+    )
     if bands.is_empty():
         raise ParameterError(
             f"No sourced ACO REACH risk corridors for performance year {performance_year}, {risk_option} option "
@@ -125,13 +144,24 @@ def reach_rules(performance_year: int, risk_option: str) -> ReachRules:
             "benchmark (PY2026 Model Update - Quick Reference) without, in the sources at hand, the other bands: add them from the PY2026 "
             "Financial Methodology paper, or write the corridors into a commercial risk_corridors spec."
         )
-    corridors = tuple((float(b["band_from"]), _float(b["band_to"]), float(b["share"])) for b in bands.iter_rows(named=True))
+    corridors = tuple(
+        (float(b["band_from"]), _float(b["band_to"]), float(b["share"]))
+        for b in bands.iter_rows(named=True)
+    )
     if corridors[0][2] != float(r["shared_rate"]):
         raise ParameterError(
             f"ACO REACH {performance_year} {risk_option}: the shared rate {r['shared_rate']} in reach_parameters.csv and the first "
             f"corridor's share {corridors[0][2]} in reach_corridors.csv must agree (the ACO keeps the option's rate in the first band)."
         )
-    return ReachRules(performance_year, risk_option, float(r["shared_rate"]), float(r["discount"]), float(r["quality_withhold"]), corridors, r["source"])
+    return ReachRules(
+        performance_year,
+        risk_option,
+        float(r["shared_rate"]),
+        float(r["discount"]),
+        float(r["quality_withhold"]),
+        corridors,
+        r["source"],
+    )
 
 
 def mssp_performance_years() -> list[int]:
@@ -145,7 +175,11 @@ def mssp_regional(agreement_period: int) -> dict[str, float]:
     rows = table.filter(pl.col("agreement_period") == str(min(max(agreement_period, 1), 3)))
     if agreement_period < 1 or rows.is_empty():
         raise ParameterError(f"Agreement period must be 1, 2 or 3+ (got {agreement_period}).")
-    return {k: float(v) for k, v in rows.row(0, named=True).items() if k not in ("agreement_period", "source")}
+    return {
+        k: float(v)
+        for k, v in rows.row(0, named=True).items()
+        if k not in ("agreement_period", "source")
+    }
 
 
 def acpt_weight(performance_year: int) -> float:
@@ -153,5 +187,7 @@ def acpt_weight(performance_year: int) -> float:
     table = _csv("mssp_update.csv")
     rows = table.filter(pl.col("performance_year") == str(performance_year))
     if rows.is_empty():
-        raise ParameterError(f"No MSSP update blend for performance year {performance_year} in contracts/data/mssp_update.csv.")
+        raise ParameterError(
+            f"No MSSP update blend for performance year {performance_year} in contracts/data/mssp_update.csv."
+        )
     return float(rows["acpt_weight"][0])

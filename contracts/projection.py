@@ -51,28 +51,70 @@ class Assumptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cost_trend: float | None = Field(default=None, gt=-0.5, lt=0.5, description="Annual cost trend; None: the panel's own per-capita growth.")
-    initiatives: dict[str, float] = Field(default_factory=dict, description="Service category -> relative change in its cost, e.g. {'acute inpatient': -0.05}.")
-    coding_risk_change: float = Field(default=0.0, gt=-0.5, lt=0.5, description="Relative change in the risk score from more complete coding (raises the benchmark, subject to the cap; not cost).")
-    attribution_scale: float = Field(default=1.0, gt=0, le=10, description="Assigned members and person-years relative to the last data year.")
+    cost_trend: float | None = Field(
+        default=None,
+        gt=-0.5,
+        lt=0.5,
+        description="Annual cost trend; None: the panel's own per-capita growth.",
+    )
+    initiatives: dict[str, float] = Field(
+        default_factory=dict,
+        description="Service category -> relative change in its cost, e.g. {'acute inpatient': -0.05}.",
+    )
+    coding_risk_change: float = Field(
+        default=0.0,
+        gt=-0.5,
+        lt=0.5,
+        description="Relative change in the risk score from more complete coding (raises the benchmark, subject to the cap; not cost).",
+    )
+    attribution_scale: float = Field(
+        default=1.0,
+        gt=0,
+        le=10,
+        description="Assigned members and person-years relative to the last data year.",
+    )
     quality_score: float = Field(default=0.85, ge=0, le=1)
     meets_quality_standard: bool = True
     meets_alternative_quality_standard: bool = False
-    minimum_savings_rate: float | None = Field(default=None, ge=0, lt=1, description="The MSR/MLR CMS determined for the ACO (needed below 5,000 assigned beneficiaries, where the table stops).")
-    regional_per_capita: dict[str, float] | None = Field(default=None, description="The ACO's regional FFS per-capita expenditure by enrollment type (MSSP regional adjustment).")
-    national_per_capita: dict[str, float] | None = Field(default=None, description="National per-capita FFS expenditure by enrollment type (caps of the regional and prior-savings adjustments).")
-    prior_savings_per_capita: float | None = Field(default=None, ge=0, description="A renewing ACO's average per-capita savings in its prior agreement (prior-savings adjustment).")
-    participant_revenue_share: float = Field(default=0.35, gt=0, le=1, description="ACO participants' total Parts A and B FFS revenue as a share of the panel's expenditures (for BASIC loss caps).")
+    minimum_savings_rate: float | None = Field(
+        default=None,
+        ge=0,
+        lt=1,
+        description="The MSR/MLR CMS determined for the ACO (needed below 5,000 assigned beneficiaries, where the table stops).",
+    )
+    regional_per_capita: dict[str, float] | None = Field(
+        default=None,
+        description="The ACO's regional FFS per-capita expenditure by enrollment type (MSSP regional adjustment).",
+    )
+    national_per_capita: dict[str, float] | None = Field(
+        default=None,
+        description="National per-capita FFS expenditure by enrollment type (caps of the regional and prior-savings adjustments).",
+    )
+    prior_savings_per_capita: float | None = Field(
+        default=None,
+        ge=0,
+        description="A renewing ACO's average per-capita savings in its prior agreement (prior-savings adjustment).",
+    )
+    participant_revenue_share: float = Field(
+        default=0.35,
+        gt=0,
+        le=1,
+        description="ACO participants' total Parts A and B FFS revenue as a share of the panel's expenditures (for BASIC loss caps).",
+    )
 
     @field_validator("initiatives")
     @classmethod
     def _known_categories(cls, v: dict[str, float]) -> dict[str, float]:
         unknown = sorted(set(v) - set(CATEGORIES))
         if unknown:
-            raise ValueError(f"unknown service categories {unknown}; use any of {', '.join(CATEGORIES)}")
+            raise ValueError(
+                f"unknown service categories {unknown}; use any of {', '.join(CATEGORIES)}"
+            )
         bad = {k: x for k, x in v.items() if not -1 < x < 1}
         if bad:
-            raise ValueError(f"initiative effects are relative changes between -100% and +100% (got {bad})")
+            raise ValueError(
+                f"initiative effects are relative changes between -100% and +100% (got {bad})"
+            )
         return v
 
 
@@ -107,7 +149,9 @@ class PanelHistory:
         return self.payment_scores[year]
 
 
-def panel_history(dataset: Dataset, *, progress: Callable[[str], None] | None = None) -> PanelHistory:
+def panel_history(
+    dataset: Dataset, *, progress: Callable[[str], None] | None = None
+) -> PanelHistory:
     say = progress or (lambda _m: None)
     years = years_enrolled(dataset.scan("eligibility"))
     if not years:
@@ -151,7 +195,9 @@ class Projection:
     cost_trend: float | None = None  # the annual cost trend used to project (None when actual)
 
 
-def _performance_year_frame(spec: ContractSpec, history: PanelHistory, a: Assumptions, truncated: pl.DataFrame) -> tuple[str, pl.DataFrame, float, int]:
+def _performance_year_frame(
+    spec: ContractSpec, history: PanelHistory, a: Assumptions, truncated: pl.DataFrame
+) -> tuple[str, pl.DataFrame, float, int]:
     """mode, per-type person-years and per-capita expenditures of the performance year, the
     panel's uncapped acuity ratio, and the assigned count."""
     py, last = spec.performance_year, history.years[-1]
@@ -166,27 +212,41 @@ def _performance_year_frame(spec: ContractSpec, history: PanelHistory, a: Assump
     base = per_capita_by_type(truncated.filter(pl.col("year") == last))
     acuity = 1.0
     if history.risk.get(py) is not None and history.risk.get(last) is not None:
-        r = history.risk[py].join(history.risk[last], on="enrollment_type", suffix="_last").sort("enrollment_type")
+        r = (
+            history.risk[py]
+            .join(history.risk[last], on="enrollment_type", suffix="_last")
+            .sort("enrollment_type")
+        )
         acuity = float((r["risk"] * r["scored"]).sum() / (r["risk_last"] * r["scored"]).sum())
     shares = truncated.filter(pl.col("year") == last).select([pl.col(c).sum() for c in CATEGORIES])
     total = sum(shares.row(0))
-    initiative = 1 + sum(shares[c][0] / total * a.initiatives.get(c, 0.0) for c in CATEGORIES) if total > 0 else 1.0
+    initiative = (
+        1 + sum(shares[c][0] / total * a.initiatives.get(c, 0.0) for c in CATEGORIES)
+        if total > 0
+        else 1.0
+    )
     trend = a.cost_trend if a.cost_trend is not None else _observed(truncated, history)
     frame = base.with_columns(
         (pl.col("person_years") * a.attribution_scale).alias("person_years"),
         (pl.col("per_capita") * (1 + trend) * acuity * initiative).alias("per_capita"),
     )
-    assigned = round(truncated.filter(pl.col("year") == last)["person_id"].n_unique() * a.attribution_scale)
+    assigned = round(
+        truncated.filter(pl.col("year") == last)["person_id"].n_unique() * a.attribution_scale
+    )
     return "projected", frame, acuity, assigned
 
 
 def _observed(truncated: pl.DataFrame, history: PanelHistory) -> float:
     from contracts.benchmark import observed_trend
 
-    return observed_trend(per_capita_by_type(truncated.filter(pl.col("year").is_in(list(history.years[-3:])))))
+    return observed_trend(
+        per_capita_by_type(truncated.filter(pl.col("year").is_in(list(history.years[-3:]))))
+    )
 
 
-def project(spec: ContractSpec, history: PanelHistory, assumptions: Assumptions | None = None) -> Projection:
+def project(
+    spec: ContractSpec, history: PanelHistory, assumptions: Assumptions | None = None
+) -> Projection:
     a = assumptions or Assumptions()
     attachment = spec.stop_loss_attachment
     truncated = truncate(history.expenditures, spec.truncation_percentile, attachment)
@@ -200,53 +260,99 @@ def project(spec: ContractSpec, history: PanelHistory, assumptions: Assumptions 
         if premium_pmpm is None:
             score = history.mean_payment_score(spec.performance_year)
             if score is None:
-                raise ParameterError(f"No CMS payment score for {spec.performance_year} to derive the premium; give premium_pmpm in the spec.")
+                raise ParameterError(
+                    f"No CMS payment score for {spec.performance_year} to derive the premium; give premium_pmpm in the spec."
+                )
             premium_pmpm = spec.base_rate_pmpm * score * (1 + a.coding_risk_change)
-            notes.append(f"Premium PMPM = base rate ${spec.base_rate_pmpm:,.0f} x mean payment score {score:.3f}" + (f" x (1 + {a.coding_risk_change:.1%} coding)" if a.coding_risk_change else ""))
+            notes.append(
+                f"Premium PMPM = base rate ${spec.base_rate_pmpm:,.0f} x mean payment score {score:.3f}"
+                + (f" x (1 + {a.coding_risk_change:.1%} coding)" if a.coding_risk_change else "")
+            )
         benchmark_pc = premium_pmpm * 12
     elif isinstance(spec, (SharedSavingsSpec, RiskCorridorsSpec)) and spec.target_pmpm is not None:
         benchmark_pc = spec.target_pmpm * 12
         notes.append(f"Target PMPM ${spec.target_pmpm:,.2f} as contracted.")
     else:
-        baseline_years = [y for y in history.years if y < spec.performance_year][-len(spec.baseline_weights):]
+        baseline_years = [y for y in history.years if y < spec.performance_year][
+            -len(spec.baseline_weights) :
+        ]
         if not baseline_years:
-            raise DatasetError(f"No baseline year before performance year {spec.performance_year} in the data ({history.years[0]}-{history.years[-1]}).")
+            raise DatasetError(
+                f"No baseline year before performance year {spec.performance_year} in the data ({history.years[0]}-{history.years[-1]})."
+            )
         baseline = per_capita_by_type(truncated.filter(pl.col("year").is_in(baseline_years)))
         risk = None
         if spec.risk_adjust:
             risk = dict(history.risk)
             py_risk = risk.get(spec.performance_year)
             if py_risk is not None and a.coding_risk_change:
-                risk[spec.performance_year] = py_risk.with_columns(pl.col("risk") * (1 + a.coding_risk_change))
+                risk[spec.performance_year] = py_risk.with_columns(
+                    pl.col("risk") * (1 + a.coding_risk_change)
+                )
         cap = spec.risk_growth_cap if isinstance(spec, MsspSpec) else None
         regional = None
         if isinstance(spec, MsspSpec) and a.regional_per_capita is not None:
             if a.national_per_capita is None:
-                raise ParameterError("The regional adjustment is capped by national per-capita FFS expenditure; give national_per_capita with regional_per_capita.")
-            regional = RegionalInputs(spec.agreement_period, a.regional_per_capita, a.national_per_capita, a.prior_savings_per_capita)
+                raise ParameterError(
+                    "The regional adjustment is capped by national per-capita FFS expenditure; give national_per_capita with regional_per_capita."
+                )
+            regional = RegionalInputs(
+                spec.agreement_period,
+                a.regional_per_capita,
+                a.national_per_capita,
+                a.prior_savings_per_capita,
+            )
         benchmark = build_benchmark(
-            baseline, performance_year=spec.performance_year, weights=spec.baseline_weights, annual_trend=spec.annual_trend,
-            risk=risk, risk_growth_cap=cap, performance_person_years=py_frame.select("enrollment_type", "person_years"), regional=regional,
+            baseline,
+            performance_year=spec.performance_year,
+            weights=spec.baseline_weights,
+            annual_trend=spec.annual_trend,
+            risk=risk,
+            risk_growth_cap=cap,
+            performance_person_years=py_frame.select("enrollment_type", "person_years"),
+            regional=regional,
             prospective_trend=spec.prospective_trend if isinstance(spec, MsspSpec) else None,
         )
         benchmark_pc = benchmark.per_capita
         notes += list(benchmark.notes)
     performance = Performance(
-        benchmark_per_capita=benchmark_pc, expenditure_per_capita=expenditure_pc, person_years=person_years, assigned_beneficiaries=assigned,
-        quality_score=a.quality_score, meets_quality_standard=a.meets_quality_standard,
+        benchmark_per_capita=benchmark_pc,
+        expenditure_per_capita=expenditure_pc,
+        person_years=person_years,
+        assigned_beneficiaries=assigned,
+        quality_score=a.quality_score,
+        meets_quality_standard=a.meets_quality_standard,
         meets_alternative_quality_standard=a.meets_alternative_quality_standard,
         participant_ffs_revenue=a.participant_revenue_share * expenditure_pc * person_years,
-        msr=a.minimum_savings_rate, mlr=a.minimum_savings_rate,
+        msr=a.minimum_savings_rate,
+        mlr=a.minimum_savings_rate,
     )
     trend = None
     if mode == "projected":
         trend = a.cost_trend if a.cost_trend is not None else _observed(truncated, history)
-        notes.append(f"Performance year projected from {history.years[-1]}: cost trend {trend:.2%}, acuity x{acuity:.4f}, attribution x{a.attribution_scale:g}"
-                     + (f", initiatives {', '.join(f'{k} {v:+.1%}' for k, v in a.initiatives.items())}" if a.initiatives else ""))
-    return Projection(spec, mode, benchmark, performance, settle(spec, performance), break_even(spec, performance), tuple(notes), trend)
+        notes.append(
+            f"Performance year projected from {history.years[-1]}: cost trend {trend:.2%}, acuity x{acuity:.4f}, attribution x{a.attribution_scale:g}"
+            + (
+                f", initiatives {', '.join(f'{k} {v:+.1%}' for k, v in a.initiatives.items())}"
+                if a.initiatives
+                else ""
+            )
+        )
+    return Projection(
+        spec,
+        mode,
+        benchmark,
+        performance,
+        settle(spec, performance),
+        break_even(spec, performance),
+        tuple(notes),
+        trend,
+    )
 
 
-def break_even(spec: ContractSpec, performance: Performance, *, tolerance: float = 1e-7) -> BreakEven:
+def break_even(
+    spec: ContractSpec, performance: Performance, *, tolerance: float = 1e-7
+) -> BreakEven:
     """The expenditure changes at which the settlement turns positive and turns negative, found by
     bisection (the settlement is non-increasing in expenditures)."""
     base = performance.expenditure_per_capita
@@ -270,26 +376,51 @@ def break_even(spec: ContractSpec, performance: Performance, *, tolerance: float
 
 def comparison(projections: list[Projection]) -> pl.DataFrame:
     """One row per contract: the figures leaders compare side by side."""
-    return pl.DataFrame([
-        {
-            "contract": p.spec.name,
-            "mode": p.mode,
-            "benchmark_per_capita": p.performance.benchmark_per_capita,
-            "expenditure_per_capita": p.performance.expenditure_per_capita,
-            "savings_rate": 1 - p.performance.expenditure_per_capita / p.performance.benchmark_per_capita,
-            "settlement": p.settlement.amount,
-            "pays_once_costs_change_by": p.break_even.starts_paying_at,
-            "costs_once_costs_change_by": p.break_even.starts_costing_at,
-        }
-        for p in projections
-    ], schema_overrides={"pays_once_costs_change_by": pl.Float64, "costs_once_costs_change_by": pl.Float64})
+    return pl.DataFrame(
+        [
+            {
+                "contract": p.spec.name,
+                "mode": p.mode,
+                "benchmark_per_capita": p.performance.benchmark_per_capita,
+                "expenditure_per_capita": p.performance.expenditure_per_capita,
+                "savings_rate": 1
+                - p.performance.expenditure_per_capita / p.performance.benchmark_per_capita,
+                "settlement": p.settlement.amount,
+                "pays_once_costs_change_by": p.break_even.starts_paying_at,
+                "costs_once_costs_change_by": p.break_even.starts_costing_at,
+            }
+            for p in projections
+        ],
+        schema_overrides={
+            "pays_once_costs_change_by": pl.Float64,
+            "costs_once_costs_change_by": pl.Float64,
+        },
+    )
 
 
 def settlement_lines(projections: list[Projection]) -> pl.DataFrame:
     """Every line of every settlement, long: contract, line, key, value (numbers; flags as 0/1)."""
     rows = [
-        {"contract": p.spec.name, "line": line.label, "key": line.key, "value": None if line.value is None else float(line.value)}
-        for p in projections for line in p.settlement.lines if line.kind != "hidden"
+        {
+            "contract": p.spec.name,
+            "line": line.label,
+            "key": line.key,
+            "value": None if line.value is None else float(line.value),
+        }
+        for p in projections
+        for line in p.settlement.lines
+        if line.kind != "hidden"
     ]
-    rows += [{"contract": p.spec.name, "line": "Settlement", "key": "settlement", "value": p.settlement.amount} for p in projections]
-    return pl.DataFrame(rows, schema={"contract": pl.String, "line": pl.String, "key": pl.String, "value": pl.Float64})
+    rows += [
+        {
+            "contract": p.spec.name,
+            "line": "Settlement",
+            "key": "settlement",
+            "value": p.settlement.amount,
+        }
+        for p in projections
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={"contract": pl.String, "line": pl.String, "key": pl.String, "value": pl.Float64},
+    )

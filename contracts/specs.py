@@ -43,16 +43,29 @@ class _Spec(BaseModel):
     name: str = Field(description="What the contract is called in lists and charts.")
     performance_year: int = Field(ge=2000, le=2100)
     truncation_percentile: float | None = Field(
-        default=0.99, gt=0.5, le=1.0,
+        default=0.99,
+        gt=0.5,
+        le=1.0,
         description="Per-person annual expenditures are capped at this percentile (by enrollment type), as MSSP truncates; None for no cap.",
     )
-    stop_loss_attachment: float | None = Field(default=None, gt=0, description="Per-member annual cost above this dollar amount is excluded (stop-loss).")
-    baseline_weights: tuple[float, ...] = Field(default=(0.1, 0.3, 0.6), description="Weights of the baseline years, oldest first.")
+    stop_loss_attachment: float | None = Field(
+        default=None,
+        gt=0,
+        description="Per-member annual cost above this dollar amount is excluded (stop-loss).",
+    )
+    baseline_weights: tuple[float, ...] = Field(
+        default=(0.1, 0.3, 0.6), description="Weights of the baseline years, oldest first."
+    )
     annual_trend: float | None = Field(
-        default=None, gt=-0.5, lt=0.5,
+        default=None,
+        gt=-0.5,
+        lt=0.5,
         description="Annual expenditure trend used to bring baseline years forward and to update the benchmark; None uses the panel's own per-capita growth.",
     )
-    risk_adjust: bool = Field(default=True, description="Adjust the benchmark by the change in the panel's CMS-HCC risk score.")
+    risk_adjust: bool = Field(
+        default=True,
+        description="Adjust the benchmark by the change in the panel's CMS-HCC risk score.",
+    )
 
     @field_validator("baseline_weights")
     @classmethod
@@ -73,13 +86,26 @@ class MsspSpec(_Spec):
         default="size_based",
         description="Two-sided ACOs elect a symmetric MSR/MLR of 0%, 0.5%, 1%, 1.5% or 2%, or the size-based table; one-sided levels always use the table.",
     )
-    low_revenue_aco: bool = Field(default=False, description="BASIC low-revenue ACO: may share savings below the MSR at half the rate (42 CFR 425.605(h)).")
+    low_revenue_aco: bool = Field(
+        default=False,
+        description="BASIC low-revenue ACO: may share savings below the MSR at half the rate (42 CFR 425.605(h)).",
+    )
     prospective_trend: float | None = Field(
-        default=None, gt=-0.5, lt=0.5,
+        default=None,
+        gt=-0.5,
+        lt=0.5,
         description="The Accountable Care Prospective Trend (annual) CMS set for the agreement period; blended one-third into the benchmark update (42 CFR 425.652(b)).",
     )
-    agreement_period: int = Field(default=1, ge=1, description="The ACO's agreement period (1, 2, 3+): sets the regional adjustment weights.")
-    risk_growth_cap: float = Field(default=0.03, ge=0, description="Cap on growth of the prospective HCC risk score between BY3 and the performance year (42 CFR 425.652(a)(5)(iii)).")
+    agreement_period: int = Field(
+        default=1,
+        ge=1,
+        description="The ACO's agreement period (1, 2, 3+): sets the regional adjustment weights.",
+    )
+    risk_growth_cap: float = Field(
+        default=0.03,
+        ge=0,
+        description="Cap on growth of the prospective HCC risk score between BY3 and the performance year (42 CFR 425.652(a)(5)(iii)).",
+    )
 
     @model_validator(mode="after")
     def _level_matches_track(self) -> MsspSpec:
@@ -89,9 +115,13 @@ class MsspSpec(_Spec):
             raise ValueError("the ENHANCED track has no levels; remove 'level'")
         if self.msr_mlr != "size_based":
             if not any(abs(self.msr_mlr - o) < 1e-12 for o in ELECTED_MSR_OPTIONS):
-                raise ValueError(f"msr_mlr must be 'size_based' or one of {', '.join(f'{o:.1%}' for o in ELECTED_MSR_OPTIONS)} (got {self.msr_mlr})")
+                raise ValueError(
+                    f"msr_mlr must be 'size_based' or one of {', '.join(f'{o:.1%}' for o in ELECTED_MSR_OPTIONS)} (got {self.msr_mlr})"
+                )
             if self.track == "BASIC" and self.level in ("A", "B"):
-                raise ValueError("one-sided BASIC levels A and B use the size-based MSR; an elected MSR/MLR is for two-sided levels")
+                raise ValueError(
+                    "one-sided BASIC levels A and B use the size-based MSR; an elected MSR/MLR is for two-sided levels"
+                )
         return self
 
 
@@ -112,7 +142,9 @@ class Corridor(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Corridor:
         if self.to_rate is not None and self.to_rate <= self.from_rate:
-            raise ValueError(f"a corridor's 'to' ({self.to_rate}) must be above its 'from' ({self.from_rate})")
+            raise ValueError(
+                f"a corridor's 'to' ({self.to_rate}) must be above its 'from' ({self.from_rate})"
+            )
         return self
 
 
@@ -123,7 +155,9 @@ def _check_bands(bands: tuple[Corridor, ...], what: str) -> None:
         raise ValueError(f"{what} must start at 0 (the first starts at {bands[0].from_rate})")
     for a, b in zip(bands, bands[1:], strict=False):
         if a.to_rate != b.from_rate:
-            raise ValueError(f"{what} must be contiguous: one ends at {a.to_rate} and the next starts at {b.from_rate}")
+            raise ValueError(
+                f"{what} must be contiguous: one ends at {a.to_rate} and the next starts at {b.from_rate}"
+            )
     if bands[-1].to_rate is not None:
         raise ValueError(f"the last of the {what} must be open-ended (no 'to')")
 
@@ -132,14 +166,31 @@ class SharedSavingsSpec(_Spec):
     """Commercial upside-only shared savings against a PMPM target."""
 
     family: Literal["shared_savings"] = "shared_savings"
-    target_pmpm: float | None = Field(default=None, gt=0, description="Contract PMPM target; None builds it from the panel's risk-adjusted history and trend.")
+    target_pmpm: float | None = Field(
+        default=None,
+        gt=0,
+        description="Contract PMPM target; None builds it from the panel's risk-adjusted history and trend.",
+    )
     minimum_savings_rate: float = Field(default=0.02, ge=0, lt=1)
     sharing_rate: float = Field(default=0.5, ge=0, le=1)
-    share_from_first_dollar: bool = Field(default=True, description="Once the threshold is met, share all savings (True) or only savings above the threshold (False).")
-    quality_gate: float | None = Field(default=None, ge=0, le=1, description="Minimum quality score (0-1) to share at all.")
-    quality_scales_share: bool = Field(default=False, description="Multiply the sharing rate by the quality score.")
-    payout_cap_pct_target: float | None = Field(default=0.10, gt=0, description="Cap on the payout as a share of the total target.")
-    care_management_pmpm: float = Field(default=0.0, ge=0, description="Care-management fee paid regardless of outcome (PMPM), netted from shared savings.")
+    share_from_first_dollar: bool = Field(
+        default=True,
+        description="Once the threshold is met, share all savings (True) or only savings above the threshold (False).",
+    )
+    quality_gate: float | None = Field(
+        default=None, ge=0, le=1, description="Minimum quality score (0-1) to share at all."
+    )
+    quality_scales_share: bool = Field(
+        default=False, description="Multiply the sharing rate by the quality score."
+    )
+    payout_cap_pct_target: float | None = Field(
+        default=0.10, gt=0, description="Cap on the payout as a share of the total target."
+    )
+    care_management_pmpm: float = Field(
+        default=0.0,
+        ge=0,
+        description="Care-management fee paid regardless of outcome (PMPM), netted from shared savings.",
+    )
 
 
 class RiskCorridorsSpec(_Spec):
@@ -149,7 +200,10 @@ class RiskCorridorsSpec(_Spec):
     family: Literal["risk_corridors"] = "risk_corridors"
     target_pmpm: float | None = Field(default=None, gt=0)
     corridors: tuple[Corridor, ...]
-    loss_corridors: tuple[Corridor, ...] | None = Field(default=None, description="Bands for losses; None uses the same bands as savings (symmetric).")
+    loss_corridors: tuple[Corridor, ...] | None = Field(
+        default=None,
+        description="Bands for losses; None uses the same bands as savings (symmetric).",
+    )
     loss_cap_pct_target: float | None = Field(default=None, gt=0)
     payout_cap_pct_target: float | None = Field(default=None, gt=0)
 
@@ -166,8 +220,16 @@ class MaPercentOfPremiumSpec(_Spec):
 
     family: Literal["ma_percent_of_premium"] = "ma_percent_of_premium"
     percent_of_premium: float = Field(gt=0, le=1)
-    premium_pmpm: float | None = Field(default=None, gt=0, description="Plan premium PMPM; None: base_rate_pmpm x the panel's mean payment risk score.")
-    base_rate_pmpm: float | None = Field(default=None, gt=0, description="MA base rate PMPM at a risk score of 1.0 (used when premium_pmpm is not given).")
+    premium_pmpm: float | None = Field(
+        default=None,
+        gt=0,
+        description="Plan premium PMPM; None: base_rate_pmpm x the panel's mean payment risk score.",
+    )
+    base_rate_pmpm: float | None = Field(
+        default=None,
+        gt=0,
+        description="MA base rate PMPM at a risk score of 1.0 (used when premium_pmpm is not given).",
+    )
     surplus_share: float = Field(default=1.0, ge=0, le=1)
     deficit_share: float = Field(default=1.0, ge=0, le=1)
     deficit_cap_pct_revenue: float | None = Field(default=None, gt=0)
@@ -175,12 +237,15 @@ class MaPercentOfPremiumSpec(_Spec):
     @model_validator(mode="after")
     def _premium_source(self) -> MaPercentOfPremiumSpec:
         if self.premium_pmpm is None and self.base_rate_pmpm is None:
-            raise ValueError("give premium_pmpm, or base_rate_pmpm to derive the premium from the panel's risk score")
+            raise ValueError(
+                "give premium_pmpm, or base_rate_pmpm to derive the premium from the panel's risk score"
+            )
         return self
 
 
 ContractSpec = Annotated[
-    MsspSpec | ReachSpec | SharedSavingsSpec | RiskCorridorsSpec | MaPercentOfPremiumSpec, Field(discriminator="family")
+    MsspSpec | ReachSpec | SharedSavingsSpec | RiskCorridorsSpec | MaPercentOfPremiumSpec,
+    Field(discriminator="family"),
 ]
 _ADAPTER = TypeAdapter(ContractSpec)
 FAMILIES = ("mssp", "reach", "shared_savings", "risk_corridors", "ma_percent_of_premium")
@@ -188,17 +253,23 @@ FAMILIES = ("mssp", "reach", "shared_savings", "risk_corridors", "ma_percent_of_
 
 def describe_errors(exc: ValidationError, *, skip: int = 0, whole: str = "spec") -> str:
     """Pydantic's errors as "field: problem; ..." (``skip`` leading location parts, e.g. the union tag)."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'][skip:]) or whole}: {e['msg']}" for e in exc.errors())
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'][skip:]) or whole}: {e['msg']}" for e in exc.errors()
+    )
 
 
 def parse_spec(data: dict, where: str = "contract spec") -> ContractSpec:
     """Validate a spec from a dict; errors name the field, the problem and the fix."""
     if not isinstance(data, dict) or "family" not in data:
-        raise ParameterError(f"{where}: a contract spec needs 'family', one of {', '.join(FAMILIES)}.")
+        raise ParameterError(
+            f"{where}: a contract spec needs 'family', one of {', '.join(FAMILIES)}."
+        )
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:
-        raise ParameterError(f"{where} is not a valid {data.get('family')} contract: {describe_errors(exc, skip=1)}.") from None
+        raise ParameterError(
+            f"{where} is not a valid {data.get('family')} contract: {describe_errors(exc, skip=1)}."
+        ) from None
 
 
 def load_spec(path: str | Path) -> ContractSpec:
@@ -207,7 +278,9 @@ def load_spec(path: str | Path) -> ContractSpec:
     if not p.exists():
         if str(path) in preset_names():
             return preset(str(path))
-        raise ParameterError(f"No contract spec file {p} and no preset named '{path}'. Presets: {', '.join(preset_names())}.")
+        raise ParameterError(
+            f"No contract spec file {p} and no preset named '{path}'. Presets: {', '.join(preset_names())}."
+        )
     return parse_spec(read_settings_file(p), where=str(p))
 
 
@@ -217,7 +290,9 @@ def read_settings_file(path: Path) -> dict:
     try:
         return json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ParameterError(f"{path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}.") from None
+        raise ParameterError(
+            f"{path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}."
+        ) from None
 
 
 def spec_to_dict(spec: ContractSpec) -> dict:

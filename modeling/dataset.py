@@ -44,7 +44,9 @@ def conform(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     schema = table_schema(table)
     return frame.select(
         [
-            (pl.col(c.name) if c.name in frame.columns else pl.lit(None)).cast(c.dtype).alias(c.name)
+            (pl.col(c.name) if c.name in frame.columns else pl.lit(None))
+            .cast(c.dtype)
+            .alias(c.name)
             for c in schema.columns
         ]
     )
@@ -57,7 +59,9 @@ class DatasetWriter:
     ...     w.write("eligibility", frame)
     """
 
-    def __init__(self, path: str | Path, source: Mapping[str, Any], *, row_group_size: int = 1_000_000):
+    def __init__(
+        self, path: str | Path, source: Mapping[str, Any], *, row_group_size: int = 1_000_000
+    ):
         self.path = Path(path)
         self.source = dict(source)
         self.row_group_size = row_group_size
@@ -76,7 +80,10 @@ class DatasetWriter:
         arrow = conform(frame, table).to_arrow().cast(_arrow_schema(table))
         if table not in self._writers:
             self._writers[table] = pq.ParquetWriter(
-                self.path / f"{table}.parquet", arrow.schema, compression="zstd", write_statistics=True
+                self.path / f"{table}.parquet",
+                arrow.schema,
+                compression="zstd",
+                write_statistics=True,
             )
             self._rows[table] = 0
         self._writers[table].write_table(arrow, row_group_size=self.row_group_size)
@@ -95,16 +102,27 @@ class DatasetWriter:
 
 def write_manifest(path: Path, source: Mapping[str, Any], rows: Mapping[str, int]) -> dict:
     tables = {
-        t: {"file": f"{t}.parquet", "rows": int(rows[t]), "sha256": file_sha256(path / f"{t}.parquet")}
+        t: {
+            "file": f"{t}.parquet",
+            "rows": int(rows[t]),
+            "sha256": file_sha256(path / f"{t}.parquet"),
+        }
         for t in sorted(rows)
     }
     content = hashlib.sha256("".join(tables[t]["sha256"] for t in tables).encode()).hexdigest()
-    manifest = {"schema_version": SCHEMA_VERSION, "source": dict(source), "tables": tables, "content_hash": content}
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "source": dict(source),
+        "tables": tables,
+        "content_hash": content,
+    }
     (path / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
-def write_dataset(path: str | Path, tables: Mapping[str, pl.DataFrame], source: Mapping[str, Any]) -> Dataset:
+def write_dataset(
+    path: str | Path, tables: Mapping[str, pl.DataFrame], source: Mapping[str, Any]
+) -> Dataset:
     with DatasetWriter(path, source) as w:
         for name, frame in tables.items():
             w.write(name, frame)
@@ -130,7 +148,11 @@ def _empty_columns(path: str, _mtime_ns: int, _size: int) -> tuple[str, ...]:
         stats = [(g.num_rows, g.column(i).statistics) for g in groups]
         return all(s is not None and s.has_null_count and s.null_count == n for n, s in stats)
 
-    return tuple(schema.column(i).name for i in range(metadata.num_columns) if "." not in schema.column(i).path and all_null(i))
+    return tuple(
+        schema.column(i).name
+        for i in range(metadata.num_columns)
+        if "." not in schema.column(i).path and all_null(i)
+    )
 
 
 @dataclass(frozen=True)
@@ -194,7 +216,9 @@ class Dataset:
                 problems.append(f"{t}: file {f} is missing")
                 continue
             if file_sha256(f) != entry["sha256"]:
-                problems.append(f"{t}: {f} has changed since the manifest was written (sha256 differs)")
+                problems.append(
+                    f"{t}: {f} has changed since the manifest was written (sha256 differs)"
+                )
             try:
                 n = pq.ParquetFile(f).metadata.num_rows
             except Exception as exc:  # pyarrow raises several types for damaged files

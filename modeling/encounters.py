@@ -48,16 +48,26 @@ def _claim_headers(lines: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def inpatient_stays(medical_claim: pl.LazyFrame, *, data_end: pl.Expr | None = None) -> pl.LazyFrame:
+def inpatient_stays(
+    medical_claim: pl.LazyFrame, *, data_end: pl.Expr | None = None
+) -> pl.LazyFrame:
     """One row per acute inpatient stay, with ``readmitted_30d`` and ``is_index`` flags."""
-    lines = _claims_with_category(medical_claim).filter(pl.col("service_category") == "acute inpatient")
-    claims = _claim_headers(lines).with_columns(
-        pl.coalesce("admission_date", "claim_start_date").alias("admit"),
-        pl.coalesce("discharge_date", "claim_end_date").alias("discharge"),
-    ).sort("person_id", "admit", "discharge", "claim_id")  # claim_id breaks ties: same input, same stays
+    lines = _claims_with_category(medical_claim).filter(
+        pl.col("service_category") == "acute inpatient"
+    )
+    claims = (
+        _claim_headers(lines)
+        .with_columns(
+            pl.coalesce("admission_date", "claim_start_date").alias("admit"),
+            pl.coalesce("discharge_date", "claim_end_date").alias("discharge"),
+        )
+        .sort("person_id", "admit", "discharge", "claim_id")
+    )  # claim_id breaks ties: same input, same stays
     running_end = pl.col("discharge").cum_max().shift(1).over("person_id")
     new_stay = running_end.is_null() | (pl.col("admit") > running_end + pl.duration(days=1))
-    claims = claims.with_columns(new_stay.cast(pl.Int32).cum_sum().over("person_id").alias("stay_number"))
+    claims = claims.with_columns(
+        new_stay.cast(pl.Int32).cum_sum().over("person_id").alias("stay_number")
+    )
     in_order = ["admit", "discharge", "claim_id"]
     stays = (
         claims.group_by("person_id", "stay_number")
@@ -72,7 +82,9 @@ def inpatient_stays(medical_claim: pl.LazyFrame, *, data_end: pl.Expr | None = N
         )
         .sort("person_id", "admission_date")
         .with_columns(
-            pl.max_horizontal((pl.col("discharge_date") - pl.col("admission_date")).dt.total_days(), pl.lit(1)).alias("length_of_stay"),
+            pl.max_horizontal(
+                (pl.col("discharge_date") - pl.col("admission_date")).dt.total_days(), pl.lit(1)
+            ).alias("length_of_stay"),
             pl.col("admission_date").dt.year().alias("year"),
         )
     )
@@ -93,7 +105,10 @@ def ed_visits(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
     """Emergency-department visits: distinct person-days with an ED revenue center on an institutional
     claim (treat-and-release outpatient claims and inpatient claims of patients admitted through the ED)."""
     return (
-        medical_claim.filter((pl.col("claim_type") == "institutional") & pl.col("revenue_center_code").str.contains(ED_REVENUE).fill_null(False))
+        medical_claim.filter(
+            (pl.col("claim_type") == "institutional")
+            & pl.col("revenue_center_code").str.contains(ED_REVENUE).fill_null(False)
+        )
         .select("person_id", pl.coalesce("admission_date", "claim_start_date").alias("visit_date"))
         .unique()
         .with_columns(pl.col("visit_date").dt.year().alias("year"))
@@ -110,14 +125,24 @@ def home_health_episodes(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
     return _contiguous_spells(medical_claim, "home health", max_gap_days=1)
 
 
-def _contiguous_spells(medical_claim: pl.LazyFrame, category: str, *, max_gap_days: int) -> pl.LazyFrame:
-    claims = _claim_headers(_claims_with_category(medical_claim).filter(pl.col("service_category") == category)).sort("person_id", "claim_start_date")
+def _contiguous_spells(
+    medical_claim: pl.LazyFrame, category: str, *, max_gap_days: int
+) -> pl.LazyFrame:
+    claims = _claim_headers(
+        _claims_with_category(medical_claim).filter(pl.col("service_category") == category)
+    ).sort("person_id", "claim_start_date")
     prev_end = pl.col("claim_end_date").cum_max().shift(1).over("person_id")
-    new = prev_end.is_null() | (pl.col("claim_start_date") > prev_end + pl.duration(days=max_gap_days))
+    new = prev_end.is_null() | (
+        pl.col("claim_start_date") > prev_end + pl.duration(days=max_gap_days)
+    )
     return (
         claims.with_columns(new.cast(pl.Int32).cum_sum().over("person_id").alias("spell"))
         .group_by("person_id", "spell")
-        .agg(pl.col("claim_start_date").min().alias("start_date"), pl.col("claim_end_date").max().alias("end_date"), pl.col("paid_amount").sum())
+        .agg(
+            pl.col("claim_start_date").min().alias("start_date"),
+            pl.col("claim_end_date").max().alias("end_date"),
+            pl.col("paid_amount").sum(),
+        )
         .with_columns(pl.col("start_date").dt.year().alias("year"))
         .drop("spell")
     )
@@ -127,8 +152,14 @@ def joint_replacements(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
     """Lower-extremity joint replacements: inpatient stays in MS-DRG 469/470 (521/522 from FY2024) and
     outpatient facility claims for CPT 27447 (knee) or 27130 (hip)."""
     lines = _claims_with_category(medical_claim)
-    inpatient = lines.filter((pl.col("service_category") == "acute inpatient") & pl.col("drg_code").is_in(JOINT_REPLACEMENT_DRGS))
-    outpatient = lines.filter((pl.col("service_category") == "outpatient hospital") & pl.col("hcpcs_code").is_in(JOINT_REPLACEMENT_HCPCS))
+    inpatient = lines.filter(
+        (pl.col("service_category") == "acute inpatient")
+        & pl.col("drg_code").is_in(JOINT_REPLACEMENT_DRGS)
+    )
+    outpatient = lines.filter(
+        (pl.col("service_category") == "outpatient hospital")
+        & pl.col("hcpcs_code").is_in(JOINT_REPLACEMENT_HCPCS)
+    )
     return (
         pl.concat([inpatient, outpatient])
         .group_by("claim_id")
@@ -149,17 +180,30 @@ def long_term_institutional(medical_claim: pl.LazyFrame, *, min_days: int = 90) 
     """
     visits = medical_claim.filter(
         (pl.col("claim_type") == "professional")
-        & ((pl.col("place_of_service_code") == "32") | pl.col("hcpcs_code").is_in(NURSING_FACILITY_EM))
+        & (
+            (pl.col("place_of_service_code") == "32")
+            | pl.col("hcpcs_code").is_in(NURSING_FACILITY_EM)
+        )
     )
     return (
         visits.group_by("person_id", pl.col("claim_start_date").dt.year().alias("year"))
-        .agg(((pl.col("claim_start_date").max() - pl.col("claim_start_date").min()).dt.total_days() >= min_days).alias("institutional"))
+        .agg(
+            (
+                (
+                    pl.col("claim_start_date").max() - pl.col("claim_start_date").min()
+                ).dt.total_days()
+                >= min_days
+            ).alias("institutional")
+        )
         .filter(pl.col("institutional"))
         .select("person_id", "year")
     )
 
 
-KIDNEY_TRANSPLANT_DRGS = ("008", "652")  # MS-DRG 008 simultaneous pancreas/kidney, 652 kidney transplant
+KIDNEY_TRANSPLANT_DRGS = (
+    "008",
+    "652",
+)  # MS-DRG 008 simultaneous pancreas/kidney, 652 kidney transplant
 DIALYSIS_BILL_TYPE = "72"  # type of bill 72x: hospital-based or independent renal dialysis facility
 
 
@@ -180,21 +224,55 @@ def esrd_status(medical_claim: pl.LazyFrame, people: pl.LazyFrame, as_of: dt.dat
     ids = people.select("person_id").collect()["person_id"].implode()
     history = (  # the ESRD beneficiaries' claims are few: read them once (a filter, not a join, so the scan skips other people's rows)
         medical_claim.filter((pl.col("claim_start_date") <= as_of) & pl.col("person_id").is_in(ids))
-        .select("person_id", "claim_type", "claim_start_date", "claim_end_date", "drg_code", "bill_type_code", *DIAGNOSIS_COLUMNS)
-        .collect().lazy()
+        .select(
+            "person_id",
+            "claim_type",
+            "claim_start_date",
+            "claim_end_date",
+            "drg_code",
+            "bill_type_code",
+            *DIAGNOSIS_COLUMNS,
+        )
+        .collect()
+        .lazy()
     )
     transplants = (
-        history.filter(pl.col("drg_code").is_in(KIDNEY_TRANSPLANT_DRGS) & (pl.col("claim_type") == "institutional"))
-        .group_by("person_id").agg(pl.col("claim_start_date").max().alias("transplant_date"), pl.col("claim_end_date").max().alias("transplant_end"))
+        history.filter(
+            pl.col("drg_code").is_in(KIDNEY_TRANSPLANT_DRGS)
+            & (pl.col("claim_type") == "institutional")
+        )
+        .group_by("person_id")
+        .agg(
+            pl.col("claim_start_date").max().alias("transplant_date"),
+            pl.col("claim_end_date").max().alias("transplant_end"),
+        )
     )
-    dialysis = history.filter(bill == DIALYSIS_BILL_TYPE).group_by("person_id").agg(pl.col("claim_start_date").max().alias("last_dialysis"))
+    dialysis = (
+        history.filter(bill == DIALYSIS_BILL_TYPE)
+        .group_by("person_id")
+        .agg(pl.col("claim_start_date").max().alias("last_dialysis"))
+    )
     graft_status = (
-        history.filter(pl.any_horizontal(pl.col(c).str.replace(".", "", literal=True) == "Z940" for c in DIAGNOSIS_COLUMNS).fill_null(False))
-        .select("person_id").unique().with_columns(pl.lit(True).alias("z940"))
+        history.filter(
+            pl.any_horizontal(
+                pl.col(c).str.replace(".", "", literal=True) == "Z940" for c in DIAGNOSIS_COLUMNS
+            ).fill_null(False)
+        )
+        .select("person_id")
+        .unique()
+        .with_columns(pl.lit(True).alias("z940"))
     )
-    months = (as_of.year - pl.col("transplant_date").dt.year()) * 12 + (as_of.month - pl.col("transplant_date").dt.month()) + 1
-    recent_dialysis = pl.col("last_dialysis").is_not_null() & (pl.col("last_dialysis") > pl.lit(as_of) - pl.duration(days=90))
-    failed_graft = pl.col("last_dialysis").is_not_null() & (pl.col("last_dialysis") > pl.col("transplant_end"))
+    months = (
+        (as_of.year - pl.col("transplant_date").dt.year()) * 12
+        + (as_of.month - pl.col("transplant_date").dt.month())
+        + 1
+    )
+    recent_dialysis = pl.col("last_dialysis").is_not_null() & (
+        pl.col("last_dialysis") > pl.lit(as_of) - pl.duration(days=90)
+    )
+    failed_graft = pl.col("last_dialysis").is_not_null() & (
+        pl.col("last_dialysis") > pl.col("transplant_end")
+    )
     return (
         people.select("person_id")
         .join(transplants, on="person_id", how="left")
@@ -203,9 +281,20 @@ def esrd_status(medical_claim: pl.LazyFrame, people: pl.LazyFrame, as_of: dt.dat
         .with_columns(
             pl.when(pl.col("transplant_date").is_not_null() & ~failed_graft)
             .then(pl.when(months <= 3).then(pl.lit("transplant")).otherwise(pl.lit("graft")))
-            .when(pl.col("transplant_date").is_null() & pl.col("z940").fill_null(False) & ~recent_dialysis).then(pl.lit("graft"))
-            .otherwise(pl.lit("dialysis")).alias("esrd_status"),
+            .when(
+                pl.col("transplant_date").is_null()
+                & pl.col("z940").fill_null(False)
+                & ~recent_dialysis
+            )
+            .then(pl.lit("graft"))
+            .otherwise(pl.lit("dialysis"))
+            .alias("esrd_status"),
         )
-        .with_columns(pl.when(pl.col("esrd_status") != "dialysis").then(months).cast(pl.Int32).alias("graft_months"))
+        .with_columns(
+            pl.when(pl.col("esrd_status") != "dialysis")
+            .then(months)
+            .cast(pl.Int32)
+            .alias("graft_months")
+        )
         .select("person_id", "esrd_status", "graft_months")
     )

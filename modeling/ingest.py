@@ -22,7 +22,9 @@ from modeling.schema import REQUIRED_TABLES, TABLES, TableSchema
 from modeling.validate import DATE_FORMATS, RAW_PREFIX, ROW, ValidationResult, reconcile, validate
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz", ".txt")
-MISTYPED_SHARE = 0.5  # more than half of a column's values unparseable: the column, not the rows, is wrong
+MISTYPED_SHARE = (
+    0.5  # more than half of a column's values unparseable: the column, not the rows, is wrong
+)
 Progress = Callable[[str], None]
 
 
@@ -38,7 +40,10 @@ class IngestReport:
         return reconcile(self.results.values())
 
     def to_dict(self) -> dict:
-        return {"reconciled": self.reconciled, "tables": {t: r.report() for t, r in self.results.items()}}
+        return {
+            "reconciled": self.reconciled,
+            "tables": {t: r.report() for t, r in self.results.items()},
+        }
 
 
 def find_table_files(src: Path) -> dict[str, Path]:
@@ -46,7 +51,9 @@ def find_table_files(src: Path) -> dict[str, Path]:
     if src.is_file():
         stem = src.name.split(".")[0]
         if stem not in TABLES:
-            raise SchemaError(f"{src}: file name must be a canonical table name ({', '.join(TABLES)}).")
+            raise SchemaError(
+                f"{src}: file name must be a canonical table name ({', '.join(TABLES)})."
+            )
         return {stem: src}
     if not src.is_dir():
         raise SchemaError(f"{src} does not exist. Give a folder of canonical files or one file.")
@@ -55,7 +62,9 @@ def find_table_files(src: Path) -> dict[str, Path]:
         stem = f.name.split(".")[0]
         if stem in TABLES and any(f.name.endswith(s) for s in SUFFIXES):
             if stem in found:
-                raise SchemaError(f"{src}: both {found[stem].name} and {f.name} claim table '{stem}'; keep one.")
+                raise SchemaError(
+                    f"{src}: both {found[stem].name} and {f.name} claim table '{stem}'; keep one."
+                )
             found[stem] = f
     missing = [t for t in REQUIRED_TABLES if t not in found]
     if missing:
@@ -73,7 +82,9 @@ def read_source(path: Path) -> pl.LazyFrame:
             return pl.scan_parquet(path)
         return pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy")
     except Exception as exc:  # polars raises several types for unreadable files
-        raise SchemaError(f"{path}: cannot be read as {'Parquet' if path.suffix == '.parquet' else 'CSV'}: {exc}") from exc
+        raise SchemaError(
+            f"{path}: cannot be read as {'Parquet' if path.suffix == '.parquet' else 'CSV'}: {exc}"
+        ) from exc
 
 
 def _clean_text(name: str) -> pl.Expr:
@@ -94,7 +105,16 @@ def _normalize_ndc(raw: pl.Expr) -> pl.Expr:
     )
 
 
-_ENUM_SYNONYMS = {"gender": {"M": "male", "F": "female", "U": "unknown", "MALE": "male", "FEMALE": "female", "UNKNOWN": "unknown"}}
+_ENUM_SYNONYMS = {
+    "gender": {
+        "M": "male",
+        "F": "female",
+        "U": "unknown",
+        "MALE": "male",
+        "FEMALE": "female",
+        "UNKNOWN": "unknown",
+    }
+}
 
 
 def _coerce_column(schema: TableSchema, name: str, dtype: pl.DataType, path: Path) -> list[pl.Expr]:
@@ -108,7 +128,9 @@ def _coerce_column(schema: TableSchema, name: str, dtype: pl.DataType, path: Pat
         if text_source:
             raw = _clean_text(name)
             return [_parse_date(raw).alias(name), raw.alias(RAW_PREFIX + name)]
-        raise SchemaError(f"{path}: column '{name}' has type {dtype}; expected a date (Date or YYYY-MM-DD text).")
+        raise SchemaError(
+            f"{path}: column '{name}' has type {dtype}; expected a date (Date or YYYY-MM-DD text)."
+        )
     if col.dtype in (pl.Float64, pl.Int32):
         if dtype.is_numeric():
             return [pl.col(name).cast(col.dtype, strict=False)]
@@ -116,14 +138,25 @@ def _coerce_column(schema: TableSchema, name: str, dtype: pl.DataType, path: Pat
             raw = _clean_text(name)
             parsed = raw.str.replace_all(r"[$,]", "").cast(pl.Float64, strict=False)
             if col.dtype == pl.Int32:
-                parsed = pl.when(parsed == parsed.round(0)).then(parsed).otherwise(None).cast(pl.Int32, strict=False)
+                parsed = (
+                    pl.when(parsed == parsed.round(0))
+                    .then(parsed)
+                    .otherwise(None)
+                    .cast(pl.Int32, strict=False)
+                )
             return [parsed.alias(name), raw.alias(RAW_PREFIX + name)]
-        raise SchemaError(f"{path}: column '{name}' has type {dtype}; expected {col.dtype} (a number).")
+        raise SchemaError(
+            f"{path}: column '{name}' has type {dtype}; expected {col.dtype} (a number)."
+        )
     text = _clean_text(name)
     if col.kind in ("icd10_dx", "icd10_pcs"):
         # the one decimal point ICD-10-CM allows comes after the category (3 characters); any other stays and fails the check
         text = text.str.to_uppercase()
-        text = pl.when(text.str.contains(r"^[^.]{3}\.[^.]+$")).then(text.str.replace(".", "", literal=True)).otherwise(text)
+        text = (
+            pl.when(text.str.contains(r"^[^.]{3}\.[^.]+$"))
+            .then(text.str.replace(".", "", literal=True))
+            .otherwise(text)
+        )
     elif col.kind == "hcpcs":
         text = text.str.to_uppercase()
     elif col.kind == "ndc":
@@ -167,11 +200,13 @@ def coerce(lf: pl.LazyFrame, schema: TableSchema, path: Path) -> pl.LazyFrame:
 
 def _refuse_mistyped(df: pl.DataFrame, schema: TableSchema, path: Path) -> None:
     for raw in [c for c in df.columns if c.startswith(RAW_PREFIX)]:
-        name = raw[len(RAW_PREFIX):]
+        name = raw[len(RAW_PREFIX) :]
         offending = df.filter(pl.col(raw).is_not_null() & pl.col(name).is_null())
         given = df.select(pl.col(raw).is_not_null().sum()).item()
         if given and offending.height > MISTYPED_SHARE * given:
-            sample = ", ".join(f"row {r}: '{v}'" for r, v in offending.select(ROW, raw).head(5).iter_rows())
+            sample = ", ".join(
+                f"row {r}: '{v}'" for r, v in offending.select(ROW, raw).head(5).iter_rows()
+            )
             raise SchemaError(
                 f"{path}: column '{name}' should be {schema.column(name).dtype} "
                 f"({'YYYY-MM-DD' if schema.column(name).kind == 'date' else 'a number'}), but "
@@ -180,7 +215,9 @@ def _refuse_mistyped(df: pl.DataFrame, schema: TableSchema, path: Path) -> None:
             )
 
 
-def ingest_canonical(src: str | Path, out: str | Path, *, progress: Progress | None = None) -> IngestReport:
+def ingest_canonical(
+    src: str | Path, out: str | Path, *, progress: Progress | None = None
+) -> IngestReport:
     """Validate canonical files in ``src`` and write accepted rows, quarantine and report to ``out``."""
     src, out = Path(src), Path(out)
     say = progress or (lambda _msg: None)
@@ -202,7 +239,9 @@ def ingest_canonical(src: str | Path, out: str | Path, *, progress: Progress | N
     eligible: pl.Series | None = None
     for table in order:
         say(f"validating {table}")
-        result = validate(coerced.pop(table), TABLES[table], source=str(files[table]), eligible_ids=eligible)
+        result = validate(
+            coerced.pop(table), TABLES[table], source=str(files[table]), eligible_ids=eligible
+        )
         if table == "eligibility":
             eligible = result.accepted.get_column("person_id").unique()
         results[table] = result
@@ -232,14 +271,22 @@ def write_quality(out: Path, results: dict[str, ValidationResult]) -> None:
     (out / QUALITY_REPORT).write_text(json.dumps(report, indent=2) + "\n")
 
 
-def validate_dataset(dataset: Dataset, *, progress: Progress | None = None) -> dict[str, ValidationResult]:
+def validate_dataset(
+    dataset: Dataset, *, progress: Progress | None = None
+) -> dict[str, ValidationResult]:
     """Re-run every check over a dataset's tables (nothing is rewritten)."""
     say = progress or (lambda _msg: None)
     results: dict[str, ValidationResult] = {}
     eligible: pl.Series | None = None
     for table in [t for t in TABLES if dataset.has(t)]:
         say(f"validating {table}")
-        result = validate(dataset.scan(table), TABLES[table], source=str(dataset.path), eligible_ids=eligible, keep_accepted=table == "eligibility")
+        result = validate(
+            dataset.scan(table),
+            TABLES[table],
+            source=str(dataset.path),
+            eligible_ids=eligible,
+            keep_accepted=table == "eligibility",
+        )
         if table == "eligibility":
             eligible = result.accepted.get_column("person_id").unique()
         results[table] = result

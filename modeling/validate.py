@@ -104,60 +104,106 @@ def _text(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.String)
 
 
-def _checks(schema: TableSchema, present_raw: set[str], eligible_ids: pl.Series | None) -> list[Check]:
+def _checks(
+    schema: TableSchema, present_raw: set[str], eligible_ids: pl.Series | None
+) -> list[Check]:
     checks: list[Check] = []
     for col in schema.columns:
         c = pl.col(col.name)
         raw = f"{RAW_PREFIX}{col.name}"
         if col.required:
             empty = c.is_null() & pl.col(raw).is_null() if raw in present_raw else c.is_null()
-            checks.append(Check("missing_required", empty, pl.lit(f"{col.name} is required but empty")))
+            checks.append(
+                Check("missing_required", empty, pl.lit(f"{col.name} is required but empty"))
+            )
         if raw in present_raw:
             check = "unparseable_date" if col.kind == "date" else "unparseable_number"
             checks.append(
                 Check(
                     check,
                     pl.col(raw).is_not_null() & c.is_null(),
-                    pl.format(f"{col.name} '{{}}' is not a valid {'date' if col.kind == 'date' else 'number'}", pl.col(raw)),
+                    pl.format(
+                        f"{col.name} '{{}}' is not a valid {'date' if col.kind == 'date' else 'number'}",
+                        pl.col(raw),
+                    ),
                 )
             )
         if col.kind == "date":
             checks.append(
-                Check("implausible_date", (c < EARLIEST) | (c > LATEST), pl.format(f"{col.name} {{}} is outside 1900-2100", _text(col.name)))
+                Check(
+                    "implausible_date",
+                    (c < EARLIEST) | (c > LATEST),
+                    pl.format(f"{col.name} {{}} is outside 1900-2100", _text(col.name)),
+                )
             )
         elif col.kind in ("icd10_dx", "icd10_pcs"):
             pattern = ICD10_CM if col.kind == "icd10_dx" else ICD10_PCS
             label = "ICD-10-CM diagnosis" if col.kind == "icd10_dx" else "ICD-10-PCS procedure"
             checks.append(
-                Check("malformed_icd10", c.is_not_null() & ~c.str.contains(pattern), pl.format(f"{col.name} '{{}}' is not a valid {label} code", c))
+                Check(
+                    "malformed_icd10",
+                    c.is_not_null() & ~c.str.contains(pattern),
+                    pl.format(f"{col.name} '{{}}' is not a valid {label} code", c),
+                )
             )
         elif col.kind == "hcpcs":
-            checks.append(Check("malformed_hcpcs", c.is_not_null() & ~c.str.contains(HCPCS), pl.format(f"{col.name} '{{}}' is not a valid HCPCS/CPT code", c)))
+            checks.append(
+                Check(
+                    "malformed_hcpcs",
+                    c.is_not_null() & ~c.str.contains(HCPCS),
+                    pl.format(f"{col.name} '{{}}' is not a valid HCPCS/CPT code", c),
+                )
+            )
         elif col.kind == "ndc":
-            checks.append(Check("malformed_ndc", c.is_not_null() & ~c.str.contains(NDC11), pl.format(f"{col.name} '{{}}' is not an 11-digit NDC", c)))
+            checks.append(
+                Check(
+                    "malformed_ndc",
+                    c.is_not_null() & ~c.str.contains(NDC11),
+                    pl.format(f"{col.name} '{{}}' is not an 11-digit NDC", c),
+                )
+            )
         elif col.kind == "amount":
-            checks.append(Check("non_finite_amount", c.is_not_null() & ~c.is_finite(), pl.format(f"{col.name} {{}} is not a finite amount", _text(col.name))))
+            checks.append(
+                Check(
+                    "non_finite_amount",
+                    c.is_not_null() & ~c.is_finite(),
+                    pl.format(f"{col.name} {{}} is not a finite amount", _text(col.name)),
+                )
+            )
         elif col.kind == "enum" and col.allowed:
             allowed = ", ".join(col.allowed)
             checks.append(
-                Check("invalid_value", c.is_not_null() & ~c.is_in(list(col.allowed)), pl.format(f"{col.name} '{{}}' is not one of: {allowed}", c))
+                Check(
+                    "invalid_value",
+                    c.is_not_null() & ~c.is_in(list(col.allowed)),
+                    pl.format(f"{col.name} '{{}}' is not one of: {allowed}", c),
+                )
             )
     for start, end in schema.date_order:
         s, e = pl.col(start), pl.col(end)
         checks.append(
-            Check("end_before_start", s.is_not_null() & e.is_not_null() & (e < s), pl.format(f"{end} {{}} is before {start} {{}}", _text(end), _text(start)))
+            Check(
+                "end_before_start",
+                s.is_not_null() & e.is_not_null() & (e < s),
+                pl.format(f"{end} {{}} is before {start} {{}}", _text(end), _text(start)),
+            )
         )
     if schema.requires_eligibility and eligible_ids is not None:
         checks.append(
             Check(
                 "no_eligibility",
-                pl.col("person_id").is_not_null() & ~pl.col("person_id").is_in(eligible_ids.implode()),
+                pl.col("person_id").is_not_null()
+                & ~pl.col("person_id").is_in(eligible_ids.implode()),
                 pl.format("person_id '{}' has no eligibility", pl.col("person_id")),
             )
         )
     key = pl.struct(list(schema.key))
     checks.append(
-        Check("duplicate_key", ~key.is_first_distinct(), pl.lit(f"duplicate of an earlier row's key ({', '.join(schema.key)})"))
+        Check(
+            "duplicate_key",
+            ~key.is_first_distinct(),
+            pl.lit(f"duplicate of an earlier row's key ({', '.join(schema.key)})"),
+        )
     )
     return checks
 
@@ -187,7 +233,10 @@ def validate(
     groups: dict[str, list[Check]] = {}
     for chk in checks:
         groups.setdefault(chk.name, []).append(chk)
-    flag_exprs = [pl.any_horizontal([c.failed.fill_null(False) for c in group]).alias(name) for name, group in groups.items()]
+    flag_exprs = [
+        pl.any_horizontal([c.failed.fill_null(False) for c in group]).alias(name)
+        for name, group in groups.items()
+    ]
     flags = lf.select(pl.col(ROW), *flag_exprs).collect()
     counts = {name: int(flags[name].sum()) for name in groups}
     bad = flags.filter(pl.any_horizontal(list(groups)))
@@ -196,15 +245,21 @@ def validate(
 
     # reasons: row-local checks are re-evaluated on the failing rows; the duplicate-key flag,
     # which depends on the whole table, comes from the flags pass
-    failing = lf.filter(pl.col(ROW).is_in(bad_rows.implode())).join(bad.lazy().select(ROW, pl.col("duplicate_key").alias("__dup")), on=ROW, how="left")
+    failing = lf.filter(pl.col(ROW).is_in(bad_rows.implode())).join(
+        bad.lazy().select(ROW, pl.col("duplicate_key").alias("__dup")), on=ROW, how="left"
+    )
     parts = [
-        pl.when(pl.col("__dup") if c.name == "duplicate_key" else c.failed.fill_null(False)).then(pl.format("{}: {}", pl.lit(c.name), c.message))
+        pl.when(pl.col("__dup") if c.name == "duplicate_key" else c.failed.fill_null(False)).then(
+            pl.format("{}: {}", pl.lit(c.name), c.message)
+        )
         for c in checks
     ]
     reasons = pl.concat_list(parts).list.drop_nulls().list.join("; ")
     quarantined = failing.select([*canonical, ROW, reasons.alias(REASONS)]).sort(ROW).collect()
     if keep_accepted:
-        kept = lf if bad_rows.is_empty() else lf.filter(~pl.col(ROW).is_in(bad_rows.implode()))  # nothing failed: no filtered copy
+        kept = (
+            lf if bad_rows.is_empty() else lf.filter(~pl.col(ROW).is_in(bad_rows.implode()))
+        )  # nothing failed: no filtered copy
         accepted = kept.select(canonical).collect()
     else:
         accepted = pl.DataFrame(schema={c: schema.column(c).dtype for c in canonical}).clear()

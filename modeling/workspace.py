@@ -44,13 +44,17 @@ class Workspace:
     def dataset(self, name: str = DEFAULT_DATASET) -> Dataset:
         path = self.datasets_dir / name
         if not (path / MANIFEST).is_file():
-            raise DatasetError(f"Workspace {self.path} has no dataset '{name}'. Datasets here: {', '.join(self.dataset_names()) or 'none'}.")
+            raise DatasetError(
+                f"Workspace {self.path} has no dataset '{name}'. Datasets here: {', '.join(self.dataset_names()) or 'none'}."
+            )
         return Dataset(path)
 
     def dataset_path(self, name: str) -> Path:
         return self.datasets_dir / name
 
-    def ensure_default_dataset(self, spec: SynthSpec = DEFAULT_PANEL, progress: Callable[[int, int], None] | None = None) -> Dataset:
+    def ensure_default_dataset(
+        self, spec: SynthSpec = DEFAULT_PANEL, progress: Callable[[int, int], None] | None = None
+    ) -> Dataset:
         """The default synthetic panel, generated (with progress) if the workspace does not have it yet."""
         target = self.datasets_dir / DEFAULT_DATASET
         if (target / MANIFEST).is_file():
@@ -61,5 +65,13 @@ class Workspace:
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
         with self.store() as store:
-            store.audit("generate_default_dataset", {"members": spec.members, "start_year": spec.start_year, "years": spec.years, "seed": spec.seed})
+            store.audit(
+                "generate_default_dataset",
+                {
+                    "members": spec.members,
+                    "start_year": spec.start_year,
+                    "years": spec.years,
+                    "seed": spec.seed,
+                },
+            )
         return Dataset(target)

@@ -17,7 +17,9 @@ from modeling.risk_adjustment import risk_adjustment_diagnoses
 ESRD_MEDICARE_STATUS = ("11", "21", "31")  # aged with ESRD, disabled with ESRD, ESRD only
 
 
-def hcc_people(dataset: Dataset, payment_year: int, collection_claims: pl.LazyFrame | None = None) -> pl.DataFrame:
+def hcc_people(
+    dataset: Dataset, payment_year: int, collection_claims: pl.LazyFrame | None = None
+) -> pl.DataFrame:
     """The people to score for ``payment_year`` prospectively (see ``hcc_inputs``).
 
     ``collection_claims``: the medical claims of the data collection year when the caller has
@@ -25,8 +27,11 @@ def hcc_people(dataset: Dataset, payment_year: int, collection_claims: pl.LazyFr
     always reads the whole claims history, as it looks back to the transplant.
     """
     collection_year = payment_year - 1
-    people = december_enrollees(dataset.scan("eligibility"), collection_year).rename(
-        {"original_reason_entitlement_code": "orec"}).collect()
+    people = (
+        december_enrollees(dataset.scan("eligibility"), collection_year)
+        .rename({"original_reason_entitlement_code": "orec"})
+        .collect()
+    )
     if people.is_empty():
         years = years_enrolled(dataset.scan("eligibility"))
         raise DatasetError(
@@ -34,14 +39,23 @@ def hcc_people(dataset: Dataset, payment_year: int, collection_claims: pl.LazyFr
             f"{dataset.path} covers {', '.join(map(str, years)) or 'no years'}. Choose a payment year one after a year it covers."
         )
     claims = collection_claims if collection_claims is not None else dataset.scan("medical_claim")
-    institutional = long_term_institutional(claims).filter(pl.col("year") == collection_year).select("person_id").collect()
+    institutional = (
+        long_term_institutional(claims)
+        .filter(pl.col("year") == collection_year)
+        .select("person_id")
+        .collect()
+    )
     people = people.with_columns(
         (pl.col("months") < 12).alias("new_enrollee"),
         pl.col("person_id").is_in(institutional["person_id"].implode()).alias("lti"),
         pl.lit(False).alias("snp"),
         pl.col("medicare_status_code").is_in(ESRD_MEDICARE_STATUS).alias("esrd"),
     )
-    statuses = esrd_status(dataset.scan("medical_claim"), people.filter(pl.col("esrd")).lazy(), dt.date(payment_year, 1, 1)).collect()
+    statuses = esrd_status(
+        dataset.scan("medical_claim"),
+        people.filter(pl.col("esrd")).lazy(),
+        dt.date(payment_year, 1, 1),
+    ).collect()
     return people.join(statuses, on="person_id", how="left").drop("medicare_status_code")
 
 

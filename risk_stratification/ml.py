@@ -50,18 +50,32 @@ TARGETS = {
     "top5": {"label": "top5", "objective": "binary"},
 }
 PARAMS = {
-    "learning_rate": 0.1, "num_leaves": 7, "min_data_in_leaf": 200, "feature_fraction": 0.7, "bagging_fraction": 0.8,
-    "bagging_freq": 1, "lambda_l2": 5.0, "verbose": -1, "num_threads": 2,
+    "learning_rate": 0.1,
+    "num_leaves": 7,
+    "min_data_in_leaf": 200,
+    "feature_fraction": 0.7,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 5.0,
+    "verbose": -1,
+    "num_threads": 2,
 }
 ROUNDS = {"cost": 120, "admission": 80, "ed_visit": 80, "top5": 80}
 CALIBRATION_PEOPLE_PER_BIN = 50
 # the models every metric is reported for, and how people read their names
-MODEL_LABELS = {"model": "risk model (LightGBM)", "cms_hcc": "CMS-HCC V28 scaled to cost", "prior_cost": "prior-year cost"}
+MODEL_LABELS = {
+    "model": "risk model (LightGBM)",
+    "cms_hcc": "CMS-HCC V28 scaled to cost",
+    "prior_cost": "prior-year cost",
+}
 
 
 def validation_mask(person_ids: pl.Series, share: float = 0.2) -> np.ndarray:
     """A stable person-level split: True for the validation slice."""
-    digest = person_ids.map_elements(lambda s: int(hashlib.blake2b(s.encode(), digest_size=4).hexdigest(), 16), return_dtype=pl.UInt64)
+    digest = person_ids.map_elements(
+        lambda s: int(hashlib.blake2b(s.encode(), digest_size=4).hexdigest(), 16),
+        return_dtype=pl.UInt64,
+    )
     return (digest.to_numpy() % 1000) < share * 1000
 
 
@@ -79,21 +93,33 @@ class RiskModels:
     def predict(self, frame: pl.DataFrame) -> pl.DataFrame:
         """person_id and, per target, the calibrated prediction (cost in dollars a year; the
         binary targets as probabilities)."""
-        x = frame.select(self.features).to_numpy(order="c")  # row-major once: LightGBM would copy a column-major matrix for every model
+        x = frame.select(self.features).to_numpy(
+            order="c"
+        )  # row-major once: LightGBM would copy a column-major matrix for every model
         out = {"person_id": frame["person_id"]}
         for name, booster in self.boosters.items():
             raw = booster.predict(x, num_threads=PARAMS["num_threads"])
-            out[f"pred_{name}"] = self.calibrators[name].predict(raw) if name in self.calibrators else raw
+            out[f"pred_{name}"] = (
+                self.calibrators[name].predict(raw) if name in self.calibrators else raw
+            )
         return pl.DataFrame(out)
 
     def contributions(self, frame: pl.DataFrame, target: str = "cost") -> np.ndarray:
         """LightGBM's SHAP contributions (n x (features + 1), last column the expected value)."""
-        return self.boosters[target].predict(frame.select(self.features).to_numpy(order="c"), pred_contrib=True, num_threads=PARAMS["num_threads"])
+        return self.boosters[target].predict(
+            frame.select(self.features).to_numpy(order="c"),
+            pred_contrib=True,
+            num_threads=PARAMS["num_threads"],
+        )
 
     def to_bytes(self) -> bytes:
         payload = {
-            "features": self.features, "boosters": {k: b.model_to_string() for k, b in self.boosters.items()},
-            "calibrators": self.calibrators, "seed": self.seed, "params": self.params, "trained_on": self.trained_on,
+            "features": self.features,
+            "boosters": {k: b.model_to_string() for k, b in self.boosters.items()},
+            "calibrators": self.calibrators,
+            "seed": self.seed,
+            "params": self.params,
+            "trained_on": self.trained_on,
         }
         buffer = io.BytesIO()
         pickle.dump(payload, buffer)
@@ -102,10 +128,23 @@ class RiskModels:
     @classmethod
     def from_bytes(cls, data: bytes) -> RiskModels:
         p = pickle.loads(data)  # noqa: S301 - artifacts come from the workspace's own registry
-        return cls(p["features"], {k: lgb.Booster(model_str=s) for k, s in p["boosters"].items()}, p["calibrators"], p["seed"], p["params"], p["trained_on"])
+        return cls(
+            p["features"],
+            {k: lgb.Booster(model_str=s) for k, s in p["boosters"].items()},
+            p["calibrators"],
+            p["seed"],
+            p["params"],
+            p["trained_on"],
+        )
 
 
-def fit(frame: pl.DataFrame, *, seed: int = 0, kind: str = "stratification", rounds: dict[str, int] | None = None) -> RiskModels:
+def fit(
+    frame: pl.DataFrame,
+    *,
+    seed: int = 0,
+    kind: str = "stratification",
+    rounds: dict[str, int] | None = None,
+) -> RiskModels:
     """Fit every target on ``frame`` (``features.modeling_frame``), holding out a validation
     slice for calibration."""
     names = feature_names(kind)
@@ -126,17 +165,34 @@ def fit(frame: pl.DataFrame, *, seed: int = 0, kind: str = "stratification", rou
         booster = lgb.train(params, data, num_boost_round=(rounds or ROUNDS)[target])
         raw = booster.predict(x[valid], num_threads=PARAMS["num_threads"])
         boosters[target], calibrators[target] = booster, calibrator(raw, y[valid])
-    return RiskModels(names, boosters, calibrators, seed, {**PARAMS, "rounds": rounds or ROUNDS, "calibration_people_per_bin": CALIBRATION_PEOPLE_PER_BIN}, {"rows": frame.height, "validation_rows": int(valid.sum())})
+    return RiskModels(
+        names,
+        boosters,
+        calibrators,
+        seed,
+        {
+            **PARAMS,
+            "rounds": rounds or ROUNDS,
+            "calibration_people_per_bin": CALIBRATION_PEOPLE_PER_BIN,
+        },
+        {"rows": frame.height, "validation_rows": int(valid.sum())},
+    )
 
 
-def calibrator(raw: np.ndarray, outcome: np.ndarray, people_per_bin: int = CALIBRATION_PEOPLE_PER_BIN) -> IsotonicRegression:
+def calibrator(
+    raw: np.ndarray, outcome: np.ndarray, people_per_bin: int = CALIBRATION_PEOPLE_PER_BIN
+) -> IsotonicRegression:
     """Isotonic map from raw scores to probabilities, fitted to the event rates of consecutive
     bins of ``people_per_bin`` people in score order (weighted by their size) and interpolated
     linearly between the bins' mean scores; scores beyond the first or last bin get its rate."""
     order = np.argsort(raw, kind="stable")
     bins = np.array_split(order, max(1, len(raw) // people_per_bin))
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-    iso.fit([raw[b].mean() for b in bins], [outcome[b].mean() for b in bins], sample_weight=[len(b) for b in bins])
+    iso.fit(
+        [raw[b].mean() for b in bins],
+        [outcome[b].mean() for b in bins],
+        sample_weight=[len(b) for b in bins],
+    )
     return iso
 
 
@@ -155,7 +211,10 @@ class Baselines:
     def fit(cls, train: pl.DataFrame) -> Baselines:
         w = train["months"] / 12
         mean_cost = float((train["annual_cost"] * w).sum() / w.sum())
-        return cls(mean_cost / float((train["v28_raw_score"] * w).sum() / w.sum()), mean_cost / float((train["cost_total"] * w).sum() / w.sum()))
+        return cls(
+            mean_cost / float((train["v28_raw_score"] * w).sum() / w.sum()),
+            mean_cost / float((train["cost_total"] * w).sum() / w.sum()),
+        )
 
     def predict(self, frame: pl.DataFrame) -> pl.DataFrame:
         return frame.select(
@@ -201,7 +260,9 @@ def cost_metrics(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> dict[str, float
     for share in (0.01, 0.05, 0.10):
         top = _top_mask(p, share)
         out[f"share_of_cost_top_{int(share * 100)}pct"] = float(cost[top].sum() / cost.sum())
-        out[f"lift_top_{int(share * 100)}pct"] = float(np.average(y[top], weights=w[top]) / np.average(y, weights=w))
+        out[f"lift_top_{int(share * 100)}pct"] = float(
+            np.average(y[top], weights=w[top]) / np.average(y, weights=w)
+        )
     return out
 
 
@@ -215,27 +276,61 @@ def event_metrics(y: np.ndarray, s: np.ndarray) -> dict[str, float]:
     return out
 
 
-def by_decile(frame: pl.DataFrame, prediction: str, actual: str, weight: str | None = None) -> pl.DataFrame:
+def by_decile(
+    frame: pl.DataFrame, prediction: str, actual: str, weight: str | None = None
+) -> pl.DataFrame:
     """decile (1 = lowest prediction), predicted, actual, ratio (predicted / actual)."""
     w = pl.col(weight) if weight else pl.lit(1.0)
     return (
-        frame.with_columns((pl.col(prediction).rank("ordinal") * 10 / (pl.len() + 1)).floor().cast(pl.Int32).add(1).alias("decile"))
-        .group_by("decile").agg((pl.col(prediction) * w).sum().alias("predicted"), (pl.col(actual) * w).sum().alias("actual"), pl.len().alias("people"))
-        .with_columns((pl.col("predicted") / pl.col("actual")).alias("ratio")).sort("decile")
+        frame.with_columns(
+            (pl.col(prediction).rank("ordinal") * 10 / (pl.len() + 1))
+            .floor()
+            .cast(pl.Int32)
+            .add(1)
+            .alias("decile")
+        )
+        .group_by("decile")
+        .agg(
+            (pl.col(prediction) * w).sum().alias("predicted"),
+            (pl.col(actual) * w).sum().alias("actual"),
+            pl.len().alias("people"),
+        )
+        .with_columns((pl.col("predicted") / pl.col("actual")).alias("ratio"))
+        .sort("decile")
     )
 
 
 def hcc_count_group() -> pl.Expr:
     n = pl.col("hcc_count")
-    return pl.when(n == 0).then(pl.lit("0")).when(n == 1).then(pl.lit("1")).when(n <= 3).then(pl.lit("2-3")).when(n <= 5).then(pl.lit("4-5")).otherwise(pl.lit("6+"))
+    return (
+        pl.when(n == 0)
+        .then(pl.lit("0"))
+        .when(n == 1)
+        .then(pl.lit("1"))
+        .when(n <= 3)
+        .then(pl.lit("2-3"))
+        .when(n <= 5)
+        .then(pl.lit("4-5"))
+        .otherwise(pl.lit("6+"))
+    )
 
 
 def subgroup() -> dict[str, pl.Expr]:
     age = pl.col("age")
     return {
-        "age band": pl.when(age < 65).then(pl.lit("<65")).when(age < 75).then(pl.lit("65-74")).when(age < 85).then(pl.lit("75-84")).otherwise(pl.lit("85+")),
+        "age band": pl.when(age < 65)
+        .then(pl.lit("<65"))
+        .when(age < 75)
+        .then(pl.lit("65-74"))
+        .when(age < 85)
+        .then(pl.lit("75-84"))
+        .otherwise(pl.lit("85+")),
         "sex": pl.when(pl.col("female") == 1).then(pl.lit("female")).otherwise(pl.lit("male")),
-        "dual status": pl.when(pl.col("full_dual") == 1).then(pl.lit("full dual")).when(pl.col("partial_dual") == 1).then(pl.lit("partial dual")).otherwise(pl.lit("non-dual")),
+        "dual status": pl.when(pl.col("full_dual") == 1)
+        .then(pl.lit("full dual"))
+        .when(pl.col("partial_dual") == 1)
+        .then(pl.lit("partial dual"))
+        .otherwise(pl.lit("non-dual")),
         "HCC count": hcc_count_group(),
     }
 
@@ -250,43 +345,89 @@ class Evaluation:
     deciles: pl.DataFrame  # model, target, decile, predicted, actual, ratio
     groups: pl.DataFrame  # model, grouping, group, people, r2, predictive_ratio, roc_auc_admission
     readmission: pl.DataFrame | None = None  # model, metric, value (discharge level, vs LACE)
-    residual_ratios: np.ndarray | None = None  # 1,000 quantiles of actual / predicted annual cost, held out (months-weighted)
+    residual_ratios: np.ndarray | None = (
+        None  # 1,000 quantiles of actual / predicted annual cost, held out (months-weighted)
+    )
 
     def metric(self, model: str, target: str, metric: str) -> float:
-        row = self.summary.filter((pl.col("model") == model) & (pl.col("target") == target) & (pl.col("metric") == metric))
+        row = self.summary.filter(
+            (pl.col("model") == model) & (pl.col("target") == target) & (pl.col("metric") == metric)
+        )
         return float(row["value"][0])
 
     def to_markdown(self) -> str:
-        lines = [f"# Risk model evaluation: trained on {self.train_year} -> {self.train_year + 1}, tested on {self.test_year} -> {self.test_year + 1}", ""]
+        lines = [
+            f"# Risk model evaluation: trained on {self.train_year} -> {self.train_year + 1}, tested on {self.test_year} -> {self.test_year + 1}",
+            "",
+        ]
         wide = self.summary.pivot(on="model", index=["target", "metric"], values="value")
         lines.append("| target | metric | " + " | ".join(wide.columns[2:]) + " |")
         lines.append("|---|---|" + "---|" * (len(wide.columns) - 2))
         for r in wide.iter_rows():
-            lines.append(f"| {r[0]} | {r[1]} | " + " | ".join("" if v is None else f"{v:.4f}" for v in r[2:]) + " |")
-        lines += ["", "## Predictive ratio by decile of predicted cost", "", "| model | " + " | ".join(str(d) for d in range(1, 11)) + " |", "|---|" + "---|" * 10]
-        for model, g in self.deciles.filter(pl.col("target") == "cost").group_by("model", maintain_order=True):
-            lines.append(f"| {model[0]} | " + " | ".join(f"{v:.3f}" for v in g.sort("decile")["ratio"]) + " |")
-        lines += ["", "## By group (cost R-squared, predictive ratio; admission ROC-AUC)", "", "| model | grouping | group | people | R-squared | predictive ratio | admission ROC-AUC |", "|---|---|---|---|---|---|---|"]
+            lines.append(
+                f"| {r[0]} | {r[1]} | "
+                + " | ".join("" if v is None else f"{v:.4f}" for v in r[2:])
+                + " |"
+            )
+        lines += [
+            "",
+            "## Predictive ratio by decile of predicted cost",
+            "",
+            "| model | " + " | ".join(str(d) for d in range(1, 11)) + " |",
+            "|---|" + "---|" * 10,
+        ]
+        for model, g in self.deciles.filter(pl.col("target") == "cost").group_by(
+            "model", maintain_order=True
+        ):
+            lines.append(
+                f"| {model[0]} | "
+                + " | ".join(f"{v:.3f}" for v in g.sort("decile")["ratio"])
+                + " |"
+            )
+        lines += [
+            "",
+            "## By group (cost R-squared, predictive ratio; admission ROC-AUC)",
+            "",
+            "| model | grouping | group | people | R-squared | predictive ratio | admission ROC-AUC |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in self.groups.iter_rows(named=True):
             auc = "" if r["roc_auc_admission"] is None else f"{r['roc_auc_admission']:.3f}"
-            lines.append(f"| {r['model']} | {r['grouping']} | {r['group']} | {r['people']:,} | {r['r2']:.3f} | {r['predictive_ratio']:.3f} | {auc} |")
+            lines.append(
+                f"| {r['model']} | {r['grouping']} | {r['group']} | {r['people']:,} | {r['r2']:.3f} | {r['predictive_ratio']:.3f} | {auc} |"
+            )
         if self.readmission is not None:
-            lines += ["", "## 30-day readmission at discharge level (vs LACE)", "", "| model | metric | value |", "|---|---|---|"]
-            lines += [f"| {r['model']} | {r['metric']} | {r['value']:.4f} |" for r in self.readmission.iter_rows(named=True)]
+            lines += [
+                "",
+                "## 30-day readmission at discharge level (vs LACE)",
+                "",
+                "| model | metric | value |",
+                "|---|---|---|",
+            ]
+            lines += [
+                f"| {r['model']} | {r['metric']} | {r['value']:.4f} |"
+                for r in self.readmission.iter_rows(named=True)
+            ]
         return "\n".join(lines) + "\n"
 
 
-def evaluate(models: RiskModels, baselines: Baselines, test: pl.DataFrame, *, train_year: int, test_year: int) -> Evaluation:
+def evaluate(
+    models: RiskModels, baselines: Baselines, test: pl.DataFrame, *, train_year: int, test_year: int
+) -> Evaluation:
     """Every metric of issue 5 on the held-out year, for the models and both baselines."""
     pred = models.predict(test).join(baselines.predict(test), on="person_id")
     frame = test.join(pred, on="person_id").with_columns((pl.col("months") / 12).alias("w"))
     y, w = frame["annual_cost"].to_numpy(), frame["w"].to_numpy()
-    scores = dict(zip(MODEL_LABELS, ("pred_cost", "hcc_baseline", "prior_cost_baseline"), strict=True))
+    scores = dict(
+        zip(MODEL_LABELS, ("pred_cost", "hcc_baseline", "prior_cost_baseline"), strict=True)
+    )
     rows, deciles = [], []
     for model, col in scores.items():
         for metric, value in cost_metrics(y, frame[col].to_numpy(), w).items():
             rows.append((model, "cost", metric, value))
-        d = by_decile(frame, col, "annual_cost", "w").with_columns(pl.lit(model).alias("model"), pl.lit("cost").alias("target"))
+        d = by_decile(frame, col, "annual_cost", "w").with_columns(
+            pl.lit(model).alias("model"), pl.lit("cost").alias("target")
+        )
         deciles.append(d)
         for target in ("admission", "ed_visit", "top5"):
             label = TARGETS[target]["label"]
@@ -295,25 +436,47 @@ def evaluate(models: RiskModels, baselines: Baselines, test: pl.DataFrame, *, tr
                 rows.append((model, target, metric, value))
         if model == "model":
             for target in ("admission", "ed_visit", "top5"):
-                d = by_decile(frame, f"pred_{target}", TARGETS[target]["label"]).with_columns(pl.lit(model).alias("model"), pl.lit(target).alias("target"))
+                d = by_decile(frame, f"pred_{target}", TARGETS[target]["label"]).with_columns(
+                    pl.lit(model).alias("model"), pl.lit(target).alias("target")
+                )
                 deciles.append(d)
     groups = []
     for grouping, expr in subgroup().items():
         g = frame.with_columns(expr.alias("group"))
         for model, col in scores.items():
             for (name,), part in g.group_by("group"):
-                yy, ww, pp = part["annual_cost"].to_numpy(), part["w"].to_numpy(), part[col].to_numpy()
+                yy, ww, pp = (
+                    part["annual_cost"].to_numpy(),
+                    part["w"].to_numpy(),
+                    part[col].to_numpy(),
+                )
                 adm = part["admitted"].to_numpy()
                 s = part["pred_admission" if model == "model" else col].to_numpy()
-                groups.append({"model": model, "grouping": grouping, "group": name, "people": part.height, "r2": _weighted_r2(yy, pp, ww),
-                               "predictive_ratio": float((pp * ww).sum() / (yy * ww).sum()),
-                               "roc_auc_admission": _auc(adm, s) if 0 < adm.sum() < len(adm) else None})
+                groups.append(
+                    {
+                        "model": model,
+                        "grouping": grouping,
+                        "group": name,
+                        "people": part.height,
+                        "r2": _weighted_r2(yy, pp, ww),
+                        "predictive_ratio": float((pp * ww).sum() / (yy * ww).sum()),
+                        "roc_auc_admission": _auc(adm, s) if 0 < adm.sum() < len(adm) else None,
+                    }
+                )
     summary = pl.DataFrame(rows, schema=["model", "target", "metric", "value"], orient="row")
-    return Evaluation(train_year, test_year, summary, pl.concat(deciles, how="diagonal"), pl.DataFrame(groups).sort("grouping", "group", "model"),
-                      residual_ratios=residual_quantiles(y, frame["pred_cost"].to_numpy(), w))
+    return Evaluation(
+        train_year,
+        test_year,
+        summary,
+        pl.concat(deciles, how="diagonal"),
+        pl.DataFrame(groups).sort("grouping", "group", "model"),
+        residual_ratios=residual_quantiles(y, frame["pred_cost"].to_numpy(), w),
+    )
 
 
-def residual_quantiles(actual: np.ndarray, predicted: np.ndarray, weight: np.ndarray, points: int = 1000) -> np.ndarray:
+def residual_quantiles(
+    actual: np.ndarray, predicted: np.ndarray, weight: np.ndarray, points: int = 1000
+) -> np.ndarray:
     """Quantiles of actual / predicted cost on held-out people (months-weighted): the spread of a
     member's realized cost around the model's prediction, as the simulator draws it."""
     ratio = actual / np.maximum(predicted, 1.0)

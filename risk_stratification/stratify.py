@@ -38,7 +38,10 @@ _WORDS = {  # feature -> (kind, words); kinds decide how the value is written
     "snf_stays": ("count", "{} skilled nursing stays in the last 12 months"),
     "pharmacy_fills": ("count", "{} prescription fills"),
     "distinct_drugs": ("count", "{} different drugs"),
-    **{col: ("dollars", "{} on " + cat + " in the last 12 months") for cat, col in COST_CATEGORIES.items()},
+    **{
+        col: ("dollars", "{} on " + cat + " in the last 12 months")
+        for cat, col in COST_CATEGORIES.items()
+    },
 }
 
 _WHEN_MISSING = {  # features left empty on purpose: what the empty value means
@@ -72,7 +75,14 @@ def driver_words(feature: str, value: float | None, labels: dict[int, str] | Non
     return words.format(f"{value:,.0f}")
 
 
-def top_drivers(contributions: np.ndarray, frame: pl.DataFrame, features: list[str], *, n: int = 3, labels: dict[int, str] | None = None) -> pl.DataFrame:
+def top_drivers(
+    contributions: np.ndarray,
+    frame: pl.DataFrame,
+    features: list[str],
+    *,
+    n: int = 3,
+    labels: dict[int, str] | None = None,
+) -> pl.DataFrame:
     """person_id, driver_1..n (plain words) and driver_1..n_feature: the features that push each
     person's prediction up the most (largest positive SHAP contributions; the last column of
     ``contributions`` is the expected value and is ignored). Ties keep feature order."""
@@ -80,22 +90,35 @@ def top_drivers(contributions: np.ndarray, frame: pl.DataFrame, features: list[s
     n = min(n, len(features))
     rows = np.arange(len(frame))[:, None]
     order, remaining = np.empty((len(frame), n), dtype=np.intp), contrib.copy()
-    for k in range(n):  # the n largest, one argmax at a time (the first of equals wins: feature order breaks ties)
+    for k in range(
+        n
+    ):  # the n largest, one argmax at a time (the first of equals wins: feature order breaks ties)
         order[:, k] = remaining.argmax(axis=1)
         remaining[rows[:, 0], order[:, k]] = -np.inf
     values, top = frame.select(features).to_numpy()[rows, order], contrib[rows, order]
     out = {"person_id": frame["person_id"]}
     for k in range(n):
-        names = [features[i] if c > 0 else None for i, c in zip(order[:, k], top[:, k], strict=True)]
-        out[f"driver_{k + 1}"] = [driver_words(f, v, labels) if f else None for f, v in zip(names, values[:, k], strict=True)]
+        names = [
+            features[i] if c > 0 else None for i, c in zip(order[:, k], top[:, k], strict=True)
+        ]
+        out[f"driver_{k + 1}"] = [
+            driver_words(f, v, labels) if f else None
+            for f, v in zip(names, values[:, k], strict=True)
+        ]
         out[f"driver_{k + 1}_feature"] = names
-    return pl.DataFrame(out, schema={"person_id": pl.String} | {f"driver_{k + 1}{s}": pl.String for k in range(n) for s in ("", "_feature")})
+    return pl.DataFrame(
+        out,
+        schema={"person_id": pl.String}
+        | {f"driver_{k + 1}{s}": pl.String for k in range(n) for s in ("", "_feature")},
+    )
 
 
 def global_importance(contributions: np.ndarray, features: list[str]) -> pl.DataFrame:
     """feature, mean |SHAP contribution| over the people scored, largest first."""
     mean_abs = np.abs(contributions[:, : len(features)]).mean(axis=0)
-    return pl.DataFrame({"feature": features, "mean_abs_contribution": mean_abs}).sort("mean_abs_contribution", descending=True)
+    return pl.DataFrame({"feature": features, "mean_abs_contribution": mean_abs}).sort(
+        "mean_abs_contribution", descending=True
+    )
 
 
 @dataclass(frozen=True)
@@ -117,10 +140,19 @@ class TierPolicy:
     def __post_init__(self) -> None:
         from modeling.errors import ParameterError
 
-        if not (self.highest_share >= 0 and self.high_share >= 0 and self.moderate_share >= 0 and self.highest_share + self.high_share + self.moderate_share <= 1):
-            raise ParameterError("Tier shares must be non-negative and add up to at most 100% of the panel.")
+        if not (
+            self.highest_share >= 0
+            and self.high_share >= 0
+            and self.moderate_share >= 0
+            and self.highest_share + self.high_share + self.moderate_share <= 1
+        ):
+            raise ParameterError(
+                "Tier shares must be non-negative and add up to at most 100% of the panel."
+            )
         if self.rising_ratio <= 1:
-            raise ParameterError(f"The rising-risk ratio must be above 1 (got {self.rising_ratio}).")
+            raise ParameterError(
+                f"The rising-risk ratio must be above 1 (got {self.rising_ratio})."
+            )
 
 
 TIERS = ("highest", "high", "rising", "moderate", "low")
@@ -134,16 +166,31 @@ def assign_tiers(scored: pl.DataFrame, policy: TierPolicy | None = None) -> pl.D
     current = pl.col("cost_total") * 12 / pl.col("months_enrolled").clip(lower_bound=1)
     threshold = scored["pred_cost"].quantile(policy.rising_min_percentile, interpolation="linear")
     first = scored.with_columns(
-        pl.when(rank <= round(policy.highest_share * n)).then(pl.lit("highest"))
-        .when(rank <= round((policy.highest_share + policy.high_share) * n)).then(pl.lit("high"))
-        .when((pl.col("pred_cost") >= policy.rising_ratio * current) & (pl.col("pred_cost") >= threshold)).then(pl.lit("rising"))
-        .otherwise(None).alias("tier")
+        pl.when(rank <= round(policy.highest_share * n))
+        .then(pl.lit("highest"))
+        .when(rank <= round((policy.highest_share + policy.high_share) * n))
+        .then(pl.lit("high"))
+        .when(
+            (pl.col("pred_cost") >= policy.rising_ratio * current)
+            & (pl.col("pred_cost") >= threshold)
+        )
+        .then(pl.lit("rising"))
+        .otherwise(None)
+        .alias("tier")
     )
-    rest_rank = pl.when(pl.col("tier").is_null()).then(pl.col("pred_cost")).otherwise(None).rank("ordinal", descending=True)
+    rest_rank = (
+        pl.when(pl.col("tier").is_null())
+        .then(pl.col("pred_cost"))
+        .otherwise(None)
+        .rank("ordinal", descending=True)
+    )
     return first.with_columns(
-        pl.when(pl.col("tier").is_not_null()).then(pl.col("tier"))
-        .when(rest_rank <= round(policy.moderate_share * n)).then(pl.lit("moderate"))
-        .otherwise(pl.lit("low")).alias("tier")
+        pl.when(pl.col("tier").is_not_null())
+        .then(pl.col("tier"))
+        .when(rest_rank <= round(policy.moderate_share * n))
+        .then(pl.lit("moderate"))
+        .otherwise(pl.lit("low"))
+        .alias("tier")
     )
 
 
@@ -152,9 +199,13 @@ def tier_summary(scored: pl.DataFrame) -> pl.DataFrame:
     share of predicted cost — in tier order."""
     total = scored["pred_cost"].sum()
     return (
-        scored.group_by("tier").agg(
-            pl.len().alias("members"), pl.col("pred_cost").mean().alias("mean_predicted_cost"), pl.col("cost_total").mean().alias("mean_cost_last_year"),
-            pl.col("pred_admission").mean().alias("admission_probability"), (pl.col("pred_cost").sum() / total).alias("share_of_predicted_cost"),
+        scored.group_by("tier")
+        .agg(
+            pl.len().alias("members"),
+            pl.col("pred_cost").mean().alias("mean_predicted_cost"),
+            pl.col("cost_total").mean().alias("mean_cost_last_year"),
+            pl.col("pred_admission").mean().alias("admission_probability"),
+            (pl.col("pred_cost").sum() / total).alias("share_of_predicted_cost"),
         )
         .with_columns((pl.col("members") / pl.col("members").sum()).alias("share_of_members"))
         .sort(pl.col("tier").replace_strict({t: i for i, t in enumerate(TIERS)}, default=9))

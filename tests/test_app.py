@@ -82,7 +82,16 @@ def test_chart_specs(small_dataset):
     assert spec["mark"]["type"] == "bar" and spec["encoding"]["y"]["field"] == "pmpm"
     spec = utilization_chart(data["summary"]).to_dict()
     assert spec["encoding"]["color"]["field"] == "measure"
-    report = {"tables": {"medical_claim": {"checks": {"malformed_icd10": {"rows_failed": 3}, "duplicate_key": {"rows_failed": 0}}}}}
+    report = {
+        "tables": {
+            "medical_claim": {
+                "checks": {
+                    "malformed_icd10": {"rows_failed": 3},
+                    "duplicate_key": {"rows_failed": 0},
+                }
+            }
+        }
+    }
     spec = quality_chart(report).to_dict()
     assert spec["mark"]["type"] == "bar"
 
@@ -109,10 +118,16 @@ def test_contracts_page_compares_three_contracts_and_saves_and_reopens_a_scenari
     at.slider(key="a_attribution").set_value(4.0).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     table = at.dataframe[0].value
-    assert len(table) == 3 and set(table["contract"]) == {"MSSP BASIC A (2025)", "MSSP BASIC E (2025)", "MSSP ENHANCED (2025)"}
+    assert len(table) == 3 and set(table["contract"]) == {
+        "MSSP BASIC A (2025)",
+        "MSSP BASIC E (2025)",
+        "MSSP ENHANCED (2025)",
+    }
     before = dict(zip(table["contract"], table["settlement"], strict=True))
     labels = [m.label for m in at.metric]
-    assert "Expected settlement" in labels and "Value at risk (95%)" in labels  # the simulated distribution
+    assert (
+        "Expected settlement" in labels and "Value at risk (95%)" in labels
+    )  # the simulated distribution
     at.slider(key="m_trend").set_value(0.05).run()
     assert not at.exception
     next(b for b in at.button if b.label == "Save simulation").click().run()
@@ -120,9 +135,13 @@ def test_contracts_page_compares_three_contracts_and_saves_and_reopens_a_scenari
     next(b for b in at.button if b.label.startswith("Reopen")).click().run()
     assert not at.exception and any("re-run" in i.value for i in at.info)
     markdown = " ".join(m.value for m in at.markdown)
-    assert "Best option within the limit" in markdown  # the three contracts on the same simulated years
+    assert (
+        "Best option within the limit" in markdown
+    )  # the three contracts on the same simulated years
     at.slider(key="a_inpatient").set_value(-0.2).run()  # a savings initiative moves the settlement
-    after = dict(zip(at.dataframe[0].value["contract"], at.dataframe[0].value["settlement"], strict=True))
+    after = dict(
+        zip(at.dataframe[0].value["contract"], at.dataframe[0].value["settlement"], strict=True)
+    )
     assert all(after[c] >= before[c] for c in before) and any(after[c] > before[c] for c in before)
     at.text_input(key="c_scenario_name").set_value("board deck").run()
     at.button[-1].click().run()  # Save scenario
@@ -149,11 +168,15 @@ def test_contract_chart_specs():
     s = settle(preset("commercial-corridors-2026"), Performance(12000, 11000, 1000))
     spec = settlement_waterfall_chart(s.waterfall(), "x").to_dict()
     assert spec["mark"]["type"] == "bar" and spec["encoding"]["y2"]["field"] == "end"
-    cmp = pl.DataFrame({"contract": ["a", "b"], "settlement": [1.0, -2.0], "savings_rate": [0.01, -0.02]})
+    cmp = pl.DataFrame(
+        {"contract": ["a", "b"], "settlement": [1.0, -2.0], "savings_rate": [0.01, -0.02]}
+    )
     assert settlement_comparison_chart(cmp).to_dict()["encoding"]["x"]["field"] == "settlement"
 
 
-def test_risk_stratification_page_trains_scores_filters_and_explains(tmp_path, monkeypatch, three_year_dataset):
+def test_risk_stratification_page_trains_scores_filters_and_explains(
+    tmp_path, monkeypatch, three_year_dataset
+):
     target = tmp_path / "ws" / "datasets" / "default"
     shutil.copytree(three_year_dataset.path, target)
     monkeypatch.setenv("VBC_WORKSPACE", str(tmp_path / "ws"))
@@ -167,7 +190,9 @@ def test_risk_stratification_page_trains_scores_filters_and_explains(tmp_path, m
     assert list(summary["tier"]) == ["highest", "high", "rising", "moderate", "low"]
     assert int(summary["members"].sum()) > 2000
     at.slider(key="t_high").set_value(0.10).run()  # the tier policy moves members between tiers
-    assert int(at.dataframe[0].value.set_index("tier").loc["high", "members"]) > int(summary.set_index("tier").loc["high", "members"])
+    assert int(at.dataframe[0].value.set_index("tier").loc["high", "members"]) > int(
+        summary.set_index("tier").loc["high", "members"]
+    )
     at.text_input(key="p_driver").set_value("spent").run()
     assert not at.exception and "members match" in " ".join(c.value for c in at.caption)
     assert not at.exception
@@ -183,7 +208,9 @@ def test_risk_stratification_page_trains_scores_filters_and_explains(tmp_path, m
     assert "Expected settlement" in [m.label for m in contracts.metric]
 
 
-def test_data_page_reads_a_cclf_folder_and_shows_its_reconciliation(workspace, small_dataset, tmp_path):
+def test_data_page_reads_a_cclf_folder_and_shows_its_reconciliation(
+    workspace, small_dataset, tmp_path
+):
     from modeling.cclf import write_cclf
 
     write_cclf(small_dataset, tmp_path / "cclf", seed=1)
@@ -194,5 +221,8 @@ def test_data_page_reads_a_cclf_folder_and_shows_its_reconciliation(workspace, s
     assert any(s.value == "CCLF reconciliation" for s in at.subheader)
     assert any("Lines reconcile" in s.value for s in at.success)
     by_type = next(d.value for d in at.dataframe if "file_type" in d.value.columns)
-    assert set(by_type["file_type"]) >= {"CCLF1", "CCLF5", "CCLF7", "CCLF8"} and by_type["reconciles"].all()
+    assert (
+        set(by_type["file_type"]) >= {"CCLF1", "CCLF5", "CCLF7", "CCLF8"}
+        and by_type["reconciles"].all()
+    )
     assert (by_type["superseded"] > 0).any() and (by_type["cancelled"] > 0).any()

@@ -27,10 +27,13 @@ GOOD_ELIG = [
 
 
 def test_bad_rows_are_quarantined_and_counts_reconcile(tmp_path):
-    elig = GOOD_ELIG + [
-        "P3,M3,medicare,medicare,ffs,female,white,1950-02-30,,2023-01-01,2023-12-31,0,NA,10,src",  # bad date
-        "P4,M4,medicare,medicare,ffs,female,white,1951-01-01,,2023-06-01,2023-02-01,0,NA,10,src",  # negative-length span
-    ]
+    elig = (
+        GOOD_ELIG
+        + [
+            "P3,M3,medicare,medicare,ffs,female,white,1950-02-30,,2023-01-01,2023-12-31,0,NA,10,src",  # bad date
+            "P4,M4,medicare,medicare,ffs,female,white,1951-01-01,,2023-06-01,2023-02-01,0,NA,10,src",  # negative-length span
+        ]
+    )
     claims = [
         "C1,1,professional,P1,medicare,ffs,2023-02-01,2023-02-01,99213,80.00,E11.9,I10",
         "C2,1,professional,P2,medicare,ffs,2023-02-01,2023-02-01,99214,$110.50,E119,",
@@ -45,15 +48,25 @@ def test_bad_rows_are_quarantined_and_counts_reconcile(tmp_path):
     assert (e.rows_in, e.rows_accepted, e.rows_quarantined) == (4, 2, 2)
     assert (m.rows_in, m.rows_accepted, m.rows_quarantined) == (6, 2, 4)
     assert report.reconciled
-    q = {r["person_id"] or r["claim_id"]: r["_reasons"] for r in e.quarantined.iter_rows(named=True)}
+    q = {
+        r["person_id"] or r["claim_id"]: r["_reasons"] for r in e.quarantined.iter_rows(named=True)
+    }
     assert q["P3"] == "unparseable_date: birth_date '1950-02-30' is not a valid date"
-    assert q["P4"].startswith("end_before_start: enrollment_end_date 2023-02-01 is before enrollment_start_date 2023-06-01")
+    assert q["P4"].startswith(
+        "end_before_start: enrollment_end_date 2023-02-01 is before enrollment_start_date 2023-06-01"
+    )
     mq = dict(zip(m.quarantined["claim_id"], m.quarantined["_reasons"], strict=True))
-    assert mq["C3"] == "malformed_icd10: diagnosis_code_1 '11E9' is not a valid ICD-10-CM diagnosis code"
+    assert (
+        mq["C3"]
+        == "malformed_icd10: diagnosis_code_1 '11E9' is not a valid ICD-10-CM diagnosis code"
+    )
     assert mq["C4"] == "no_eligibility: person_id 'P3' has no eligibility"
     assert mq["C5"].startswith("unparseable_date: claim_start_date '2023-13-01'")
     assert m.quarantined.filter(pl.col("claim_id") == "C5")["_source_row"].item() == 5
-    assert mq["C6"] == "malformed_icd10: diagnosis_code_2 'E11.9.9' is not a valid ICD-10-CM diagnosis code"
+    assert (
+        mq["C6"]
+        == "malformed_icd10: diagnosis_code_2 'E11.9.9' is not a valid ICD-10-CM diagnosis code"
+    )
 
     ds = Dataset(tmp_path / "out")
     assert ds.manifest["tables"]["medical_claim"]["rows"] == 2
@@ -70,16 +83,28 @@ def test_bad_rows_are_quarantined_and_counts_reconcile(tmp_path):
 
 def test_missing_column_names_file_column_and_type(tmp_path):
     header = CLAIM_HEADER.replace(",paid_amount", "")
-    src = write(tmp_path / "src", GOOD_ELIG, ["C1,1,professional,P1,medicare,ffs,2023-02-01,2023-02-01,99213,E119,"], claim_header=header)
+    src = write(
+        tmp_path / "src",
+        GOOD_ELIG,
+        ["C1,1,professional,P1,medicare,ffs,2023-02-01,2023-02-01,99213,E119,"],
+        claim_header=header,
+    )
     with pytest.raises(SchemaError) as err:
         ingest_canonical(src, tmp_path / "out")
     message = str(err.value)
-    assert "medical_claim.csv" in message and "'paid_amount' (Float64)" in message and "Columns found" in message
+    assert (
+        "medical_claim.csv" in message
+        and "'paid_amount' (Float64)" in message
+        and "Columns found" in message
+    )
     assert not (tmp_path / "out" / "manifest.json").exists()
 
 
 def test_mistyped_column_is_refused_with_first_offending_rows(tmp_path):
-    claims = [f"C{i},1,professional,P1,medicare,ffs,2023-02-01,2023-02-01,99213,eighty,E119," for i in range(6)]
+    claims = [
+        f"C{i},1,professional,P1,medicare,ffs,2023-02-01,2023-02-01,99213,eighty,E119,"
+        for i in range(6)
+    ]
     src = write(tmp_path / "src", GOOD_ELIG, claims)
     with pytest.raises(SchemaError) as err:
         ingest_canonical(src, tmp_path / "out")
@@ -89,11 +114,19 @@ def test_mistyped_column_is_refused_with_first_offending_rows(tmp_path):
 
 
 def test_parquet_source_and_missing_required_table(tmp_path):
-    src = write(tmp_path / "csv", GOOD_ELIG, ["C1,1,professional,P1,medicare,ffs,2023-02-01,2023-02-01,99213,80,E119,"])
+    src = write(
+        tmp_path / "csv",
+        GOOD_ELIG,
+        ["C1,1,professional,P1,medicare,ffs,2023-02-01,2023-02-01,99213,80,E119,"],
+    )
     pq_dir = tmp_path / "pq"
     pq_dir.mkdir()
-    pl.read_csv(src / "eligibility.csv", infer_schema=False).write_parquet(pq_dir / "eligibility.parquet")
-    pl.read_csv(src / "medical_claim.csv", infer_schema=False).with_columns(pl.col("paid_amount").cast(pl.Float64)).write_parquet(pq_dir / "medical_claim.parquet")
+    pl.read_csv(src / "eligibility.csv", infer_schema=False).write_parquet(
+        pq_dir / "eligibility.parquet"
+    )
+    pl.read_csv(src / "medical_claim.csv", infer_schema=False).with_columns(
+        pl.col("paid_amount").cast(pl.Float64)
+    ).write_parquet(pq_dir / "medical_claim.parquet")
     report = ingest_canonical(pq_dir, tmp_path / "out")
     assert report.results["medical_claim"].rows_accepted == 1
     (pq_dir / "medical_claim.parquet").unlink()
@@ -104,7 +137,14 @@ def test_parquet_source_and_missing_required_table(tmp_path):
 def test_write_dataset_round_trips_and_detects_changed_files(tmp_path):
     from modeling.dataset import write_dataset
 
-    frame = pl.DataFrame({"person_id": ["P1"], "payer": ["medicare"], "payer_type": ["medicare"], "gender": ["female"]})
+    frame = pl.DataFrame(
+        {
+            "person_id": ["P1"],
+            "payer": ["medicare"],
+            "payer_type": ["medicare"],
+            "gender": ["female"],
+        }
+    )
     ds = write_dataset(tmp_path / "d", {"eligibility": frame}, source={"kind": "test"})
     assert ds.read("eligibility")["person_id"].to_list() == ["P1"]
     assert ds.manifest["tables"]["medical_claim"]["rows"] == 0  # required tables always exist

@@ -9,8 +9,17 @@ from contracts.projection import Assumptions, panel_history, project
 from contracts.simulation import Uncertainty, simulate, tornado, two_way_grid
 from contracts.specs import MsspSpec, RiskCorridorsSpec, preset
 
-ZERO = Uncertainty(trend_sd=0, member_noise=False, attribution_sd=0, risk_score_sd=0, quality_sd=0, initiative_sd_share=0)
-LINEAR = RiskCorridorsSpec(name="linear 50/50", performance_year=2025, corridors=[{"from": 0.0, "provider_share": 0.5}])
+ZERO = Uncertainty(
+    trend_sd=0,
+    member_noise=False,
+    attribution_sd=0,
+    risk_score_sd=0,
+    quality_sd=0,
+    initiative_sd_share=0,
+)
+LINEAR = RiskCorridorsSpec(
+    name="linear 50/50", performance_year=2025, corridors=[{"from": 0.0, "provider_share": 0.5}]
+)
 
 
 @pytest.fixture(scope="module")
@@ -18,10 +27,15 @@ def history(small_dataset):
     return panel_history(small_dataset)
 
 
-@pytest.mark.parametrize("spec", [
-    LINEAR, preset("commercial-corridors-2026").model_copy(update={"performance_year": 2025}),
-    MsspSpec(name="E", performance_year=2025, track="BASIC", level="E", msr_mlr=0.0),
-], ids=["linear", "corridors", "mssp-e"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        LINEAR,
+        preset("commercial-corridors-2026").model_copy(update={"performance_year": 2025}),
+        MsspSpec(name="E", performance_year=2025, track="BASIC", level="E", msr_mlr=0.0),
+    ],
+    ids=["linear", "corridors", "mssp-e"],
+)
 def test_zero_variance_is_exactly_the_deterministic_settlement(history, spec):
     a = Assumptions(attribution_scale=4, initiatives={"acute inpatient": -0.05})
     deterministic = project(spec, history, a).settlement.amount
@@ -31,7 +45,10 @@ def test_zero_variance_is_exactly_the_deterministic_settlement(history, spec):
 
 def test_same_seed_same_results_and_seeds_matter(history):
     a = Assumptions(initiatives={"acute inpatient": -0.05})
-    one, two = simulate(LINEAR, history, a, draws=500, seed=4), simulate(LINEAR, history, a, draws=500, seed=4)
+    one, two = (
+        simulate(LINEAR, history, a, draws=500, seed=4),
+        simulate(LINEAR, history, a, draws=500, seed=4),
+    )
     assert np.array_equal(one.amounts, two.amounts)
     assert not np.array_equal(one.amounts, simulate(LINEAR, history, a, draws=500, seed=5).amounts)
 
@@ -50,7 +67,10 @@ def test_mean_converges_to_the_deterministic_value_where_settlement_is_linear(hi
 def test_different_draws_give_consistent_estimates(history):
     a = Assumptions(attribution_scale=4)
     spec = MsspSpec(name="E", performance_year=2025, track="BASIC", level="E", msr_mlr=0.01)
-    small, large = simulate(spec, history, a, draws=2_000, seed=1).summary(), simulate(spec, history, a, draws=20_000, seed=2).summary()
+    small, large = (
+        simulate(spec, history, a, draws=2_000, seed=1).summary(),
+        simulate(spec, history, a, draws=20_000, seed=2).summary(),
+    )
     gap = abs(small["expected_settlement"] - large["expected_settlement"])
     assert gap < 4 * np.hypot(small["standard_error"], large["standard_error"])
     assert 0 <= large["p_owes_losses"] <= 1 and large["cvar_95"] >= large["value_at_risk_95"]
@@ -64,17 +84,28 @@ def test_exact_member_draws_agree_with_the_fast_mode(history):
     fast = simulate(LINEAR, history, Assumptions(), u, draws=4_000, seed=3)
     exact = simulate(LINEAR, history, Assumptions(), u, draws=1_000, seed=3, exact_members=True)
     assert exact.amounts.std() == pytest.approx(fast.amounts.std(), rel=0.15)
-    assert abs(exact.amounts.mean() - fast.amounts.mean()) < 4 * np.hypot(exact.summary()["standard_error"], fast.summary()["standard_error"])
+    assert abs(exact.amounts.mean() - fast.amounts.mean()) < 4 * np.hypot(
+        exact.summary()["standard_error"], fast.summary()["standard_error"]
+    )
 
 
 def test_tornado_and_grid(history):
     base, bars = tornado(LINEAR, history, Assumptions())
-    assert bars.height == 5 and bars["swing"].to_list() == sorted(bars["swing"].to_list(), reverse=True)
+    assert bars.height == 5 and bars["swing"].to_list() == sorted(
+        bars["swing"].to_list(), reverse=True
+    )
     trend = bars.filter(bars["assumption"] == "cost trend").row(0, named=True)
-    assert trend["settlement_low"] > base > trend["settlement_high"]  # higher cost trend, lower settlement
+    assert (
+        trend["settlement_low"] > base > trend["settlement_high"]
+    )  # higher cost trend, lower settlement
     grid = two_way_grid(LINEAR, history, Assumptions(), trends=(0.0, 0.05), effects=(-0.1, 0.0))
     assert grid.height == 4
-    assert grid.filter((grid["cost_trend"] == 0.0) & (grid["inpatient_effect"] == -0.1))["settlement"][0] == grid["settlement"].max()
+    assert (
+        grid.filter((grid["cost_trend"] == 0.0) & (grid["inpatient_effect"] == -0.1))["settlement"][
+            0
+        ]
+        == grid["settlement"].max()
+    )
 
 
 def test_choice_of_risk_level_respects_the_cvar_limit(history):
@@ -84,8 +115,10 @@ def test_choice_of_risk_level_respects_the_cvar_limit(history):
     from contracts.simulation import choose_risk_level, cvar
 
     a = Assumptions(attribution_scale=4, initiatives={"acute inpatient": -0.08})
-    specs = [MsspSpec(name="A", performance_year=2025, track="BASIC", level="A"),
-             MsspSpec(name="ENHANCED", performance_year=2025, track="ENHANCED", msr_mlr=0.0)]
+    specs = [
+        MsspSpec(name="A", performance_year=2025, track="BASIC", level="A"),
+        MsspSpec(name="ENHANCED", performance_year=2025, track="ENHANCED", msr_mlr=0.0),
+    ]
     results = [simulate(s, history, a, draws=3_000, seed=5) for s in specs]
     one_sided, enhanced = results
     assert cvar(-one_sided.amounts) <= 0 < cvar(-enhanced.amounts)
@@ -97,7 +130,9 @@ def test_choice_of_risk_level_respects_the_cvar_limit(history):
     assert loose.mix_expected == pytest.approx(max(r.amounts.mean() for r in results), rel=1e-4)
     f = loose.frontier
     values = f["expected"].to_list()
-    assert f.height >= 2 and all(b >= a - 1e-6 * abs(a) for a, b in zip(values, values[1:], strict=False))  # rises (or stays) with the limit
+    assert f.height >= 2 and all(
+        b >= a - 1e-6 * abs(a) for a, b in zip(values, values[1:], strict=False)
+    )  # rises (or stays) with the limit
     assert (f["cvar_95"] <= f["cvar_limit"] + 1e-6 * f["cvar_limit"].abs().max()).all()
     mismatched = simulate(specs[0], history, a, draws=1_000, seed=6)
     with pytest.raises(Exception, match="same seed"):
@@ -113,14 +148,32 @@ def test_saved_scenario_reopens_identically_and_compares(history, tmp_path):
     a, u = Assumptions(initiatives={"acute inpatient": -0.05}), Uncertainty(trend_sd=0.03)
     result = simulate(LINEAR, history, a, u, draws=1_500, seed=21)
     with WorkspaceStore.open(tmp_path / "ws.duckdb") as store:
-        saved = save_simulation(store, "board: linear", dataset="small", spec=LINEAR, assumptions=a, uncertainty=u, result=result)
-        save_simulation(store, "other seed", dataset="small", spec=LINEAR, assumptions=a, uncertainty=u, result=simulate(LINEAR, history, a, u, draws=1_500, seed=22))
+        saved = save_simulation(
+            store,
+            "board: linear",
+            dataset="small",
+            spec=LINEAR,
+            assumptions=a,
+            uncertainty=u,
+            result=result,
+        )
+        save_simulation(
+            store,
+            "other seed",
+            dataset="small",
+            spec=LINEAR,
+            assumptions=a,
+            uncertainty=u,
+            result=simulate(LINEAR, history, a, u, draws=1_500, seed=22),
+        )
         again, payload = reopen_simulation(store, saved.id, history)
         table = compare_saved(store)
         exported = json.loads(export_json(store, saved.id))
     assert np.array_equal(again.amounts, result.amounts) and payload["seed"] == 21
     assert table.height == 2 and set(table["scenario"]) == {"board: linear", "other seed"}
-    assert exported["results"]["expected_settlement"] == pytest.approx(result.summary()["expected_settlement"])
+    assert exported["results"]["expected_settlement"] == pytest.approx(
+        result.summary()["expected_settlement"]
+    )
 
 
 def test_break_even_distribution_centres_on_the_deterministic_break_even(history):
@@ -128,10 +181,14 @@ def test_break_even_distribution_centres_on_the_deterministic_break_even(history
     which it starts to pay) is the deterministic one moved by that year's shock; the median sits
     near the deterministic break-even and the spread follows the shock."""
     base = project(LINEAR, history, Assumptions())
-    u = Uncertainty(trend_sd=0.02, member_noise=False, attribution_sd=0, risk_score_sd=0, quality_sd=0)
+    u = Uncertainty(
+        trend_sd=0.02, member_noise=False, attribution_sd=0, risk_score_sd=0, quality_sd=0
+    )
     result = simulate(LINEAR, history, Assumptions(), u, draws=2_000, seed=8, projection=base)
     assert len(result.break_even) == 100
-    assert np.median(result.break_even) == pytest.approx(base.break_even.starts_paying_at, abs=0.005)
+    assert np.median(result.break_even) == pytest.approx(
+        base.break_even.starts_paying_at, abs=0.005
+    )
     assert result.break_even.std() > 0.01  # the trend shock moves it
 
 
@@ -146,18 +203,36 @@ def test_member_noise_around_model_predictions(history):
     ratios = rng.gamma(2.0, 0.5, 1000)  # mean 1, heavy right tail
     members = MemberPredictions(predicted, np.sort(ratios))
     u = Uncertainty(trend_sd=0, attribution_sd=0, risk_score_sd=0, quality_sd=0)
-    fast = simulate(LINEAR, history, Assumptions(), u, draws=3_000, seed=4, members=members, break_even_sample=0)
-    exact = simulate(LINEAR, history, Assumptions(), u, draws=600, seed=4, members=members, exact_members=True, break_even_sample=0)
+    fast = simulate(
+        LINEAR, history, Assumptions(), u, draws=3_000, seed=4, members=members, break_even_sample=0
+    )
+    exact = simulate(
+        LINEAR,
+        history,
+        Assumptions(),
+        u,
+        draws=600,
+        seed=4,
+        members=members,
+        exact_members=True,
+        break_even_sample=0,
+    )
     assert exact.amounts.std() == pytest.approx(fast.amounts.std(), rel=0.2)
-    tight = MemberPredictions(predicted, np.full(1000, 1.0))  # perfect predictions: no member noise at all
-    none = simulate(LINEAR, history, Assumptions(), u, draws=200, seed=4, members=tight, break_even_sample=0)
+    tight = MemberPredictions(
+        predicted, np.full(1000, 1.0)
+    )  # perfect predictions: no member noise at all
+    none = simulate(
+        LINEAR, history, Assumptions(), u, draws=200, seed=4, members=tight, break_even_sample=0
+    )
     assert none.amounts.std() < 1e-6 * abs(none.deterministic) + 1e-6
 
 
 def test_residual_quantiles_are_weighted():
     from risk_stratification.ml import residual_quantiles
 
-    q = residual_quantiles(np.array([1.0, 3.0]), np.array([1.0, 1.0]), np.array([3.0, 1.0]), points=4)
+    q = residual_quantiles(
+        np.array([1.0, 3.0]), np.array([1.0, 1.0]), np.array([3.0, 1.0]), points=4
+    )
     assert list(q[:3]) == [1.0, 1.0, 1.0]  # three quarters of the weight at ratio 1
     assert 1.0 < q[3] <= 3.0
 
@@ -168,8 +243,13 @@ def test_members_from_a_trained_model(three_year_dataset):
     from risk_stratification.pipeline import train
 
     trained = train(three_year_dataset, seed=1)
-    assert trained.evaluation.residual_ratios is not None and len(trained.evaluation.residual_ratios) == 1000
-    assert 0.7 < float(np.mean(trained.evaluation.residual_ratios)) < 1.4  # actual / predicted is about one on average
+    assert (
+        trained.evaluation.residual_ratios is not None
+        and len(trained.evaluation.residual_ratios) == 1000
+    )
+    assert (
+        0.7 < float(np.mean(trained.evaluation.residual_ratios)) < 1.4
+    )  # actual / predicted is about one on average
     members = members_from_model(three_year_dataset, trained)
     history = panel_history(three_year_dataset)
     spec = LINEAR.model_copy(update={"performance_year": 2026})

@@ -13,7 +13,12 @@ def store(tmp_path):
 
 
 def test_scenarios_round_trip(store):
-    saved = store.save_scenario("BASIC E 2025", "contract", {"track": "BASIC", "level": "E", "trend": 0.045}, {"settlement": 1_234_567.89})
+    saved = store.save_scenario(
+        "BASIC E 2025",
+        "contract",
+        {"track": "BASIC", "level": "E", "trend": 0.045},
+        {"settlement": 1_234_567.89},
+    )
     got = store.get_scenario(saved.id)
     assert got == saved
     assert [s.id for s in store.list_scenarios("contract")] == [saved.id]
@@ -36,7 +41,11 @@ def test_run_history_and_audit_log(store):
     run = store.start_run("synth", {"members": 100})
     assert run.status == "running" and run.finished_at is None
     done = store.finish_run(run.id, "succeeded", {"rows": 42})
-    assert done.status == "succeeded" and done.summary == {"rows": 42} and done.finished_at >= done.started_at
+    assert (
+        done.status == "succeeded"
+        and done.summary == {"rows": 42}
+        and done.finished_at >= done.started_at
+    )
     assert store.list_runs()[0].id == run.id
     store.audit("login", {"user": "cmo"}, actor="cmo")
     assert store.audit_log()[0].action == "login"

@@ -12,9 +12,21 @@ from modeling.validate import validate
 
 def eligibility(**overrides) -> dict:
     row = dict(
-        person_id="P1", member_id="M1", payer="medicare", payer_type="medicare", plan="ffs", gender="female", race="white",
-        birth_date=dt.date(1950, 3, 1), death_date=None, enrollment_start_date=dt.date(2023, 1, 1), enrollment_end_date=dt.date(2023, 12, 31),
-        original_reason_entitlement_code="0", dual_status_code="NA", medicare_status_code="10", data_source="test",
+        person_id="P1",
+        member_id="M1",
+        payer="medicare",
+        payer_type="medicare",
+        plan="ffs",
+        gender="female",
+        race="white",
+        birth_date=dt.date(1950, 3, 1),
+        death_date=None,
+        enrollment_start_date=dt.date(2023, 1, 1),
+        enrollment_end_date=dt.date(2023, 12, 31),
+        original_reason_entitlement_code="0",
+        dual_status_code="NA",
+        medicare_status_code="10",
+        data_source="test",
     )
     row.update(overrides)
     return row
@@ -23,8 +35,16 @@ def eligibility(**overrides) -> dict:
 def claim(**overrides) -> dict:
     row = {c: None for c in MEDICAL_CLAIM.names}
     row.update(
-        claim_id="C1", claim_line_number=1, claim_type="professional", person_id="P1", payer="medicare",
-        claim_start_date=dt.date(2023, 5, 1), claim_end_date=dt.date(2023, 5, 1), paid_amount=80.0, hcpcs_code="99213", diagnosis_code_1="E119",
+        claim_id="C1",
+        claim_line_number=1,
+        claim_type="professional",
+        person_id="P1",
+        payer="medicare",
+        claim_start_date=dt.date(2023, 5, 1),
+        claim_end_date=dt.date(2023, 5, 1),
+        paid_amount=80.0,
+        hcpcs_code="99213",
+        diagnosis_code_1="E119",
     )
     row.update(overrides)
     return row
@@ -45,7 +65,9 @@ def test_each_check_quarantines_with_its_reason():
         claim(claim_id="type", claim_type="dental"),
         claim(claim_id="ok"),  # duplicate key of the first row
         claim(claim_id="missing", payer=None),
-        claim(claim_id="old", claim_start_date=dt.date(1850, 1, 1), claim_end_date=dt.date(1850, 1, 2)),
+        claim(
+            claim_id="old", claim_start_date=dt.date(1850, 1, 1), claim_end_date=dt.date(1850, 1, 2)
+        ),
     ]
     result = validate(frame(rows, MEDICAL_CLAIM), MEDICAL_CLAIM, eligible_ids=pl.Series(["P1"]))
     assert result.rows_in == 10
@@ -54,7 +76,10 @@ def test_each_check_quarantines_with_its_reason():
     reasons = dict(zip(result.quarantined["claim_id"], result.quarantined["_reasons"], strict=True))
     assert reasons["bad_dx"].startswith("malformed_icd10: diagnosis_code_2 '123.4'")
     assert reasons["bad_hcpcs"].startswith("malformed_hcpcs")
-    assert "end_before_start: claim_end_date 2023-04-01 is before claim_start_date 2023-05-01" in reasons["span"]
+    assert (
+        "end_before_start: claim_end_date 2023-04-01 is before claim_start_date 2023-05-01"
+        in reasons["span"]
+    )
     assert reasons["nan"].startswith("non_finite_amount")
     assert reasons["who"] == "no_eligibility: person_id 'nobody' has no eligibility"
     assert reasons["type"].startswith("invalid_value: claim_type 'dental'")
@@ -67,7 +92,10 @@ def test_each_check_quarantines_with_its_reason():
 
 
 def test_several_reasons_are_all_reported():
-    result = validate(frame([claim(diagnosis_code_1="??", paid_amount=float("inf"))], MEDICAL_CLAIM), MEDICAL_CLAIM)
+    result = validate(
+        frame([claim(diagnosis_code_1="??", paid_amount=float("inf"))], MEDICAL_CLAIM),
+        MEDICAL_CLAIM,
+    )
     reasons = result.quarantined["_reasons"].item()
     assert "malformed_icd10" in reasons and "non_finite_amount" in reasons
 
@@ -87,7 +115,14 @@ def test_eligibility_span_and_codes():
 
 def test_ndc_must_be_eleven_digits():
     base = {c: None for c in PHARMACY_CLAIM.names}
-    base.update(claim_id="R1", claim_line_number=1, person_id="P1", payer="part d", dispensing_date=dt.date(2023, 1, 5), paid_amount=10.0)
+    base.update(
+        claim_id="R1",
+        claim_line_number=1,
+        person_id="P1",
+        payer="part d",
+        dispensing_date=dt.date(2023, 1, 5),
+        paid_amount=10.0,
+    )
     rows = [dict(base, ndc_code="00093721401"), dict(base, claim_id="R2", ndc_code="0093-7214")]
     result = validate(frame(rows, PHARMACY_CLAIM), PHARMACY_CLAIM)
     assert result.rows_accepted == 1
@@ -102,14 +137,23 @@ amounts = st.sampled_from([0.0, 12.5, -40.0, float("nan"), float("inf")])
 @given(st.lists(st.tuples(codes, amounts, st.booleans()), min_size=1, max_size=40))
 def test_rows_in_equal_accepted_plus_quarantined(spec):
     rows = [
-        claim(claim_id=f"C{i}", diagnosis_code_1=dx or None, paid_amount=amount, person_id="P1" if known else "P9")
+        claim(
+            claim_id=f"C{i}",
+            diagnosis_code_1=dx or None,
+            paid_amount=amount,
+            person_id="P1" if known else "P9",
+        )
         for i, (dx, amount, known) in enumerate(spec)
     ]
     result = validate(frame(rows, MEDICAL_CLAIM), MEDICAL_CLAIM, eligible_ids=pl.Series(["P1"]))
     assert result.rows_in == len(rows) == result.rows_accepted + result.rows_quarantined
     expected_bad = sum(
-        1 for dx, amount, known in spec
-        if (dx not in ("E119", "I5022", "Z0000", "J449", "")) or amount != amount or amount in (float("inf"),) or not known
+        1
+        for dx, amount, known in spec
+        if (dx not in ("E119", "I5022", "Z0000", "J449", ""))
+        or amount != amount
+        or amount in (float("inf"),)
+        or not known
     )
     assert result.rows_quarantined == expected_bad
     assert set(result.accepted["claim_id"]).isdisjoint(result.quarantined["claim_id"])

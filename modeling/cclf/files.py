@@ -33,7 +33,9 @@ CMS_NAME = re.compile(
 )
 PLAIN_NAME = re.compile(r"CCLF[_\-\s]?(?P<type>[0-9AB])(?![0-9A-Z])", re.IGNORECASE)
 PLAIN_MONTH = re.compile(r"(?<!\d)(?P<y>20\d{2})[-_]?(?P<m>0[1-9]|1[0-2])(?!\d)")
-WRONG_LENGTH_SHARE = 0.5  # more than half the records of the wrong length: the file, not its lines, is wrong
+WRONG_LENGTH_SHARE = (
+    0.5  # more than half the records of the wrong length: the file, not its lines, is wrong
+)
 
 LINE = "line"
 LINE_NO = "_line"
@@ -64,7 +66,9 @@ class CclfFile:
                 with zipfile.ZipFile(self.zip_path) as zf:
                     return zf.read(self.name.split("!", 1)[1])
             except (zipfile.BadZipFile, OSError, KeyError, EOFError, zipfile.LargeZipFile) as exc:
-                raise SchemaError(f"{self.name}: cannot be read from the zip ({exc}); the archive may be truncated.") from exc
+                raise SchemaError(
+                    f"{self.name}: cannot be read from the zip ({exc}); the archive may be truncated."
+                ) from exc
         assert self.path is not None
         return self.path.read_bytes()
 
@@ -92,7 +96,9 @@ def recognize(name: str) -> dict | None:
         month = PLAIN_MONTH.search(base)
         return {
             "file_type": f"CCLF{p['type'].upper()}",
-            "delivery": "runout" if re.search(r"run[-_ ]?out", base, re.IGNORECASE) else ("monthly" if month else "unknown"),
+            "delivery": "runout"
+            if re.search(r"run[-_ ]?out", base, re.IGNORECASE)
+            else ("monthly" if month else "unknown"),
             "file_date": date(int(month["y"]), int(month["m"]), 1) if month else None,
             "performance_year": None,
             "entity": None,
@@ -103,7 +109,16 @@ def recognize(name: str) -> dict | None:
 
 def _make(name: str, info: dict, **where) -> CclfFile:
     order = (info["file_date"] or date.min, info["time"], name)
-    return CclfFile(name, info["file_type"], info["delivery"], info["file_date"], order, info["performance_year"], info["entity"], **where)
+    return CclfFile(
+        name,
+        info["file_type"],
+        info["delivery"],
+        info["file_date"],
+        order,
+        info["performance_year"],
+        info["entity"],
+        **where,
+    )
 
 
 def _zip_members(zpath: Path, label: str) -> Iterator[CclfFile]:
@@ -111,7 +126,9 @@ def _zip_members(zpath: Path, label: str) -> Iterator[CclfFile]:
         with zipfile.ZipFile(zpath) as zf:
             names = [i.filename for i in zf.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise SchemaError(f"{label}: is not a readable zip archive ({exc}). Re-download the delivery or unzip it and give the folder.") from exc
+        raise SchemaError(
+            f"{label}: is not a readable zip archive ({exc}). Re-download the delivery or unzip it and give the folder."
+        ) from exc
     for member in names:
         info = recognize(member)
         if info:
@@ -122,7 +139,9 @@ def find_cclf_files(src: str | Path) -> list[CclfFile]:
     """Every CCLF file in a folder (recursively, including inside zips) or a zip, in delivery order."""
     src = Path(src)
     if not src.exists():
-        raise SchemaError(f"{src} does not exist. Give a folder of CCLF files or a CMS delivery zip.")
+        raise SchemaError(
+            f"{src} does not exist. Give a folder of CCLF files or a CMS delivery zip."
+        )
     found: list[CclfFile] = []
     if src.is_file():
         if src.suffix.lower() == ".zip" or zipfile.is_zipfile(src):
@@ -130,7 +149,9 @@ def find_cclf_files(src: str | Path) -> list[CclfFile]:
         else:
             info = recognize(src.name)
             if info is None:
-                raise SchemaError(f"{src.name}: not a CCLF file name (expected e.g. P.A1234.ACO.ZC1Y24.D240115.T1234567 or CCLF1.txt).")
+                raise SchemaError(
+                    f"{src.name}: not a CCLF file name (expected e.g. P.A1234.ACO.ZC1Y24.D240115.T1234567 or CCLF1.txt)."
+                )
             found.append(_make(src.name, info, path=src))
     else:
         for f in sorted(p for p in src.rglob("*") if p.is_file()):
@@ -171,8 +192,15 @@ def _lines(data: bytes) -> pl.DataFrame:
     if not data:
         return pl.DataFrame(schema={LINE: pl.String, LINE_NO: pl.Int64})
     frame = pl.read_csv(
-        io.BytesIO(data), has_header=False, new_columns=[LINE], separator="\x1f", quote_char=None,
-        encoding="utf8-lossy", schema={LINE: pl.String}, empty_string_is_null=False, truncate_ragged_lines=True,
+        io.BytesIO(data),
+        has_header=False,
+        new_columns=[LINE],
+        separator="\x1f",
+        quote_char=None,
+        encoding="utf8-lossy",
+        schema={LINE: pl.String},
+        empty_string_is_null=False,
+        truncate_ragged_lines=True,
     )
     return frame.with_row_index(LINE_NO, offset=1).with_columns(pl.col(LINE_NO).cast(pl.Int64))
 
@@ -189,8 +217,10 @@ def refusal(file: CclfFile, lines: pl.DataFrame, layout: Layout, data: bytes) ->
     if wrong > WRONG_LENGTH_SHARE * text.height:
         typical = int(lengths.mode().sort()[0])
         matches = [t for t in layout_for_length(typical, layout.version) if t != file.file_type]
-        hint = f" That is the record length of {', '.join(matches)}: is the file misnamed?" if matches else (
-            " Was it cut, re-wrapped or exported with another layout version?"
+        hint = (
+            f" That is the record length of {', '.join(matches)}: is the file misnamed?"
+            if matches
+            else (" Was it cut, re-wrapped or exported with another layout version?")
         )
         return (
             f"{file.name}: {wrong:,} of {text.height:,} records are not {layout.record_length} characters long "
@@ -200,7 +230,12 @@ def refusal(file: CclfFile, lines: pl.DataFrame, layout: Layout, data: bytes) ->
 
 
 def parse_file(
-    file: CclfFile, layout: Layout, *, keep: list[str] | None = None, required: tuple[str, ...] = (), claim_types: tuple[str, ...] = ()
+    file: CclfFile,
+    layout: Layout,
+    *,
+    keep: list[str] | None = None,
+    required: tuple[str, ...] = (),
+    claim_types: tuple[str, ...] = (),
 ) -> ParsedFile:
     """Parse a file's fixed-width records; quarantine each bad line with its reason.
 
@@ -224,10 +259,32 @@ def parse_file(
     wrong_length = ~blank & (length != layout.record_length)
     structural = [
         (blank, pl.lit("blank line")),
-        (text.str.len_bytes() != length, pl.lit("non-ASCII or mis-encoded bytes (CCLF files are ASCII); positions cannot be trusted")),
-        (wrong_length, pl.when((pl.col(LINE_NO) == n) & pl.lit(not ends_with_newline) & (length < layout.record_length))
-            .then(pl.format(f"truncated: the last record has {{}} of {layout.record_length} characters (file cut short?)", length))
-            .otherwise(pl.format(f"line has {{}} characters; {layout.file_type} records have {layout.record_length}", length))),
+        (
+            text.str.len_bytes() != length,
+            pl.lit(
+                "non-ASCII or mis-encoded bytes (CCLF files are ASCII); positions cannot be trusted"
+            ),
+        ),
+        (
+            wrong_length,
+            pl.when(
+                (pl.col(LINE_NO) == n)
+                & pl.lit(not ends_with_newline)
+                & (length < layout.record_length)
+            )
+            .then(
+                pl.format(
+                    f"truncated: the last record has {{}} of {layout.record_length} characters (file cut short?)",
+                    length,
+                )
+            )
+            .otherwise(
+                pl.format(
+                    f"line has {{}} characters; {layout.file_type} records have {layout.record_length}",
+                    length,
+                )
+            ),
+        ),
     ]
     record = list(field_problems)
     for name in required:
@@ -235,20 +292,38 @@ def parse_file(
             record.append((pl.col(name).is_null(), pl.lit(f"{name} is blank")))
     if claim_types:
         allowed = ", ".join(claim_types)
-        record.append((
-            pl.col("CLM_TYPE_CD").is_not_null() & ~pl.col("CLM_TYPE_CD").is_in(list(claim_types)),
-            pl.format(f"unknown claim type: CLM_TYPE_CD '{{}}' is not a {layout.file_type} claim type ({allowed})", pl.col("CLM_TYPE_CD")),
-        ))
+        record.append(
+            (
+                pl.col("CLM_TYPE_CD").is_not_null()
+                & ~pl.col("CLM_TYPE_CD").is_in(list(claim_types)),
+                pl.format(
+                    f"unknown claim type: CLM_TYPE_CD '{{}}' is not a {layout.file_type} claim type ({allowed})",
+                    pl.col("CLM_TYPE_CD"),
+                ),
+            )
+        )
     failed = pl.any_horizontal([f.fill_null(False) for f, _ in structural + record])
     parsed = lines.with_columns(raws).with_columns(values).with_columns(failed.alias("_failed"))
     bad = parsed.filter(pl.col("_failed"))
     if bad.height:
         # messages are built on failing lines only; field checks only mean something on a well-formed line
-        structural_msgs = pl.concat_list([pl.when(f.fill_null(False)).then(m) for f, m in structural]).list.drop_nulls()
-        record_msgs = pl.concat_list([pl.when(f.fill_null(False)).then(m) for f, m in record]).list.drop_nulls()
-        reasons = pl.when(structural_msgs.list.len() > 0).then(structural_msgs).otherwise(record_msgs).list.join("; ")
+        structural_msgs = pl.concat_list(
+            [pl.when(f.fill_null(False)).then(m) for f, m in structural]
+        ).list.drop_nulls()
+        record_msgs = pl.concat_list(
+            [pl.when(f.fill_null(False)).then(m) for f, m in record]
+        ).list.drop_nulls()
+        reasons = (
+            pl.when(structural_msgs.list.len() > 0)
+            .then(structural_msgs)
+            .otherwise(record_msgs)
+            .list.join("; ")
+        )
         quarantine = bad.select(
-            pl.lit(file.name).alias("file"), pl.col(LINE_NO).alias("line"), reasons.alias("reason"), pl.col(LINE).str.slice(0, 600).alias("record")
+            pl.lit(file.name).alias("file"),
+            pl.col(LINE_NO).alias("line"),
+            reasons.alias("reason"),
+            pl.col(LINE).str.slice(0, 600).alias("record"),
         )
     else:
         quarantine = _empty_quarantine()

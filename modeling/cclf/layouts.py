@@ -83,20 +83,35 @@ def load_layouts(version: str = DEFAULT_VERSION) -> dict[str, Layout]:
     package = resources.files("modeling") / "data" / "cclf"
     source = package / f"cclf_layouts_{version}.csv"
     if not source.is_file():
-        shipped = sorted(p.name.removeprefix("cclf_layouts_").removesuffix(".csv") for p in package.iterdir() if p.name.startswith("cclf_layouts_"))
-        raise SchemaError(f"No CCLF layout for packet version '{version}'. Shipped versions: {', '.join(shipped)}.")
+        shipped = sorted(
+            p.name.removeprefix("cclf_layouts_").removesuffix(".csv")
+            for p in package.iterdir()
+            if p.name.startswith("cclf_layouts_")
+        )
+        raise SchemaError(
+            f"No CCLF layout for packet version '{version}'. Shipped versions: {', '.join(shipped)}."
+        )
     rows: dict[str, list[Field]] = {}
     with source.open() as fh:
         for r in csv.DictReader(fh):
             rows.setdefault(r["file"], []).append(
-                Field(r["field"], int(r["start"]), int(r["end"]), _kind(r["field"], r["format"]), r["description"], r["format"].strip())
+                Field(
+                    r["field"],
+                    int(r["start"]),
+                    int(r["end"]),
+                    _kind(r["field"], r["format"]),
+                    r["description"],
+                    r["format"].strip(),
+                )
             )
     layouts = {}
     for file_type, fields in rows.items():
         fields.sort(key=lambda f: f.start)
         for a, b in zip(fields, fields[1:], strict=False):
             if b.start != a.end + 1:
-                raise SchemaError(f"{source.name}: {file_type} fields {a.name} and {b.name} leave a gap or overlap ({a.end} -> {b.start}).")
+                raise SchemaError(
+                    f"{source.name}: {file_type} fields {a.name} and {b.name} leave a gap or overlap ({a.end} -> {b.start})."
+                )
         layouts[file_type] = Layout(file_type, version, tuple(fields))
     return layouts
 
@@ -109,7 +124,9 @@ def layout_for_length(length: int, version: str = DEFAULT_VERSION) -> list[str]:
 RAW = "__raw__"
 
 
-def field_exprs(layout: Layout, line: str = "line") -> tuple[list[pl.Expr], list[pl.Expr], list[tuple[pl.Expr, pl.Expr]]]:
+def field_exprs(
+    layout: Layout, line: str = "line"
+) -> tuple[list[pl.Expr], list[pl.Expr], list[tuple[pl.Expr, pl.Expr]]]:
     """Three steps of expressions over a column of record text, to apply in order:
 
     1. ``raws``: each field's text (``__raw__<name>``), stripped, blank as null;
@@ -138,8 +155,15 @@ def field_exprs(layout: Layout, line: str = "line") -> tuple[list[pl.Expr], list
             failed = raw.is_not_null() & raw.cast(pl.UInt64, strict=False).is_null()
             what = "digits"
         else:
-            values.append(pl.when(raw.is_in(list(PLACEHOLDER_DATES))).then(None).otherwise(raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False)).alias(f.name))
-            failed = raw.is_not_null() & pl.col(f.name).is_null() & ~raw.is_in(list(PLACEHOLDER_DATES))
+            values.append(
+                pl.when(raw.is_in(list(PLACEHOLDER_DATES)))
+                .then(None)
+                .otherwise(raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+                .alias(f.name)
+            )
+            failed = (
+                raw.is_not_null() & pl.col(f.name).is_null() & ~raw.is_in(list(PLACEHOLDER_DATES))
+            )
             what = "a YYYY-MM-DD date"
         problems.append((failed, pl.format(f"{where}: '{{}}' is not {what}", raw)))
     return raws, values, problems

@@ -70,7 +70,11 @@ def member_years(dataset: Dataset) -> pl.DataFrame:
 
 
 def _institutional(dataset: Dataset) -> pl.DataFrame:
-    return long_term_institutional(dataset.scan("medical_claim")).with_columns(pl.lit(True).alias("institutional")).collect()
+    return (
+        long_term_institutional(dataset.scan("medical_claim"))
+        .with_columns(pl.lit(True).alias("institutional"))
+        .collect()
+    )
 
 
 def _prevalence(dataset: Dataset, my: pl.DataFrame) -> dict[str, float]:
@@ -80,7 +84,12 @@ def _prevalence(dataset: Dataset, my: pl.DataFrame) -> dict[str, float]:
         .select("person_id", pl.col("claim_start_date").dt.year().alias("year"), *DIAGNOSIS_COLUMNS)
         .unpivot(index=["person_id", "year"], value_name="code")
         .filter(pl.col("code").is_not_null())
-        .select("person_id", "year", pl.col("code").str.slice(0, 3).alias("c3"), pl.col("code").str.slice(0, 4).alias("c4"))
+        .select(
+            "person_id",
+            "year",
+            pl.col("code").str.slice(0, 3).alias("c3"),
+            pl.col("code").str.slice(0, 4).alias("c4"),
+        )
         .unique()
         .collect()
     )
@@ -88,8 +97,16 @@ def _prevalence(dataset: Dataset, my: pl.DataFrame) -> dict[str, float]:
     denominator = my.height
     for row in ccw.iter_rows(named=True):
         prefixes = row["icd10_prefixes"].split()
-        hit = dx.filter(pl.col("c3").is_in([p for p in prefixes if len(p) == 3]) | pl.col("c4").is_in([p for p in prefixes if len(p) == 4]))
-        n = hit.select("person_id", "year").unique().join(my.select("person_id", "year"), on=["person_id", "year"]).height
+        hit = dx.filter(
+            pl.col("c3").is_in([p for p in prefixes if len(p) == 3])
+            | pl.col("c4").is_in([p for p in prefixes if len(p) == 4])
+        )
+        n = (
+            hit.select("person_id", "year")
+            .unique()
+            .join(my.select("person_id", "year"), on=["person_id", "year"])
+            .height
+        )
         out[f"prev_{row['condition']}"] = n / denominator
     return out
 
@@ -105,13 +122,21 @@ def _risk_scores(dataset: Dataset, my: pl.DataFrame, sample: int, seed: int) -> 
     people = full.filter(pl.col("year") == year)
     if people.height > sample:
         people = people.sample(sample, seed=seed)
-    claims = dataset.scan("medical_claim").filter(pl.col("person_id").is_in(people["person_id"].implode()))
+    claims = dataset.scan("medical_claim").filter(
+        pl.col("person_id").is_in(people["person_id"].implode())
+    )
     dx = (
-        risk_adjustment_diagnoses(claims, min(year, 2027)).select("person_id", pl.col("diagnosis_code").alias("code"))
-        .unique().group_by("person_id").agg(pl.col("code")).collect()
+        risk_adjustment_diagnoses(claims, min(year, 2027))
+        .select("person_id", pl.col("diagnosis_code").alias("code"))
+        .unique()
+        .group_by("person_id")
+        .agg(pl.col("code"))
+        .collect()
     )
     inst = _institutional(dataset).filter(pl.col("year") == year)
-    frame = people.join(dx, on="person_id", how="left").join(inst.select("person_id", "institutional"), on="person_id", how="left")
+    frame = people.join(dx, on="person_id", how="left").join(
+        inst.select("person_id", "institutional"), on="person_id", how="left"
+    )
     feb1 = np.datetime64(f"{year + 1}-02-01")
     scores, counts = [], []
     for r in frame.iter_rows(named=True):
@@ -121,7 +146,9 @@ def _risk_scores(dataset: Dataset, my: pl.DataFrame, sample: int, seed: int) -> 
             model_name="CMS-HCC Model V28",
             age=age,
             sex="F" if r["gender"] == "female" else "M",
-            dual_elgbl_cd=r["dual_status_code"] if r["dual_status_code"] not in (None, "NA", "00") else "NA",
+            dual_elgbl_cd=r["dual_status_code"]
+            if r["dual_status_code"] not in (None, "NA", "00")
+            else "NA",
             orec=r["original_reason_entitlement_code"] or "0",
             crec=r["original_reason_entitlement_code"] or "0",
             lti=bool(r["institutional"]),
@@ -140,25 +167,46 @@ def measure(dataset: Dataset, *, risk_sample: int = 4_000, seed: int = 0) -> pl.
     """Achieved value of every calibration figure beside its target and tolerance."""
     my = member_years(dataset)
     inst = _institutional(dataset)
-    my = my.join(inst, on=["person_id", "year"], how="left").with_columns(pl.col("institutional").fill_null(False))
+    my = my.join(inst, on=["person_id", "year"], how="left").with_columns(
+        pl.col("institutional").fill_null(False)
+    )
     years = sorted(my["year"].unique().to_list())
     spend_by_category = medical_spend(dataset.scan("medical_claim")).collect()
-    spend = spend_by_category.group_by("person_id", "year").agg(pl.col("paid_amount").sum().alias("cost"))
-    my = my.join(spend, on=["person_id", "year"], how="left").with_columns(pl.col("cost").fill_null(0.0))
+    spend = spend_by_category.group_by("person_id", "year").agg(
+        pl.col("paid_amount").sum().alias("cost")
+    )
+    my = my.join(spend, on=["person_id", "year"], how="left").with_columns(
+        pl.col("cost").fill_null(0.0)
+    )
     fig: dict[str, float] = {}
-    fig["share_aged"] = my.select(pl.col("enrollment_type").is_in(["aged_dual", "aged_non_dual"]).mean()).item()
+    fig["share_aged"] = my.select(
+        pl.col("enrollment_type").is_in(["aged_dual", "aged_non_dual"]).mean()
+    ).item()
     fig["share_disabled"] = my.select((pl.col("enrollment_type") == "disabled").mean()).item()
     fig["share_esrd"] = my.select((pl.col("enrollment_type") == "esrd").mean()).item()
-    fig["share_dual"] = my.select(pl.col("dual_status_code").is_in(["01", "02", "03", "04", "05", "06", "08"]).mean()).item()
+    fig["share_dual"] = my.select(
+        pl.col("dual_status_code").is_in(["01", "02", "03", "04", "05", "06", "08"]).mean()
+    ).item()
     fig["share_institutional"] = my.select(pl.col("institutional").mean()).item()
-    fig["mortality"] = my.select((pl.col("death_date").dt.year() == pl.col("year")).fill_null(False).mean()).item()
+    fig["mortality"] = my.select(
+        (pl.col("death_date").dt.year() == pl.col("year")).fill_null(False).mean()
+    ).item()
     first_start = my.group_by("person_id").agg(pl.col("first_month").min().alias("first_ever"))
     later = my.filter(pl.col("year") > years[0]).join(first_start, on="person_id")
-    fig["share_new"] = later.select((pl.col("first_ever").dt.year() == pl.col("year")).mean()).item() if later.height else float("nan")
+    fig["share_new"] = (
+        later.select((pl.col("first_ever").dt.year() == pl.col("year")).mean()).item()
+        if later.height
+        else float("nan")
+    )
 
     person_years_total = my["months"].sum() / 12
     fig["spend_mean"] = my["cost"].sum() / person_years_total
-    for key, etype in (("spend_aged_non_dual", "aged_non_dual"), ("spend_aged_dual", "aged_dual"), ("spend_disabled", "disabled"), ("spend_esrd", "esrd")):
+    for key, etype in (
+        ("spend_aged_non_dual", "aged_non_dual"),
+        ("spend_aged_dual", "aged_dual"),
+        ("spend_disabled", "disabled"),
+        ("spend_esrd", "esrd"),
+    ):
         g = my.filter(pl.col("enrollment_type") == etype)
         fig[key] = g["cost"].sum() / (g["months"].sum() / 12) if g.height else float("nan")
     fig["share_zero_spend"] = my.select((pl.col("cost") <= 0).mean()).item()
@@ -171,38 +219,61 @@ def measure(dataset: Dataset, *, risk_sample: int = 4_000, seed: int = 0) -> pl.
         shares["top10_share"].append(c[: max(1, n // 10)].sum() / total)
         shares["bottom50_share"].append(c[n - n // 2 :].sum() / total)
     fig.update({k: float(np.mean(v)) for k, v in shares.items()})
-    full = my.filter(pl.col("months") == 12).select("person_id", "year", pl.col("cost").log1p().alias("lc"))
-    pairs = full.join(full.with_columns(pl.col("year") - 1), on=["person_id", "year"], suffix="_next")
-    fig["yoy_correlation"] = pairs.select(pl.corr("lc", "lc_next")).item() if pairs.height > 2 else float("nan")
+    full = my.filter(pl.col("months") == 12).select(
+        "person_id", "year", pl.col("cost").log1p().alias("lc")
+    )
+    pairs = full.join(
+        full.with_columns(pl.col("year") - 1), on=["person_id", "year"], suffix="_next"
+    )
+    fig["yoy_correlation"] = (
+        pairs.select(pl.corr("lc", "lc_next")).item() if pairs.height > 2 else float("nan")
+    )
     rx = pharmacy_spend(dataset.scan("pharmacy_claim")).collect()
     fig["part_d_mean"] = rx["allowed_amount"].sum() / person_years_total
 
     by_cat = spend_by_category.group_by("service_category").agg(pl.col("paid_amount").sum())
     total = by_cat["paid_amount"].sum()
     for key, cats in CATEGORY_FIGURES.items():
-        fig[key] = by_cat.filter(pl.col("service_category").is_in(cats))["paid_amount"].sum() / total
+        fig[key] = (
+            by_cat.filter(pl.col("service_category").is_in(cats))["paid_amount"].sum() / total
+        )
 
     util = utilization_by_year(dataset)
     py = util["person_years"].sum()
     fig["admits_per_1000"] = util["admissions"].sum() / py * 1000
-    fig["alos"] = float((util["mean_length_of_stay"] * util["admissions"]).sum() / util["admissions"].sum())
-    fig["readmission_rate"] = float((util["readmission_rate"] * util["index_stays"]).sum() / util["index_stays"].sum())
+    fig["alos"] = float(
+        (util["mean_length_of_stay"] * util["admissions"]).sum() / util["admissions"].sum()
+    )
+    fig["readmission_rate"] = float(
+        (util["readmission_rate"] * util["index_stays"]).sum() / util["index_stays"].sum()
+    )
     fig["ed_per_1000"] = util["ed_visits"].sum() / py * 1000
     fig["snf_per_1000"] = util["snf_stays"].sum() / py * 1000
     fig["hh_per_1000"] = util["home_health_episodes"].sum() / py * 1000
     fig["joint_per_1000"] = util["joint_replacements"].sum() / py * 1000
-    em = dataset.scan("medical_claim").filter(
-        (pl.col("claim_type") == "professional")
-        & pl.col("hcpcs_code").str.contains(r"^99(20[2-5]|21[1-5]|30[4-9]|310)$")
-        & ~pl.col("place_of_service_code").is_in(["21", "23"])
-    ).select(pl.col("service_unit_quantity").sum()).collect().item()
+    em = (
+        dataset.scan("medical_claim")
+        .filter(
+            (pl.col("claim_type") == "professional")
+            & pl.col("hcpcs_code").str.contains(r"^99(20[2-5]|21[1-5]|30[4-9]|310)$")
+            & ~pl.col("place_of_service_code").is_in(["21", "23"])
+        )
+        .select(pl.col("service_unit_quantity").sum())
+        .collect()
+        .item()
+    )
     fig["em_per_py"] = (em or 0.0) / py
 
     fig.update(_prevalence(dataset, my))
     fig.update(_risk_scores(dataset, my, risk_sample, seed))
     t = targets()
     return t.with_columns(
-        pl.col("figure").replace_strict(fig, default=None, return_dtype=pl.Float64).alias("achieved")
+        pl.col("figure")
+        .replace_strict(fig, default=None, return_dtype=pl.Float64)
+        .alias("achieved")
     ).with_columns(
-        pl.col("achieved").is_between(pl.col("low"), pl.col("high")).fill_null(False).alias("within_tolerance")
+        pl.col("achieved")
+        .is_between(pl.col("low"), pl.col("high"))
+        .fill_null(False)
+        .alias("within_tolerance")
     )

@@ -49,7 +49,17 @@ class ClaimBook:
     lines: list[pl.DataFrame] = field(default_factory=list)
     next_key: int = 0
 
-    def add(self, person: np.ndarray, year: int, start: np.ndarray, end: np.ndarray, *, claim_type: str, lines: list[dict], **header) -> np.ndarray:
+    def add(
+        self,
+        person: np.ndarray,
+        year: int,
+        start: np.ndarray,
+        end: np.ndarray,
+        *,
+        claim_type: str,
+        lines: list[dict],
+        **header,
+    ) -> np.ndarray:
         """Add one claim per element of ``person``; each dict in ``lines`` is one line per claim.
 
         A line dict holds arrays (or scalars) for ``revenue_center_code``, ``hcpcs_code``,
@@ -61,8 +71,14 @@ class ClaimBook:
             return np.empty(0, dtype=np.int64)
         keys = np.arange(self.next_key, self.next_key + n, dtype=np.int64)
         self.next_key += n
-        frame = {"claim_key": keys, "person": person.astype(np.int64), "year": np.full(n, year, dtype=np.int32),
-                 "claim_type": pl.repeat(claim_type, n, eager=True), "claim_start": start.astype(np.int64), "claim_end": end.astype(np.int64)}
+        frame = {
+            "claim_key": keys,
+            "person": person.astype(np.int64),
+            "year": np.full(n, year, dtype=np.int32),
+            "claim_type": pl.repeat(claim_type, n, eager=True),
+            "claim_start": start.astype(np.int64),
+            "claim_end": end.astype(np.int64),
+        }
         for name, value in header.items():
             frame[name] = _col(value, n)
         self.headers.append(pl.DataFrame(frame))
@@ -76,18 +92,32 @@ class ClaimBook:
             self.lines.append(part.filter(pl.Series(mask)) if mask is not None else part)
         return keys
 
-    def to_frame(self, coded: pl.DataFrame, *, chunk: int, person_ids: pl.Series, member_ids: pl.Series, rng: np.random.Generator, price_level: float = 1.0, fallback: tuple[str, ...] = ("Z0000",)) -> pl.DataFrame:
+    def to_frame(
+        self,
+        coded: pl.DataFrame,
+        *,
+        chunk: int,
+        person_ids: pl.Series,
+        member_ids: pl.Series,
+        rng: np.random.Generator,
+        price_level: float = 1.0,
+        fallback: tuple[str, ...] = ("Z0000",),
+    ) -> pl.DataFrame:
         """Canonical medical_claim rows. ``coded`` holds each person-year's documented codes, one row per code."""
         if not self.headers:
             return pl.DataFrame()
         head = pl.concat(self.headers, how="diagonal_relaxed")  # row i is claim_key i
         n = head.height
-        head = head.with_columns(pl.Series("lag", _paid_lag_days(rng, n, head["claim_type"].to_numpy())))
+        head = head.with_columns(
+            pl.Series("lag", _paid_lag_days(rng, n, head["claim_type"].to_numpy()))
+        )
         dx = _diagnosis_slots(head, coded, rng, fallback)
         head = head.drop("principal", "n_dx").with_columns(dx).rename({"pcs": "procedure_code_1"})
         lines = pl.concat(self.lines, how="diagonal_relaxed")
         lines = lines.sort(["claim_key", "line_order"])
-        lines = lines.with_columns(pl.Series("claim_line_number", _line_numbers(lines["claim_key"].to_numpy())))
+        lines = lines.with_columns(
+            pl.Series("claim_line_number", _line_numbers(lines["claim_key"].to_numpy()))
+        )
         out = pl.concat([lines, head.drop("claim_key")[lines["claim_key"]]], how="horizontal")
         person = out["person"]
         for c in ("line_start", "line_end"):
@@ -95,7 +125,9 @@ class ClaimBook:
                 out = out.with_columns(pl.lit(None, dtype=pl.Int64).alias(c))
         as_date = lambda c: pl.col(c).cast(pl.Int32).cast(pl.Date)  # noqa: E731
         return out.select(
-            (pl.lit(f"C{chunk:04d}") + pl.col("claim_key").cast(pl.String).str.zfill(9)).alias("claim_id"),
+            (pl.lit(f"C{chunk:04d}") + pl.col("claim_key").cast(pl.String).str.zfill(9)).alias(
+                "claim_id"
+            ),
             "claim_line_number",
             "claim_type",
             person_ids.gather(person).alias("person_id"),
@@ -104,7 +136,9 @@ class ClaimBook:
             pl.lit("original medicare").alias("plan"),
             as_date("claim_start").alias("claim_start_date"),
             as_date("claim_end").alias("claim_end_date"),
-            pl.coalesce(as_date("line_start"), as_date("claim_start")).alias("claim_line_start_date"),
+            pl.coalesce(as_date("line_start"), as_date("claim_start")).alias(
+                "claim_line_start_date"
+            ),
             pl.coalesce(as_date("line_end"), as_date("claim_end")).alias("claim_line_end_date"),
             as_date("admission").alias("admission_date"),
             as_date("discharge").alias("discharge_date"),
@@ -125,9 +159,17 @@ class ClaimBook:
             (pl.col("paid_amount").cast(pl.Float64) * price_level).round(2),
             (pl.col("allowed_amount").cast(pl.Float64) * price_level).round(2),
             pl.lit("icd-10-cm").alias("diagnosis_code_type"),
-            *[pl.col(c) if c in out.columns else pl.lit(None, dtype=pl.String).alias(c) for c in DIAGNOSIS_COLUMNS],
-            pl.when(pl.col("procedure_code_1").is_not_null()).then(pl.lit("icd-10-pcs")).alias("procedure_code_type"),
-            *[pl.col(c) if c == "procedure_code_1" else pl.lit(None, dtype=pl.String).alias(c) for c in PROCEDURE_COLUMNS],
+            *[
+                pl.col(c) if c in out.columns else pl.lit(None, dtype=pl.String).alias(c)
+                for c in DIAGNOSIS_COLUMNS
+            ],
+            pl.when(pl.col("procedure_code_1").is_not_null())
+            .then(pl.lit("icd-10-pcs"))
+            .alias("procedure_code_type"),
+            *[
+                pl.col(c) if c == "procedure_code_1" else pl.lit(None, dtype=pl.String).alias(c)
+                for c in PROCEDURE_COLUMNS
+            ],
             pl.lit("synthetic").alias("data_source"),
         )
 
@@ -135,7 +177,11 @@ class ClaimBook:
 def _line_numbers(sorted_keys: np.ndarray) -> np.ndarray:
     """1, 2, ... within each run of equal claim keys (keys sorted)."""
     position = np.arange(len(sorted_keys))
-    first = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]] if len(sorted_keys) else np.empty(0, dtype=bool)
+    first = (
+        np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
+        if len(sorted_keys)
+        else np.empty(0, dtype=bool)
+    )
     run_start = np.maximum.accumulate(np.where(first, position, 0))
     return (position - run_start + 1).astype(np.int32)
 
@@ -146,19 +192,31 @@ def _paid_lag_days(rng: np.random.Generator, n: int, claim_type: np.ndarray) -> 
     return (base + rng.lognormal(np.log(9.0), 0.9, n)).astype(np.int32)
 
 
-def _diagnosis_slots(head: pl.DataFrame, coded: pl.DataFrame, rng: np.random.Generator, fallback: tuple[str, ...]) -> list[pl.Series]:
+def _diagnosis_slots(
+    head: pl.DataFrame, coded: pl.DataFrame, rng: np.random.Generator, fallback: tuple[str, ...]
+) -> list[pl.Series]:
     """Diagnosis columns: the claim's principal code, then the person-year's documented codes, rotated
     from a random start so that different claims carry different subsets (as real claims do)."""
     principal = head["principal"].cast(pl.String)
-    vocab = pl.concat([coded["code"], principal.drop_nulls(), pl.Series(list(fallback), dtype=pl.String)]).unique().sort()
+    vocab = (
+        pl.concat(
+            [coded["code"], principal.drop_nulls(), pl.Series(list(fallback), dtype=pl.String)]
+        )
+        .unique()
+        .sort()
+    )
     enum = pl.Enum(vocab)
     code_idx = coded["code"].cast(enum).to_physical().to_numpy().astype(np.int64)
     n_people = int(max(head["person"].max(), coded["person"].max() if coded.height else 0)) + 1
     first_year = int(min(head["year"].min(), coded["year"].min() if coded.height else 10_000))
-    key = (coded["year"].to_numpy().astype(np.int64) - first_year) * n_people + coded["person"].to_numpy()
+    key = (coded["year"].to_numpy().astype(np.int64) - first_year) * n_people + coded[
+        "person"
+    ].to_numpy()
     order = np.lexsort((rng.random(len(key)), key))
     key, code_idx = key[order], code_idx[order]
-    claim_key = (head["year"].to_numpy().astype(np.int64) - first_year) * n_people + head["person"].to_numpy()
+    claim_key = (head["year"].to_numpy().astype(np.int64) - first_year) * n_people + head[
+        "person"
+    ].to_numpy()
     ptr = np.searchsorted(key, claim_key, side="left")
     length = np.searchsorted(key, claim_key, side="right") - ptr
     p_idx = principal.cast(enum).to_physical().to_numpy().astype(np.float64)
@@ -169,7 +227,9 @@ def _diagnosis_slots(head: pl.DataFrame, coded: pl.DataFrame, rng: np.random.Gen
     width = int(take.max()) + 1 if len(take) else 1
     safe_length = np.maximum(length, 1)
     last = max(len(code_idx) - 1, 0)
-    secondary = np.full((width - 1, len(ptr)), -1, dtype=np.int64)  # one row per slot: contiguous writes
+    secondary = np.full(
+        (width - 1, len(ptr)), -1, dtype=np.int64
+    )  # one row per slot: contiguous writes
     for j in range(width - 1):
         offset = start + j
         offset -= safe_length * (offset >= safe_length)  # start + j < 2 * length whenever j < take
@@ -177,10 +237,20 @@ def _diagnosis_slots(head: pl.DataFrame, coded: pl.DataFrame, rng: np.random.Gen
         secondary[j] = np.where((j < take) & (value != p_idx), value, -1)
     secondary = secondary.T
     empty = np.full((len(ptr), 1), -1, dtype=np.int64)
-    slots = np.where(has_principal[:, None], np.hstack([p_idx[:, None], secondary]), np.hstack([secondary, empty]))
+    slots = np.where(
+        has_principal[:, None],
+        np.hstack([p_idx[:, None], secondary]),
+        np.hstack([secondary, empty]),
+    )
     # a claim always has a diagnosis: one with nothing documented gets a routine-visit code
     nothing = slots[:, 0] == -1
-    fallback_idx = pl.Series(list(fallback), dtype=pl.String).cast(enum).to_physical().to_numpy().astype(np.int64)
+    fallback_idx = (
+        pl.Series(list(fallback), dtype=pl.String)
+        .cast(enum)
+        .to_physical()
+        .to_numpy()
+        .astype(np.int64)
+    )
     slots[nothing, 0] = fallback_idx[rng.integers(0, len(fallback_idx), int(nothing.sum()))]
     holes = ((slots[:, :-1] == -1) & (slots[:, 1:] != -1)).any(axis=1)
     if holes.any():  # close gaps left by an empty principal or a repeated code

@@ -28,7 +28,9 @@ def age_z(age: np.ndarray) -> np.ndarray:
     return np.clip((age - 75.0) / 8.0, -2.5, 2.5)
 
 
-def liabilities(params: SynthParams, people: People, age: np.ndarray, levels: np.ndarray, noise: np.ndarray) -> np.ndarray:
+def liabilities(
+    params: SynthParams, people: People, age: np.ndarray, levels: np.ndarray, noise: np.ndarray
+) -> np.ndarray:
     """Liability of every condition (rows) for every member (columns), links applied in table order."""
     male = ~people.female
     disabled = people.group != AGED
@@ -89,7 +91,13 @@ def baseline_levels(rng: np.random.Generator, params: SynthParams, lia: np.ndarr
     return levels
 
 
-def advance_levels(rng: np.random.Generator, params: SynthParams, levels: np.ndarray, lia: np.ndarray, health: np.ndarray) -> np.ndarray:
+def advance_levels(
+    rng: np.random.Generator,
+    params: SynthParams,
+    levels: np.ndarray,
+    lia: np.ndarray,
+    health: np.ndarray,
+) -> np.ndarray:
     """One year: new onsets where liability now crosses the threshold; progression up one level."""
     tau = thresholds()
     new = levels.copy()
@@ -108,4 +116,3 @@ def advance_levels(rng: np.random.Generator, params: SynthParams, levels: np.nda
 def level_codes() -> list[list[tuple[str, ...]]]:
     """ICD-10-CM codes for each condition (outer) and level (inner, index 0 = level 1)."""
     return [[expand_codes(lvl.codes) for lvl in c.levels] for c in load_params().conditions]
-

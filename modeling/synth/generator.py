@@ -51,8 +51,13 @@ PART_D_COST_SCALE = 1.6
 # different vintages; it brings mean paid per person-year to the calibration target.
 PRICE_LEVEL = 1.15
 SNF_PER_DIEM = 590.0  # approx. mean Medicare SNF PDPM payment per day, FY2024 (MedPAC March 2024 report, ch. 7)
-HH_PERIOD_PAYMENT = 2_600.0  # approx. mean 30-day home health period payment, CY2024 (MedPAC March 2024, ch. 8)
-HOSPICE_RHC_DAY = (218.0, 172.0)  # routine home care per diem days 1-60 / 61+, FY2024 hospice final rule (approx.)
+HH_PERIOD_PAYMENT = (
+    2_600.0  # approx. mean 30-day home health period payment, CY2024 (MedPAC March 2024, ch. 8)
+)
+HOSPICE_RHC_DAY = (
+    218.0,
+    172.0,
+)  # routine home care per diem days 1-60 / 61+, FY2024 hospice final rule (approx.)
 DIALYSIS_PER_TREATMENT = 285.0  # ESRD PPS base rate CY2024 $271.02 plus adjustments (approx.)
 Progress = Callable[[int, int], None]
 
@@ -80,8 +85,17 @@ def generate(spec: SynthSpec, out: str | Path, *, progress: Progress | None = No
     """Write the synthetic dataset for ``spec`` to ``out`` and return it."""
     params = load_params()
     pool = provider_pool(spec.seed)
-    chunks = [(i, min(CHUNK_SIZE, spec.members - i * CHUNK_SIZE)) for i in range((spec.members + CHUNK_SIZE - 1) // CHUNK_SIZE)]
-    source = {"kind": "synthetic", "generator": "vbc-modeler synth", **asdict(spec), "chunk_size": CHUNK_SIZE, "runout": "complete"}
+    chunks = [
+        (i, min(CHUNK_SIZE, spec.members - i * CHUNK_SIZE))
+        for i in range((spec.members + CHUNK_SIZE - 1) // CHUNK_SIZE)
+    ]
+    source = {
+        "kind": "synthetic",
+        "generator": "vbc-modeler synth",
+        **asdict(spec),
+        "chunk_size": CHUNK_SIZE,
+        "runout": "complete",
+    }
     # write chunk k while chunk k+1 is simulated (Parquet encoding releases the GIL)
     with DatasetWriter(out, source) as writer, ThreadPoolExecutor(max_workers=1) as io:
         pending = None
@@ -100,11 +114,24 @@ def generate(spec: SynthSpec, out: str | Path, *, progress: Progress | None = No
 def covered(claims: pl.DataFrame, eligibility: pl.DataFrame, date_column: str) -> pl.DataFrame:
     """Keep services that fall inside an enrollment span: post-acute care or therapy that would run
     past death, disenrollment, an enrollment gap or the panel's last day is not in FFS claims data."""
-    spans = eligibility.select("person_id", "enrollment_start_date", "enrollment_end_date").sort("enrollment_start_date")
-    key = claims.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"), "person_id", date_column).sort(date_column)
-    matched = key.join_asof(spans, left_on=date_column, right_on="enrollment_start_date", by="person_id", strategy="backward", check_sortedness=False)
+    spans = eligibility.select("person_id", "enrollment_start_date", "enrollment_end_date").sort(
+        "enrollment_start_date"
+    )
+    key = claims.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"), "person_id", date_column
+    ).sort(date_column)
+    matched = key.join_asof(
+        spans,
+        left_on=date_column,
+        right_on="enrollment_start_date",
+        by="person_id",
+        strategy="backward",
+        check_sortedness=False,
+    )
     keep = np.zeros(claims.height, dtype=bool)
-    keep[matched.filter(pl.col(date_column) <= pl.col("enrollment_end_date"))["_i"].to_numpy()] = True
+    keep[matched.filter(pl.col(date_column) <= pl.col("enrollment_end_date"))["_i"].to_numpy()] = (
+        True
+    )
     return claims if keep.all() else claims.filter(pl.Series(keep))
 
 
@@ -139,9 +166,13 @@ class YearFrame:
         return d + np.where(d >= self.gap_start[person], self.gap_len[person], 0)
 
 
-def simulate_chunk(spec: SynthSpec, chunk: int, n_base: int, params: SynthParams, pool: ProviderPool) -> dict[str, pl.DataFrame]:
+def simulate_chunk(
+    spec: SynthSpec, chunk: int, n_base: int, params: SynthParams, pool: ProviderPool
+) -> dict[str, pl.DataFrame]:
     rng = np.random.default_rng([spec.seed, chunk])
-    people = make_people(rng, n_base, spec.start_year, spec.years, len(pool.pcp_npi), len(pool.hospital_npi))
+    people = make_people(
+        rng, n_base, spec.start_year, spec.years, len(pool.pcp_npi), len(pool.hospital_npi)
+    )
     n = people.n
     person_ids = pl.Series([f"{chunk:04d}{i:06d}" for i in range(n)], dtype=pl.String)
     member_ids = pl.Series(people.mbi, dtype=pl.String)
@@ -155,8 +186,12 @@ def simulate_chunk(spec: SynthSpec, chunk: int, n_base: int, params: SynthParams
         year = spec.start_year + t
         yf = _year_frame(rng, people, year)
         if levels is None:
-            lia = cond.liabilities(params, people, yf.age, np.zeros((len(params.conditions), n), dtype=np.int8), noise)
-            lia = cond.liabilities(params, people, yf.age, (lia > cond.thresholds()[:, None]).astype(np.int8), noise)
+            lia = cond.liabilities(
+                params, people, yf.age, np.zeros((len(params.conditions), n), dtype=np.int8), noise
+            )
+            lia = cond.liabilities(
+                params, people, yf.age, (lia > cond.thresholds()[:, None]).astype(np.int8), noise
+            )
             levels = cond.baseline_levels(rng, params, lia)
         else:
             _evolve(rng, people, levels)
@@ -169,18 +204,45 @@ def simulate_chunk(spec: SynthSpec, chunk: int, n_base: int, params: SynthParams
         attribution_frames.append(_attribution_rows(people, yf, person_ids, pool))
         services = Services(rng, params, pool, people, yf, levels, intensity, book)
         services.generate_all()
-        pharmacy_frames.append(_pharmacy_rows(rng, params, pool, people, yf, levels, drug_draw, drug_supply90, person_ids, member_ids))
+        pharmacy_frames.append(
+            _pharmacy_rows(
+                rng,
+                params,
+                pool,
+                people,
+                yf,
+                levels,
+                drug_draw,
+                drug_supply90,
+                person_ids,
+                member_ids,
+            )
+        )
     coded = pl.concat(coded_frames)
     routine = tuple(params.routine_codes.filter(pl.col("use") == "visit")["code"].to_list())
-    medical = book.to_frame(coded, chunk=chunk, person_ids=person_ids, member_ids=member_ids, rng=rng, price_level=PRICE_LEVEL, fallback=routine)
+    medical = book.to_frame(
+        coded,
+        chunk=chunk,
+        person_ids=person_ids,
+        member_ids=member_ids,
+        rng=rng,
+        price_level=PRICE_LEVEL,
+        fallback=routine,
+    )
     pharmacy = pl.concat(pharmacy_frames)
     if pharmacy.height:
-        pharmacy = pharmacy.with_columns((pl.lit(f"R{chunk:04d}") + pl.int_range(0, pl.len()).cast(pl.String).str.zfill(9)).alias("claim_id"))
+        pharmacy = pharmacy.with_columns(
+            (
+                pl.lit(f"R{chunk:04d}") + pl.int_range(0, pl.len()).cast(pl.String).str.zfill(9)
+            ).alias("claim_id")
+        )
     eligibility = pl.concat(elig_frames).sort(["person_id", "enrollment_start_date"])
     return {
         "eligibility": eligibility,
         "medical_claim": covered(medical, eligibility, "claim_start_date"),
-        "pharmacy_claim": covered(pharmacy, eligibility, "dispensing_date") if pharmacy.height else pharmacy,
+        "pharmacy_claim": covered(pharmacy, eligibility, "dispensing_date")
+        if pharmacy.height
+        else pharmacy,
         "provider_attribution": pl.concat(attribution_frames),
     }
 
@@ -200,9 +262,24 @@ def _year_frame(rng: np.random.Generator, people: People, year: int) -> YearFram
     end = np.minimum(np.minimum(ye, people.death_day), people.leave_day - 1)
     gap = active & (rng.random(n) < 0.015) & (end - start > 240)
     gap_len = np.where(gap, rng.integers(31, 150, n), 0)
-    gap_start = np.where(gap, start + 30 + (rng.random(n) * np.maximum(end - start - 60 - gap_len, 1)).astype(np.int64), NEVER)
+    gap_start = np.where(
+        gap,
+        start + 30 + (rng.random(n) * np.maximum(end - start - 60 - gap_len, 1)).astype(np.int64),
+        NEVER,
+    )
     age = (ys + 182 - people.birth_day) / 365.25
-    frame = YearFrame(year, active, start, end, gap_start, gap_len, np.zeros(n, dtype=np.int64), np.zeros(n), age, np.zeros(n, dtype=bool))
+    frame = YearFrame(
+        year,
+        active,
+        start,
+        end,
+        gap_start,
+        gap_len,
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n),
+        age,
+        np.zeros(n, dtype=bool),
+    )
     _refresh_days(frame)
     return frame
 
@@ -217,19 +294,33 @@ def _evolve(rng: np.random.Generator, people: People, levels: np.ndarray) -> Non
     n = people.n
     dual = people.dual != ""
     to_dual = ~dual & (rng.random(n) < 0.018)
-    people.dual[to_dual] = rng.choice(np.concatenate([FULL_DUAL_CODES, PARTIAL_DUAL_CODES]), to_dual.sum())
+    people.dual[to_dual] = rng.choice(
+        np.concatenate([FULL_DUAL_CODES, PARTIAL_DUAL_CODES]), to_dual.sum()
+    )
     lose = dual & (rng.random(n) < 0.07)
     people.dual[lose] = ""
     dementia = levels[load_params().condition_index("dementia")]
     to_lti = ~people.lti & (people.group == AGED) & (rng.random(n) < 0.004 + 0.02 * (dementia >= 2))
     people.lti |= to_lti
-    shift = 0.5 * (people.dual != "") + 0.8 * people.lti + 0.25 * (people.group != AGED) + 1.0 * people.esrd
+    shift = (
+        0.5 * (people.dual != "")
+        + 0.8 * people.lti
+        + 0.25 * (people.group != AGED)
+        + 1.0 * people.esrd
+    )
     rho = 0.8
-    people.health = shift + rho * (people.health - shift) + np.sqrt(1 - rho**2) * rng.standard_normal(n) + 0.04
+    people.health = (
+        shift + rho * (people.health - shift) + np.sqrt(1 - rho**2) * rng.standard_normal(n) + 0.04
+    )
 
 
-def _decide_deaths(rng: np.random.Generator, people: People, yf: YearFrame, levels: np.ndarray, params: SynthParams) -> None:
-    idx = {c: params.condition_index(c) for c in ("heart_failure", "cancer_lung", "dementia", "copd", "ckd")}
+def _decide_deaths(
+    rng: np.random.Generator, people: People, yf: YearFrame, levels: np.ndarray, params: SynthParams
+) -> None:
+    idx = {
+        c: params.condition_index(c)
+        for c in ("heart_failure", "cancer_lung", "dementia", "copd", "ckd")
+    }
     logit = (
         -3.95
         + 0.55 * np.clip(people.health, -3, 4)
@@ -254,25 +345,40 @@ def _decide_deaths(rng: np.random.Generator, people: People, yf: YearFrame, leve
     _refresh_days(yf)
 
 
-def _intensity(people: People, yf: YearFrame, levels: np.ndarray, params: SynthParams) -> np.ndarray:
+def _intensity(
+    people: People, yf: YearFrame, levels: np.ndarray, params: SynthParams
+) -> np.ndarray:
     """Cost intensity (mean 1 in a typical panel): drives the rate of every service."""
-    log_lam = 0.42 * np.clip(people.health, -3, 4) + 0.08 * cond.age_z(yf.age) + 0.35 * (people.group != AGED)
+    log_lam = (
+        0.42 * np.clip(people.health, -3, 4)
+        + 0.08 * cond.age_z(yf.age)
+        + 0.35 * (people.group != AGED)
+    )
     for i, c in enumerate(params.conditions):
         weights = np.array([0.0] + [lvl.cost_weight for lvl in c.levels])
         log_lam += CONDITION_WEIGHT_SCALE * weights[levels[i]]
-    log_lam += 0.45 * np.isin(people.dual, FULL_DUAL_CODES) + 0.25 * np.isin(people.dual, PARTIAL_DUAL_CODES) + 0.25 * people.lti + 0.3 * people.esrd
+    log_lam += (
+        0.45 * np.isin(people.dual, FULL_DUAL_CODES)
+        + 0.25 * np.isin(people.dual, PARTIAL_DUAL_CODES)
+        + 0.25 * people.lti
+        + 0.3 * people.esrd
+    )
     log_lam += 1.4 * yf.dies  # spending concentrates in the last months of life
     log_lam = np.minimum(log_lam, 3.2)
     return np.exp(log_lam - 0.45)
 
 
-def _documented_codes(rng: np.random.Generator, yf: YearFrame, levels: np.ndarray, people: People) -> pl.DataFrame:
+def _documented_codes(
+    rng: np.random.Generator, yf: YearFrame, levels: np.ndarray, people: People
+) -> pl.DataFrame:
     """Each person-year's documented diagnosis codes: present conditions coded with probability DOCUMENTATION_RATE."""
     codes = cond.level_codes()
     persons, out = [], []
     for i in range(levels.shape[0]):
         for lvl, options in enumerate(codes[i], start=1):
-            who = np.flatnonzero(yf.active & (levels[i] == lvl) & (rng.random(people.n) < cond.DOCUMENTATION_RATE))
+            who = np.flatnonzero(
+                yf.active & (levels[i] == lvl) & (rng.random(people.n) < cond.DOCUMENTATION_RATE)
+            )
             if len(who) == 0:
                 continue
             # a member keeps the same code for a condition level (stable coding habits)
@@ -283,11 +389,17 @@ def _documented_codes(rng: np.random.Generator, yf: YearFrame, levels: np.ndarra
     persons += [esrd, esrd]
     out += [np.full(len(esrd), "N186"), np.full(len(esrd), "Z992")]
     return pl.DataFrame(
-        {"person": np.concatenate(persons).astype(np.int64), "code": np.concatenate(out), "year": np.full(sum(len(x) for x in persons), yf.year, dtype=np.int32)}
+        {
+            "person": np.concatenate(persons).astype(np.int64),
+            "code": np.concatenate(out),
+            "year": np.full(sum(len(x) for x in persons), yf.year, dtype=np.int32),
+        }
     )
 
 
-def _eligibility_rows(people: People, yf: YearFrame, person_ids: pl.Series, member_ids: pl.Series) -> pl.DataFrame:
+def _eligibility_rows(
+    people: People, yf: YearFrame, person_ids: pl.Series, member_ids: pl.Series
+) -> pl.DataFrame:
     a = np.flatnonzero(yf.active & (yf.days > 0))
     has_gap = yf.gap_start[a] < yf.end[a]
     first_end = np.where(has_gap, yf.gap_start[a] - 1, yf.end[a])
@@ -298,7 +410,11 @@ def _eligibility_rows(people: People, yf: YearFrame, person_ids: pl.Series, memb
     age = yf.age[person]
     aged_now = age >= 65
     esrd = people.esrd[person]
-    status = np.where(aged_now, np.where(esrd, "11", "10"), np.where(people.group[person] == 2, "31", np.where(esrd, "21", "20")))
+    status = np.where(
+        aged_now,
+        np.where(esrd, "11", "10"),
+        np.where(people.group[person] == 2, "31", np.where(esrd, "21", "20")),
+    )
     death = people.death_day[person]
     return pl.DataFrame(
         {
@@ -310,7 +426,9 @@ def _eligibility_rows(people: People, yf: YearFrame, person_ids: pl.Series, memb
             "gender": np.where(people.female[person], "female", "male"),
             "race": people.race[person],
             "birth_date": _days_to_date(people.birth_day[person]),
-            "death_date": pl.Series(np.where(death < NEVER, death, 0).astype(np.int32)).cast(pl.Date).set(pl.Series(death >= NEVER), None),
+            "death_date": pl.Series(np.where(death < NEVER, death, 0).astype(np.int32))
+            .cast(pl.Date)
+            .set(pl.Series(death >= NEVER), None),
             "enrollment_start_date": _days_to_date(starts),
             "enrollment_end_date": _days_to_date(ends),
             "original_reason_entitlement_code": people.orec[person],
@@ -321,7 +439,9 @@ def _eligibility_rows(people: People, yf: YearFrame, person_ids: pl.Series, memb
     )
 
 
-def _attribution_rows(people: People, yf: YearFrame, person_ids: pl.Series, pool: ProviderPool) -> pl.DataFrame:
+def _attribution_rows(
+    people: People, yf: YearFrame, person_ids: pl.Series, pool: ProviderPool
+) -> pl.DataFrame:
     a = np.flatnonzero(yf.active & (yf.days > 0))
     pcp = people.pcp[a]
     return pl.DataFrame(
@@ -336,26 +456,53 @@ def _attribution_rows(people: People, yf: YearFrame, person_ids: pl.Series, pool
     )
 
 
-def _pharmacy_rows(rng, params: SynthParams, pool: ProviderPool, people: People, yf: YearFrame, levels, drug_draw, supply90, person_ids, member_ids) -> pl.DataFrame:
+def _pharmacy_rows(
+    rng,
+    params: SynthParams,
+    pool: ProviderPool,
+    people: People,
+    yf: YearFrame,
+    levels,
+    drug_draw,
+    supply90,
+    person_ids,
+    member_ids,
+) -> pl.DataFrame:
     """Part D fills: each member on a drug for a condition fills it every 30 or 90 days, with imperfect adherence."""
     frames = []
     for d, drug in enumerate(params.drugs.iter_rows(named=True)):
         ci = params.condition_index(drug["condition"])
-        who = np.flatnonzero(yf.active & (yf.days > 0) & (levels[ci] >= drug["min_level"]) & (drug_draw[d] < drug["share"]))
+        who = np.flatnonzero(
+            yf.active
+            & (yf.days > 0)
+            & (levels[ci] >= drug["min_level"])
+            & (drug_draw[d] < drug["share"])
+        )
         if len(who) == 0:
             continue
         supply = np.where(supply90[d, who], 90, 30)
         adherence = rng.beta(8, 2, len(who))
         interval = np.ceil(supply / adherence).astype(np.int64)
-        fills = np.maximum(np.floor(yf.days[who] / interval).astype(np.int64), (rng.random(len(who)) < 0.7).astype(np.int64))
+        fills = np.maximum(
+            np.floor(yf.days[who] / interval).astype(np.int64),
+            (rng.random(len(who)) < 0.7).astype(np.int64),
+        )
         p = np.repeat(who, fills)
         k = ranks_within(fills)
         iv = np.repeat(interval, fills)
         first = np.repeat(rng.integers(0, np.maximum(interval, 1)), fills)
-        date = yf.start[p] + np.minimum(first % np.maximum(yf.days[p], 1) + k * iv, np.maximum(yf.days[p] - 1, 0))
+        date = yf.start[p] + np.minimum(
+            first % np.maximum(yf.days[p], 1) + k * iv, np.maximum(yf.days[p] - 1, 0)
+        )
         date = date + np.where(date >= yf.gap_start[p], yf.gap_len[p], 0)
         sup = np.repeat(supply, fills)
-        cost = drug["cost_per_30_days"] * sup / 30 * PART_D_COST_SCALE * rng.lognormal(-0.005, 0.1, len(p))
+        cost = (
+            drug["cost_per_30_days"]
+            * sup
+            / 30
+            * PART_D_COST_SCALE
+            * rng.lognormal(-0.005, 0.1, len(p))
+        )
         frames.append(
             pl.DataFrame(
                 {
@@ -379,7 +526,9 @@ def _pharmacy_rows(rng, params: SynthParams, pool: ProviderPool, people: People,
         pl.lit("medicare part d").alias("payer"),
         pl.lit("part d").alias("plan"),
         pl.Series(pool.pcp_npi[people.pcp[pidx]]).alias("prescribing_provider_npi"),
-        pl.Series(pool.pharmacy_npi[(pidx * 7 + 3) % len(pool.pharmacy_npi)]).alias("dispensing_provider_npi"),
+        pl.Series(pool.pharmacy_npi[(pidx * 7 + 3) % len(pool.pharmacy_npi)]).alias(
+            "dispensing_provider_npi"
+        ),
         (pl.col("dispensing_date").cast(pl.Int32) + 14).cast(pl.Date).alias("paid_date"),
         (pl.col("allowed_amount") * 0.85).round(2).alias("paid_amount"),
         pl.col("allowed_amount").round(2),
@@ -393,7 +542,17 @@ def _pharmacy_rows(rng, params: SynthParams, pool: ProviderPool, people: People,
 class Services:
     """Generates one year's medical services for a chunk into a ``ClaimBook``."""
 
-    def __init__(self, rng, params: SynthParams, pool: ProviderPool, people: People, yf: YearFrame, levels, intensity, book: ClaimBook):
+    def __init__(
+        self,
+        rng,
+        params: SynthParams,
+        pool: ProviderPool,
+        people: People,
+        yf: YearFrame,
+        levels,
+        intensity,
+        book: ClaimBook,
+    ):
         self.rng, self.params, self.pool, self.people, self.yf = rng, params, pool, people, yf
         self.levels, self.lam, self.book = levels, intensity, book
         self.year = yf.year
@@ -402,14 +561,24 @@ class Services:
         routine = params.routine_codes
         self.visit_codes = routine.filter(pl.col("use") == "visit")
         self.ed_codes = routine.filter(pl.col("use") == "ed")
-        self.discharges: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (person, discharge day, disposition)
+        self.discharges: list[
+            tuple[np.ndarray, np.ndarray, np.ndarray]
+        ] = []  # (person, discharge day, disposition)
         self.in_active_treatment = rng.random(people.n) < 0.25
 
     # -- helpers
-    def counts(self, rate: float, exponent: float, mask: np.ndarray | None = None, *, care: float = 0.0) -> np.ndarray:
+    def counts(
+        self, rate: float, exponent: float, mask: np.ndarray | None = None, *, care: float = 0.0
+    ) -> np.ndarray:
         """Poisson counts per member: rate x exposure x intensity^exponent x the year's shock;
         ``care`` > 0 marks elective care, scaled by care-seeking and rarely used by care avoiders."""
-        mu = rate * self.yf.exposure * self.lam**exponent * self.shock * np.exp(care * self.people.care_seeking)
+        mu = (
+            rate
+            * self.yf.exposure
+            * self.lam**exponent
+            * self.shock
+            * np.exp(care * self.people.care_seeking)
+        )
         if care > 0:
             mu = mu * np.where(self.people.avoids_care, 0.02, 1.0)
         if mask is not None:
@@ -422,14 +591,16 @@ class Services:
 
     def paid(self, mean: float | np.ndarray, cv: float, n: int) -> np.ndarray:
         sigma = np.sqrt(np.log(1 + cv**2))
-        return mean * self.rng.lognormal(-sigma**2 / 2, sigma, n)
+        return mean * self.rng.lognormal(-(sigma**2) / 2, sigma, n)
 
     def pick(self, table: pl.DataFrame, n: int) -> Pick:
         w = table["weight"].to_numpy().astype(float)
         return Pick(table["code"].to_numpy(), self.rng.choice(len(w), n, p=w / w.sum()))
 
     def specialist(self, n: int) -> Pick:
-        return Pick(self.pool.specialist_npi, self.rng.integers(0, len(self.pool.specialist_npi), n))
+        return Pick(
+            self.pool.specialist_npi, self.rng.integers(0, len(self.pool.specialist_npi), n)
+        )
 
     def condition_mask(self, name: str | None, min_level: int = 1) -> np.ndarray:
         if name is None:
@@ -437,7 +608,10 @@ class Services:
         if name == "esrd":
             return self.people.esrd.copy()
         if name in ("cancer_any", "cancer_active"):
-            idx = [self.params.condition_index(c) for c in ("cancer_breast", "cancer_colorectal", "cancer_lung", "cancer_prostate")]
+            idx = [
+                self.params.condition_index(c)
+                for c in ("cancer_breast", "cancer_colorectal", "cancer_lung", "cancer_prostate")
+            ]
             cancer = (self.levels[idx] > 0).any(axis=0)
             # about a quarter of members with cancer are in active drug treatment in a given year
             return cancer & self.in_active_treatment if name == "cancer_active" else cancer
@@ -455,7 +629,9 @@ class Services:
         index = np.zeros(len(person), dtype=np.int64)
         for level, options in enumerate(codes, start=1):
             sel = lvl == level
-            index[sel] = first[level - 1] + (person[sel] * 2654435761 + i * 97 + level) % len(options)
+            index[sel] = first[level - 1] + (person[sel] * 2654435761 + i * 97 + level) % len(
+                options
+            )
         return Pick(tuple(values), index)
 
     # -- generators
@@ -479,25 +655,76 @@ class Services:
         lti = people.lti[p]
         em_codes = ("99212", "99213", "99214", "99215", "99204", "99309", "99310")
         fee = np.array([50.0, 80.0, 114.0, 156.0, 138.0, 110.0, 160.0])
-        code_idx = np.where(lti, 5 + (rng.random(n) < 0.3), rng.choice(5, n, p=[0.05, 0.40, 0.45, 0.07, 0.03]))
+        code_idx = np.where(
+            lti, 5 + (rng.random(n) < 0.3), rng.choice(5, n, p=[0.05, 0.40, 0.45, 0.07, 0.03])
+        )
         codes = Pick(em_codes, code_idx)
         paid = fee[code_idx] * rng.lognormal(0, 0.05, n)
         pos = Pick(("11", "10", "32"), np.where(lti, 2, (rng.random(n) < 0.06).astype(np.int64)))
         n_pcp = len(self.pool.pcp_npi)
         doctors = np.concatenate([self.pool.pcp_npi, self.pool.specialist_npi])
-        rendering = Pick(doctors, np.where(rng.random(n) < 0.55, people.pcp[p], n_pcp + rng.integers(0, len(self.pool.specialist_npi), n)))
+        rendering = Pick(
+            doctors,
+            np.where(
+                rng.random(n) < 0.55,
+                people.pcp[p],
+                n_pcp + rng.integers(0, len(self.pool.specialist_npi), n),
+            ),
+        )
         start = self.yf.dates(rng, p)
         routine = self.pick(self.visit_codes, n)
         principal = Pick(routine.values, np.where(rng.random(n) < 0.25, routine.index, -1))
-        self.book.add(p, self.year, start, start, claim_type="professional", place_of_service_code=pos, rendering_npi=rendering, billing_npi=rendering,
-                      principal=principal, n_dx=rng.integers(1, 5, n), lines=[dict(hcpcs_code=codes, service_unit_quantity=1.0, paid_amount=paid, allowed_amount=paid / 0.8)])
+        self.book.add(
+            p,
+            self.year,
+            start,
+            start,
+            claim_type="professional",
+            place_of_service_code=pos,
+            rendering_npi=rendering,
+            billing_npi=rendering,
+            principal=principal,
+            n_dx=rng.integers(1, 5, n),
+            lines=[
+                dict(
+                    hcpcs_code=codes,
+                    service_unit_quantity=1.0,
+                    paid_amount=paid,
+                    allowed_amount=paid / 0.8,
+                )
+            ],
+        )
         # annual wellness visit
-        awv = self.expand((self.yf.active & ~people.avoids_care & (rng.random(people.n) < 0.5 * np.minimum(self.yf.exposure * 1.5, 1))).astype(np.int64))
+        awv = self.expand(
+            (
+                self.yf.active
+                & ~people.avoids_care
+                & (rng.random(people.n) < 0.5 * np.minimum(self.yf.exposure * 1.5, 1))
+            ).astype(np.int64)
+        )
         start = self.yf.dates(rng, awv)
         paid = self.paid(130.0, 0.05, len(awv))
         npi = Pick(self.pool.pcp_npi, people.pcp[awv])
-        self.book.add(awv, self.year, start, start, claim_type="professional", place_of_service_code="11", rendering_npi=npi, billing_npi=npi,
-                      principal="Z0000", n_dx=rng.integers(1, 4, len(awv)), lines=[dict(hcpcs_code="G0439", service_unit_quantity=1.0, paid_amount=paid, allowed_amount=paid / 0.8)])
+        self.book.add(
+            awv,
+            self.year,
+            start,
+            start,
+            claim_type="professional",
+            place_of_service_code="11",
+            rendering_npi=npi,
+            billing_npi=npi,
+            principal="Z0000",
+            n_dx=rng.integers(1, 4, len(awv)),
+            lines=[
+                dict(
+                    hcpcs_code="G0439",
+                    service_unit_quantity=1.0,
+                    paid_amount=paid,
+                    allowed_amount=paid / 0.8,
+                )
+            ],
+        )
 
     def catalog_services(self) -> None:
         rng = self.rng
@@ -513,15 +740,54 @@ class Services:
             units = float(s["units"])
             if s["claim_type"] == "institutional":
                 facility = Pick(self.pool.hospital_npi, self.people.hospital[p])
-                self.book.add(p, self.year, start, start, claim_type="institutional", bill_type_code=s["bill_type_code"], facility_npi=facility, billing_npi=facility,
-                              principal=principal, n_dx=rng.integers(1, 5, n),
-                              lines=[dict(revenue_center_code=s["revenue_center_code"], hcpcs_code=s["hcpcs_code"], service_unit_quantity=units, paid_amount=paid, allowed_amount=paid / 0.8)])
+                self.book.add(
+                    p,
+                    self.year,
+                    start,
+                    start,
+                    claim_type="institutional",
+                    bill_type_code=s["bill_type_code"],
+                    facility_npi=facility,
+                    billing_npi=facility,
+                    principal=principal,
+                    n_dx=rng.integers(1, 5, n),
+                    lines=[
+                        dict(
+                            revenue_center_code=s["revenue_center_code"],
+                            hcpcs_code=s["hcpcs_code"],
+                            service_unit_quantity=units,
+                            paid_amount=paid,
+                            allowed_amount=paid / 0.8,
+                        )
+                    ],
+                )
             else:
                 is_dme = s["place_of_service_code"] == "12"
-                npi = Pick(self.pool.supplier_npi, rng.integers(0, len(self.pool.supplier_npi), n)) if is_dme else self.specialist(n)
-                self.book.add(p, self.year, start, start, claim_type="professional", place_of_service_code=s["place_of_service_code"], rendering_npi=npi, billing_npi=npi,
-                              principal=principal, n_dx=rng.integers(1, 4, n),
-                              lines=[dict(hcpcs_code=s["hcpcs_code"], service_unit_quantity=units, paid_amount=paid, allowed_amount=paid / 0.8)])
+                npi = (
+                    Pick(self.pool.supplier_npi, rng.integers(0, len(self.pool.supplier_npi), n))
+                    if is_dme
+                    else self.specialist(n)
+                )
+                self.book.add(
+                    p,
+                    self.year,
+                    start,
+                    start,
+                    claim_type="professional",
+                    place_of_service_code=s["place_of_service_code"],
+                    rendering_npi=npi,
+                    billing_npi=npi,
+                    principal=principal,
+                    n_dx=rng.integers(1, 4, n),
+                    lines=[
+                        dict(
+                            hcpcs_code=s["hcpcs_code"],
+                            service_unit_quantity=units,
+                            paid_amount=paid,
+                            allowed_amount=paid / 0.8,
+                        )
+                    ],
+                )
 
     def ed_visits(self) -> None:
         rng = self.rng
@@ -534,15 +800,65 @@ class Services:
         fac_paid = np.array([260.0, 430.0, 640.0])[level_idx] * rng.lognormal(0, 0.1, n)
         principal = self.pick(self.ed_codes, n)
         lab, xray = rng.random(n) < 0.6, rng.random(n) < 0.45
-        self.book.add(p, self.year, start, start, claim_type="institutional", bill_type_code="131", facility_npi=facility, billing_npi=facility, principal=principal,
-                      n_dx=rng.integers(1, 5, n),
-                      lines=[dict(revenue_center_code="0450", hcpcs_code=level, service_unit_quantity=1.0, paid_amount=fac_paid, allowed_amount=fac_paid / 0.8),
-                             dict(revenue_center_code="0300", hcpcs_code="80053", service_unit_quantity=1.0, paid_amount=self.paid(28.0, 0.2, n), allowed_amount=35.0, mask=lab),
-                             dict(revenue_center_code="0320", hcpcs_code="71046", service_unit_quantity=1.0, paid_amount=self.paid(62.0, 0.2, n), allowed_amount=77.5, mask=xray)])
+        self.book.add(
+            p,
+            self.year,
+            start,
+            start,
+            claim_type="institutional",
+            bill_type_code="131",
+            facility_npi=facility,
+            billing_npi=facility,
+            principal=principal,
+            n_dx=rng.integers(1, 5, n),
+            lines=[
+                dict(
+                    revenue_center_code="0450",
+                    hcpcs_code=level,
+                    service_unit_quantity=1.0,
+                    paid_amount=fac_paid,
+                    allowed_amount=fac_paid / 0.8,
+                ),
+                dict(
+                    revenue_center_code="0300",
+                    hcpcs_code="80053",
+                    service_unit_quantity=1.0,
+                    paid_amount=self.paid(28.0, 0.2, n),
+                    allowed_amount=35.0,
+                    mask=lab,
+                ),
+                dict(
+                    revenue_center_code="0320",
+                    hcpcs_code="71046",
+                    service_unit_quantity=1.0,
+                    paid_amount=self.paid(62.0, 0.2, n),
+                    allowed_amount=77.5,
+                    mask=xray,
+                ),
+            ],
+        )
         doc = self.specialist(n)
         prof = np.array([60.0, 95.0, 140.0])[level_idx]
-        self.book.add(p, self.year, start, start, claim_type="professional", place_of_service_code="23", rendering_npi=doc, billing_npi=doc, principal=principal, n_dx=rng.integers(1, 4, n),
-                      lines=[dict(hcpcs_code=level, service_unit_quantity=1.0, paid_amount=prof, allowed_amount=prof / 0.8)])
+        self.book.add(
+            p,
+            self.year,
+            start,
+            start,
+            claim_type="professional",
+            place_of_service_code="23",
+            rendering_npi=doc,
+            billing_npi=doc,
+            principal=principal,
+            n_dx=rng.integers(1, 4, n),
+            lines=[
+                dict(
+                    hcpcs_code=level,
+                    service_unit_quantity=1.0,
+                    paid_amount=prof,
+                    allowed_amount=prof / 0.8,
+                )
+            ],
+        )
         by_ambulance = rng.random(n) < 0.42
         self.ambulance(p[by_ambulance], start[by_ambulance])
 
@@ -558,9 +874,32 @@ class Services:
         base = np.where(als, 490.0, 410.0) * rng.lognormal(0, 0.08, n)
         miles = np.maximum(1, rng.poisson(9, n)).astype(float)
         npi = Pick(self.pool.ambulance_npi, rng.integers(0, len(self.pool.ambulance_npi), n))
-        self.book.add(p, self.year, start, start, claim_type="professional", place_of_service_code="41", rendering_npi=npi, billing_npi=npi, principal=self.pick(self.ed_codes, n), n_dx=1,
-                      lines=[dict(hcpcs_code=code, service_unit_quantity=1.0, paid_amount=base, allowed_amount=base / 0.8),
-                             dict(hcpcs_code="A0425", service_unit_quantity=miles, paid_amount=miles * 8.6, allowed_amount=miles * 10.75)])
+        self.book.add(
+            p,
+            self.year,
+            start,
+            start,
+            claim_type="professional",
+            place_of_service_code="41",
+            rendering_npi=npi,
+            billing_npi=npi,
+            principal=self.pick(self.ed_codes, n),
+            n_dx=1,
+            lines=[
+                dict(
+                    hcpcs_code=code,
+                    service_unit_quantity=1.0,
+                    paid_amount=base,
+                    allowed_amount=base / 0.8,
+                ),
+                dict(
+                    hcpcs_code="A0425",
+                    service_unit_quantity=miles,
+                    paid_amount=miles * 8.6,
+                    allowed_amount=miles * 10.75,
+                ),
+            ],
+        )
 
     def observation_stays(self) -> None:
         rng = self.rng
@@ -570,10 +909,34 @@ class Services:
         end = start + rng.integers(0, 2, n)
         facility = self.pool.hospital_npi[self.people.hospital[p]]
         paid = self.paid(2_450.0, 0.25, n)
-        self.book.add(p, self.year, start, end, claim_type="institutional", bill_type_code="131", facility_npi=facility, billing_npi=facility, principal=self.pick(self.ed_codes, n),
-                      n_dx=rng.integers(2, 7, n),
-                      lines=[dict(revenue_center_code="0762", hcpcs_code="G0378", service_unit_quantity=rng.integers(12, 48, n).astype(float), paid_amount=paid * 0.8, allowed_amount=paid),
-                             dict(revenue_center_code="0450", hcpcs_code="99284", service_unit_quantity=1.0, paid_amount=paid * 0.2, allowed_amount=paid * 0.25)])
+        self.book.add(
+            p,
+            self.year,
+            start,
+            end,
+            claim_type="institutional",
+            bill_type_code="131",
+            facility_npi=facility,
+            billing_npi=facility,
+            principal=self.pick(self.ed_codes, n),
+            n_dx=rng.integers(2, 7, n),
+            lines=[
+                dict(
+                    revenue_center_code="0762",
+                    hcpcs_code="G0378",
+                    service_unit_quantity=rng.integers(12, 48, n).astype(float),
+                    paid_amount=paid * 0.8,
+                    allowed_amount=paid,
+                ),
+                dict(
+                    revenue_center_code="0450",
+                    hcpcs_code="99284",
+                    service_unit_quantity=1.0,
+                    paid_amount=paid * 0.2,
+                    allowed_amount=paid * 0.25,
+                ),
+            ],
+        )
 
     # -- inpatient
     def _choose_drg(self, p: np.ndarray, medical_only: bool = True) -> np.ndarray:
@@ -589,7 +952,15 @@ class Services:
         u = self.rng.random(len(p)) * cum[:, -1]
         return (cum < u[:, None]).sum(axis=1)
 
-    def admit(self, p: np.ndarray, admission: np.ndarray, drg_idx: np.ndarray, *, via_ed: np.ndarray, terminal: np.ndarray) -> None:
+    def admit(
+        self,
+        p: np.ndarray,
+        admission: np.ndarray,
+        drg_idx: np.ndarray,
+        *,
+        via_ed: np.ndarray,
+        terminal: np.ndarray,
+    ) -> None:
         """Inpatient claims (facility + professional) for admissions; records discharges for post-acute care."""
         rng, n = self.rng, len(p)
         if n == 0:
@@ -598,13 +969,22 @@ class Services:
         mean_los = drgs["mean_los"].to_numpy()[drg_idx]
         los = np.maximum(1, np.round(mean_los * rng.gamma(2.5, 0.5, n))).astype(np.int64)
         last_day = np.minimum(self.people.death_day[p], self.people.leave_day[p] - 1)
-        discharge = np.where(terminal, self.people.death_day[p], np.minimum(admission + los, np.maximum(last_day, admission)))
+        discharge = np.where(
+            terminal,
+            self.people.death_day[p],
+            np.minimum(admission + los, np.maximum(last_day, admission)),
+        )
         admission = np.where(terminal, np.maximum(discharge - los, self.yf.start[p]), admission)
         los = np.maximum(discharge - admission, 1)
         weight = drgs["relative_weight"].to_numpy()[drg_idx]
-        allowed = weight * IPPS_BASE_RATE * rng.lognormal(0, 0.08, n) + np.maximum(los - 3 * mean_los, 0) * OUTLIER_PER_DAY
+        allowed = (
+            weight * IPPS_BASE_RATE * rng.lognormal(0, 0.08, n)
+            + np.maximum(los - 3 * mean_los, 0) * OUTLIER_PER_DAY
+        )
         first = self._first_admission_of_year(p)
-        paid = np.maximum(allowed - np.where(first, self.cost_sharing["part_a_inpatient_deductible"], 0.0), 0.0)
+        paid = np.maximum(
+            allowed - np.where(first, self.cost_sharing["part_a_inpatient_deductible"], 0.0), 0.0
+        )
         disposition = self._disposition(p, terminal)
         surgical = drgs["procedures"].to_numpy()[drg_idx]
         pcs, surgeon_code = self._procedures(surgical)
@@ -612,33 +992,148 @@ class Services:
         facility = self.pool.hospital_npi[self.people.hospital[p]]
         principal = self._principal_codes(drg_idx)
         drg_code = drgs["drg_code"].to_numpy()[drg_idx]
-        self.book.add(p, self.year, admission, discharge, claim_type="institutional", bill_type_code="111", facility_npi=facility, billing_npi=facility,
-                      admission=admission, discharge=discharge, admit_type_code=np.where(via_ed, "1", "3"), admit_source_code=np.where(via_ed, "7", "1"),
-                      discharge_disposition_code=disposition, drg_code=drg_code, principal=principal, n_dx=rng.integers(5, 14, n), pcs=pcs,
-                      lines=[dict(revenue_center_code="0120", service_unit_quantity=los.astype(float), paid_amount=paid * 0.55, allowed_amount=allowed * 0.55),
-                             dict(revenue_center_code="0250", service_unit_quantity=1.0, paid_amount=paid * 0.15, allowed_amount=allowed * 0.15),
-                             dict(revenue_center_code="0300", service_unit_quantity=1.0, paid_amount=paid * 0.10, allowed_amount=allowed * 0.10),
-                             dict(revenue_center_code="0360", service_unit_quantity=1.0, paid_amount=paid * 0.20, allowed_amount=allowed * 0.20, mask=has_pcs),
-                             dict(revenue_center_code="0450", service_unit_quantity=1.0, paid_amount=paid * 0.20, allowed_amount=allowed * 0.20, mask=~has_pcs)])
+        self.book.add(
+            p,
+            self.year,
+            admission,
+            discharge,
+            claim_type="institutional",
+            bill_type_code="111",
+            facility_npi=facility,
+            billing_npi=facility,
+            admission=admission,
+            discharge=discharge,
+            admit_type_code=np.where(via_ed, "1", "3"),
+            admit_source_code=np.where(via_ed, "7", "1"),
+            discharge_disposition_code=disposition,
+            drg_code=drg_code,
+            principal=principal,
+            n_dx=rng.integers(5, 14, n),
+            pcs=pcs,
+            lines=[
+                dict(
+                    revenue_center_code="0120",
+                    service_unit_quantity=los.astype(float),
+                    paid_amount=paid * 0.55,
+                    allowed_amount=allowed * 0.55,
+                ),
+                dict(
+                    revenue_center_code="0250",
+                    service_unit_quantity=1.0,
+                    paid_amount=paid * 0.15,
+                    allowed_amount=allowed * 0.15,
+                ),
+                dict(
+                    revenue_center_code="0300",
+                    service_unit_quantity=1.0,
+                    paid_amount=paid * 0.10,
+                    allowed_amount=allowed * 0.10,
+                ),
+                dict(
+                    revenue_center_code="0360",
+                    service_unit_quantity=1.0,
+                    paid_amount=paid * 0.20,
+                    allowed_amount=allowed * 0.20,
+                    mask=has_pcs,
+                ),
+                dict(
+                    revenue_center_code="0450",
+                    service_unit_quantity=1.0,
+                    paid_amount=paid * 0.20,
+                    allowed_amount=allowed * 0.20,
+                    mask=~has_pcs,
+                ),
+            ],
+        )
         doc = self.specialist(n)
         subsequent = np.maximum(los - 1, 0).astype(float)
-        self.book.add(p, self.year, admission, discharge, claim_type="professional", place_of_service_code="21", rendering_npi=doc, billing_npi=doc, principal=principal, n_dx=rng.integers(1, 5, n),
-                      lines=[dict(hcpcs_code="99223", service_unit_quantity=1.0, paid_amount=self.paid(205.0, 0.1, n), allowed_amount=256.0, line_start=admission, line_end=admission),
-                             dict(hcpcs_code="99232", service_unit_quantity=subsequent, paid_amount=subsequent * 78.0, allowed_amount=subsequent * 97.5, line_start=admission + 1, line_end=np.maximum(discharge - 1, admission + 1), mask=subsequent > 0),
-                             dict(hcpcs_code="99239", service_unit_quantity=1.0, paid_amount=self.paid(98.0, 0.1, n), allowed_amount=122.5, line_start=discharge, line_end=discharge)])
+        self.book.add(
+            p,
+            self.year,
+            admission,
+            discharge,
+            claim_type="professional",
+            place_of_service_code="21",
+            rendering_npi=doc,
+            billing_npi=doc,
+            principal=principal,
+            n_dx=rng.integers(1, 5, n),
+            lines=[
+                dict(
+                    hcpcs_code="99223",
+                    service_unit_quantity=1.0,
+                    paid_amount=self.paid(205.0, 0.1, n),
+                    allowed_amount=256.0,
+                    line_start=admission,
+                    line_end=admission,
+                ),
+                dict(
+                    hcpcs_code="99232",
+                    service_unit_quantity=subsequent,
+                    paid_amount=subsequent * 78.0,
+                    allowed_amount=subsequent * 97.5,
+                    line_start=admission + 1,
+                    line_end=np.maximum(discharge - 1, admission + 1),
+                    mask=subsequent > 0,
+                ),
+                dict(
+                    hcpcs_code="99239",
+                    service_unit_quantity=1.0,
+                    paid_amount=self.paid(98.0, 0.1, n),
+                    allowed_amount=122.5,
+                    line_start=discharge,
+                    line_end=discharge,
+                ),
+            ],
+        )
         has_surgeon = surgeon_code.astype(bool)
         if has_surgeon.any():
             sp = p[has_surgeon]
             fee = drgs["surgeon_paid"].to_numpy()[drg_idx][has_surgeon].astype(float)
             sdoc = self.specialist(len(sp))
-            self.book.add(sp, self.year, admission[has_surgeon], admission[has_surgeon], claim_type="professional", place_of_service_code="21", rendering_npi=sdoc, billing_npi=sdoc,
-                          principal=principal[has_surgeon], n_dx=2,
-                          lines=[dict(hcpcs_code=surgeon_code[has_surgeon].astype(str), service_unit_quantity=1.0, paid_amount=fee, allowed_amount=fee / 0.8)])
+            self.book.add(
+                sp,
+                self.year,
+                admission[has_surgeon],
+                admission[has_surgeon],
+                claim_type="professional",
+                place_of_service_code="21",
+                rendering_npi=sdoc,
+                billing_npi=sdoc,
+                principal=principal[has_surgeon],
+                n_dx=2,
+                lines=[
+                    dict(
+                        hcpcs_code=surgeon_code[has_surgeon].astype(str),
+                        service_unit_quantity=1.0,
+                        paid_amount=fee,
+                        allowed_amount=fee / 0.8,
+                    )
+                ],
+            )
         ed = via_ed
         if ed.any():
             doc = self.specialist(int(ed.sum()))
-            self.book.add(p[ed], self.year, admission[ed], admission[ed], claim_type="professional", place_of_service_code="23", rendering_npi=doc, billing_npi=doc,
-                          principal=principal[ed], n_dx=2, lines=[dict(hcpcs_code="99285", service_unit_quantity=1.0, paid_amount=140.0, allowed_amount=175.0)])
+            self.book.add(
+                p[ed],
+                self.year,
+                admission[ed],
+                admission[ed],
+                claim_type="professional",
+                place_of_service_code="23",
+                rendering_npi=doc,
+                billing_npi=doc,
+                principal=principal[ed],
+                n_dx=2,
+                lines=[
+                    dict(
+                        hcpcs_code="99285",
+                        service_unit_quantity=1.0,
+                        paid_amount=140.0,
+                        allowed_amount=175.0,
+                    )
+                ],
+            )
             arrive = ed & (rng.random(n) < 0.55)
             self.ambulance(p[arrive], admission[arrive])
         self.discharges.append((p, discharge, disposition))
@@ -669,7 +1164,11 @@ class Services:
         p_hh = np.full(n, 0.17)
         p_hospice = np.full(n, 0.015)
         u = rng.random(n)
-        disp = np.where(u < p_snf, "03", np.where(u < p_snf + p_hh, "06", np.where(u < p_snf + p_hh + p_hospice, "50", "01")))
+        disp = np.where(
+            u < p_snf,
+            "03",
+            np.where(u < p_snf + p_hh, "06", np.where(u < p_snf + p_hh + p_hospice, "50", "01")),
+        )
         v = rng.random(n)
         disp = np.where((disp == "01") & (v < 0.03), "62", disp)
         disp = np.where((disp == "01") & (v > 0.985), "07", disp)
@@ -693,7 +1192,9 @@ class Services:
         self.terminal = np.zeros(self.people.n, dtype=bool)
         self.terminal[terminal_p] = True
         p = np.concatenate([p, terminal_p])
-        terminal = np.r_[np.zeros(len(p) - len(terminal_p), dtype=bool), np.ones(len(terminal_p), dtype=bool)]
+        terminal = np.r_[
+            np.zeros(len(p) - len(terminal_p), dtype=bool), np.ones(len(terminal_p), dtype=bool)
+        ]
         admission = yf.dates(rng, p)
         drg = self._choose_drg(p)
         self.admit(p, admission, drg, via_ed=rng.random(len(p)) < 0.78, terminal=terminal)
@@ -705,28 +1206,47 @@ class Services:
             again = alive & (rng.random(len(person)) < risk)
             rp = person[again]
             when = discharge[again] + rng.integers(1, 31, len(rp))
-            ok = when <= np.minimum(np.minimum(self.people.death_day[rp], self.people.leave_day[rp] - 1), yf.end[rp] + 40)
+            ok = when <= np.minimum(
+                np.minimum(self.people.death_day[rp], self.people.leave_day[rp] - 1),
+                yf.end[rp] + 40,
+            )
             rp, when = rp[ok], when[ok]
-            self.admit(rp, when, self._choose_drg(rp), via_ed=rng.random(len(rp)) < 0.85, terminal=np.zeros(len(rp), dtype=bool))
+            self.admit(
+                rp,
+                when,
+                self._choose_drg(rp),
+                via_ed=rng.random(len(rp)) < 0.85,
+                terminal=np.zeros(len(rp), dtype=bool),
+            )
         self.catastrophic_stays()
 
     def catastrophic_stays(self) -> None:
         """Rare prolonged critical-care stays (prolonged mechanical ventilation, ECMO) that give
         Medicare spending its extreme tail (MS-DRGs 003/004)."""
         rng, yf = self.rng, self.yf
-        chance = np.where(yf.active & (yf.days > 30), CATASTROPHIC_RATE * yf.exposure * self.lam**0.6, 0.0)
+        chance = np.where(
+            yf.active & (yf.days > 30), CATASTROPHIC_RATE * yf.exposure * self.lam**0.6, 0.0
+        )
         p = np.flatnonzero(rng.random(self.people.n) < np.clip(chance, 0, 0.2))
         if len(p) == 0:
             return
         codes = self.params.drgs["drg_code"].to_list()
         drg = np.where(rng.random(len(p)) < 0.7, codes.index("004"), codes.index("003"))
-        self.admit(p, yf.dates(rng, p), drg, via_ed=rng.random(len(p)) < 0.8, terminal=np.zeros(len(p), dtype=bool))
+        self.admit(
+            p,
+            yf.dates(rng, p),
+            drg,
+            via_ed=rng.random(len(p)) < 0.8,
+            terminal=np.zeros(len(p), dtype=bool),
+        )
 
     def joint_replacements(self) -> None:
         rng = self.rng
         oa = self.condition_mask("osteoarthritis")
         healthy_enough = self.people.health < 1.8
-        chance = np.where(oa & healthy_enough & self.yf.active & ~self.yf.dies, 0.028 * self.yf.exposure, 0.0)
+        chance = np.where(
+            oa & healthy_enough & self.yf.active & ~self.yf.dies, 0.028 * self.yf.exposure, 0.0
+        )
         p = np.flatnonzero(rng.random(self.people.n) < chance)
         if len(p) == 0:
             return
@@ -734,25 +1254,85 @@ class Services:
         drgs = self.params.drgs["drg_code"].to_list()
         ip = p[~outpatient]
         drg = np.where(self.people.health[ip] > 1.0, drgs.index("469"), drgs.index("470"))
-        self.admit(ip, self.yf.dates(rng, ip), drg, via_ed=np.zeros(len(ip), dtype=bool), terminal=np.zeros(len(ip), dtype=bool))
+        self.admit(
+            ip,
+            self.yf.dates(rng, ip),
+            drg,
+            via_ed=np.zeros(len(ip), dtype=bool),
+            terminal=np.zeros(len(ip), dtype=bool),
+        )
         op = p[outpatient]
         start = self.yf.dates(rng, op)
         code = rng.choice(["27447", "27130"], len(op), p=[0.7, 0.3])
         facility = self.pool.hospital_npi[self.people.hospital[op]]
         paid = self.paid(12_400.0, 0.12, len(op))
-        self.book.add(op, self.year, start, start, claim_type="institutional", bill_type_code="131", facility_npi=facility, billing_npi=facility,
-                      principal=np.where(code == "27447", "M1711", "M1611"), n_dx=3,
-                      lines=[dict(revenue_center_code="0360", hcpcs_code=code, service_unit_quantity=1.0, paid_amount=paid, allowed_amount=paid / 0.8)])
+        self.book.add(
+            op,
+            self.year,
+            start,
+            start,
+            claim_type="institutional",
+            bill_type_code="131",
+            facility_npi=facility,
+            billing_npi=facility,
+            principal=np.where(code == "27447", "M1711", "M1611"),
+            n_dx=3,
+            lines=[
+                dict(
+                    revenue_center_code="0360",
+                    hcpcs_code=code,
+                    service_unit_quantity=1.0,
+                    paid_amount=paid,
+                    allowed_amount=paid / 0.8,
+                )
+            ],
+        )
         doc = self.specialist(len(op))
-        self.book.add(op, self.year, start, start, claim_type="professional", place_of_service_code="22", rendering_npi=doc, billing_npi=doc,
-                      principal=np.where(code == "27447", "M1711", "M1611"), n_dx=2, lines=[dict(hcpcs_code=code, service_unit_quantity=1.0, paid_amount=1300.0, allowed_amount=1625.0)])
+        self.book.add(
+            op,
+            self.year,
+            start,
+            start,
+            claim_type="professional",
+            place_of_service_code="22",
+            rendering_npi=doc,
+            billing_npi=doc,
+            principal=np.where(code == "27447", "M1711", "M1611"),
+            n_dx=2,
+            lines=[
+                dict(
+                    hcpcs_code=code,
+                    service_unit_quantity=1.0,
+                    paid_amount=1300.0,
+                    allowed_amount=1625.0,
+                )
+            ],
+        )
         self.discharges.append((op, start, np.where(rng.random(len(op)) < 0.6, "06", "01")))
         # outpatient physical therapy after every replacement
         pt = np.repeat(p, 10)
         when = np.repeat(self.yf.dates(rng, p), 10) + np.tile(np.arange(10) * 4 + 14, len(p))
         npi = self.specialist(len(pt))
-        self.book.add(pt, self.year, when, when, claim_type="professional", place_of_service_code="11", rendering_npi=npi, billing_npi=npi, principal="Z96651", n_dx=2,
-                      lines=[dict(hcpcs_code="97110", service_unit_quantity=3.0, paid_amount=self.paid(90.0, 0.1, len(pt)), allowed_amount=112.5)])
+        self.book.add(
+            pt,
+            self.year,
+            when,
+            when,
+            claim_type="professional",
+            place_of_service_code="11",
+            rendering_npi=npi,
+            billing_npi=npi,
+            principal="Z96651",
+            n_dx=2,
+            lines=[
+                dict(
+                    hcpcs_code="97110",
+                    service_unit_quantity=3.0,
+                    paid_amount=self.paid(90.0, 0.1, len(pt)),
+                    allowed_amount=112.5,
+                )
+            ],
+        )
 
     def post_acute(self) -> None:
         rng = self.rng
@@ -773,10 +1353,35 @@ class Services:
         allowed = per_diem * days
         paid = np.maximum(allowed - coins, 0)
         snf = self.pool.snf_npi[rng.integers(0, len(self.pool.snf_npi), len(sp))]
-        self.book.add(sp, self.year, start, end, claim_type="institutional", bill_type_code="211", facility_npi=snf, billing_npi=snf, admission=start, discharge=end,
-                      discharge_disposition_code=np.where(rng.random(len(sp)) < 0.6, "01", "06"), principal=None, n_dx=rng.integers(3, 9, len(sp)),
-                      lines=[dict(revenue_center_code="0022", service_unit_quantity=days.astype(float), paid_amount=paid, allowed_amount=allowed),
-                             dict(revenue_center_code="0120", service_unit_quantity=days.astype(float), paid_amount=0.0, allowed_amount=0.0)])
+        self.book.add(
+            sp,
+            self.year,
+            start,
+            end,
+            claim_type="institutional",
+            bill_type_code="211",
+            facility_npi=snf,
+            billing_npi=snf,
+            admission=start,
+            discharge=end,
+            discharge_disposition_code=np.where(rng.random(len(sp)) < 0.6, "01", "06"),
+            principal=None,
+            n_dx=rng.integers(3, 9, len(sp)),
+            lines=[
+                dict(
+                    revenue_center_code="0022",
+                    service_unit_quantity=days.astype(float),
+                    paid_amount=paid,
+                    allowed_amount=allowed,
+                ),
+                dict(
+                    revenue_center_code="0120",
+                    service_unit_quantity=days.astype(float),
+                    paid_amount=0.0,
+                    allowed_amount=0.0,
+                ),
+            ],
+        )
         # home health: after discharge to home health, and referred from the community
         h = disposition == "06"
         community = self.expand(self.counts(0.052, 0.8))
@@ -798,9 +1403,32 @@ class Services:
         paid = self.paid(HH_PERIOD_PAYMENT, 0.3, len(pp)) * np.clip((e - s + 1) / 30, 0.3, 1)
         hha = self.pool.hha_npi[rng.integers(0, len(self.pool.hha_npi), len(pp))]
         visits = np.maximum(1, rng.poisson(8, len(pp))).astype(float)
-        self.book.add(pp, self.year, s, e, claim_type="institutional", bill_type_code="329", facility_npi=hha, billing_npi=hha, principal=None, n_dx=rng.integers(2, 7, len(pp)),
-                      lines=[dict(revenue_center_code="0023", service_unit_quantity=1.0, paid_amount=paid, allowed_amount=paid),
-                             dict(revenue_center_code="0551", service_unit_quantity=visits, paid_amount=0.0, allowed_amount=0.0)])
+        self.book.add(
+            pp,
+            self.year,
+            s,
+            e,
+            claim_type="institutional",
+            bill_type_code="329",
+            facility_npi=hha,
+            billing_npi=hha,
+            principal=None,
+            n_dx=rng.integers(2, 7, len(pp)),
+            lines=[
+                dict(
+                    revenue_center_code="0023",
+                    service_unit_quantity=1.0,
+                    paid_amount=paid,
+                    allowed_amount=paid,
+                ),
+                dict(
+                    revenue_center_code="0551",
+                    service_unit_quantity=visits,
+                    paid_amount=0.0,
+                    allowed_amount=0.0,
+                ),
+            ],
+        )
 
     def hospice(self) -> None:
         rng, yf, people = self.rng, self.yf, self.people
@@ -814,17 +1442,32 @@ class Services:
         end = people.death_day[p]
         start = np.maximum(end - los, yf.start[p])
         # members on hospice who are alive at year end (long stays, live discharges)
-        alive = np.flatnonzero(yf.active & ~yf.dies & serious & (rng.random(people.n) < 0.12 * yf.exposure))
+        alive = np.flatnonzero(
+            yf.active & ~yf.dies & serious & (rng.random(people.n) < 0.12 * yf.exposure)
+        )
         a_start = yf.dates(rng, alive)
-        a_end = np.minimum(a_start + np.round(rng.lognormal(np.log(90), 0.8, len(alive))).astype(np.int64), yf.end[alive])
-        extra_p, extra_start = getattr(self, "hospice_from_discharge", (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)))
-        extra_end = np.minimum(extra_start + 20, np.minimum(people.death_day[extra_p], people.leave_day[extra_p] - 1))
+        a_end = np.minimum(
+            a_start + np.round(rng.lognormal(np.log(90), 0.8, len(alive))).astype(np.int64),
+            yf.end[alive],
+        )
+        extra_p, extra_start = getattr(
+            self,
+            "hospice_from_discharge",
+            (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)),
+        )
+        extra_end = np.minimum(
+            extra_start + 20, np.minimum(people.death_day[extra_p], people.leave_day[extra_p] - 1)
+        )
         p = np.concatenate([p, alive, extra_p])
         start = np.concatenate([start, a_start, extra_start])
         end = np.maximum(np.concatenate([end, a_end, np.maximum(extra_end, extra_start)]), start)
         # one claim per calendar month of the stay
-        months = pl.DataFrame({"person": p, "start": _days_to_date(start), "end": _days_to_date(end)}).with_row_index("stay")
-        seg = months.with_columns(pl.date_ranges(pl.col("start").dt.month_start(), pl.col("end"), "1mo").alias("m")).explode("m")
+        months = pl.DataFrame(
+            {"person": p, "start": _days_to_date(start), "end": _days_to_date(end)}
+        ).with_row_index("stay")
+        seg = months.with_columns(
+            pl.date_ranges(pl.col("start").dt.month_start(), pl.col("end"), "1mo").alias("m")
+        ).explode("m")
         seg = seg.with_columns(
             pl.max_horizontal("start", "m").alias("s"),
             pl.min_horizontal("end", pl.col("m").dt.month_end()).alias("e"),
@@ -837,28 +1480,76 @@ class Services:
         early = np.clip(60 - (s - stay_start), 0, days)
         paid = early * HOSPICE_RHC_DAY[0] + (days - early) * HOSPICE_RHC_DAY[1]
         hospice_npi = self.pool.hospice_npi[(sp * 13 + 5) % len(self.pool.hospice_npi)]
-        is_last = (e == people.death_day[sp])
-        self.book.add(sp, self.year, s, e, claim_type="institutional", bill_type_code="812", facility_npi=hospice_npi, billing_npi=hospice_npi,
-                      admission=stay_start, discharge_disposition_code=np.where(is_last, "40", "30"), principal=None, n_dx=rng.integers(1, 5, len(sp)),
-                      lines=[dict(revenue_center_code="0651", service_unit_quantity=days, paid_amount=paid, allowed_amount=paid)])
+        is_last = e == people.death_day[sp]
+        self.book.add(
+            sp,
+            self.year,
+            s,
+            e,
+            claim_type="institutional",
+            bill_type_code="812",
+            facility_npi=hospice_npi,
+            billing_npi=hospice_npi,
+            admission=stay_start,
+            discharge_disposition_code=np.where(is_last, "40", "30"),
+            principal=None,
+            n_dx=rng.integers(1, 5, len(sp)),
+            lines=[
+                dict(
+                    revenue_center_code="0651",
+                    service_unit_quantity=days,
+                    paid_amount=paid,
+                    allowed_amount=paid,
+                )
+            ],
+        )
 
     def dialysis(self) -> None:
         yf, people = self.yf, self.people
         p = np.flatnonzero(yf.active & people.esrd & (yf.days > 0))
         if len(p) == 0:
             return
-        frame = pl.DataFrame({"person": p, "start": _days_to_date(yf.start[p]), "end": _days_to_date(yf.end[p])})
-        seg = frame.with_columns(pl.date_ranges(pl.col("start").dt.month_start(), pl.col("end"), "1mo").alias("m")).explode("m").with_columns(
-            pl.max_horizontal("start", "m").alias("s"), pl.min_horizontal("end", pl.col("m").dt.month_end()).alias("e")
-        ).filter(pl.col("s") <= pl.col("e"))
+        frame = pl.DataFrame(
+            {"person": p, "start": _days_to_date(yf.start[p]), "end": _days_to_date(yf.end[p])}
+        )
+        seg = (
+            frame.with_columns(
+                pl.date_ranges(pl.col("start").dt.month_start(), pl.col("end"), "1mo").alias("m")
+            )
+            .explode("m")
+            .with_columns(
+                pl.max_horizontal("start", "m").alias("s"),
+                pl.min_horizontal("end", pl.col("m").dt.month_end()).alias("e"),
+            )
+            .filter(pl.col("s") <= pl.col("e"))
+        )
         sp = seg["person"].to_numpy()
         s = seg["s"].cast(pl.Int32).to_numpy().astype(np.int64)
         e = seg["e"].cast(pl.Int32).to_numpy().astype(np.int64)
         sessions = np.maximum(1, np.round((e - s + 1) / 30 * 13)).astype(float)
         paid = sessions * DIALYSIS_PER_TREATMENT * self.rng.lognormal(0, 0.05, len(sp))
         npi = self.pool.dialysis_npi[(sp * 11) % len(self.pool.dialysis_npi)]
-        self.book.add(sp, self.year, s, e, claim_type="institutional", bill_type_code="721", facility_npi=npi, billing_npi=npi, principal="N186", n_dx=3,
-                      lines=[dict(revenue_center_code="0821", hcpcs_code="90999", service_unit_quantity=sessions, paid_amount=paid, allowed_amount=paid / 0.8)])
+        self.book.add(
+            sp,
+            self.year,
+            s,
+            e,
+            claim_type="institutional",
+            bill_type_code="721",
+            facility_npi=npi,
+            billing_npi=npi,
+            principal="N186",
+            n_dx=3,
+            lines=[
+                dict(
+                    revenue_center_code="0821",
+                    hcpcs_code="90999",
+                    service_unit_quantity=sessions,
+                    paid_amount=paid,
+                    allowed_amount=paid / 0.8,
+                )
+            ],
+        )
 
 
 def ranks_within(counts: np.ndarray) -> np.ndarray:

