@@ -1,23 +1,25 @@
-"""vbc-modeler app: `streamlit run streamlit_app.py`. Pages live in app/; this file only navigates."""
+"""vbc-modeler app: `streamlit run streamlit_app.py`. Pages live in app/pages/; this file only navigates."""
 
 import streamlit as st
 
 st.set_page_config(page_title="vbc-modeler", page_icon=":material/monitoring:", layout="wide")
 pages = [
-    st.Page("app/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("app/risk_adjustment.py", title="Risk adjustment", icon=":material/health_and_safety:"),
+    st.Page("app/pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page(
-        "app/risk_tiers.py",
+        "app/pages/risk_adjustment.py", title="Risk adjustment", icon=":material/health_and_safety:"
+    ),
+    st.Page(
+        "app/pages/risk_stratification.py",
         title="Risk stratification",
         icon=":material/stacked_line_chart:",
         url_path="risk_stratification",
     ),
     st.Page(
-        "app/contract_scenarios.py",
+        "app/pages/contracts.py",
         title="Contracts",
         icon=":material/handshake:",
         url_path="contracts",
     ),
-    st.Page("app/data.py", title="Data", icon=":material/database:"),
+    st.Page("app/pages/data.py", title="Data", icon=":material/database:"),
 ]
 st.navigation(pages).run()

@@ -6,7 +6,7 @@ import streamlit as st
 
 from modeling.dataset import Dataset
 from modeling.errors import VbcError
-from modeling.metrics import overview
+from modeling.marts.pmpm import overview
 from modeling.workspace import DEFAULT_DATASET, DEFAULT_PANEL, Workspace
 
 
@@ -51,7 +51,7 @@ def dataset_overview(ds: Dataset) -> dict:
 
 @st.cache_data(show_spinner="Scoring the panel with CMS-HCC...", max_entries=6)
 def _panel_scores(path: str, content_hash: str, payment_year: int):
-    from risk_stratification.panel import score_panel
+    from risk_stratification.hcc.panel import score_panel
 
     return score_panel(Dataset(path), payment_year)
 
@@ -62,7 +62,7 @@ def panel_scores(ds: Dataset, payment_year: int):
 
 
 def mean_risk_score(ds: Dataset, payment_year: int) -> float | None:
-    from risk_stratification.hcc import payment_year_parameters
+    from risk_stratification.hcc.engine import payment_year_parameters
 
     if payment_year not in set(payment_year_parameters()["payment_year"].to_list()):
         return None
@@ -75,6 +75,6 @@ def mean_risk_score(ds: Dataset, payment_year: int) -> float | None:
 @st.cache_data(show_spinner="Finding and pricing recapture gaps...", max_entries=6)
 def cached_gaps(path: str, content_hash: str, year: int, base_rate: float):
     """Recapture gaps of a dataset for a payment year (cached per dataset content and base rate)."""
-    from risk_stratification.gaps import recapture_gaps
+    from risk_stratification.hcc.gaps import recapture_gaps
 
     return recapture_gaps(Dataset(path), year, annual_base_rate=base_rate)

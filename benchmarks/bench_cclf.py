@@ -20,7 +20,7 @@ from pathlib import Path
 
 INGEST = """
 import json, resource, sys, time
-from modeling.cclf import ingest_cclf
+from modeling.ingest.cclf import ingest_cclf
 t0 = time.perf_counter()
 report = ingest_cclf(sys.argv[1], sys.argv[2])
 seconds = time.perf_counter() - t0
@@ -54,7 +54,7 @@ def main() -> None:
         generate(SynthSpec(args.members, 2023, 3, 20240601), dataset)
     cclf = Path(args.cclf) if args.cclf else work / "cclf"
     if not cclf.exists() or not any(cclf.iterdir()):
-        from modeling.cclf import write_cclf
+        from modeling.synth.cclf_writer import write_cclf
 
         t0 = time.perf_counter()
         summary = write_cclf(dataset, cclf)

@@ -13,7 +13,7 @@ import resource
 import time
 
 from modeling.dataset import Dataset
-from risk_stratification.pipeline import score, train
+from risk_stratification.ml.pipeline import score, train
 
 
 def peak_rss_gb() -> float:

@@ -15,7 +15,7 @@ import tempfile
 import time
 
 from modeling.dataset import Dataset
-from modeling.ingest import validate_dataset
+from modeling.ingest.canonical import validate_dataset
 from modeling.synth import SynthSpec, generate
 
 

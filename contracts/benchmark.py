@@ -1,7 +1,7 @@
 """Benchmarks from a panel's own history, the way the Shared Savings Program builds them
 (42 CFR 425.601 and 425.652-425.658), with the stand-ins a panel forces stated.
 
-Per Medicare enrollment type (ESRD, disabled, aged/dual, aged/non-dual; ``modeling.member_months``):
+Per Medicare enrollment type (ESRD, disabled, aged/dual, aged/non-dual; ``modeling.core.member_months``):
 
 1. expenditures per person-year in each baseline year: Parts A and B paid amounts of the year,
    each person's annualized expenditure truncated at the spec's percentile of the panel's own
@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from modeling.core.member_months import ENROLLMENT_TYPES, member_months
+from modeling.core.service_categories import CATEGORIES
+from modeling.core.spend import medical_spend, money_sum
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, ParameterError
-from modeling.member_months import ENROLLMENT_TYPES, member_months
-from modeling.metrics import medical_spend, money_sum
-from modeling.service_categories import CATEGORIES
 
 
 def person_year_expenditures(dataset: Dataset, years: list[int]) -> pl.DataFrame:
@@ -108,8 +108,8 @@ def per_capita_by_type(frame: pl.DataFrame) -> pl.DataFrame:
 def risk_by_type(dataset: Dataset, calendar_year: int) -> pl.DataFrame | None:
     """enrollment_type, mean V28 raw score of the members scored for ``calendar_year`` as a
     payment year (from the prior year's diagnoses); None when the data cannot score that year."""
-    from risk_stratification.hcc import score
-    from risk_stratification.inputs import hcc_inputs
+    from risk_stratification.hcc.engine import score
+    from risk_stratification.hcc.inputs import hcc_inputs
 
     try:
         people, dx = hcc_inputs(dataset, calendar_year)

@@ -40,10 +40,10 @@ from contracts.specs import (
     describe_errors,
     read_settings_file,
 )
+from modeling.core.member_months import years_enrolled
+from modeling.core.service_categories import CATEGORIES
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, ParameterError
-from modeling.member_months import years_enrolled
-from modeling.service_categories import CATEGORIES
 
 
 class Assumptions(BaseModel):
@@ -166,7 +166,7 @@ def panel_history(
 
 
 def _mean_payment_score(dataset: Dataset, year: int) -> float | None:
-    from risk_stratification.panel import score_panel
+    from risk_stratification.hcc.panel import score_panel
 
     try:
         return score_panel(dataset, year).scores["payment_score"].mean()

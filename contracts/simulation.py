@@ -30,7 +30,7 @@ from contracts.benchmark import truncate
 from contracts.projection import Assumptions, PanelHistory, Projection, break_even, project
 from contracts.settlement import settle
 from contracts.specs import ContractSpec
-from modeling.service_categories import CATEGORIES
+from modeling.core.service_categories import CATEGORIES
 
 
 class Uncertainty(BaseModel):
@@ -89,9 +89,9 @@ class MemberPredictions:
 
 def members_from_model(dataset, trained) -> MemberPredictions:
     """Predicted next-year cost of every member of ``dataset`` from a trained risk model
-    (``risk_stratification.pipeline``) and that model's held-out ratios actual / predicted."""
+    (``risk_stratification.ml.pipeline``) and that model's held-out ratios actual / predicted."""
     from modeling.errors import ParameterError
-    from risk_stratification.pipeline import score
+    from risk_stratification.ml.pipeline import score
 
     ratios = trained.evaluation.residual_ratios
     if ratios is None:

@@ -16,7 +16,7 @@ Figures are measured from the canonical tables, not the generator's latent varia
 - risk scores: CMS-HCC V28 raw scores from ``hccinfhir.calculate_raf`` (an independent
   implementation) on a seeded random sample of full-year non-ESRD members of the last complete
   year, with diagnoses from risk-adjustment-eligible claims of that year
-  (``modeling.risk_adjustment``) and age as of February 1 of the following year.
+  (``modeling.core.conditions``) and age as of February 1 of the following year.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from modeling.core.conditions import risk_adjustment_diagnoses
+from modeling.core.encounters import long_term_institutional
+from modeling.core.member_months import member_months
+from modeling.core.spend import medical_spend, pharmacy_spend
 from modeling.dataset import Dataset
-from modeling.encounters import long_term_institutional
-from modeling.member_months import member_months
-from modeling.metrics import medical_spend, pharmacy_spend, utilization_by_year
-from modeling.risk_adjustment import risk_adjustment_diagnoses
+from modeling.marts.pmpm import utilization_by_year
 from modeling.schema import DIAGNOSIS_COLUMNS
 from modeling.synth.params import read_table
 

@@ -1,0 +1,521 @@
+"""Contracts: pick presets or write a spec, move assumptions, compare settlements, save scenarios.
+All figures come from ``contracts.projection`` / ``contracts.settlement``; this page only arranges them."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from app.charts import (
+    frontier_chart,
+    settlement_comparison_chart,
+    settlement_distribution_chart,
+    settlement_waterfall_chart,
+    tornado_chart,
+)
+from app.state import active_dataset, workspace
+from contracts.projection import (
+    comparison,
+    panel_history,
+    parse_assumptions,
+    project,
+    settlement_lines,
+)
+from contracts.scenarios import compare_saved, export_json, reopen_simulation, save_simulation
+from contracts.simulation import (
+    Uncertainty,
+    choose_risk_level,
+    histogram,
+    simulate,
+    summary_markdown,
+    tornado,
+    two_way_grid,
+)
+from contracts.specs import parse_spec, preset, preset_names, spec_to_dict
+from modeling.dataset import Dataset
+from modeling.errors import VbcError
+
+st.title("Contracts")
+ds = active_dataset()
+
+
+@st.cache_resource(
+    show_spinner="Reading the panel's expenditures and risk scores...", max_entries=4
+)
+def history_for(path: str, content_hash: str):
+    return panel_history(Dataset(path))
+
+
+try:
+    history = history_for(str(ds.path), ds.manifest["content_hash"])
+except VbcError as exc:
+    st.error(str(exc))
+    st.stop()
+
+ss = st.session_state
+ss.setdefault("c_custom", [])
+years = [*history.years, history.years[-1] + 1]
+if ss.get("c_year") not in years:
+    ss["c_year"] = years[-1]
+
+with st.sidebar.expander("Saved scenarios", expanded=False):
+    with workspace().store() as store:
+        saved = store.list_scenarios(kind="contracts")
+    if saved:
+        labels = {f"{s.name} ({s.created_at:%Y-%m-%d %H:%M})": s for s in saved}
+        chosen = st.selectbox("Scenario", list(labels), key="c_open_choice")
+        if st.button("Open scenario"):
+            payload = labels[chosen].payload
+            ss["c_year"] = payload["performance_year"]
+            ss["c_presets"] = []
+            ss["c_custom"] = payload["contracts"]
+            for key, value in payload["widgets"].items():
+                ss[key] = value
+            ss["c_opened"] = labels[chosen].name
+            st.rerun()
+    else:
+        st.caption("No saved scenarios yet.")
+
+top = st.columns([1, 3])
+year = top[0].selectbox(
+    "Performance year",
+    years,
+    key="c_year",
+    help=f"{history.years[0]}-{history.years[-1]}: settled on actual expenditures; {years[-1]}: projected from {history.years[-1]}.",
+)
+available = [n for n in preset_names() if n.endswith(f"-{year}")]
+default = [
+    n
+    for n in (f"mssp-basic-a-{year}", f"mssp-basic-e-{year}", f"mssp-enhanced-{year}")
+    if n in available
+]
+if "c_presets" not in ss or any(n not in available for n in ss["c_presets"]):
+    ss["c_presets"] = default
+chosen_presets = top[1].multiselect(
+    "Contracts to compare",
+    available,
+    key="c_presets",
+    help="Presets for the year (vbc contracts list). Add your own below.",
+)
+if ss.get("c_opened"):
+    st.caption(f"Opened scenario **{ss['c_opened']}**.")
+
+with st.expander("Write your own contract (TOML)"):
+    example = (
+        f'family = "risk_corridors"\nname = "My payer, two-sided"\nperformance_year = {year}\nloss_cap_pct_target = 0.04\n'
+        "corridors = [\n  { from = 0.0, to = 0.01, provider_share = 0.0 },\n  { from = 0.01, provider_share = 0.4 },\n]\n"
+    )
+    text = st.text_area("Spec", example, height=200, key="c_spec_text")
+    if st.button("Add contract"):
+        import tomllib
+
+        try:
+            spec = parse_spec(tomllib.loads(text), where="your spec")
+            ss["c_custom"] = [*ss["c_custom"], spec_to_dict(spec)]
+        except tomllib.TOMLDecodeError as exc:
+            st.error(f"Not valid TOML: {exc}")
+        except VbcError as exc:
+            st.error(str(exc))
+    if ss["c_custom"]:
+        st.caption("Added: " + ", ".join(c["name"] for c in ss["c_custom"]))
+        if st.button("Remove added contracts"):
+            ss["c_custom"] = []
+            st.rerun()
+
+st.subheader("Assumptions")
+a1, a2, a3, a4 = st.columns(4)
+own_trend = a1.toggle("Use the panel's own cost trend", value=True, key="a_own_trend")
+trend = a1.slider(
+    "Annual cost trend", -0.05, 0.12, 0.045, 0.005, format="%.3f", key="a_trend", disabled=own_trend
+)
+quality = a1.slider("Quality score", 0.0, 1.0, 0.85, 0.01, key="a_quality")
+meets = a1.checkbox("Meets the quality performance standard", value=True, key="a_meets")
+inpatient = a2.slider(
+    "Inpatient cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_inpatient"
+)
+snf = a2.slider("Skilled nursing cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_snf")
+ed = a2.slider(
+    "Emergency department cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_ed"
+)
+outpatient = a3.slider(
+    "Outpatient hospital cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_outpatient"
+)
+office = a3.slider(
+    "Office/professional cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_office"
+)
+coding = a3.slider(
+    "Risk-score change from coding", 0.0, 0.08, 0.0, 0.005, format="%.3f", key="a_coding"
+)
+attribution = a4.slider(
+    "Attribution (x last year's members)",
+    0.25,
+    4.0,
+    1.0,
+    0.05,
+    key="a_attribution",
+    help="MSSP's size-based minimum savings rate needs at least 5,000 assigned beneficiaries.",
+)
+revenue_share = a4.slider(
+    "Participants' FFS revenue / expenditures", 0.05, 1.0, 0.35, 0.05, key="a_revenue"
+)
+msr_text = a4.text_input("MSR/MLR determined by CMS (optional, e.g. 0.035)", "", key="a_msr")
+
+try:
+    assumptions = parse_assumptions(
+        {
+            "cost_trend": None if own_trend else trend,
+            "initiatives": {
+                k: v
+                for k, v in {
+                    "acute inpatient": inpatient,
+                    "skilled nursing facility": snf,
+                    "emergency department": ed,
+                    "outpatient hospital": outpatient,
+                    "office/professional": office,
+                }.items()
+                if v
+            },
+            "coding_risk_change": coding,
+            "attribution_scale": attribution,
+            "quality_score": quality,
+            "meets_quality_standard": meets,
+            "participant_revenue_share": revenue_share,
+            "minimum_savings_rate": float(msr_text) if msr_text.strip() else None,
+        }
+    )
+except ValueError:
+    st.error(f"The MSR/MLR must be a number such as 0.035 (got '{msr_text}').")
+    st.stop()
+except VbcError as exc:
+    st.error(str(exc))
+    st.stop()
+
+specs = [preset(n) for n in chosen_presets] + [parse_spec(c) for c in ss["c_custom"]]
+if not specs:
+    st.info("Choose at least one contract.")
+    st.stop()
+projections, problems = [], []
+for spec in specs:
+    try:
+        projections.append(project(spec, history, assumptions))
+    except VbcError as exc:
+        problems.append(f"**{spec.name}**: {exc}")
+for p in problems:
+    st.error(p)
+if not projections:
+    st.stop()
+
+st.subheader("Side by side")
+table = comparison(projections)
+left, right = st.columns([3, 2])
+left.dataframe(
+    table,
+    hide_index=True,
+    use_container_width=True,
+    column_config={
+        "benchmark_per_capita": st.column_config.NumberColumn(
+            "Benchmark / person-year", format="dollar"
+        ),
+        "expenditure_per_capita": st.column_config.NumberColumn(
+            "Expenditures / person-year", format="dollar"
+        ),
+        "savings_rate": st.column_config.NumberColumn("Savings rate", format="percent"),
+        "settlement": st.column_config.NumberColumn("Settlement", format="dollar"),
+        "pays_once_costs_change_by": st.column_config.NumberColumn(
+            "Pays once costs change by", format="percent"
+        ),
+        "costs_once_costs_change_by": st.column_config.NumberColumn(
+            "Costs once costs change by", format="percent"
+        ),
+    },
+)
+right.altair_chart(settlement_comparison_chart(table), use_container_width=True)
+st.download_button(
+    "Download every settlement line (CSV)",
+    settlement_lines(projections).write_csv(),
+    file_name=f"settlements_{year}.csv",
+    mime="text/csv",
+)
+
+st.subheader("From benchmark to settlement")
+names = [p.spec.name for p in projections]
+pick = st.selectbox("Contract", names, key="c_detail")
+chosen = projections[names.index(pick)]
+w1, w2 = st.columns([3, 2])
+w1.altair_chart(
+    settlement_waterfall_chart(
+        chosen.settlement.waterfall(),
+        f"{pick}: {chosen.mode} performance year {chosen.spec.performance_year}",
+    ),
+    use_container_width=True,
+)
+w2.dataframe(chosen.settlement.table().drop("key"), hide_index=True, use_container_width=True)
+be = chosen.break_even
+st.markdown(
+    f"**Break-even.** This contract starts to pay once costs change by **{'never' if be.starts_paying_at is None else f'{be.starts_paying_at:+.2%}'}** "
+    f"against the {chosen.mode} expenditures, and starts to cost once they change by "
+    f"**{'never (one-sided)' if be.starts_costing_at is None else f'{be.starts_costing_at:+.2%}'}**."
+)
+if chosen.benchmark is not None:
+    with st.expander("Benchmark by enrollment type"):
+        st.dataframe(chosen.benchmark.by_type, hide_index=True, use_container_width=True)
+with st.expander("Method notes"):
+    for note in chosen.notes:
+        st.markdown(f"- {note}")
+
+st.subheader("Distribution of outcomes")
+
+
+def registered_model_version() -> int | None:
+    from risk_stratification.ml.pipeline import MODEL_NAME
+
+    with workspace().store() as store:
+        versions = [m.version for m in store.list_models() if m.name == MODEL_NAME]
+    return max(versions) if versions else None
+
+
+@st.cache_resource(show_spinner="Scoring members with the registered risk model...", max_entries=2)
+def model_members(path: str, content_hash: str, version: int):
+    from contracts.simulation import members_from_model
+    from risk_stratification.ml.pipeline import load_registered
+
+    with workspace().store() as store:
+        trained, _ = load_registered(store, version)
+    return members_from_model(Dataset(path), trained)
+
+
+@st.fragment
+def distribution(chosen, assumptions):
+    """Simulated performance years of the chosen contract (reruns alone when its controls move)."""
+    c = st.columns(5)
+    draws = c[0].selectbox("Scenarios", [1_000, 5_000, 10_000], index=2, key="m_draws")
+    seed = c[1].number_input("Seed", 0, 10_000, 1, key="m_seed")
+    trend_sd = c[2].slider(
+        "Cost-trend uncertainty (sd)", 0.0, 0.08, 0.02, 0.005, format="%.3f", key="m_trend"
+    )
+    attribution_sd = c[3].slider("Attribution churn (sd)", 0.0, 0.2, 0.03, 0.01, key="m_attr")
+    quality_sd = c[4].slider("Quality score (sd)", 0.0, 0.3, 0.05, 0.01, key="m_quality")
+    u = Uncertainty(trend_sd=trend_sd, attribution_sd=attribution_sd, quality_sd=quality_sd)
+    members = None
+    version = registered_model_version()
+    if version is not None and st.toggle(
+        "Member costs around the risk model's predictions (held-out residuals)",
+        value=False,
+        key="m_use_model",
+        help="Otherwise each member's cost spreads like the panel's own costs within their enrollment type.",
+    ):
+        members = model_members(str(ds.path), ds.manifest["content_hash"], version)
+    result = simulate(
+        chosen.spec,
+        history,
+        assumptions,
+        u,
+        draws=int(draws),
+        seed=int(seed),
+        projection=chosen,
+        members=members,
+    )
+    s = result.summary()
+    money = lambda v: f"-${-v:,.0f}" if v < 0 else f"${v + 0.0:,.0f}"  # noqa: E731
+    m = st.columns(5)
+    m[0].metric(
+        "Expected settlement",
+        money(s["expected_settlement"]),
+        help=f"standard error {money(s['standard_error'])} over {draws:,} scenarios",
+    )
+    m[1].metric("Chance of shared savings", f"{s['p_shared_savings']:.0%}")
+    m[2].metric("Chance of owing losses", f"{s['p_owes_losses']:.0%}")
+    m[3].metric(
+        "Value at risk (95%)",
+        money(s["value_at_risk_95"]),
+        help="The loss exceeded in 1 year out of 20.",
+    )
+    m[4].metric(
+        "CVaR (95%)", money(s["cvar_95"]), help="The average loss in the worst 1 year out of 20."
+    )
+    deterministic = s["deterministic_settlement"]
+    marks = {"zero": 0.0} if deterministic == 0 else {"zero": 0.0, "deterministic": deterministic}
+    low, high = float(result.amounts.min()), float(result.amounts.max())
+    margin = 0.1 * max(high - low, 1.0)
+    limit, cap = (
+        chosen.settlement.get("performance_payment_limit"),
+        chosen.settlement.get("loss_cap"),
+    )
+    if limit is not None and limit <= high + margin:  # marked only where outcomes come near it
+        marks["payment limit"] = limit
+    if cap is not None and -cap >= low - margin:
+        marks["loss cap"] = -cap
+    a, b = st.columns(2)
+    a.altair_chart(
+        settlement_distribution_chart(
+            histogram(result), marks, f"{chosen.spec.name}: {draws:,} simulated years"
+        ),
+        use_container_width=True,
+    )
+    base, bars = tornado(chosen.spec, history, assumptions)
+    b.altair_chart(tornado_chart(bars, base), use_container_width=True)
+    with st.expander("Two-way: cost trend x inpatient initiative (deterministic settlement)"):
+        grid = two_way_grid(chosen.spec, history, assumptions)
+        wide = grid.with_columns(
+            pl.format("{}%", (pl.col("inpatient_effect") * 100).round(0).cast(pl.Int64)).alias(
+                "inpatient"
+            )
+        ).pivot(on="inpatient", index="cost_trend", values="settlement")
+        st.dataframe(
+            wide,
+            hide_index=True,
+            use_container_width=True,
+            column_config={
+                c: st.column_config.NumberColumn(c, format="dollar")
+                for c in wide.columns
+                if c != "cost_trend"
+            }
+            | {"cost_trend": st.column_config.NumberColumn("Cost trend", format="percent")},
+        )
+    st.caption(
+        f"Chance of hitting the payment limit {s['p_hits_payment_limit']:.1%}, the loss cap {s['p_hits_loss_cap']:.1%}; "
+        f"90% of outcomes between {money(s['p05'])} and {money(s['p95'])}. Break-even: a year starts to pay once its costs change by "
+        f"{s['break_even_median']:+.2%} (median; 10th-90th percentile {s['break_even_p10']:+.2%} to {s['break_even_p90']:+.2%})."
+    )
+    st.download_button(
+        "Download the one-page summary (Markdown)",
+        summary_markdown(result, bars),
+        file_name="simulation_summary.md",
+        mime="text/markdown",
+    )
+    n1, n2 = st.columns([3, 1])
+    sim_name = n1.text_input(
+        "Name this simulation", f"{chosen.spec.name}, seed {seed}", key="m_name"
+    )
+    if n2.button("Save simulation", use_container_width=True):
+        with workspace().store() as store:
+            save_simulation(
+                store,
+                sim_name,
+                dataset=str(ds.path),
+                spec=chosen.spec,
+                assumptions=assumptions,
+                uncertainty=u,
+                result=result,
+            )
+        st.success(f"Saved simulation '{sim_name}'.")
+    with workspace().store() as store:
+        saved_runs = compare_saved(store)
+    if saved_runs.height:
+        st.markdown("**Saved simulations, side by side**")
+        st.dataframe(
+            saved_runs.drop("id"),
+            hide_index=True,
+            use_container_width=True,
+            column_config={
+                "expected_settlement": st.column_config.NumberColumn(
+                    "Expected settlement", format="dollar"
+                ),
+                "value_at_risk_95": st.column_config.NumberColumn("VaR 95%", format="dollar"),
+                "cvar_95": st.column_config.NumberColumn("CVaR 95%", format="dollar"),
+                "p_shared_savings": st.column_config.NumberColumn("P(savings)", format="percent"),
+                "p_owes_losses": st.column_config.NumberColumn("P(losses)", format="percent"),
+            },
+        )
+        pick = st.selectbox(
+            "Reopen a saved simulation", saved_runs["scenario"].to_list(), key="m_reopen"
+        )
+        chosen_id = saved_runs.filter(pl.col("scenario") == pick)["id"][0]
+        r1, r2 = st.columns(2)
+        if r1.button("Reopen (re-run its inputs)"):
+            with workspace().store() as store:
+                rerun, payload = reopen_simulation(store, chosen_id, history)
+            st.info(
+                f"'{pick}' re-run: expected settlement {money(rerun.summary()['expected_settlement'])} with {payload['draws']:,} draws, seed {payload['seed']}."
+            )
+        with workspace().store() as store:
+            r2.download_button(
+                "Export it (JSON)",
+                export_json(store, chosen_id),
+                file_name="simulation_scenario.json",
+                mime="application/json",
+            )
+
+
+@st.fragment
+def risk_levels(projections, assumptions):
+    """The contracts chosen above, on the same simulated years: the best one and mix within a CVaR limit."""
+    if len(projections) < 2:
+        st.caption("Choose two or more contracts above to compare risk levels.")
+        return
+    c = st.columns(3)
+    limit = c[0].number_input(
+        "Largest acceptable CVaR 95% ($)", 0.0, 1e9, 2_000_000.0, 250_000.0, key="r_limit"
+    )
+    draws = c[1].selectbox("Scenarios per option", [1_000, 2_000, 5_000], index=1, key="r_draws")
+    seed = c[2].number_input("Seed", 0, 10_000, 1, key="r_seed")
+    results = [
+        simulate(
+            p.spec,
+            history,
+            assumptions,
+            draws=int(draws),
+            seed=int(seed),
+            projection=p,
+            break_even_sample=0,
+        )
+        for p in projections
+    ]
+    choice = choose_risk_level(results, float(limit))
+    a, b = st.columns([2, 3])
+    a.dataframe(
+        choice.options,
+        hide_index=True,
+        use_container_width=True,
+        column_config={
+            "expected": st.column_config.NumberColumn("Expected", format="dollar"),
+            "cvar_95": st.column_config.NumberColumn("CVaR 95%", format="dollar"),
+            "p_owes_losses": st.column_config.NumberColumn("P(losses)", format="percent"),
+        },
+    )
+    a.markdown(f"**Best option within the limit:** {choice.best_single or 'none'}")
+    if choice.mix is not None:
+        a.markdown(
+            "**Best mix** (contracts across payers sharing one downside budget): "
+            + ", ".join(f"{k} {v:.0%}" for k, v in choice.mix.items() if v > 0.005)
+        )
+    b.altair_chart(frontier_chart(choice.frontier, choice.options), use_container_width=True)
+
+
+distribution(chosen, assumptions)
+st.subheader("Choice of risk level")
+risk_levels(projections, assumptions)
+
+st.subheader("Save this scenario")
+s1, s2 = st.columns([3, 1])
+scenario_name = s1.text_input("Scenario name", f"{year} comparison", key="c_scenario_name")
+if s2.button("Save scenario", use_container_width=True):
+    widgets = {
+        k: ss[k]
+        for k in (
+            "a_own_trend",
+            "a_trend",
+            "a_quality",
+            "a_meets",
+            "a_inpatient",
+            "a_snf",
+            "a_ed",
+            "a_outpatient",
+            "a_office",
+            "a_coding",
+            "a_attribution",
+            "a_revenue",
+            "a_msr",
+        )
+    }
+    payload = {
+        "dataset": str(ds.path),
+        "performance_year": year,
+        "contracts": [spec_to_dict(s) for s in specs],
+        "assumptions": assumptions.model_dump(mode="json"),
+        "widgets": widgets,
+    }
+    results = {row["contract"]: row["settlement"] for row in table.iter_rows(named=True)}
+    with workspace().store() as store:
+        saved = store.save_scenario(scenario_name, "contracts", payload, results)
+    st.success(f"Saved scenario '{saved.name}'.")

@@ -1,0 +1,195 @@
+"""Data: what the active dataset holds, its data-quality report, and upload of canonical files."""
+
+import re
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from app.charts import cclf_lines_chart, quality_chart
+from app.state import active_dataset, workspace
+from modeling.errors import VbcError
+from modeling.ingest.canonical import ingest_canonical, validate_dataset, write_quality
+from modeling.ingest.cclf.ingest import (
+    files_by_type,
+    ingest_cclf,
+    read_line_quarantine,
+    read_reconciliation,
+)
+from modeling.schema import TABLES
+
+
+def load_into(name: str, uploads, label: str, loader, unit: str) -> None:
+    """Save the uploads to a scratch folder, run ``loader(folder, dataset_path, progress)`` and open the result."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name or ""):
+        st.error("Dataset name: use letters, digits, '-' or '_' only.")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in uploads:
+            Path(tmp, f.name).write_bytes(f.getvalue())
+        try:
+            with st.status(label, expanded=True) as status:
+                result = loader(
+                    Path(tmp), workspace().dataset_path(name), lambda msg: status.write(msg)
+                )
+                status.update(label="Loaded", state="complete")
+        except VbcError as exc:
+            st.error(str(exc))
+            return
+    st.session_state["dataset"] = name
+    st.success(f"Loaded into dataset '{name}'. {unit} reconcile: {result.reconciled}.")
+    st.rerun()
+
+
+st.title("Data")
+ds = active_dataset()
+manifest = ds.manifest
+
+st.subheader(f"Dataset: {ds.path.name}")
+st.caption(
+    f"Schema version {manifest['schema_version']} · content hash `{manifest['content_hash'][:16]}…` · {ds.path}"
+)
+st.dataframe(
+    pl.DataFrame(
+        [
+            {"table": t, "rows": e["rows"], "file": e["file"], "sha256": e["sha256"][:16] + "…"}
+            for t, e in manifest["tables"].items()
+        ]
+    ),
+    hide_index=True,
+    use_container_width=True,
+)
+with st.expander("Source"):
+    st.json(manifest["source"])
+problems = ds.verify()
+if problems:
+    st.error("The files do not match the manifest:\n\n" + "\n".join(f"- {p}" for p in problems))
+
+st.subheader("Data-quality report")
+report = ds.quality_report()
+if report is None:
+    st.info(
+        "This dataset has no data-quality report yet (synthetic datasets are written valid by construction)."
+    )
+    if st.button("Run validation now"):
+        with st.spinner("Validating every row..."):
+            results = validate_dataset(ds)
+            write_quality(ds.path, results)
+        st.rerun()
+else:
+    totals = pl.DataFrame(
+        [
+            {
+                "table": t,
+                "rows in": r["rows_in"],
+                "accepted": r["rows_accepted"],
+                "quarantined": r["rows_quarantined"],
+            }
+            for t, r in report["tables"].items()
+        ]
+    )
+    st.dataframe(totals, hide_index=True, use_container_width=True)
+    if report["reconciled"]:
+        st.success("Rows reconcile: rows in = rows accepted + rows quarantined for every table.")
+    else:
+        st.error("Rows do not reconcile.")
+    if any(r["rows_quarantined"] for r in report["tables"].values()):
+        st.altair_chart(quality_chart(report), use_container_width=True)
+        table = st.selectbox(
+            "Quarantined rows of", [t for t, r in report["tables"].items() if r["rows_quarantined"]]
+        )
+        q = ds.quarantine(table)
+        if q is not None:
+            st.dataframe(
+                q.select(
+                    "_source_row", "_reasons", *[c for c in q.columns if not c.startswith("_")][:8]
+                ),
+                hide_index=True,
+                use_container_width=True,
+            )
+            st.download_button(
+                f"Download quarantined {table} rows (CSV)",
+                q.write_csv(),
+                file_name=f"{table}_quarantine.csv",
+                mime="text/csv",
+            )
+
+cclf = read_reconciliation(ds.path)
+if cclf is not None:
+    st.subheader("CCLF reconciliation")
+    by_type = files_by_type(cclf["files"])
+    st.caption(
+        "Every line of every CCLF file: loaded, superseded by a later version, part of a claim that netted to cancelled, quarantined with its reason, read but not loaded (CCLF0 counts, benefit-enhancement files), or in a file refused as a whole (the reason is below)."
+    )
+    st.dataframe(by_type, hide_index=True, use_container_width=True)
+    if cclf["reconciled"]:
+        st.success(
+            "Lines reconcile: for every file, lines read = loaded + superseded + cancelled + quarantined + not loaded + in a refused file."
+        )
+    else:
+        st.error("Lines do not reconcile; see the per-file report below.")
+    st.altair_chart(cclf_lines_chart(by_type), use_container_width=True)
+    for f in [f for f in cclf["files"] if f["refused"]]:
+        st.error(f"Refused: {f['refused']}")
+    counts = cclf.get("cclf0_record_counts", [])
+    if counts:
+        off = [c for c in counts if not c["matches"]]
+        (st.warning if off else st.info)(
+            f"CCLF0 record counts: {len(counts) - len(off)} of {len(counts)} match their files."
+        )
+    with st.expander("Per-file report"):
+        files_frame = pl.DataFrame(cclf["files"], infer_schema_length=None)
+        st.dataframe(files_frame, hide_index=True, use_container_width=True)
+        st.download_button(
+            "Download the per-file report (CSV)",
+            files_frame.write_csv(),
+            file_name="cclf_reconciliation.csv",
+            mime="text/csv",
+        )
+    q = read_line_quarantine(ds.path)
+    if q is not None and q.height:
+        st.markdown(f"**{q.height:,} quarantined CCLF lines**")
+        st.dataframe(q.head(1_000), hide_index=True, use_container_width=True)
+        st.download_button(
+            "Download quarantined CCLF lines (CSV)",
+            q.write_csv(),
+            file_name="cclf_quarantine.csv",
+            mime="text/csv",
+        )
+
+st.subheader("Load CCLF files")
+st.markdown(
+    "Upload a CMS delivery zip (or the CCLF files themselves), or give a folder on the server. Files are recognized by CMS's "
+    "names (`P.A1234.ACO.ZC1Y24.D240115.T1234567`) or names containing `CCLF1` … `CCLF9`; MBIs are mapped through CCLF9 and "
+    "claim versions resolved (the latest version stands; cancelled claims are dropped and counted)."
+)
+cclf_name = st.text_input("New dataset name", value="cclf", key="cclf_name")
+cclf_files = st.file_uploader("CCLF zip or files", accept_multiple_files=True, key="cclf_files")
+cclf_folder = st.text_input("…or a folder on the server", value="", key="cclf_folder")
+if st.button("Read CCLF", disabled=not (cclf_files or cclf_folder.strip())):
+    folder = Path(cclf_folder.strip()) if cclf_folder.strip() and not cclf_files else None
+    load_into(
+        cclf_name,
+        cclf_files or [],
+        "Reading CCLF files...",
+        lambda tmp, out, say: ingest_cclf(folder or tmp, out, progress=say),
+        "Lines",
+    )
+
+st.subheader("Load canonical files")
+st.markdown(
+    "Upload Tuva-style files named after their table: "
+    + ", ".join(f"`{t}.csv`" for t in TABLES)
+    + " (or `.parquet`). `eligibility` and `medical_claim` are required. Every row is either loaded or quarantined with its reason."
+)
+name = st.text_input("New dataset name", value="uploaded")
+files = st.file_uploader("Files", type=["csv", "parquet"], accept_multiple_files=True)
+if st.button("Validate and load", disabled=not files):
+    load_into(
+        name,
+        files,
+        "Validating and loading...",
+        lambda tmp, out, say: ingest_canonical(tmp, out, progress=say),
+        "Rows",
+    )

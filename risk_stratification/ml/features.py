@@ -1,0 +1,457 @@
+"""Person-year features and next-year outcomes for machine-learned risk stratification.
+
+Features describe year *t* and use nothing dated after December 31 of *t* (every claim is
+filtered to that date first, so even readmission flags cannot look into *t+1*); outcomes are
+year *t+1*. The panel of year *t* is the members enrolled in its December (the prospective
+panel, as for CMS-HCC).
+
+Two feature sets, kept apart:
+
+- ``BENCHMARKING``: demographics and conditions only (age, sex, dual and entitlement status,
+  CMS-HCC V28 flags, count and raw score, chronic-condition flags), for fair expected-cost
+  comparisons;
+- stratification (``feature_names(kind="stratification")``): the above plus cost by service
+  category (the year, its second half, the year before and the change), inpatient stays, days
+  since the last discharge, readmissions, ED visits, skilled nursing stays, pharmacy fills and
+  distinct drugs, months enrolled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import cache
+from importlib.resources import files
+
+import polars as pl
+
+from modeling.core.conditions import person_diagnoses
+from modeling.core.encounters import ed_visits, inpatient_stays, snf_stays
+from modeling.core.member_months import december_enrollees, member_months
+from modeling.core.service_categories import CATEGORIES, with_service_category
+from modeling.core.spend import medical_spend, money_sum
+from modeling.dataset import Dataset
+from modeling.errors import DatasetError
+from modeling.schema import DIAGNOSIS_COLUMNS
+
+CLAIM_COLUMNS = [
+    "person_id",
+    "claim_id",
+    "claim_line_number",
+    "claim_type",
+    "claim_start_date",
+    "claim_end_date",
+    "admission_date",
+    "discharge_date",
+    "discharge_disposition_code",
+    "admit_type_code",
+    "drg_code",
+    "bill_type_code",
+    "revenue_center_code",
+    "hcpcs_code",
+    "place_of_service_code",
+    "paid_amount",
+    *DIAGNOSIS_COLUMNS,
+]
+COST_CATEGORIES = {c: "cost_" + c.replace("/", "_").replace(" ", "_") for c in CATEGORIES}
+
+
+@cache
+def ccw_conditions() -> pl.DataFrame:
+    """condition, prefix (one row per ICD-10 prefix) of the CCW chronic conditions."""
+    raw = pl.read_csv(files("modeling").joinpath("data", "ccw_conditions.csv").read_bytes())
+    return raw.select("condition", pl.col("icd10_prefixes").str.split(" ").alias("prefix")).explode(
+        "prefix"
+    )
+
+
+@cache
+def v28_payment_hccs() -> list[int]:
+    from risk_stratification.hcc.engine import load_tables
+
+    return sorted(load_tables("V28").hcc_coefficients["cc"].unique().to_list())
+
+
+def _demographic_columns() -> list[str]:
+    return [
+        "age",
+        "female",
+        "full_dual",
+        "partial_dual",
+        "disabled",
+        "originally_disabled",
+        "esrd",
+        "long_term_institutional",
+        "new_enrollee",
+    ]
+
+
+def feature_names(kind: str = "stratification") -> list[str]:
+    """The model's input columns, in order; ``kind`` is "benchmarking" or "stratification"."""
+    conditions = [
+        "v28_raw_score",
+        "hcc_count",
+        *[f"hcc_{c}" for c in v28_payment_hccs()],
+        "chronic_condition_count",
+        *[f"cc_{c}" for c in sorted(ccw_conditions()["condition"].unique())],
+    ]
+    benchmarking = _demographic_columns() + conditions
+    if kind == "benchmarking":
+        return benchmarking
+    if kind != "stratification":
+        raise ValueError(f"kind must be 'benchmarking' or 'stratification' (got {kind!r})")
+    return benchmarking + [
+        "months_enrolled",
+        "cost_total",
+        "cost_medical",
+        "cost_pharmacy",
+        *COST_CATEGORIES.values(),
+        "cost_second_half",
+        "cost_prior_year",
+        "cost_change",
+        "inpatient_stays",
+        "inpatient_days",
+        "readmissions",
+        "days_since_discharge",
+        "ed_visits",
+        "ed_visits_last_6_months",
+        "snf_stays",
+        "pharmacy_fills",
+        "distinct_drugs",
+    ]
+
+
+def _year_end(year: int) -> dt.date:
+    return dt.date(year, 12, 31)
+
+
+def _demographics(
+    dataset: Dataset, year: int, claims: pl.LazyFrame, diagnoses: pl.DataFrame
+) -> pl.DataFrame:
+    """Members enrolled in December of ``year`` and their HCC-model demographics and V28 HCCs
+    (the payment year ``year + 1`` scored from ``year``'s diagnoses).
+
+    ``claims``: the year's medical claim lines; ``diagnoses``: ``person_diagnoses`` of them."""
+    from risk_stratification.hcc.engine import score
+    from risk_stratification.hcc.inputs import hcc_people
+
+    people = hcc_people(dataset, year + 1, collection_claims=claims)
+    scored = score(
+        people,
+        diagnoses.filter(pl.col("risk_adjustment")).select("person_id", "diagnosis_code"),
+        model="V28",
+        payment_year=year + 1,
+    )
+    hccs = scored.hcc_terms.select("person_id", pl.col("cc").cast(pl.Int32))
+    flags = hccs.with_columns(
+        pl.lit(1, dtype=pl.Int8).alias("v"), ("hcc_" + pl.col("cc").cast(pl.String)).alias("name")
+    ).pivot(on="name", index="person_id", values="v")
+    status = people.select(
+        "person_id",
+        pl.col("months").alias("months_enrolled"),
+        pl.col("new_enrollee").cast(pl.Int8),
+        pl.col("lti").cast(pl.Int8).alias("long_term_institutional"),
+        pl.col("esrd").cast(pl.Int8),
+    )
+    demo = scored.scores.select(
+        "person_id",
+        "age",
+        pl.col("raw_score").alias("v28_raw_score"),
+        pl.col("hccs").list.len().alias("hcc_count"),
+    )
+    extra = people.select(
+        "person_id",
+        (pl.col("gender") == "female").cast(pl.Int8).alias("female"),
+        pl.col("dual_status_code").is_in(["02", "04", "08"]).cast(pl.Int8).alias("full_dual"),
+        pl.col("dual_status_code")
+        .is_in(["01", "03", "05", "06"])
+        .cast(pl.Int8)
+        .alias("partial_dual"),
+        pl.col("orec").fill_null("0").alias("_orec"),
+    )
+    out = (
+        demo.join(extra, on="person_id")
+        .join(status, on="person_id")
+        .with_columns(
+            ((pl.col("age") < 65) & (pl.col("_orec") != "0")).cast(pl.Int8).alias("disabled"),
+            ((pl.col("age") >= 65) & (pl.col("_orec") == "1"))
+            .cast(pl.Int8)
+            .alias("originally_disabled"),
+        )
+        .drop("_orec")
+    )
+    out = out.join(flags, on="person_id", how="left")
+    missing = [f"hcc_{c}" for c in v28_payment_hccs() if f"hcc_{c}" not in out.columns]
+    return out.with_columns(*[pl.lit(0, dtype=pl.Int8).alias(c) for c in missing]).with_columns(
+        pl.col(f"hcc_{c}").fill_null(0).cast(pl.Int8) for c in v28_payment_hccs()
+    )
+
+
+def _chronic_conditions(diagnoses: pl.DataFrame) -> pl.DataFrame:
+    """person_id, condition, v: the CCW chronic conditions of any diagnosis (on any claim) of
+    ``diagnoses`` (person_id, diagnosis_code), matched on 3- and 4-character ICD-10 prefixes."""
+    cond = ccw_conditions()
+    code = pl.col("diagnosis_code").str.replace(".", "", literal=True)
+    dx = diagnoses.lazy().select(
+        "person_id", code.str.slice(0, 3).alias("p3"), code.str.slice(0, 4).alias("p4")
+    )
+    hits = (
+        pl.concat(
+            [
+                dx.join(cond.lazy(), left_on="p3", right_on="prefix"),
+                dx.join(cond.lazy(), left_on="p4", right_on="prefix"),
+            ]
+        )
+        .select("person_id", "condition")
+        .unique()
+    )
+    return hits.with_columns(pl.lit(1, dtype=pl.Int8).alias("v")).collect()
+
+
+def _features_of(dataset: Dataset, year: int) -> pl.DataFrame:
+    """The features of every member of ``dataset`` (a whole dataset or a ``PersonRange``)."""
+    end, start = _year_end(year), dt.date(year, 1, 1)
+    # the year's lines in full, categorized once and reused by every aggregation below; of the
+    # year before only each person's paid total is needed
+    lines = with_service_category(
+        dataset.scan("medical_claim")
+        .filter(pl.col("claim_start_date").is_between(start, end))
+        .select(CLAIM_COLUMNS)
+    ).collect()
+    claims = lines.lazy()
+    prior_claims = dataset.scan("medical_claim").filter(
+        pl.col("claim_start_date").dt.year() == year - 1
+    )
+    pharmacy = dataset.scan("pharmacy_claim").filter(
+        pl.col("dispensing_date").is_between(dt.date(year - 1, 1, 1), end)
+    )
+    diagnoses = person_diagnoses(lines, year)
+    demo = _demographics(dataset, year, claims, diagnoses)
+    ids = demo.select("person_id").lazy()
+
+    by_category = (
+        medical_spend(claims)
+        .collect()
+        .with_columns(pl.col("service_category").replace(COST_CATEGORIES))
+        .pivot(
+            on="service_category", index="person_id", values="paid_amount", aggregate_function="sum"
+        )
+    )
+    second_half = (
+        claims.filter(
+            (pl.col("claim_start_date") >= dt.date(year, 7, 1))
+            & (pl.col("claim_start_date") <= end)
+        )
+        .group_by("person_id")
+        .agg(money_sum("paid_amount").alias("cost_second_half"))
+    )
+    this_year = pl.col("dispensing_date").dt.year() == year
+    rx = (
+        pharmacy.group_by("person_id")
+        .agg(  # one pass over both years' fills
+            money_sum(pl.col("paid_amount").filter(this_year)).alias("cost_pharmacy"),
+            this_year.sum().alias("pharmacy_fills"),
+            pl.col("ndc_code").filter(this_year).n_unique().alias("distinct_drugs"),
+            money_sum(pl.col("paid_amount").filter(~this_year)).alias("_rx_prior"),
+            (~this_year).any().alias("_rx_in_prior_year"),
+        )
+        .collect()
+    )
+    prior = (
+        prior_claims.group_by("person_id")
+        .agg(money_sum("paid_amount").alias("_med_prior"))
+        .collect()
+    )
+    has_prior_year = prior.height > 0 or rx["_rx_in_prior_year"].any()
+
+    stays = inpatient_stays(claims, data_end=pl.lit(end)).filter(pl.col("year") == year)
+    stay_features = stays.group_by("person_id").agg(
+        pl.len().alias("inpatient_stays"),
+        pl.col("length_of_stay").sum().alias("inpatient_days"),
+        pl.col("readmitted_30d").sum().alias("readmissions"),
+        (pl.lit(end) - pl.col("discharge_date").max())
+        .dt.total_days()
+        .alias("days_since_discharge"),
+    )
+    ed = (
+        ed_visits(claims)
+        .filter(pl.col("year") == year)
+        .group_by("person_id")
+        .agg(
+            pl.len().alias("ed_visits"),
+            (pl.col("visit_date") >= dt.date(year, 7, 1)).sum().alias("ed_visits_last_6_months"),
+        )
+    )
+    snf = (
+        snf_stays(claims)
+        .filter(pl.col("year") == year)
+        .group_by("person_id")
+        .agg(pl.len().alias("snf_stays"))
+    )
+    chronic = _chronic_conditions(diagnoses)
+    chronic_wide = chronic.with_columns(("cc_" + pl.col("condition")).alias("name")).pivot(
+        on="name", index="person_id", values="v"
+    )
+
+    out = demo.join(by_category, on="person_id", how="left")
+    for frame in (second_half, rx.drop("_rx_in_prior_year").lazy(), stay_features, ed, snf):
+        out = out.join(
+            frame.join(ids, on="person_id", how="semi").collect(), on="person_id", how="left"
+        )
+    out = out.join(prior, on="person_id", how="left").join(chronic_wide, on="person_id", how="left")
+    names = feature_names()
+    zero_fill = [
+        c
+        for c in names
+        if c
+        not in ("days_since_discharge", "cost_prior_year", "cost_change", "age", "v28_raw_score")
+    ]
+    for c in names:
+        if c not in out.columns and c not in (
+            "cost_total",
+            "cost_medical",
+            "cost_prior_year",
+            "cost_change",
+            "chronic_condition_count",
+        ):
+            out = out.with_columns(pl.lit(0).alias(c))
+    out = out.with_columns(pl.col(c).fill_null(0) for c in zero_fill if c in out.columns)
+    medical = pl.sum_horizontal(list(COST_CATEGORIES.values()))
+    prior_total = (
+        (pl.col("_med_prior").fill_null(0) + pl.col("_rx_prior").fill_null(0))
+        if has_prior_year
+        else pl.lit(None, dtype=pl.Float64)
+    )
+    out = (
+        out.with_columns(medical.alias("cost_medical"))
+        .with_columns(
+            (pl.col("cost_medical") + pl.col("cost_pharmacy")).alias("cost_total"),
+            prior_total.alias("cost_prior_year"),
+            pl.sum_horizontal([c for c in names if c.startswith("cc_")]).alias(
+                "chronic_condition_count"
+            ),
+        )
+        .with_columns((pl.col("cost_total") - pl.col("cost_prior_year")).alias("cost_change"))
+    )
+    casts = {c: pl.Float64 for c in names}
+    # a fixed row order: models trained with row bagging are then the same, run after run
+    return out.select(
+        "person_id", pl.lit(year).alias("year"), *[pl.col(c).cast(casts[c]) for c in names]
+    ).sort("person_id")
+
+
+class PersonRange:
+    """A dataset seen through a range of person ids (inclusive): every ``scan`` is filtered, which
+    lets Parquet skip the row groups of other people. Used to score big panels in slices."""
+
+    def __init__(self, dataset: Dataset, first: str, last: str):
+        self.dataset, self.first, self.last = dataset, first, last
+        self.path, self.manifest = dataset.path, dataset.manifest
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        return self.dataset.scan(table).filter(
+            pl.col("person_id").is_between(pl.lit(self.first), pl.lit(self.last))
+        )
+
+    def read(self, table: str) -> pl.DataFrame:
+        return self.scan(table).collect()
+
+
+def december_members(dataset: Dataset, year: int) -> pl.Series:
+    """Sorted ids of the members enrolled in December of ``year`` (``december_enrollees``)."""
+    return (
+        december_enrollees(dataset.scan("eligibility"), year)
+        .select(pl.col("person_id").sort())
+        .collect()["person_id"]
+    )
+
+
+def features(
+    dataset: Dataset,
+    year: int,
+    *,
+    slice_people: int = 150_000,
+    progress: Callable[[str], None] | None = None,
+) -> pl.DataFrame:
+    """One row per member enrolled in December of ``year``: person_id, year and every feature of
+    ``feature_names()`` (stratification set; the benchmarking set is a subset).
+
+    A panel of more than ``slice_people`` members is read in slices of that many people (a
+    range of ids each, so Parquet skips the other people's row groups): memory stays bounded
+    and the time grows linearly with the panel.
+    """
+    ids = december_members(dataset, year)
+    if ids.is_empty():
+        raise DatasetError(f"No members enrolled in December {year} in {dataset.path}.")
+    if ids.len() <= slice_people:
+        return _features_of(dataset, year)
+    parts = []
+    for start in range(0, ids.len(), slice_people):
+        part = ids.slice(start, slice_people)
+        if progress:
+            progress(f"features for members {start + 1:,}-{start + part.len():,} of {ids.len():,}")
+        parts.append(_features_of(PersonRange(dataset, part[0], part[-1]), year))
+    return pl.concat(parts)
+
+
+def outcomes(dataset: Dataset, year: int) -> pl.DataFrame:
+    """person_id, months (enrolled in ``year``), cost (medical + pharmacy paid), annual_cost
+    (cost x 12 / months), admitted (any acute inpatient stay), ed_visit (any ED visit)."""
+    mm = (
+        member_months(dataset.scan("eligibility"))
+        .filter(pl.col("year") == year)
+        .group_by("person_id")
+        .agg(pl.len().alias("months"))
+    )
+    claims = dataset.scan("medical_claim")
+    med = (
+        claims.filter(pl.col("claim_start_date").dt.year() == year)
+        .group_by("person_id")
+        .agg(money_sum("paid_amount").alias("_med"))
+    )
+    rx = (
+        dataset.scan("pharmacy_claim")
+        .filter(pl.col("dispensing_date").dt.year() == year)
+        .group_by("person_id")
+        .agg(money_sum("paid_amount").alias("_rx"))
+    )
+    admitted = (
+        inpatient_stays(claims)
+        .filter(pl.col("year") == year)
+        .select("person_id")
+        .unique()
+        .with_columns(pl.lit(1.0).alias("admitted"))
+    )
+    ed = (
+        ed_visits(claims)
+        .filter(pl.col("year") == year)
+        .select("person_id")
+        .unique()
+        .with_columns(pl.lit(1.0).alias("ed_visit"))
+    )
+    return (
+        mm.join(med, on="person_id", how="left")
+        .join(rx, on="person_id", how="left")
+        .join(admitted, on="person_id", how="left")
+        .join(ed, on="person_id", how="left")
+        .with_columns(
+            (pl.col("_med").fill_null(0) + pl.col("_rx").fill_null(0)).alias("cost"),
+            pl.col("admitted").fill_null(0.0),
+            pl.col("ed_visit").fill_null(0.0),
+        )
+        .with_columns((pl.col("cost") * 12 / pl.col("months")).alias("annual_cost"))
+        .select("person_id", "months", "cost", "annual_cost", "admitted", "ed_visit")
+        .collect()
+    )
+
+
+def modeling_frame(dataset: Dataset, feature_year: int) -> pl.DataFrame:
+    """Features of ``feature_year`` joined to outcomes of the next year, for members enrolled at
+    least one month of it; ``top5`` flags the top 5% of annualized cost in the outcome year."""
+    frame = (
+        features(dataset, feature_year)
+        .join(outcomes(dataset, feature_year + 1), on="person_id", how="inner")
+        .sort("person_id")
+    )
+    threshold = frame["annual_cost"].quantile(0.95, interpolation="linear")
+    return frame.with_columns((pl.col("annual_cost") >= threshold).cast(pl.Float64).alias("top5"))
