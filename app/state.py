@@ -7,7 +7,9 @@ import streamlit as st
 from modeling.dataset import Dataset
 from modeling.errors import VbcError
 from modeling.marts.pmpm import overview
-from modeling.workspace import DEFAULT_DATASET, DEFAULT_PANEL, Workspace
+from modeling.synth import generate
+from modeling.synth.defaults import DEFAULT_PANEL
+from modeling.workspace import DEFAULT_DATASET, Workspace
 
 
 def workspace() -> Workspace:
@@ -25,17 +27,22 @@ def active_dataset() -> Dataset:
         ) as status:
             bar = st.progress(0.0, text="simulating members")
             ws.ensure_default_dataset(
-                DEFAULT_PANEL,
-                progress=lambda done, total: bar.progress(
-                    done / total, text=f"chunk {done} of {total}"
-                ),
+                lambda folder: generate(
+                    DEFAULT_PANEL,
+                    folder,
+                    progress=lambda done, total: bar.progress(
+                        done / total, text=f"chunk {done} of {total}"
+                    ),
+                )
             )
             status.update(label="Default panel ready", state="complete", expanded=False)
         names = ws.dataset_names()
-    current = st.session_state.get("dataset", DEFAULT_DATASET)
+    current = st.session_state.get("dataset") or ws.active_dataset_name()
     choice = st.sidebar.selectbox(
         "Dataset", names, index=names.index(current) if current in names else 0
     )
+    if choice != st.session_state.get("dataset"):
+        ws.set_active(choice)  # the CLI's commands use the dataset chosen here
     st.session_state["dataset"] = choice
     return ws.dataset(choice)
 

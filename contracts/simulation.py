@@ -31,6 +31,7 @@ from contracts.projection import Assumptions, PanelHistory, Projection, break_ev
 from contracts.settlement import settle
 from contracts.specs import ContractSpec
 from modeling.core.service_categories import CATEGORIES
+from modeling.errors import ParameterError
 
 
 class Uncertainty(BaseModel):
@@ -90,7 +91,6 @@ class MemberPredictions:
 def members_from_model(dataset, trained) -> MemberPredictions:
     """Predicted next-year cost of every member of ``dataset`` from a trained risk model
     (``risk_stratification.ml.pipeline``) and that model's held-out ratios actual / predicted."""
-    from modeling.errors import ParameterError
     from risk_stratification.ml.pipeline import score
 
     ratios = trained.evaluation.residual_ratios
@@ -244,6 +244,10 @@ def simulate(
     """``draws`` scenarios of the performance year, each settled with ``settle``. With
     ``members`` (the risk model's predictions and held-out ratios) member noise is drawn around
     each member's prediction; without, from the panel's own within-type cost spread."""
+    if draws < 2:
+        raise ParameterError(
+            f"draws must be at least 2 (got {draws}): percentiles and CVaR need a distribution."
+        )
     a, u = assumptions or Assumptions(), uncertainty or Uncertainty()
     base = projection or project(spec, history, a)
     p = base.performance

@@ -308,6 +308,23 @@ def preset_names() -> list[str]:
     return sorted(_preset_files())
 
 
+def default_presets(performance_year: int) -> list[str]:
+    """The contracts a panel is settled against when none is named: every MSSP level and
+    ENHANCED, and the commercial corridors, for ``performance_year``."""
+    names = [
+        n
+        for n in preset_names()
+        if n.endswith(f"-{performance_year}")
+        and (n.startswith("mssp-") or n.startswith("commercial-corridors"))
+    ]
+    if not names:
+        raise ParameterError(
+            f"No shipped contract presets for performance year {performance_year}; name the "
+            "contracts to settle (presets: vbc contracts list) or write a spec file."
+        )
+    return names
+
+
 def preset(name: str) -> ContractSpec:
     found = _preset_files().get(name)
     if found is None:

@@ -1,7 +1,9 @@
-"""A workspace: a folder holding datasets and the workspace store (``workspace.duckdb``).
+"""A workspace: a folder holding datasets, the outputs written from them, and the workspace store
+(``workspace.duckdb``: saved scenarios, registered models, the audit log).
 
-The default workspace is ``$VBC_WORKSPACE`` or ``./workspace``. On first use it gets the default
-synthetic panel: 20,000 members, 3 years from 2023, seed 20240601.
+The default workspace is ``$VBC_WORKSPACE`` or ``./workspace``. The app and the CLI share it: the
+dataset chosen in the app's sidebar is the workspace's *active* dataset, which every CLI command
+uses when it is given none, and commands write their default outputs under ``outputs/``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ from pathlib import Path
 from modeling.dataset import MANIFEST, Dataset
 from modeling.errors import DatasetError
 from modeling.store import WorkspaceStore
-from modeling.synth import SynthSpec, generate
 
-DEFAULT_PANEL = SynthSpec(members=20_000, start_year=2023, years=3, seed=20240601)
 DEFAULT_DATASET = "default"
+ACTIVE_FILE = "active_dataset"
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,22 @@ class Workspace:
 
     @classmethod
     def default(cls) -> Workspace:
-        return cls(Path(os.environ.get("VBC_WORKSPACE", "workspace")).resolve())
+        """``$VBC_WORKSPACE``, or ``./workspace`` when it is not set."""
+        return cls.at(None)
+
+    @classmethod
+    def at(cls, path: str | Path | None) -> Workspace:
+        """The workspace at ``path`` (the default workspace when ``path`` is None)."""
+        chosen = path if path is not None else os.environ.get("VBC_WORKSPACE", "workspace")
+        return cls(Path(chosen).expanduser().resolve())
 
     @property
     def datasets_dir(self) -> Path:
         return self.path / "datasets"
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.path / "outputs"
 
     def store(self) -> WorkspaceStore:
         return WorkspaceStore.open(self.path / "workspace.duckdb")
@@ -45,33 +57,65 @@ class Workspace:
         path = self.datasets_dir / name
         if not (path / MANIFEST).is_file():
             raise DatasetError(
-                f"Workspace {self.path} has no dataset '{name}'. Datasets here: {', '.join(self.dataset_names()) or 'none'}."
+                f"Workspace {self.path} has no dataset '{name}'. Datasets here: "
+                f"{', '.join(self.dataset_names()) or 'none'}."
             )
         return Dataset(path)
 
     def dataset_path(self, name: str) -> Path:
         return self.datasets_dir / name
 
-    def ensure_default_dataset(
-        self, spec: SynthSpec = DEFAULT_PANEL, progress: Callable[[int, int], None] | None = None
-    ) -> Dataset:
-        """The default synthetic panel, generated (with progress) if the workspace does not have it yet."""
+    def active_dataset_name(self) -> str:
+        """The dataset last chosen in the app (or with ``set_active``); else the default panel;
+        else the only dataset. A clear error when there is none to choose."""
+        names = self.dataset_names()
+        marker = self.path / ACTIVE_FILE
+        chosen = marker.read_text().strip() if marker.is_file() else ""
+        if chosen in names:
+            return chosen
+        if DEFAULT_DATASET in names:
+            return DEFAULT_DATASET
+        if len(names) == 1:
+            return names[0]
+        if not names:
+            raise DatasetError(
+                f"Workspace {self.path} has no dataset yet. Launch the app once (it generates the "
+                "default panel), or create one with `vbc synth` or `vbc ingest`, or name a dataset "
+                "folder."
+            )
+        raise DatasetError(
+            f"Workspace {self.path} has several datasets ({', '.join(names)}) and none is active: "
+            "name one, or choose one in the app."
+        )
+
+    def active_dataset(self) -> Dataset:
+        return self.dataset(self.active_dataset_name())
+
+    def set_active(self, name: str) -> None:
+        """Make ``name`` the dataset that commands use when given none."""
+        self.dataset(name)  # a clear error for a name the workspace does not have
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / ACTIVE_FILE).write_text(name + "\n")
+
+    def output_path(self, dataset: Dataset, filename: str) -> Path:
+        """Where a command writes ``filename`` made from ``dataset`` by default:
+        ``outputs/<dataset folder name>/<filename>`` inside the workspace (created)."""
+        folder = self.outputs_dir / dataset.path.name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / filename
+
+    def ensure_default_dataset(self, make: Callable[[Path], Dataset]) -> Dataset:
+        """The default dataset; when the workspace does not have it yet, ``make(folder)`` writes
+        it (the app passes the synthetic generator of the default panel, with its progress), and
+        it is renamed into place only once complete."""
         target = self.datasets_dir / DEFAULT_DATASET
         if (target / MANIFEST).is_file():
             return Dataset(target)
         partial = self.datasets_dir / f".{DEFAULT_DATASET}.partial"
         shutil.rmtree(partial, ignore_errors=True)
-        generate(spec, partial, progress=progress)
+        source = dict(make(partial).manifest["source"])
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
         with self.store() as store:
-            store.audit(
-                "generate_default_dataset",
-                {
-                    "members": spec.members,
-                    "start_year": spec.start_year,
-                    "years": spec.years,
-                    "seed": spec.seed,
-                },
-            )
+            store.audit("generate_default_dataset", source)
         return Dataset(target)

@@ -29,6 +29,21 @@ class PanelScores:
     by_model: dict[str, HccScores]
     files: tuple[str, ...]
 
+    def hcc_detail(self) -> pl.DataFrame:
+        """One row per person, model and payment HCC: the HCC's term and coefficient and the
+        diagnosis codes that map to it (space-separated, sorted)."""
+        frames = []
+        for model, r in self.by_model.items():
+            codes = r.diagnoses.group_by("person_id", "cc").agg(
+                pl.col("diagnosis_code").sort().str.join(" ").alias("diagnosis_codes")
+            )
+            frames.append(
+                r.hcc_terms.join(codes, on=["person_id", "cc"], how="left").with_columns(
+                    pl.lit(model).alias("model")
+                )
+            )
+        return pl.concat(frames).sort("person_id", "model", "cc")
+
 
 def score_panel(
     dataset: Dataset, year: int, *, progress: Callable[[str], None] | None = None

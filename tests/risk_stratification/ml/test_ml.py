@@ -378,7 +378,7 @@ def test_tier_policy():
 @pytest.fixture(scope="module")
 def default_panel(tmp_path_factory):
     from modeling.synth import generate
-    from modeling.workspace import DEFAULT_PANEL
+    from modeling.synth.defaults import DEFAULT_PANEL
 
     return generate(DEFAULT_PANEL, tmp_path_factory.mktemp("panel") / "default")
 

@@ -1,0 +1,62 @@
+"""What every command shares: the console, the workspace and dataset options, and errors as
+messages (exit code 2) rather than tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from modeling.dataset import MANIFEST, Dataset
+from modeling.errors import VbcError
+from modeling.workspace import Workspace
+
+console = Console()
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        help="Workspace folder (default: $VBC_WORKSPACE, else ./workspace, as the app uses).",
+        show_default=False,
+    ),
+]
+DATASET_HELP = (
+    "Dataset folder, or the name of a dataset in the workspace "
+    "(default: the workspace's active dataset, the one chosen in the app)."
+)
+DatasetArgument = Annotated[
+    str | None, typer.Argument(help=DATASET_HELP, show_default=False, metavar="[DATASET]")
+]
+DatasetOption = Annotated[
+    str | None, typer.Option("--dataset", help=DATASET_HELP, show_default=False)
+]
+
+
+def fail(exc: VbcError) -> NoReturn:
+    """Print the error's message and exit with code 2."""
+    console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def open_workspace(path: Path | None) -> Workspace:
+    return Workspace.at(path)
+
+
+def open_dataset(workspace: Workspace, dataset: str | None) -> Dataset:
+    """``dataset`` as a folder, else as a workspace dataset's name, else the active dataset."""
+    if dataset is None:
+        return workspace.active_dataset()
+    folder = Path(dataset).expanduser()
+    if (folder / MANIFEST).is_file() or folder.is_absolute() or len(folder.parts) > 1:
+        return Dataset(folder)
+    if dataset in workspace.dataset_names():
+        return workspace.dataset(dataset)
+    return Dataset(folder)  # says that the folder is not a dataset
+
+
+def output(workspace: Workspace, dataset: Dataset, given: Path | None, default: str) -> Path:
+    """The path a command writes: the one given, else ``default`` under the workspace's outputs."""
+    return given if given is not None else workspace.output_path(dataset, default)
