@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from contracts.projection import Assumptions, panel_history, project
+from contracts.history import panel_history
+from contracts.projection import Assumptions, project
 from contracts.simulation import simulate
 from contracts.specs import load_spec
 from modeling.dataset import Dataset

@@ -30,24 +30,26 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from modeling.core.member_months import ENROLLMENT_TYPES, member_months
+from modeling.core.member_months import ENROLLMENT_TYPES
+from modeling.core.panel import Panel
 from modeling.core.service_categories import CATEGORIES
 from modeling.core.spend import medical_spend, money_sum
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, ParameterError
 
 
-def person_year_expenditures(dataset: Dataset, years: list[int]) -> pl.DataFrame:
+def person_year_expenditures(source: Panel | Dataset, years: list[int]) -> pl.DataFrame:
     """person_id, year, enrollment_type (of the person's last month in the year), months,
     paid (Parts A and B) and paid by service category, for the given years."""
+    panel = Panel.of(source)
     mm = (
-        member_months(dataset.scan("eligibility"))
+        panel.scan("member_months")
         .filter(pl.col("year").is_in(years))
         .sort("person_id", "year_month")
         .group_by("person_id", "year")
         .agg(pl.len().alias("months"), pl.col("enrollment_type").last())
     )
-    spend = medical_spend(dataset.scan("medical_claim")).filter(pl.col("year").is_in(years))
+    spend = medical_spend(panel.scan("medical_claim")).filter(pl.col("year").is_in(years))
     wide = spend.collect().pivot(
         on="service_category",
         index=["person_id", "year"],
@@ -105,21 +107,22 @@ def per_capita_by_type(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def risk_by_type(dataset: Dataset, calendar_year: int) -> pl.DataFrame | None:
+def risk_by_type(source: Panel | Dataset, calendar_year: int) -> pl.DataFrame | None:
     """enrollment_type, mean V28 raw score of the members scored for ``calendar_year`` as a
     payment year (from the prior year's diagnoses); None when the data cannot score that year."""
     from risk_stratification.hcc.engine import score
     from risk_stratification.hcc.inputs import hcc_inputs
 
+    panel = Panel.of(source)
     try:
-        people, dx = hcc_inputs(dataset, calendar_year)
+        people, dx = hcc_inputs(panel, calendar_year)
     except DatasetError:
         return None
     raw = score(people, dx, model="V28", payment_year=calendar_year).scores.select(
         "person_id", "raw_score"
     )
     types = (
-        member_months(dataset.scan("eligibility"))
+        panel.scan("member_months")
         .filter((pl.col("year") == calendar_year - 1) & (pl.col("month") == 12))
         .select("person_id", "enrollment_type")
         .unique("person_id")

@@ -1,6 +1,6 @@
 """From a panel to a contract's expected settlement, and the cost change at which it breaks even.
 
-``panel_history(dataset)`` reads what every projection needs once (person-year expenditures by
+``contracts.history.panel_history(panel)`` reads what every projection needs once (person-year expenditures by
 service category and enrollment type, mean CMS-HCC risk by year and enrollment type);
 ``project(spec, history, assumptions)`` then builds the spec's benchmark (``contracts.benchmark``),
 the performance year's expenditures, and settles with ``contracts.settlement.settle``.
@@ -14,7 +14,6 @@ spending), with person-years scaled by the attribution assumption.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,10 +25,9 @@ from contracts.benchmark import (
     RegionalInputs,
     build_benchmark,
     per_capita_by_type,
-    person_year_expenditures,
-    risk_by_type,
     truncate,
 )
+from contracts.history import PanelHistory
 from contracts.settlement import Performance, Settlement, settle
 from contracts.specs import (
     ContractSpec,
@@ -40,9 +38,7 @@ from contracts.specs import (
     describe_errors,
     read_settings_file,
 )
-from modeling.core.member_months import years_enrolled
 from modeling.core.service_categories import CATEGORIES
-from modeling.dataset import Dataset
 from modeling.errors import DatasetError, ParameterError
 
 
@@ -132,46 +128,6 @@ def load_assumptions(path: str | Path) -> Assumptions:
     if not p.exists():
         raise ParameterError(f"No assumptions file {p}.")
     return parse_assumptions(read_settings_file(p), where=str(p))
-
-
-@dataclass(frozen=True)
-class PanelHistory:
-    dataset: str
-    years: tuple[int, ...]
-    expenditures: pl.DataFrame  # person_id, year, enrollment_type, months, paid by category, paid
-    risk: dict[int, pl.DataFrame | None]  # calendar year -> enrollment_type, mean V28 raw score
-    payment_scores: dict[int, float | None]  # filled on first use by mean_payment_score
-
-    def mean_payment_score(self, year: int) -> float | None:
-        """Mean CMS payment score of the panel for ``year`` (used to price MA premiums)."""
-        if year not in self.payment_scores:
-            self.payment_scores[year] = _mean_payment_score(Dataset(self.dataset), year)
-        return self.payment_scores[year]
-
-
-def panel_history(
-    dataset: Dataset, *, progress: Callable[[str], None] | None = None
-) -> PanelHistory:
-    say = progress or (lambda _m: None)
-    years = years_enrolled(dataset.scan("eligibility"))
-    if not years:
-        raise DatasetError(f"{dataset.path} has no enrollment.")
-    say(f"reading expenditures for {years[0]}-{years[-1]}")
-    expenditures = person_year_expenditures(dataset, years)
-    risk = {}
-    for year in [*years, years[-1] + 1]:
-        say(f"risk-scoring the panel for {year}")
-        risk[year] = risk_by_type(dataset, year)
-    return PanelHistory(str(dataset.path), tuple(years), expenditures, risk, {})
-
-
-def _mean_payment_score(dataset: Dataset, year: int) -> float | None:
-    from risk_stratification.hcc.panel import score_panel
-
-    try:
-        return score_panel(dataset, year).scores["payment_score"].mean()
-    except (DatasetError, ParameterError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -372,6 +328,21 @@ def break_even(
     pays = boundary(lambda c: amount(c) > 0)
     costs_from = boundary(lambda c: amount(c) >= 0)  # last change where the provider owes nothing
     return BreakEven(pays, costs_from if costs_from is not None and amount(1.0) < 0 else None)
+
+
+def payment_score_years(specs: list[ContractSpec]) -> tuple[int, ...]:
+    """The performance years whose mean CMS payment score projecting ``specs`` needs: those of
+    Medicare Advantage percent-of-premium specs that give no premium (it is priced from the
+    score); pass them to ``panel_history(..., payment_score_years=...)``."""
+    return tuple(
+        sorted(
+            {
+                s.performance_year
+                for s in specs
+                if isinstance(s, MaPercentOfPremiumSpec) and s.premium_pmpm is None
+            }
+        )
+    )
 
 
 def comparison(projections: list[Projection]) -> pl.DataFrame:

@@ -8,7 +8,8 @@ import json
 
 import polars as pl
 
-from contracts.projection import Assumptions, PanelHistory
+from contracts.history import PanelHistory
+from contracts.projection import Assumptions
 from contracts.simulation import SimulationResult, Uncertainty, simulate
 from contracts.specs import ContractSpec, parse_spec, spec_to_dict
 

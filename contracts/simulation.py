@@ -27,7 +27,8 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.benchmark import truncate
-from contracts.projection import Assumptions, PanelHistory, Projection, break_even, project
+from contracts.history import PanelHistory
+from contracts.projection import Assumptions, Projection, break_even, project
 from contracts.settlement import settle
 from contracts.specs import ContractSpec
 from modeling.core.service_categories import CATEGORIES

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -155,11 +155,24 @@ def _empty_columns(path: str, _mtime_ns: int, _size: int) -> tuple[str, ...]:
     )
 
 
+def scan_parquet(path: Path) -> pl.LazyFrame:
+    """A lazy frame over a Parquet file whose columns with no value in any row are served as typed
+    nulls, so no query decodes them (most claims fill few of the 25 diagnosis and procedure
+    columns)."""
+    frame = pl.scan_parquet(path)
+    empty = empty_columns(path)
+    if not empty:
+        return frame
+    schema = frame.collect_schema()
+    return frame.with_columns(pl.lit(None, dtype=schema[c]).alias(c) for c in empty)
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A dataset folder, opened read-only. ``scan`` gives lazy frames; nothing loads until asked."""
 
     path: Path
+    manifest: dict = field(compare=False, repr=False)  # read once, when the dataset is opened
 
     def __init__(self, path: str | Path):
         object.__setattr__(self, "path", Path(path))
@@ -168,10 +181,7 @@ class Dataset:
                 f"{self.path} is not a dataset: it has no {MANIFEST}. Create one with "
                 "`vbc synth --out DIR` or `vbc ingest canonical SRC --out DIR`."
             )
-
-    @property
-    def manifest(self) -> dict:
-        return json.loads((self.path / MANIFEST).read_text())
+        object.__setattr__(self, "manifest", json.loads((self.path / MANIFEST).read_text()))
 
     @property
     def tables(self) -> list[str]:
@@ -186,15 +196,7 @@ class Dataset:
             table_schema(table)
         if not self.has(table):
             return pl.LazyFrame(schema=table_schema(table).polars_schema)
-        path = self.path / self.manifest["tables"][table]["file"]
-        frame = pl.scan_parquet(path)
-        empty = empty_columns(path)
-        if not empty:
-            return frame
-        # columns with no value anywhere are served as typed nulls, so no query ever decodes them
-        # (decoding the empty diagnosis and procedure columns had cost more than the columns in use)
-        schema = frame.collect_schema()
-        return frame.with_columns(pl.lit(None, dtype=schema[c]).alias(c) for c in empty)
+        return scan_parquet(self.path / self.manifest["tables"][table]["file"])
 
     def read(self, table: str) -> pl.DataFrame:
         return self.scan(table).collect()

@@ -65,23 +65,30 @@ def settle(
 ) -> None:
     """Itemized settlement of one or more contracts on a dataset's panel: actual when the
     performance year is in the data, projected for the year after it."""
+    from contracts.history import panel_history
     from contracts.projection import (
         Assumptions,
         comparison,
         load_assumptions,
-        panel_history,
+        payment_score_years,
         project,
         settlement_lines,
     )
     from contracts.specs import default_presets, load_spec
+    from modeling.core.panel import Panel
 
     try:
         a = load_assumptions(assumptions) if assumptions else Assumptions()
-        ds = open_dataset(open_workspace(workspace), dataset)
+        panel = Panel(open_dataset(open_workspace(workspace), dataset))
+        names = contract or default_presets(panel.years()[-1] + 1)
+        specs = [load_spec(c) for c in names]
         with console.status("reading the panel...") as status:
-            history = panel_history(ds, progress=lambda msg: status.update(msg))
-        contract = contract or default_presets(history.years[-1] + 1)
-        results = [project(load_spec(c), history, a) for c in contract]
+            history = panel_history(
+                panel,
+                payment_score_years=payment_score_years(specs),
+                progress=lambda msg: status.update(msg),
+            )
+        results = [project(spec, history, a) for spec in specs]
     except VbcError as exc:
         fail(exc)
     for p in results:
@@ -178,7 +185,8 @@ def simulate(
     losses, value at risk, and the assumptions that move it most."""
     import json
 
-    from contracts.projection import Assumptions, load_assumptions, panel_history
+    from contracts.history import panel_history
+    from contracts.projection import Assumptions, load_assumptions, payment_score_years
     from contracts.simulation import histogram, summary_markdown, tornado
     from contracts.simulation import simulate as run_simulation
     from contracts.specs import load_spec, spec_to_dict
@@ -192,7 +200,11 @@ def simulate(
         spec = load_spec(contract[0])
         a = load_assumptions(assumptions) if assumptions else Assumptions()
         with console.status("reading the panel...") as status:
-            history = panel_history(ds, progress=lambda msg: status.update(msg))
+            history = panel_history(
+                ds,
+                payment_score_years=payment_score_years([spec]),
+                progress=lambda msg: status.update(msg),
+            )
             members = None
             if use_model:
                 from contracts.simulation import members_from_model
@@ -291,7 +303,8 @@ def _compare_risk_levels(
     assumptions: Path | None,
     cvar_limit: float | None,
 ) -> None:
-    from contracts.projection import Assumptions, load_assumptions, panel_history
+    from contracts.history import panel_history
+    from contracts.projection import Assumptions, load_assumptions, payment_score_years
     from contracts.simulation import choose_risk_level
     from contracts.simulation import simulate as run_simulation
     from contracts.specs import load_spec
@@ -301,7 +314,9 @@ def _compare_risk_levels(
         a = load_assumptions(assumptions) if assumptions else Assumptions()
         with console.status("reading the panel...") as status:
             history = panel_history(
-                open_dataset(ws, dataset), progress=lambda msg: status.update(msg)
+                open_dataset(ws, dataset),
+                payment_score_years=payment_score_years(specs),
+                progress=lambda msg: status.update(msg),
             )
             results = []
             for spec in specs:

@@ -14,10 +14,11 @@ from app.charts import (
     tornado_chart,
 )
 from app.state import active_dataset, workspace
+from contracts.history import mean_payment_score, panel_history
 from contracts.projection import (
     comparison,
-    panel_history,
     parse_assumptions,
+    payment_score_years,
     project,
     settlement_lines,
 )
@@ -194,6 +195,19 @@ specs = [preset(n) for n in chosen_presets] + [parse_spec(c) for c in ss["c_cust
 if not specs:
     st.info("Choose at least one contract.")
     st.stop()
+
+
+@st.cache_data(show_spinner="Scoring the panel with CMS-HCC to price the premium...")
+def payment_score_for(path: str, content_hash: str, year: int) -> float | None:
+    return mean_payment_score(Dataset(path), year)
+
+
+history = history.with_payment_scores(
+    {
+        y: payment_score_for(str(ds.path), ds.manifest["content_hash"], y)
+        for y in payment_score_years(specs)
+    }
+)
 projections, problems = [], []
 for spec in specs:
     try:

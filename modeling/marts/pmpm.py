@@ -1,32 +1,26 @@
 """Population metrics by year: members, member months, PMPM by service category, utilization.
 
-Everything here is computed from the canonical tables the way an analyst would: spending is
-paid amount by year of service (``claim_start_date``), rates are per 1,000 person-years
-(member months / 12).
+A mart over the core (``modeling.core.panel``): member months, categorized claims and
+encounters are read from the panel, never derived again here. Spending is paid amount by year
+of service (``claim_start_date``), rates are per 1,000 person-years (member months / 12).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from modeling.core.encounters import (
-    ed_visits,
-    home_health_episodes,
-    inpatient_stays,
-    joint_replacements,
-    snf_stays,
-)
-from modeling.core.member_months import member_months, person_years
-from modeling.core.service_categories import CATEGORIES, PHARMACY, with_service_category
+from modeling.core.member_months import person_years
+from modeling.core.panel import Panel
+from modeling.core.service_categories import CATEGORIES, PHARMACY
 from modeling.core.spend import medical_spend, pharmacy_spend
 from modeling.dataset import Dataset
 
 
-def _unpriced_pharmacy_years(dataset: Dataset) -> pl.LazyFrame:
+def _unpriced_pharmacy_years(panel: Panel) -> pl.LazyFrame:
     """Years whose fills carry no paid amount at all (CMS's Part D file, CCLF7, has none): their Part D
     spend is unknown, not $0."""
     return (
-        dataset.scan("pharmacy_claim")
+        panel.scan("pharmacy_claim")
         .group_by(pl.col("dispensing_date").dt.year().cast(pl.Int32).alias("year"))
         .agg(pl.col("paid_amount").is_not_null().sum().alias("priced"))
         .filter(pl.col("priced") == 0)
@@ -34,13 +28,14 @@ def _unpriced_pharmacy_years(dataset: Dataset) -> pl.LazyFrame:
     )
 
 
-def pmpm_by_category(dataset: Dataset) -> pl.DataFrame:
+def pmpm_by_category(source: Panel | Dataset) -> pl.DataFrame:
     """PMPM paid by year and service category (medical categories and pharmacy), with member months."""
-    mm = person_years(member_months(dataset.scan("eligibility")))
+    panel = Panel.of(source)
+    mm = person_years(panel.scan("member_months"))
     spend = pl.concat(
         [
-            medical_spend(dataset.scan("medical_claim")),
-            pharmacy_spend(dataset.scan("pharmacy_claim")).select(
+            medical_spend(panel.scan("medical_claim")),
+            pharmacy_spend(panel.scan("pharmacy_claim")).select(
                 "person_id", "year", "service_category", "paid_amount"
             ),
         ]
@@ -49,7 +44,7 @@ def pmpm_by_category(dataset: Dataset) -> pl.DataFrame:
     grid = mm.select("year", "member_months").join(
         pl.LazyFrame({"service_category": [*CATEGORIES, PHARMACY]}), how="cross"
     )
-    unpriced = _unpriced_pharmacy_years(dataset).with_columns(
+    unpriced = _unpriced_pharmacy_years(panel).with_columns(
         pl.lit(PHARMACY).alias("service_category"), pl.lit(True).alias("_unpriced")
     )
     return (
@@ -68,11 +63,11 @@ def pmpm_by_category(dataset: Dataset) -> pl.DataFrame:
     )
 
 
-def utilization_by_year(dataset: Dataset) -> pl.DataFrame:
+def utilization_by_year(source: Panel | Dataset) -> pl.DataFrame:
     """Admissions, ED visits, SNF stays, home-health episodes and joint replacements per 1,000; ALOS; readmission rate."""
-    medical = with_service_category(dataset.scan("medical_claim"))
-    py = person_years(member_months(dataset.scan("eligibility"))).collect()
-    stays = inpatient_stays(medical).collect()
+    panel = Panel.of(source)
+    py = person_years(panel.scan("member_months")).collect()
+    stays = panel.read("inpatient_stays")
     per_year = lambda frame, name: frame.group_by("year").agg(pl.len().alias(name))  # noqa: E731
     out = (
         py.join(per_year(stays, "admissions"), on="year", how="left")
@@ -93,15 +88,15 @@ def utilization_by_year(dataset: Dataset) -> pl.DataFrame:
             on="year",
             how="left",
         )
-        .join(per_year(ed_visits(medical).collect(), "ed_visits"), on="year", how="left")
-        .join(per_year(snf_stays(medical).collect(), "snf_stays"), on="year", how="left")
+        .join(per_year(panel.read("ed_visits"), "ed_visits"), on="year", how="left")
+        .join(per_year(panel.read("snf_stays"), "snf_stays"), on="year", how="left")
         .join(
-            per_year(home_health_episodes(medical).collect(), "home_health_episodes"),
+            per_year(panel.read("home_health_episodes"), "home_health_episodes"),
             on="year",
             how="left",
         )
         .join(
-            per_year(joint_replacements(medical).collect(), "joint_replacements"),
+            per_year(panel.read("joint_replacements"), "joint_replacements"),
             on="year",
             how="left",
         )
@@ -120,10 +115,11 @@ def utilization_by_year(dataset: Dataset) -> pl.DataFrame:
     return out.sort("year")
 
 
-def overview(dataset: Dataset) -> dict[str, pl.DataFrame]:
+def overview(source: Panel | Dataset) -> dict[str, pl.DataFrame]:
     """What the Overview page shows: per-year summary and PMPM by category."""
-    pmpm = pmpm_by_category(dataset)
-    util = utilization_by_year(dataset)
+    panel = Panel.of(source)
+    pmpm = pmpm_by_category(panel)
+    util = utilization_by_year(panel)
     totals = (
         pmpm.with_columns((pl.col("service_category") == PHARMACY).alias("is_rx"))
         .group_by("year", "is_rx")
@@ -154,7 +150,7 @@ def overview(dataset: Dataset) -> dict[str, pl.DataFrame]:
 
 
 def monthly_spend(
-    dataset: Dataset, person_id: str, *, last_year: int, months: int = 24
+    source: Panel | Dataset, person_id: str, *, last_year: int, months: int = 24
 ) -> pl.DataFrame:
     """month (first day), medical and pharmacy paid for one person over the ``months`` months
     ending in December of ``last_year`` (months without claims are zero)."""
@@ -164,15 +160,16 @@ def monthly_spend(
     start_index = last_year * 12 + 11 - (months - 1)
     start = dt.date(start_index // 12, start_index % 12 + 1, 1)
     calendar = pl.DataFrame({"month": pl.date_range(start, end, "1mo", eager=True)})
+    panel = Panel.of(source)
     medical = (
-        dataset.scan("medical_claim")
+        panel.scan("medical_claim")
         .filter((pl.col("person_id") == person_id) & (pl.col("claim_start_date") >= start))
         .group_by(pl.col("claim_start_date").dt.month_start().alias("month"))
         .agg(pl.col("paid_amount").sum().alias("medical"))
         .collect()
     )
     pharmacy = (
-        dataset.scan("pharmacy_claim")
+        panel.scan("pharmacy_claim")
         .filter((pl.col("person_id") == person_id) & (pl.col("dispensing_date") >= start))
         .group_by(pl.col("dispensing_date").dt.month_start().alias("month"))
         .agg(pl.col("paid_amount").sum().alias("pharmacy"))

@@ -21,7 +21,8 @@ from importlib.resources import files
 
 import polars as pl
 
-from modeling.core.conditions import risk_adjustment_diagnoses
+from modeling.core.conditions import risk_adjustment_diagnoses_of
+from modeling.core.panel import Panel
 from modeling.dataset import Dataset
 from modeling.errors import ParameterError
 from risk_stratification.hcc.engine import load_tables, payment_scores, payment_year, score
@@ -52,7 +53,7 @@ class RecaptureGaps:
     by_provider: pl.DataFrame
 
 
-def recapture_gaps(dataset: Dataset, year: int, *, annual_base_rate: float) -> RecaptureGaps:
+def recapture_gaps(source: Panel | Dataset, year: int, *, annual_base_rate: float) -> RecaptureGaps:
     """Gaps for the panel scored for payment ``year``, ranked by dollar value."""
     if not annual_base_rate > 0:
         raise ParameterError(
@@ -61,11 +62,12 @@ def recapture_gaps(dataset: Dataset, year: int, *, annual_base_rate: float) -> R
     params = payment_year(year)
     models = params["model"].to_list()
     gap_model = models[-1]  # gaps are HCCs of the payment year's newest model
-    people, current_dx = hcc_inputs(dataset, year)
+    panel = Panel.of(source)
+    people, current_dx = hcc_inputs(panel, year)
     people = people.filter(
         ~pl.col("esrd")
     )  # ESRD members are paid with the ESRD model; their gaps are not priced here
-    prior_dx = risk_adjustment_diagnoses(dataset.scan("medical_claim"), year - 2).collect()
+    prior_dx = risk_adjustment_diagnoses_of(panel.scan("conditions"), year - 2).collect()
     prior_dx = prior_dx.join(people.select("person_id"), on="person_id", how="semi")
 
     current = {m: score(people, current_dx, model=m, payment_year=year) for m in models}
@@ -181,7 +183,7 @@ def recapture_gaps(dataset: Dataset, year: int, *, annual_base_rate: float) -> R
         .sort(["annual_value", "person_id"], descending=[True, False])
     )
     attribution = (
-        dataset.scan("provider_attribution")
+        panel.scan("provider_attribution")
         .filter(pl.col("year") == year - 1)
         .select("person_id", "provider_npi", "provider_tin", "provider_name")
         .collect()

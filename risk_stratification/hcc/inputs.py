@@ -1,5 +1,6 @@
-"""CMS-HCC inputs from a canonical dataset: demographics from eligibility, diagnoses from the
-risk-adjustment-eligible claims of the data collection year (the year before the payment year).
+"""CMS-HCC inputs from a panel: demographics from eligibility, diagnoses from the
+risk-adjustment-eligible claims of the data collection year (the year before the payment year),
+read from the core's long ``conditions`` table.
 """
 
 from __future__ import annotations
@@ -8,9 +9,9 @@ import datetime as dt
 
 import polars as pl
 
-from modeling.core.conditions import risk_adjustment_diagnoses
-from modeling.core.encounters import long_term_institutional
+from modeling.core.conditions import risk_adjustment_diagnoses_of
 from modeling.core.member_months import december_enrollees, years_enrolled
+from modeling.core.panel import Panel
 from modeling.core.service_categories import bill_type_prefix
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError
@@ -19,30 +20,24 @@ from modeling.schema import DIAGNOSIS_COLUMNS
 ESRD_MEDICARE_STATUS = ("11", "21", "31")  # aged with ESRD, disabled with ESRD, ESRD only
 
 
-def hcc_people(
-    dataset: Dataset, payment_year: int, collection_claims: pl.LazyFrame | None = None
-) -> pl.DataFrame:
-    """The people to score for ``payment_year`` prospectively (see ``hcc_inputs``).
-
-    ``collection_claims``: the medical claims of the data collection year when the caller has
-    them in memory already (the long-term institutional flag is read from them); ESRD status
-    always reads the whole claims history, as it looks back to the transplant.
-    """
+def hcc_people(source: Panel | Dataset, payment_year: int) -> pl.DataFrame:
+    """The people to score for ``payment_year`` prospectively (see ``hcc_inputs``); ESRD status
+    reads the whole claims history, as it looks back to the transplant."""
+    panel = Panel.of(source)
     collection_year = payment_year - 1
     people = (
-        december_enrollees(dataset.scan("eligibility"), collection_year)
+        december_enrollees(panel.scan("eligibility"), collection_year)
         .rename({"original_reason_entitlement_code": "orec"})
         .collect()
     )
     if people.is_empty():
-        years = years_enrolled(dataset.scan("eligibility"))
+        years = years_enrolled(panel.scan("eligibility"))
         raise DatasetError(
             f"Payment year {payment_year} needs claims and enrollment from {collection_year}; "
-            f"{dataset.path} covers {', '.join(map(str, years)) or 'no years'}. Choose a payment year one after a year it covers."
+            f"{panel.path} covers {', '.join(map(str, years)) or 'no years'}. Choose a payment year one after a year it covers."
         )
-    claims = collection_claims if collection_claims is not None else dataset.scan("medical_claim")
     institutional = (
-        long_term_institutional(claims)
+        panel.scan("long_term_institutional")
         .filter(pl.col("year") == collection_year)
         .select("person_id")
         .collect()
@@ -54,14 +49,14 @@ def hcc_people(
         pl.col("medicare_status_code").is_in(ESRD_MEDICARE_STATUS).alias("esrd"),
     )
     statuses = esrd_status(
-        dataset.scan("medical_claim"),
+        panel.scan("medical_claim"),
         people.filter(pl.col("esrd")).lazy(),
         dt.date(payment_year, 1, 1),
     ).collect()
     return people.join(statuses, on="person_id", how="left").drop("medicare_status_code")
 
 
-def hcc_inputs(dataset: Dataset, payment_year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def hcc_inputs(source: Panel | Dataset, payment_year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(people, diagnoses) for scoring ``payment_year`` prospectively.
 
     People are the members still enrolled in December of the data collection year
@@ -74,8 +69,9 @@ def hcc_inputs(dataset: Dataset, payment_year: int) -> tuple[pl.DataFrame, pl.Da
     year (``esrd_status`` below). Diagnoses (person_id, claim_id,
     diagnosis_code) are those of the collection year's risk-adjustment-eligible claims.
     """
-    people = hcc_people(dataset, payment_year)
-    diagnoses = risk_adjustment_diagnoses(dataset.scan("medical_claim"), payment_year - 1).collect()
+    panel = Panel.of(source)
+    people = hcc_people(panel, payment_year)
+    diagnoses = risk_adjustment_diagnoses_of(panel.scan("conditions"), payment_year - 1).collect()
     return people, diagnoses
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from modeling.core.panel import Panel
 from modeling.dataset import Dataset
 from risk_stratification.hcc.engine import (
     HccScores,
@@ -46,7 +47,7 @@ class PanelScores:
 
 
 def score_panel(
-    dataset: Dataset, year: int, *, progress: Callable[[str], None] | None = None
+    source: Panel | Dataset, year: int, *, progress: Callable[[str], None] | None = None
 ) -> PanelScores:
     """Every member's payment score for ``year``: the CMS-HCC blend of the year for everyone
     (kept for all members, for comparison), and for members with ESRD the ESRD V24 model, which
@@ -54,7 +55,7 @@ def score_panel(
     say = progress or (lambda _m: None)
     params = payment_year(year)
     say(f"reading demographics and risk-adjustment-eligible diagnoses from {year - 1}")
-    people, diagnoses = hcc_inputs(dataset, year)
+    people, diagnoses = hcc_inputs(Panel.of(source, progress=progress), year)
     by_model: dict[str, HccScores] = {}
     for model in params["model"].to_list():
         say(f"scoring {people.height:,} people with CMS-HCC {model}")
@@ -87,12 +88,12 @@ def score_panel(
     return PanelScores(year, base.join(pay, on="person_id", how="left"), by_model, files)
 
 
-def scorable_payment_years(dataset: Dataset) -> list[int]:
+def scorable_payment_years(source: Panel | Dataset) -> list[int]:
     """Payment years that can be scored: the year after a year the dataset covers, with parameters."""
     from modeling.core.member_months import years_enrolled
     from risk_stratification.hcc.engine import payment_year_parameters
 
-    covered = years_enrolled(dataset.scan("eligibility"))
+    covered = years_enrolled(source.scan("eligibility"))
     with_parameters = set(payment_year_parameters()["payment_year"].to_list())
     return sorted(y + 1 for y in covered if y + 1 in with_parameters)
 

@@ -25,10 +25,11 @@ from importlib.resources import files
 
 import polars as pl
 
-from modeling.core.conditions import person_diagnoses
+from modeling.core.conditions import person_diagnoses_of
 from modeling.core.encounters import ed_visits, inpatient_stays, snf_stays
-from modeling.core.member_months import december_enrollees, member_months
-from modeling.core.service_categories import CATEGORIES, with_service_category
+from modeling.core.member_months import december_enrollees
+from modeling.core.panel import Panel
+from modeling.core.service_categories import CATEGORIES
 from modeling.core.spend import medical_spend, money_sum
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError
@@ -125,17 +126,15 @@ def _year_end(year: int) -> dt.date:
     return dt.date(year, 12, 31)
 
 
-def _demographics(
-    dataset: Dataset, year: int, claims: pl.LazyFrame, diagnoses: pl.DataFrame
-) -> pl.DataFrame:
+def _demographics(panel: Panel, year: int, diagnoses: pl.DataFrame) -> pl.DataFrame:
     """Members enrolled in December of ``year`` and their HCC-model demographics and V28 HCCs
     (the payment year ``year + 1`` scored from ``year``'s diagnoses).
 
-    ``claims``: the year's medical claim lines; ``diagnoses``: ``person_diagnoses`` of them."""
+    ``diagnoses``: the year's ``person_diagnoses_of`` the panel's conditions."""
     from risk_stratification.hcc.engine import score
     from risk_stratification.hcc.inputs import hcc_people
 
-    people = hcc_people(dataset, year + 1, collection_claims=claims)
+    people = hcc_people(panel, year + 1)
     scored = score(
         people,
         diagnoses.filter(pl.col("risk_adjustment")).select("person_id", "diagnosis_code"),
@@ -208,25 +207,26 @@ def _chronic_conditions(diagnoses: pl.DataFrame) -> pl.DataFrame:
     return hits.with_columns(pl.lit(1, dtype=pl.Int8).alias("v")).collect()
 
 
-def _features_of(dataset: Dataset, year: int) -> pl.DataFrame:
-    """The features of every member of ``dataset`` (a whole dataset or a ``PersonRange``)."""
+def _features_of(panel: Panel, year: int) -> pl.DataFrame:
+    """The features of every member of ``panel`` (a whole panel or a range of its people)."""
     end, start = _year_end(year), dt.date(year, 1, 1)
-    # the year's lines in full, categorized once and reused by every aggregation below; of the
-    # year before only each person's paid total is needed
-    lines = with_service_category(
-        dataset.scan("medical_claim")
+    # the year's categorized lines, read once from the core and reused by every aggregation
+    # below; of the year before only each person's paid total is needed
+    lines = (
+        panel.scan("medical_claim")
         .filter(pl.col("claim_start_date").is_between(start, end))
-        .select(CLAIM_COLUMNS)
-    ).collect()
+        .select(*CLAIM_COLUMNS, "service_category")
+        .collect()
+    )
     claims = lines.lazy()
-    prior_claims = dataset.scan("medical_claim").filter(
+    prior_claims = panel.scan("medical_claim").filter(
         pl.col("claim_start_date").dt.year() == year - 1
     )
-    pharmacy = dataset.scan("pharmacy_claim").filter(
+    pharmacy = panel.scan("pharmacy_claim").filter(
         pl.col("dispensing_date").is_between(dt.date(year - 1, 1, 1), end)
     )
-    diagnoses = person_diagnoses(lines, year)
-    demo = _demographics(dataset, year, claims, diagnoses)
+    diagnoses = person_diagnoses_of(panel.scan("conditions"), year).collect()
+    demo = _demographics(panel, year, diagnoses)
     ids = demo.select("person_id").lazy()
 
     by_category = (
@@ -340,34 +340,17 @@ def _features_of(dataset: Dataset, year: int) -> pl.DataFrame:
     ).sort("person_id")
 
 
-class PersonRange:
-    """A dataset seen through a range of person ids (inclusive): every ``scan`` is filtered, which
-    lets Parquet skip the row groups of other people. Used to score big panels in slices."""
-
-    def __init__(self, dataset: Dataset, first: str, last: str):
-        self.dataset, self.first, self.last = dataset, first, last
-        self.path, self.manifest = dataset.path, dataset.manifest
-
-    def scan(self, table: str) -> pl.LazyFrame:
-        return self.dataset.scan(table).filter(
-            pl.col("person_id").is_between(pl.lit(self.first), pl.lit(self.last))
-        )
-
-    def read(self, table: str) -> pl.DataFrame:
-        return self.scan(table).collect()
-
-
-def december_members(dataset: Dataset, year: int) -> pl.Series:
+def december_members(source: Panel | Dataset, year: int) -> pl.Series:
     """Sorted ids of the members enrolled in December of ``year`` (``december_enrollees``)."""
     return (
-        december_enrollees(dataset.scan("eligibility"), year)
+        december_enrollees(source.scan("eligibility"), year)
         .select(pl.col("person_id").sort())
         .collect()["person_id"]
     )
 
 
 def features(
-    dataset: Dataset,
+    source: Panel | Dataset,
     year: int,
     *,
     slice_people: int = 150_000,
@@ -380,50 +363,52 @@ def features(
     range of ids each, so Parquet skips the other people's row groups): memory stays bounded
     and the time grows linearly with the panel.
     """
-    ids = december_members(dataset, year)
+    panel = Panel.of(source, progress=progress)
+    ids = december_members(panel, year)
     if ids.is_empty():
-        raise DatasetError(f"No members enrolled in December {year} in {dataset.path}.")
+        raise DatasetError(f"No members enrolled in December {year} in {panel.path}.")
     if ids.len() <= slice_people:
-        return _features_of(dataset, year)
+        return _features_of(panel, year)
     parts = []
     for start in range(0, ids.len(), slice_people):
         part = ids.slice(start, slice_people)
         if progress:
             progress(f"features for members {start + 1:,}-{start + part.len():,} of {ids.len():,}")
-        parts.append(_features_of(PersonRange(dataset, part[0], part[-1]), year))
+        parts.append(_features_of(panel.for_people(part[0], part[-1]), year))
     return pl.concat(parts)
 
 
-def outcomes(dataset: Dataset, year: int) -> pl.DataFrame:
+def outcomes(source: Panel | Dataset, year: int) -> pl.DataFrame:
     """person_id, months (enrolled in ``year``), cost (medical + pharmacy paid), annual_cost
     (cost x 12 / months), admitted (any acute inpatient stay), ed_visit (any ED visit)."""
+    panel = Panel.of(source)
     mm = (
-        member_months(dataset.scan("eligibility"))
+        panel.scan("member_months")
         .filter(pl.col("year") == year)
         .group_by("person_id")
         .agg(pl.len().alias("months"))
     )
-    claims = dataset.scan("medical_claim")
     med = (
-        claims.filter(pl.col("claim_start_date").dt.year() == year)
+        panel.scan("medical_claim")
+        .filter(pl.col("claim_start_date").dt.year() == year)
         .group_by("person_id")
         .agg(money_sum("paid_amount").alias("_med"))
     )
     rx = (
-        dataset.scan("pharmacy_claim")
+        panel.scan("pharmacy_claim")
         .filter(pl.col("dispensing_date").dt.year() == year)
         .group_by("person_id")
         .agg(money_sum("paid_amount").alias("_rx"))
     )
     admitted = (
-        inpatient_stays(claims)
+        panel.scan("inpatient_stays")
         .filter(pl.col("year") == year)
         .select("person_id")
         .unique()
         .with_columns(pl.lit(1.0).alias("admitted"))
     )
     ed = (
-        ed_visits(claims)
+        panel.scan("ed_visits")
         .filter(pl.col("year") == year)
         .select("person_id")
         .unique()
@@ -445,12 +430,13 @@ def outcomes(dataset: Dataset, year: int) -> pl.DataFrame:
     )
 
 
-def modeling_frame(dataset: Dataset, feature_year: int) -> pl.DataFrame:
+def modeling_frame(source: Panel | Dataset, feature_year: int) -> pl.DataFrame:
     """Features of ``feature_year`` joined to outcomes of the next year, for members enrolled at
     least one month of it; ``top5`` flags the top 5% of annualized cost in the outcome year."""
+    panel = Panel.of(source)
     frame = (
-        features(dataset, feature_year)
-        .join(outcomes(dataset, feature_year + 1), on="person_id", how="inner")
+        features(panel, feature_year)
+        .join(outcomes(panel, feature_year + 1), on="person_id", how="inner")
         .sort("person_id")
     )
     threshold = frame["annual_cost"].quantile(0.95, interpolation="linear")

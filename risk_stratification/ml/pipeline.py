@@ -21,9 +21,10 @@ import numpy as np
 import polars as pl
 
 from modeling.core.member_months import years_enrolled
+from modeling.core.panel import Panel
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, VbcError
-from risk_stratification.ml.features import PersonRange, december_members, features, modeling_frame
+from risk_stratification.ml.features import december_members, features, modeling_frame
 from risk_stratification.ml.models import Baselines, Evaluation, RiskModels, evaluate, fit
 from risk_stratification.ml.readmission import FEATURES as READMISSION_FEATURES
 from risk_stratification.ml.readmission import discharges, evaluate_readmission, fit_readmission
@@ -86,14 +87,15 @@ class TrainedRisk:
         )
 
 
-def data_years(dataset: Dataset) -> list[int]:
-    return years_enrolled(dataset.scan("eligibility"))
+def data_years(source: Panel | Dataset) -> list[int]:
+    return years_enrolled(source.scan("eligibility"))
 
 
 def train(
-    dataset: Dataset, *, seed: int = 0, progress: Callable[[str], None] | None = None
+    source: Panel | Dataset, *, seed: int = 0, progress: Callable[[str], None] | None = None
 ) -> TrainedRisk:
     say = progress or (lambda _m: None)
+    dataset = Panel.of(source, progress=progress)
     years = data_years(dataset)
     if len(years) < 3:
         raise DatasetError(
@@ -205,7 +207,7 @@ def _describe(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def score(
-    dataset: Dataset,
+    source: Panel | Dataset,
     trained: TrainedRisk,
     *,
     policy: TierPolicy | None = None,
@@ -222,6 +224,7 @@ def score(
     from risk_stratification.hcc.engine import load_tables
 
     say = progress or (lambda _m: None)
+    dataset = Panel.of(source, progress=say)
     year = year or data_years(dataset)[-1]
     frame = features(dataset, year, slice_people=slice_people, progress=say)
     say("predicting")
@@ -278,7 +281,7 @@ def score(
 
 
 def explain(
-    dataset: Dataset,
+    source: Panel | Dataset,
     trained: TrainedRisk,
     person_id: str,
     *,
@@ -288,8 +291,9 @@ def explain(
     """One member's top drivers (plain words and SHAP contribution to log predicted cost)."""
     from risk_stratification.hcc.engine import load_tables
 
-    year = year or data_years(dataset)[-1]
-    frame = features(PersonRange(dataset, person_id, person_id), year)
+    panel = Panel.of(source)
+    year = year or data_years(panel)[-1]
+    frame = features(panel.for_people(person_id, person_id), year)
     if frame.is_empty():
         raise DatasetError(f"{person_id} is not enrolled in December {year}.")
     contrib = trained.models.contributions(frame, "cost")[0, : len(trained.models.features)]
@@ -309,15 +313,16 @@ def explain(
 
 
 def importance(
-    dataset: Dataset, trained: TrainedRisk, year: int | None = None, sample: int = 5000
+    source: Panel | Dataset, trained: TrainedRisk, year: int | None = None, sample: int = 5000
 ) -> pl.DataFrame:
     """Global importance of the cost model's features (mean |SHAP|) on ``sample`` members: the
     whole panel when it is no larger, else a block of consecutive ids at a seeded random place
     (ids carry no meaning, and a block lets Parquet read only that block)."""
+    dataset = Panel.of(source)
     year = year or data_years(dataset)[-1]
     ids = december_members(dataset, year)
     if ids.len() > sample:
         start = int(np.random.default_rng(0).integers(0, ids.len() - sample + 1))
-        dataset = PersonRange(dataset, ids[start], ids[start + sample - 1])
+        dataset = dataset.for_people(ids[start], ids[start + sample - 1])
     frame = features(dataset, year)
     return global_importance(trained.models.contributions(frame, "cost"), trained.models.features)

@@ -17,9 +17,8 @@ from importlib.resources import files
 import lightgbm as lgb
 import polars as pl
 
-from modeling.core.encounters import ed_visits, inpatient_stays
+from modeling.core.panel import Panel
 from modeling.dataset import Dataset
-from modeling.schema import DIAGNOSIS_COLUMNS
 
 FEATURES = [
     "length_of_stay",
@@ -104,27 +103,26 @@ def lace_score() -> pl.Expr:
     )
 
 
-def discharges(dataset: Dataset, year: int) -> pl.DataFrame:
-    """One row per index stay discharged in ``year``: features, LACE and ``readmitted_30d``."""
-    claims = dataset.scan("medical_claim")
-    stays = (
-        inpatient_stays(claims).with_row_index("stay_id").collect().lazy()
-    )  # reused by every branch below
+def discharges(source: Panel | Dataset, year: int) -> pl.DataFrame:
+    """One row per index stay discharged in ``year``: features, LACE and ``readmitted_30d``.
+
+    Stays, ED visits and diagnoses are the core's (``modeling.core.panel``); the Charlson index
+    reads every diagnosis of the claims that started in the 365 days up to the discharge."""
+    panel = Panel.of(source)
+    stays = panel.scan("inpatient_stays").with_row_index("stay_id").collect().lazy()
     index = (
         stays.filter(pl.col("is_index") & (pl.col("discharge_date").dt.year() == year))
         .collect()
         .lazy()
     )
     keys = ["stay_id"]
-    window = claims.filter(
-        pl.col("claim_start_date").is_between(dt.date(year - 1, 1, 1), dt.date(year, 12, 31))
-    ).join(index.select("person_id").unique(), on="person_id", how="semi")
     dx = (
-        window.unique(subset=["claim_id"])
-        .select("person_id", "claim_start_date", *DIAGNOSIS_COLUMNS[:10])
-        .unpivot(index=["person_id", "claim_start_date"], value_name="diagnosis_code")
-        .drop("variable")
-        .drop_nulls("diagnosis_code")
+        panel.scan("conditions")
+        .filter(
+            pl.col("claim_start_date").is_between(dt.date(year - 1, 1, 1), dt.date(year, 12, 31))
+        )
+        .join(index.select("person_id").unique(), on="person_id", how="semi")
+        .select("person_id", "claim_id", "claim_start_date", "diagnosis_code")
         .join(index.select("stay_id", "person_id", "discharge_date"), on="person_id")
         .filter(
             (pl.col("claim_start_date") <= pl.col("discharge_date"))
@@ -134,9 +132,7 @@ def discharges(dataset: Dataset, year: int) -> pl.DataFrame:
     )
     charlson = charlson_index(dx, keys)
     ed = (
-        ed_visits(claims)
-        .collect()
-        .lazy()
+        panel.scan("ed_visits")
         .join(index.select("stay_id", "person_id", "admission_date"), on="person_id")
         .filter(
             (pl.col("visit_date") < pl.col("admission_date"))
@@ -156,7 +152,7 @@ def discharges(dataset: Dataset, year: int) -> pl.DataFrame:
         .agg(pl.len().alias("prior_stays_12_months"))
     )
     people = (
-        dataset.scan("eligibility")
+        panel.scan("eligibility")
         .sort("enrollment_start_date")
         .group_by("person_id")
         .agg(

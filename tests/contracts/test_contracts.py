@@ -526,9 +526,9 @@ def test_truncation_caps_annualized_cost_and_applies_stop_loss():
 
 @pytest.fixture(scope="module")
 def history(small_dataset):
-    from contracts.projection import panel_history
+    from contracts.history import panel_history
 
-    return panel_history(small_dataset)
+    return panel_history(small_dataset, payment_score_years=(2025,))
 
 
 def test_projection_settles_with_the_same_code_and_breaks_even_where_it_says(history):

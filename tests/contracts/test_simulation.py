@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from contracts.projection import Assumptions, panel_history, project
+from contracts.history import panel_history
+from contracts.projection import Assumptions, project
 from contracts.simulation import Uncertainty, simulate, tornado, two_way_grid
 from contracts.specs import MsspSpec, RiskCorridorsSpec, preset
 
