@@ -37,7 +37,7 @@ def main() -> None:
         start = time.perf_counter()
         result = simulate(spec, history, a, draws=args.draws, seed=1, projection=base)
         print(
-            f"{args.draws:,} scenarios: {time.perf_counter() - start:.2f} s (expected settlement ${result.summary()['expected_settlement']:,.0f})"
+            f"{args.draws:,} scenarios: {time.perf_counter() - start:.2f} s (expected settlement ${result.summary().expected_settlement:,.0f})"
         )
 
 

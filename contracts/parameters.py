@@ -164,10 +164,6 @@ def reach_rules(performance_year: int, risk_option: str) -> ReachRules:
     )
 
 
-def mssp_performance_years() -> list[int]:
-    return sorted({int(y) for y in _mssp_table()["performance_year"]})
-
-
 def mssp_regional(agreement_period: int) -> dict[str, float]:
     """Regional and prior-savings adjustment weights and caps for an agreement period (3 = third
     and later), from ``contracts/data/mssp_regional.csv``."""

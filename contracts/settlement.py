@@ -10,6 +10,7 @@ losses, deficit). Money is not rounded: the programs round only on their reports
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import polars as pl
 
@@ -76,48 +77,125 @@ class Line:
 
 
 @dataclass(frozen=True)
+class SettlementFigures:
+    """The settlement lines that code (the simulator, the waterfall, the app) reads, typed.
+
+    A figure is None when the contract's family or the year's result has no such line (a
+    one-sided level has no loss cap; a year with savings has no losses).
+    """
+
+    benchmark_total: float  # for MA percent-of-premium: the provider's revenue
+    expenditure_total: float  # for MA percent-of-premium: the medical cost
+    total_savings: float | None
+    total_losses: float | None
+    msr_met: bool | None  # the savings rate meets the minimum savings rate
+    below_msr_low_revenue: bool  # a BASIC low-revenue ACO shares below the MSR (half rate)
+    mlr_met: bool | None  # the loss rate meets the minimum loss rate (two-sided MSSP)
+    shared_savings_before_limit: float | None
+    performance_payment_limit: float | None  # MSSP
+    payout_cap: float | None  # commercial contracts
+    shared_savings: float | None
+    loss_before_cap: float | None
+    loss_cap: float | None  # MSSP and commercial loss caps; the MA deficit cap
+    shared_losses: float | None
+    care_management_fees: float | None
+
+    @property
+    def payment_limit(self) -> float | None:
+        """The cap on what the payer pays out: MSSP's performance payment limit, or a commercial
+        contract's payout cap."""
+        if self.performance_payment_limit is not None:
+            return self.performance_payment_limit
+        return self.payout_cap
+
+    @property
+    def hits_payment_limit(self) -> bool:
+        """Shared savings before the limit exceed the limit (the limit binds)."""
+        before, limit = self.shared_savings_before_limit, self.payment_limit
+        return before is not None and limit is not None and before > limit
+
+    @property
+    def hits_loss_cap(self) -> bool:
+        """Shared losses before the cap exceed the cap (the cap binds)."""
+        loss, cap = self.loss_before_cap, self.loss_cap
+        return loss is not None and cap is not None and loss > cap
+
+    @classmethod
+    def from_lines(cls, contract: str, lines: tuple[Line, ...]) -> SettlementFigures:
+        values: dict[str, float | bool | None] = {}
+        for line in lines:
+            values.setdefault(line.key, line.value)  # the first line of a key, as Settlement[key]
+
+        def dollars(key: str) -> float | None:
+            v = values.get(key)
+            return None if v is None else float(v)
+
+        def flag(key: str) -> bool | None:
+            v = values.get(key)
+            return None if v is None else bool(v)
+
+        benchmark, expenditure = dollars("benchmark_total"), dollars("expenditure_total")
+        if benchmark is None or expenditure is None:
+            raise ParameterError(
+                f"The settlement of {contract} needs the lines benchmark_total and "
+                f"expenditure_total; it has {', '.join(values) or 'none'}."
+            )
+        return cls(
+            benchmark_total=benchmark,
+            expenditure_total=expenditure,
+            total_savings=dollars("total_savings"),
+            total_losses=dollars("total_losses"),
+            msr_met=flag("msr_met"),
+            below_msr_low_revenue=bool(values.get("below_msr_low_revenue")),
+            mlr_met=flag("mlr_met"),
+            shared_savings_before_limit=dollars("shared_savings_before_limit"),
+            performance_payment_limit=dollars("performance_payment_limit"),
+            payout_cap=dollars("payout_cap"),
+            shared_savings=dollars("shared_savings"),
+            loss_before_cap=dollars("loss_before_cap"),
+            loss_cap=dollars("loss_cap"),
+            shared_losses=dollars("shared_losses"),
+            care_management_fees=dollars("care_management_fees"),
+        )
+
+
+def _present(value: float | None, line: str) -> float:
+    """A figure the rules of this branch always write (a missing one is a malformed settlement)."""
+    if value is None:
+        raise ParameterError(f"The settlement has no '{line}' line, which its waterfall needs.")
+    return value
+
+
+@dataclass(frozen=True)
 class Settlement:
+    """What a contract pays for one performance year (``amount``), every line that leads to it
+    (``lines``, for display and export), and the lines code reads, typed (``figures``)."""
+
     contract: str
     family: str
     amount: float
     lines: tuple[Line, ...] = field(repr=False)
+    figures: SettlementFigures = field(init=False, repr=False, compare=False)
 
-    def __getitem__(self, key: str):
+    def __post_init__(self) -> None:
+        # derived from the lines once, while the settlement is built; never changed afterwards
+        object.__setattr__(self, "figures", SettlementFigures.from_lines(self.contract, self.lines))
+
+    def __getitem__(self, key: str) -> float | bool | None:
         for line in self.lines:
             if line.key == key:
                 return line.value
-        raise KeyError(key)
-
-    def get(self, key: str, default=None):
-        try:
-            return self[key]
-        except KeyError:
-            return default
-
-    def table(self) -> pl.DataFrame:
-        """One row per line, with the value formatted as people read it."""
-
-        def text(line: Line) -> str:
-            v = line.value
-            if v is None:
-                return "n/a"
-            if line.kind == "flag":
-                return "yes" if v else "no"
-            if line.kind == "rate":
-                return f"{v:.2%}"
-            if line.kind == "count":
-                return f"{v:,.0f}"
-            sign, v = ("-", -v) if v < 0 else ("", v)
-            return f"{sign}${v:,.2f}" if line.kind == "per_capita" else f"{sign}${v:,.0f}"
-
-        shown = [line for line in self.lines if line.kind != "hidden"]
-        return pl.DataFrame(
-            {
-                "line": [line.label for line in shown],
-                "value": [text(line) for line in shown],
-                "key": [line.key for line in shown],
-            }
+        raise ParameterError(
+            f"The settlement of {self.contract} has no line '{key}'. Its lines: "
+            f"{', '.join(line.key for line in self.lines)}."
         )
+
+    def get(self, key: str, default: float | bool | None = None) -> float | bool | None:
+        """The value of the line ``key``, or ``default`` when the settlement has no such line."""
+        for line in self.lines:
+            if line.key == key:
+                return line.value
+        return default
 
     def waterfall(self) -> pl.DataFrame:
         """step, amount, kind: the gross result, the changes that lead from it to the settlement
@@ -134,8 +212,8 @@ class Settlement:
     def _waterfall_steps(self) -> list[tuple[str, float]]:
         """The gross result (benchmark minus expenditures; for MA, revenue minus cost), then what
         the rules take away from it, ending at the amount."""
-        keys = {line.key for line in self.lines}
-        gross = self["benchmark_total"] - self["expenditure_total"]
+        f = self.figures
+        gross = f.benchmark_total - f.expenditure_total
         steps = [
             (
                 "Benchmark - expenditures"
@@ -145,58 +223,71 @@ class Settlement:
             )
         ]
         if self.family == "mssp" and gross >= 0:
-            if not self["msr_met"] and not self.get("below_msr_low_revenue"):
+            if not f.msr_met and not f.below_msr_low_revenue:
                 steps.append(("Below the minimum savings rate", -gross))
             else:
-                steps.append(("Medicare's share", self["shared_savings_before_limit"] - gross))
+                before = _present(f.shared_savings_before_limit, "shared_savings_before_limit")
+                steps.append(("Medicare's share", before - gross))
                 steps.append(
                     (
                         "Above the payment limit",
-                        self["shared_savings"] - self["shared_savings_before_limit"],
+                        _present(f.shared_savings, "shared_savings") - before,
                     )
                 )
-        elif self.family == "mssp" and "mlr_met" in keys:
-            if not self["mlr_met"]:
+        elif self.family == "mssp" and f.mlr_met is not None:
+            if not f.mlr_met:
                 steps.append(("Below the minimum loss rate", -gross))
             else:
+                before_cap = _present(f.loss_before_cap, "loss_before_cap")
                 steps.append(
-                    ("Medicare's share of losses", self["total_losses"] - self["loss_before_cap"])
+                    (
+                        "Medicare's share of losses",
+                        _present(f.total_losses, "total_losses") - before_cap,
+                    )
                 )
                 steps.append(
-                    ("Beyond the loss cap", self["loss_before_cap"] - self["shared_losses"])
+                    (
+                        "Beyond the loss cap",
+                        before_cap - _present(f.shared_losses, "shared_losses"),
+                    )
                 )
         elif self.family == "mssp":
             steps.append(("One-sided: losses not shared", -gross))
-        elif "care_management_fees" in keys:
-            steps.append(
-                ("Not shared (threshold, rate, quality, cap)", self["shared_savings"] - gross)
-            )
-            steps.append(("Care-management fees, net", self.amount - self["shared_savings"]))
+        elif f.care_management_fees is not None:
+            shared = _present(f.shared_savings, "shared_savings")
+            steps.append(("Not shared (threshold, rate, quality, cap)", shared - gross))
+            steps.append(("Care-management fees, net", self.amount - shared))
         else:
             steps.append(("Not shared with the provider", self.amount - gross))
         return [(name, value) for name, value in steps if abs(value) > 1e-9 or name == steps[0][0]]
+
+
+_Value = TypeVar("_Value", bound=float | bool | None)
 
 
 class _Lines:
     def __init__(self) -> None:
         self.items: list[Line] = []
 
-    def add(self, key: str, label: str, value, kind: str = "dollars"):
+    def add(self, key: str, label: str, value: _Value, kind: str = "dollars") -> _Value:
         self.items.append(Line(key, label, value, kind))
         return value
 
 
 def settle(spec: ContractSpec, performance: Performance) -> Settlement:
     """The itemized settlement of ``spec`` for one performance year."""
-    settle_family = {
-        MsspSpec: _settle_mssp,
-        ReachSpec: _settle_reach,
-        SharedSavingsSpec: _settle_shared_savings,
-        RiskCorridorsSpec: _settle_corridors,
-        MaPercentOfPremiumSpec: _settle_ma,
-    }[type(spec)]
     lines = _Lines()
-    amount = float(settle_family(spec, performance, lines)) + 0.0  # + 0.0 turns a -0.0 into 0.0
+    if isinstance(spec, MsspSpec):
+        result = _settle_mssp(spec, performance, lines)
+    elif isinstance(spec, ReachSpec):
+        result = _settle_reach(spec, performance, lines)
+    elif isinstance(spec, SharedSavingsSpec):
+        result = _settle_shared_savings(spec, performance, lines)
+    elif isinstance(spec, RiskCorridorsSpec):
+        result = _settle_corridors(spec, performance, lines)
+    else:
+        result = _settle_ma(spec, performance, lines)
+    amount = float(result) + 0.0  # + 0.0 turns a -0.0 into 0.0
     return Settlement(spec.name, spec.family, amount, tuple(lines.items))
 
 
@@ -277,6 +368,14 @@ def _mssp_sharing_rate(rules: MsspRules, p: Performance) -> float:
     return 0.0
 
 
+def _incomplete_rules(rules: MsspRules, missing: str) -> str:
+    level = f" level {rules.level}" if rules.level else ""
+    return (
+        f"MSSP {rules.track}{level} {rules.performance_year} is two-sided but its row in "
+        f"contracts/data/mssp_parameters.csv has no {missing}; add it with its 42 CFR 425 source."
+    )
+
+
 def _settle_mssp(spec: MsspSpec, p: Performance, out: _Lines) -> float:
     rules = mssp_rules(spec.performance_year, spec.track, spec.level)
     out.add("assigned_beneficiaries", "Assigned beneficiaries", p.assigned_beneficiaries, "count")
@@ -319,18 +418,25 @@ def _settle_mssp(spec: MsspSpec, p: Performance, out: _Lines) -> float:
         return out.add("shared_savings", "Shared savings", min(before_limit, limit))
     losses = out.add("total_losses", "Total losses", expenditure_total - benchmark_total)
     out.add("loss_rate", "Loss rate", -rate, "rate")
-    if not rules.two_sided:
+    if mlr is None:  # one-sided levels (rules.two_sided false) have no minimum loss rate
         out.add("shared_losses", "Shared losses (one-sided: none)", 0.0)
         return 0.0
     met = out.add("mlr_met", "Loss rate meets the MLR", -rate >= mlr, "flag")
     if rules.shared_loss_rate is not None:
         loss_rate = rules.shared_loss_rate
-    else:  # ENHANCED: 1 - final sharing rate, within [40%, 75%]
+    elif rules.loss_rate_min is not None and rules.loss_rate_max is not None:
+        # ENHANCED: 1 - final sharing rate, within [40%, 75%]
         loss_rate = min(max(1 - sharing_rate, rules.loss_rate_min), rules.loss_rate_max)
+    else:
+        raise ParameterError(
+            _incomplete_rules(rules, "a shared_loss_rate, or loss_rate_min and loss_rate_max")
+        )
     out.add("shared_loss_rate", "Shared loss rate", loss_rate, "rate")
     before_cap = out.add(
         "loss_before_cap", "Shared losses before the cap", losses * loss_rate if met else 0.0
     )
+    if rules.loss_cap_pct_benchmark is None:
+        raise ParameterError(_incomplete_rules(rules, "loss_cap_pct_benchmark"))
     caps = [rules.loss_cap_pct_benchmark * benchmark_total]
     if rules.loss_cap_pct_revenue is not None:
         if p.participant_ffs_revenue is None:

@@ -19,11 +19,11 @@ from __future__ import annotations
 import json
 import tomllib
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -32,12 +32,13 @@ from pydantic import (
     model_validator,
 )
 
+from contracts._validation import VbcModel
 from modeling.errors import ParameterError
 
 ELECTED_MSR_OPTIONS = (0.0, 0.005, 0.01, 0.015, 0.02)
 
 
-class _Spec(BaseModel):
+class _Spec(VbcModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(description="What the contract is called in lists and charts.")
@@ -132,7 +133,7 @@ class ReachSpec(_Spec):
     risk_option: Literal["global", "professional"]
 
 
-class Corridor(BaseModel):
+class Corridor(VbcModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     from_rate: float = Field(alias="from", ge=0)
@@ -299,7 +300,7 @@ def spec_to_dict(spec: ContractSpec) -> dict:
     return spec.model_dump(mode="json", by_alias=True)
 
 
-def _preset_files() -> dict[str, object]:
+def _preset_files() -> dict[str, Traversable]:
     folder = files("contracts").joinpath("data", "presets")
     return {f.name.removesuffix(".toml"): f for f in folder.iterdir() if f.name.endswith(".toml")}
 

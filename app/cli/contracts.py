@@ -65,6 +65,7 @@ def settle(
 ) -> None:
     """Itemized settlement of one or more contracts on a dataset's panel: actual when the
     performance year is in the data, projected for the year after it."""
+    from app.reports.contracts import settlement_table
     from contracts.history import panel_history
     from contracts.projection import (
         Assumptions,
@@ -98,7 +99,7 @@ def settle(
         )
         table.add_column("line")
         table.add_column("value", justify="right")
-        for row in p.settlement.table().iter_rows(named=True):
+        for row in settlement_table(p.settlement).iter_rows(named=True):
             table.add_row(row["line"], row["value"])
         verdict = (
             "paid to the provider"
@@ -185,9 +186,10 @@ def simulate(
     losses, value at risk, and the assumptions that move it most."""
     import json
 
+    from app.reports.contracts import simulation_markdown
     from contracts.history import panel_history
     from contracts.projection import Assumptions, load_assumptions, payment_score_years
-    from contracts.simulation import histogram, summary_markdown, tornado
+    from contracts.simulation import histogram, tornado
     from contracts.simulation import simulate as run_simulation
     from contracts.specs import load_spec, spec_to_dict
 
@@ -219,7 +221,7 @@ def simulate(
                 spec, history, a, draws=draws, seed=seed, exact_members=exact, members=members
             )
             status.update("sensitivity: each assumption low and high")
-            _, bars = tornado(spec, history, a)
+            bars = tornado(spec, history, a).bars
     except VbcError as exc:
         fail(exc)
     s = result.summary()
@@ -237,23 +239,23 @@ def simulate(
     rows = [
         (
             "Expected settlement",
-            f"{money(s['expected_settlement'])} (standard error {money(s['standard_error'])})",
+            f"{money(s.expected_settlement)} (standard error {money(s.standard_error)})",
         ),
-        ("Deterministic projection", money(s["deterministic_settlement"])),
-        ("Chance of earning shared savings", f"{s['p_shared_savings']:.1%}"),
-        ("Chance of owing losses", f"{s['p_owes_losses']:.1%}"),
-        ("Chance of hitting the payment limit", f"{s['p_hits_payment_limit']:.1%}"),
-        ("Chance of hitting the loss cap", f"{s['p_hits_loss_cap']:.1%}"),
-        ("Value at risk (95%)", money(s["value_at_risk_95"])),
-        ("CVaR (95%)", money(s["cvar_95"])),
+        ("Deterministic projection", money(s.deterministic_settlement)),
+        ("Chance of earning shared savings", f"{s.p_shared_savings:.1%}"),
+        ("Chance of owing losses", f"{s.p_owes_losses:.1%}"),
+        ("Chance of hitting the payment limit", f"{s.p_hits_payment_limit:.1%}"),
+        ("Chance of hitting the loss cap", f"{s.p_hits_loss_cap:.1%}"),
+        ("Value at risk (95%)", money(s.value_at_risk_95)),
+        ("CVaR (95%)", money(s.cvar_95)),
         (
             "5th / 50th / 95th percentile",
-            f"{money(s['p05'])} / {money(s['median'])} / {money(s['p95'])}",
+            f"{money(s.p05)} / {money(s.median)} / {money(s.p95)}",
         ),
-        ("Expected savings rate", f"{s['expected_savings_rate']:.2%}"),
+        ("Expected savings rate", f"{s.expected_savings_rate:.2%}"),
         (
             "Starts to pay once costs change by (median, 10th-90th pct)",
-            f"{s['break_even_median']:+.2%} ({s['break_even_p10']:+.2%} to {s['break_even_p90']:+.2%})",
+            f"{s.break_even_median:+.2%} ({s.break_even_p10:+.2%} to {s.break_even_p90:+.2%})",
         ),
     ]
     for name, value in rows:
@@ -285,12 +287,12 @@ def simulate(
             "seed": seed,
             "draws": draws,
             "exact_members": exact,
-            "summary": s,
+            "summary": s.to_dict(),
             "histogram": histogram(result).to_dicts(),
             "tornado": bars.to_dicts(),
         }
         out.write_text(json.dumps(scenario, indent=2))
-        out.with_suffix(".md").write_text(summary_markdown(result, bars))
+        out.with_suffix(".md").write_text(simulation_markdown(result, bars))
         console.print(f"wrote {out} and {out.with_suffix('.md')}")
 
 

@@ -13,6 +13,8 @@ from app.charts import (
     settlement_waterfall_chart,
     tornado_chart,
 )
+from app.format import money
+from app.reports.contracts import settlement_table, simulation_markdown
 from app.state import active_dataset, workspace
 from contracts.history import mean_payment_score, panel_history
 from contracts.projection import (
@@ -22,13 +24,20 @@ from contracts.projection import (
     project,
     settlement_lines,
 )
-from contracts.scenarios import compare_saved, export_json, reopen_simulation, save_simulation
+from contracts.scenarios import (
+    compare_saved,
+    export_json,
+    list_comparisons,
+    load_comparison,
+    reopen_simulation,
+    save_comparison,
+    save_simulation,
+)
 from contracts.simulation import (
     Uncertainty,
     choose_risk_level,
     histogram,
     simulate,
-    summary_markdown,
     tornado,
     two_way_grid,
 )
@@ -61,18 +70,23 @@ if ss.get("c_year") not in years:
 
 with st.sidebar.expander("Saved scenarios", expanded=False):
     with workspace().store() as store:
-        saved = store.list_scenarios(kind="contracts")
-    if saved:
-        labels = {f"{s.name} ({s.created_at:%Y-%m-%d %H:%M})": s for s in saved}
-        chosen = st.selectbox("Scenario", list(labels), key="c_open_choice")
+        saved_comparisons = list_comparisons(store)
+    if saved_comparisons:
+        labels = {f"{s.name} ({s.created_at:%Y-%m-%d %H:%M})": s for s in saved_comparisons}
+        scenario_label = st.selectbox("Scenario", list(labels), key="c_open_choice")
         if st.button("Open scenario"):
-            payload = labels[chosen].payload
-            ss["c_year"] = payload["performance_year"]
+            try:
+                with workspace().store() as store:
+                    opened = load_comparison(store, labels[scenario_label].id)
+            except VbcError as exc:
+                st.error(str(exc))
+                st.stop()
+            ss["c_year"] = opened.performance_year
             ss["c_presets"] = []
-            ss["c_custom"] = payload["contracts"]
-            for key, value in payload["widgets"].items():
+            ss["c_custom"] = [spec_to_dict(c) for c in opened.contracts]
+            for key, value in opened.widgets.items():
                 ss[key] = value
-            ss["c_opened"] = labels[chosen].name
+            ss["c_opened"] = opened.name
             st.rerun()
     else:
         st.caption("No saved scenarios yet.")
@@ -263,7 +277,9 @@ w1.altair_chart(
     ),
     use_container_width=True,
 )
-w2.dataframe(chosen.settlement.table().drop("key"), hide_index=True, use_container_width=True)
+w2.dataframe(
+    settlement_table(chosen.settlement).drop("key"), hide_index=True, use_container_width=True
+)
 be = chosen.break_even
 st.markdown(
     f"**Break-even.** This contract starts to pay once costs change by **{'never' if be.starts_paying_at is None else f'{be.starts_paying_at:+.2%}'}** "
@@ -330,30 +346,29 @@ def distribution(chosen, assumptions):
         members=members,
     )
     s = result.summary()
-    money = lambda v: f"-${-v:,.0f}" if v < 0 else f"${v + 0.0:,.0f}"  # noqa: E731
     m = st.columns(5)
     m[0].metric(
         "Expected settlement",
-        money(s["expected_settlement"]),
-        help=f"standard error {money(s['standard_error'])} over {draws:,} scenarios",
+        money(s.expected_settlement),
+        help=f"standard error {money(s.standard_error)} over {draws:,} scenarios",
     )
-    m[1].metric("Chance of shared savings", f"{s['p_shared_savings']:.0%}")
-    m[2].metric("Chance of owing losses", f"{s['p_owes_losses']:.0%}")
+    m[1].metric("Chance of shared savings", f"{s.p_shared_savings:.0%}")
+    m[2].metric("Chance of owing losses", f"{s.p_owes_losses:.0%}")
     m[3].metric(
         "Value at risk (95%)",
-        money(s["value_at_risk_95"]),
+        money(s.value_at_risk_95),
         help="The loss exceeded in 1 year out of 20.",
     )
     m[4].metric(
-        "CVaR (95%)", money(s["cvar_95"]), help="The average loss in the worst 1 year out of 20."
+        "CVaR (95%)", money(s.cvar_95), help="The average loss in the worst 1 year out of 20."
     )
-    deterministic = s["deterministic_settlement"]
+    deterministic = s.deterministic_settlement
     marks = {"zero": 0.0} if deterministic == 0 else {"zero": 0.0, "deterministic": deterministic}
     low, high = float(result.amounts.min()), float(result.amounts.max())
     margin = 0.1 * max(high - low, 1.0)
     limit, cap = (
-        chosen.settlement.get("performance_payment_limit"),
-        chosen.settlement.get("loss_cap"),
+        chosen.settlement.figures.performance_payment_limit,
+        chosen.settlement.figures.loss_cap,
     )
     if limit is not None and limit <= high + margin:  # marked only where outcomes come near it
         marks["payment limit"] = limit
@@ -366,8 +381,8 @@ def distribution(chosen, assumptions):
         ),
         use_container_width=True,
     )
-    base, bars = tornado(chosen.spec, history, assumptions)
-    b.altair_chart(tornado_chart(bars, base), use_container_width=True)
+    sensitivity = tornado(chosen.spec, history, assumptions)
+    b.altair_chart(tornado_chart(sensitivity.bars, sensitivity.base), use_container_width=True)
     with st.expander("Two-way: cost trend x inpatient initiative (deterministic settlement)"):
         grid = two_way_grid(chosen.spec, history, assumptions)
         wide = grid.with_columns(
@@ -387,13 +402,13 @@ def distribution(chosen, assumptions):
             | {"cost_trend": st.column_config.NumberColumn("Cost trend", format="percent")},
         )
     st.caption(
-        f"Chance of hitting the payment limit {s['p_hits_payment_limit']:.1%}, the loss cap {s['p_hits_loss_cap']:.1%}; "
-        f"90% of outcomes between {money(s['p05'])} and {money(s['p95'])}. Break-even: a year starts to pay once its costs change by "
-        f"{s['break_even_median']:+.2%} (median; 10th-90th percentile {s['break_even_p10']:+.2%} to {s['break_even_p90']:+.2%})."
+        f"Chance of hitting the payment limit {s.p_hits_payment_limit:.1%}, the loss cap {s.p_hits_loss_cap:.1%}; "
+        f"90% of outcomes between {money(s.p05)} and {money(s.p95)}. Break-even: a year starts to pay once its costs change by "
+        f"{s.break_even_median:+.2%} (median; 10th-90th percentile {s.break_even_p10:+.2%} to {s.break_even_p90:+.2%})."
     )
     st.download_button(
         "Download the one-page summary (Markdown)",
-        summary_markdown(result, bars),
+        simulation_markdown(result, sensitivity.bars),
         file_name="simulation_summary.md",
         mime="text/markdown",
     )
@@ -440,7 +455,7 @@ def distribution(chosen, assumptions):
             with workspace().store() as store:
                 rerun, payload = reopen_simulation(store, chosen_id, history)
             st.info(
-                f"'{pick}' re-run: expected settlement {money(rerun.summary()['expected_settlement'])} with {payload['draws']:,} draws, seed {payload['seed']}."
+                f"'{pick}' re-run: expected settlement {money(rerun.summary().expected_settlement)} with {payload['draws']:,} draws, seed {payload['seed']}."
             )
         with workspace().store() as store:
             r2.download_button(
@@ -522,14 +537,15 @@ if s2.button("Save scenario", use_container_width=True):
             "a_msr",
         )
     }
-    payload = {
-        "dataset": str(ds.path),
-        "performance_year": year,
-        "contracts": [spec_to_dict(s) for s in specs],
-        "assumptions": assumptions.model_dump(mode="json"),
-        "widgets": widgets,
-    }
-    results = {row["contract"]: row["settlement"] for row in table.iter_rows(named=True)}
     with workspace().store() as store:
-        saved = store.save_scenario(scenario_name, "contracts", payload, results)
-    st.success(f"Saved scenario '{saved.name}'.")
+        saved_scenario = save_comparison(
+            store,
+            name=scenario_name,
+            dataset=str(ds.path),
+            performance_year=year,
+            contracts=specs,
+            assumptions=assumptions,
+            projections=projections,
+            widgets=widgets,
+        )
+    st.success(f"Saved scenario '{saved_scenario.name}'.")

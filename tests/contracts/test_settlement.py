@@ -1,4 +1,4 @@
-"""Contract engine: the worked cases to the cent, program parameters, specs, and invariants."""
+"""Settlement: the worked cases to the cent, each family's rules, the waterfall, and invariants."""
 
 from __future__ import annotations
 
@@ -17,10 +17,7 @@ from contracts.specs import (
     ReachSpec,
     RiskCorridorsSpec,
     SharedSavingsSpec,
-    load_spec,
-    parse_spec,
     preset,
-    preset_names,
 )
 from modeling.errors import ParameterError
 
@@ -85,17 +82,6 @@ def test_worked_case_reproduces_every_expected_figure(case):
             assert got is expected, key
         else:
             assert got == pytest.approx(expected, abs=0.005), key  # to the cent
-
-
-def test_size_based_msr_interpolates_within_bands():
-    assert size_based_msr(5000) == pytest.approx(0.039)
-    assert size_based_msr(12000) == pytest.approx(0.0288)  # 3.0% - 0.3 points x 2,000/5,000
-    assert size_based_msr(60000) == pytest.approx(0.02)
-    assert size_based_msr(250000) == pytest.approx(0.02)
-    rates = [size_based_msr(n) for n in range(5000, 61000, 250)]
-    assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))  # never rises with size
-    with pytest.raises(ParameterError, match="below the 5,000"):
-        size_based_msr(4999)
 
 
 def test_mssp_uses_the_size_based_msr_and_the_elected_rate():
@@ -198,11 +184,6 @@ def test_basic_two_sided_needs_participant_revenue():
         )
 
 
-def test_missing_performance_year_is_a_clear_error():
-    with pytest.raises(ParameterError, match="mssp_parameters.csv"):
-        mssp_rules(2019, "BASIC", "A")
-
-
 def test_reach_discount_withhold_and_corridors():
     spec = ReachSpec(name="G", performance_year=2025, risk_option="global")
     r = settle(
@@ -281,6 +262,99 @@ def test_waterfall_ends_at_the_settlement():
         r = settle(spec, perf)
         w = r.waterfall()
         assert w["amount"][:-1].sum() == pytest.approx(r.amount, abs=1e-6)
+
+
+def _steps(settlement):
+    w = settlement.waterfall()
+    return list(zip(w["step"], w["kind"], w["amount"], strict=True))
+
+
+def test_waterfall_steps_on_hand_computed_cases():
+    """Each step's value, worked by hand (person-years 1,000, so totals are 1,000 x per capita);
+    the telescoping test above cannot see a step that is wrong in a way the next step undoes."""
+    e = MsspSpec(name="E", performance_year=2025, track="BASIC", level="E")
+    # 30% savings: gross $3,000,000; BASIC E shares 50% -> $1,500,000; the performance payment
+    # limit is 10% of the $10,000,000 benchmark -> $1,000,000 paid
+    capped = settle(e, Performance(10000, 7000, 1000, msr=0.02, mlr=0.02))
+    assert _steps(capped) == [
+        ("Benchmark - expenditures", "start", pytest.approx(3_000_000)),
+        ("Medicare's share", "change", pytest.approx(-1_500_000)),
+        ("Above the payment limit", "change", pytest.approx(-500_000)),
+        ("Settlement", "total", pytest.approx(1_000_000)),
+    ]
+    # 10% losses: gross -$1,000,000; the shared loss rate is 30% -> $300,000; the loss cap is the
+    # lower of 4% of the benchmark ($400,000) and 8% of $2,000,000 participant revenue ($160,000)
+    owed = settle(
+        e, Performance(10000, 11000, 1000, msr=0.02, mlr=0.02, participant_ffs_revenue=2e6)
+    )
+    assert _steps(owed) == [
+        ("Benchmark - expenditures", "start", pytest.approx(-1_000_000)),
+        ("Medicare's share of losses", "change", pytest.approx(700_000)),
+        ("Beyond the loss cap", "change", pytest.approx(140_000)),
+        ("Settlement", "total", pytest.approx(-160_000)),
+    ]
+    a = MsspSpec(name="A", performance_year=2025, track="BASIC", level="A")
+    assert _steps(settle(a, Performance(10000, 9700, 1000, msr=0.05))) == [
+        ("Benchmark - expenditures", "start", pytest.approx(300_000)),
+        ("Below the minimum savings rate", "change", pytest.approx(-300_000)),
+        ("Settlement", "total", 0.0),
+    ]  # 3% savings under a 5% MSR
+    assert _steps(settle(a, Performance(10000, 11000, 1000, msr=0.02))) == [
+        ("Benchmark - expenditures", "start", pytest.approx(-1_000_000)),
+        ("One-sided: losses not shared", "change", pytest.approx(1_000_000)),
+        ("Settlement", "total", 0.0),
+    ]
+    # commercial, quality gate missed: nothing shared of the $1,000,000 gross; the $2 PMPM fee
+    # (2 x 12 x 1,000 = $24,000) is paid regardless
+    gated = SharedSavingsSpec(
+        name="U", performance_year=2026, quality_gate=0.6, care_management_pmpm=2.0
+    )
+    assert _steps(settle(gated, Performance(12000, 11000, 1000, quality_score=0.5))) == [
+        ("Benchmark - expenditures", "start", pytest.approx(1_000_000)),
+        ("Not shared (threshold, rate, quality, cap)", "change", pytest.approx(-1_000_000)),
+        ("Care-management fees, net", "change", pytest.approx(24_000)),
+        ("Settlement", "total", pytest.approx(24_000)),
+    ]
+    # corridors: 0% of the first 2 points of a 10% savings rate, 50% of the other 8 points of the
+    # $10,000,000 target -> $400,000 of the $1,000,000 gross
+    corridors = RiskCorridorsSpec(
+        name="C",
+        performance_year=2025,
+        corridors=[
+            {"from": 0.0, "to": 0.02, "provider_share": 0.0},
+            {"from": 0.02, "provider_share": 0.5},
+        ],
+    )
+    assert _steps(settle(corridors, Performance(10000, 9000, 1000))) == [
+        ("Benchmark - expenditures", "start", pytest.approx(1_000_000)),
+        ("Not shared with the provider", "change", pytest.approx(-600_000)),
+        ("Settlement", "total", pytest.approx(400_000)),
+    ]
+
+
+def test_typed_figures_and_missing_lines():
+    e = MsspSpec(name="E", performance_year=2025, track="BASIC", level="E")
+    capped = settle(e, Performance(10000, 7000, 1000, msr=0.02, mlr=0.02))
+    f = capped.figures
+    assert f.msr_met is True and f.mlr_met is None and not f.below_msr_low_revenue
+    assert f.shared_savings_before_limit == pytest.approx(1_500_000)
+    assert f.payment_limit == f.performance_payment_limit == pytest.approx(1_000_000)
+    assert f.hits_payment_limit and not f.hits_loss_cap and f.loss_cap is None
+    owed = settle(
+        e, Performance(10000, 11000, 1000, msr=0.02, mlr=0.02, participant_ffs_revenue=2e6)
+    )
+    assert owed.figures.hits_loss_cap and owed.figures.loss_cap == pytest.approx(160_000)
+    assert owed.figures.loss_before_cap == pytest.approx(300_000)
+    commercial = settle(
+        SharedSavingsSpec(name="U", performance_year=2026, payout_cap_pct_target=0.04),
+        Performance(12000, 11000, 1000),
+    )
+    assert commercial.figures.performance_payment_limit is None
+    assert commercial.figures.payment_limit == commercial["payout_cap"] == pytest.approx(480_000)
+    assert commercial.figures.hits_payment_limit  # 50% of $1,000,000 is above the $480,000 cap
+    with pytest.raises(ParameterError, match="no line 'nope'.*shared_savings_before_limit"):
+        capped["nope"]
+    assert capped.get("nope") is None and capped.get("nope", 1.0) == 1.0
 
 
 # ---------------------------------------------------------------------------- properties
@@ -374,311 +448,3 @@ def test_mssp_first_dollar_jump_at_the_threshold():
     )
     at = settle(spec, Performance(12000, 12000 * (1 - msr), 11800, assigned_beneficiaries=12000))
     assert below.amount == 0 and at.amount == pytest.approx(0.4 * msr * 12000 * 11800)
-
-
-# --------------------------------------------------------------------------------- specs
-
-
-def test_presets_load_and_cover_the_programs():
-    names = preset_names()
-    for year in (2024, 2025, 2026):
-        for level in "abcde":
-            assert f"mssp-basic-{level}-{year}" in names
-        assert f"mssp-enhanced-{year}" in names and f"reach-global-{year}" in names
-    for name in names:
-        assert preset(name).name
-
-
-def test_spec_errors_name_the_field_and_the_fix(tmp_path):
-    with pytest.raises(ParameterError, match="level"):
-        parse_spec({"family": "mssp", "name": "x", "performance_year": 2025, "track": "BASIC"})
-    with pytest.raises(ParameterError, match="msr_mlr"):
-        parse_spec(
-            {
-                "family": "mssp",
-                "name": "x",
-                "performance_year": 2025,
-                "track": "BASIC",
-                "level": "E",
-                "msr_mlr": 0.03,
-            }
-        )
-    with pytest.raises(ParameterError, match="contiguous"):
-        parse_spec(
-            {
-                "family": "risk_corridors",
-                "name": "x",
-                "performance_year": 2025,
-                "corridors": [
-                    {"from": 0, "to": 0.02, "provider_share": 0},
-                    {"from": 0.03, "provider_share": 0.5},
-                ],
-            }
-        )
-    with pytest.raises(ParameterError, match="family"):
-        parse_spec({"name": "x"})
-    bad = tmp_path / "bad.toml"
-    bad.write_text(
-        "family = 'shared_savings'\nname = 'x'\nperformance_year = 2026\nsharing_rate = 1.5\n"
-    )
-    with pytest.raises(ParameterError, match="sharing_rate"):
-        load_spec(bad)
-    good = tmp_path / "mine.json"
-    good.write_text(
-        json.dumps(
-            {
-                "family": "shared_savings",
-                "name": "Mine",
-                "performance_year": 2026,
-                "sharing_rate": 0.4,
-            }
-        )
-    )
-    assert load_spec(good).sharing_rate == 0.4
-    with pytest.raises(ParameterError, match="Presets"):
-        load_spec(tmp_path / "nothing.toml")
-
-
-# ------------------------------------------------------------------ benchmark and projection
-
-
-def test_benchmark_by_hand():
-    """Two enrollment types, three baseline years: trend to BY3, weights 10/30/60, risk restatement
-    to BY3 only where the year can be scored, update to PY with the capped risk ratio, and
-    weighting by performance-year person-years."""
-    import polars as pl
-
-    from contracts.benchmark import build_benchmark
-
-    baseline = pl.DataFrame(
-        {
-            "year": [2023, 2023, 2024, 2024, 2025, 2025],
-            "enrollment_type": ["aged_non_dual", "disabled"] * 3,
-            "person_years": [100.0, 50.0] * 3,
-            "expenditures": [1e6, 6e5, 1.1e6, 6.6e5, 1.2e6, 7.2e5],
-        }
-    ).with_columns((pl.col("expenditures") / pl.col("person_years")).alias("per_capita"))
-    risk = {
-        2023: None,
-        2024: pl.DataFrame({"enrollment_type": ["aged_non_dual", "disabled"], "risk": [0.95, 1.0]}),
-        2025: pl.DataFrame({"enrollment_type": ["aged_non_dual", "disabled"], "risk": [1.0, 1.0]}),
-        2026: pl.DataFrame({"enrollment_type": ["aged_non_dual", "disabled"], "risk": [1.10, 1.0]}),
-    }
-    py = pl.DataFrame(
-        {"enrollment_type": ["aged_non_dual", "disabled"], "person_years": [90.0, 30.0]}
-    )
-    b = build_benchmark(
-        baseline,
-        performance_year=2026,
-        weights=(0.1, 0.3, 0.6),
-        annual_trend=0.05,
-        risk=risk,
-        risk_growth_cap=0.03,
-        performance_person_years=py,
-    )
-    aged_hist = 0.1 * 10000 * 1.05**2 + 0.3 * 11000 * 1.05 * (1.0 / 0.95) + 0.6 * 12000
-    dis_hist = 0.1 * 12000 * 1.05**2 + 0.3 * 13200 * 1.05 + 0.6 * 14400
-    aggregate = (1.10 * 90 + 1.0 * 30) / 120  # 7.5% growth, capped at 3%
-    scale = 1.03 / aggregate
-    expected = (aged_hist * 1.05 * 1.10 * scale * 90 + dis_hist * 1.05 * 1.0 * scale * 30) / 120
-    assert b.per_capita == pytest.approx(expected, rel=1e-12)
-    assert b.risk_growth == pytest.approx(1.03)
-    assert any("2023 cannot be risk-scored" in n for n in b.notes)
-    acpt = build_benchmark(
-        baseline,
-        performance_year=2026,
-        weights=(0.1, 0.3, 0.6),
-        annual_trend=0.05,
-        risk=risk,
-        risk_growth_cap=0.03,
-        performance_person_years=py,
-        prospective_trend=0.02,
-    )
-    assert acpt.per_capita == pytest.approx(
-        expected / 1.05 * (1 + (2 / 3) * 0.05 + (1 / 3) * 0.02), rel=1e-12
-    )  # update blends in the ACPT
-
-
-def test_truncation_caps_annualized_cost_and_applies_stop_loss():
-    import polars as pl
-
-    from contracts.benchmark import truncate
-
-    frame = pl.DataFrame(
-        {
-            "person_id": list("abcde"),
-            "year": [2025] * 5,
-            "enrollment_type": ["aged_non_dual"] * 5,
-            "months": [12, 12, 12, 12, 6],
-            "paid": [1000.0, 2000.0, 3000.0, 400000.0, 100000.0],
-        }
-    )
-    out = truncate(frame, 0.5, None)  # median of annualized (1k, 2k, 3k, 400k, 200k) = 3,000
-    assert out["allowed_paid"].to_list() == [1000.0, 2000.0, 3000.0, 3000.0, 1500.0]
-    assert truncate(frame, None, 150000.0)["allowed_paid"].to_list() == [
-        1000.0,
-        2000.0,
-        3000.0,
-        150000.0,
-        100000.0,
-    ]
-
-
-@pytest.fixture(scope="module")
-def history(small_dataset):
-    from contracts.history import panel_history
-
-    return panel_history(small_dataset, payment_score_years=(2025,))
-
-
-def test_projection_settles_with_the_same_code_and_breaks_even_where_it_says(history):
-    from dataclasses import replace
-
-    from contracts.projection import Assumptions, project
-
-    spec = MsspSpec(name="E", performance_year=2025, track="BASIC", level="E", msr_mlr=0.01)
-    a = Assumptions(
-        initiatives={"acute inpatient": -0.1}, quality_score=0.9, attribution_scale=4
-    )  # 1,500 -> ~6,000 assigned
-    p = project(spec, history, a)
-    assert p.mode == "projected"
-    assert p.settlement == settle(spec, p.performance)  # one source of truth
-    be = p.break_even
-    assert (
-        be.starts_paying_at is not None
-        and be.starts_costing_at is not None
-        and be.starts_paying_at < be.starts_costing_at
-    )
-
-    def at(c):
-        return settle(
-            spec,
-            replace(
-                p.performance, expenditure_per_capita=p.performance.expenditure_per_capita * (1 + c)
-            ),
-        ).amount  # noqa: E731
-
-    assert at(be.starts_paying_at - 1e-4) > 0 and at(be.starts_paying_at + 1e-4) == 0
-    assert at(be.starts_costing_at - 1e-4) == 0 and at(be.starts_costing_at + 1e-4) < 0
-    # the break-even reduction is the MSR measured against the projected expenditures
-    expected = (
-        p.performance.benchmark_per_capita * (1 - 0.01) / p.performance.expenditure_per_capita - 1
-    )
-    assert be.starts_paying_at == pytest.approx(expected, abs=1e-6)
-    # initiatives lower projected expenditures
-    assert (
-        project(spec, history, Assumptions(attribution_scale=4)).performance.expenditure_per_capita
-        > p.performance.expenditure_per_capita
-    )
-
-
-def test_projection_actual_year_and_errors(history):
-    from contracts.projection import Assumptions, parse_assumptions, project
-
-    with pytest.raises(ParameterError, match="below the 5,000"):
-        project(MsspSpec(name="A", performance_year=2024, track="BASIC", level="A"), history)
-    actual = project(
-        MsspSpec(name="A", performance_year=2024, track="BASIC", level="A"),
-        history,
-        Assumptions(minimum_savings_rate=0.05),
-    )
-    assert actual.settlement["minimum_savings_rate"] == 0.05
-    assert actual.mode == "actual" and actual.benchmark.baseline_years == (2023,)
-    assert any("renormalized" in n for n in actual.notes)
-    with pytest.raises(ParameterError, match="project the year after"):
-        project(MsspSpec(name="A", performance_year=2026, track="BASIC", level="A"), history)
-    with pytest.raises(ParameterError, match="unknown service categories"):
-        parse_assumptions({"initiatives": {"surgery": -0.1}})
-    ma = project(preset("ma-global-85-2026").model_copy(update={"performance_year": 2025}), history)
-    assert ma.performance.benchmark_per_capita == pytest.approx(
-        1250 * 12 * history.mean_payment_score(2025)
-    )
-
-
-def test_regional_and_prior_savings_adjustments_by_hand():
-    import polars as pl
-
-    from contracts.benchmark import RegionalInputs, regional_adjustment
-
-    hist = pl.DataFrame(
-        {
-            "enrollment_type": ["aged_non_dual", "disabled", "esrd", "aged_dual"],
-            "historical_per_capita": [10000.0, 12000.0, 80000.0, 20000.0],
-        }
-    )
-    national = {
-        "aged_non_dual": 11000.0,
-        "disabled": 11500.0,
-        "esrd": 90000.0,
-        "aged_dual": 21000.0,
-    }
-    regional = {
-        "aged_non_dual": 11000.0,
-        "disabled": 11000.0,
-        "esrd": 100000.0,
-        "aged_dual": 10000.0,
-    }
-
-    def adj(inputs):
-        return dict(
-            regional_adjustment(hist, inputs)
-            .select("enrollment_type", "regional_adjustment")
-            .iter_rows()
-        )  # noqa: E731
-
-    first = adj(RegionalInputs(1, regional, national))
-    assert first["aged_non_dual"] == pytest.approx(
-        0.35 * 1000
-    )  # spends less than its region: 35% of the gap
-    assert first["disabled"] == pytest.approx(
-        -0.15 * 1000
-    )  # spends more: 15%, inside the -1.5% cap (-172.50)
-    assert first["esrd"] == pytest.approx(
-        0.05 * 90000
-    )  # 35% x 20,000 = 7,000 capped at 5% of national
-    assert first["aged_dual"] == pytest.approx(
-        -0.015 * 21000
-    )  # 15% x -10,000 = -1,500 capped at -1.5% of national
-    second = adj(RegionalInputs(2, regional, national))
-    assert second["aged_non_dual"] == pytest.approx(500) and second["disabled"] == pytest.approx(
-        -250 if -250 > -172.5 else -172.5
-    )
-    renewing = adj(RegionalInputs(1, regional, national, prior_savings_per_capita=400))
-    assert renewing == pytest.approx(
-        {"aged_non_dual": 350, "disabled": 200, "esrd": 4500, "aged_dual": 200}
-    )  # the more favorable of the two
-    with pytest.raises(ParameterError, match="missing"):
-        regional_adjustment(hist, RegionalInputs(1, {"aged_non_dual": 1.0}, national))
-
-
-def test_projection_applies_the_regional_adjustment(history):
-    from contracts.projection import Assumptions, project
-
-    spec = MsspSpec(name="E", performance_year=2025, track="BASIC", level="E", msr_mlr=0.0)
-    base = project(spec, history, Assumptions(attribution_scale=4))
-    types = base.benchmark.by_type["enrollment_type"].to_list()
-    regional = {
-        t: v * 1.2
-        for t, v in zip(types, base.benchmark.by_type["historical_per_capita"], strict=True)
-    }
-    national = {
-        t: v for t, v in zip(types, base.benchmark.by_type["historical_per_capita"], strict=True)
-    }
-    up = project(
-        spec,
-        history,
-        Assumptions(
-            attribution_scale=4, regional_per_capita=regional, national_per_capita=national
-        ),
-    )
-    assert (
-        up.benchmark.per_capita > base.benchmark.per_capita
-    )  # spending below the region raises the benchmark
-    adjustments = dict(
-        up.benchmark.by_type.select("enrollment_type", "regional_adjustment").iter_rows()
-    )
-    assert adjustments == pytest.approx(
-        {t: 0.05 * national[t] for t in types}
-    )  # 35% x 20% = 7% of historical, capped at 5% of national
-    with pytest.raises(ParameterError, match="national_per_capita"):
-        project(spec, history, Assumptions(attribution_scale=4, regional_per_capita=regional))
