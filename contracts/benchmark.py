@@ -289,14 +289,12 @@ def build_benchmark(
         )
         frame = frame.join(pc, on="enrollment_type", how="full", coalesce=True)
         restate = pl.lit(1.0)
-        if risk is not None and risk.get(year) is not None and risk.get(by3) is not None:
-            ratio = (
-                risk[by3]
-                .select("enrollment_type", (pl.col("risk")).alias("_by3"))
-                .join(
-                    risk[year].select("enrollment_type", pl.col("risk").alias("_by")),
-                    on="enrollment_type",
-                )
+        risk_by3 = risk.get(by3) if risk is not None else None
+        risk_year = risk.get(year) if risk is not None else None
+        if risk_by3 is not None and risk_year is not None:
+            ratio = risk_by3.select("enrollment_type", (pl.col("risk")).alias("_by3")).join(
+                risk_year.select("enrollment_type", pl.col("risk").alias("_by")),
+                on="enrollment_type",
             )
             frame = frame.join(
                 ratio.select(
@@ -332,14 +330,12 @@ def build_benchmark(
         )
     risk_growth = None
     ratio_expr = pl.lit(1.0)
-    if risk is not None and risk.get(performance_year) is not None and risk.get(by3) is not None:
-        r = (
-            risk[performance_year]
-            .select("enrollment_type", pl.col("risk").alias("risk_py"))
-            .join(
-                risk[by3].select("enrollment_type", pl.col("risk").alias("risk_by3")),
-                on="enrollment_type",
-            )
+    risk_py = risk.get(performance_year) if risk is not None else None
+    risk_by3 = risk.get(by3) if risk is not None else None
+    if risk_py is not None and risk_by3 is not None:
+        r = risk_py.select("enrollment_type", pl.col("risk").alias("risk_py")).join(
+            risk_by3.select("enrollment_type", pl.col("risk").alias("risk_by3")),
+            on="enrollment_type",
         )
         frame = (
             frame.join(r, on="enrollment_type", how="left")
@@ -349,7 +345,7 @@ def build_benchmark(
             .sort("enrollment_type")
         )
         weights_py = frame["py_person_years"].fill_null(0.0)
-        aggregate = float((frame["risk_ratio"] * weights_py).sum() / weights_py.sum())
+        aggregate = float((frame["risk_ratio"] * weights_py).sum()) / float(weights_py.sum())
         scale = 1.0
         if risk_growth_cap is not None and aggregate > 1 + risk_growth_cap:
             scale = (1 + risk_growth_cap) / aggregate
@@ -382,9 +378,8 @@ def build_benchmark(
         raise DatasetError(
             f"No performance-year person-years to weight the {performance_year} benchmark."
         )
-    per_capita = float(
-        (frame["updated_per_capita"] * frame["py_person_years"]).sum()
-        / frame["py_person_years"].sum()
+    per_capita = float((frame["updated_per_capita"] * frame["py_person_years"]).sum()) / float(
+        frame["py_person_years"].sum()
     )
     order = {t: i for i, t in enumerate(ENROLLMENT_TYPES)}
     frame = frame.sort(pl.col("enrollment_type").replace_strict(order, default=9))

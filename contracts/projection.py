@@ -167,13 +167,12 @@ def _performance_year_frame(
         )
     base = per_capita_by_type(truncated.filter(pl.col("year") == last))
     acuity = 1.0
-    if history.risk.get(py) is not None and history.risk.get(last) is not None:
-        r = (
-            history.risk[py]
-            .join(history.risk[last], on="enrollment_type", suffix="_last")
-            .sort("enrollment_type")
+    risk_py, risk_last = history.risk.get(py), history.risk.get(last)
+    if risk_py is not None and risk_last is not None:
+        r = risk_py.join(risk_last, on="enrollment_type", suffix="_last").sort("enrollment_type")
+        acuity = float((r["risk"] * r["scored"]).sum()) / float(
+            (r["risk_last"] * r["scored"]).sum()
         )
-        acuity = float((r["risk"] * r["scored"]).sum() / (r["risk_last"] * r["scored"]).sum())
     shares = truncated.filter(pl.col("year") == last).select([pl.col(c).sum() for c in CATEGORIES])
     total = sum(shares.row(0))
     initiative = (
@@ -208,12 +207,14 @@ def project(
     truncated = truncate(history.expenditures, spec.truncation_percentile, attachment)
     mode, py_frame, acuity, assigned = _performance_year_frame(spec, history, a, truncated)
     person_years = float(py_frame["person_years"].sum())
-    expenditure_pc = float((py_frame["per_capita"] * py_frame["person_years"]).sum() / person_years)
+    expenditure_pc = float((py_frame["per_capita"] * py_frame["person_years"]).sum()) / person_years
     notes: list[str] = []
     benchmark = None
     if isinstance(spec, MaPercentOfPremiumSpec):
         premium_pmpm = spec.premium_pmpm
         if premium_pmpm is None:
+            if spec.base_rate_pmpm is None:  # the spec's validator already requires one
+                raise ParameterError(f"{spec.name}: give premium_pmpm or base_rate_pmpm.")
             score = history.mean_payment_score(spec.performance_year)
             if score is None:
                 raise ParameterError(

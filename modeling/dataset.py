@@ -109,7 +109,7 @@ def write_manifest(path: Path, source: Mapping[str, Any], rows: Mapping[str, int
         }
         for t in sorted(rows)
     }
-    content = hashlib.sha256("".join(tables[t]["sha256"] for t in tables).encode()).hexdigest()
+    content = hashlib.sha256("".join(str(tables[t]["sha256"]) for t in tables).encode()).hexdigest()
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "source": dict(source),

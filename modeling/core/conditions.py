@@ -178,14 +178,16 @@ def condition_rows(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
             .sort("person_id", "claim_start_date", "claim_id", "diagnosis_code")
             .collect()
         )
-    schema = {
-        "person_id": pl.String,
-        "claim_id": pl.String,
-        "claim_start_date": pl.Date,
-        "year": pl.Int32,
-        "diagnosis_code": pl.String,
-        "risk_adjustment": pl.Boolean,
-    }
+    schema = pl.Schema(
+        {
+            "person_id": pl.String(),
+            "claim_id": pl.String(),
+            "claim_start_date": pl.Date(),
+            "year": pl.Int32(),
+            "diagnosis_code": pl.String(),
+            "risk_adjustment": pl.Boolean(),
+        }
+    )
     if not parts:
         return pl.LazyFrame(schema=schema)
     return pl.concat([p.cast(schema) for p in parts]).lazy()

@@ -85,6 +85,10 @@ class Panel:
     >>> panel.scan("member_months").filter(pl.col("year") == 2025).collect()  # doctest: +SKIP
     """
 
+    dataset: Dataset
+    manifest: dict
+    people: tuple[str, str] | None
+
     def __init__(
         self,
         dataset: Dataset | str | Path,

@@ -1,0 +1,124 @@
+"""The core: each table derived once per dataset, materialized beside it, equal to deriving it
+directly, and read through person ranges for big panels."""
+
+from __future__ import annotations
+
+import shutil
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from modeling.core.conditions import (
+    person_diagnoses,
+    person_diagnoses_of,
+    risk_adjustment_diagnoses,
+    risk_adjustment_diagnoses_of,
+)
+from modeling.core.encounters import ed_visits, inpatient_stays, long_term_institutional
+from modeling.core.member_months import member_months
+from modeling.core.panel import CORE_TABLES, CORE_VERSION, Panel
+from modeling.core.service_categories import with_service_category
+from modeling.dataset import Dataset
+from modeling.errors import ParameterError
+
+
+@pytest.fixture
+def fresh(tmp_path, small_dataset):
+    """A private copy of the small dataset, without any core derived yet."""
+    target = tmp_path / "ds"
+    shutil.copytree(small_dataset.path, target, ignore=shutil.ignore_patterns("core"))
+    return Dataset(target)
+
+
+def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort(frame.columns)
+
+
+def test_core_tables_equal_deriving_them_directly(small_dataset):
+    panel = Panel(small_dataset)
+    claims = small_dataset.scan("medical_claim")
+    assert_frame_equal(
+        panel.read("member_months"), member_months(small_dataset.scan("eligibility")).collect()
+    )
+    assert_frame_equal(panel.read("medical_claim"), with_service_category(claims).collect())
+    stays = inpatient_stays(claims).collect()
+    assert_frame_equal(
+        _sorted(panel.read("inpatient_stays").drop("claim_ids")), _sorted(stays.drop("claim_ids"))
+    )
+    assert_frame_equal(_sorted(panel.read("ed_visits")), _sorted(ed_visits(claims).collect()))
+    assert_frame_equal(
+        _sorted(panel.read("long_term_institutional")),
+        _sorted(long_term_institutional(claims).collect()),
+    )
+
+
+@pytest.mark.parametrize("year", [2023, 2024])
+def test_the_long_conditions_table_gives_the_diagnoses_of_the_claims_rule(small_dataset, year):
+    panel = Panel(small_dataset)
+    claims = small_dataset.scan("medical_claim")
+    direct = risk_adjustment_diagnoses(claims, year).collect()
+    from_core = risk_adjustment_diagnoses_of(panel.scan("conditions"), year).collect()
+    assert direct.height > 1000
+    assert_frame_equal(_sorted(from_core), _sorted(direct))
+    of_year = claims.filter(pl.col("claim_start_date").dt.year() == year).collect()
+    assert_frame_equal(
+        _sorted(person_diagnoses_of(panel.scan("conditions"), year).collect()),
+        _sorted(person_diagnoses(of_year, year)),
+    )
+
+
+def test_each_table_is_derived_once_and_read_by_later_panels(fresh):
+    said: list[str] = []
+    first = Panel(fresh, progress=said.append)
+    first.materialize()
+    assert len(said) == len(CORE_TABLES)
+    folder = fresh.path / "core" / f"v{CORE_VERSION}-{fresh.manifest['content_hash'][:16]}"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{t}.parquet" for t in CORE_TABLES)
+    again: list[str] = []
+    second = Panel(fresh, progress=again.append)
+    assert second.read("member_months").height == first.read("member_months").height
+    second.materialize()
+    assert again == []
+
+
+def test_a_core_of_another_version_or_content_is_removed(fresh):
+    stale = fresh.path / "core" / "v0-0123456789abcdef"
+    stale.mkdir(parents=True)
+    (stale / "member_months.parquet").write_bytes(b"old")
+    Panel(fresh).read("member_months")
+    assert not stale.exists()
+    assert fresh.verify() == []  # the core beside the dataset does not disturb its manifest
+
+
+def test_a_dataset_that_cannot_be_written_keeps_its_core_in_memory(fresh, monkeypatch):
+    from pathlib import Path
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(f"read-only: {self}")
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    panel = Panel(fresh)
+    expected = member_months(fresh.scan("eligibility")).collect()
+    assert_frame_equal(panel.read("member_months"), expected)
+    assert not (fresh.path / "core").exists()
+
+
+def test_a_person_range_sees_only_its_people(small_dataset):
+    panel = Panel(small_dataset)
+    ids = sorted(panel.read("member_months")["person_id"].unique().to_list())
+    first, last = ids[10], ids[40]
+    view = panel.for_people(first, last)
+    for table in ("member_months", "medical_claim", "conditions", "eligibility"):
+        seen = view.read(table)
+        whole = panel.read(table).filter(
+            pl.col("person_id").is_between(pl.lit(first), pl.lit(last))
+        )
+        assert seen.height == whole.height > 0
+        assert ((seen["person_id"] >= first) & (seen["person_id"] <= last)).all()
+
+
+def test_a_year_without_cms_eligible_codes_is_a_clear_error(small_dataset):
+    panel = Panel(small_dataset)
+    with pytest.raises(ParameterError, match="2019"):
+        risk_adjustment_diagnoses_of(panel.scan("conditions"), 2019).collect()
