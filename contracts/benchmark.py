@@ -36,6 +36,7 @@ from modeling.core.service_categories import CATEGORIES
 from modeling.core.spend import medical_spend, money_sum
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, ParameterError
+from modeling.validation import require_columns
 
 
 def person_year_expenditures(source: Panel | Dataset, years: list[int]) -> pl.DataFrame:
@@ -76,6 +77,7 @@ def truncate(
 ) -> pl.DataFrame:
     """Adds ``allowed_paid``: annualized paid capped at the percentile of its enrollment type and
     year (computed on the frame itself), de-annualized; then capped at the stop-loss attachment."""
+    require_columns(frame, ("paid", "months", "year", "enrollment_type"), where="truncate")
     annualized = pl.col("paid") * 12 / pl.col("months")
     out = frame.with_columns(annualized.alias("_annual"))
     if percentile is not None and percentile < 1:

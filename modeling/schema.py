@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from modeling.errors import SchemaError
+
 SCHEMA_VERSION = "1.0"
 
 ICD10_DIAGNOSIS_SLOTS = 25
@@ -56,7 +58,10 @@ class TableSchema:
         for c in self.columns:
             if c.name == name:
                 return c
-        raise KeyError(name)
+        raise SchemaError(
+            f"Table {self.name} has no column {name!r}; its columns: "
+            f"{', '.join(c.name for c in self.columns)}."
+        )
 
 
 S, D, F, INT = pl.String(), pl.Date(), pl.Float64(), pl.Int32()

@@ -19,14 +19,30 @@ from __future__ import annotations
 
 import polars as pl
 
+from modeling.validation import require_columns
+
 from modeling.core.service_categories import ED_REVENUE, with_service_category
 
+STAY_COLUMNS = (
+    "claim_id",
+    "claim_line_number",
+    "person_id",
+    "claim_start_date",
+    "claim_end_date",
+    "admission_date",
+    "discharge_date",
+    "discharge_disposition_code",
+    "admit_type_code",
+    "drg_code",
+    "paid_amount",
+)
 NOT_INDEX_DISPOSITIONS = ("02", "07", "20", "40", "41", "42")
 JOINT_REPLACEMENT_DRGS = ("469", "470", "521", "522")
 JOINT_REPLACEMENT_HCPCS = ("27447", "27130")
 
 
 def _claims_with_category(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
+    require_columns(medical_claim, STAY_COLUMNS, where="the encounter tables")
     names = medical_claim.collect_schema().names()
     return medical_claim if "service_category" in names else with_service_category(medical_claim)
 

@@ -11,6 +11,21 @@ from __future__ import annotations
 
 import polars as pl
 
+from modeling.validation import require_columns
+
+ELIGIBILITY_SPAN_COLUMNS = (
+    "person_id",
+    "payer",
+    "plan",
+    "gender",
+    "birth_date",
+    "death_date",
+    "original_reason_entitlement_code",
+    "dual_status_code",
+    "medicare_status_code",
+    "enrollment_start_date",
+    "enrollment_end_date",
+)
 ENROLLMENT_TYPES = ("esrd", "disabled", "aged_dual", "aged_non_dual")
 FULL_OR_PARTIAL_DUAL = ("01", "02", "03", "04", "05", "06", "08")
 
@@ -32,6 +47,7 @@ def enrollment_type() -> pl.Expr:
 
 def member_months(eligibility: pl.LazyFrame) -> pl.LazyFrame:
     """One row per person and month enrolled: person_id, year_month (first of month), year, month, attributes."""
+    require_columns(eligibility, ELIGIBILITY_SPAN_COLUMNS, where="member_months")
     spans = eligibility.select(
         "person_id",
         "payer",
@@ -93,6 +109,7 @@ def december_enrollees(eligibility: pl.LazyFrame, year: int) -> pl.LazyFrame:
     are OR-ed (overlapping spans count a month once) and the bits counted; December's attributes
     are those of the first span in the table that covers it, as ``member_months`` keeps them.
     """
+    require_columns(eligibility, ELIGIBILITY_SPAN_COLUMNS, where="december_enrollees")
     first, last = year * 12, year * 12 + 11
 
     def month_index(c):

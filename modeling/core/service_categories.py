@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from modeling.validation import require_columns
+
 CATEGORIES = (
     "acute inpatient",
     "skilled nursing facility",
@@ -54,6 +56,18 @@ def with_service_category(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
     returned as they are, so a caller can categorize once and reuse the result)."""
     if "service_category" in medical_claim.collect_schema().names():
         return medical_claim
+    require_columns(
+        medical_claim,
+        (
+            "claim_id",
+            "claim_type",
+            "bill_type_code",
+            "revenue_center_code",
+            "hcpcs_code",
+            "place_of_service_code",
+        ),
+        where="with_service_category",
+    )
     bt = bill_type_prefix()
     # a claim is an ED claim when any of its lines has an ED revenue center (membership in the few
     # such claims' ids: the same flag as a window over claim_id, at a fraction of its cost)
