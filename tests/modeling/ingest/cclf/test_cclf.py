@@ -365,7 +365,7 @@ def test_wrong_file_type_binary_and_orphans_are_refused_or_quarantined(tmp_path)
     )
     (src / "P.A1234.ACO.ZC5Y24.D240131.T1200000").write_bytes("CCLF5".encode("utf-16"))
     report = ingest_cclf(src, tmp_path / "ds")
-    refused = {f["file_type"]: f["refused"] for f in report.refused}
+    refused = {f.file_type: f.refused for f in report.refused}
     assert (
         "549" in refused["CCLF1"] and "CCLF8" in refused["CCLF1"] and "misnamed" in refused["CCLF1"]
     )
@@ -400,10 +400,9 @@ def test_zip_source_and_clear_errors(two_deliveries, tmp_path):
     plain.mkdir()
     (plain / "CCLF8.txt").write_text(records("CCLF8", [beneficiary(NEW)]))
     report = ingest_cclf(plain, tmp_path / "plain_ds")
-    assert "cannot tell which month" in report.refused[0]["refused"]
+    assert "cannot tell which month" in report.refused[0].refused
     assert (
-        report.refused[0]["in_refused_file"] == report.refused[0]["lines_read"] == 1
-        and report.reconciled
+        report.refused[0].in_refused_file == report.refused[0].lines_read == 1 and report.reconciled
     )
 
 
