@@ -4,9 +4,9 @@ Which fields of each file type are loaded, which must not be blank and which cla
 may hold follow the CCLF Information Packet's file layouts (``SPECS``). Staged records carry their
 delivery order and file name, so later files supersede earlier ones and every line can be traced
 back to its file. Cancellations (``CLM_ADJSMT_TYPE_CD`` 1) carry negated amounts from here on
-(Part D deletions excepted: CCLF7 has no amounts to negate). Each CCLF8 record carries the month
-of its file date and its delivery kind. A monthly CCLF8 whose month cannot be told (no date in its
-name) is refused unless an enrollment file gives the months.
+(CCLF7 excepted: none of its amounts is loaded). Each CCLF8 record carries the month of its file
+date and its delivery kind; a CCLF8 that is not a run-out and whose month cannot be told (no date
+in its name) is refused, unless an enrollment file gives the months.
 
 CCLF0 is not staged: its record counts are compared with the files of its delivery. The
 benefit-enhancement files (CCLFA, CCLFB) are read, checked and counted but not loaded (the
