@@ -24,7 +24,7 @@ from modeling.ingest.cclf import ingest_cclf
 t0 = time.perf_counter()
 report = ingest_cclf(sys.argv[1], sys.argv[2])
 seconds = time.perf_counter() - t0
-lines = sum(f["lines_read"] for f in report.files)
+lines = sum(f.lines_read for f in report.files)
 print(json.dumps({"seconds": seconds, "lines": lines, "reconciled": report.reconciled,
                   "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024,
                   "rows": {t: r.rows_accepted for t, r in report.results.items()}}))

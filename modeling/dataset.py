@@ -39,17 +39,23 @@ def _arrow_schema(table: str) -> pa.Schema:
     return pl.DataFrame(schema=table_schema(table).polars_schema).to_arrow().schema
 
 
+def _conformed(names: list[str], table: str) -> list[pl.Expr]:
+    """The table's canonical columns, in order and cast to their dtypes, from columns ``names``
+    (a canonical column not among them is a typed null)."""
+    return [
+        (pl.col(c.name) if c.name in names else pl.lit(None)).cast(c.dtype).alias(c.name)
+        for c in table_schema(table).columns
+    ]
+
+
 def conform(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     """The frame with exactly the table's canonical columns, order and dtypes (missing -> null)."""
-    schema = table_schema(table)
-    return frame.select(
-        [
-            (pl.col(c.name) if c.name in frame.columns else pl.lit(None))
-            .cast(c.dtype)
-            .alias(c.name)
-            for c in schema.columns
-        ]
-    )
+    return frame.select(_conformed(frame.columns, table))
+
+
+def conform_lazy(frame: pl.LazyFrame, table: str) -> pl.LazyFrame:
+    """``conform`` for a lazy frame: the same columns, order and dtypes, nothing collected."""
+    return frame.select(_conformed(frame.collect_schema().names(), table))
 
 
 class DatasetWriter:

@@ -254,7 +254,7 @@ def ingest_cclf_cmd(
         )
     )
     for f in report.refused:
-        console.print(f"[red]refused[/] {f['refused']}", soft_wrap=True)
+        console.print(f"[red]refused[/] {f.refused}", soft_wrap=True)
     print_quality({"reconciled": report.reconciled, "tables": report.to_dict()["canonical"]})
     console.print(
         f"dataset written to {out}; quarantined CCLF lines in {out / 'quarantine' / 'cclf_lines.parquet'}, report in {out / 'cclf_reconciliation.json'}"

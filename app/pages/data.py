@@ -11,9 +11,9 @@ from app.charts import cclf_lines_chart, quality_chart
 from app.state import active_dataset, workspace
 from modeling.errors import VbcError
 from modeling.ingest.canonical import ingest_canonical, validate_dataset, write_quality
-from modeling.ingest.cclf.ingest import (
+from modeling.ingest.cclf import ingest_cclf
+from modeling.ingest.cclf.reconciliation import (
     files_by_type,
-    ingest_cclf,
     read_line_quarantine,
     read_reconciliation,
 )

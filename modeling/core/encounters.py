@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from modeling.validation import require_columns
-
 from modeling.core.service_categories import ED_REVENUE, with_service_category
+from modeling.validation import require_columns
 
 STAY_COLUMNS = (
     "claim_id",

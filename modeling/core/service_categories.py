@@ -43,12 +43,17 @@ PHARMACY = "pharmacy"
 ED_REVENUE = r"^(045\d|0981)$"
 
 
+def bill_type() -> pl.Expr:
+    """The type of bill (facility type, bill classification, frequency), with a leading 0 of the
+    4-character form dropped: "0131" and "131" are both "131"."""
+    bt = pl.col("bill_type_code").str.strip_chars()
+    return pl.when(bt.str.len_chars() == 4).then(bt.str.slice(1)).otherwise(bt)
+
+
 def bill_type_prefix() -> pl.Expr:
     """The first two digits of the type of bill (facility type and bill classification), with a
     leading 0 of the 4-character form dropped: "0131" and "131" are both "13"."""
-    bt = pl.col("bill_type_code").str.strip_chars()
-    bt = pl.when(bt.str.len_chars() == 4).then(bt.str.slice(1)).otherwise(bt)
-    return bt.str.slice(0, 2)
+    return bill_type().str.slice(0, 2)
 
 
 def with_service_category(medical_claim: pl.LazyFrame) -> pl.LazyFrame:

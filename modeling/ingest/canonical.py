@@ -10,7 +10,6 @@ naming the file, the column, the expected type and the first offending rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,16 +25,16 @@ from modeling.ingest.validate import (
     reconcile,
     validate,
 )
+from modeling.progress import Progress, reporter
 from modeling.schema import REQUIRED_TABLES, TABLES, TableSchema
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz", ".txt")
 MISTYPED_SHARE = (
     0.5  # more than half of a column's values unparseable: the column, not the rows, is wrong
 )
-Progress = Callable[[str], None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class IngestReport:
     """Per-table validation results and the dataset they were written to."""
 
@@ -227,7 +226,7 @@ def ingest_canonical(
 ) -> IngestReport:
     """Validate canonical files in ``src`` and write accepted rows, quarantine and report to ``out``."""
     src, out = Path(src), Path(out)
-    say = progress or (lambda _msg: None)
+    say = reporter(progress)
     files = find_table_files(src)
     order = [t for t in TABLES if t in files]  # eligibility first: claims are checked against it
     coerced: dict[str, pl.DataFrame] = {}
@@ -282,7 +281,7 @@ def validate_dataset(
     dataset: Dataset, *, progress: Progress | None = None
 ) -> dict[str, ValidationResult]:
     """Re-run every check over a dataset's tables (nothing is rewritten)."""
-    say = progress or (lambda _msg: None)
+    say = reporter(progress)
     results: dict[str, ValidationResult] = {}
     eligible: pl.Series | None = None
     for table in [t for t in TABLES if dataset.has(t)]:

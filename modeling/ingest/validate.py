@@ -64,7 +64,7 @@ class Check:
     message: pl.Expr
 
 
-@dataclass
+@dataclass(frozen=True)
 class ValidationResult:
     """What validation of one table found. ``rows_in == rows_accepted + rows_quarantined``."""
 
@@ -263,10 +263,15 @@ def validate(
         accepted = kept.select(canonical).collect()
     else:
         accepted = pl.DataFrame(schema={c: schema.column(c).dtype for c in canonical}).clear()
-    result = ValidationResult(schema.name, source, flags.height, accepted, quarantined, counts)
-    if not keep_accepted:
-        result.accepted_count = flags.height - quarantined.height
-    return result
+    return ValidationResult(
+        schema.name,
+        source,
+        flags.height,
+        accepted,
+        quarantined,
+        counts,
+        accepted_count=None if keep_accepted else flags.height - quarantined.height,
+    )
 
 
 def reconcile(results: Iterable[ValidationResult]) -> bool:

@@ -1,6 +1,8 @@
-"""The CMS Claim and Claim Line Feed (CCLF) connector: layouts, staging, MBI crosswalk, claim
-versions, claims, beneficiaries and the reconciliation of every line read."""
+"""The CMS Claim and Claim Line Feed (CCLF) connector, in the order of its steps: layouts and
+files, staging, MBI crosswalk, claim versions, claims, beneficiaries and the reconciliation of
+every line read; ``ingest`` runs them."""
 
-from modeling.ingest.cclf.ingest import CclfIngestReport, ingest_cclf
+from modeling.ingest.cclf.ingest import ingest_cclf
+from modeling.ingest.cclf.reconciliation import CclfIngestReport, FileReconciliation
 
-__all__ = ["CclfIngestReport", "ingest_cclf"]
+__all__ = ["CclfIngestReport", "FileReconciliation", "ingest_cclf"]

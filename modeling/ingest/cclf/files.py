@@ -39,6 +39,7 @@ WRONG_LENGTH_SHARE = (
 
 LINE = "line"
 LINE_NO = "_line"
+ORDER, FILE = "_order", "_file"  # staged records: delivery order and file name
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ def find_cclf_files(src: str | Path) -> list[CclfFile]:
     return sorted(found, key=lambda f: f.order_key)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ParsedFile:
     """The records of one file that parsed, and the lines that did not, with reasons."""
 
