@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
+from contracts._validation import VbcModel
 from contracts.benchmark import (
     Benchmark,
     RegionalInputs,
@@ -42,8 +43,8 @@ from modeling.core.service_categories import CATEGORIES
 from modeling.errors import DatasetError, ParameterError
 
 
-class Assumptions(BaseModel):
-    """What the user believes about the performance year."""
+class Assumptions(VbcModel):
+    """What the user believes about the performance year (a bad value is a ``ParameterError``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -116,8 +117,8 @@ class Assumptions(BaseModel):
 
 def parse_assumptions(data: dict, where: str = "assumptions") -> Assumptions:
     """Validated assumptions; a bad field is a ``ParameterError`` naming it."""
-    try:
-        return Assumptions.model_validate(data)
+    try:  # pydantic's own validator, so the message can name the file and every field
+        return Assumptions.__pydantic_validator__.validate_python(data)
     except ValidationError as exc:
         raise ParameterError(f"{where}: {describe_errors(exc, whole='assumptions')}.") from None
 

@@ -32,7 +32,7 @@ from modeling.core.panel import Panel
 from modeling.core.service_categories import CATEGORIES
 from modeling.core.spend import medical_spend, money_sum
 from modeling.dataset import Dataset
-from modeling.errors import DatasetError
+from modeling.errors import DatasetError, ParameterError
 from modeling.schema import DIAGNOSIS_COLUMNS
 
 CLAIM_COLUMNS = [
@@ -100,7 +100,7 @@ def feature_names(kind: str = "stratification") -> list[str]:
     if kind == "benchmarking":
         return benchmarking
     if kind != "stratification":
-        raise ValueError(f"kind must be 'benchmarking' or 'stratification' (got {kind!r})")
+        raise ParameterError(f"kind must be 'benchmarking' or 'stratification' (got {kind!r})")
     return benchmarking + [
         "months_enrolled",
         "cost_total",
