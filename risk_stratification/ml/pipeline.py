@@ -219,7 +219,7 @@ def score(
     for the next year, the CMS-HCC and prior-cost baselines, tier, and plain-words drivers for
     the members of ``drivers_for`` tiers (None: everyone; the others can be explained one at a
     time with ``explain``). Big panels are read in slices of ``slice_people`` people."""
-    from risk_stratification.hcc.engine import load_tables
+    from risk_stratification.hcc.tables import load_tables
 
     say = progress or (lambda _m: None)
     year = year or data_years(dataset)[-1]
@@ -286,7 +286,7 @@ def explain(
     drivers: int = 5,
 ) -> pl.DataFrame:
     """One member's top drivers (plain words and SHAP contribution to log predicted cost)."""
-    from risk_stratification.hcc.engine import load_tables
+    from risk_stratification.hcc.tables import load_tables
 
     year = year or data_years(dataset)[-1]
     frame = features(PersonRange(dataset, person_id, person_id), year)
