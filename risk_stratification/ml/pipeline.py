@@ -23,17 +23,13 @@ import polars as pl
 from modeling.core.member_months import years_enrolled
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, VbcError
+from risk_stratification.ml.drivers import driver_words, global_importance, top_drivers
+from risk_stratification.ml.evaluation import Baselines, Evaluation, evaluate
 from risk_stratification.ml.features import PersonRange, december_members, features, modeling_frame
-from risk_stratification.ml.models import Baselines, Evaluation, RiskModels, evaluate, fit
+from risk_stratification.ml.models import RiskModels, fit
 from risk_stratification.ml.readmission import FEATURES as READMISSION_FEATURES
 from risk_stratification.ml.readmission import discharges, evaluate_readmission, fit_readmission
-from risk_stratification.ml.tiers import (
-    TierPolicy,
-    assign_tiers,
-    driver_words,
-    global_importance,
-    top_drivers,
-)
+from risk_stratification.ml.tiers import TierPolicy, assign_tiers
 
 MODEL_NAME = "risk_stratification"
 

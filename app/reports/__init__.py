@@ -1,0 +1,1 @@
+"""Reports rendered from the packages' typed results (Markdown for files and downloads)."""
