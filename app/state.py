@@ -69,7 +69,7 @@ def panel_scores(ds: Dataset, payment_year: int):
 
 
 def mean_risk_score(ds: Dataset, payment_year: int) -> float | None:
-    from risk_stratification.hcc.engine import payment_year_parameters
+    from risk_stratification.hcc.payment import payment_year_parameters
 
     if payment_year not in set(payment_year_parameters()["payment_year"].to_list()):
         return None

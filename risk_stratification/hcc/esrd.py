@@ -14,7 +14,8 @@ and the Rate Announcements' ESRD sections):
   (ActAdj_DUR4_9, ActAdj_DUR10PL).
 
 Diagnoses map, edit and go through the V24 hierarchies exactly as in the CMS-HCC engine
-(``risk_stratification.hcc.engine``); only continuing enrollees in DI, GI and the community graft
+(``risk_stratification.hcc.conditions``, driven by ``risk_stratification.hcc.engine.score`` with
+``EsrdModel`` as the segment model); only continuing enrollees in DI, GI and the community graft
 segments score diagnoses. The renal HCCs 134-137 are never assigned (``hcc_excluded.csv``): the
 segment prices the dialysis or graft status.
 """
@@ -23,15 +24,11 @@ from __future__ import annotations
 
 from functools import cache
 
+import numpy as np
 import polars as pl
 
-from risk_stratification.hcc.engine import (
-    HccTables,
-    _age_cell,
-    _common_flags,
-    _new_enrollee_cell,
-    _package_csv,
-)
+from risk_stratification.hcc.demographics import age_cell, common_flags, new_enrollee_cell
+from risk_stratification.hcc.tables import HccTables, package_csv
 
 CONTINUING_SEGMENTS = ("DI", "GI", "GFA", "GFN", "GNPA", "GNPN")
 
@@ -40,11 +37,11 @@ def _dialysis_new_enrollee_cell(age: pl.Expr, orec: pl.Expr) -> pl.Expr:
     """DNE cells: CMS-HCC bands to 80-84, then 85+; a 64-year-old entitled by age falls in 65-69."""
     return (
         pl.when(age <= 59)
-        .then(_age_cell(age))
+        .then(age_cell(age))
         .when((age <= 63) | ((age == 64) & (orec != "0")))
         .then(pl.lit("60_64"))
         .when(age <= 84)
-        .then(_age_cell(pl.max_horizontal(age, pl.lit(65))))
+        .then(age_cell(pl.max_horizontal(age, pl.lit(65))))
         .otherwise(pl.lit("85_GT"))
     )
 
@@ -52,11 +49,12 @@ def _dialysis_new_enrollee_cell(age: pl.Expr, orec: pl.Expr) -> pl.Expr:
 def esrd_demographics(people: pl.DataFrame | pl.LazyFrame, payment_year: int) -> pl.LazyFrame:
     """Segment, demographic cell and flags for ESRD beneficiaries.
 
-    ``people``: as for ``hcc.demographics`` plus ``esrd_status`` (dialysis, transplant, graft)
-    and ``graft_months`` (months since the kidney transplant, the transplant month being 1).
+    ``people``: as for ``CommunityModel.demographics`` (``risk_stratification.hcc.engine``) plus
+    ``esrd_status`` (dialysis, transplant, graft) and ``graft_months`` (months since the kidney
+    transplant, the transplant month being 1).
     A graft with no known transplant date counts as 10+ months.
     """
-    lf = _common_flags(people, payment_year)
+    lf = common_flags(people, payment_year)
     status, months = pl.col("esrd_status"), pl.col("graft_months").cast(pl.Int32)
     transplant_month = pl.when(
         status.is_in(["transplant", "graft"]) & months.is_between(1, 3)
@@ -116,8 +114,8 @@ def esrd_demographics(people: pl.DataFrame | pl.LazyFrame, payment_year: int) ->
             + _dialysis_new_enrollee_cell(pl.col("age"), pl.col("orec"))
         )
         .when(pl.col("segment") == "GNE")
-        .then(ne_prefix + pl.lit("G_NE") + sex + _new_enrollee_cell(pl.col("age"), pl.col("orec")))
-        .otherwise(sex + _age_cell(pl.col("age")))
+        .then(ne_prefix + pl.lit("G_NE") + sex + new_enrollee_cell(pl.col("age"), pl.col("orec")))
+        .otherwise(sex + age_cell(pl.col("age")))
     )
     return lf.with_columns(segment.alias("segment")).with_columns(
         cell.alias("demographic_cell"),
@@ -263,12 +261,34 @@ def _actuarial_adjustment(
     )
 
 
+class EsrdModel:
+    """The ESRD V24 segments as the engine's segment model (``engine.SegmentModel``): dialysis,
+    transplant months and functioning graft, with their demographic and graft-duration terms."""
+
+    def demographics(self, people: pl.DataFrame | pl.LazyFrame, payment_year: int) -> pl.LazyFrame:
+        """``esrd_demographics``."""
+        return esrd_demographics(people, payment_year)
+
+    def other_terms(
+        self,
+        demo: pl.DataFrame,
+        interactions: list[pl.DataFrame],
+        hcc_counts: np.ndarray,
+        tables: HccTables,
+    ) -> pl.DataFrame:
+        """``esrd_other_terms``; the ESRD model has no payment-HCC count terms, so
+        ``hcc_counts`` is not used."""
+        return esrd_other_terms(demo, interactions, tables)
+
+
 DIALYSIS_SERIES_SEGMENTS = ("DI", "DNE", "TRANSPLANT")  # normalized with the dialysis factor
 
 
 @cache
 def esrd_payment_parameters() -> pl.DataFrame:
-    return _package_csv("risk_stratification", "data/esrd_payment_years.csv").with_columns(
+    """Every payment year's rows of ``esrd_payment_years.csv``: payment_year, series,
+    normalization_factor, ma_coding_adjustment and source."""
+    return package_csv("risk_stratification", "data/esrd_payment_years.csv").with_columns(
         pl.col("payment_year").cast(pl.Int32),
         pl.col("normalization_factor").cast(pl.Float64),
         pl.col("ma_coding_adjustment").cast(pl.Float64),
@@ -280,7 +300,7 @@ def esrd_payment_scores(raw: pl.DataFrame, year: int) -> pl.DataFrame:
 
     CMS normalizes the ESRD model in two series: dialysis (dialysis, dialysis new enrollee and
     transplant months) and functioning graft (community, institutional, new enrollee), then
-    applies the MA coding pattern adjustment. Rounding as in ``hcc.payment_scores``: the
+    applies the MA coding pattern adjustment. Rounding as in ``hcc.payment.payment_scores``: the
     normalized score and the payment score are each rounded to three decimals. A payment year
     without a sourced factor (``esrd_payment_years.csv``) leaves the normalized and payment
     scores empty and says so in ``payment_model``; it is not silently normalized with another

@@ -25,8 +25,11 @@ from modeling.core.conditions import risk_adjustment_diagnoses_of
 from modeling.core.panel import Panel
 from modeling.dataset import Dataset
 from modeling.errors import ParameterError
-from risk_stratification.hcc.engine import load_tables, payment_scores, payment_year, score
+from risk_stratification.hcc.engine import score
 from risk_stratification.hcc.inputs import hcc_inputs
+from risk_stratification.hcc.payment import parameters_for_payment_year as payment_year
+from risk_stratification.hcc.payment import payment_scores
+from risk_stratification.hcc.tables import load_tables
 
 
 @cache

@@ -10,19 +10,21 @@ import polars as pl
 
 from modeling.core.panel import Panel
 from modeling.dataset import Dataset
-from risk_stratification.hcc.engine import (
-    HccScores,
-    load_tables,
-    payment_scores,
-    payment_year,
-    score,
-)
+from risk_stratification.hcc.engine import HccScores, score
 from risk_stratification.hcc.esrd import esrd_payment_parameters, esrd_payment_scores
 from risk_stratification.hcc.inputs import hcc_inputs
+from risk_stratification.hcc.payment import (
+    parameters_for_payment_year,
+    payment_scores,
+    payment_year_parameters,
+)
+from risk_stratification.hcc.tables import load_tables
 
 
-@dataclass
+@dataclass(frozen=True)
 class PanelScores:
+    """A panel's payment-year scores, with each model's ``HccScores`` and the tables used."""
+
     payment_year: int
     scores: (
         pl.DataFrame
@@ -53,7 +55,7 @@ def score_panel(
     (kept for all members, for comparison), and for members with ESRD the ESRD V24 model, which
     is what CMS pays them with; ``payment_model`` says which model the payment score comes from."""
     say = progress or (lambda _m: None)
-    params = payment_year(year)
+    params = parameters_for_payment_year(year)
     say(f"reading demographics and risk-adjustment-eligible diagnoses from {year - 1}")
     people, diagnoses = hcc_inputs(Panel.of(source, progress=progress), year)
     by_model: dict[str, HccScores] = {}
@@ -91,7 +93,6 @@ def score_panel(
 def scorable_payment_years(source: Panel | Dataset) -> list[int]:
     """Payment years that can be scored: the year after a year the dataset covers, with parameters."""
     from modeling.core.member_months import years_enrolled
-    from risk_stratification.hcc.engine import payment_year_parameters
 
     covered = years_enrolled(source.scan("eligibility"))
     with_parameters = set(payment_year_parameters()["payment_year"].to_list())
@@ -108,7 +109,7 @@ def segment_mix(result: PanelScores) -> pl.DataFrame:
     )
 
 
-def top_hccs(result: PanelScores, model: str | None = None, n: int = 15) -> pl.DataFrame:
+def top_hccs(result: PanelScores, *, model: str | None = None, n: int = 15) -> pl.DataFrame:
     """The most prevalent payment HCCs of a model (default: the payment year's newest)."""
     model = model or [m for m in result.by_model if not m.startswith("ESRD")][-1]
     terms = result.by_model[model].hcc_terms
@@ -128,7 +129,9 @@ def top_hccs(result: PanelScores, model: str | None = None, n: int = 15) -> pl.D
     )
 
 
-def explain_member(result: PanelScores, person_id: str) -> dict[str, pl.DataFrame]:
+def explain_member(
+    result: PanelScores, person_id: str
+) -> dict[str, dict[str, pl.DataFrame] | pl.DataFrame]:
     """Line-by-line explanation of one member's score in every model that scored them, and the
     payment-year arithmetic (normalization, blend, coding adjustment)."""
     row = result.scores.filter(pl.col("person_id") == person_id).row(0, named=True)
@@ -140,7 +143,7 @@ def explain_member(result: PanelScores, person_id: str) -> dict[str, pl.DataFram
         for m in models
         if result.by_model[m].scores.filter(pl.col("person_id") == person_id).height
     }
-    params = payment_year(result.payment_year)
+    params = parameters_for_payment_year(result.payment_year)
     steps = []
     for p in params.iter_rows(named=True):
         m = p["model"]

@@ -68,7 +68,7 @@ def ccw_conditions() -> pl.DataFrame:
 
 @cache
 def v28_payment_hccs() -> list[int]:
-    from risk_stratification.hcc.engine import load_tables
+    from risk_stratification.hcc.tables import load_tables
 
     return sorted(load_tables("V28").hcc_coefficients["cc"].unique().to_list())
 

@@ -24,17 +24,13 @@ from modeling.core.member_months import years_enrolled
 from modeling.core.panel import Panel
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, VbcError
+from risk_stratification.ml.drivers import driver_words, global_importance, top_drivers
+from risk_stratification.ml.evaluation import Baselines, Evaluation, evaluate
 from risk_stratification.ml.features import december_members, features, modeling_frame
-from risk_stratification.ml.models import Baselines, Evaluation, RiskModels, evaluate, fit
+from risk_stratification.ml.models import RiskModels, fit
 from risk_stratification.ml.readmission import FEATURES as READMISSION_FEATURES
 from risk_stratification.ml.readmission import discharges, evaluate_readmission, fit_readmission
-from risk_stratification.ml.tiers import (
-    TierPolicy,
-    assign_tiers,
-    driver_words,
-    global_importance,
-    top_drivers,
-)
+from risk_stratification.ml.tiers import TierPolicy, assign_tiers
 
 MODEL_NAME = "risk_stratification"
 
@@ -221,7 +217,7 @@ def score(
     for the next year, the CMS-HCC and prior-cost baselines, tier, and plain-words drivers for
     the members of ``drivers_for`` tiers (None: everyone; the others can be explained one at a
     time with ``explain``). Big panels are read in slices of ``slice_people`` people."""
-    from risk_stratification.hcc.engine import load_tables
+    from risk_stratification.hcc.tables import load_tables
 
     say = progress or (lambda _m: None)
     dataset = Panel.of(source, progress=say)
@@ -289,7 +285,7 @@ def explain(
     drivers: int = 5,
 ) -> pl.DataFrame:
     """One member's top drivers (plain words and SHAP contribution to log predicted cost)."""
-    from risk_stratification.hcc.engine import load_tables
+    from risk_stratification.hcc.tables import load_tables
 
     panel = Panel.of(source)
     year = year or data_years(panel)[-1]

@@ -228,7 +228,7 @@ def fit_readmission(train: pl.DataFrame, *, seed: int = 0) -> lgb.Booster:
 
 def evaluate_readmission(booster: lgb.Booster, test: pl.DataFrame) -> pl.DataFrame:
     """model, metric, value: ROC-AUC and PR-AUC of the model and of LACE on held-out discharges."""
-    from risk_stratification.ml.models import event_metrics
+    from risk_stratification.ml.evaluation import event_metrics
 
     y = test["readmitted_30d"].to_numpy()
     rows = []

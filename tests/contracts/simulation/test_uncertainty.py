@@ -64,7 +64,7 @@ def test_member_noise_around_model_predictions(history):
 
 
 def test_residual_quantiles_are_weighted():
-    from risk_stratification.ml.models import residual_quantiles
+    from risk_stratification.ml.evaluation import residual_quantiles
 
     q = residual_quantiles(
         np.array([1.0, 3.0]), np.array([1.0, 1.0]), np.array([3.0, 1.0]), points=4

@@ -1,16 +1,20 @@
-"""CMS-HCC engine: differential test against hccinfhir, hand-computed scores, payment layer."""
+"""CMS-HCC engine: differential test against hccinfhir, hand-computed scores."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 import numpy as np
 import polars as pl
 import pytest
 from hccinfhir.model_calculate import calculate_raf
 
-from modeling.errors import ParameterError
-from risk_stratification.hcc.engine import age_as_of_february_1, load_tables, payment_scores, score
+from risk_stratification.hcc import (
+    CommunityModel,
+    EsrdModel,
+    cc_index,
+    load_tables,
+    score,
+    segment_model,
+)
 
 
 def generated_people(model: str, n: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -47,8 +51,7 @@ def generated_people(model: str, n: int, seed: int) -> tuple[pl.DataFrame, pl.Da
     return people, dx
 
 
-@pytest.mark.parametrize("model", ["V28", "V24"])
-def test_agrees_with_hccinfhir_on_20000_people(model):
+def agrees_with_hccinfhir(model: str, n: int) -> None:
     """Every person's HCC set is identical and the raw score agrees within 0.0005.
 
     Two differences are by design, each following CMS rather than the reference library:
@@ -70,7 +73,7 @@ def test_agrees_with_hccinfhir_on_20000_people(model):
       sex, Medicaid and originally-disabled status only (NE cells of the CMS-HCC software). The
       reference is called with the OREC that yields the same NE cell (1 below 65, 0 from 65).
     """
-    people, dx = generated_people(model, 20_000, seed=2026 if model == "V28" else 2020)
+    people, dx = generated_people(model, n, seed=2026 if model == "V28" else 2020)
     ours = score(people, dx, model=model, payment_year=2026).scores
     tables = load_tables(model)
     origds = tables.coefficients.filter(pl.col("key") == "ins_origds")["coefficient"][0]
@@ -120,6 +123,18 @@ def test_agrees_with_hccinfhir_on_20000_people(model):
             )
     assert problems == [], problems[:5]
     assert segments == {"CNA", "CND", "CFA", "CFD", "CPA", "CPD", "INS", "NE", "SNPNE"}
+
+
+@pytest.mark.parametrize("model", ["V28", "V24"])
+def test_agrees_with_hccinfhir_on_2000_people(model):
+    """The differential test of the default suite; the 20,000-person run is marked slow."""
+    agrees_with_hccinfhir(model, 2_000)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["V28", "V24"])
+def test_agrees_with_hccinfhir_on_20000_people(model):
+    agrees_with_hccinfhir(model, 20_000)
 
 
 def person(**kw) -> dict:
@@ -229,119 +244,13 @@ def test_people_without_diagnoses_get_demographic_scores():
     assert b["hccs"] == []
 
 
-def test_age_is_as_of_february_first_of_the_payment_year():
-    births = pl.DataFrame({"b": [dt.date(1961, 2, 1), dt.date(1961, 2, 2), dt.date(1960, 12, 31)]})
-    ages = births.select(age_as_of_february_1(pl.col("b"), 2026).alias("age"))["age"].to_list()
-    assert ages == [65, 64, 65]
+def test_segment_model_is_chosen_by_the_model_name():
+    assert isinstance(segment_model("V24"), CommunityModel)
+    assert isinstance(segment_model("V28"), CommunityModel)
+    assert isinstance(segment_model("ESRD_V24"), EsrdModel)
 
 
-def test_payment_layer_blends_normalizes_and_adjusts():
-    raw24 = pl.DataFrame({"person_id": ["A"], "raw_score": [1.2]})
-    raw28 = pl.DataFrame({"person_id": ["A"], "raw_score": [1.1]})
-    out = payment_scores({"V24": raw24, "V28": raw28}, 2025).row(0, named=True)
-    n24, n28 = round(1.2 / 1.153, 3), round(1.1 / 1.045, 3)
-    assert out["normalized_V24"] == n24 and out["normalized_V28"] == n28
-    assert out["blended_score"] == round(0.33 * n24 + 0.67 * n28, 3)
-    assert out["payment_score"] == round(out["blended_score"] * (1 - 0.059), 3)
-    only28 = payment_scores({"V28": raw28}, 2026).row(0, named=True)
-    assert only28["payment_score"] == round(round(1.1 / 1.067, 3) * 0.941, 3)
-
-
-def test_missing_payment_year_is_a_clear_error():
-    with pytest.raises(ParameterError, match="No CMS-HCC parameters for payment year 2031"):
-        payment_scores({"V28": pl.DataFrame({"person_id": ["A"], "raw_score": [1.0]})}, 2031)
-
-
-def test_panel_scores_from_claims(small_dataset):
-    from risk_stratification.hcc.inputs import hcc_inputs
-    from risk_stratification.hcc.panel import score_panel
-
-    people, diagnoses = hcc_inputs(small_dataset, 2024)
-    assert people["person_id"].is_unique().all()
-    assert set(diagnoses["person_id"]) <= set(small_dataset.read("medical_claim")["person_id"])
-    result = score_panel(small_dataset, 2025)  # V24 and V28 blended
-    s = result.scores
-    assert {
-        "raw_V24",
-        "raw_V28",
-        "normalized_V24",
-        "normalized_V28",
-        "blended_score",
-        "payment_score",
-    } <= set(s.columns)
-    # members with ESRD are paid with the ESRD model, which has no sourced 2025 normalization factor
-    esrd = set(people.filter(pl.col("esrd"))["person_id"]) & set(s["person_id"])
-    assert esrd and set(s.filter(pl.col("payment_score").is_null())["person_id"]) == esrd
-    assert (
-        s.filter(pl.col("person_id").is_in(list(esrd)))["payment_model"]
-        .str.ends_with("(no 2025 normalization factor)")
-        .all()
-    )
-    assert (s.filter(pl.col("payment_model") == "CMS-HCC")["payment_score"] > 0).all()
-    assert (s["blended_score"] > 0).all()
-    assert (
-        result.by_model["ESRD_V24"]
-        .scores["segment"]
-        .is_in(["DI", "DNE", "TRANSPLANT", "GFA", "GFN", "GNPA", "GNPN", "GI", "GNE"])
-        .all()
-    )
-    # members with no eligible diagnoses still get demographic scores
-    no_dx = s.filter(pl.col("hccs_V28").list.len() == 0)
-    assert no_dx.height > 0 and (no_dx["raw_V28"] > 0).all()
-    # every HCC point is explained by diagnosis codes
-    v28 = result.by_model["V28"]
-    assert v28.hcc_terms.join(v28.diagnoses, on=["person_id", "cc"], how="anti").is_empty()
-    some = v28.hcc_terms["person_id"][0]
-    lines = v28.explain(some)
-    total = v28.scores.filter(pl.col("person_id") == some)["raw_score"].item()
-    assert lines["coefficient"].sum() == pytest.approx(total, abs=1e-9)
-
-
-def test_payment_year_without_data_is_a_clear_error(small_dataset):
-    from modeling.errors import DatasetError
-    from risk_stratification.hcc.panel import score_panel
-
-    with pytest.raises(DatasetError, match="needs claims and enrollment from 2026"):
-        score_panel(small_dataset, 2027)
-
-
-def test_recapture_gaps_are_chronic_prior_year_hccs_missing_this_year(small_dataset):
-    from modeling.core.conditions import risk_adjustment_diagnoses
-    from risk_stratification.hcc.gaps import chronic_hccs, recapture_gaps
-    from risk_stratification.hcc.inputs import hcc_inputs
-
-    g = recapture_gaps(small_dataset, 2025, annual_base_rate=12_000.0)
-    assert g.gaps.height > 0
-    assert set(g.gaps["hcc"]) <= set(chronic_hccs("V28"))
-    people, current_dx = hcc_inputs(small_dataset, 2025)
-    current = score(people, current_dx, model="V28", payment_year=2025).hcc_terms.select(
-        "person_id", pl.col("cc").alias("hcc")
-    )
-    assert g.gaps.join(
-        current, on=["person_id", "hcc"], how="semi"
-    ).is_empty()  # not documented this year
-    prior = score(
-        people,
-        risk_adjustment_diagnoses(small_dataset.scan("medical_claim"), 2023).collect(),
-        model="V28",
-        payment_year=2025,
-    )
-    assert g.gaps.join(
-        prior.hcc_terms.select("person_id", pl.col("cc").alias("hcc")),
-        on=["person_id", "hcc"],
-        how="anti",
-    ).is_empty()
-    assert (g.gaps["marginal_payment_score"] >= 0).all()
-    assert g.gaps["annual_value"].to_list() == sorted(
-        g.gaps["annual_value"].to_list(), reverse=True
-    )
-    assert (g.gaps["annual_value"] == (g.gaps["marginal_payment_score"] * 12_000.0).round(2)).all()
-    assert g.by_provider["annual_value"].sum() == pytest.approx(g.by_person["annual_value"].sum())
-    with pytest.raises(ParameterError, match="base rate"):
-        recapture_gaps(small_dataset, 2025, annual_base_rate=0)
-
-
-def test_scorable_payment_years(small_dataset):
-    from risk_stratification.hcc.panel import scorable_payment_years
-
-    assert scorable_payment_years(small_dataset) == [2024, 2025]  # data 2023-2024
+def test_cached_cc_index_cannot_be_changed_by_a_caller():
+    index = cc_index("V28")
+    with pytest.raises(ValueError, match="read-only"):
+        index.values[0] = 0

@@ -1,0 +1,56 @@
+"""Held-out metrics and baselines on numbers small enough to check by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from risk_stratification.ml.evaluation import Baselines, Evaluation, by_decile, event_metrics
+
+
+def test_by_decile_puts_equal_numbers_of_people_in_each_decile():
+    frame = pl.DataFrame({"p": np.arange(1.0, 21.0), "a": np.arange(1.0, 21.0) * 2})
+    d = by_decile(frame, "p", "a")
+    assert d["decile"].to_list() == list(range(1, 11))
+    assert d["people"].to_list() == [2] * 10
+    assert d["ratio"].to_list() == pytest.approx([0.5] * 10)
+
+
+def test_event_metrics_when_the_only_event_has_the_highest_score():
+    y = np.zeros(100)
+    y[0] = 1
+    m = event_metrics(y, np.linspace(1.0, 0.0, 100))
+    assert m["roc_auc"] == 1.0 and m["pr_auc"] == 1.0 and m["prevalence"] == 0.01
+    assert m["ppv_top_1pct"] == 1.0 and m["sensitivity_top_1pct"] == 1.0
+    assert m["ppv_top_5pct"] == 0.2 and m["sensitivity_top_5pct"] == 1.0
+
+
+def test_baselines_are_one_ratio_each_fitted_on_the_training_year():
+    train = pl.DataFrame(
+        {
+            "person_id": ["a", "b"],
+            "months": [12, 12],
+            "annual_cost": [100.0, 300.0],
+            "v28_raw_score": [1.0, 1.0],
+            "cost_total": [50.0, 150.0],
+        }
+    )
+    b = Baselines.fit(train)
+    assert (b.hcc_dollars_per_point, b.prior_cost_ratio) == (200.0, 2.0)
+    out = b.predict(train)
+    assert out["hcc_baseline"].to_list() == [200.0, 200.0]
+    assert out["prior_cost_baseline"].to_list() == [100.0, 300.0]
+
+
+def test_evaluation_metric_reads_one_value_of_the_summary():
+    summary = pl.DataFrame(
+        {
+            "model": ["model", "cms_hcc"],
+            "target": ["cost", "cost"],
+            "metric": ["r2", "r2"],
+            "value": [0.36, 0.2],
+        }
+    )
+    e = Evaluation(2023, 2024, summary, pl.DataFrame(), pl.DataFrame())
+    assert e.metric("cms_hcc", "cost", "r2") == 0.2
