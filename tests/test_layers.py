@@ -1,5 +1,5 @@
-"""The layers import only downward: modeling < risk_stratification < contracts < app, and no
-module imports itself back through a cycle."""
+"""The layers import only downward: modeling < risk_stratification < contracts < app; no module
+imports itself back through a cycle, and none imports another module's private names."""
 
 from __future__ import annotations
 
@@ -93,6 +93,20 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         if v not in index:
             visit(v)
     return found
+
+
+def test_no_module_imports_another_modules_private_names():
+    private = []
+    for f in _project_files():
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                top = node.module.split(".")[0]
+                private += [
+                    f"{f.relative_to(ROOT)}:{node.lineno} imports {node.module}.{alias.name}"
+                    for alias in node.names
+                    if top in LAYERS and alias.name.startswith("_") and alias.name != "__version__"
+                ]
+    assert private == []
 
 
 def test_the_cycle_check_finds_a_cycle():
