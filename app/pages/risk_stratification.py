@@ -208,7 +208,7 @@ with tab_patient:
     if (
         not reasons
     ):  # drivers are precomputed for the actionable tiers; explain anyone else on demand
-        reasons = explain(ds, trained, person, year=year - 1, drivers=3)["driver"].to_list()
+        reasons = explain(ds, trained, person, feature_year=year - 1, drivers=3)["driver"].to_list()
     st.markdown(
         "**Why:** "
         + ("; ".join(reasons) or "nothing pushes this member's cost above the panel's average")
@@ -293,7 +293,9 @@ with tab_model:
             st.dataframe(e.readmission, hide_index=True, use_container_width=True)
     with st.expander("What drives predicted cost (mean |SHAP| on a sample of the panel)"):
         st.dataframe(
-            importance(ds, trained, year - 1).head(20), hide_index=True, use_container_width=True
+            importance(ds, trained, feature_year=year - 1).head(20),
+            hide_index=True,
+            use_container_width=True,
         )
     d1, d2 = st.columns(2)
     d1.download_button(

@@ -27,8 +27,7 @@ from modeling.dataset import Dataset
 from modeling.errors import ParameterError
 from risk_stratification.hcc.engine import score
 from risk_stratification.hcc.inputs import hcc_inputs
-from risk_stratification.hcc.payment import parameters_for_payment_year as payment_year
-from risk_stratification.hcc.payment import payment_scores
+from risk_stratification.hcc.payment import parameters_for_payment_year, payment_scores
 from risk_stratification.hcc.tables import load_tables
 
 
@@ -56,25 +55,27 @@ class RecaptureGaps:
     by_provider: pl.DataFrame
 
 
-def recapture_gaps(source: Panel | Dataset, year: int, *, annual_base_rate: float) -> RecaptureGaps:
-    """Gaps for the panel scored for payment ``year``, ranked by dollar value."""
+def recapture_gaps(
+    source: Panel | Dataset, payment_year: int, *, annual_base_rate: float
+) -> RecaptureGaps:
+    """Gaps for the panel scored for ``payment_year``, ranked by dollar value."""
     if not annual_base_rate > 0:
         raise ParameterError(
             f"The annual base rate must be a positive dollar amount (got {annual_base_rate})."
         )
-    params = payment_year(year)
+    params = parameters_for_payment_year(payment_year)
     models = params["model"].to_list()
     gap_model = models[-1]  # gaps are HCCs of the payment year's newest model
     panel = Panel.of(source)
-    people, current_dx = hcc_inputs(panel, year)
+    people, current_dx = hcc_inputs(panel, payment_year)
     people = people.filter(
         ~pl.col("esrd")
     )  # ESRD members are paid with the ESRD model; their gaps are not priced here
-    prior_dx = risk_adjustment_diagnoses_of(panel.scan("conditions"), year - 2).collect()
+    prior_dx = risk_adjustment_diagnoses_of(panel.scan("conditions"), payment_year - 2).collect()
     prior_dx = prior_dx.join(people.select("person_id"), on="person_id", how="semi")
 
-    current = {m: score(people, current_dx, model=m, payment_year=year) for m in models}
-    prior = score(people, prior_dx, model=gap_model, payment_year=year)
+    current = {m: score(people, current_dx, model=m, payment_year=payment_year) for m in models}
+    prior = score(people, prior_dx, model=gap_model, payment_year=payment_year)
     chronic = chronic_hccs(gap_model).implode()
     have = current[gap_model].hcc_terms.select("person_id", "cc")
     hierarchy = load_tables(gap_model).hierarchies
@@ -114,12 +115,13 @@ def recapture_gaps(source: Panel | Dataset, year: int, *, annual_base_rate: floa
         ]
     )
     with_gap = {
-        m: score(pseudo_people, pseudo_dx, model=m, payment_year=year).scores for m in models
+        m: score(pseudo_people, pseudo_dx, model=m, payment_year=payment_year).scores
+        for m in models
     }
-    base_pay = payment_scores({m: current[m].scores for m in models}, year).select(
+    base_pay = payment_scores({m: current[m].scores for m in models}, payment_year).select(
         "person_id", pl.col("payment_score").alias("current_payment_score")
     )
-    gap_pay = payment_scores(with_gap, year).select(
+    gap_pay = payment_scores(with_gap, payment_year).select(
         pl.col("person_id").alias("gap_id"), pl.col("payment_score").alias("payment_score_with_gap")
     )
     labels = load_tables(gap_model).labels
@@ -165,7 +167,8 @@ def recapture_gaps(source: Panel | Dataset, year: int, *, annual_base_rate: floa
     )
     gap_people = people.join(gaps.select("person_id").unique(), on="person_id", how="semi")
     closed = payment_scores(
-        {m: score(gap_people, all_dx, model=m, payment_year=year).scores for m in models}, year
+        {m: score(gap_people, all_dx, model=m, payment_year=payment_year).scores for m in models},
+        payment_year,
     ).select("person_id", pl.col("payment_score").alias("payment_score_all_closed"))
     by_person = (
         detail.group_by("person_id")
@@ -187,7 +190,7 @@ def recapture_gaps(source: Panel | Dataset, year: int, *, annual_base_rate: floa
     )
     attribution = (
         panel.scan("provider_attribution")
-        .filter(pl.col("year") == year - 1)
+        .filter(pl.col("year") == payment_year - 1)
         .select("person_id", "provider_npi", "provider_tin", "provider_name")
         .collect()
     )
@@ -199,4 +202,4 @@ def recapture_gaps(source: Panel | Dataset, year: int, *, annual_base_rate: floa
         )
         .sort(["annual_value", "provider_npi"], descending=[True, False], nulls_last=True)
     )
-    return RecaptureGaps(year, annual_base_rate, detail, by_person, by_provider)
+    return RecaptureGaps(payment_year, annual_base_rate, detail, by_person, by_provider)

@@ -49,20 +49,20 @@ class PanelScores:
 
 
 def score_panel(
-    source: Panel | Dataset, year: int, *, progress: Callable[[str], None] | None = None
+    source: Panel | Dataset, payment_year: int, *, progress: Callable[[str], None] | None = None
 ) -> PanelScores:
-    """Every member's payment score for ``year``: the CMS-HCC blend of the year for everyone
+    """Every member's payment score for ``payment_year``: the CMS-HCC blend of the year for everyone
     (kept for all members, for comparison), and for members with ESRD the ESRD V24 model, which
     is what CMS pays them with; ``payment_model`` says which model the payment score comes from."""
     say = progress or (lambda _m: None)
-    params = parameters_for_payment_year(year)
-    say(f"reading demographics and risk-adjustment-eligible diagnoses from {year - 1}")
-    people, diagnoses = hcc_inputs(Panel.of(source, progress=progress), year)
+    params = parameters_for_payment_year(payment_year)
+    say(f"reading demographics and risk-adjustment-eligible diagnoses from {payment_year - 1}")
+    people, diagnoses = hcc_inputs(Panel.of(source, progress=progress), payment_year)
     by_model: dict[str, HccScores] = {}
     for model in params["model"].to_list():
         say(f"scoring {people.height:,} people with CMS-HCC {model}")
-        by_model[model] = score(people, diagnoses, model=model, payment_year=year)
-    pay = payment_scores({m: r.scores for m, r in by_model.items()}, year).with_columns(
+        by_model[model] = score(people, diagnoses, model=model, payment_year=payment_year)
+    pay = payment_scores({m: r.scores for m, r in by_model.items()}, payment_year).with_columns(
         pl.lit("CMS-HCC").alias("payment_model")
     )
     last = params["model"].to_list()[-1]
@@ -72,8 +72,10 @@ def score_panel(
     esrd_people = people.filter(pl.col("esrd"))
     if esrd_people.height:
         say(f"scoring {esrd_people.height:,} people with ESRD with the ESRD V24 model")
-        by_model["ESRD_V24"] = score(esrd_people, diagnoses, model="ESRD_V24", payment_year=year)
-        esrd = esrd_payment_scores(by_model["ESRD_V24"].scores, year)
+        by_model["ESRD_V24"] = score(
+            esrd_people, diagnoses, model="ESRD_V24", payment_year=payment_year
+        )
+        esrd = esrd_payment_scores(by_model["ESRD_V24"].scores, payment_year)
         pay = pay.join(
             esrd.select("person_id", "raw_ESRD_V24", "normalized_ESRD_V24"),
             on="person_id",
@@ -87,7 +89,7 @@ def score_panel(
             by_model["ESRD_V24"].scores.select("person_id", "segment"), on="person_id"
         )
     files = tuple(sorted({f for r in by_model.values() for f in r.files}))
-    return PanelScores(year, base.join(pay, on="person_id", how="left"), by_model, files)
+    return PanelScores(payment_year, base.join(pay, on="person_id", how="left"), by_model, files)
 
 
 def scorable_payment_years(source: Panel | Dataset) -> list[int]:

@@ -155,8 +155,7 @@ def subgroup() -> dict[str, pl.Expr]:
     }
 
 
-# not frozen: ``ml.pipeline.train`` sets ``readmission`` after ``evaluate``
-@dataclass
+@dataclass(frozen=True)
 class Evaluation:
     """Held-out metrics of the models beside both baselines (rendered as Markdown by
     ``app.reports.risk.evaluation_markdown``)."""

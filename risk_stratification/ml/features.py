@@ -67,10 +67,10 @@ def ccw_conditions() -> pl.DataFrame:
 
 
 @cache
-def v28_payment_hccs() -> list[int]:
+def v28_payment_hccs() -> tuple[int, ...]:
     from risk_stratification.hcc.tables import load_tables
 
-    return sorted(load_tables("V28").hcc_coefficients["cc"].unique().to_list())
+    return tuple(sorted(load_tables("V28").hcc_coefficients["cc"].unique().to_list()))
 
 
 def _demographic_columns() -> list[str]:
@@ -351,12 +351,12 @@ def december_members(source: Panel | Dataset, year: int) -> pl.Series:
 
 def features(
     source: Panel | Dataset,
-    year: int,
+    feature_year: int,
     *,
     slice_people: int = 150_000,
     progress: Callable[[str], None] | None = None,
 ) -> pl.DataFrame:
-    """One row per member enrolled in December of ``year``: person_id, year and every feature of
+    """One row per member enrolled in December of ``feature_year``: person_id, year and every feature of
     ``feature_names()`` (stratification set; the benchmarking set is a subset).
 
     A panel of more than ``slice_people`` members is read in slices of that many people (a
@@ -364,52 +364,52 @@ def features(
     and the time grows linearly with the panel.
     """
     panel = Panel.of(source, progress=progress)
-    ids = december_members(panel, year)
+    ids = december_members(panel, feature_year)
     if ids.is_empty():
-        raise DatasetError(f"No members enrolled in December {year} in {panel.path}.")
+        raise DatasetError(f"No members enrolled in December {feature_year} in {panel.path}.")
     if ids.len() <= slice_people:
-        return _features_of(panel, year)
+        return _features_of(panel, feature_year)
     parts = []
     for start in range(0, ids.len(), slice_people):
         part = ids.slice(start, slice_people)
         if progress:
             progress(f"features for members {start + 1:,}-{start + part.len():,} of {ids.len():,}")
-        parts.append(_features_of(panel.for_people(part[0], part[-1]), year))
+        parts.append(_features_of(panel.for_people(part[0], part[-1]), feature_year))
     return pl.concat(parts)
 
 
-def outcomes(source: Panel | Dataset, year: int) -> pl.DataFrame:
-    """person_id, months (enrolled in ``year``), cost (medical + pharmacy paid), annual_cost
+def outcomes(source: Panel | Dataset, outcome_year: int) -> pl.DataFrame:
+    """person_id, months (enrolled in ``outcome_year``), cost (medical + pharmacy paid), annual_cost
     (cost x 12 / months), admitted (any acute inpatient stay), ed_visit (any ED visit)."""
     panel = Panel.of(source)
     mm = (
         panel.scan("member_months")
-        .filter(pl.col("year") == year)
+        .filter(pl.col("year") == outcome_year)
         .group_by("person_id")
         .agg(pl.len().alias("months"))
     )
     med = (
         panel.scan("medical_claim")
-        .filter(pl.col("claim_start_date").dt.year() == year)
+        .filter(pl.col("claim_start_date").dt.year() == outcome_year)
         .group_by("person_id")
         .agg(money_sum("paid_amount").alias("_med"))
     )
     rx = (
         panel.scan("pharmacy_claim")
-        .filter(pl.col("dispensing_date").dt.year() == year)
+        .filter(pl.col("dispensing_date").dt.year() == outcome_year)
         .group_by("person_id")
         .agg(money_sum("paid_amount").alias("_rx"))
     )
     admitted = (
         panel.scan("inpatient_stays")
-        .filter(pl.col("year") == year)
+        .filter(pl.col("year") == outcome_year)
         .select("person_id")
         .unique()
         .with_columns(pl.lit(1.0).alias("admitted"))
     )
     ed = (
         panel.scan("ed_visits")
-        .filter(pl.col("year") == year)
+        .filter(pl.col("year") == outcome_year)
         .select("person_id")
         .unique()
         .with_columns(pl.lit(1.0).alias("ed_visit"))

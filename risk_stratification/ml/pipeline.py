@@ -13,7 +13,7 @@ from __future__ import annotations
 import pickle
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import lightgbm as lgb
@@ -111,8 +111,9 @@ def train(
     evaluation = evaluate(held_out, baselines, test_frame, train_year=t0, test_year=t1)
     say("fitting the readmission model and its LACE comparison")
     train_stays, test_stays = discharges(dataset, t0), discharges(dataset, t1)
-    evaluation.readmission = evaluate_readmission(
-        fit_readmission(train_stays, seed=seed), test_stays
+    evaluation = replace(
+        evaluation,
+        readmission=evaluate_readmission(fit_readmission(train_stays, seed=seed), test_stays),
     )
     say(f"refitting on {t1} -> {t1 + 1} for scoring")
     final = fit(test_frame, seed=seed)
@@ -207,7 +208,7 @@ def score(
     trained: TrainedRisk,
     *,
     policy: TierPolicy | None = None,
-    year: int | None = None,
+    feature_year: int | None = None,
     drivers: int = 3,
     drivers_for: tuple[str, ...] | None = ACTIONABLE_TIERS,
     slice_people: int = 150_000,
@@ -221,7 +222,7 @@ def score(
 
     say = progress or (lambda _m: None)
     dataset = Panel.of(source, progress=say)
-    year = year or data_years(dataset)[-1]
+    year = feature_year or data_years(dataset)[-1]
     frame = features(dataset, year, slice_people=slice_people, progress=say)
     say("predicting")
     predictions = trained.models.predict(frame).join(
@@ -281,14 +282,14 @@ def explain(
     trained: TrainedRisk,
     person_id: str,
     *,
-    year: int | None = None,
+    feature_year: int | None = None,
     drivers: int = 5,
 ) -> pl.DataFrame:
     """One member's top drivers (plain words and SHAP contribution to log predicted cost)."""
     from risk_stratification.hcc.tables import load_tables
 
     panel = Panel.of(source)
-    year = year or data_years(panel)[-1]
+    year = feature_year or data_years(panel)[-1]
     frame = features(panel.for_people(person_id, person_id), year)
     if frame.is_empty():
         raise DatasetError(f"{person_id} is not enrolled in December {year}.")
@@ -309,13 +310,17 @@ def explain(
 
 
 def importance(
-    source: Panel | Dataset, trained: TrainedRisk, year: int | None = None, sample: int = 5000
+    source: Panel | Dataset,
+    trained: TrainedRisk,
+    *,
+    feature_year: int | None = None,
+    sample: int = 5000,
 ) -> pl.DataFrame:
     """Global importance of the cost model's features (mean |SHAP|) on ``sample`` members: the
     whole panel when it is no larger, else a block of consecutive ids at a seeded random place
     (ids carry no meaning, and a block lets Parquet read only that block)."""
     dataset = Panel.of(source)
-    year = year or data_years(dataset)[-1]
+    year = feature_year or data_years(dataset)[-1]
     ids = december_members(dataset, year)
     if ids.len() > sample:
         start = int(np.random.default_rng(0).integers(0, ids.len() - sample + 1))
