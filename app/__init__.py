@@ -1,1 +1,2 @@
-"""Streamlit pages and widgets only: every number shown is computed by the packages."""
+"""Presentation only: the Streamlit pages, the vbc CLI, formatting and reports. Every number
+shown is computed by the packages."""

@@ -50,7 +50,7 @@ def person_year_expenditures(source: Panel | Dataset, years: list[int]) -> pl.Da
         .group_by("person_id", "year")
         .agg(pl.len().alias("months"), pl.col("enrollment_type").last())
     )
-    spend = medical_spend(panel.scan("medical_claim")).filter(pl.col("year").is_in(years))
+    spend = medical_spend(panel.scan("claim_lines")).filter(pl.col("year").is_in(years))
     wide = spend.collect().pivot(
         on="service_category",
         index=["person_id", "year"],

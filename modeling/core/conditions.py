@@ -135,11 +135,15 @@ CONDITION_COLUMNS = (
 
 
 def condition_rows(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
-    """The long person x diagnosis table of the core: one row per person, claim and diagnosis
-    code, with the claim's start date and year and ``risk_adjustment``, whether any line of the
-    claim carrying it counts for risk adjustment in that service year (``counts_for_risk_adjustment``).
+    """The long person x diagnosis table of the core: one row per claim line and diagnosis code
+    on it (person_id, claim_id, claim_start_date, year, diagnosis_code) with ``risk_adjustment``,
+    whether the line counts for risk adjustment in its service year (``counts_for_risk_adjustment``:
+    for a facility claim the whole claim counts or not). A code repeated on several lines of a
+    claim appears once per line; readers take distinct rows or ``any`` of the flag.
+
     The flag is null in a year for which CMS's eligible CPT/HCPCS list is not available, and
-    reading risk-adjustment diagnoses of such a year is an error (``risk_adjustment_diagnoses``)."""
+    reading risk-adjustment diagnoses of such a year is an error (``risk_adjustment_diagnoses_of``).
+    """
     lines = medical_claim.select(
         "person_id",
         "claim_id",
@@ -148,34 +152,20 @@ def condition_rows(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
         "bill_type_code",
         "hcpcs_code",
         *DIAGNOSIS_COLUMNS,
-    ).with_columns(pl.col("claim_start_date").dt.year().alias("year"))
+    ).with_columns(pl.col("claim_start_date").dt.year().cast(pl.Int32).alias("year"))
     data_years = lines.select(pl.col("year").unique().drop_nulls()).collect()["year"].to_list()
     listed = set(risk_adjustment_years())
+    index = ["person_id", "claim_id", "claim_start_date", "year", "risk_adjustment"]
     parts = []
     for year in sorted(data_years):
         of_year = lines.filter(pl.col("year") == year).collect()
-        flag = (
-            counts_for_risk_adjustment(year) if year in listed else pl.lit(None, dtype=pl.Boolean)
-        )
+        flag = counts_for_risk_adjustment(year) if year in listed else pl.lit(None, pl.Boolean)
         parts.append(
             of_year.lazy()
-            .select(
-                "person_id",
-                "claim_id",
-                "claim_start_date",
-                "year",
-                *_filled(of_year),
-                flag.alias("risk_adjustment"),
-            )
-            .unpivot(
-                index=["person_id", "claim_id", "claim_start_date", "year", "risk_adjustment"],
-                value_name="diagnosis_code",
-            )
+            .select(*index[:4], *_filled(of_year), flag.alias("risk_adjustment"))
+            .unpivot(index=index, value_name="diagnosis_code")
             .filter(pl.col("diagnosis_code").is_not_null())
-            .group_by("person_id", "claim_id", "claim_start_date", "year", "diagnosis_code")
-            .agg(pl.col("risk_adjustment").any(ignore_nulls=False))
             .select(CONDITION_COLUMNS)
-            .sort("person_id", "claim_start_date", "claim_id", "diagnosis_code")
             .collect()
         )
     schema = pl.Schema(

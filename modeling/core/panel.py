@@ -10,8 +10,8 @@ and older folders of the same dataset are removed.
 | table | one row per | built by |
 |---|---|---|
 | ``member_months`` | person and month enrolled, with the month's attributes and MSSP enrollment type | ``member_months.member_months`` |
-| ``medical_claim`` | canonical claim line, with ``service_category`` | ``service_categories.with_service_category`` |
-| ``conditions`` | person, claim and diagnosis, with the claim's date and year and whether the claim counts for risk adjustment in that year | ``conditions.condition_rows`` |
+| ``claim_lines`` | canonical claim line with ``service_category``, without the diagnosis and procedure columns (those are ``conditions``) | ``service_categories.with_service_category`` |
+| ``conditions`` | claim line and diagnosis code, with the person, the claim's date and year and whether the line counts for risk adjustment in that year | ``conditions.condition_rows`` |
 | ``inpatient_stays`` | acute inpatient stay, with 30-day readmission flags | ``encounters.inpatient_stays`` |
 | ``ed_visits`` | person-day with an ED visit | ``encounters.ed_visits`` |
 | ``snf_stays``, ``home_health_episodes`` | SNF stay, home-health episode | ``encounters`` |
@@ -20,11 +20,13 @@ and older folders of the same dataset are removed.
 
 A panel can be narrowed to a range of person ids (``for_people``) to work on a big panel in
 slices: every scan, canonical or core, is then filtered to those people, and Parquet skips the
-other people's row groups.
+other people's row groups. The core itself is derived that way, ``SLICE_PEOPLE`` people at a
+time, so deriving it takes bounded memory on a panel of any size.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import tempfile
@@ -46,25 +48,42 @@ from modeling.core.member_months import member_months, years_enrolled
 from modeling.core.service_categories import with_service_category
 from modeling.dataset import Dataset, scan_parquet
 from modeling.progress import Progress, reporter
+from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
 
 CORE_VERSION = 1
 CORE_DIR = "core"
 
 
-def _claims(panel: Panel) -> pl.LazyFrame:
-    return panel.scan("medical_claim")
+CODE_COLUMNS = (
+    "diagnosis_code_type",
+    *DIAGNOSIS_COLUMNS,
+    "procedure_code_type",
+    *PROCEDURE_COLUMNS,
+)
+SLICE_PEOPLE = 150_000  # people derived at a time: memory stays bounded on any panel
 
 
+def _claim_lines(part: Panel) -> pl.LazyFrame:
+    return with_service_category(part.scan("medical_claim")).drop(CODE_COLUMNS)
+
+
+def _stays(part: Panel) -> pl.LazyFrame:
+    # the end of the observed data is the whole panel's, not the slice's (see ``claims_end``)
+    return inpatient_stays(part.scan("claim_lines"), data_end=pl.lit(part.claims_end))
+
+
+# each builder reads one range of people (canonical tables, or core tables derived before it):
+# every core table is person-local, so the slices concatenated are the table of the whole panel
 _BUILDERS: dict[str, Callable[[Panel], pl.LazyFrame]] = {
-    "member_months": lambda p: member_months(p.dataset.scan("eligibility")),
-    "medical_claim": lambda p: with_service_category(p.dataset.scan("medical_claim")),
-    "conditions": lambda p: condition_rows(_claims(p)),
-    "inpatient_stays": lambda p: inpatient_stays(_claims(p)),
-    "ed_visits": lambda p: ed_visits(_claims(p)),
-    "snf_stays": lambda p: snf_stays(_claims(p)),
-    "home_health_episodes": lambda p: home_health_episodes(_claims(p)),
-    "joint_replacements": lambda p: joint_replacements(_claims(p)),
-    "long_term_institutional": lambda p: long_term_institutional(_claims(p)),
+    "member_months": lambda part: member_months(part.scan("eligibility")),
+    "claim_lines": _claim_lines,
+    "conditions": lambda part: condition_rows(part.scan("medical_claim")),
+    "inpatient_stays": _stays,
+    "ed_visits": lambda part: ed_visits(part.scan("medical_claim")),
+    "snf_stays": lambda part: snf_stays(part.scan("claim_lines")),
+    "home_health_episodes": lambda part: home_health_episodes(part.scan("claim_lines")),
+    "joint_replacements": lambda part: joint_replacements(part.scan("claim_lines")),
+    "long_term_institutional": lambda part: long_term_institutional(part.scan("medical_claim")),
 }
 CORE_TABLES = tuple(_BUILDERS)
 
@@ -101,6 +120,7 @@ class Panel:
         self.people = people
         self._say = reporter(progress)
         self._memory: dict[str, pl.DataFrame] = {}
+        self._memory_scalars: dict[str, dt.date | None] = {}
 
     @classmethod
     def of(cls, source: Panel | Dataset, *, progress: Progress | None = None) -> Panel:
@@ -124,7 +144,11 @@ class Panel:
         """The same panel seen through the person ids ``first``..``last`` (inclusive)."""
         view = Panel.__new__(Panel)
         view.dataset, view.manifest, view.people = self.dataset, self.manifest, (first, last)
-        view._say, view._memory = self._say, self._memory
+        view._say, view._memory, view._memory_scalars = (
+            self._say,
+            self._memory,
+            self._memory_scalars,
+        )
         return view
 
     def years(self) -> list[int]:
@@ -158,13 +182,30 @@ class Panel:
                 return self._memory[table].lazy()
         return scan_parquet(path)
 
+    @property
+    def claims_end(self) -> dt.date | None:
+        """The last discharge (or end) date of any acute inpatient claim of the whole panel (a
+        range of people sees the same date): the end of the observed data for the readmission
+        window of ``inpatient_stays``, as when the stays of everyone are derived at once."""
+        if "claims_end" not in self._memory_scalars:
+            whole = self.for_people("", "")
+            whole.people = None
+            lines = whole.scan("claim_lines").filter(
+                pl.col("service_category") == "acute inpatient"
+            )
+            last = lines.select(pl.coalesce("discharge_date", "claim_end_date").max()).collect()
+            self._memory_scalars["claims_end"] = last.item()
+        return self._memory_scalars["claims_end"]
+
     def _derive(self, table: str) -> Path | None:
-        """Write ``table`` atomically into the core folder (None when the folder cannot be
-        written, e.g. a read-only dataset: the table is then kept in memory for this panel)."""
+        """Write ``table`` atomically into the core folder, a slice of people at a time (None
+        when the folder cannot be written, e.g. a read-only dataset: the table is then kept in
+        memory for this panel)."""
         self._say(f"deriving {table.replace('_', ' ')} (once for this dataset)")
-        whole = Panel(self.dataset)
-        whole._say, whole._memory = self._say, self._memory
-        frame = _BUILDERS[table](whole).collect()
+        whole = self.for_people("", "")
+        whole.people = None
+        parts = [_BUILDERS[table](whole.for_people(a, b)).collect() for a, b in whole._slices()]
+        frame = pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
         try:
             self.core_path.mkdir(parents=True, exist_ok=True)
             _remove_stale_versions(self.core_path)
@@ -176,6 +217,23 @@ class Panel:
             self._memory[table] = frame
             return None
         return self.core_path / f"{table}.parquet"
+
+    def _slices(self) -> list[tuple[str, str]]:
+        """Ranges of person ids (first, last) of at most ``SLICE_PEOPLE`` people each, covering
+        everyone in eligibility and the claims tables."""
+        ids = pl.concat(
+            [
+                self.dataset.scan(t).select("person_id")
+                for t in ("eligibility", "medical_claim", "pharmacy_claim")
+            ]
+        )
+        people = ids.unique().drop_nulls().sort("person_id").collect()["person_id"]
+        if people.is_empty():
+            return [("", "")]
+        return [
+            (people[i], people[min(i + SLICE_PEOPLE, people.len()) - 1])
+            for i in range(0, people.len(), SLICE_PEOPLE)
+        ]
 
 
 def _remove_stale_versions(current: Path) -> None:

@@ -34,7 +34,7 @@ def pmpm_by_category(source: Panel | Dataset) -> pl.DataFrame:
     mm = person_years(panel.scan("member_months"))
     spend = pl.concat(
         [
-            medical_spend(panel.scan("medical_claim")),
+            medical_spend(panel.scan("claim_lines")),
             pharmacy_spend(panel.scan("pharmacy_claim")).select(
                 "person_id", "year", "service_category", "paid_amount"
             ),

@@ -33,9 +33,8 @@ from modeling.core.service_categories import CATEGORIES
 from modeling.core.spend import medical_spend, money_sum
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, ParameterError
-from modeling.schema import DIAGNOSIS_COLUMNS
 
-CLAIM_COLUMNS = [
+LINE_COLUMNS = [
     "person_id",
     "claim_id",
     "claim_line_number",
@@ -52,7 +51,6 @@ CLAIM_COLUMNS = [
     "hcpcs_code",
     "place_of_service_code",
     "paid_amount",
-    *DIAGNOSIS_COLUMNS,
 ]
 COST_CATEGORIES = {c: "cost_" + c.replace("/", "_").replace(" ", "_") for c in CATEGORIES}
 
@@ -213,13 +211,13 @@ def _features_of(panel: Panel, year: int) -> pl.DataFrame:
     # the year's categorized lines, read once from the core and reused by every aggregation
     # below; of the year before only each person's paid total is needed
     lines = (
-        panel.scan("medical_claim")
+        panel.scan("claim_lines")
         .filter(pl.col("claim_start_date").is_between(start, end))
-        .select(*CLAIM_COLUMNS, "service_category")
+        .select(*LINE_COLUMNS, "service_category")
         .collect()
     )
     claims = lines.lazy()
-    prior_claims = panel.scan("medical_claim").filter(
+    prior_claims = panel.scan("claim_lines").filter(
         pl.col("claim_start_date").dt.year() == year - 1
     )
     pharmacy = panel.scan("pharmacy_claim").filter(
@@ -389,7 +387,7 @@ def outcomes(source: Panel | Dataset, outcome_year: int) -> pl.DataFrame:
         .agg(pl.len().alias("months"))
     )
     med = (
-        panel.scan("medical_claim")
+        panel.scan("claim_lines")
         .filter(pl.col("claim_start_date").dt.year() == outcome_year)
         .group_by("person_id")
         .agg(money_sum("paid_amount").alias("_med"))

@@ -17,7 +17,7 @@ from modeling.core.conditions import (
 )
 from modeling.core.encounters import ed_visits, inpatient_stays, long_term_institutional
 from modeling.core.member_months import member_months
-from modeling.core.panel import CORE_TABLES, CORE_VERSION, Panel
+from modeling.core.panel import CODE_COLUMNS, CORE_TABLES, CORE_VERSION, Panel
 from modeling.core.service_categories import with_service_category
 from modeling.dataset import Dataset
 from modeling.errors import ParameterError
@@ -41,7 +41,9 @@ def test_core_tables_equal_deriving_them_directly(small_dataset):
     assert_frame_equal(
         panel.read("member_months"), member_months(small_dataset.scan("eligibility")).collect()
     )
-    assert_frame_equal(panel.read("medical_claim"), with_service_category(claims).collect())
+    assert_frame_equal(
+        panel.read("claim_lines"), with_service_category(claims).drop(CODE_COLUMNS).collect()
+    )
     stays = inpatient_stays(claims).collect()
     assert_frame_equal(
         _sorted(panel.read("inpatient_stays").drop("claim_ids")), _sorted(stays.drop("claim_ids"))
@@ -109,13 +111,24 @@ def test_a_person_range_sees_only_its_people(small_dataset):
     ids = sorted(panel.read("member_months")["person_id"].unique().to_list())
     first, last = ids[10], ids[40]
     view = panel.for_people(first, last)
-    for table in ("member_months", "medical_claim", "conditions", "eligibility"):
+    for table in ("member_months", "claim_lines", "conditions", "eligibility", "medical_claim"):
         seen = view.read(table)
         whole = panel.read(table).filter(
             pl.col("person_id").is_between(pl.lit(first), pl.lit(last))
         )
         assert seen.height == whole.height > 0
         assert ((seen["person_id"] >= first) & (seen["person_id"] <= last)).all()
+
+
+def test_deriving_in_slices_of_people_gives_the_same_tables(fresh, small_dataset, monkeypatch):
+    import modeling.core.panel as core
+
+    monkeypatch.setattr(core, "SLICE_PEOPLE", 97)
+    sliced = Panel(fresh)
+    assert len(sliced._slices()) > 10
+    whole = Panel(small_dataset)
+    for table in CORE_TABLES:
+        assert_frame_equal(_sorted(sliced.read(table)), _sorted(whole.read(table)))
 
 
 def test_a_year_without_cms_eligible_codes_is_a_clear_error(small_dataset):
