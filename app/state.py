@@ -6,7 +6,7 @@ import streamlit as st
 
 from modeling.dataset import Dataset
 from modeling.errors import VbcError
-from modeling.marts.pmpm import overview
+from modeling.marts.pmpm import PopulationOverview, overview
 from modeling.synth import generate
 from modeling.synth.defaults import DEFAULT_PANEL
 from modeling.workspace import DEFAULT_DATASET, Workspace
@@ -48,11 +48,11 @@ def active_dataset() -> Dataset:
 
 
 @st.cache_data(show_spinner="Computing population metrics...", max_entries=8)
-def cached_overview(path: str, content_hash: str) -> dict:
+def cached_overview(path: str, content_hash: str) -> PopulationOverview:
     return overview(Dataset(path))
 
 
-def dataset_overview(ds: Dataset) -> dict:
+def dataset_overview(ds: Dataset) -> PopulationOverview:
     return cached_overview(str(ds.path), ds.manifest["content_hash"])
 
 

@@ -319,7 +319,7 @@ def summary(dataset: DatasetArgument = None, workspace: WorkspaceOption = None) 
             result = overview(ds)
     except VbcError as exc:
         fail(exc)
-    s = result["summary"]
+    s = result.summary
     table = Table(title=f"Overview: {ds.path}")
     cols = [
         ("year", "{}"),
@@ -337,7 +337,7 @@ def summary(dataset: DatasetArgument = None, workspace: WorkspaceOption = None) 
     for r in s.iter_rows(named=True):
         table.add_row(*[fmt.format(r[name]) if r[name] is not None else "-" for name, fmt in cols])
     console.print(table)
-    pm = result["pmpm"].pivot(on="year", index="service_category", values="pmpm")
+    pm = result.pmpm.pivot(on="year", index="service_category", values="pmpm")
     t2 = Table(title="PMPM by service category")
     for c in pm.columns:
         t2.add_column(str(c))

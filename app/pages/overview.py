@@ -9,8 +9,8 @@ from app.state import active_dataset, dataset_overview, mean_risk_score
 st.title("Population overview")
 ds = active_dataset()
 data = dataset_overview(ds)
-summary: pl.DataFrame = data["summary"]
-pmpm: pl.DataFrame = data["pmpm"]
+summary: pl.DataFrame = data.summary
+pmpm: pl.DataFrame = data.pmpm
 source = ds.manifest["source"]
 st.caption(
     f"Dataset **{ds.path.name}** — {source.get('kind', 'unknown')} source"

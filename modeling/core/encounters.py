@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from modeling.core.service_categories import ED_REVENUE, with_service_category
+from modeling.codes import ED_REVENUE
+from modeling.core.service_categories import with_service_category
 from modeling.validation import require_columns
 
 STAY_COLUMNS = (

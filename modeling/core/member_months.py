@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from modeling.codes import DISABLED_MEDICARE_STATUS, ESRD_MEDICARE_STATUSES, FULL_OR_PARTIAL_DUAL
 from modeling.validation import require_columns
 
 ELIGIBILITY_SPAN_COLUMNS = (
@@ -27,7 +28,6 @@ ELIGIBILITY_SPAN_COLUMNS = (
     "enrollment_end_date",
 )
 ENROLLMENT_TYPES = ("esrd", "disabled", "aged_dual", "aged_non_dual")
-FULL_OR_PARTIAL_DUAL = ("01", "02", "03", "04", "05", "06", "08")
 
 
 def enrollment_type() -> pl.Expr:
@@ -35,9 +35,9 @@ def enrollment_type() -> pl.Expr:
     status = pl.col("medicare_status_code")
     dual = pl.col("dual_status_code").is_in(FULL_OR_PARTIAL_DUAL)
     return (
-        pl.when(status.is_in(["11", "21", "31"]))
+        pl.when(status.is_in(ESRD_MEDICARE_STATUSES))
         .then(pl.lit("esrd"))
-        .when(status == "20")
+        .when(status == DISABLED_MEDICARE_STATUS)
         .then(pl.lit("disabled"))
         .when(dual)
         .then(pl.lit("aged_dual"))

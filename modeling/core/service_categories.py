@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from modeling.codes import ED_REVENUE
 from modeling.validation import require_columns
 
 CATEGORIES = (
@@ -40,7 +41,6 @@ CATEGORIES = (
     "other",
 )
 PHARMACY = "pharmacy"
-ED_REVENUE = r"^(045\d|0981)$"
 
 
 def bill_type() -> pl.Expr:

@@ -7,6 +7,8 @@ of service (``claim_start_date``), rates are per 1,000 person-years (member mont
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from modeling.core.member_months import person_years
@@ -115,8 +117,26 @@ def utilization_by_year(source: Panel | Dataset) -> pl.DataFrame:
     return out.sort("year")
 
 
-def overview(source: Panel | Dataset) -> dict[str, pl.DataFrame]:
-    """What the Overview page shows: per-year summary and PMPM by category."""
+@dataclass(frozen=True)
+class PopulationOverview:
+    """The population by year.
+
+    Attributes
+    ----------
+    summary
+        One row per year: members, member months, person-years, utilization per 1,000, mean
+        length of stay, readmission rate, medical and pharmacy PMPM (pharmacy null in years
+        whose fills carry no paid amount).
+    pmpm
+        One row per year and service category: paid, member months, PMPM.
+    """
+
+    summary: pl.DataFrame
+    pmpm: pl.DataFrame
+
+
+def overview(source: Panel | Dataset) -> PopulationOverview:
+    """Per-year summary and PMPM by service category of a panel."""
     panel = Panel.of(source)
     pmpm = pmpm_by_category(panel)
     util = utilization_by_year(panel)
@@ -146,7 +166,7 @@ def overview(source: Panel | Dataset) -> dict[str, pl.DataFrame]:
         .drop("_unpriced")
         .sort("year")
     )
-    return {"summary": summary, "pmpm": pmpm}
+    return PopulationOverview(summary, pmpm)
 
 
 def monthly_spend(

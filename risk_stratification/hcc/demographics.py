@@ -11,8 +11,8 @@ from __future__ import annotations
 import polars as pl
 from polars.expr.whenthen import ChainedThen, Then
 
-FULL_DUAL = ("02", "04", "08")
-PARTIAL_DUAL = ("01", "03", "05", "06")
+from modeling.codes import FULL_DUAL, PARTIAL_DUAL
+
 ANY_MEDICAID = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10")
 NE_MEDICAID = ("01", "02", "03", "04", "05", "06", "08")
 AGE_CELLS = (

@@ -9,6 +9,7 @@ import datetime as dt
 
 import polars as pl
 
+from modeling.codes import ESRD_MEDICARE_STATUSES
 from modeling.core.conditions import risk_adjustment_diagnoses_of
 from modeling.core.member_months import december_enrollees, years_enrolled
 from modeling.core.panel import Panel
@@ -16,8 +17,6 @@ from modeling.core.service_categories import bill_type_prefix
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError
 from modeling.schema import DIAGNOSIS_COLUMNS
-
-ESRD_MEDICARE_STATUS = ("11", "21", "31")  # aged with ESRD, disabled with ESRD, ESRD only
 
 
 def hcc_people(source: Panel | Dataset, payment_year: int) -> pl.DataFrame:
@@ -46,7 +45,7 @@ def hcc_people(source: Panel | Dataset, payment_year: int) -> pl.DataFrame:
         (pl.col("months") < 12).alias("new_enrollee"),
         pl.col("person_id").is_in(institutional["person_id"].implode()).alias("lti"),
         pl.lit(False).alias("snp"),
-        pl.col("medicare_status_code").is_in(ESRD_MEDICARE_STATUS).alias("esrd"),
+        pl.col("medicare_status_code").is_in(ESRD_MEDICARE_STATUSES).alias("esrd"),
     )
     statuses = esrd_status(
         panel.scan("medical_claim"),

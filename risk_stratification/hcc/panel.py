@@ -3,13 +3,13 @@ payment-year layer (normalized, blended and payment scores)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
 
 from modeling.core.panel import Panel
 from modeling.dataset import Dataset
+from modeling.progress import Progress, reporter
 from risk_stratification.hcc.engine import HccScores, score
 from risk_stratification.hcc.esrd import esrd_payment_parameters, esrd_payment_scores
 from risk_stratification.hcc.inputs import hcc_inputs
@@ -49,12 +49,12 @@ class PanelScores:
 
 
 def score_panel(
-    source: Panel | Dataset, payment_year: int, *, progress: Callable[[str], None] | None = None
+    source: Panel | Dataset, payment_year: int, *, progress: Progress | None = None
 ) -> PanelScores:
     """Every member's payment score for ``payment_year``: the CMS-HCC blend of the year for everyone
     (kept for all members, for comparison), and for members with ESRD the ESRD V24 model, which
     is what CMS pays them with; ``payment_model`` says which model the payment score comes from."""
-    say = progress or (lambda _m: None)
+    say = reporter(progress)
     params = parameters_for_payment_year(payment_year)
     say(f"reading demographics and risk-adjustment-eligible diagnoses from {payment_year - 1}")
     people, diagnoses = hcc_inputs(Panel.of(source, progress=progress), payment_year)

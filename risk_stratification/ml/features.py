@@ -19,12 +19,12 @@ Two feature sets, kept apart:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 
 import polars as pl
 
+from modeling.codes import FULL_DUAL, PARTIAL_DUAL
 from modeling.core.conditions import person_diagnoses_of
 from modeling.core.encounters import ed_visits, inpatient_stays, snf_stays
 from modeling.core.member_months import december_enrollees
@@ -33,6 +33,7 @@ from modeling.core.service_categories import CATEGORIES
 from modeling.core.spend import medical_spend, money_sum
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, ParameterError
+from modeling.progress import Progress
 
 LINE_COLUMNS = [
     "person_id",
@@ -159,11 +160,8 @@ def _demographics(panel: Panel, year: int, diagnoses: pl.DataFrame) -> pl.DataFr
     extra = people.select(
         "person_id",
         (pl.col("gender") == "female").cast(pl.Int8).alias("female"),
-        pl.col("dual_status_code").is_in(["02", "04", "08"]).cast(pl.Int8).alias("full_dual"),
-        pl.col("dual_status_code")
-        .is_in(["01", "03", "05", "06"])
-        .cast(pl.Int8)
-        .alias("partial_dual"),
+        pl.col("dual_status_code").is_in(FULL_DUAL).cast(pl.Int8).alias("full_dual"),
+        pl.col("dual_status_code").is_in(PARTIAL_DUAL).cast(pl.Int8).alias("partial_dual"),
         pl.col("orec").fill_null("0").alias("_orec"),
     )
     out = (
@@ -352,7 +350,7 @@ def features(
     feature_year: int,
     *,
     slice_people: int = 150_000,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> pl.DataFrame:
     """One row per member enrolled in December of ``feature_year``: person_id, year and every feature of
     ``feature_names()`` (stratification set; the benchmarking set is a subset).

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import pickle
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -24,6 +23,7 @@ from modeling.core.member_months import years_enrolled
 from modeling.core.panel import Panel
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, VbcError
+from modeling.progress import Progress, reporter
 from risk_stratification.ml.drivers import driver_words, global_importance, top_drivers
 from risk_stratification.ml.evaluation import Baselines, Evaluation, evaluate
 from risk_stratification.ml.features import december_members, features, modeling_frame
@@ -88,9 +88,9 @@ def data_years(source: Panel | Dataset) -> list[int]:
 
 
 def train(
-    source: Panel | Dataset, *, seed: int = 0, progress: Callable[[str], None] | None = None
+    source: Panel | Dataset, *, seed: int = 0, progress: Progress | None = None
 ) -> TrainedRisk:
-    say = progress or (lambda _m: None)
+    say = reporter(progress)
     dataset = Panel.of(source, progress=progress)
     years = data_years(dataset)
     if len(years) < 3:
@@ -212,7 +212,7 @@ def score(
     drivers: int = 3,
     drivers_for: tuple[str, ...] | None = ACTIONABLE_TIERS,
     slice_people: int = 150_000,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> pl.DataFrame:
     """One row per member enrolled in December of the last data year (or ``year``): predictions
     for the next year, the CMS-HCC and prior-cost baselines, tier, and plain-words drivers for
@@ -220,7 +220,7 @@ def score(
     time with ``explain``). Big panels are read in slices of ``slice_people`` people."""
     from risk_stratification.hcc.tables import load_tables
 
-    say = progress or (lambda _m: None)
+    say = reporter(progress)
     dataset = Panel.of(source, progress=say)
     year = feature_year or data_years(dataset)[-1]
     frame = features(dataset, year, slice_people=slice_people, progress=say)

@@ -33,7 +33,7 @@ def test_overview_page_renders_the_panel(workspace):
     assert not at.exception
     labels = [m.label for m in at.metric]
     assert "Members" in labels and "Medical PMPM (Parts A+B)" in labels
-    latest = overview(workspace.dataset())["summary"].row(-1, named=True)
+    latest = overview(workspace.dataset()).summary.row(-1, named=True)
     assert at.metric[0].value == f"{latest['members']:,}"
     assert at.metric[2].value == f"${latest['pmpm_medical']:,.0f}"
 
@@ -78,9 +78,9 @@ def test_first_launch_generates_the_default_panel(tmp_path, monkeypatch):
 
 def test_chart_specs(small_dataset):
     data = overview(small_dataset)
-    spec = pmpm_by_category_chart(data["pmpm"]).to_dict()
+    spec = pmpm_by_category_chart(data.pmpm).to_dict()
     assert spec["mark"]["type"] == "bar" and spec["encoding"]["y"]["field"] == "pmpm"
-    spec = utilization_chart(data["summary"]).to_dict()
+    spec = utilization_chart(data.summary).to_dict()
     assert spec["encoding"]["color"]["field"] == "measure"
     report = {
         "tables": {

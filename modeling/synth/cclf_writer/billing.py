@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from modeling.core.service_categories import ED_REVENUE, bill_type_prefix
+from modeling.codes import ED_REVENUE
+from modeling.core.service_categories import bill_type_prefix
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
 
 

@@ -38,7 +38,7 @@ def test_pmpm_equals_paid_over_member_months(small_dataset):
 
 def test_overview_has_every_year_and_rates(small_dataset):
     data = overview(small_dataset)
-    s = data["summary"]
+    s = data.summary
     assert s["year"].to_list() == [2023, 2024]
     for col in (
         "admissions_per_1000",

@@ -89,11 +89,11 @@ def test_synth_to_cclf_to_ingest_round_trip(small_dataset, tmp_path):
     assert fills(small_dataset, True).equals(fills(back, False))
     from modeling.marts.pmpm import overview
 
-    summary = overview(back)["summary"]
+    summary = overview(back).summary
     assert (
         summary["pmpm_pharmacy"].null_count() == summary.height
     )  # CCLF7 has no paid amount: unknown, not $0
-    assert overview(small_dataset)["summary"]["pmpm_pharmacy"].null_count() == 0
+    assert overview(small_dataset).summary["pmpm_pharmacy"].null_count() == 0
     for year in (2024, 2025):
         source_scores = (
             score_panel(small_dataset, year)
