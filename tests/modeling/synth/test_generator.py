@@ -79,6 +79,7 @@ def calibration_50k(tmp_path_factory):
     return measure(generate(SynthSpec(50_000, 2023, 3, 7), out))
 
 
+@pytest.mark.slow
 def test_calibration_figures_within_tolerance_on_50k_members(calibration_50k):
     misses = calibration_50k.filter(~pl.col("within_tolerance"))
     assert misses.is_empty(), misses.select(
