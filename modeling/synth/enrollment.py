@@ -194,9 +194,8 @@ def cost_intensity(
         + b["intensity_lti"] * people.lti
         + b["intensity_esrd"] * people.esrd
     )
-    log_lam += (
-        b["intensity_year_of_death"] * yf.dies
-    )  # spending concentrates in the last months of life
+    # spending concentrates in the last months of life
+    log_lam += b["intensity_year_of_death"] * yf.dies
     log_lam = np.minimum(log_lam, b["intensity_cap"])
     return np.exp(log_lam - b["intensity_centring"])
 

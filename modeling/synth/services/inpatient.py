@@ -298,6 +298,7 @@ def inpatient(ctx: ServiceContext) -> None:
     then 30-day readmissions in two rounds, so that readmissions can themselves be readmitted."""
     rng, yf, people, b = ctx.rng, ctx.yf, ctx.people, ctx.params.behaviour
     p = expand(ctx, counts(ctx, b["inpatient_rate"], b["inpatient_exponent"]))
+    # terminal admissions: about a third of decedents die in hospital
     terminal_p = np.flatnonzero(yf.dies & (rng.random(people.n) < b["terminal_admission_share"]))
     ctx.terminal = np.zeros(people.n, dtype=bool)
     ctx.terminal[terminal_p] = True
@@ -310,6 +311,7 @@ def inpatient(ctx: ServiceContext) -> None:
     admit(
         ctx, p, admission, drg, via_ed=rng.random(len(p)) < b["admission_via_ed"], terminal=terminal
     )
+    # 30-day readmissions, two rounds so that readmissions can themselves be readmitted
     for _ in range(2):
         person, discharge, disposition = ctx.discharges[-1]
         alive = ~np.isin(disposition, ["20", "50", "07"])
