@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 Progress = Callable[[str], None]
+ChunkProgress = Callable[[int, int], None]  # (chunks done, chunks in all)
 
 
 def silent(_message: str) -> None:

@@ -1,5 +1,6 @@
 """The synthetic Medicare fee-for-service population and its calibration report."""
 
-from modeling.synth.generator import SynthSpec, generate
+from modeling.synth.generator import generate
+from modeling.synth.spec import SynthSpec
 
 __all__ = ["SynthSpec", "generate"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from modeling.codes import FULL_OR_PARTIAL_DUAL
 from modeling.core.conditions import risk_adjustment_diagnoses
 from modeling.core.encounters import long_term_institutional
 from modeling.core.member_months import member_months
@@ -43,6 +44,11 @@ CATEGORY_FIGURES = {
     "cat_dme": ["durable medical equipment"],
     "cat_ambulance": ["ambulance"],
 }
+
+
+def _total(column: pl.Series) -> float:
+    """The sum of a numeric column as a float (polars types a sum as int, float or Decimal)."""
+    return float(column.sum())
 
 
 def targets() -> pl.DataFrame:
@@ -186,7 +192,7 @@ def measure(dataset: Dataset, *, risk_sample: int = 4_000, seed: int = 0) -> pl.
     fig["share_disabled"] = my.select((pl.col("enrollment_type") == "disabled").mean()).item()
     fig["share_esrd"] = my.select((pl.col("enrollment_type") == "esrd").mean()).item()
     fig["share_dual"] = my.select(
-        pl.col("dual_status_code").is_in(["01", "02", "03", "04", "05", "06", "08"]).mean()
+        pl.col("dual_status_code").is_in(FULL_OR_PARTIAL_DUAL).mean()
     ).item()
     fig["share_institutional"] = my.select(pl.col("institutional").mean()).item()
     fig["mortality"] = my.select(
@@ -200,8 +206,8 @@ def measure(dataset: Dataset, *, risk_sample: int = 4_000, seed: int = 0) -> pl.
         else float("nan")
     )
 
-    person_years_total = my["months"].sum() / 12
-    fig["spend_mean"] = my["cost"].sum() / person_years_total
+    person_years_total = _total(my["months"]) / 12
+    fig["spend_mean"] = _total(my["cost"]) / person_years_total
     for key, etype in (
         ("spend_aged_non_dual", "aged_non_dual"),
         ("spend_aged_dual", "aged_dual"),
@@ -209,9 +215,14 @@ def measure(dataset: Dataset, *, risk_sample: int = 4_000, seed: int = 0) -> pl.
         ("spend_esrd", "esrd"),
     ):
         g = my.filter(pl.col("enrollment_type") == etype)
-        fig[key] = g["cost"].sum() / (g["months"].sum() / 12) if g.height else float("nan")
+        fig[key] = _total(g["cost"]) / (_total(g["months"]) / 12) if g.height else float("nan")
     fig["share_zero_spend"] = my.select((pl.col("cost") <= 0).mean()).item()
-    shares = {"top1_share": [], "top5_share": [], "top10_share": [], "bottom50_share": []}
+    shares: dict[str, list[float]] = {
+        "top1_share": [],
+        "top5_share": [],
+        "top10_share": [],
+        "bottom50_share": [],
+    }
     for y in years:
         c = np.sort(my.filter(pl.col("year") == y)["cost"].to_numpy())[::-1]
         total, n = c.sum(), len(c)
@@ -230,28 +241,28 @@ def measure(dataset: Dataset, *, risk_sample: int = 4_000, seed: int = 0) -> pl.
         pairs.select(pl.corr("lc", "lc_next")).item() if pairs.height > 2 else float("nan")
     )
     rx = pharmacy_spend(dataset.scan("pharmacy_claim")).collect()
-    fig["part_d_mean"] = rx["allowed_amount"].sum() / person_years_total
+    fig["part_d_mean"] = _total(rx["allowed_amount"]) / person_years_total
 
     by_cat = spend_by_category.group_by("service_category").agg(pl.col("paid_amount").sum())
-    total = by_cat["paid_amount"].sum()
+    total = _total(by_cat["paid_amount"])
     for key, cats in CATEGORY_FIGURES.items():
         fig[key] = (
-            by_cat.filter(pl.col("service_category").is_in(cats))["paid_amount"].sum() / total
+            _total(by_cat.filter(pl.col("service_category").is_in(cats))["paid_amount"]) / total
         )
 
     util = utilization_by_year(dataset)
-    py = util["person_years"].sum()
-    fig["admits_per_1000"] = util["admissions"].sum() / py * 1000
-    fig["alos"] = float(
-        (util["mean_length_of_stay"] * util["admissions"]).sum() / util["admissions"].sum()
+    py = _total(util["person_years"])
+    fig["admits_per_1000"] = _total(util["admissions"]) / py * 1000
+    fig["alos"] = _total(util["mean_length_of_stay"] * util["admissions"]) / _total(
+        util["admissions"]
     )
-    fig["readmission_rate"] = float(
-        (util["readmission_rate"] * util["index_stays"]).sum() / util["index_stays"].sum()
+    fig["readmission_rate"] = _total(util["readmission_rate"] * util["index_stays"]) / _total(
+        util["index_stays"]
     )
-    fig["ed_per_1000"] = util["ed_visits"].sum() / py * 1000
-    fig["snf_per_1000"] = util["snf_stays"].sum() / py * 1000
-    fig["hh_per_1000"] = util["home_health_episodes"].sum() / py * 1000
-    fig["joint_per_1000"] = util["joint_replacements"].sum() / py * 1000
+    fig["ed_per_1000"] = _total(util["ed_visits"]) / py * 1000
+    fig["snf_per_1000"] = _total(util["snf_stays"]) / py * 1000
+    fig["hh_per_1000"] = _total(util["home_health_episodes"]) / py * 1000
+    fig["joint_per_1000"] = _total(util["joint_replacements"]) / py * 1000
     em = (
         dataset.scan("medical_claim")
         .filter(

@@ -10,6 +10,7 @@ the member's documented conditions for the year, up to each claim form's limit) 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -29,7 +30,7 @@ class Pick:
         return pl.Series(list(self.values), dtype=pl.String).gather(idx.set(idx < 0, None))
 
 
-def _col(value, n: int) -> pl.Series | np.ndarray:
+def _col(value: Any, n: int) -> pl.Series | np.ndarray:
     if isinstance(value, Pick):
         return value.series()
     if value is None or isinstance(value, str | int | float):
@@ -57,8 +58,8 @@ class ClaimBook:
         end: np.ndarray,
         *,
         claim_type: str,
-        lines: list[dict],
-        **header,
+        lines: list[dict[str, Any]],
+        **header: Any,
     ) -> np.ndarray:
         """Add one claim per element of ``person``; each dict in ``lines`` is one line per claim.
 
@@ -192,6 +193,13 @@ def _paid_lag_days(rng: np.random.Generator, n: int, claim_type: np.ndarray) -> 
     return (base + rng.lognormal(np.log(9.0), 0.9, n)).astype(np.int32)
 
 
+def _integer(value: object) -> int:
+    """The max or min of a non-empty integer column (polars types such scalars as a wide union)."""
+    if not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
 def _diagnosis_slots(
     head: pl.DataFrame, coded: pl.DataFrame, rng: np.random.Generator, fallback: tuple[str, ...]
 ) -> list[pl.Series]:
@@ -207,8 +215,13 @@ def _diagnosis_slots(
     )
     enum = pl.Enum(vocab)
     code_idx = coded["code"].cast(enum).to_physical().to_numpy().astype(np.int64)
-    n_people = int(max(head["person"].max(), coded["person"].max() if coded.height else 0)) + 1
-    first_year = int(min(head["year"].min(), coded["year"].min() if coded.height else 10_000))
+    n_people = (
+        max(_integer(head["person"].max()), _integer(coded["person"].max()) if coded.height else 0)
+        + 1
+    )
+    first_year = min(
+        _integer(head["year"].min()), _integer(coded["year"].min()) if coded.height else 10_000
+    )
     key = (coded["year"].to_numpy().astype(np.int64) - first_year) * n_people + coded[
         "person"
     ].to_numpy()

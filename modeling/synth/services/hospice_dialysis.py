@@ -1,0 +1,153 @@
+"""Hospice and outpatient dialysis, both billed as one institutional claim per calendar month.
+
+Hospice: decedents who do not die in hospital (more often with serious illness), seriously ill
+members alive at year end (long stays and live discharges) and members discharged to hospice;
+paid at the routine home care per diem, higher for the first 60 days of a stay
+(``HOSPICE_RHC_DAY``); the month of death carries discharge status 40 (died), others 30 (still
+a patient). Dialysis: every enrolled member with ESRD, about 13 treatments a month at
+``DIALYSIS_PER_TREATMENT``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from modeling.synth.arrays import days_to_date
+from modeling.synth.services.base import ServiceContext, condition_mask
+
+HOSPICE_RHC_DAY = (
+    218.0,
+    172.0,
+)  # routine home care per diem days 1-60 / 61+, FY2024 hospice final rule (approx.)
+DIALYSIS_PER_TREATMENT = 285.0  # ESRD PPS base rate CY2024 $271.02 plus adjustments (approx.)
+
+
+def _month_segments(frame: pl.DataFrame) -> pl.DataFrame:
+    """Each ``start``-``end`` span cut at calendar months: columns ``s`` and ``e`` per month."""
+    return (
+        frame.with_columns(
+            pl.date_ranges(pl.col("start").dt.month_start(), pl.col("end"), "1mo").alias("m")
+        )
+        .explode("m")
+        .with_columns(
+            pl.max_horizontal("start", "m").alias("s"),
+            pl.min_horizontal("end", pl.col("m").dt.month_end()).alias("e"),
+        )
+        .filter(pl.col("s") <= pl.col("e"))
+    )
+
+
+def hospice(ctx: ServiceContext) -> None:
+    """Hospice stays of decedents, of members alive at year end and after discharges to hospice."""
+    rng, yf, people, b = ctx.rng, ctx.yf, ctx.people, ctx.params.behaviour
+    dementia = condition_mask(ctx, "dementia", 2)
+    cancer = condition_mask(ctx, "cancer_any")
+    hf = condition_mask(ctx, "heart_failure", 2)
+    serious = dementia | cancer | hf
+    decedent = (
+        yf.dies
+        & ~ctx.terminal
+        & (
+            rng.random(people.n)
+            < np.where(serious, b["hospice_decedent_serious"], b["hospice_decedent_other"])
+        )
+    )
+    p = np.flatnonzero(decedent)
+    los = np.clip(np.round(rng.lognormal(np.log(18), 1.6, len(p))), 1, 720).astype(np.int64)
+    end = people.death_day[p]
+    start = np.maximum(end - los, yf.start[p])
+    # members on hospice who are alive at year end (long stays, live discharges)
+    alive = np.flatnonzero(
+        yf.active
+        & ~yf.dies
+        & serious
+        & (rng.random(people.n) < b["hospice_live_rate"] * yf.exposure)
+    )
+    a_start = yf.dates(rng, alive)
+    a_end = np.minimum(
+        a_start + np.round(rng.lognormal(np.log(90), 0.8, len(alive))).astype(np.int64),
+        yf.end[alive],
+    )
+    extra_p, extra_start = ctx.hospice_from_discharge
+    extra_end = np.minimum(
+        extra_start + 20, np.minimum(people.death_day[extra_p], people.leave_day[extra_p] - 1)
+    )
+    p = np.concatenate([p, alive, extra_p])
+    start = np.concatenate([start, a_start, extra_start])
+    end = np.maximum(np.concatenate([end, a_end, np.maximum(extra_end, extra_start)]), start)
+    # one claim per calendar month of the stay
+    months = pl.DataFrame(
+        {"person": p, "start": days_to_date(start), "end": days_to_date(end)}
+    ).with_row_index("stay")
+    seg = _month_segments(months)
+    sp = seg["person"].to_numpy()
+    s = seg["s"].cast(pl.Int32).to_numpy().astype(np.int64)
+    e = seg["e"].cast(pl.Int32).to_numpy().astype(np.int64)
+    stay_start = seg["start"].cast(pl.Int32).to_numpy().astype(np.int64)
+    days = (e - s + 1).astype(float)
+    early = np.clip(60 - (s - stay_start), 0, days)
+    amount = early * HOSPICE_RHC_DAY[0] + (days - early) * HOSPICE_RHC_DAY[1]
+    hospice_npi = ctx.pool.hospice_npi[(sp * 13 + 5) % len(ctx.pool.hospice_npi)]
+    is_last = e == people.death_day[sp]
+    ctx.book.add(
+        sp,
+        ctx.year,
+        s,
+        e,
+        claim_type="institutional",
+        bill_type_code="812",
+        facility_npi=hospice_npi,
+        billing_npi=hospice_npi,
+        admission=stay_start,
+        discharge_disposition_code=np.where(is_last, "40", "30"),
+        principal=None,
+        n_dx=rng.integers(1, 5, len(sp)),
+        lines=[
+            dict(
+                revenue_center_code="0651",
+                service_unit_quantity=days,
+                paid_amount=amount,
+                allowed_amount=amount,
+            )
+        ],
+    )
+
+
+def dialysis(ctx: ServiceContext) -> None:
+    """Monthly outpatient dialysis claims for every enrolled member with ESRD."""
+    yf, people = ctx.yf, ctx.people
+    p = np.flatnonzero(yf.active & people.esrd & (yf.days > 0))
+    if len(p) == 0:
+        return
+    frame = pl.DataFrame(
+        {"person": p, "start": days_to_date(yf.start[p]), "end": days_to_date(yf.end[p])}
+    )
+    seg = _month_segments(frame)
+    sp = seg["person"].to_numpy()
+    s = seg["s"].cast(pl.Int32).to_numpy().astype(np.int64)
+    e = seg["e"].cast(pl.Int32).to_numpy().astype(np.int64)
+    sessions = np.maximum(1, np.round((e - s + 1) / 30 * 13)).astype(float)
+    amount = sessions * DIALYSIS_PER_TREATMENT * ctx.rng.lognormal(0, 0.05, len(sp))
+    npi = ctx.pool.dialysis_npi[(sp * 11) % len(ctx.pool.dialysis_npi)]
+    ctx.book.add(
+        sp,
+        ctx.year,
+        s,
+        e,
+        claim_type="institutional",
+        bill_type_code="721",
+        facility_npi=npi,
+        billing_npi=npi,
+        principal="N186",
+        n_dx=3,
+        lines=[
+            dict(
+                revenue_center_code="0821",
+                hcpcs_code="90999",
+                service_unit_quantity=sessions,
+                paid_amount=amount,
+                allowed_amount=amount / 0.8,
+            )
+        ],
+    )
