@@ -1,1 +1,2 @@
-"""Value-based contracts: specs, benchmarks, settlement, bundles and Monte Carlo simulation."""
+"""Value-based contracts: specs, the panel's history, benchmarks, settlement, projection,
+Monte Carlo simulation and saved scenarios. Bundled payments will live in ``contracts/bundles/``."""

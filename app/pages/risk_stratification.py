@@ -14,6 +14,7 @@ from modeling.errors import VbcError
 from modeling.marts.pmpm import monthly_spend
 from risk_stratification.ml.models import MODEL_LABELS
 from risk_stratification.ml.pipeline import (
+    TrainedRisk,
     data_years,
     explain,
     importance,
@@ -61,12 +62,14 @@ if trained is None:
 
 
 @st.cache_data(show_spinner="Scoring the panel with the risk models...", max_entries=4)
-def scored_panel(path: str, content_hash: str, model_version: int):
-    return score(Dataset(path), trained)
+def scored_panel(path: str, content_hash: str, model_version: int, _trained: TrainedRisk):
+    """Cached on the dataset's content and the model's version (the model itself, unhashable, is
+    the one registered under that version)."""
+    return score(Dataset(path), _trained)
 
 
 try:
-    scored = scored_panel(str(ds.path), ds.manifest["content_hash"], version)
+    scored = scored_panel(str(ds.path), ds.manifest["content_hash"], version, trained)
 except VbcError as exc:
     st.error(str(exc))
     st.stop()

@@ -177,7 +177,7 @@ class HccScores:
     ``hcc_terms``: person_id, cc, coefficient (one row per payment HCC after hierarchies);
     ``other_terms``: person_id, variable, coefficient, kind (demographic cell, originally
     disabled, LTI x Medicaid, interactions, HCC count); ``diagnoses``: person_id, cc,
-    diagnosis_code (the codes that produced each HCC). ``variables`` joins them for display.
+    diagnosis_code (the codes that produced each HCC).
     """
 
     scores: pl.DataFrame
@@ -186,17 +186,6 @@ class HccScores:
     diagnoses: pl.DataFrame
     model: str
     files: tuple[str, ...]
-
-    @property
-    def variables(self) -> pl.DataFrame:
-        """person_id, variable, coefficient, kind: every term of every person, HCCs included."""
-        hccs = self.hcc_terms.select(
-            "person_id",
-            (pl.lit("HCC") + pl.col("cc").cast(pl.String)).alias("variable"),
-            "coefficient",
-            pl.lit("hcc").alias("kind"),
-        )
-        return pl.concat([self.other_terms, hccs]).sort("person_id", "kind", "variable")
 
     def explain(self, person_id: str) -> pl.DataFrame:
         """Every line of one person's score: variable, label, coefficient, diagnosis codes."""

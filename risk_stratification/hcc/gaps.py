@@ -10,7 +10,7 @@ times an annual per-capita base rate (a benchmark or MA base rate the user sets)
 nothing: the value is for a full payment year.
 
 Members with ESRD are left out: CMS pays them with the ESRD model (``risk_stratification.hcc.esrd``),
-and their gaps would need pricing under that model's segments; not done yet.
+and pricing their gaps would need that model's segments, which this module does not apply.
 """
 
 from __future__ import annotations

@@ -181,7 +181,10 @@ class Evaluation:
 def evaluate(
     models: RiskModels, baselines: Baselines, test: pl.DataFrame, *, train_year: int, test_year: int
 ) -> Evaluation:
-    """Every metric of issue 5 on the held-out year, for the models and both baselines."""
+    """Every metric on the held-out year, for the models and both baselines: for cost
+    (``cost_metrics``) R-squared, MAE, the share of cost and lift in the top-ranked people; for
+    events (``event_metrics``) ROC-AUC, PR-AUC, PPV and sensitivity in the top-ranked people;
+    predictive ratios by decile and by group."""
     pred = models.predict(test).join(baselines.predict(test), on="person_id")
     frame = test.join(pred, on="person_id").with_columns((pl.col("months") / 12).alias("w"))
     y, w = frame["annual_cost"].to_numpy(), frame["w"].to_numpy()
