@@ -78,7 +78,7 @@ INPUTS = {
         + "rad(c, y).collect(); lti(c).collect()",
         "from modeling.core.panel import Panel; "
         "from modeling.core.conditions import risk_adjustment_diagnoses_of as rad; p = Panel(ds); "
-        "rad(p.scan('conditions'), y).collect(); p.read('long_term_institutional')",
+        "rad(p.scan('person_diagnoses'), y).collect(); p.read('long_term_institutional')",
     ),
     "recapture gaps": (
         "from modeling.risk_adjustment import risk_adjustment_diagnoses as rad; "
@@ -87,7 +87,8 @@ INPUTS = {
         + "rad(c, y).collect(); rad(c, y - 1).collect(); lti(c).collect()",
         "from modeling.core.panel import Panel; "
         "from modeling.core.conditions import risk_adjustment_diagnoses_of as rad; p = Panel(ds); "
-        "rad(p.scan('conditions'), y).collect(); rad(p.scan('conditions'), y - 1).collect(); "
+        "rad(p.scan('person_diagnoses'), y).collect(); "
+        "rad(p.scan('person_diagnoses'), y - 1).collect(); "
         "p.read('long_term_institutional')",
     ),
     "panel history (benchmark inputs)": (
@@ -107,7 +108,7 @@ INPUTS = {
         "import polars as pl; from modeling.core.panel import Panel; "
         "from modeling.core.conditions import person_diagnoses_of; p = Panel(ds); "
         "p.scan('claim_lines').filter(pl.col('claim_start_date').dt.year() == y).collect(); "
-        "person_diagnoses_of(p.scan('conditions'), y).collect()",
+        "person_diagnoses_of(p.scan('person_diagnoses'), y).collect()",
     ),
     "readmission discharges": (
         "from modeling.encounters import inpatient_stays, ed_visits; "

@@ -183,24 +183,30 @@ def condition_rows(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
     return pl.concat([p.cast(schema) for p in parts]).lazy()
 
 
-def risk_adjustment_diagnoses_of(conditions: pl.LazyFrame, year: int) -> pl.LazyFrame:
-    """person_id, claim_id, diagnosis_code of the claims starting in ``year`` that count for
-    risk adjustment, read from the core's long ``conditions`` table."""
-    eligible_procedure_codes(year)  # a clear error for a year without CMS's list
-    return (
-        conditions.filter((pl.col("year") == year) & pl.col("risk_adjustment"))
-        .select("person_id", "claim_id", "diagnosis_code")
-        .unique()
+def person_diagnosis_rows(conditions: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per person, service year and diagnosis code (person_id, year, diagnosis_code) with
+    ``risk_adjustment``: whether any claim of the year carrying the code counts for risk
+    adjustment. What the CMS-HCC models and the ML condition features read."""
+    return conditions.group_by("person_id", "year", "diagnosis_code").agg(
+        pl.col("risk_adjustment").any(ignore_nulls=False)
     )
 
 
-def person_diagnoses_of(conditions: pl.LazyFrame, year: int) -> pl.LazyFrame:
+def risk_adjustment_diagnoses_of(person_diagnoses: pl.LazyFrame, year: int) -> pl.LazyFrame:
+    """person_id, diagnosis_code: each distinct diagnosis a person has on the claims of ``year``
+    that count for risk adjustment, read from the core's ``person_diagnoses`` (the same people and
+    codes as ``risk_adjustment_diagnoses`` of the claims, without the claim ids)."""
+    eligible_procedure_codes(year)  # a clear error for a year without CMS's list
+    return person_diagnoses.filter((pl.col("year") == year) & pl.col("risk_adjustment")).select(
+        "person_id", "diagnosis_code"
+    )
+
+
+def person_diagnoses_of(person_diagnoses: pl.LazyFrame, year: int) -> pl.LazyFrame:
     """person_id, diagnosis_code, risk_adjustment: each distinct diagnosis a person has on the
-    claims of ``year`` and whether any claim carrying it counts for risk adjustment, read from
-    the core's long ``conditions`` table."""
+    claims of ``year`` and whether any claim carrying it counts for risk adjustment (as
+    ``person_diagnoses`` of the claims), read from the core's ``person_diagnoses``."""
     eligible_procedure_codes(year)
-    return (
-        conditions.filter(pl.col("year") == year)
-        .group_by("person_id", "diagnosis_code")
-        .agg(pl.col("risk_adjustment").any())
+    return person_diagnoses.filter(pl.col("year") == year).select(
+        "person_id", "diagnosis_code", "risk_adjustment"
     )

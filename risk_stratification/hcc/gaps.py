@@ -71,7 +71,9 @@ def recapture_gaps(
     people = people.filter(
         ~pl.col("esrd")
     )  # ESRD members are paid with the ESRD model; their gaps are not priced here
-    prior_dx = risk_adjustment_diagnoses_of(panel.scan("conditions"), payment_year - 2).collect()
+    prior_dx = risk_adjustment_diagnoses_of(
+        panel.scan("person_diagnoses"), payment_year - 2
+    ).collect()
     prior_dx = prior_dx.join(people.select("person_id"), on="person_id", how="semi")
 
     current = {m: score(people, current_dx, model=m, payment_year=payment_year) for m in models}

@@ -65,12 +65,15 @@ def hcc_inputs(source: Panel | Dataset, payment_year: int) -> tuple[pl.DataFrame
     ``lti`` is the claims-based long-term institutional flag; ``snp`` is false (FFS data);
     ``esrd`` is a Medicare status of ESRD (11, 21, 31) in December, and for those people
     ``esrd_status`` and ``graft_months`` are read from claims as of January 1 of the payment
-    year (``esrd_status`` below). Diagnoses (person_id, claim_id,
-    diagnosis_code) are those of the collection year's risk-adjustment-eligible claims.
+    year (``esrd_status`` below). Diagnoses (person_id,
+    diagnosis_code) are the distinct codes of the collection year's risk-adjustment-eligible
+    claims.
     """
     panel = Panel.of(source)
     people = hcc_people(panel, payment_year)
-    diagnoses = risk_adjustment_diagnoses_of(panel.scan("conditions"), payment_year - 1).collect()
+    diagnoses = risk_adjustment_diagnoses_of(
+        panel.scan("person_diagnoses"), payment_year - 1
+    ).collect()
     return people, diagnoses
 
 

@@ -56,18 +56,29 @@ def test_core_tables_equal_deriving_them_directly(small_dataset):
 
 
 @pytest.mark.parametrize("year", [2023, 2024])
-def test_the_long_conditions_table_gives_the_diagnoses_of_the_claims_rule(small_dataset, year):
+def test_the_core_diagnoses_are_those_of_the_claims_rule(small_dataset, year):
     panel = Panel(small_dataset)
     claims = small_dataset.scan("medical_claim")
     direct = risk_adjustment_diagnoses(claims, year).collect()
-    from_core = risk_adjustment_diagnoses_of(panel.scan("conditions"), year).collect()
+    from_core = risk_adjustment_diagnoses_of(panel.scan("person_diagnoses"), year).collect()
     assert direct.height > 1000
-    assert_frame_equal(_sorted(from_core), _sorted(direct))
+    assert_frame_equal(
+        _sorted(from_core), _sorted(direct.select("person_id", "diagnosis_code").unique())
+    )
     of_year = claims.filter(pl.col("claim_start_date").dt.year() == year).collect()
     assert_frame_equal(
-        _sorted(person_diagnoses_of(panel.scan("conditions"), year).collect()),
+        _sorted(person_diagnoses_of(panel.scan("person_diagnoses"), year).collect()),
         _sorted(person_diagnoses(of_year, year)),
     )
+    # the long table keeps every claim: its flagged claims are those of the claims rule
+    flagged = (
+        panel.scan("conditions")
+        .filter((pl.col("year") == year) & pl.col("risk_adjustment"))
+        .select("person_id", "claim_id", "diagnosis_code")
+        .unique()
+        .collect()
+    )
+    assert_frame_equal(_sorted(flagged), _sorted(direct))
 
 
 def test_each_table_is_derived_once_and_read_by_later_panels(fresh):
@@ -134,4 +145,4 @@ def test_deriving_in_slices_of_people_gives_the_same_tables(fresh, small_dataset
 def test_a_year_without_cms_eligible_codes_is_a_clear_error(small_dataset):
     panel = Panel(small_dataset)
     with pytest.raises(ParameterError, match="2019"):
-        risk_adjustment_diagnoses_of(panel.scan("conditions"), 2019).collect()
+        risk_adjustment_diagnoses_of(panel.scan("person_diagnoses"), 2019).collect()
