@@ -9,13 +9,13 @@ pages = [
         "app/pages/risk_adjustment.py", title="Risk adjustment", icon=":material/health_and_safety:"
     ),
     st.Page(
-        "app/pages/risk_stratification.py",
+        "app/pages/risk_models.py",
         title="Risk stratification",
         icon=":material/stacked_line_chart:",
         url_path="risk_stratification",
     ),
     st.Page(
-        "app/pages/contracts.py",
+        "app/pages/contract_scenarios.py",
         title="Contracts",
         icon=":material/handshake:",
         url_path="contracts",

@@ -24,7 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {
     "baseline": ["app/overview.py", "app/risk_adjustment.py", "app/contract_scenarios.py"],
-    "current": ["app/pages/overview.py", "app/pages/risk_adjustment.py", "app/pages/contracts.py"],
+    "current": [
+        "app/pages/overview.py",
+        "app/pages/risk_adjustment.py",
+        "app/pages/contract_scenarios.py",
+    ],
 }
 LOOK = """
 import json, sys, time

@@ -111,3 +111,10 @@ def test_no_module_imports_another_modules_private_names():
 
 def test_the_cycle_check_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
+
+
+def test_no_page_is_named_like_a_package():
+    # Streamlit runs a page with its folder on sys.path: a page called contracts.py would be
+    # imported in place of the contracts package
+    pages = {p.stem for p in (ROOT / "app" / "pages").glob("*.py")}
+    assert pages.isdisjoint(LAYERS)

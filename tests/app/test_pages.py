@@ -110,7 +110,7 @@ def test_risk_adjustment_page_explains_a_member_and_lists_gaps(workspace):
 
 
 def test_contracts_page_compares_three_contracts_and_saves_and_reopens_a_scenario(workspace):
-    at = run_page("contracts.py")
+    at = run_page("contract_scenarios.py")
     assert not at.exception, at.exception
     # 1,500 members: the size-based MSR table starts at 5,000, which the page says for each contract
     assert len(at.error) == 3 and all("below the 5,000" in e.value for e in at.error)
@@ -150,7 +150,7 @@ def test_contracts_page_compares_three_contracts_and_saves_and_reopens_a_scenari
         saved = store.list_scenarios(kind="contracts")
     assert [s.name for s in saved] == ["board deck"] and saved[0].results == after
     # reopen in a fresh session: same contracts, same assumptions, same figures
-    fresh = run_page("contracts.py")
+    fresh = run_page("contract_scenarios.py")
     fresh.selectbox(key="c_open_choice").select_index(0).run()
     next(b for b in fresh.button if b.label == "Open scenario").click().run()
     assert not fresh.exception and not fresh.error, [e.value for e in fresh.error]
@@ -181,7 +181,7 @@ def test_risk_stratification_page_trains_scores_filters_and_explains(
     shutil.copytree(three_year_dataset.path, target)
     monkeypatch.setenv("VBC_WORKSPACE", str(tmp_path / "ws"))
     monkeypatch.chdir(ROOT)
-    at = run_page("risk_stratification.py")
+    at = run_page("risk_models.py")
     assert not at.exception and "No risk model is registered" in at.info[0].value
     next(b for b in at.button if b.label.startswith("Train models")).click().run()
     assert not at.exception, at.exception
@@ -201,7 +201,7 @@ def test_risk_stratification_page_trains_scores_filters_and_explains(
     markdown = " ".join(m.value for m in at.markdown)
     assert "**Why:**" in markdown and "never saw" in markdown
     # with a registered model, the simulator can draw member costs around its predictions
-    contracts = run_page("contracts.py")
+    contracts = run_page("contract_scenarios.py")
     contracts.slider(key="a_attribution").set_value(4.0).run()
     contracts.toggle(key="m_use_model").set_value(True).run()
     assert not contracts.exception, contracts.exception
