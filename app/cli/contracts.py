@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from app.cli._common import (
@@ -135,7 +136,7 @@ def settle(
             signed_pct(row["pays_once_costs_change_by"]),
             signed_pct(row["costs_once_costs_change_by"]),
         )
-    console.print(compare)
+    Console(width=max(console.width, 120)).print(compare)  # seven columns
     if out:
         settlement_lines(results).write_csv(out)
         console.print(f"wrote {out}")

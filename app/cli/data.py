@@ -336,7 +336,7 @@ def summary(dataset: DatasetArgument = None, workspace: WorkspaceOption = None) 
         table.add_column(name.replace("_", " "))
     for r in s.iter_rows(named=True):
         table.add_row(*[fmt.format(r[name]) if r[name] is not None else "-" for name, fmt in cols])
-    console.print(table)
+    Console(width=max(console.width, 120)).print(table)  # nine columns
     pm = result.pmpm.pivot(on="year", index="service_category", values="pmpm")
     t2 = Table(title="PMPM by service category")
     for c in pm.columns:

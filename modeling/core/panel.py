@@ -35,6 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from modeling.core.conditions import condition_rows, person_diagnosis_rows
 from modeling.core.encounters import (
@@ -62,6 +64,7 @@ CODE_COLUMNS = (
     *PROCEDURE_COLUMNS,
 )
 SLICE_PEOPLE = 150_000  # people derived at a time: memory stays bounded on any panel
+ROW_GROUP = 250_000  # rows per Parquet row group: ranges of people skip the others' groups
 
 
 def _claim_lines(part: Panel) -> pl.LazyFrame:
@@ -200,24 +203,39 @@ class Panel:
         return self._memory_scalars["claims_end"]
 
     def _derive(self, table: str) -> Path | None:
-        """Write ``table`` atomically into the core folder, a slice of people at a time (None
-        when the folder cannot be written, e.g. a read-only dataset: the table is then kept in
-        memory for this panel)."""
+        """Write ``table`` atomically into the core folder, a slice of people at a time, each
+        slice appended as row groups (memory holds one slice). None when the folder cannot be
+        written, e.g. a read-only dataset: the table is then kept in memory for this panel."""
         self._say(f"deriving {table.replace('_', ' ')} (once for this dataset)")
         whole = self.for_people("", "")
         whole.people = None
-        parts = [_BUILDERS[table](whole.for_people(a, b)).collect() for a, b in whole._slices()]
-        frame = pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
+        slices = whole._slices()
         try:
             self.core_path.mkdir(parents=True, exist_ok=True)
             _remove_stale_versions(self.core_path)
             fd, tmp = tempfile.mkstemp(dir=self.core_path, prefix=f".{table}.", suffix=".tmp")
             os.close(fd)
-            frame.write_parquet(tmp, compression="zstd", statistics=True)
-            os.replace(tmp, self.core_path / f"{table}.parquet")
         except OSError:
-            self._memory[table] = frame
+            parts = [_BUILDERS[table](whole.for_people(a, b)).collect() for a, b in slices]
+            self._memory[table] = pl.concat(parts, how="vertical_relaxed")
             return None
+        writer: pq.ParquetWriter | None = None
+        schema: pa.Schema | None = None
+        try:
+            for n, (first, last) in enumerate(slices, start=1):
+                if len(slices) > 1:
+                    self._say(
+                        f"deriving {table.replace('_', ' ')}: people slice {n} of {len(slices)}"
+                    )
+                part = _BUILDERS[table](whole.for_people(first, last)).collect().to_arrow()
+                if writer is None or schema is None:
+                    schema = part.schema
+                    writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+                writer.write_table(part.cast(schema), row_group_size=ROW_GROUP)
+        finally:
+            if writer is not None:
+                writer.close()
+        os.replace(tmp, self.core_path / f"{table}.parquet")
         return self.core_path / f"{table}.parquet"
 
     def _slices(self) -> list[tuple[str, str]]:
