@@ -21,8 +21,9 @@ and older folders of the same dataset are removed.
 
 A panel can be narrowed to a range of person ids (``for_people``) to work on a big panel in
 slices: every scan, canonical or core, is then filtered to those people, and Parquet skips the
-other people's row groups. The core itself is derived that way, ``SLICE_PEOPLE`` people at a
-time, so deriving it takes bounded memory on a panel of any size.
+other people's row groups. The core itself is derived that way, in slices of people holding
+about ``SLICE_LINES`` claim lines each, so deriving it takes bounded memory on a panel of any
+size (a panel of up to about 100,000 members is one slice).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ CODE_COLUMNS = (
     "procedure_code_type",
     *PROCEDURE_COLUMNS,
 )
-SLICE_PEOPLE = 150_000  # people derived at a time: memory stays bounded on any panel
+SLICE_LINES = 12_000_000  # about this many medical claim lines derived at a time
 ROW_GROUP = 250_000  # rows per Parquet row group: ranges of people skip the others' groups
 
 
@@ -235,12 +236,14 @@ class Panel:
         finally:
             if writer is not None:
                 writer.close()
+        os.chmod(tmp, 0o644)  # readable as the dataset's own files are (mkstemp makes it 0600)
         os.replace(tmp, self.core_path / f"{table}.parquet")
         return self.core_path / f"{table}.parquet"
 
     def _slices(self) -> list[tuple[str, str]]:
-        """Ranges of person ids (first, last) of at most ``SLICE_PEOPLE`` people each, covering
-        everyone in eligibility and the claims tables."""
+        """Ranges of person ids (first, last) covering everyone in eligibility and the claims
+        tables, as many as it takes for each to hold about ``SLICE_LINES`` medical claim lines
+        (from the manifest's row count; people are taken to have as many lines on average)."""
         ids = pl.concat(
             [
                 self.dataset.scan(t).select("person_id")
@@ -250,9 +253,12 @@ class Panel:
         people = ids.unique().drop_nulls().sort("person_id").collect()["person_id"]
         if people.is_empty():
             return [("", "")]
+        lines = int(self.manifest["tables"].get("medical_claim", {}).get("rows", 0))
+        count = max(1, -(-lines // SLICE_LINES))
+        size = -(-people.len() // count)
         return [
-            (people[i], people[min(i + SLICE_PEOPLE, people.len()) - 1])
-            for i in range(0, people.len(), SLICE_PEOPLE)
+            (people[i], people[min(i + size, people.len()) - 1])
+            for i in range(0, people.len(), size)
         ]
 
 

@@ -134,7 +134,7 @@ def test_a_person_range_sees_only_its_people(small_dataset):
 def test_deriving_in_slices_of_people_gives_the_same_tables(fresh, small_dataset, monkeypatch):
     import modeling.core.panel as core
 
-    monkeypatch.setattr(core, "SLICE_PEOPLE", 97)
+    monkeypatch.setattr(core, "SLICE_LINES", 5_000)
     sliced = Panel(fresh)
     assert len(sliced._slices()) > 10
     whole = Panel(small_dataset)
