@@ -148,13 +148,17 @@ class Panel:
 
     def for_people(self, first: str, last: str) -> Panel:
         """The same panel seen through the person ids ``first``..``last`` (inclusive)."""
+        return self._view((first, last))
+
+    def _whole(self) -> Panel:
+        """The same panel with every person (what derivation and whole-panel facts read)."""
+        return self._view(None)
+
+    def _view(self, people: tuple[str, str] | None) -> Panel:
         view = Panel.__new__(Panel)
-        view.dataset, view.manifest, view.people = self.dataset, self.manifest, (first, last)
-        view._say, view._memory, view._memory_scalars = (
-            self._say,
-            self._memory,
-            self._memory_scalars,
-        )
+        view.dataset, view.manifest, view.people = self.dataset, self.manifest, people
+        view._say, view._memory = self._say, self._memory
+        view._memory_scalars = self._memory_scalars
         return view
 
     def years(self) -> list[int]:
@@ -194,10 +198,10 @@ class Panel:
         range of people sees the same date): the end of the observed data for the readmission
         window of ``inpatient_stays``, as when the stays of everyone are derived at once."""
         if "claims_end" not in self._memory_scalars:
-            whole = self.for_people("", "")
-            whole.people = None
-            lines = whole.scan("claim_lines").filter(
-                pl.col("service_category") == "acute inpatient"
+            lines = (
+                self._whole()
+                .scan("claim_lines")
+                .filter(pl.col("service_category") == "acute inpatient")
             )
             last = lines.select(pl.coalesce("discharge_date", "claim_end_date").max()).collect()
             self._memory_scalars["claims_end"] = last.item()
@@ -208,8 +212,7 @@ class Panel:
         slice appended as row groups (memory holds one slice). None when the folder cannot be
         written, e.g. a read-only dataset: the table is then kept in memory for this panel."""
         self._say(f"deriving {table.replace('_', ' ')} (once for this dataset)")
-        whole = self.for_people("", "")
-        whole.people = None
+        whole = self._whole()
         slices = whole._slices()
         try:
             self.core_path.mkdir(parents=True, exist_ok=True)
