@@ -144,6 +144,24 @@ def condition_rows(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
     The flag is null in a year for which CMS's eligible CPT/HCPCS list is not available, and
     reading risk-adjustment diagnoses of such a year is an error (``risk_adjustment_diagnoses_of``).
     """
+    return _unpivoted_by_year(medical_claim, CONDITION_COLUMNS)
+
+
+def person_diagnosis_rows_of_claims(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
+    """``person_diagnosis_rows`` of ``condition_rows(medical_claim)``, computed without the
+    line-level table: the lines of a year are made distinct on person, flag and codes before
+    they are unpivoted (a claim's lines mostly repeat its codes)."""
+    rows = _unpivoted_by_year(
+        medical_claim, ("person_id", "year", "diagnosis_code", "risk_adjustment"), distinct=True
+    )
+    return person_diagnosis_rows(rows)
+
+
+def _unpivoted_by_year(
+    medical_claim: pl.LazyFrame, columns: tuple[str, ...], *, distinct: bool = False
+) -> pl.LazyFrame:
+    """One row per claim line and diagnosis code with the line's risk-adjustment flag of its
+    service year (null for a year without CMS's list), keeping ``columns``; a year at a time."""
     lines = medical_claim.select(
         "person_id",
         "claim_id",
@@ -155,32 +173,40 @@ def condition_rows(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
     ).with_columns(pl.col("claim_start_date").dt.year().cast(pl.Int32).alias("year"))
     data_years = lines.select(pl.col("year").unique().drop_nulls()).collect()["year"].to_list()
     listed = set(risk_adjustment_years())
-    index = ["person_id", "claim_id", "claim_start_date", "year", "risk_adjustment"]
+    index = [c for c in columns if c != "diagnosis_code"]
+    schema = pl.Schema({c: _CONDITION_SCHEMA[c] for c in columns})
     parts = []
     for year in sorted(data_years):
         of_year = lines.filter(pl.col("year") == year).collect()
         flag = counts_for_risk_adjustment(year) if year in listed else pl.lit(None, pl.Boolean)
+        wide = of_year.lazy().select(
+            *(c for c in index if c != "risk_adjustment"),
+            *_filled(of_year),
+            flag.alias("risk_adjustment"),
+        )
+        if distinct:
+            wide = wide.unique()
         parts.append(
-            of_year.lazy()
-            .select(*index[:4], *_filled(of_year), flag.alias("risk_adjustment"))
-            .unpivot(index=index, value_name="diagnosis_code")
+            wide.unpivot(index=index, value_name="diagnosis_code")
             .filter(pl.col("diagnosis_code").is_not_null())
-            .select(CONDITION_COLUMNS)
+            .select(columns)
             .collect()
         )
-    schema = pl.Schema(
-        {
-            "person_id": pl.String(),
-            "claim_id": pl.String(),
-            "claim_start_date": pl.Date(),
-            "year": pl.Int32(),
-            "diagnosis_code": pl.String(),
-            "risk_adjustment": pl.Boolean(),
-        }
-    )
     if not parts:
         return pl.LazyFrame(schema=schema)
     return pl.concat([p.cast(schema) for p in parts]).lazy()
+
+
+_CONDITION_SCHEMA = pl.Schema(
+    {
+        "person_id": pl.String(),
+        "claim_id": pl.String(),
+        "claim_start_date": pl.Date(),
+        "year": pl.Int32(),
+        "diagnosis_code": pl.String(),
+        "risk_adjustment": pl.Boolean(),
+    }
+)
 
 
 def person_diagnosis_rows(conditions: pl.LazyFrame) -> pl.LazyFrame:

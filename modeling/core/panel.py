@@ -12,7 +12,7 @@ and older folders of the same dataset are removed.
 | ``member_months`` | person and month enrolled, with the month's attributes and MSSP enrollment type | ``member_months.member_months`` |
 | ``claim_lines`` | canonical claim line with ``service_category``, without the diagnosis and procedure columns (those are ``conditions``) | ``service_categories.with_service_category`` |
 | ``conditions`` | claim line and diagnosis code, with the person, the claim's date and year and whether the line counts for risk adjustment in that year | ``conditions.condition_rows`` |
-| ``person_diagnoses`` | person, service year and diagnosis code, with whether any claim carrying it counts for risk adjustment | ``conditions.person_diagnosis_rows`` |
+| ``person_diagnoses`` | person, service year and diagnosis code, with whether any claim carrying it counts for risk adjustment | ``conditions.person_diagnosis_rows_of_claims`` |
 | ``inpatient_stays`` | acute inpatient stay, with 30-day readmission flags | ``encounters.inpatient_stays`` |
 | ``ed_visits`` | person-day with an ED visit | ``encounters.ed_visits`` |
 | ``snf_stays``, ``home_health_episodes`` | SNF stay, home-health episode | ``encounters`` |
@@ -39,7 +39,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from modeling.core.conditions import condition_rows, person_diagnosis_rows
+from modeling.core.conditions import condition_rows, person_diagnosis_rows_of_claims
 from modeling.core.encounters import (
     ed_visits,
     home_health_episodes,
@@ -83,7 +83,9 @@ _BUILDERS: dict[str, Callable[[Panel], pl.LazyFrame]] = {
     "member_months": lambda part: member_months(part.scan("eligibility")),
     "claim_lines": _claim_lines,
     "conditions": lambda part: condition_rows(part.scan("medical_claim")),
-    "person_diagnoses": lambda part: person_diagnosis_rows(part.scan("conditions")),
+    # from the claims, not from ``conditions``: the risk models need only this table, and the
+    # line-level ``conditions`` (the largest core table) is then derived only when read
+    "person_diagnoses": lambda part: person_diagnosis_rows_of_claims(part.scan("medical_claim")),
     "inpatient_stays": _stays,
     "ed_visits": lambda part: ed_visits(part.scan("medical_claim")),
     "snf_stays": lambda part: snf_stays(part.scan("claim_lines")),

@@ -11,6 +11,7 @@ from polars.testing import assert_frame_equal
 
 from modeling.core.conditions import (
     person_diagnoses,
+    person_diagnosis_rows,
     person_diagnoses_of,
     risk_adjustment_diagnoses,
     risk_adjustment_diagnoses_of,
@@ -53,6 +54,15 @@ def test_core_tables_equal_deriving_them_directly(small_dataset):
         _sorted(panel.read("long_term_institutional")),
         _sorted(long_term_institutional(claims).collect()),
     )
+
+
+def test_person_diagnoses_are_the_conditions_per_person_and_year(small_dataset):
+    """``person_diagnoses`` is built from the claims directly (scoring then never needs the
+    line-level table), and equals ``conditions`` grouped by person, year and code."""
+    panel = Panel(small_dataset)
+    from_conditions = person_diagnosis_rows(panel.scan("conditions")).collect()
+    assert from_conditions.height > 0
+    assert_frame_equal(_sorted(panel.read("person_diagnoses")), _sorted(from_conditions))
 
 
 @pytest.mark.parametrize("year", [2023, 2024])
