@@ -13,6 +13,7 @@ from app.charts import (
     settlement_waterfall_chart,
     tornado_chart,
 )
+from app.export import csv_text
 from app.format import money
 from app.reports.contracts import settlement_table, simulation_markdown
 from app.state import active_dataset, workspace
@@ -260,7 +261,7 @@ left.dataframe(
 right.altair_chart(settlement_comparison_chart(table), use_container_width=True)
 st.download_button(
     "Download every settlement line (CSV)",
-    settlement_lines(projections).write_csv(),
+    csv_text(settlement_lines(projections)),
     file_name=f"settlements_{year}.csv",
     mime="text/csv",
 )

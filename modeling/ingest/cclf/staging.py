@@ -31,6 +31,7 @@ from modeling.ingest.cclf.files import (
     QUARANTINE_SCHEMA,
     CclfFile,
     ParsedFile,
+    early_refusal,
     parse_file,
 )
 from modeling.ingest.cclf.layouts import Layout
@@ -280,6 +281,10 @@ def sink(lf: pl.LazyFrame, staging: Path, table: str, part: str) -> Path:
 
 def parse_cclf0(file: CclfFile) -> tuple[ParsedFile, list[dict[str, Any]]]:
     """CCLF0 lists each file of its delivery with its record count and record length."""
+    early = early_refusal(file)
+    if early:
+        empty = pl.DataFrame(schema=QUARANTINE_SCHEMA)
+        return ParsedFile(file, pl.DataFrame(), empty, file.count_lines(), refused=early), []
     data = file.read_bytes()
     lines = data.decode("ascii", errors="replace").splitlines()
     counts: list[dict[str, Any]] = []
@@ -401,7 +406,7 @@ def _read(file: CclfFile, layouts: dict[str, Layout], *, enrollment_given: bool)
         if file.file_type == "CCLF0":
             parsed, counts = parse_cclf0(file)
         elif _month_unknown(file, enrollment_given=enrollment_given):
-            lines = len(file.read_bytes().splitlines())
+            lines = file.count_lines()
             refused = (
                 f"{file.name}: cannot tell which month this CCLF8 covers. Name it with its month "
                 "(e.g. CCLF8_2024-03.txt, or CMS's name with its D-date) or give an enrollment file."
