@@ -160,11 +160,11 @@ def text_source(path: Path, scratch: Path, *, encoding: str | None = None) -> Pa
         for block in _chain(first, blocks):
             try:
                 text = decoder.decode(block)
-            except UnicodeDecodeError as exc:
+            except UnicodeError as exc:  # UnicodeDecodeError, or e.g. UTF-16 without a BOM
+                at = getattr(exc, "start", 0)
                 raise SchemaError(
-                    f"{path}: is not valid {name} text at {_position(block, exc.start)} of that "
-                    f"block starting at byte {done:,}: bytes {block[exc.start : exc.start + 4]!r}. "
-                    f"{ENCODING_HINT}"
+                    f"{path}: is not valid {name} text at {_position(block, at)} of the block "
+                    f"starting at byte {done:,} (bytes {block[at : at + 4]!r}). {ENCODING_HINT}"
                 ) from None
             if "\x00" in text:
                 raise SchemaError(
@@ -176,7 +176,7 @@ def text_source(path: Path, scratch: Path, *, encoding: str | None = None) -> Pa
             done += len(block)
         try:
             tail = decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
+        except UnicodeError:
             raise SchemaError(
                 f"{path}: ends in the middle of a {name} character (file cut short?). "
                 f"{ENCODING_HINT}"

@@ -29,17 +29,27 @@ from modeling.ingest.canonical import refuse_source_in_target, write_quality
 from modeling.ingest.cclf.beneficiaries import beneficiary_eligibility
 from modeling.ingest.cclf.claims import ClaimPart, part_a_claims, part_b_claims, part_d_claims
 from modeling.ingest.cclf.crosswalk import crosswalk_statuses, mbi_crosswalk
-from modeling.ingest.cclf.files import CclfFile, cclf_source
+from modeling.ingest.cclf.files import FILE, LINE_NO, QUARANTINE_SCHEMA, CclfFile, cclf_source
 from modeling.ingest.cclf.layouts import DEFAULT_VERSION, Layout, load_layouts
 from modeling.ingest.cclf.reconciliation import (
+    STATUS,
     CclfIngestReport,
     count_statuses,
+    quarantined_after_load,
     refusal_notes,
     write_line_quarantine,
     write_reconciliation,
 )
-from modeling.ingest.cclf.staging import STAGING, scan, stage_files
-from modeling.ingest.validate import ValidationResult, enrollment_months, validate
+from modeling.ingest.cclf.staging import (
+    PROVENANCE,
+    SOURCE_CLAIM,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    STAGING,
+    scan,
+    stage_files,
+)
+from modeling.ingest.validate import REASONS, ROW, ValidationResult, enrollment_months, validate
 from modeling.progress import Progress, reporter
 from modeling.schema import TABLES
 
@@ -117,9 +127,13 @@ def _ingest(
         "layout_version": layout_version,
         "files": len(files),
     }
-    results = _write_tables(stage, tables, source, f"CCLF ({src.name})", say)
+    results, refused_rows = _write_tables(stage, tables, source, f"CCLF ({src.name})", say)
+    after_load = _lines_of_refused_rows(refused_rows, statuses)
+    counted = quarantined_after_load(counted, after_load)
     write_quality(stage, results)
-    write_line_quarantine(stage, [*staged.quarantines, *[o for p in claims for o in p.orphans]])
+    write_line_quarantine(
+        stage, [*staged.quarantines, *[o for p in claims for o in p.orphans], after_load]
+    )
     notes = refusal_notes(counted) + tuple(f"not read: {name}" for name in unrecognized)
     report = CclfIngestReport(
         Dataset(stage), counted, staged.record_counts, results, notes, unrecognized
@@ -146,24 +160,26 @@ def _write_tables(
     source: Mapping[str, Any],
     label: str,
     say: Progress,
-) -> dict[str, ValidationResult]:
+) -> tuple[dict[str, ValidationResult], list[pl.DataFrame]]:
     """Validate and write each table, eligibility first (claims are checked against it).
 
     One table at a time: validated, written, and its rows released before the next (``tables``
-    is consumed); each result keeps its counts, not its accepted rows."""
+    is consumed); each result keeps its counts, not its accepted rows. Also the provenance of
+    the quarantined claim rows (``_refused_provenance``)."""
+    refused: list[pl.DataFrame] = []
     results: dict[str, ValidationResult] = {}
     eligible: pl.Series | None = None
     months: pl.DataFrame | None = None
     with DatasetWriter(out, source=source, atomic=False) as writer:
         for table in [t for t in TABLES if t in tables]:
             say(f"validating and writing {table}")
+            frame = tables.pop(table).collect()
             result = validate(
-                tables.pop(table).collect(),
-                TABLES[table],
-                source=label,
-                eligible_ids=eligible,
-                enrollment=months,
+                frame, TABLES[table], source=label, eligible_ids=eligible, enrollment=months
             )
+            if SOURCE_FILE in frame.columns:
+                refused.append(_refused_provenance(frame, result, table))
+            del frame
             if table == "eligibility":
                 eligible = result.accepted.get_column("person_id").unique()
                 months = enrollment_months(result.accepted)
@@ -171,4 +187,74 @@ def _write_tables(
             results[table] = replace(
                 result, accepted=result.accepted.clear(), accepted_count=result.rows_accepted
             )
-    return results
+    return results, refused
+
+
+def _refused_provenance(frame: pl.DataFrame, result: ValidationResult, table: str) -> pl.DataFrame:
+    """Source line, claim and reasons of each quarantined row, with whether its claim kept
+    another row in the dataset (``_kept``)."""
+    prov = frame.select(PROVENANCE).with_row_index(ROW, offset=1)
+    quarantined = result.quarantined.select(ROW, REASONS)
+    refused = prov.join(quarantined, on=ROW, how="inner")
+    kept_claims = (
+        prov.join(quarantined, on=ROW, how="anti").select(SOURCE_CLAIM).drop_nulls().unique()
+    )
+    return refused.with_columns(
+        pl.col(SOURCE_CLAIM).is_in(kept_claims[SOURCE_CLAIM].implode()).alias("_kept"),
+        pl.lit(table).alias("_table"),
+    )
+
+
+def _lines_of_refused_rows(
+    refused: list[pl.DataFrame], statuses: list[pl.DataFrame]
+) -> pl.DataFrame:
+    """The CCLF lines counted loaded whose every canonical row was quarantined afterwards, as
+    quarantined lines (file, line, reason, record): the line behind each refused row, and the
+    header, procedure and diagnosis lines of an institutional claim none of whose rows stayed."""
+    if not refused:
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    rows = pl.concat(refused)
+    own = rows.select(
+        pl.col(SOURCE_FILE).alias("file"),
+        pl.col(SOURCE_LINE).alias("line"),
+        pl.format("quarantined in {} by the canonical checks: {}", "_table", REASONS).alias(
+            "reason"
+        ),
+    )
+    whole = (
+        rows.filter(pl.col(SOURCE_CLAIM).is_not_null() & ~pl.col("_kept"))
+        .select(SOURCE_CLAIM, "_table", REASONS)
+        .unique(SOURCE_CLAIM, keep="first")
+    )
+    loaded = pl.concat(
+        [
+            s.select(FILE, LINE_NO, STATUS, SOURCE_CLAIM)
+            for s in statuses
+            if SOURCE_CLAIM in s.columns
+        ]
+        or [
+            pl.DataFrame(
+                schema={
+                    FILE: pl.String,
+                    LINE_NO: pl.Int64,
+                    STATUS: pl.String,
+                    SOURCE_CLAIM: pl.String,
+                }
+            )
+        ]
+    ).filter(pl.col(STATUS) == "loaded")
+    of_claims = loaded.join(whole, on=SOURCE_CLAIM, how="inner").select(
+        pl.col(FILE).alias("file"),
+        pl.col(LINE_NO).alias("line"),
+        pl.format(
+            "every canonical row of claim {} was quarantined in {}: {}",
+            SOURCE_CLAIM,
+            "_table",
+            REASONS,
+        ).alias("reason"),
+    )
+    return (
+        pl.concat([own, of_claims])
+        .unique(["file", "line"], keep="first", maintain_order=True)
+        .with_columns(pl.lit(None, dtype=pl.String).alias("record"))
+    )

@@ -133,7 +133,7 @@ def count_statuses(
     status; a name read twice: its last file gets the counts)."""
     if not status_frames:
         return tuple(files)
-    counts = pl.concat(status_frames).group_by(FILE, STATUS).len()
+    counts = pl.concat([f.select(FILE, STATUS) for f in status_frames]).group_by(FILE, STATUS).len()
     by_name: dict[str, dict[str, int]] = {}
     for name, status, n in counts.iter_rows():
         by_name.setdefault(name, {})
@@ -141,6 +141,24 @@ def count_statuses(
     last = {f.file: i for i, f in enumerate(files)}
     return tuple(
         f.counted(by_name[f.file]) if last[f.file] == i and f.file in by_name else f
+        for i, f in enumerate(files)
+    )
+
+
+def quarantined_after_load(
+    files: Sequence[FileReconciliation], lines: pl.DataFrame
+) -> tuple[FileReconciliation, ...]:
+    """The files with ``lines`` (file, line: lines counted loaded whose canonical rows were all
+    quarantined by the canonical validation) moved from loaded to quarantined, so "loaded"
+    counts what reached the dataset (a name read twice: its last file, as ``count_statuses``)."""
+    if lines.height == 0:
+        return tuple(files)
+    per_file = dict(lines.group_by("file").len().iter_rows())
+    last = {f.file: i for i, f in enumerate(files)}
+    return tuple(
+        replace(f, loaded=f.loaded - per_file[f.file], quarantined=f.quarantined + per_file[f.file])
+        if last[f.file] == i and f.file in per_file
+        else f
         for i, f in enumerate(files)
     )
 

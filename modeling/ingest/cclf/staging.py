@@ -39,6 +39,11 @@ from modeling.ingest.cclf.reconciliation import FileReconciliation
 from modeling.progress import Progress
 
 STAGING = "_cclf_staging"
+# provenance of each canonical claim row, kept through staging to the canonical validation: the
+# CCLF line it came from (a CCLF2/5/6/7 line, or the CCLF1 header of a claim without lines) and,
+# for institutional claims, the claim whose header, procedure and diagnosis lines it also uses
+SOURCE_FILE, SOURCE_LINE, SOURCE_CLAIM = "_src_file", "_src_line", "_src_claim"
+PROVENANCE = (SOURCE_FILE, SOURCE_LINE, SOURCE_CLAIM)
 PART_A_TYPES = ("10", "20", "30", "40", "50", "60", "61")
 NOT_LOADED_TYPES = ("CCLFA", "CCLFB")
 
@@ -275,7 +280,11 @@ def sink(lf: pl.LazyFrame, staging: Path, table: str, part: str) -> Path:
     """Write one part of a canonical table to the staging folder (so its inputs can be released)."""
     target = staging / "_canonical" / f"{table}_{part}.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
-    conform_lazy(lf, table).collect().write_parquet(target, compression="lz4")
+    names = lf.collect_schema().names()
+    kept = [c for c in PROVENANCE if c in names]
+    canonical = conform_lazy(lf, table)
+    out = pl.concat([canonical, lf.select(kept)], how="horizontal") if kept else canonical
+    out.collect().write_parquet(target, compression="lz4")
     return target
 
 
