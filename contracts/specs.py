@@ -286,14 +286,28 @@ def load_spec(path: str | Path) -> ContractSpec:
 
 
 def read_settings_file(path: Path) -> dict:
-    """The dict in a JSON file (by suffix) or a TOML file (otherwise); bad syntax is a clear error."""
-    text = path.read_text()
+    """The dict in a JSON file (by suffix) or a TOML file (otherwise); a folder, text that is not
+    UTF-8 (a byte-order mark is allowed), bad syntax, nesting too deep or a top level that is not
+    a table is a clear error."""
+    kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
     try:
-        return json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_bytes().decode("utf-8-sig")
+    except IsADirectoryError:
+        raise ParameterError(f"{path} is a folder; give the {kind} file of the spec.") from None
+    except UnicodeDecodeError as exc:
         raise ParameterError(
-            f"{path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}."
+            f"{path} is not UTF-8 text (byte {exc.start:,}): a binary file, or saved in another "
+            "encoding; re-save it as UTF-8."
         ) from None
+    try:
+        data = json.loads(text) if kind == "JSON" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ParameterError(f"{path} is not valid {kind}: {exc}.") from None
+    except RecursionError:
+        raise ParameterError(f"{path} is nested too deeply to be a spec.") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: the top level must be a table of settings, not a list.")
+    return data
 
 
 def spec_to_dict(spec: ContractSpec) -> dict:

@@ -40,7 +40,11 @@ _REGISTER_LOCK = threading.Lock()
 def _classify(path: Path, exc: Exception) -> StoreError:
     """The user's message for a DuckDB error on the store file at ``path``."""
     text = str(exc)
-    if "Could not set lock" in text or "Conflicting lock" in text:
+    if (
+        "Could not set lock" in text
+        or "Conflicting lock" in text
+        or "different configuration" in text
+    ):
         return StoreBusyError(
             f"The workspace store {path} is busy: another process (a `vbc` command, or another "
             "app) is writing it. Try again when it has finished."
@@ -161,11 +165,11 @@ class WorkspaceStore:
 
     @classmethod
     def open(
-        cls, path: str | Path, *, read_only: bool = False, timeout: float = OPEN_TIMEOUT
+        cls, path: str | Path, *, read_only: bool = False, timeout: float | None = None
     ) -> WorkspaceStore:
         """The store at ``path`` (created when missing, unless ``read_only``; a read-only open of
         a store that does not exist yet opens it read-write, which creates it). Waits up to
-        ``timeout`` seconds while another process holds it."""
+        ``timeout`` seconds (default ``OPEN_TIMEOUT``) while another process holds it."""
         path = Path(path)
         if read_only and not path.exists():
             read_only = False
@@ -174,7 +178,7 @@ class WorkspaceStore:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise _classify(path, exc) from exc
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (OPEN_TIMEOUT if timeout is None else timeout)
         delay = 0.05
         while True:
             try:
@@ -184,7 +188,9 @@ class WorkspaceStore:
                 if read_only:  # this process already has it open read-write: share that
                     read_only = False
                     continue
-                raise _classify(path, exc) from exc
+                error = _classify(path, exc)  # open read-only by another thread: wait for it
+                if not isinstance(error, StoreBusyError) or time.monotonic() >= deadline:
+                    raise error from exc
             except (duckdb.Error, OSError) as exc:
                 error = _classify(path, exc)
                 if not isinstance(error, StoreBusyError) or time.monotonic() >= deadline:

@@ -71,7 +71,14 @@ def synth(
             callback=out_folder,
         ),
     ] = None,
-    members: Annotated[int, typer.Option(help="Members enrolled in the first year.")] = 20_000,
+    members: Annotated[
+        int,
+        typer.Option(
+            help="Members enrolled in the first year (1 to 2,000,000; a million takes ~11 minutes).",
+            min=1,
+            max=2_000_000,
+        ),
+    ] = 20_000,
     start_year: Annotated[int, typer.Option(help="First calendar year.")] = 2023,
     years: Annotated[int, typer.Option(help="Number of years.")] = 3,
     seed: Annotated[

@@ -166,7 +166,7 @@ cclf_files = st.file_uploader("CCLF zip or files", accept_multiple_files=True, k
 roots = allowed_roots()
 cclf_folder = st.text_input(
     "…or a folder on the server"
-    + (f" (below {', '.join(str(r) for r in roots)})" if roots else ""),
+    + (f" (below {', '.join(str(r) for r in roots)})" if roots else " (off in this deployment)"),
     value="",
     key="cclf_folder",
     disabled=not roots,

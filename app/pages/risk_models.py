@@ -31,7 +31,7 @@ ds = active_dataset()
 
 
 def registered():
-    with workspace().store() as store:
+    with workspace().store(read_only=True) as store:
         try:
             return load_registered(store)
         except VbcError:

@@ -130,3 +130,24 @@ def test_f33_a_read_only_workspace_still_serves_reads(tmp_path):
             assert [x.name for x in s.list_scenarios()] == ["kept"]
     finally:
         path.chmod(0o644)
+
+
+def test_f14_read_only_and_read_write_opens_in_one_process_coexist(tmp_path):
+    path = tmp_path / "workspace.duckdb"
+    WorkspaceStore.open(path).close()
+    reader = WorkspaceStore.open(path, read_only=True)
+    done: list[str] = []
+
+    def write() -> None:
+        with WorkspaceStore.open(path, timeout=10) as s:  # waits for the reader to close
+            done.append(s.save_scenario("w", "test", {}).name)
+
+    t = threading.Thread(target=write)
+    t.start()
+    reader.list_scenarios()
+    reader.close()
+    t.join()
+    assert done == ["w"]
+    with WorkspaceStore.open(path) as rw, WorkspaceStore.open(path, read_only=True) as ro:
+        assert [s.name for s in ro.list_scenarios()] == ["w"]  # shares the writer's instance
+        assert rw.list_scenarios()

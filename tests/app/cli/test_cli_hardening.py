@@ -105,3 +105,8 @@ def test_f30_a_default_out_name_that_is_not_a_dataset_name(tmp_path):
         app, ["ingest", "canonical", str(src), "--workspace", str(tmp_path / "ws")]
     )
     assert result.exit_code == 2 and "not allowed" in flat(result.output)
+
+
+def test_f31_synth_size_is_bounded(tmp_path):
+    result = runner.invoke(app, ["synth", "--members", "900000000", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 2 and not (tmp_path / "s").exists()
