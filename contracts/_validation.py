@@ -18,7 +18,7 @@ from __future__ import annotations
 import reprlib
 from typing import Any, Self
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.config import ExtraValues
 
 from modeling.errors import ParameterError
@@ -46,7 +46,10 @@ def invalid_model_message(model: str, exc: ValidationError) -> str:
 
 class VbcModel(BaseModel):
     """A pydantic model whose direct construction raises ``ParameterError`` instead of
-    pydantic's ``ValidationError`` (the message names the field, the value and the rule)."""
+    pydantic's ``ValidationError`` (the message names the field, the value and the rule).
+    Numbers must be finite: NaN and infinities (TOML ``inf``, JSON ``Infinity``) are refused."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     def __init__(self, /, **data: Any) -> None:
         try:

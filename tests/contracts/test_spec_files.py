@@ -37,3 +37,53 @@ def test_f34_a_bom_in_toml_is_read():
         path = Path(tmp, "bom.toml")
         path.write_bytes(b"\xef\xbb\xbf" + b'family = "shared_savings"\n')
         assert read_settings_file(path) == {"family": "shared_savings"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'family = "shared_savings"\nname = "x"\nperformance_year = 2026\ntarget_pmpm = inf\n',
+        'family = "shared_savings"\nname = "x"\nperformance_year = 2026\nsharing_rate = nan\n',
+    ],
+)
+def test_f23_infinite_and_nan_spec_values_are_refused(tmp_path, text):
+    path = tmp_path / "spec.toml"
+    path.write_text(text)
+    with pytest.raises(ParameterError, match="finite"):
+        load_spec(path)
+
+
+def test_f23_nan_regional_per_capita_is_refused():
+    from contracts.projection import Assumptions
+
+    with pytest.raises(ParameterError, match="finite"):
+        Assumptions(
+            regional_per_capita={"aged_non_dual": float("nan")},
+            national_per_capita={"aged_non_dual": 12_000.0},
+        )
+
+
+def test_f24_weights_that_leave_the_data_years_unweighted_are_a_clear_error():
+    import polars as pl
+
+    from contracts.benchmark import build_benchmark
+
+    baseline = pl.DataFrame(
+        {
+            "year": [2024, 2025],
+            "enrollment_type": ["aged_non_dual"] * 2,
+            "person_years": [100.0, 100.0],
+            "expenditures": [1e6, 1.1e6],
+        }
+    ).with_columns((pl.col("expenditures") / pl.col("person_years")).alias("per_capita"))
+    py = pl.DataFrame({"enrollment_type": ["aged_non_dual"], "person_years": [90.0]})
+    with pytest.raises(ParameterError, match="give them no weight"):
+        build_benchmark(
+            baseline,
+            performance_year=2026,
+            weights=(1.0, 0.0, 0.0, 0.0),
+            annual_trend=0.05,
+            risk=None,
+            risk_growth_cap=0.03,
+            performance_person_years=py,
+        )
