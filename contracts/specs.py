@@ -170,7 +170,8 @@ class SharedSavingsSpec(_Spec):
     target_pmpm: float | None = Field(
         default=None,
         gt=0,
-        description="Contract PMPM target; None builds it from the panel's risk-adjusted history and trend.",
+        le=100_000,
+        description="Contract PMPM target (at most $100,000, a plausibility bound); None builds it from the panel's risk-adjusted history and trend.",
     )
     minimum_savings_rate: float = Field(default=0.02, ge=0, lt=1)
     sharing_rate: float = Field(default=0.5, ge=0, le=1)
@@ -190,7 +191,8 @@ class SharedSavingsSpec(_Spec):
     care_management_pmpm: float = Field(
         default=0.0,
         ge=0,
-        description="Care-management fee paid regardless of outcome (PMPM), netted from shared savings.",
+        le=10_000,
+        description="Care-management fee paid regardless of outcome (PMPM, at most $10,000, a plausibility bound), netted from shared savings.",
     )
 
 
@@ -199,8 +201,10 @@ class RiskCorridorsSpec(_Spec):
     of the savings (loss) rate; losses optionally capped."""
 
     family: Literal["risk_corridors"] = "risk_corridors"
-    target_pmpm: float | None = Field(default=None, gt=0)
-    corridors: tuple[Corridor, ...]
+    target_pmpm: float | None = Field(default=None, gt=0, le=100_000)
+    corridors: tuple[Corridor, ...] = Field(
+        min_length=1, description="Bands of the savings rate, from 0 up; at least one."
+    )
     loss_corridors: tuple[Corridor, ...] | None = Field(
         default=None,
         description="Bands for losses; None uses the same bands as savings (symmetric).",

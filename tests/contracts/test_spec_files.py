@@ -87,3 +87,38 @@ def test_f24_weights_that_leave_the_data_years_unweighted_are_a_clear_error():
             risk_growth_cap=0.03,
             performance_person_years=py,
         )
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        ("sharing_rate = true\n", "not true/false"),
+        ("target_pmpm = 1e308\n", "less than or equal"),
+        ("care_management_pmpm = 1e300\n", "less than or equal"),
+    ],
+)
+def test_f23_degenerate_shared_savings_values_are_refused(tmp_path, extra, match):
+    path = tmp_path / "spec.toml"
+    path.write_text('family = "shared_savings"\nname = "x"\nperformance_year = 2026\n' + extra)
+    with pytest.raises(ParameterError, match=match):
+        load_spec(path)
+
+
+def test_f23_empty_corridors_are_refused(tmp_path):
+    path = tmp_path / "spec.toml"
+    path.write_text(
+        'family = "risk_corridors"\nname = "x"\nperformance_year = 2026\ncorridors = []\n'
+    )
+    with pytest.raises(ParameterError, match="corridors"):
+        load_spec(path)
+
+
+@pytest.mark.parametrize("value", [-5.0, 1e308, 0.0])
+def test_f23_implausible_regional_per_capita_is_refused(value):
+    from contracts.projection import Assumptions
+
+    with pytest.raises(ParameterError, match="per-capita expenditure"):
+        Assumptions(
+            regional_per_capita={"aged_non_dual": value},
+            national_per_capita={"aged_non_dual": 12_000.0},
+        )
