@@ -121,6 +121,8 @@ def staged_dataset(out: str | Path, *, overwrite: bool = False) -> Iterator[Path
     otherwise. A kill at any moment leaves either the previous dataset or the new one at
     ``out``, never a mixture; leftovers are cleaned up by the next writer of ``out``."""
     out = Path(out)
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        _check_target(out, overwrite=overwrite)  # refused before any lock file is made beside it
     with dataset_lock(out):
         _recover_and_sweep(out)
         _check_target(out, overwrite=overwrite)

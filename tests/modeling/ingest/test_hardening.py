@@ -530,3 +530,13 @@ def test_synthetic_panel_has_no_claims_outside_enrollment(small_dataset):
 
 def test_errors_are_vbc_errors():
     assert issubclass(SchemaError, VbcError) and issubclass(DatasetError, VbcError)
+
+
+def test_f04_a_huge_folder_is_refused_not_walked(tmp_path, monkeypatch):
+    import modeling.ingest.cclf.files as files
+
+    monkeypatch.setattr(files, "MAX_WALK", 5)
+    for i in range(10):
+        (tmp_path / f"f{i}.txt").write_text("")
+    with pytest.raises(SchemaError, match="not a CCLF delivery folder"):
+        cclf_source(tmp_path)
