@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from modeling.errors import VbcError
+
 st.set_page_config(page_title="vbc-modeler", page_icon=":material/monitoring:", layout="wide")
 pages = [
     st.Page("app/pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
@@ -22,4 +24,7 @@ pages = [
     ),
     st.Page("app/pages/data.py", title="Data", icon=":material/database:"),
 ]
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except VbcError as exc:  # what, where and how to fix, on every page; never a traceback
+    st.error(str(exc))

@@ -16,9 +16,10 @@ whole input; ``contracts.specs.parse_spec`` phrases those itself.
 from __future__ import annotations
 
 import reprlib
+import typing
 from typing import Any, Self
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic.config import ExtraValues
 
 from modeling.errors import ParameterError
@@ -44,9 +45,29 @@ def invalid_model_message(model: str, exc: ValidationError) -> str:
     return f"Invalid {model}: {'; '.join(problems)}."
 
 
+def _is_number(annotation: Any) -> bool:
+    """Whether a field's type is a number (``float``/``int``, optional or not), not ``bool``."""
+    args = typing.get_args(annotation) or (annotation,)
+    return any(a in (float, int) for a in args) and bool not in args
+
+
 class VbcModel(BaseModel):
     """A pydantic model whose direct construction raises ``ParameterError`` instead of
-    pydantic's ``ValidationError`` (the message names the field, the value and the rule)."""
+    pydantic's ``ValidationError`` (the message names the field, the value and the rule).
+    Numbers must be finite: NaN and infinities (TOML ``inf``, JSON ``Infinity``) are refused."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_true_false_for_numbers(cls, data: Any) -> Any:
+        """``true``/``false`` given for a number field is refused (pydantic would read 1.0/0.0)."""
+        if isinstance(data, dict):
+            for name, info in cls.model_fields.items():
+                key = info.alias if info.alias in data else name
+                if isinstance(data.get(key), bool) and _is_number(info.annotation):
+                    raise ValueError(f"{key} = {data[key]}: expected a number, not true/false")
+        return data
 
     def __init__(self, /, **data: Any) -> None:
         try:

@@ -266,6 +266,12 @@ def build_benchmark(
         )
     if len(years) < len(weights):
         kept = weights[-len(years) :]
+        if sum(kept) <= 0:
+            raise ParameterError(
+                f"Only {len(years)} baseline year(s) in the data ({', '.join(map(str, years))}), "
+                f"and baseline_weights {list(weights)} give them no weight. Give weights for the "
+                "years the data has, or a dataset with the earlier years."
+            )
         notes.append(
             f"Only {len(years)} baseline year(s) in the data ({', '.join(map(str, years))}); weights {list(weights)} renormalized to the last {len(years)}."
         )

@@ -99,6 +99,19 @@ class Assumptions(VbcModel):
         description="ACO participants' total Parts A and B FFS revenue as a share of the panel's expenditures (for BASIC loss caps).",
     )
 
+    @field_validator("regional_per_capita", "national_per_capita")
+    @classmethod
+    def _per_capita_plausible(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        """Annual per-capita expenditures are positive and below $1,000,000 (a bound of ours:
+        national FFS per-capita figures are in the tens of thousands)."""
+        for kind, amount in (v or {}).items():
+            if not 0 < amount < 1_000_000:
+                raise ValueError(
+                    f"{kind} = {amount}: an annual per-capita expenditure must be above 0 and "
+                    "below 1,000,000 dollars"
+                )
+        return v
+
     @field_validator("initiatives")
     @classmethod
     def _known_categories(cls, v: dict[str, float]) -> dict[str, float]:

@@ -170,7 +170,8 @@ class SharedSavingsSpec(_Spec):
     target_pmpm: float | None = Field(
         default=None,
         gt=0,
-        description="Contract PMPM target; None builds it from the panel's risk-adjusted history and trend.",
+        le=100_000,
+        description="Contract PMPM target (at most $100,000, a plausibility bound); None builds it from the panel's risk-adjusted history and trend.",
     )
     minimum_savings_rate: float = Field(default=0.02, ge=0, lt=1)
     sharing_rate: float = Field(default=0.5, ge=0, le=1)
@@ -190,7 +191,8 @@ class SharedSavingsSpec(_Spec):
     care_management_pmpm: float = Field(
         default=0.0,
         ge=0,
-        description="Care-management fee paid regardless of outcome (PMPM), netted from shared savings.",
+        le=10_000,
+        description="Care-management fee paid regardless of outcome (PMPM, at most $10,000, a plausibility bound), netted from shared savings.",
     )
 
 
@@ -199,8 +201,10 @@ class RiskCorridorsSpec(_Spec):
     of the savings (loss) rate; losses optionally capped."""
 
     family: Literal["risk_corridors"] = "risk_corridors"
-    target_pmpm: float | None = Field(default=None, gt=0)
-    corridors: tuple[Corridor, ...]
+    target_pmpm: float | None = Field(default=None, gt=0, le=100_000)
+    corridors: tuple[Corridor, ...] = Field(
+        min_length=1, description="Bands of the savings rate, from 0 up; at least one."
+    )
     loss_corridors: tuple[Corridor, ...] | None = Field(
         default=None,
         description="Bands for losses; None uses the same bands as savings (symmetric).",
@@ -286,14 +290,28 @@ def load_spec(path: str | Path) -> ContractSpec:
 
 
 def read_settings_file(path: Path) -> dict:
-    """The dict in a JSON file (by suffix) or a TOML file (otherwise); bad syntax is a clear error."""
-    text = path.read_text()
+    """The dict in a JSON file (by suffix) or a TOML file (otherwise); a folder, text that is not
+    UTF-8 (a byte-order mark is allowed), bad syntax, nesting too deep or a top level that is not
+    a table is a clear error."""
+    kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
     try:
-        return json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_bytes().decode("utf-8-sig")
+    except IsADirectoryError:
+        raise ParameterError(f"{path} is a folder; give the {kind} file of the spec.") from None
+    except UnicodeDecodeError as exc:
         raise ParameterError(
-            f"{path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}."
+            f"{path} is not UTF-8 text (byte {exc.start:,}): a binary file, or saved in another "
+            "encoding; re-save it as UTF-8."
         ) from None
+    try:
+        data = json.loads(text) if kind == "JSON" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ParameterError(f"{path} is not valid {kind}: {exc}.") from None
+    except RecursionError:
+        raise ParameterError(f"{path} is nested too deeply to be a spec.") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: the top level must be a table of settings, not a list.")
+    return data
 
 
 def spec_to_dict(spec: ContractSpec) -> dict:

@@ -3,13 +3,26 @@
 The manifest records the schema version, where the data came from, each table's row count and
 the SHA-256 of each file, so a dataset can be checked against what was written. Tables are
 written in row groups, so a dataset larger than memory can be streamed out chunk by chunk.
+
+A dataset is written whole or not at all (``staged_dataset``): everything (tables, manifest,
+data-quality report, quarantine) goes into a hidden staging folder beside the target, which is
+renamed into place only once complete. Writers of one target hold a lock on it, so two cannot
+interleave; an existing dataset is replaced only when asked (``overwrite=True``), and a folder
+that is not a dataset is never replaced. Paths are handed to polars literally (``glob=False``),
+so ``[1]``, ``?`` or ``*`` in a folder name never select other folders.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
-from collections.abc import Mapping
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +38,114 @@ from modeling.schema import REQUIRED_TABLES, SCHEMA_VERSION, TABLES, table_schem
 MANIFEST = "manifest.json"
 QUALITY_REPORT = "data_quality.json"
 QUARANTINE_DIR = "quarantine"
+STAGING_MARK = ".staging-"  # hidden sibling folders: .<name>.staging-<token>
+REPLACED_MARK = ".replaced-"  # the previous dataset, between the two renames of a swap
+DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def check_dataset_name(name: str) -> str:
+    """``name`` when it can name a dataset folder in a workspace (letters, digits, ``-``, ``_``;
+    up to 64, not starting with ``-`` or ``_``); else a ``DatasetError``. Nothing else can name a
+    folder, so a name can never reach outside the workspace's ``datasets/``."""
+    if not isinstance(name, str) or not DATASET_NAME.fullmatch(name):
+        raise DatasetError(
+            f"Dataset name {name!r} is not allowed: use 1 to 64 letters, digits, '-' or '_', "
+            "starting with a letter or digit."
+        )
+    return name
+
+
+def _lock_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.lock"
+
+
+@contextmanager
+def dataset_lock(out: Path) -> Iterator[None]:
+    """Hold the write lock of dataset folder ``out`` (a ``DatasetError`` at once when another
+    process or thread holds it)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(_lock_path(out), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatasetError(
+                f"{out}: another ingest or generation is writing this dataset right now. Wait for "
+                "it to finish, or write to another folder."
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _check_target(out: Path, *, overwrite: bool) -> None:
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise DatasetError(
+            f"{out} exists and is not a folder; a dataset is a folder. Give a new folder name."
+        )
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not (out / MANIFEST).exists():
+        raise DatasetError(
+            f"{out} is a folder with files that is not a dataset (it has no {MANIFEST}); it is "
+            "never replaced. Give a new or empty folder for the dataset."
+        )
+    if not overwrite:
+        raise DatasetError(
+            f"{out} already holds a dataset. Replace it explicitly (`--overwrite` on the command "
+            "line, the 'Replace' box in the app, overwrite=True in Python) or choose another name."
+        )
+
+
+def _recover_and_sweep(out: Path) -> None:
+    """Under the lock: finish a swap a killed writer left half done (the previous dataset is put
+    back) and remove staging folders left by killed writers."""
+    prefix = f".{out.name}"
+    for p in out.parent.iterdir():
+        if not p.name.startswith(prefix):
+            continue
+        rest = p.name[len(prefix) :]
+        if rest.startswith(REPLACED_MARK):
+            if not out.exists() and (p / MANIFEST).is_file():
+                os.rename(p, out)
+            else:
+                shutil.rmtree(p, ignore_errors=True)
+        elif rest.startswith(STAGING_MARK):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+@contextmanager
+def staged_dataset(out: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """A staging folder to write a whole dataset into; renamed to ``out`` when the block ends
+    without an exception (the previous dataset there, if any, is removed only after), removed
+    otherwise. A kill at any moment leaves either the previous dataset or the new one at
+    ``out``, never a mixture; leftovers are cleaned up by the next writer of ``out``."""
+    out = Path(out)
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        _check_target(out, overwrite=overwrite)  # refused before any lock file is made beside it
+    with dataset_lock(out):
+        _recover_and_sweep(out)
+        _check_target(out, overwrite=overwrite)
+        token = uuid.uuid4().hex[:12]
+        stage = out.parent / f".{out.name}{STAGING_MARK}{token}"
+        stage.mkdir()
+        try:
+            yield stage
+            if not (stage / MANIFEST).is_file():
+                raise DatasetError(f"{out}: the writer finished without a manifest; not loaded.")
+            _swap(stage, out, token)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _swap(stage: Path, out: Path, token: str) -> None:
+    if out.is_dir():
+        old = out.parent / f".{out.name}{REPLACED_MARK}{token}"
+        os.rename(out, old)
+        os.rename(stage, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(stage, out)
 
 
 def file_sha256(path: Path) -> str:
@@ -63,18 +184,37 @@ class DatasetWriter:
 
     >>> with DatasetWriter(out, source={"kind": "synthetic"}) as w:   # doctest: +SKIP
     ...     w.write("eligibility", frame)
+
+    With ``atomic=True`` (the default) the dataset is staged beside ``path`` and renamed into
+    place on success (``staged_dataset``; ``overwrite`` says whether an existing dataset there
+    may be replaced). ``atomic=False`` writes into ``path`` itself: for a caller that already
+    holds a ``staged_dataset`` and writes more files into it.
     """
 
     def __init__(
-        self, path: str | Path, source: Mapping[str, Any], *, row_group_size: int = 1_000_000
+        self,
+        path: str | Path,
+        source: Mapping[str, Any],
+        *,
+        row_group_size: int = 1_000_000,
+        atomic: bool = True,
+        overwrite: bool = True,
     ):
-        self.path = Path(path)
+        self.target = Path(path)
+        self.path = self.target
         self.source = dict(source)
         self.row_group_size = row_group_size
+        self.atomic = atomic
+        self.overwrite = overwrite
+        self._stage: Any = None
         self._writers: dict[str, pq.ParquetWriter] = {}
         self._rows: dict[str, int] = {}
 
     def __enter__(self) -> DatasetWriter:
+        if self.atomic:
+            self._stage = staged_dataset(self.target, overwrite=self.overwrite)
+            self.path = self._stage.__enter__()
+            return self
         self.path.mkdir(parents=True, exist_ok=True)
         stale = self.path / MANIFEST
         if stale.exists():
@@ -96,9 +236,21 @@ class DatasetWriter:
         self._rows[table] += arrow.num_rows
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        stage, self._stage = self._stage, None
+        try:
+            self._finish(complete=exc_type is None)
+        except BaseException as err:
+            if stage is not None:
+                stage.__exit__(type(err), err, err.__traceback__)
+            raise
+        if stage is not None:
+            stage.__exit__(exc_type, exc, tb)  # renamed into place when complete
+            self.path = self.target
+
+    def _finish(self, *, complete: bool) -> None:
         for w in self._writers.values():
             w.close()
-        if exc_type is None:
+        if complete:
             for table in REQUIRED_TABLES:
                 if table not in self._writers:
                     self.write(table, pl.DataFrame(schema=table_schema(table).polars_schema))
@@ -122,7 +274,9 @@ def write_manifest(path: Path, source: Mapping[str, Any], rows: Mapping[str, int
         "tables": tables,
         "content_hash": content,
     }
-    (path / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    tmp = path / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path / MANIFEST)  # never a half-written manifest
     return manifest
 
 
@@ -165,12 +319,50 @@ def scan_parquet(path: Path) -> pl.LazyFrame:
     """A lazy frame over a Parquet file whose columns with no value in any row are served as typed
     nulls, so no query decodes them (most claims fill few of the 25 diagnosis and procedure
     columns)."""
-    frame = pl.scan_parquet(path)
+    frame = pl.scan_parquet(path, glob=False)
     empty = empty_columns(path)
     if not empty:
         return frame
     schema = frame.collect_schema()
     return frame.with_columns(pl.lit(None, dtype=schema[c]).alias(c) for c in empty)
+
+
+def read_manifest(path: Path) -> dict:
+    """The manifest of dataset folder ``path``, checked for the shape every reader relies on (a
+    ``DatasetError`` naming the folder and the fix when it is missing, empty or damaged)."""
+    f = path / MANIFEST
+    if not f.is_file():
+        raise DatasetError(
+            f"{path} is not a dataset: it has no {MANIFEST}. Create one with "
+            "`vbc synth --out DIR` or `vbc ingest canonical SRC --out DIR`."
+        )
+    fix = "Write the dataset again (`vbc ingest ... --overwrite`, or regenerate it)."
+    try:
+        manifest = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise DatasetError(f"{f} is empty or damaged ({exc.__class__.__name__}). {fix}") from None
+    tables = manifest.get("tables") if isinstance(manifest, dict) else None
+    well_formed = (
+        isinstance(tables, dict)
+        and isinstance(manifest.get("content_hash"), str)
+        and all(
+            isinstance(e, dict)
+            and isinstance(e.get("file"), str)
+            and Path(e["file"]).name == e["file"]  # a file of this folder, nothing else
+            and isinstance(e.get("rows"), int)
+            and isinstance(e.get("sha256"), str)
+            for e in tables.values()
+        )
+    )
+    if not well_formed:
+        raise DatasetError(
+            f"{f} is not a valid manifest (it needs 'tables' with file, rows and sha256 of each, "
+            f"and 'content_hash'). {fix}"
+        )
+    missing = [t for t in REQUIRED_TABLES if t not in (tables or {})]
+    if missing:
+        raise DatasetError(f"{f} lists no table {', '.join(missing)}, which is required. {fix}")
+    return manifest
 
 
 @dataclass(frozen=True)
@@ -182,12 +374,7 @@ class Dataset:
 
     def __init__(self, path: str | Path):
         object.__setattr__(self, "path", Path(path))
-        if not (self.path / MANIFEST).is_file():
-            raise DatasetError(
-                f"{self.path} is not a dataset: it has no {MANIFEST}. Create one with "
-                "`vbc synth --out DIR` or `vbc ingest canonical SRC --out DIR`."
-            )
-        object.__setattr__(self, "manifest", json.loads((self.path / MANIFEST).read_text()))
+        object.__setattr__(self, "manifest", read_manifest(self.path))
 
     @property
     def tables(self) -> list[str]:
@@ -213,7 +400,7 @@ class Dataset:
 
     def quarantine(self, table: str) -> pl.DataFrame | None:
         p = self.path / QUARANTINE_DIR / f"{table}.parquet"
-        return pl.read_parquet(p) if p.exists() else None
+        return pl.read_parquet(p, glob=False) if p.exists() else None
 
     def verify(self) -> list[str]:
         """Problems found comparing files with the manifest (empty when the dataset is intact)."""

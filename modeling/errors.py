@@ -17,3 +17,12 @@ class DatasetError(VbcError):
 
 class ParameterError(VbcError):
     """A parameter is out of range, or a parameter table has no row for the requested key."""
+
+
+class StoreError(VbcError):
+    """The workspace store cannot be opened or read: busy (another process holds it), damaged,
+    not a store at all, or not writable."""
+
+
+class StoreBusyError(StoreError):
+    """Another process holds the workspace store for writing; the work can be retried shortly."""

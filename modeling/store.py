@@ -5,11 +5,19 @@ history, audit log), behind a small repository interface.
 file per workspace; the same statements run on PostgreSQL (``TEXT``, ``TIMESTAMP``, ``BLOB`` ->
 ``BYTEA`` is the one type to map) for a shared team deployment. Payloads are JSON text, ids are
 UUIDs made here, so nothing depends on one database's sequences.
+
+Concurrency: DuckDB lets one process write a file at a time. Opening waits for another process's
+hold to end, retrying with backoff up to ``timeout`` seconds, then says the store is busy
+(``StoreBusyError``); work that only reads opens it read-only. Model versions are allocated by
+retrying on the (name, version) key, so concurrent registrations each get their own version. A
+file that is not a DuckDB store, or a damaged one, is a ``StoreError`` that says so.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +26,43 @@ from typing import Any, Protocol
 
 import duckdb
 
-from modeling.errors import VbcError
+from modeling.errors import StoreBusyError, StoreError, VbcError
+
+OPEN_TIMEOUT = 10.0  # seconds an open waits for another process to release the store
+CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+_SCHEMA_LOCK = threading.Lock()
+_REGISTER_LOCK = threading.Lock()
+
+
+def _classify(path: Path, exc: Exception) -> StoreError:
+    """The user's message for a DuckDB error on the store file at ``path``."""
+    text = str(exc)
+    if (
+        "Could not set lock" in text
+        or "Conflicting lock" in text
+        or "different configuration" in text
+    ):
+        return StoreBusyError(
+            f"The workspace store {path} is busy: another process (a `vbc` command, or another "
+            "app) is writing it. Try again when it has finished."
+        )
+    if "Permission denied" in text or "Operation not permitted" in text or "Read-only" in text:
+        return StoreError(
+            f"The workspace store {path} cannot be written (the file or folder is read-only). "
+            "Make the workspace writable, or use a workspace of your own (--workspace / "
+            "$VBC_WORKSPACE)."
+        )
+    if "Is a directory" in text or path.is_dir():
+        return StoreError(f"The workspace store {path} is a folder, not a file. Move it aside.")
+    return StoreError(
+        f"The workspace store {path} is damaged or not a DuckDB store ({exc.__class__.__name__}). "
+        "Move it aside (a new, empty store is then created: saved scenarios and models in the "
+        "old one are not carried over) or restore it from a backup."
+    )
+
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS scenario (
@@ -103,21 +147,64 @@ class Store(Protocol):
 class WorkspaceStore:
     """DB-API implementation of ``Store`` (DuckDB by default). Use as a context manager or call ``close``."""
 
-    def __init__(self, connection) -> None:
+    def __init__(self, connection, *, path: Path | None = None, read_only: bool = False) -> None:
         self._db = connection
-        for statement in SCHEMA:
-            self._db.execute(statement)
+        self._path = path or Path("workspace store")
+        if read_only:
+            return
+        with _SCHEMA_LOCK:  # threads of one process creating a fresh store's tables
+            for attempt in range(20):
+                try:
+                    for statement in SCHEMA:
+                        self._db.execute(statement)
+                    break
+                except duckdb.TransactionException:  # another process created them meanwhile
+                    time.sleep(0.05 * (attempt + 1))
+                except duckdb.Error as exc:
+                    raise _classify(self._path, exc) from exc
 
     @classmethod
-    def open(cls, path: str | Path) -> WorkspaceStore:
+    def open(
+        cls, path: str | Path, *, read_only: bool = False, timeout: float | None = None
+    ) -> WorkspaceStore:
+        """The store at ``path`` (created when missing, unless ``read_only``; a read-only open of
+        a store that does not exist yet opens it read-write, which creates it). Waits up to
+        ``timeout`` seconds (default ``OPEN_TIMEOUT``) while another process holds it."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if read_only and not path.exists():
+            read_only = False
+        if not read_only:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _classify(path, exc) from exc
+        deadline = time.monotonic() + (OPEN_TIMEOUT if timeout is None else timeout)
+        delay = 0.05
+        while True:
+            try:
+                connection = duckdb.connect(str(path), read_only=read_only, config=CONFIG)
+                return cls(connection, path=path, read_only=read_only)
+            except duckdb.ConnectionException as exc:
+                if read_only:  # this process already has it open read-write: share that
+                    read_only = False
+                    continue
+                error = _classify(path, exc)  # open read-only by another thread: wait for it
+                if not isinstance(error, StoreBusyError) or time.monotonic() >= deadline:
+                    raise error from exc
+            except (duckdb.Error, OSError) as exc:
+                error = _classify(path, exc)
+                if not isinstance(error, StoreBusyError) or time.monotonic() >= deadline:
+                    raise error from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    def _execute(self, sql: str, params: list | None = None):
         try:
-            return cls(duckdb.connect(str(path)))
-        except duckdb.IOException as exc:
-            raise VbcError(
-                f"Cannot open the workspace store {path}: {exc}. Is another process using it?"
-            ) from exc
+            return self._db.execute(sql, params or [])
+        except (duckdb.ConstraintException, duckdb.TransactionException):
+            raise
+        except duckdb.Error as exc:
+            raise _classify(self._path, exc) from exc
 
     def close(self) -> None:
         self._db.close()
@@ -129,7 +216,7 @@ class WorkspaceStore:
         self.close()
 
     def _one(self, sql: str, params: list) -> tuple:
-        row = self._db.execute(sql, params).fetchone()
+        row = self._execute(sql, params).fetchone()
         if row is None:
             raise VbcError(f"No record found for {params[0]!r}.")
         return row
@@ -139,7 +226,7 @@ class WorkspaceStore:
         self, name: str, kind: str, payload: dict, results: dict | None = None
     ) -> Scenario:
         s = Scenario(str(uuid.uuid4()), name, kind, _now(), payload, results)
-        self._db.execute(
+        self._execute(
             "INSERT INTO scenario VALUES (?, ?, ?, ?, ?, ?)",
             [
                 s.id,
@@ -162,12 +249,12 @@ class WorkspaceStore:
             sql, params = sql + " WHERE kind = ?", [kind]
         return [
             self._scenario(r)
-            for r in self._db.execute(sql + " ORDER BY created_at DESC, name", params).fetchall()
+            for r in self._execute(sql + " ORDER BY created_at DESC, name", params).fetchall()
         ]
 
     def delete_scenario(self, scenario_id: str) -> None:
         self.get_scenario(scenario_id)
-        self._db.execute("DELETE FROM scenario WHERE id = ?", [scenario_id])
+        self._execute("DELETE FROM scenario WHERE id = ?", [scenario_id])
         self.audit("delete_scenario", {"id": scenario_id})
 
     @staticmethod
@@ -178,14 +265,36 @@ class WorkspaceStore:
 
     # model registry
     def register_model(self, name: str, card: dict, artifact: bytes | None = None) -> ModelEntry:
-        latest = self._db.execute(
-            "SELECT max(version) FROM model_registry WHERE name = ?", [name]
-        ).fetchone()[0]
-        entry = ModelEntry(str(uuid.uuid4()), name, (latest or 0) + 1, _now(), card, artifact)
-        self._db.execute(
-            "INSERT INTO model_registry VALUES (?, ?, ?, ?, ?, ?)",
-            [entry.id, name, entry.version, entry.created_at, json.dumps(card), artifact],
-        )
+        """A new version of model ``name``: one more than the latest, allocated by retrying on
+        the (name, version) key, so concurrent registrations never share a version."""
+        with _REGISTER_LOCK:
+            for attempt in range(50):
+                latest = self._execute(
+                    "SELECT max(version) FROM model_registry WHERE name = ?", [name]
+                ).fetchone()[0]
+                entry = ModelEntry(
+                    str(uuid.uuid4()), name, (latest or 0) + 1, _now(), card, artifact
+                )
+                try:
+                    self._db.execute(
+                        "INSERT INTO model_registry VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            entry.id,
+                            name,
+                            entry.version,
+                            entry.created_at,
+                            json.dumps(card),
+                            artifact,
+                        ],
+                    )
+                    break
+                except (duckdb.ConstraintException, duckdb.TransactionException):
+                    time.sleep(0.01 * (attempt + 1))
+            else:
+                raise StoreBusyError(
+                    f"Could not allocate a version of model '{name}' in {self._path}: others "
+                    "kept registering at the same time. Try again."
+                )
         self.audit("register_model", {"name": name, "version": entry.version})
         return entry
 
@@ -208,7 +317,7 @@ class WorkspaceStore:
         )
 
     def list_models(self) -> list[ModelEntry]:
-        rows = self._db.execute(
+        rows = self._execute(
             "SELECT id, name, version, created_at, card FROM model_registry ORDER BY name, version"
         ).fetchall()
         return [ModelEntry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
@@ -216,7 +325,7 @@ class WorkspaceStore:
     # run history
     def start_run(self, command: str, parameters: dict) -> RunRecord:
         run = RunRecord(str(uuid.uuid4()), command, _now(), None, "running", parameters)
-        self._db.execute(
+        self._execute(
             "INSERT INTO run_history VALUES (?, ?, ?, NULL, ?, ?, NULL)",
             [run.id, command, run.started_at, run.status, json.dumps(parameters, default=str)],
         )
@@ -224,7 +333,7 @@ class WorkspaceStore:
 
     def finish_run(self, run_id: str, status: str, summary: dict | None = None) -> RunRecord:
         self._one("SELECT id FROM run_history WHERE id = ?", [run_id])
-        self._db.execute(
+        self._execute(
             "UPDATE run_history SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
             [
                 _now(),
@@ -236,7 +345,7 @@ class WorkspaceStore:
         return self._run(self._one("SELECT * FROM run_history WHERE id = ?", [run_id]))
 
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        rows = self._db.execute(
+        rows = self._execute(
             "SELECT * FROM run_history ORDER BY started_at DESC LIMIT ?", [limit]
         ).fetchall()
         return [self._run(r) for r in rows]
@@ -256,14 +365,14 @@ class WorkspaceStore:
     # audit log
     def audit(self, action: str, detail: dict, actor: str = "system") -> AuditEntry:
         entry = AuditEntry(str(uuid.uuid4()), _now(), actor, action, detail)
-        self._db.execute(
+        self._execute(
             "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)",
             [entry.id, entry.at, actor, action, json.dumps(detail, default=str)],
         )
         return entry
 
     def audit_log(self, limit: int = 100) -> list[AuditEntry]:
-        rows = self._db.execute(
+        rows = self._execute(
             "SELECT * FROM audit_log ORDER BY occurred_at DESC LIMIT ?", [limit]
         ).fetchall()
         return [AuditEntry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]

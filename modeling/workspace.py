@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from modeling.dataset import MANIFEST, Dataset
+from modeling.dataset import DATASET_NAME, MANIFEST, Dataset, check_dataset_name
 from modeling.errors import DatasetError
 from modeling.store import WorkspaceStore
 
@@ -45,16 +45,22 @@ class Workspace:
     def outputs_dir(self) -> Path:
         return self.path / "outputs"
 
-    def store(self) -> WorkspaceStore:
-        return WorkspaceStore.open(self.path / "workspace.duckdb")
+    def store(self, *, read_only: bool = False) -> WorkspaceStore:
+        """The workspace store; ``read_only=True`` for work that only reads it (works in a
+        read-only workspace, and beside other readers)."""
+        return WorkspaceStore.open(self.path / "workspace.duckdb", read_only=read_only)
 
     def dataset_names(self) -> list[str]:
         if not self.datasets_dir.is_dir():
             return []
-        return sorted(p.name for p in self.datasets_dir.iterdir() if (p / MANIFEST).is_file())
+        return sorted(
+            p.name
+            for p in self.datasets_dir.iterdir()
+            if DATASET_NAME.fullmatch(p.name) and (p / MANIFEST).is_file()
+        )  # staging and replaced folders (hidden names) are never datasets
 
     def dataset(self, name: str = DEFAULT_DATASET) -> Dataset:
-        path = self.datasets_dir / name
+        path = self.dataset_path(name)
         if not (path / MANIFEST).is_file():
             raise DatasetError(
                 f"Workspace {self.path} has no dataset '{name}'. Datasets here: "
@@ -63,7 +69,9 @@ class Workspace:
         return Dataset(path)
 
     def dataset_path(self, name: str) -> Path:
-        return self.datasets_dir / name
+        """The folder of dataset ``name`` (a ``DatasetError`` for a name that is not a plain
+        dataset name: nothing outside ``datasets/`` can be named)."""
+        return self.datasets_dir / check_dataset_name(name)
 
     def active_dataset_name(self) -> str:
         """The dataset last chosen in the app (or with ``set_active``); else the default panel;
@@ -114,6 +122,9 @@ class Workspace:
         partial = self.datasets_dir / f".{DEFAULT_DATASET}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         source = dict(make(partial).manifest["source"])
+        if (target / MANIFEST).is_file():  # another session finished first
+            shutil.rmtree(partial, ignore_errors=True)
+            return Dataset(target)
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
         with self.store() as store:

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from modeling.errors import DatasetError, ParameterError, SchemaError, VbcError
+from modeling.errors import DatasetError, ParameterError, SchemaError, StoreError, VbcError
 
 NOWHERE = Path("/nonexistent/vbc-dataset")
 SPANS_WITHOUT_START = pl.LazyFrame(
@@ -142,6 +142,43 @@ def _synth_spec():
     SynthSpec(members=0, start_year=2023, years=2, seed=1)
 
 
+def _staged_dataset_on_a_file():
+    from modeling.dataset import staged_dataset
+
+    with staged_dataset(Path(__file__)):
+        pass
+
+
+def _dataset_name():
+    from modeling.dataset import check_dataset_name
+
+    check_dataset_name("../elsewhere")
+
+
+def _text_source_unknown_encoding():
+    from modeling.ingest.sources import text_source
+
+    text_source(Path(__file__), Path("/nonexistent"), encoding="klingon-8")
+
+
+def _cclf_source_of_nothing():
+    from modeling.ingest.cclf.files import cclf_source
+
+    cclf_source(NOWHERE)
+
+
+def _store_that_is_a_folder():
+    from modeling.store import WorkspaceStore
+
+    WorkspaceStore.open(Path(__file__).parent, timeout=0)
+
+
+def _server_folder_off():
+    from app.uploads import server_folder
+
+    server_folder("/etc", [])
+
+
 CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "member_months without enrollment_start_date": (_member_months, SchemaError),
     "december_enrollees without enrollment_start_date": (_december_enrollees, SchemaError),
@@ -162,6 +199,12 @@ CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "an unknown feature set": (_feature_kind, ParameterError),
     "no CMS eligible-code list for the year": (_eligible_codes, ParameterError),
     "SynthSpec with no members": (_synth_spec, ParameterError),
+    "staged_dataset onto a file": (_staged_dataset_on_a_file, DatasetError),
+    "a dataset name with a path in it": (_dataset_name, DatasetError),
+    "text_source with an unknown encoding": (_text_source_unknown_encoding, SchemaError),
+    "cclf_source of a missing folder": (_cclf_source_of_nothing, SchemaError),
+    "WorkspaceStore.open of a folder": (_store_that_is_a_folder, StoreError),
+    "a server folder while they are off": (_server_folder_off, VbcError),
 }
 
 

@@ -3,6 +3,8 @@ messages (exit code 2) rather than tracebacks."""
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -60,3 +62,37 @@ def open_dataset(workspace: Workspace, dataset: str | None) -> Dataset:
 def output(workspace: Workspace, dataset: Dataset, given: Path | None, default: str) -> Path:
     """The path a command writes: the one given, else ``default`` under the workspace's outputs."""
     return given if given is not None else workspace.output_path(dataset, default)
+
+
+def out_file(path: Path | None) -> Path | None:
+    """Option callback for an ``--out`` file, run before the command's work: the file's folder
+    must exist and be writable, and the path must not be a folder (a clear message, exit 2)."""
+    if path is None:
+        return None
+    problem = None
+    if path.is_dir():
+        problem = f"--out {path} is a folder; give a file name (e.g. {path / 'result.csv'})."
+    elif not path.parent.is_dir():
+        problem = f"--out {path}: the folder {path.parent} does not exist; create it first."
+    elif not os.access(path.parent, os.W_OK):
+        problem = f"--out {path}: the folder {path.parent} is not writable."
+    if problem:
+        raise typer.BadParameter(problem)
+    return path
+
+
+def out_folder(path: Path | None) -> Path | None:
+    """Option callback for an ``--out`` dataset folder: not an existing file."""
+    if path is not None and path.exists() and not path.is_dir():
+        raise typer.BadParameter(f"--out {path} is a file; a dataset is written to a folder.")
+    return path
+
+
+def finite(value: float | None) -> float | None:
+    """Option callback: a finite number (no nan or inf)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number.")
+    return value
+
+
+SEED_MAX = 2**32 - 1  # numpy's seed range

@@ -10,16 +10,22 @@ from rich.console import Console
 from rich.table import Table
 
 from app.cli._common import (
+    SEED_MAX,
     DatasetOption,
     WorkspaceOption,
     console,
     fail,
+    finite,
     open_dataset,
     open_workspace,
+    out_file,
 )
+from app.export import write_csv
 from app.format import money, pct, signed_pct
 from modeling.errors import VbcError
 from modeling.workspace import Workspace
+
+MAX_DRAWS = 1_000_000  # the app offers up to 10,000; a million simulated years is ample for a tail
 
 app = typer.Typer()
 contracts_app = typer.Typer(help="Contract presets and specs.", no_args_is_help=True)
@@ -60,7 +66,8 @@ def settle(
         ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Write every line of every settlement to this CSV.")
+        Path | None,
+        typer.Option(help="Write every line of every settlement to this CSV.", callback=out_file),
     ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
@@ -138,7 +145,7 @@ def settle(
         )
     Console(width=max(console.width, 120)).print(compare)  # seven columns
     if out:
-        settlement_lines(results).write_csv(out)
+        write_csv(settlement_lines(results), out)
         console.print(f"wrote {out}")
 
 
@@ -152,8 +159,17 @@ def simulate(
         ),
     ],
     dataset: DatasetOption = None,
-    draws: Annotated[int, typer.Option(help="Number of simulated performance years.")] = 10_000,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same results).")] = 1,
+    draws: Annotated[
+        int,
+        typer.Option(
+            help=f"Number of simulated performance years (1 to {MAX_DRAWS:,}).",
+            min=1,
+            max=MAX_DRAWS,
+        ),
+    ] = 10_000,
+    seed: Annotated[
+        int, typer.Option(help="Random seed (same seed, same results).", min=0, max=SEED_MAX)
+    ] = 1,
     assumptions: Annotated[
         Path | None, typer.Option(help="Assumptions file (TOML/JSON), as for vbc settle.")
     ] = None,
@@ -166,13 +182,15 @@ def simulate(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Write the scenario (spec, assumptions, seed, draws, summary, histogram, tornado) as JSON, and a one-page Markdown summary beside it."
+            help="Write the scenario (spec, assumptions, seed, draws, summary, histogram, tornado) as JSON, and a one-page Markdown summary beside it.",
+            callback=out_file,
         ),
     ] = None,
     cvar_limit: Annotated[
         float | None,
         typer.Option(
-            help="With several contracts: the largest CVaR (95%) loss you accept, in dollars; picks the best option and mix within it."
+            help="With several contracts: the largest CVaR (95%) loss you accept, in dollars; picks the best option and mix within it.",
+            callback=finite,
         ),
     ] = None,
     use_model: Annotated[

@@ -12,12 +12,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from app.cli._common import (
+    SEED_MAX,
     DatasetArgument,
     WorkspaceOption,
     console,
     fail,
     open_dataset,
     open_workspace,
+    out_folder,
 )
 from modeling.errors import VbcError
 
@@ -66,12 +68,22 @@ def synth(
         typer.Option(
             help="Folder to write (default: datasets/synth-MEMBERS-seedSEED in the workspace, or cclf/... for --format cclf).",
             show_default=False,
+            callback=out_folder,
         ),
     ] = None,
-    members: Annotated[int, typer.Option(help="Members enrolled in the first year.")] = 20_000,
+    members: Annotated[
+        int,
+        typer.Option(
+            help="Members enrolled in the first year (1 to 2,000,000; a million takes ~11 minutes).",
+            min=1,
+            max=2_000_000,
+        ),
+    ] = 20_000,
     start_year: Annotated[int, typer.Option(help="First calendar year.")] = 2023,
     years: Annotated[int, typer.Option(help="Number of years.")] = 3,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 1,
+    seed: Annotated[
+        int, typer.Option(help="Random seed (same seed, same bytes).", min=0, max=SEED_MAX)
+    ] = 1,
     report: Annotated[
         bool, typer.Option(help="Measure and print every calibration figure.")
     ] = True,
@@ -82,6 +94,9 @@ def synth(
             help="canonical (a dataset folder) or cclf (CMS CCLF deliveries: monthly files, run-out, adjustments, MBI changes).",
         ),
     ] = "canonical",
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the dataset already at --out (never done otherwise).")
+    ] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Generate a synthetic Medicare fee-for-service population as a canonical dataset or as CCLF files."""
@@ -96,6 +111,8 @@ def synth(
     if out is None:
         folder = ws.datasets_dir if format == "canonical" else ws.path / "cclf"
         out = folder / f"synth-{members}-seed{seed}"
+    if format == "canonical" and (out / "manifest.json").exists() and not overwrite:
+        fail(VbcError(f"{out} already holds a dataset; pass --overwrite to replace it."))
     scratch = tempfile.TemporaryDirectory(prefix="vbc-synth-") if format == "cclf" else None
     target = Path(scratch.name) / "dataset" if scratch else out
     try:
@@ -154,6 +171,17 @@ def ingest_canonical_cmd(
         typer.Option(
             help="Dataset folder to write (default: datasets/<source name> in the workspace).",
             show_default=False,
+            callback=out_folder,
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the dataset already at --out (never done otherwise).")
+    ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="Text encoding of the CSV files when not UTF-8 (e.g. cp1252, latin-1, utf-16).",
+            show_default=False,
         ),
     ] = None,
     workspace: WorkspaceOption = None,
@@ -161,10 +189,16 @@ def ingest_canonical_cmd(
     """Validate canonical files and write accepted rows, quarantine and data-quality report."""
     from modeling.ingest.canonical import ingest_canonical
 
-    out = out or open_workspace(workspace).dataset_path(src.stem)
     try:
+        out = out or open_workspace(workspace).dataset_path(src.stem)
         with console.status("ingesting...") as status:
-            report = ingest_canonical(src, out, progress=lambda msg: status.update(msg))
+            report = ingest_canonical(
+                src,
+                out,
+                progress=lambda msg: status.update(msg),
+                overwrite=overwrite,
+                encoding=encoding,
+            )
     except VbcError as exc:
         fail(exc)
     print_quality(report.to_dict())
@@ -184,8 +218,12 @@ def ingest_cclf_cmd(
         typer.Option(
             help="Dataset folder to write (default: datasets/<source name> in the workspace).",
             show_default=False,
+            callback=out_folder,
         ),
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the dataset already at --out (never done otherwise).")
+    ] = False,
     enrollment: Annotated[
         Path | None,
         typer.Option(
@@ -200,8 +238,8 @@ def ingest_cclf_cmd(
     """Read CCLF files: MBI crosswalk, claim versions resolved, every line loaded or accounted for."""
     from modeling.ingest.cclf import ingest_cclf
 
-    out = out or open_workspace(workspace).dataset_path(src.stem)
     try:
+        out = out or open_workspace(workspace).dataset_path(src.stem)
         with console.status("ingesting CCLF...") as status:
             report = ingest_cclf(
                 src,
@@ -209,6 +247,7 @@ def ingest_cclf_cmd(
                 enrollment=enrollment,
                 layout_version=layout_version,
                 progress=lambda msg: status.update(msg),
+                overwrite=overwrite,
             )
     except VbcError as exc:
         fail(exc)
@@ -255,6 +294,8 @@ def ingest_cclf_cmd(
     )
     for f in report.refused:
         console.print(f"[red]refused[/] {f.refused}", soft_wrap=True)
+    for name in report.unrecognized:
+        console.print(f"[red]not read[/] {name}", soft_wrap=True)
     print_quality({"reconciled": report.reconciled, "tables": report.to_dict()["canonical"]})
     console.print(
         f"dataset written to {out}; quarantined CCLF lines in {out / 'quarantine' / 'cclf_lines.parquet'}, report in {out / 'cclf_reconciliation.json'}"
@@ -286,16 +327,23 @@ def print_quality(report: dict) -> None:
 
 @app.command()
 def validate(dataset: DatasetArgument = None, workspace: WorkspaceOption = None) -> None:
-    """Re-run every validation check over a dataset and print the data-quality report."""
+    """Re-run every validation check over a dataset and print the data-quality report.
+
+    Exits with code 1 when the files differ from the manifest or rows fail checks."""
     from modeling.ingest.canonical import validate_dataset
 
     try:
         ds = open_dataset(open_workspace(workspace), dataset)
+        problems = ds.verify()
+        if problems:  # checks over files that differ from the manifest would mislead
+            for p in problems:
+                console.print(f"[red]{p}[/]")
+            console.print("[red]the dataset's files do not match its manifest[/]")
+            raise typer.Exit(code=1)
         with console.status("validating...") as status:
             results = validate_dataset(ds, progress=lambda msg: status.update(msg))
     except VbcError as exc:
         fail(exc)
-    problems = ds.verify()
     from modeling.ingest.validate import reconcile
 
     print_quality(
@@ -304,8 +352,9 @@ def validate(dataset: DatasetArgument = None, workspace: WorkspaceOption = None)
             "tables": {t: r.report() for t, r in results.items()},
         }
     )
-    for p in problems:
-        console.print(f"[red]{p}[/]")
+    if any(r.rows_quarantined for r in results.values()):
+        console.print("[red]rows fail checks (see the table above)[/]")
+        raise typer.Exit(code=1)
 
 
 @app.command()

@@ -10,14 +10,17 @@ import typer
 from rich.table import Table
 
 from app.cli._common import (
+    SEED_MAX,
     DatasetArgument,
     WorkspaceOption,
     console,
     fail,
     open_dataset,
     open_workspace,
+    out_file,
     output,
 )
+from app.export import write_csv
 from app.format import count, number, pct
 from modeling.errors import VbcError
 
@@ -35,6 +38,7 @@ def hcc(
         typer.Option(
             help="Output file (.parquet or .csv) for per-person scores (default: hcc_scores.parquet in the workspace's outputs).",
             show_default=False,
+            callback=out_file,
         ),
     ] = None,
     workspace: WorkspaceOption = None,
@@ -55,12 +59,12 @@ def hcc(
     )
     out = output(ws, ds, out, f"hcc_scores_{payment_year}.parquet")
     if out.suffix == ".csv":
-        flat.write_csv(out)
+        write_csv(flat, out)
     else:
         scores.write_parquet(out)
     detail = out.with_name(out.stem + "_hcc_detail" + out.suffix)
     detail_frame = result.hcc_detail()
-    detail_frame.write_csv(detail) if out.suffix == ".csv" else detail_frame.write_parquet(detail)
+    write_csv(detail_frame, detail) if out.suffix == ".csv" else detail_frame.write_parquet(detail)
     table = Table(title=f"CMS-HCC payment year {payment_year} ({', '.join(result.by_model)})")
     for col in ("segment", "members", "mean payment score", "mean blended", "share with no HCC"):
         table.add_column(col)
@@ -121,6 +125,7 @@ def gaps(
         typer.Option(
             help="Output CSV of the gap worklist (by-person and by-provider files are written beside it; default: recapture_gaps.csv in the workspace's outputs).",
             show_default=False,
+            callback=out_file,
         ),
     ] = None,
     workspace: WorkspaceOption = None,
@@ -136,9 +141,9 @@ def gaps(
     except VbcError as exc:
         fail(exc)
     out = output(ws, ds, out, f"recapture_gaps_{payment_year}.csv")
-    result.gaps.write_csv(out)
-    result.by_person.write_csv(out.with_name(out.stem + "_by_person.csv"))
-    result.by_provider.write_csv(out.with_name(out.stem + "_by_provider.csv"))
+    write_csv(result.gaps, out)
+    write_csv(result.by_person, out.with_name(out.stem + "_by_person.csv"))
+    write_csv(result.by_provider, out.with_name(out.stem + "_by_provider.csv"))
     table = Table(
         title=f"Top recapture gaps, payment year {payment_year}, at ${base_rate:,.0f} per point"
     )
@@ -163,7 +168,9 @@ def gaps(
 @app.command()
 def train(
     dataset: DatasetArgument = None,
-    seed: Annotated[int, typer.Option(help="Random seed of the boosting.")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Random seed of the boosting.", min=0, max=SEED_MAX)
+    ] = 0,
     report: Annotated[
         Path | None,
         typer.Option(
@@ -192,7 +199,7 @@ def train(
     e = trained.evaluation
     report = output(ws, ds, report, "risk_model_report.md")
     report.write_text(evaluation_markdown(e))
-    e.summary.write_csv(report.with_suffix(".csv"))
+    write_csv(e.summary, report.with_suffix(".csv"))
     table = Table(
         title=f"Held-out evaluation: trained {e.train_year} -> {e.train_year + 1}, tested {e.test_year} -> {e.test_year + 1}"
     )
@@ -231,6 +238,7 @@ def score(
         typer.Option(
             help="Output file (.parquet or .csv): predictions, tiers and drivers per member (default: risk_scores.parquet in the workspace's outputs).",
             show_default=False,
+            callback=out_file,
         ),
     ] = None,
     version: Annotated[
@@ -246,14 +254,14 @@ def score(
     try:
         ws = open_workspace(workspace)
         ds = open_dataset(ws, dataset)
-        with ws.store() as store:
+        with ws.store(read_only=True) as store:
             trained, used = load_registered(store, version)
         with console.status("scoring...") as status:
             scored = score_panel_risk(ds, trained, progress=lambda msg: status.update(msg))
     except VbcError as exc:
         fail(exc)
     out = output(ws, ds, out, "risk_scores.parquet")
-    scored.write_csv(out) if out.suffix == ".csv" else scored.write_parquet(out)
+    write_csv(scored, out) if out.suffix == ".csv" else scored.write_parquet(out)
     summary = scored.group_by("tier").agg(
         pl.len().alias("members"),
         pl.col("pred_cost").mean(),

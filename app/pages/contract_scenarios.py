@@ -13,6 +13,7 @@ from app.charts import (
     settlement_waterfall_chart,
     tornado_chart,
 )
+from app.export import csv_text
 from app.format import money
 from app.reports.contracts import settlement_table, simulation_markdown
 from app.state import active_dataset, workspace
@@ -69,14 +70,14 @@ if ss.get("c_year") not in years:
     ss["c_year"] = years[-1]
 
 with st.sidebar.expander("Saved scenarios", expanded=False):
-    with workspace().store() as store:
+    with workspace().store(read_only=True) as store:
         saved_comparisons = list_comparisons(store)
     if saved_comparisons:
         labels = {f"{s.name} ({s.created_at:%Y-%m-%d %H:%M})": s for s in saved_comparisons}
         scenario_label = st.selectbox("Scenario", list(labels), key="c_open_choice")
         if st.button("Open scenario"):
             try:
-                with workspace().store() as store:
+                with workspace().store(read_only=True) as store:
                     opened = load_comparison(store, labels[scenario_label].id)
             except VbcError as exc:
                 st.error(str(exc))
@@ -260,7 +261,7 @@ left.dataframe(
 right.altair_chart(settlement_comparison_chart(table), use_container_width=True)
 st.download_button(
     "Download every settlement line (CSV)",
-    settlement_lines(projections).write_csv(),
+    csv_text(settlement_lines(projections)),
     file_name=f"settlements_{year}.csv",
     mime="text/csv",
 )
@@ -299,7 +300,7 @@ st.subheader("Distribution of outcomes")
 def registered_model_version() -> int | None:
     from risk_stratification.ml.pipeline import MODEL_NAME
 
-    with workspace().store() as store:
+    with workspace().store(read_only=True) as store:
         versions = [m.version for m in store.list_models() if m.name == MODEL_NAME]
     return max(versions) if versions else None
 
@@ -309,7 +310,7 @@ def model_members(path: str, content_hash: str, version: int):
     from contracts.simulation import members_from_model
     from risk_stratification.ml.pipeline import load_registered
 
-    with workspace().store() as store:
+    with workspace().store(read_only=True) as store:
         trained, _ = load_registered(store, version)
     return members_from_model(Dataset(path), trained)
 
@@ -428,7 +429,7 @@ def distribution(chosen, assumptions):
                 result=result,
             )
         st.success(f"Saved simulation '{sim_name}'.")
-    with workspace().store() as store:
+    with workspace().store(read_only=True) as store:
         saved_runs = compare_saved(store)
     if saved_runs.height:
         st.markdown("**Saved simulations, side by side**")
@@ -457,7 +458,7 @@ def distribution(chosen, assumptions):
             st.info(
                 f"'{pick}' re-run: expected settlement {money(rerun.summary().expected_settlement)} with {payload['draws']:,} draws, seed {payload['seed']}."
             )
-        with workspace().store() as store:
+        with workspace().store(read_only=True) as store:
             r2.download_button(
                 "Export it (JSON)",
                 export_json(store, chosen_id),

@@ -1,6 +1,5 @@
 """Data: what the active dataset holds, its data-quality report, and upload of canonical files."""
 
-import re
 import tempfile
 from pathlib import Path
 
@@ -8,7 +7,9 @@ import polars as pl
 import streamlit as st
 
 from app.charts import cclf_lines_chart, quality_chart
+from app.export import csv_text
 from app.state import active_dataset, workspace
+from app.uploads import allowed_roots, save_uploads, server_folder
 from modeling.errors import VbcError
 from modeling.ingest.canonical import ingest_canonical, validate_dataset, write_quality
 from modeling.ingest.cclf import ingest_cclf
@@ -20,19 +21,15 @@ from modeling.ingest.cclf.reconciliation import (
 from modeling.schema import TABLES
 
 
-def load_into(name: str, uploads, label: str, loader, unit: str) -> None:
-    """Save the uploads to a scratch folder, run ``loader(folder, dataset_path, progress)`` and open the result."""
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", name or ""):
-        st.error("Dataset name: use letters, digits, '-' or '_' only.")
-        return
+def load_into(name: str, uploads, label: str, loader, unit: str, *, kind: str) -> None:
+    """Save the uploads to a scratch folder under generated names, run ``loader(folder,
+    dataset_path, progress)`` and open the result."""
     with tempfile.TemporaryDirectory() as tmp:
-        for f in uploads:
-            Path(tmp, f.name).write_bytes(f.getvalue())
         try:
+            target = workspace().dataset_path(name)
+            save_uploads(uploads, Path(tmp), kind=kind)
             with st.status(label, expanded=True) as status:
-                result = loader(
-                    Path(tmp), workspace().dataset_path(name), lambda msg: status.write(msg)
-                )
+                result = loader(Path(tmp), target, lambda msg: status.write(msg))
                 status.update(label="Loaded", state="complete")
         except VbcError as exc:
             st.error(str(exc))
@@ -110,7 +107,7 @@ else:
             )
             st.download_button(
                 f"Download quarantined {table} rows (CSV)",
-                q.write_csv(),
+                csv_text(q),
                 file_name=f"{table}_quarantine.csv",
                 mime="text/csv",
             )
@@ -143,7 +140,7 @@ if cclf is not None:
         st.dataframe(files_frame, hide_index=True, use_container_width=True)
         st.download_button(
             "Download the per-file report (CSV)",
-            files_frame.write_csv(),
+            csv_text(files_frame),
             file_name="cclf_reconciliation.csv",
             mime="text/csv",
         )
@@ -153,7 +150,7 @@ if cclf is not None:
         st.dataframe(q.head(1_000), hide_index=True, use_container_width=True)
         st.download_button(
             "Download quarantined CCLF lines (CSV)",
-            q.write_csv(),
+            csv_text(q),
             file_name="cclf_quarantine.csv",
             mime="text/csv",
         )
@@ -166,16 +163,34 @@ st.markdown(
 )
 cclf_name = st.text_input("New dataset name", value="cclf", key="cclf_name")
 cclf_files = st.file_uploader("CCLF zip or files", accept_multiple_files=True, key="cclf_files")
-cclf_folder = st.text_input("…or a folder on the server", value="", key="cclf_folder")
+roots = allowed_roots()
+cclf_folder = st.text_input(
+    "…or a folder on the server"
+    + (f" (below {', '.join(str(r) for r in roots)})" if roots else " (off in this deployment)"),
+    value="",
+    key="cclf_folder",
+    disabled=not roots,
+    help=None if roots else "Off: an administrator enables it with VBC_SERVER_FOLDER_ROOT.",
+)
+cclf_replace = st.checkbox("Replace the dataset of that name if it exists", key="cclf_replace")
 if st.button("Read CCLF", disabled=not (cclf_files or cclf_folder.strip())):
-    folder = Path(cclf_folder.strip()) if cclf_folder.strip() and not cclf_files else None
-    load_into(
-        cclf_name,
-        cclf_files or [],
-        "Reading CCLF files...",
-        lambda tmp, out, say: ingest_cclf(folder or tmp, out, progress=say),
-        "Lines",
-    )
+    folder = None
+    try:
+        if cclf_folder.strip() and not cclf_files:
+            folder = server_folder(cclf_folder, roots)
+    except VbcError as exc:
+        st.error(str(exc))
+    else:
+        load_into(
+            cclf_name,
+            cclf_files or [],
+            "Reading CCLF files...",
+            lambda tmp, out, say: ingest_cclf(
+                folder or tmp, out, progress=say, overwrite=cclf_replace
+            ),
+            "Lines",
+            kind="cclf",
+        )
 
 st.subheader("Load canonical files")
 st.markdown(
@@ -185,11 +200,24 @@ st.markdown(
 )
 name = st.text_input("New dataset name", value="uploaded")
 files = st.file_uploader("Files", type=["csv", "parquet"], accept_multiple_files=True)
+encoding = st.selectbox(
+    "Text encoding of the CSV files",
+    ["utf-8", "cp1252", "latin-1", "utf-16"],
+    help="UTF-8 unless the files say otherwise; text is never decoded lossily.",
+)
+canonical_replace = st.checkbox("Replace the dataset of that name if it exists", key="c_replace")
 if st.button("Validate and load", disabled=not files):
     load_into(
         name,
         files,
         "Validating and loading...",
-        lambda tmp, out, say: ingest_canonical(tmp, out, progress=say),
+        lambda tmp, out, say: ingest_canonical(
+            tmp,
+            out,
+            progress=say,
+            overwrite=canonical_replace,
+            encoding=None if encoding == "utf-8" else encoding,
+        ),
         "Rows",
+        kind="canonical",
     )

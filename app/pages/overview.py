@@ -4,6 +4,7 @@ import polars as pl
 import streamlit as st
 
 from app.charts import pmpm_by_category_chart, utilization_chart
+from app.export import csv_text
 from app.state import active_dataset, dataset_overview, mean_risk_score
 
 st.title("Population overview")
@@ -142,13 +143,13 @@ st.dataframe(
 )
 st.download_button(
     "Download PMPM by category (CSV)",
-    pmpm.write_csv(),
+    csv_text(pmpm),
     file_name=f"{ds.path.name}_pmpm_by_category.csv",
     mime="text/csv",
 )
 st.download_button(
     "Download summary by year (CSV)",
-    table.write_csv(),
+    csv_text(table),
     file_name=f"{ds.path.name}_summary.csv",
     mime="text/csv",
 )

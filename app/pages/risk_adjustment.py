@@ -5,6 +5,7 @@ import polars as pl
 import streamlit as st
 
 from app.charts import score_distribution_chart, segment_mix_chart, top_hcc_chart
+from app.export import csv_text
 from app.state import active_dataset, cached_gaps, panel_scores
 from modeling.errors import VbcError
 from risk_stratification.hcc.panel import (
@@ -78,7 +79,7 @@ with tab_panel:
     )
     st.download_button(
         "Download all member scores (CSV)",
-        flat.write_csv(),
+        csv_text(flat),
         file_name=f"hcc_scores_{year}.csv",
         mime="text/csv",
     )
@@ -150,7 +151,7 @@ with tab_gaps:
     )
     st.download_button(
         f"Download {view.lower()} (CSV)",
-        table.write_csv(),
+        csv_text(table),
         file_name=f"recapture_{view.split()[-1].lower()}_{year}.csv",
         mime="text/csv",
     )

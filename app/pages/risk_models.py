@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from app.charts import calibration_chart, capture_chart, monthly_history_chart, tier_chart
+from app.export import csv_text
 from app.reports.risk import evaluation_markdown
 from app.state import active_dataset, cached_gaps, workspace
 from modeling.dataset import Dataset
@@ -30,7 +31,7 @@ ds = active_dataset()
 
 
 def registered():
-    with workspace().store() as store:
+    with workspace().store(read_only=True) as store:
         try:
             return load_registered(store)
         except VbcError:
@@ -186,7 +187,7 @@ with tab_list:
     )
     st.download_button(
         "Download the list (CSV)",
-        shown.write_csv(),
+        csv_text(shown),
         file_name=f"risk_list_{year}.csv",
         mime="text/csv",
     )
@@ -309,7 +310,7 @@ with tab_model:
     )
     d2.download_button(
         "Download every metric (CSV)",
-        e.summary.write_csv(),
+        csv_text(e.summary),
         file_name="risk_model_metrics.csv",
         mime="text/csv",
     )

@@ -10,18 +10,28 @@ naming the file, the column, the expected type and the first offending rows.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from modeling.dataset import QUALITY_REPORT, QUARANTINE_DIR, Dataset, DatasetWriter
-from modeling.errors import SchemaError
+from modeling.dataset import (
+    QUALITY_REPORT,
+    QUARANTINE_DIR,
+    Dataset,
+    DatasetWriter,
+    staged_dataset,
+)
+from modeling.errors import DatasetError, SchemaError
+from modeling.ingest.sources import check_member, csv_problem, inside, text_source
 from modeling.ingest.validate import (
     DATE_FORMATS,
     RAW_PREFIX,
     ROW,
     ValidationResult,
+    enrollment_months,
     reconcile,
     validate,
 )
@@ -31,6 +41,15 @@ from modeling.schema import REQUIRED_TABLES, TABLES, TableSchema
 SUFFIXES = (".parquet", ".csv", ".csv.gz", ".txt")
 MISTYPED_SHARE = (
     0.5  # more than half of a column's values unparseable: the column, not the rows, is wrong
+)
+SCRATCH = "_scratch"  # transcoded copies of sources, inside the staging folder, removed after
+# An amount as text: optional sign and dollar sign, digits with optional US thousands
+# separators (groups of three after a comma), an optional decimal point and exponent; or
+# NaN/inf (refused later as non-finite). Anything else, a decimal comma included
+# ('1.234,56', '12,5'), is not a number.
+AMOUNT_TEXT = (
+    r"^[-+]?\$?[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$"
+    r"|^(?i:[-+]?(?:nan|inf|infinity))$"
 )
 
 
@@ -53,44 +72,68 @@ class IngestReport:
 
 
 def find_table_files(src: Path) -> dict[str, Path]:
-    """Map canonical table names to files in ``src`` (``eligibility.csv``, ``medical_claim.parquet``...)."""
+    """Map canonical table names to files in ``src`` (``eligibility.csv``, ``medical_claim.parquet``...).
+
+    A file that is a symbolic link out of ``src`` (or to nothing) or a folder is refused; a
+    missing table's error names the files that nearly match (other case, other extension)."""
     if src.is_file():
         stem = src.name.split(".")[0]
         if stem not in TABLES:
             raise SchemaError(
                 f"{src}: file name must be a canonical table name ({', '.join(TABLES)})."
             )
+        check_member(src, src.parent)
         return {stem: src}
     if not src.is_dir():
         raise SchemaError(f"{src} does not exist. Give a folder of canonical files or one file.")
     found: dict[str, Path] = {}
+    near: list[str] = []
     for f in sorted(src.iterdir()):
         stem = f.name.split(".")[0]
         if stem in TABLES and any(f.name.endswith(s) for s in SUFFIXES):
+            check_member(f, src)
             if stem in found:
                 raise SchemaError(
                     f"{src}: both {found[stem].name} and {f.name} claim table '{stem}'; keep one."
                 )
             found[stem] = f
+        elif stem.lower() in TABLES and not f.name.startswith("."):
+            near.append(f.name)
     missing = [t for t in REQUIRED_TABLES if t not in found]
     if missing:
+        hint = (
+            f" Files that nearly match: {', '.join(near)} (names are lower case and end in "
+            f"{', '.join(SUFFIXES)})."
+            if near
+            else ""
+        )
         raise SchemaError(
             f"{src}: no file for required table(s) {', '.join(missing)}. "
-            f"Expected files named like {missing[0]}.csv or {missing[0]}.parquet."
+            f"Expected files named like {missing[0]}.csv or {missing[0]}.parquet.{hint}"
         )
     return found
 
 
-def read_source(path: Path) -> pl.LazyFrame:
-    """Scan a CSV (every column as text) or Parquet file."""
+def read_source(
+    path: Path, *, scratch: Path | None = None, encoding: str | None = None
+) -> pl.LazyFrame:
+    """Scan a CSV (every column as text, its text checked: ``text_source``) or Parquet file,
+    the path taken literally (no glob expansion)."""
+    if path.name.endswith(".parquet"):
+        try:
+            return pl.scan_parquet(path, glob=False)
+        except Exception as exc:  # polars raises several types for unreadable files
+            raise SchemaError(f"{path}: cannot be read as Parquet: {exc}") from exc
+    text = text_source(path, scratch or path.parent / SCRATCH, encoding=encoding)
     try:
-        if path.name.endswith(".parquet"):
-            return pl.scan_parquet(path)
-        return pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy")
+        return pl.scan_csv(text, infer_schema=False, encoding="utf8", glob=False)
     except Exception as exc:  # polars raises several types for unreadable files
-        raise SchemaError(
-            f"{path}: cannot be read as {'Parquet' if path.suffix == '.parquet' else 'CSV'}: {exc}"
-        ) from exc
+        raise SchemaError(f"{path}: cannot be read as CSV: {_csv_error(text, exc)}") from exc
+
+
+def _csv_error(path: Path, exc: Exception) -> str:
+    """What is wrong with a CSV polars could not read, without echoing its rows."""
+    return f"{csv_problem(path)} ({exc.__class__.__name__}). Fix the file and load again."
 
 
 def _clean_text(name: str) -> pl.Expr:
@@ -125,56 +168,91 @@ _ENUM_SYNONYMS = {
 
 def _coerce_column(schema: TableSchema, name: str, dtype: pl.DataType, path: Path) -> list[pl.Expr]:
     col = schema.column(name)
-    text_source = dtype in (pl.String, pl.Categorical) or dtype == pl.Null
+    if dtype.is_nested() or dtype == pl.Object:
+        raise SchemaError(
+            f"{path}: column '{name}' holds {dtype} values; expected one {col.dtype} per row."
+        )
     if col.kind == "date":
-        if dtype == pl.Date:
-            return [pl.col(name)]
-        if isinstance(dtype, pl.Datetime):
-            return [pl.col(name).dt.date()]
-        if text_source:
-            raw = _clean_text(name)
-            return [_parse_date(raw).alias(name), raw.alias(RAW_PREFIX + name)]
-        raise SchemaError(
-            f"{path}: column '{name}' has type {dtype}; expected a date (Date or YYYY-MM-DD text)."
-        )
+        return _coerce_date(name, dtype, path)
     if col.dtype in (pl.Float64, pl.Int32):
-        if dtype.is_numeric():
-            return [pl.col(name).cast(col.dtype, strict=False)]
-        if text_source:
-            raw = _clean_text(name)
-            parsed = raw.str.replace_all(r"[$,]", "").cast(pl.Float64, strict=False)
-            if col.dtype == pl.Int32:
-                parsed = (
-                    pl.when(parsed == parsed.round(0))
-                    .then(parsed)
-                    .otherwise(None)
-                    .cast(pl.Int32, strict=False)
-                )
-            return [parsed.alias(name), raw.alias(RAW_PREFIX + name)]
+        return _coerce_number(col.dtype, name, dtype, path)
+    if dtype.is_numeric() and col.kind != "enum":
         raise SchemaError(
-            f"{path}: column '{name}' has type {dtype}; expected {col.dtype} (a number)."
+            f"{path}: column '{name}' is stored as {dtype}; it must be text ({col.kind}): a number "
+            "type drops leading zeros ('0000012' becomes 12) and writes 12.0. Store the column as "
+            "a string in the Parquet file (or give a CSV)."
         )
+    return [_normalized_text(col.kind, name).alias(name)]
+
+
+def _is_text(dtype: pl.DataType) -> bool:
+    return dtype in (pl.String, pl.Categorical) or dtype == pl.Null
+
+
+def _coerce_date(name: str, dtype: pl.DataType, path: Path) -> list[pl.Expr]:
+    if dtype == pl.Date:
+        return [pl.col(name)]
+    if isinstance(dtype, pl.Datetime):
+        return [pl.col(name).dt.date()]
+    if _is_text(dtype):
+        raw = _clean_text(name)
+        return [_parse_date(raw).alias(name), raw.alias(RAW_PREFIX + name)]
+    raise SchemaError(
+        f"{path}: column '{name}' has type {dtype}; expected a date (Date or YYYY-MM-DD text)."
+    )
+
+
+def _coerce_number(target: pl.DataType, name: str, dtype: pl.DataType, path: Path) -> list[pl.Expr]:
+    """An amount (Float64) or count (Int32). A count must be a whole number that fits; a value
+    that is not is null here with its text kept, so it is quarantined (CSV and Parquet alike)."""
+    if dtype.is_numeric():
+        if target == pl.Float64:
+            return [pl.col(name).cast(pl.Float64, strict=False)]
+        value = pl.col(name).cast(pl.Float64)
+        whole = (value == value.round(0)) & (value.abs() <= 2_147_483_647)
+        return [
+            pl.when(whole).then(value).otherwise(None).cast(pl.Int32, strict=False).alias(name),
+            pl.col(name).cast(pl.String).alias(RAW_PREFIX + name),
+        ]
+    if not _is_text(dtype):
+        raise SchemaError(
+            f"{path}: column '{name}' has type {dtype}; expected {target} (a number)."
+        )
+    raw = _clean_text(name)
+    parsed = (
+        pl.when(raw.str.contains(AMOUNT_TEXT))
+        .then(raw.str.replace_all(r"[$,]", ""))
+        .otherwise(None)
+        .cast(pl.Float64, strict=False)
+    )
+    if target == pl.Int32:
+        whole = (parsed == parsed.round(0)) & (parsed.abs() <= 2_147_483_647)
+        parsed = pl.when(whole).then(parsed).otherwise(None).cast(pl.Int32, strict=False)
+    return [parsed.alias(name), raw.alias(RAW_PREFIX + name)]
+
+
+def _normalized_text(kind: str, name: str) -> pl.Expr:
     text = _clean_text(name)
-    if col.kind in ("icd10_dx", "icd10_pcs"):
+    if kind in ("icd10_dx", "icd10_pcs"):
         # the one decimal point ICD-10-CM allows comes after the category (3 characters); any other stays and fails the check
         text = text.str.to_uppercase()
-        text = (
+        return (
             pl.when(text.str.contains(r"^[^.]{3}\.[^.]+$"))
             .then(text.str.replace(".", "", literal=True))
             .otherwise(text)
         )
-    elif col.kind == "hcpcs":
-        text = text.str.to_uppercase()
-    elif col.kind == "ndc":
-        text = _normalize_ndc(text)
-    elif col.kind == "enum":
+    if kind == "hcpcs":
+        return text.str.to_uppercase()
+    if kind == "ndc":
+        return _normalize_ndc(text)
+    if kind == "enum":
         if name in _ENUM_SYNONYMS:
-            text = text.str.to_uppercase().replace(_ENUM_SYNONYMS[name])
-        elif name in ("claim_type", "payer_type"):
-            text = text.str.to_lowercase()
-        elif name in ("dual_status_code", "medicare_status_code"):
-            text = pl.when(text.str.contains(r"^\d$")).then(pl.lit("0") + text).otherwise(text)
-    return [text.alias(name)]
+            return text.str.to_uppercase().replace(_ENUM_SYNONYMS[name])
+        if name in ("claim_type", "payer_type"):
+            return text.str.to_lowercase()
+        if name in ("dual_status_code", "medicare_status_code"):
+            return pl.when(text.str.contains(r"^\d$")).then(pl.lit("0") + text).otherwise(text)
+    return text
 
 
 def _preview(names: list[str], limit: int = 12) -> str:
@@ -187,6 +265,14 @@ def _preview(names: list[str], limit: int = 12) -> str:
 def coerce(lf: pl.LazyFrame, schema: TableSchema, path: Path) -> pl.LazyFrame:
     """Typed canonical columns (plus raw text of parsed columns); a clear error if a column is unusable."""
     source = lf.collect_schema()
+    doubled = sorted(
+        {m.group(1) for n in source.names() if (m := re.fullmatch(r"(.+)_duplicated_\d+", n))}
+        & set(schema.names)
+    )
+    if doubled:
+        raise SchemaError(
+            f"{path}: column(s) {', '.join(doubled)} appear more than once in the header; keep one."
+        )
     missing = [c for c in schema.required if c not in source]
     if missing:
         expected = ", ".join(f"'{c}' ({schema.column(c).dtype})" for c in missing)
@@ -222,42 +308,87 @@ def _refuse_mistyped(df: pl.DataFrame, schema: TableSchema, path: Path) -> None:
 
 
 def ingest_canonical(
-    src: str | Path, out: str | Path, *, progress: Progress | None = None
+    src: str | Path,
+    out: str | Path,
+    *,
+    progress: Progress | None = None,
+    overwrite: bool = False,
+    encoding: str | None = None,
 ) -> IngestReport:
-    """Validate canonical files in ``src`` and write accepted rows, quarantine and report to ``out``."""
+    """Validate canonical files in ``src`` and write accepted rows, quarantine and report to ``out``.
+
+    The dataset is written whole or not at all (``staged_dataset``): an existing dataset at
+    ``out`` is replaced only with ``overwrite=True``, and a source inside ``out`` is refused
+    (replacing ``out`` would delete it). CSV text must be UTF-8 unless ``encoding`` (or a
+    byte-order mark) declares another."""
     src, out = Path(src), Path(out)
     say = reporter(progress)
+    refuse_source_in_target(src, out)
     files = find_table_files(src)
     order = [t for t in TABLES if t in files]  # eligibility first: claims are checked against it
-    coerced: dict[str, pl.DataFrame] = {}
-    for table in order:
-        say(f"reading {files[table].name}")
-        try:
-            df = coerce(read_source(files[table]), TABLES[table], files[table]).collect()
-        except SchemaError:
-            raise
-        except pl.exceptions.PolarsError as exc:
-            raise SchemaError(f"{files[table]}: cannot be read: {exc}") from exc
-        _refuse_mistyped(df, TABLES[table], files[table])
-        coerced[table] = df
+    with staged_dataset(out, overwrite=overwrite) as stage:
+        coerced: dict[str, pl.DataFrame] = {}
+        for table in order:
+            say(f"reading {files[table].name}")
+            coerced[table] = _read_table(files[table], table, stage / SCRATCH, encoding)
+        shutil.rmtree(stage / SCRATCH, ignore_errors=True)
+        for table in REQUIRED_TABLES:
+            if coerced[table].height == 0:
+                raise SchemaError(
+                    f"{files[table]}: has no data rows (a header only); table '{table}' is "
+                    "required to make a dataset. Give the file with its rows."
+                )
 
-    results: dict[str, ValidationResult] = {}
-    eligible: pl.Series | None = None
-    for table in order:
-        say(f"validating {table}")
-        result = validate(
-            coerced.pop(table), TABLES[table], source=str(files[table]), eligible_ids=eligible
-        )
-        if table == "eligibility":
-            eligible = result.accepted.get_column("person_id").unique()
-        results[table] = result
+        results: dict[str, ValidationResult] = {}
+        eligible: pl.Series | None = None
+        months: pl.DataFrame | None = None
+        for table in order:
+            say(f"validating {table}")
+            result = validate(
+                coerced.pop(table),
+                TABLES[table],
+                source=str(files[table]),
+                eligible_ids=eligible,
+                enrollment=months,
+            )
+            if table == "eligibility":
+                eligible = result.accepted.get_column("person_id").unique()
+                months = enrollment_months(result.accepted)
+            results[table] = result
 
-    say(f"writing dataset to {out}")
-    with DatasetWriter(out, source={"kind": "canonical", "path": str(src.resolve())}) as writer:
-        for table, result in results.items():
-            writer.write(table, result.accepted)
-    write_quality(out, results)
+        say(f"writing dataset to {out}")
+        source = {"kind": "canonical", "path": str(src.resolve())}
+        with DatasetWriter(stage, source=source, atomic=False) as writer:
+            for table, result in results.items():
+                writer.write(table, result.accepted)
+        write_quality(stage, results)
     return IngestReport(Dataset(out), results)
+
+
+def refuse_source_in_target(src: Path, out: Path) -> None:
+    """A ``DatasetError`` when the source lies in the dataset folder to be written (writing
+    replaces the folder as a whole, so the source would be lost)."""
+    if src.exists() and out.exists() and (inside(src, out) or src.resolve() == out.resolve()):
+        raise DatasetError(
+            f"{src} is inside the dataset folder {out}, which loading replaces as a whole. Write "
+            "the dataset to another folder (--out)."
+        )
+
+
+def _read_table(path: Path, table: str, scratch: Path, encoding: str | None) -> pl.DataFrame:
+    lf = read_source(path, scratch=scratch, encoding=encoding)
+    try:
+        df = coerce(lf, TABLES[table], path).collect()
+    except SchemaError:
+        raise
+    except pl.exceptions.PolarsError as exc:
+        if path.name.endswith(".parquet"):
+            raise SchemaError(f"{path}: cannot be read as Parquet ({exc}).") from exc
+        csv_path = scratch / f"{path.name.split('.')[0]}.csv"
+        text = csv_path if csv_path.exists() else path
+        raise SchemaError(f"{path}: cannot be read as CSV: {_csv_error(text, exc)}") from exc
+    _refuse_mistyped(df, TABLES[table], path)
+    return df
 
 
 def write_quality(out: Path, results: dict[str, ValidationResult]) -> None:
@@ -284,6 +415,7 @@ def validate_dataset(
     say = reporter(progress)
     results: dict[str, ValidationResult] = {}
     eligible: pl.Series | None = None
+    months: pl.DataFrame | None = None
     for table in [t for t in TABLES if dataset.has(t)]:
         say(f"validating {table}")
         result = validate(
@@ -292,8 +424,10 @@ def validate_dataset(
             source=str(dataset.path),
             eligible_ids=eligible,
             keep_accepted=table == "eligibility",
+            enrollment=months,
         )
         if table == "eligibility":
             eligible = result.accepted.get_column("person_id").unique()
+            months = enrollment_months(result.accepted)
         results[table] = result
     return results

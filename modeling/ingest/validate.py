@@ -14,8 +14,14 @@ Checks (a row fails when any applies):
 - ``malformed_hcpcs``    a HCPCS/CPT code that is not 5 characters of the CPT or Level II form
 - ``malformed_ndc``      an NDC that is not 11 digits (5-4-2) after removing hyphens
 - ``non_finite_amount``  a paid or allowed amount that is NaN or infinite
+- ``implausible_amount`` an amount whose size is beyond any single claim (``MAX_PLAUSIBLE_AMOUNT``)
+- ``death_out_of_order`` a death date before the birth date or before the span's enrollment start
 - ``invalid_value``      a coded column outside its value set (gender, claim_type, OREC, ...)
 - ``no_eligibility``     a claim for a person with no accepted eligibility row
+- ``outside_enrollment`` a claim whose service month (``claim_start_date``; ``dispensing_date``
+  for fills) is a month none of the person's accepted enrollment spans touches. This is the
+  month rule of member months (``modeling.core.member_months``), so every accepted claim's paid
+  amount falls in a member month of its person and PMPM = paid / member months holds.
 - ``duplicate_key``      a repeat of an earlier row's key (the first occurrence is kept)
 """
 
@@ -38,6 +44,13 @@ HCPCS = r"^(?:[0-9]{4}[0-9AFMTU]|[A-V][0-9]{4})$"
 NDC11 = r"^[0-9]{11}$"
 DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%m/%d/%Y")
 EARLIEST, LATEST = pl.date(1900, 1, 1), pl.date(2100, 12, 31)
+# The largest amount accepted on one claim line, in dollars. A bound of our own (not a
+# regulatory figure): the costliest single Medicare claims (gene therapies, long ICU stays) are
+# a few million dollars, so 100 million leaves room by a factor of ten or more, and sums of
+# accepted amounts stay far below the 9.2e16-dollar range of exact integer-cent sums.
+MAX_PLAUSIBLE_AMOUNT = 100_000_000.0
+SERVICE_DATE = {"medical_claim": "claim_start_date", "pharmacy_claim": "dispensing_date"}
+ENROLLED = "__enrolled"
 
 CHECK_DESCRIPTIONS: dict[str, str] = {
     "missing_required": "a required column is null or blank",
@@ -49,8 +62,11 @@ CHECK_DESCRIPTIONS: dict[str, str] = {
     "malformed_hcpcs": "a HCPCS/CPT code of the wrong form",
     "malformed_ndc": "an NDC that is not 11 digits",
     "non_finite_amount": "an amount that is NaN or infinite",
+    "implausible_amount": "an amount beyond 100 million dollars on one line",
+    "death_out_of_order": "a death date before birth or before the enrollment start",
     "invalid_value": "a coded value outside its value set",
     "no_eligibility": "a claim for a person with no eligibility",
+    "outside_enrollment": "a claim in a month the person is not enrolled",
     "duplicate_key": "a repeat of an earlier row's key",
 }
 
@@ -104,8 +120,61 @@ def _text(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.String)
 
 
+def enrollment_months(eligibility: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Accepted enrollment as non-overlapping runs of months per person: person_id,
+    ``__from`` and ``__to`` (first days of the first and last month a span touches)."""
+    spans = (
+        eligibility.lazy()
+        .select(
+            "person_id",
+            pl.col("enrollment_start_date").dt.truncate("1mo").alias("__from"),
+            pl.col("enrollment_end_date").dt.truncate("1mo").alias("__to"),
+        )
+        .drop_nulls()
+        .sort("person_id", "__from")
+    )
+    reach = pl.col("__to").cum_max().over("person_id")
+    starts_run = (pl.col("__from") > reach.shift(1).over("person_id")).fill_null(True)
+    return (
+        spans.with_columns(starts_run.cum_sum().over("person_id").alias("__run"))
+        .group_by("person_id", "__run")
+        .agg(pl.col("__from").min(), pl.col("__to").max())
+        .select("person_id", "__from", "__to")
+        .sort("__from")
+        .collect()
+    )
+
+
+def _with_enrollment_flag(
+    lf: pl.LazyFrame, schema: TableSchema, months: pl.DataFrame
+) -> pl.LazyFrame:
+    """``lf`` with ``__enrolled``: whether the row's service month lies in one of its person's
+    runs of enrolled months (null when the person or the date is missing)."""
+    date = SERVICE_DATE[schema.name]
+    probe = (
+        lf.select(pl.col(ROW), "person_id", pl.col(date).dt.truncate("1mo").alias("__month"))
+        .drop_nulls()
+        .sort("__month")
+    )
+    flags = probe.join_asof(
+        months.lazy(),
+        left_on="__month",
+        right_on="__from",
+        by="person_id",
+        strategy="backward",
+        check_sortedness=False,
+    ).select(
+        ROW, (pl.col("__to").is_not_null() & (pl.col("__month") <= pl.col("__to"))).alias(ENROLLED)
+    )
+    return lf.join(flags, on=ROW, how="left", maintain_order="left")
+
+
 def _checks(
-    schema: TableSchema, present_raw: set[str], eligible_ids: pl.Series | None
+    schema: TableSchema,
+    present_raw: set[str],
+    eligible_ids: pl.Series | None,
+    *,
+    enrollment_checked: bool = False,
 ) -> list[Check]:
     checks: list[Check] = []
     for col in schema.columns:
@@ -123,7 +192,14 @@ def _checks(
                     check,
                     pl.col(raw).is_not_null() & c.is_null(),
                     pl.format(
-                        f"{col.name} '{{}}' is not a valid {'date' if col.kind == 'date' else 'number'}",
+                        f"{col.name} '{{}}' is not a valid "
+                        + (
+                            "date"
+                            if col.kind == "date"
+                            else "whole number"
+                            if col.dtype == pl.Int32
+                            else "number (digits, optional US thousands commas and decimal point)"
+                        ),
                         pl.col(raw),
                     ),
                 )
@@ -170,6 +246,17 @@ def _checks(
                     pl.format(f"{col.name} {{}} is not a finite amount", _text(col.name)),
                 )
             )
+            checks.append(
+                Check(
+                    "implausible_amount",
+                    c.is_not_null() & c.is_finite() & (c.abs() > MAX_PLAUSIBLE_AMOUNT),
+                    pl.format(
+                        f"{col.name} {{}} is beyond any single claim (more than "
+                        f"{MAX_PLAUSIBLE_AMOUNT:,.0f} dollars)",
+                        _text(col.name),
+                    ),
+                )
+            )
         elif col.kind == "enum" and col.allowed:
             allowed = ", ".join(col.allowed)
             checks.append(
@@ -186,6 +273,35 @@ def _checks(
                 "end_before_start",
                 s.is_not_null() & e.is_not_null() & (e < s),
                 pl.format(f"{end} {{}} is before {start} {{}}", _text(end), _text(start)),
+            )
+        )
+    if {"death_date", "birth_date", "enrollment_start_date"} <= set(schema.names):
+        death = pl.col("death_date")
+        checks.append(
+            Check(
+                "death_out_of_order",
+                death.is_not_null()
+                & ((death < pl.col("birth_date")) | (death < pl.col("enrollment_start_date"))),
+                pl.format(
+                    "death_date {} is before birth_date {} or enrollment_start_date {}",
+                    _text("death_date"),
+                    _text("birth_date"),
+                    _text("enrollment_start_date"),
+                ),
+            )
+        )
+    if enrollment_checked:
+        date = SERVICE_DATE[schema.name]
+        checks.append(
+            Check(
+                "outside_enrollment",
+                pl.col("person_id").is_in(eligible_ids.implode())  # type: ignore[union-attr]
+                & pl.col(ENROLLED).not_(),
+                pl.format(
+                    f"{date} {{}} is in a month person_id '{{}}' is not enrolled",
+                    _text(date),
+                    pl.col("person_id"),
+                ),
             )
         )
     if schema.requires_eligibility and eligible_ids is not None:
@@ -215,12 +331,14 @@ def validate(
     source: str = "",
     eligible_ids: pl.Series | None = None,
     keep_accepted: bool = True,
+    enrollment: pl.DataFrame | None = None,
 ) -> ValidationResult:
     """Split a coerced table into accepted and quarantined rows, with per-check counts.
 
     ``frame`` holds the table's canonical columns (typed), optionally ``__raw__<col>`` text
     columns for values that had to be parsed, and ``_source_row`` (1-based row in the source).
-    Claims are checked against ``eligible_ids`` when given. One pass computes a narrow frame of
+    Claims are checked against ``eligible_ids`` when given, and their service months against
+    ``enrollment`` (``enrollment_months`` of the accepted eligibility) when given. One pass computes a narrow frame of
     check flags; only failing rows are then read again to build their reasons. With
     ``keep_accepted=False`` (re-checking a stored dataset) accepted rows are counted, not loaded.
     """
@@ -229,7 +347,16 @@ def validate(
     if ROW not in names:
         lf = lf.with_row_index(ROW, offset=1)
     present_raw = {n for n in names if n.startswith(RAW_PREFIX)}
-    checks = _checks(schema, present_raw, eligible_ids)
+    enrollment_checked = (
+        enrollment is not None
+        and eligible_ids is not None
+        and schema.name in SERVICE_DATE
+        and SERVICE_DATE[schema.name] in names
+    )
+    if enrollment_checked:
+        assert enrollment is not None
+        lf = _with_enrollment_flag(lf, schema, enrollment)
+    checks = _checks(schema, present_raw, eligible_ids, enrollment_checked=enrollment_checked)
     groups: dict[str, list[Check]] = {}
     for chk in checks:
         groups.setdefault(chk.name, []).append(chk)

@@ -209,11 +209,12 @@ def test_risk_stratification_page_trains_scores_filters_and_explains(
 
 
 def test_data_page_reads_a_cclf_folder_and_shows_its_reconciliation(
-    workspace, small_dataset, tmp_path
+    workspace, small_dataset, tmp_path, monkeypatch
 ):
     from modeling.synth.cclf_writer import write_cclf
 
     write_cclf(small_dataset, tmp_path / "cclf", seed=1)
+    monkeypatch.setenv("VBC_SERVER_FOLDER_ROOT", str(tmp_path))  # off unless allowed
     at = run_page("data.py")
     at.text_input(key="cclf_folder").set_value(str(tmp_path / "cclf")).run()
     next(b for b in at.button if b.label == "Read CCLF").click().run()

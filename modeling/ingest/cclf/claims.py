@@ -23,7 +23,7 @@ import polars as pl
 from modeling.ingest.cclf.crosswalk import current_mbi
 from modeling.ingest.cclf.files import FILE, LINE_NO
 from modeling.ingest.cclf.reconciliation import STATUS
-from modeling.ingest.cclf.staging import scan, sink
+from modeling.ingest.cclf.staging import SOURCE_CLAIM, SOURCE_FILE, SOURCE_LINE, scan, sink
 from modeling.ingest.cclf.versions import (
     CHILD_KEYS,
     child_versions,
@@ -51,7 +51,14 @@ class ClaimPart:
 
 
 def _statuses(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select(FILE, LINE_NO, STATUS)
+    """File, line and status of each staged line (with its claim id when it has one, so lines of
+    a claim the canonical validation refuses whole can be found)."""
+    claim = (
+        pl.col("CUR_CLM_UNIQ_ID").cast(pl.String)
+        if "CUR_CLM_UNIQ_ID" in frame.columns
+        else pl.lit(None, dtype=pl.String)
+    )
+    return frame.select(FILE, LINE_NO, STATUS, claim.alias(SOURCE_CLAIM))
 
 
 def part_a_claims(staging: Path, xwalk: pl.DataFrame) -> ClaimPart:
@@ -148,6 +155,8 @@ def institutional_claims(
     if cclf2 is not None:
         lines = cclf2.filter(pl.col(STATUS) == "loaded").select(
             "CUR_CLM_UNIQ_ID",
+            pl.col(FILE).alias("_line_file"),
+            pl.col(LINE_NO).alias("_line_no"),
             pl.col("CLM_LINE_NUM").cast(pl.Int32, strict=False),
             "CLM_LINE_FROM_DT",
             "CLM_LINE_THRU_DT",
@@ -160,6 +169,8 @@ def institutional_claims(
         lines = pl.LazyFrame(
             schema={
                 "CUR_CLM_UNIQ_ID": pl.String,
+                "_line_file": pl.String,
+                "_line_no": pl.Int64,
                 "CLM_LINE_NUM": pl.Int32,
                 "CLM_LINE_FROM_DT": pl.Date,
                 "CLM_LINE_THRU_DT": pl.Date,
@@ -251,6 +262,9 @@ def institutional_claims(
         .alias("procedure_code_type"),
         *_dx_pivot(pl.col("_px"), PROCEDURE_COLUMNS),
         pl.lit("cclf").alias("data_source"),
+        pl.coalesce("_line_file", FILE).alias(SOURCE_FILE),
+        pl.coalesce("_line_no", LINE_NO).alias(SOURCE_LINE),
+        pl.col("CUR_CLM_UNIQ_ID").cast(pl.String).alias(SOURCE_CLAIM),
     )
 
 
@@ -292,6 +306,9 @@ def professional_claims(lines: pl.LazyFrame, file_type: str) -> pl.LazyFrame:
         icd.alias("diagnosis_code_type"),
         *[d.alias(c) for d, c in zip(dx, DIAGNOSIS_COLUMNS[:13], strict=True)],
         pl.lit("cclf").alias("data_source"),
+        pl.col(FILE).alias(SOURCE_FILE),
+        pl.col(LINE_NO).alias(SOURCE_LINE),
+        pl.lit(None, dtype=pl.String).alias(SOURCE_CLAIM),
     )
 
 
@@ -324,4 +341,7 @@ def pharmacy_claims(cclf7: pl.LazyFrame) -> pl.LazyFrame:
         pl.lit(None, dtype=pl.Float64).alias("paid_amount"),
         pl.lit(None, dtype=pl.Float64).alias("allowed_amount"),
         pl.lit("cclf").alias("data_source"),
+        pl.col(FILE).alias(SOURCE_FILE),
+        pl.col(LINE_NO).alias(SOURCE_LINE),
+        pl.lit(None, dtype=pl.String).alias(SOURCE_CLAIM),
     )

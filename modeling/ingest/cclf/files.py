@@ -14,9 +14,10 @@ line number and reason; a file that cannot be what its name says is refused with
 from __future__ import annotations
 
 import io
+import os
 import re
 import zipfile
-from collections.abc import Iterator
+import zlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,7 @@ import polars as pl
 
 from modeling.errors import SchemaError
 from modeling.ingest.cclf.layouts import Layout, field_exprs, layout_for_length
+from modeling.ingest.sources import EXPANSION_FLOOR, MAX_EXPANSION, inside
 
 CMS_NAME = re.compile(
     r"^(?P<env>[PT])\.(?P<entity>[A-Z0-9]+)\.ACO\.ZC(?P<type>[0-9AB])(?P<kind>[YR])(?P<yy>\d{2})"
@@ -37,6 +39,8 @@ WRONG_LENGTH_SHARE = (
     0.5  # more than half the records of the wrong length: the file, not its lines, is wrong
 )
 
+MAX_WALK = 100_000  # entries looked at in a source folder before it is refused as too large
+SEPARATORS = (b"\x1f", b"\x1e", b"\x1d", b"\x1c", b"\x01", b"\x02", b"\x03")
 LINE = "line"
 LINE_NO = "_line"
 ORDER, FILE = "_order", "_file"  # staged records: delivery order and file name
@@ -62,16 +66,79 @@ class CclfFile:
         return self.file_date.replace(day=1) if self.file_date else None
 
     def read_bytes(self) -> bytes:
+        """The file's bytes; a ``SchemaError`` for a zip member that is encrypted, compressed by
+        an unsupported method, damaged, or a compression bomb (it is never expanded)."""
+        if self.zip_path is None:
+            assert self.path is not None
+            return self.path.read_bytes()
+        member = self.name.split("!", 1)[1]
+        try:
+            with zipfile.ZipFile(self.zip_path) as zf:
+                info = zf.getinfo(member)
+                _check_member(self.name, info)
+                return zf.read(info)
+        except SchemaError:
+            raise
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            KeyError,
+            EOFError,
+            zipfile.LargeZipFile,
+            RuntimeError,
+            NotImplementedError,
+            zlib.error,
+        ) as exc:
+            raise SchemaError(
+                f"{self.name}: cannot be read from the zip ({exc.__class__.__name__}: {exc}); "
+                "the archive may be truncated or damaged. Re-download the delivery."
+            ) from exc
+
+    def head(self, size: int = 65536) -> bytes:
+        """The first ``size`` bytes (a plain file's, without reading the rest)."""
         if self.zip_path is not None:
-            try:
-                with zipfile.ZipFile(self.zip_path) as zf:
-                    return zf.read(self.name.split("!", 1)[1])
-            except (zipfile.BadZipFile, OSError, KeyError, EOFError, zipfile.LargeZipFile) as exc:
-                raise SchemaError(
-                    f"{self.name}: cannot be read from the zip ({exc}); the archive may be truncated."
-                ) from exc
+            return self.read_bytes()[:size]
         assert self.path is not None
-        return self.path.read_bytes()
+        with self.path.open("rb") as fh:
+            return fh.read(size)
+
+    def count_lines(self) -> int:
+        """Lines in the file as stored, counted in blocks (for a file refused unread)."""
+        if self.zip_path is not None:
+            data = self.read_bytes()
+            return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+        assert self.path is not None
+        n, last = 0, b""
+        with self.path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                n += block.count(b"\n")
+                last = block[-1:]
+        return n + (1 if last and last != b"\n" else 0)
+
+
+def _check_member(name: str, info: zipfile.ZipInfo) -> None:
+    if info.flag_bits & 0x1:
+        raise SchemaError(
+            f"{name}: is encrypted (password-protected) in the zip; unzip it with its password "
+            "and give the folder."
+        )
+    if info.compress_type not in (
+        zipfile.ZIP_STORED,
+        zipfile.ZIP_DEFLATED,
+        zipfile.ZIP_BZIP2,
+        zipfile.ZIP_LZMA,
+    ):
+        raise SchemaError(
+            f"{name}: uses a compression method (code {info.compress_type}) this reader does "
+            "not support; unzip it with your archive tool and give the folder."
+        )
+    if info.file_size > EXPANSION_FLOOR and info.file_size > MAX_EXPANSION * max(
+        info.compress_size, 1
+    ):
+        raise SchemaError(
+            f"{name}: would expand from {info.compress_size:,} to {info.file_size:,} bytes, more "
+            f"than {MAX_EXPANSION} times (a compression bomb?); refused unread."
+        )
 
 
 def recognize(name: str) -> dict | None:
@@ -122,7 +189,17 @@ def _make(name: str, info: dict, **where) -> CclfFile:
     )
 
 
-def _zip_members(zpath: Path, label: str) -> Iterator[CclfFile]:
+@dataclass(frozen=True)
+class CclfSource:
+    """What a source holds: its CCLF files in delivery order, and the files it was given but
+    that were not read (with why: a name that is not a CCLF name, a zip inside a zip, a link
+    out of the source)."""
+
+    files: tuple[CclfFile, ...]
+    unrecognized: tuple[str, ...] = ()
+
+
+def _zip_members(zpath: Path, label: str) -> tuple[list[CclfFile], list[str]]:
     try:
         with zipfile.ZipFile(zpath) as zf:
             names = [i.filename for i in zf.infolist() if not i.is_dir()]
@@ -130,23 +207,31 @@ def _zip_members(zpath: Path, label: str) -> Iterator[CclfFile]:
         raise SchemaError(
             f"{label}: is not a readable zip archive ({exc}). Re-download the delivery or unzip it and give the folder."
         ) from exc
+    found, skipped = [], []
     for member in names:
         info = recognize(member)
         if info:
-            yield _make(f"{label}!{member}", info, zip_path=zpath)
+            found.append(_make(f"{label}!{member}", info, zip_path=zpath))
+        elif member.lower().endswith(".zip"):
+            skipped.append(f"{label}!{member} (a zip inside a zip: unzip it and give the folder)")
+        elif not member.rsplit("/", 1)[-1].startswith("."):
+            skipped.append(f"{label}!{member} (not a CCLF file name)")
+    return found, skipped
 
 
-def find_cclf_files(src: str | Path) -> list[CclfFile]:
-    """Every CCLF file in a folder (recursively, including inside zips) or a zip, in delivery order."""
+def cclf_source(src: str | Path) -> CclfSource:
+    """Every CCLF file in a folder (recursively, including inside zips, links not followed out
+    of it) or a zip, in delivery order, and the files not read."""
     src = Path(src)
     if not src.exists():
         raise SchemaError(
             f"{src} does not exist. Give a folder of CCLF files or a CMS delivery zip."
         )
     found: list[CclfFile] = []
+    skipped: list[str] = []
     if src.is_file():
         if src.suffix.lower() == ".zip" or zipfile.is_zipfile(src):
-            found += _zip_members(src, src.name)
+            found, skipped = _zip_members(src, src.name)
         else:
             info = recognize(src.name)
             if info is None:
@@ -155,20 +240,53 @@ def find_cclf_files(src: str | Path) -> list[CclfFile]:
                 )
             found.append(_make(src.name, info, path=src))
     else:
-        for f in sorted(p for p in src.rglob("*") if p.is_file()):
+        for f in _walk(src):
             rel = str(f.relative_to(src))
+            if f.is_symlink() and not inside(f, src):
+                skipped.append(
+                    f"{rel} (a symbolic link out of the source or to nothing: not followed)"
+                )
+                continue
+            if not f.is_file():
+                continue
             if f.suffix.lower() == ".zip":
-                found += _zip_members(f, rel)
+                members, not_read = _zip_members(f, rel)
+                found += members
+                skipped += not_read
                 continue
             info = recognize(f.name)
             if info:
                 found.append(_make(rel, info, path=f))
+            elif not f.name.startswith("."):
+                skipped.append(f"{rel} (not a CCLF file name)")
     if not found:
         raise SchemaError(
             f"{src}: no CCLF files found. Expected CMS names (P.A1234.ACO.ZC1Y24.D240115.T1234567) "
             "or names containing CCLF1 ... CCLF9, in a folder or a zip."
         )
-    return sorted(found, key=lambda f: f.order_key)
+    return CclfSource(tuple(sorted(found, key=lambda f: f.order_key)), tuple(skipped))
+
+
+def _walk(src: Path) -> list[Path]:
+    """Every entry under ``src`` (links to folders are not entered), sorted; a ``SchemaError``
+    past ``MAX_WALK`` entries (not a delivery folder)."""
+    entries: list[Path] = []
+    for folder, dirs, names in os.walk(src, followlinks=False):
+        dirs.sort()
+        entries += [Path(folder, n) for n in names] + [
+            Path(folder, d) for d in dirs if Path(folder, d).is_symlink()
+        ]
+        if len(entries) > MAX_WALK:
+            raise SchemaError(
+                f"{src}: holds more than {MAX_WALK:,} files; that is not a CCLF delivery folder. "
+                "Give the folder of the delivery itself."
+            )
+    return sorted(entries)
+
+
+def find_cclf_files(src: str | Path) -> list[CclfFile]:
+    """Every CCLF file in a folder (recursively, including inside zips) or a zip, in delivery order."""
+    return list(cclf_source(src).files)
 
 
 @dataclass(frozen=True)
@@ -192,11 +310,15 @@ def _empty_quarantine() -> pl.DataFrame:
 def _lines(data: bytes) -> pl.DataFrame:
     if not data:
         return pl.DataFrame(schema={LINE: pl.String, LINE_NO: pl.Int64})
+    # a separator byte that is not in the data, so every line is read whole
+    separator = next((b for b in SEPARATORS if b not in data), None)
+    if separator is None:
+        raise SchemaError("the file holds every control byte; it is binary, not CCLF text")
     frame = pl.read_csv(
         io.BytesIO(data),
         has_header=False,
         new_columns=[LINE],
-        separator="\x1f",
+        separator=separator.decode(),
         quote_char=None,
         encoding="utf8-lossy",
         schema={LINE: pl.String},
@@ -204,6 +326,17 @@ def _lines(data: bytes) -> pl.DataFrame:
         truncate_ragged_lines=True,
     )
     return frame.with_row_index(LINE_NO, offset=1).with_columns(pl.col(LINE_NO).cast(pl.Int64))
+
+
+def early_refusal(file: CclfFile) -> str | None:
+    """Why a file is refused from its first block alone (it is then never read whole): NUL
+    bytes (binary, UTF-16 or sparse) or compressed content."""
+    head = file.head()
+    if head[:2] == b"\x1f\x8b" or head[:4] == b"PK\x03\x04":
+        return f"{file.name}: is compressed (gzip or zip) although named as a CCLF text file. Decompress it and load the text file."
+    if b"\x00" in head:
+        return f"{file.name}: contains NUL bytes, so it is binary, UTF-16 or sparse, not CCLF text (ASCII). Re-export it as ASCII text."
+    return None
 
 
 def refusal(file: CclfFile, lines: pl.DataFrame, layout: Layout, data: bytes) -> str | None:
@@ -243,8 +376,18 @@ def parse_file(
     ``keep`` limits which fields are parsed (and checked); ``required`` fields must not be blank;
     ``claim_types`` is the set of ``CLM_TYPE_CD`` values this file type may hold.
     """
+    early = early_refusal(file)
+    if early:
+        n = file.count_lines()
+        return ParsedFile(file, pl.DataFrame(), _empty_quarantine(), n, refused=early)
     data = file.read_bytes()
-    lines = _lines(data)
+    try:
+        lines = _lines(data)
+    except SchemaError as exc:
+        n = data.count(b"\n")
+        return ParsedFile(
+            file, pl.DataFrame(), _empty_quarantine(), n, refused=f"{file.name}: {exc}"
+        )
     reason = refusal(file, lines, layout, data)
     if reason:
         return ParsedFile(file, pl.DataFrame(), _empty_quarantine(), lines.height, refused=reason)

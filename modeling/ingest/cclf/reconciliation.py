@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from modeling.dataset import Dataset
+from modeling.errors import DatasetError
 from modeling.ingest.cclf.files import FILE, QUARANTINE_SCHEMA
 from modeling.ingest.validate import ValidationResult
 
@@ -65,10 +66,15 @@ class CclfIngestReport:
     record_counts: tuple[dict[str, Any], ...]
     results: Mapping[str, ValidationResult]
     notes: tuple[str, ...] = ()
+    unrecognized: tuple[
+        str, ...
+    ] = ()  # files of the source not read: names not CCLF's, nested zips
 
     @property
     def reconciled(self) -> bool:
-        lines_ok = all(f.lines_read == f.accounted for f in self.files)
+        """Every line of every file accounted for, every canonical row too, and no file of the
+        source left unread."""
+        lines_ok = all(f.lines_read == f.accounted for f in self.files) and not self.unrecognized
         return lines_ok and all(
             r.rows_in == r.rows_accepted + r.rows_quarantined for r in self.results.values()
         )
@@ -88,6 +94,7 @@ class CclfIngestReport:
             "cclf0_record_counts": list(self.record_counts),
             "canonical": {t: r.report() for t, r in self.results.items()},
             "notes": list(self.notes),
+            "unrecognized_files": list(self.unrecognized),
         }
 
 
@@ -126,7 +133,7 @@ def count_statuses(
     status; a name read twice: its last file gets the counts)."""
     if not status_frames:
         return tuple(files)
-    counts = pl.concat(status_frames).group_by(FILE, STATUS).len()
+    counts = pl.concat([f.select(FILE, STATUS) for f in status_frames]).group_by(FILE, STATUS).len()
     by_name: dict[str, dict[str, int]] = {}
     for name, status, n in counts.iter_rows():
         by_name.setdefault(name, {})
@@ -134,6 +141,24 @@ def count_statuses(
     last = {f.file: i for i, f in enumerate(files)}
     return tuple(
         f.counted(by_name[f.file]) if last[f.file] == i and f.file in by_name else f
+        for i, f in enumerate(files)
+    )
+
+
+def quarantined_after_load(
+    files: Sequence[FileReconciliation], lines: pl.DataFrame
+) -> tuple[FileReconciliation, ...]:
+    """The files with ``lines`` (file, line: lines counted loaded whose canonical rows were all
+    quarantined by the canonical validation) moved from loaded to quarantined, so "loaded"
+    counts what reached the dataset (a name read twice: its last file, as ``count_statuses``)."""
+    if lines.height == 0:
+        return tuple(files)
+    per_file = dict(lines.group_by("file").len().iter_rows())
+    last = {f.file: i for i, f in enumerate(files)}
+    return tuple(
+        replace(f, loaded=f.loaded - per_file[f.file], quarantined=f.quarantined + per_file[f.file])
+        if last[f.file] == i and f.file in per_file
+        else f
         for i, f in enumerate(files)
     )
 
@@ -158,10 +183,17 @@ def write_reconciliation(out: Path, report: CclfIngestReport) -> None:
 def read_reconciliation(dataset_path: str | Path) -> dict[str, Any] | None:
     """The CCLF reconciliation report written beside a dataset loaded from CCLF, or None."""
     p = Path(dataset_path) / RECONCILIATION
-    return json.loads(p.read_text()) if p.exists() else None
+    if not p.exists():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DatasetError(
+            f"{p} is damaged ({exc.__class__.__name__}); load the CCLF files again to rewrite it."
+        ) from None
 
 
 def read_line_quarantine(dataset_path: str | Path) -> pl.DataFrame | None:
     """The quarantined CCLF lines (file, line, reason, record) of a dataset loaded from CCLF, or None."""
     p = Path(dataset_path) / CCLF_QUARANTINE
-    return pl.read_parquet(p) if p.exists() else None
+    return pl.read_parquet(p, glob=False) if p.exists() else None

@@ -31,6 +31,7 @@ from modeling.ingest.cclf.files import (
     QUARANTINE_SCHEMA,
     CclfFile,
     ParsedFile,
+    early_refusal,
     parse_file,
 )
 from modeling.ingest.cclf.layouts import Layout
@@ -38,6 +39,11 @@ from modeling.ingest.cclf.reconciliation import FileReconciliation
 from modeling.progress import Progress
 
 STAGING = "_cclf_staging"
+# provenance of each canonical claim row, kept through staging to the canonical validation: the
+# CCLF line it came from (a CCLF2/5/6/7 line, or the CCLF1 header of a claim without lines) and,
+# for institutional claims, the claim whose header, procedure and diagnosis lines it also uses
+SOURCE_FILE, SOURCE_LINE, SOURCE_CLAIM = "_src_file", "_src_line", "_src_claim"
+PROVENANCE = (SOURCE_FILE, SOURCE_LINE, SOURCE_CLAIM)
 PART_A_TYPES = ("10", "20", "30", "40", "50", "60", "61")
 NOT_LOADED_TYPES = ("CCLFA", "CCLFB")
 
@@ -274,12 +280,20 @@ def sink(lf: pl.LazyFrame, staging: Path, table: str, part: str) -> Path:
     """Write one part of a canonical table to the staging folder (so its inputs can be released)."""
     target = staging / "_canonical" / f"{table}_{part}.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
-    conform_lazy(lf, table).collect().write_parquet(target, compression="lz4")
+    names = lf.collect_schema().names()
+    kept = [c for c in PROVENANCE if c in names]
+    canonical = conform_lazy(lf, table)
+    out = pl.concat([canonical, lf.select(kept)], how="horizontal") if kept else canonical
+    out.collect().write_parquet(target, compression="lz4")
     return target
 
 
 def parse_cclf0(file: CclfFile) -> tuple[ParsedFile, list[dict[str, Any]]]:
     """CCLF0 lists each file of its delivery with its record count and record length."""
+    early = early_refusal(file)
+    if early:
+        empty = pl.DataFrame(schema=QUARANTINE_SCHEMA)
+        return ParsedFile(file, pl.DataFrame(), empty, file.count_lines(), refused=early), []
     data = file.read_bytes()
     lines = data.decode("ascii", errors="replace").splitlines()
     counts: list[dict[str, Any]] = []
@@ -401,7 +415,7 @@ def _read(file: CclfFile, layouts: dict[str, Layout], *, enrollment_given: bool)
         if file.file_type == "CCLF0":
             parsed, counts = parse_cclf0(file)
         elif _month_unknown(file, enrollment_given=enrollment_given):
-            lines = len(file.read_bytes().splitlines())
+            lines = file.count_lines()
             refused = (
                 f"{file.name}: cannot tell which month this CCLF8 covers. Name it with its month "
                 "(e.g. CCLF8_2024-03.txt, or CMS's name with its D-date) or give an enrollment file."
