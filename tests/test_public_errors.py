@@ -142,7 +142,39 @@ def _synth_spec():
     SynthSpec(members=0, start_year=2023, years=2, seed=1)
 
 
+def _read_puf():
+    from contracts.reproduce import read_puf
+
+    read_puf(pl.DataFrame({"ACO_Name": ["x"]}), program="mssp")
+
+
+def _reproduce_reach():
+    from contracts.reproduce import reproduce_reach
+
+    reproduce_reach(NOWHERE / "puf.csv")
+
+
+def _reach_2026_global():
+    from contracts.settlement import Performance, settle
+    from contracts.specs import ReachSpec
+
+    settle(
+        ReachSpec(name="g", performance_year=2026, risk_option="global"),
+        Performance(12_000, 11_500, 1_000),
+    )
+
+
+def _track_level():
+    from contracts.specs import MsspSpec
+
+    MsspSpec(name="x", performance_year=2017, track="TRACK_2", level="A")
+
+
 CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
+    "read_puf without the settlement columns": (_read_puf, SchemaError),
+    "reproduce_reach of a missing file": (_reproduce_reach, SchemaError),
+    "ACO REACH 2026 Global (partly published)": (_reach_2026_global, ParameterError),
+    "MsspSpec Track 2 with a level": (_track_level, ParameterError),
     "member_months without enrollment_start_date": (_member_months, SchemaError),
     "december_enrollees without enrollment_start_date": (_december_enrollees, SchemaError),
     "with_service_category without claim_type": (_service_categories, SchemaError),
