@@ -20,6 +20,7 @@ pages = [
         icon=":material/handshake:",
         url_path="contracts",
     ),
+    st.Page("app/pages/peers.py", title="Peers", icon=":material/groups:"),
     st.Page("app/pages/data.py", title="Data", icon=":material/database:"),
 ]
 st.navigation(pages).run()
