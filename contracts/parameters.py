@@ -213,8 +213,9 @@ def acpt_weight(performance_year: int) -> float:
 
 
 def sequestration_rate(performance_year: int) -> float:
-    """Share of an MSSP shared savings payment withheld by Medicare sequestration, by the year the
-    payment is made (the year after the performance year); losses owed are never sequestered.
+    """Share of a shared savings payment (MSSP or ACO REACH) withheld by Medicare sequestration, by
+    the year the payment is made (the year after the performance year); losses owed are never
+    sequestered.
     From ``contracts/data/mssp_sequestration.csv`` (none during the CARES Act moratorium)."""
     table = _csv("mssp_sequestration.csv")
     rows = table.filter(pl.col("performance_year") == str(performance_year))

@@ -355,20 +355,19 @@ def _reach_row(row: dict) -> dict:
     try:
         # the PUF publishes totals only: the ACO is settled as one unit (person_years = 1), which
         # leaves every total and rate as published
-        result = settle(
-            ReachSpec(
-                name=str(out["aco_name"]),
-                performance_year=py,
-                risk_option=option,  # type: ignore[arg-type]
-                benchmark_basis="final",
-            ),
-            Performance(
-                benchmark_per_capita=bench,
-                expenditure_per_capita=cost,
-                person_years=1,
-                health_equity_adjustment_per_capita=heba if heba else None,
-            ),
+        spec = ReachSpec(
+            name=str(out["aco_name"]),
+            performance_year=py,
+            risk_option=option,  # type: ignore[arg-type]
+            benchmark_basis="final",
         )
+        perf = Performance(
+            benchmark_per_capita=bench,
+            expenditure_per_capita=cost,
+            person_years=1,
+            health_equity_adjustment_per_capita=heba if heba else None,
+        )
+        result = settle(spec, perf)
     except ParameterError as exc:
         return out | {"computed_amount": None, "tolerance": None, "note": str(exc)}
     from contracts.parameters import reach_rules
@@ -381,6 +380,15 @@ def _reach_row(row: dict) -> dict:
     tolerance = REACH_ROUNDING
     if abs(result.amount - published) > tolerance and not note:
         note = "not reproduced by the year's corridors"
+    after = _num(row.get("shared_savings_seq"))
+    if after is not None and not note:
+        # the published amount after sequestration (2% of positive amounts by payment year)
+        with_seq = settle(spec.model_copy(update={"sequestration": True}), perf).amount
+        if abs(with_seq - after) > tolerance:
+            note = (
+                f"shared savings reproduced; the published amount after sequestration ({after:,.2f}) is not "
+                f"2% less ({with_seq:,.2f} computed), and what else CMS withheld is not published"
+            )
     return out | {"computed_amount": result.amount, "tolerance": tolerance, "note": note}
 
 

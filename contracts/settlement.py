@@ -467,6 +467,21 @@ def _incomplete_rules(rules: MsspRules, missing: str) -> str:
 
 
 def _settle_mssp(spec: MsspSpec, p: Performance, out: _Lines) -> float:
+    """A year's settlement; for a six-month 2019 performance period (42 CFR 425.609) CMS settles
+    the whole of CY2019 and pro-rates the shared savings or losses by the months in the period."""
+    amount = _settle_mssp_year(spec, p, out)
+    if spec.performance_period_months == 12:
+        return amount
+    share = out.add(
+        "period_share",
+        "Share of CY2019 in the six-month performance period (425.609)",
+        spec.performance_period_months / 12,
+        "rate",
+    )
+    return out.add("period_settlement", "Settlement for the six-month period", amount * share)
+
+
+def _settle_mssp_year(spec: MsspSpec, p: Performance, out: _Lines) -> float:
     rules = mssp_rules(spec.performance_year, spec.track, spec.level)
     out.add("assigned_beneficiaries", "Assigned beneficiaries", p.assigned_beneficiaries, "count")
     benchmark_total, expenditure_total, rate = _totals(p, out)
@@ -619,6 +634,17 @@ def _settle_reach(spec: ReachSpec, p: Performance, out: _Lines) -> float:
         "rate",
     )
     retained = _banded(abs(rate), benchmark_total, rules.corridors)
+    if spec.sequestration and sign > 0:
+        out.add(
+            "shared_savings_before_sequestration", "Shared savings before sequestration", retained
+        )
+        seq = out.add(
+            "sequestration_rate",
+            "Sequestration (payment year)",
+            sequestration_rate(spec.performance_year),
+            "rate",
+        )
+        retained -= out.add("sequestration", "Sequestration withheld", retained * seq)
     return sign * out.add(
         "shared_savings" if sign > 0 else "shared_losses",
         "Shared savings (through the corridors)"

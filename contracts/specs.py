@@ -115,6 +115,10 @@ class MsspSpec(_Spec):
         default=False,
         description="Reduce shared savings by the payment year's sequestration (2%; none in the CARES Act moratorium; never on losses), as CMS pays them (contracts/data/mssp_sequestration.csv).",
     )
+    performance_period_months: Literal[6, 12] = Field(
+        default=12,
+        description="6 for the January-June or July-December 2019 performance periods (42 CFR 425.609): the figures given are for all of CY2019 and the shared savings or losses are pro-rated by 6/12.",
+    )
     two_sided_year: int | None = Field(
         default=None,
         ge=1,
@@ -125,6 +129,10 @@ class MsspSpec(_Spec):
     def _level_matches_track(self) -> MsspSpec:
         if self.track == "BASIC" and self.level is None:
             raise ValueError("a BASIC track contract needs a level (A, B, C, D or E)")
+        if self.performance_period_months == 6 and self.performance_year != 2019:
+            raise ValueError(
+                "a six-month performance period exists only in 2019 (42 CFR 425.609: January-June and July-December 2019)"
+            )
         if self.track != "BASIC" and self.level is not None:
             raise ValueError(f"the {self.track} track has no levels; remove 'level'")
         if self.msr_mlr != "size_based":
@@ -144,6 +152,10 @@ class ReachSpec(_Spec):
 
     family: Literal["reach"] = "reach"
     risk_option: Literal["global", "professional"]
+    sequestration: bool = Field(
+        default=False,
+        description="Reduce a positive settlement by the payment year's Medicare sequestration (2%; none in the CARES Act moratorium; never on losses).",
+    )
     benchmark_basis: Literal["unadjusted", "final"] = Field(
         default="unadjusted",
         description="'unadjusted': the benchmark before the discount and quality withhold (the engine applies them); 'final': CMS's final benchmark, discount and withhold already applied (as in CMS's financial PUF).",
