@@ -194,7 +194,7 @@ def _spec_track(track: str) -> tuple[str, str | None]:
     return t.upper(), None
 
 
-def _msr(track: str, level: str | None, two_sided: bool, n: int, published: float | None) -> float:
+def _msr(two_sided: bool, n: int, published: float | None) -> float:
     """The MSR CMS applied: the 425.604(b) table for one-sided ACOs of 5,000 or more and for
     two-sided ACOs whose published rate is not an elected option; otherwise the published one."""
     elected = published is not None and any(abs(published - o) < 1e-9 for o in ELECTED_MSR_OPTIONS)
@@ -249,7 +249,7 @@ def _mssp_row(row: dict) -> dict:
             # FinalShareRate is "QualPerfShare multiplied by QualScore" (CMS data dictionary)
             quality = final_rate / rules.max_sharing_rate
         quality = None if quality is None else min(max(quality, 0.0), 1.0)
-        msr = _msr(track, level, rules.two_sided, n, _num(row["minsavperc"]))
+        msr = _msr(rules.two_sided, n, _num(row["minsavperc"]))
         euc = _num(row.get("disadj"))
         revenue_limit = _num(row.get("revlosslimit")) == 1
         spec = MsspSpec(
