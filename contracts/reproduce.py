@@ -120,9 +120,17 @@ class Reproduction:
         return int(self.rows["reproduced"].sum()) / max(self.rows.height, 1)
 
 
-def read_puf(source: str | Path | pl.DataFrame, *, program: str) -> pl.DataFrame:
+def read_puf(
+    source: str | Path | pl.DataFrame, *, program: str, performance_year: int | None = None
+) -> pl.DataFrame:
     """A PUF (CSV path or frame) with lower-case column names, checked for the program's
-    required columns (``mssp`` or ``reach``); a missing one is a ``SchemaError`` naming it."""
+    required columns (``mssp`` or ``reach``); a missing one is a ``SchemaError`` naming it. An
+    MSSP file without the derived ``track`` gets it from CMS's Current_Track_* flags.
+
+    CMS's own single-year files carry no year column: ``performance_year`` supplies it (it never
+    overrides a year the file has). Rate columns that CMS published in percent in some years
+    (any value above 1.5 in ``minsavperc``, ``qualscore``, ``finalsharerate``, ``maxsharerate``,
+    ``sav_rate``) are read as percent and divided by 100, column by column."""
     if program not in ("mssp", "reach"):
         raise ParameterError(f"program must be 'mssp' or 'reach' (got {program!r}).")
     if isinstance(source, pl.DataFrame):
@@ -145,6 +153,11 @@ def read_puf(source: str | Path | pl.DataFrame, *, program: str) -> pl.DataFrame
             f"{where} has columns that differ only in case: {', '.join(dupes)}; keep one of each."
         )
     frame = frame.rename(dict(zip(frame.columns, lower, strict=True)))
+    year_column = "performance_year" if program == "mssp" else "perf_year"
+    if performance_year is not None and year_column not in frame.columns:
+        frame = frame.with_columns(pl.lit(str(performance_year)).alias(year_column))
+    if program == "mssp":
+        frame = _fractions(frame)
     required = MSSP_REQUIRED if program == "mssp" else REACH_REQUIRED
     missing = [c for c in required if c not in frame.columns]
     if (
@@ -158,9 +171,30 @@ def read_puf(source: str | Path | pl.DataFrame, *, program: str) -> pl.DataFrame
     if missing:
         raise SchemaError(
             f"{where} is missing the required {program.upper()} PUF column(s) {', '.join(missing)} "
-            "(names are matched case-insensitively); see shared/reference/puf/README.md for the layout."
+            "(names are matched case-insensitively); see shared/reference/puf/README.md for the layout"
+            + (
+                "; a single-year file from CMS has no year column: give the performance year."
+                if year_column in missing
+                else "."
+            )
         )
-    return frame
+    return _track_column(frame) if program == "mssp" else frame
+
+
+PERCENT_COLUMNS = ("minsavperc", "qualscore", "finalsharerate", "maxsharerate", "sav_rate")
+
+
+def _fractions(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rate columns as fractions: a column with any value above 1.5 is in percent."""
+    out = frame
+    for c in PERCENT_COLUMNS:
+        if c not in frame.columns:
+            continue
+        values = frame[c].cast(pl.Float64, strict=False)
+        top = values.max()
+        if top is not None and float(top) > 1.5:  # type: ignore[arg-type]
+            out = out.with_columns((values / 100).cast(pl.String).alias(c))
+    return out
 
 
 def _num(value: object) -> float | None:
@@ -324,12 +358,14 @@ def _finish(program: str, records: list[dict]) -> Reproduction:
     return Reproduction(program, rows, summary)
 
 
-def reproduce_mssp(source: str | Path | pl.DataFrame) -> Reproduction:
+def reproduce_mssp(
+    source: str | Path | pl.DataFrame, *, performance_year: int | None = None
+) -> Reproduction:
     """Settle every ACO-year of an MSSP financial PUF with ``settle`` and compare with CMS's
     ``EarnSaveLoss``; ``reproduced`` is true within the rounding of the published inputs (two
     dollars for whole-dollar totals, plus half a unit in the 4th decimal of the quality score times
     the maximum rate on the savings or losses where the score enters)."""
-    frame = _track_column(read_puf(source, program="mssp"))
+    frame = read_puf(source, program="mssp", performance_year=performance_year)
     return _finish("mssp", [_mssp_row(r) for r in frame.iter_rows(named=True)])
 
 
@@ -392,8 +428,10 @@ def _reach_row(row: dict) -> dict:
     return out | {"computed_amount": result.amount, "tolerance": tolerance, "note": note}
 
 
-def reproduce_reach(source: str | Path | pl.DataFrame) -> Reproduction:
+def reproduce_reach(
+    source: str | Path | pl.DataFrame, *, performance_year: int | None = None
+) -> Reproduction:
     """Settle every ACO-year of an ACO REACH financial PUF with ``settle`` and compare with CMS's
     ``shared_savings`` (before sequestration), to the cent the file publishes."""
-    frame = read_puf(source, program="reach")
+    frame = read_puf(source, program="reach", performance_year=performance_year)
     return _finish("reach", [_reach_row(r) for r in frame.iter_rows(named=True)])

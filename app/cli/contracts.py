@@ -377,6 +377,12 @@ PufFile = Annotated[
     Path,
     typer.Argument(help="The PUF as a CSV in CMS's layout (columns matched by name, any case)."),
 ]
+PufYear = Annotated[
+    int | None,
+    typer.Option(
+        help="The performance year, for a single-year file from CMS that has no year column."
+    ),
+]
 ReproduceOut = Annotated[
     Path | None,
     typer.Option(
@@ -420,26 +426,30 @@ def _print_reproduction(result, out: Path | None) -> None:
 
 
 @reproduce_app.command("mssp")
-def reproduce_mssp_command(file: PufFile, out: ReproduceOut = None) -> None:
+def reproduce_mssp_command(
+    file: PufFile, out: ReproduceOut = None, performance_year: PufYear = None
+) -> None:
     """Settle every ACO-year of an MSSP financial and quality results PUF and compare with CMS's
     EarnSaveLoss; prints the share reproduced by performance year and track."""
     from contracts.reproduce import reproduce_mssp
 
     try:
-        result = reproduce_mssp(file)
+        result = reproduce_mssp(file, performance_year=performance_year)
     except VbcError as exc:
         fail(exc)
     _print_reproduction(result, out)
 
 
 @reproduce_app.command("reach")
-def reproduce_reach_command(file: PufFile, out: ReproduceOut = None) -> None:
+def reproduce_reach_command(
+    file: PufFile, out: ReproduceOut = None, performance_year: PufYear = None
+) -> None:
     """Settle every ACO-year of an ACO REACH financial PUF and compare with CMS's shared_savings
     (before sequestration); prints the share reproduced by performance year and risk option."""
     from contracts.reproduce import reproduce_reach
 
     try:
-        result = reproduce_reach(file)
+        result = reproduce_reach(file, performance_year=performance_year)
     except VbcError as exc:
         fail(exc)
     _print_reproduction(result, out)

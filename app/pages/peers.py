@@ -39,10 +39,11 @@ def metrics_for(path: str, content_hash: str, year: int):
 
 
 @st.cache_data(show_spinner="Reading the PUF...", max_entries=4)
-def load_puf(data: bytes | None) -> pl.DataFrame:
+def load_puf(data: bytes | None, year: int | None) -> pl.DataFrame:
     if data is None:
         return sample_puf("mssp")
-    return read_puf(pl.read_csv(io.BytesIO(data), infer_schema=False), program="mssp")
+    frame = pl.read_csv(io.BytesIO(data), infer_schema=False, encoding="utf8-lossy")
+    return read_puf(frame, program="mssp", performance_year=year)
 
 
 uploaded = st.sidebar.file_uploader(
@@ -50,8 +51,19 @@ uploaded = st.sidebar.file_uploader(
     type=["csv"],
     help="Leave empty for the sample shipped with vbc-modeler (about half of the PY2014-2021 ACOs).",
 )
+file_year = (
+    st.sidebar.number_input(
+        "Performance year of the file",
+        min_value=2012,
+        max_value=2030,
+        value=2021,
+        help="Used only when the file has no performance_year column (CMS's single-year files).",
+    )
+    if uploaded
+    else None
+)
 try:
-    puf = load_puf(uploaded.getvalue() if uploaded else None)
+    puf = load_puf(uploaded.getvalue() if uploaded else None, int(file_year) if file_year else None)
     history = history_for(str(ds.path), ds.manifest["content_hash"])
 except VbcError as exc:
     st.error(str(exc))

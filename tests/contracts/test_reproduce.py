@@ -121,6 +121,7 @@ def test_cms_track_flags_stand_in_for_the_derived_track():
         for c, t in flags.items()
     ).drop("track")
     assert reproduce_mssp(cms_layout).rows.equals(reproduce_mssp(frame).rows)
+    assert read_puf(cms_layout, program="mssp")["track"].to_list() == frame["track"].to_list()
     with pytest.raises(SchemaError, match="Current_Track"):
         read_puf(frame.drop("track"), program="mssp")
 
@@ -288,3 +289,17 @@ def test_track_2_needs_its_year_of_two_sided_risk_for_losses():
     spec = MsspSpec(name="T2", performance_year=2017, track="TRACK_2")
     with pytest.raises(ParameterError, match="two_sided_year"):
         settle(spec, performance(10_000, 11_000, 20_000, 1.0))
+
+
+def test_a_single_year_cms_file_in_percent_without_a_year_column():
+    frame = sample_puf("mssp").filter(pl.col("performance_year") == "2018")
+    cms = frame.drop("performance_year").with_columns(
+        (pl.col(c).cast(pl.Float64) * 100).cast(pl.String)
+        for c in ("minsavperc", "qualscore", "finalsharerate")
+    )
+    with pytest.raises(SchemaError, match="give the performance year"):
+        read_puf(cms, program="mssp")
+    a = reproduce_mssp(cms, performance_year=2018).rows
+    b = reproduce_mssp(frame).rows
+    assert a["reproduced"].to_list() == b["reproduced"].to_list()
+    assert (a["computed_amount"] - b["computed_amount"]).abs().max() < 1e-6
