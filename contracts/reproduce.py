@@ -306,9 +306,24 @@ def _mssp_row(row: dict) -> dict:
             revenue_loss_limit_applies=False,
             euc_loss_adjustment=euc if euc else None,
         )
-        result = settle(spec, perf)
+        unknown_year = track == "TRACK_2" and spec.two_sided_year is None
+        if not unknown_year:
+            result = settle(spec, perf)
+        else:
+            # the file does not say which year of two-sided risk the ACO was in: the loss limit
+            # (5%, 7.5%, 10%) matters only when the shared loss reaches the smallest of them
+            first = settle(spec.model_copy(update={"two_sided_year": 1}), perf)
+            third = settle(spec.model_copy(update={"two_sided_year": 3}), perf)
+            result = first
     except ParameterError as exc:
         return out | {"computed_amount": None, "tolerance": None, "note": str(exc)}
+    if unknown_year and first.amount != third.amount:
+        return out | {
+            "computed_amount": None,
+            "tolerance": None,
+            "note": "Track 2 loss limit: the ACO's year of two-sided risk (current_start_date) is not published "
+            f"(computed {first.amount:,.0f} at 5% to {third.amount:,.0f} at 10% of the benchmark)",
+        }
     savings = abs(bench - exp)
     tolerance = DOLLAR_ROUNDING
     if quality is not None and (rules.quality_rule == "score_scaled" or published < 0):

@@ -303,3 +303,19 @@ def test_a_single_year_cms_file_in_percent_without_a_year_column():
     b = reproduce_mssp(frame).rows
     assert a["reproduced"].to_list() == b["reproduced"].to_list()
     assert (a["computed_amount"] - b["computed_amount"]).abs().max() < 1e-6
+
+
+def test_a_track_2_loss_without_the_agreement_year():
+    row = sample_puf("mssp").filter(
+        pl.col("performance_year") == "2017", pl.col("track") == "track_2"
+    )
+    no_year = row.drop("current_start_date")
+    # the 2017 loss (1.8% of the benchmark x 40%) is far below even the 5% limit: reproduced
+    assert reproduce_mssp(no_year).rows["reproduced"].all()
+    big = no_year.with_columns(
+        (pl.col("abtotbnchmk").cast(pl.Float64) * 1.3).cast(pl.String).alias("abtotexp"),
+        pl.lit("-1").alias("disadj"),
+    )
+    rows = reproduce_mssp(big).rows
+    losing = rows.filter(pl.col("published_amount") < 0)
+    assert losing.height == 1 and "not published" in losing["note"][0]
