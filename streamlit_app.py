@@ -22,6 +22,7 @@ pages = [
         icon=":material/handshake:",
         url_path="contracts",
     ),
+    st.Page("app/pages/peers.py", title="Peers", icon=":material/groups:"),
     st.Page("app/pages/data.py", title="Data", icon=":material/database:"),
 ]
 try:

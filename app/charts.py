@@ -504,3 +504,30 @@ def frontier_chart(frontier: pl.DataFrame, options: pl.DataFrame) -> alt.Chart:
     )
     labels = points.mark_text(align="left", dx=7, fontSize=10).encode(text="option:N")
     return line + points + labels
+
+
+def peer_distribution_chart(
+    peers: pl.DataFrame, column: str, panel_value: float | None, title: str, axis_format: str
+) -> alt.Chart:
+    """Histogram of one metric over the published peer ACOs, with a rule at the panel's value."""
+    data = peers.select(pl.col(column).alias("value")).drop_nulls().to_pandas()
+    bars = (
+        alt.Chart(data, title=title)
+        .mark_bar(color="#9ecae9")
+        .encode(
+            x=alt.X(
+                "value:Q", bin=alt.Bin(maxbins=30), title=None, axis=alt.Axis(format=axis_format)
+            ),
+            y=alt.Y("count():Q", title="Published ACOs"),
+        )
+    )
+    if panel_value is None:
+        return bars
+    mark = pl.DataFrame({"mark": ["this panel"], "x": [float(panel_value)]}).to_pandas()
+    rule = alt.Chart(mark).mark_rule(color="#e45756", strokeWidth=2).encode(x="x:Q")
+    label = (
+        alt.Chart(mark)
+        .mark_text(align="left", dx=4, dy=-6, color="#e45756", fontSize=11)
+        .encode(x="x:Q", y=alt.value(12), text="mark:N")
+    )
+    return bars + rule + label

@@ -26,8 +26,11 @@ uncompensated-care payments cannot be separated in claims; the benchmark's ``not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import polars as pl
 
 from modeling.core.member_months import ENROLLMENT_TYPES
@@ -150,12 +153,44 @@ class RegionalInputs:
     """What the regional and prior-savings adjustments need and a panel does not have: the ACO's
     regional FFS per-capita expenditure and the national per-capita FFS expenditure by
     enrollment type (from CMS's benchmark reports), and, for a renewing ACO, its average
-    per-capita savings in the prior agreement period."""
+    per-capita savings in the prior agreement period.
+
+    Given by year instead (``regional_by_year`` / ``national_by_year``, as a synthetic panel's
+    region carries them), the regional figure is weighted and trended over the baseline years
+    as the historical benchmark is, and the national one is BY3's; ``growth_by_year`` (the
+    national-regional growth of each year over the one before) then trends and updates the
+    benchmark in place of a single annual rate, as 42 CFR 425.601(b)-(c) and 425.652(b) do."""
 
     agreement_period: int
     regional_per_capita: dict[str, float]
     national_per_capita: dict[str, float]
     prior_savings_per_capita: float | None = None
+    regional_by_year: dict[int, dict[str, float]] | None = None
+    national_by_year: dict[int, dict[str, float]] | None = None
+    growth_by_year: dict[int, float] | None = None
+
+    @classmethod
+    def from_region(cls, region: Mapping[str, Any], *, agreement_period: int) -> RegionalInputs:
+        """From a dataset's recorded region (``modeling.synth.region``: manifest source "region")."""
+        try:
+            regional = {int(y): dict(v) for y, v in region["regional_per_capita"].items()}
+            national = {int(y): dict(v) for y, v in region["national_per_capita"].items()}
+            growth = {int(y): float(g) for y, g in region["national_regional_growth"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise ParameterError(
+                "The dataset's region needs regional_per_capita, national_per_capita and "
+                "national_regional_growth by year (see modeling.synth.region)."
+            ) from None
+        last = max(regional)
+        return cls(
+            agreement_period,
+            regional[last],
+            national[last],
+            None,
+            regional,
+            national,
+            growth,
+        )
 
 
 def regional_adjustment(historical: pl.DataFrame, inputs: RegionalInputs) -> pl.DataFrame:
@@ -239,6 +274,82 @@ def observed_trend(baseline: pl.DataFrame) -> float:
     return (pc[-1] / pc[0]) ** (1 / (years[-1] - years[0])) - 1
 
 
+def _weighted_region(
+    frame: pl.DataFrame,
+    regional_hist: pl.Expr,
+    regional: RegionalInputs,
+    by3: int,
+    notes: list[str],
+) -> RegionalInputs:
+    """The region's by-year figures as the regional adjustment reads them: regional per capita
+    weighted, trended and restated as the historical benchmark; national per capita of BY3."""
+    national = (regional.national_by_year or {}).get(by3)
+    if national is None:
+        raise ParameterError(f"The region has no national per-capita expenditures for BY3 ({by3}).")
+    weighted = frame.select("enrollment_type", regional_hist.alias("regional"))
+    notes.append(
+        "Regional FFS expenditures: the region's by enrollment type, weighted, trended and restated as the historical benchmark."
+    )
+    return RegionalInputs(
+        regional.agreement_period,
+        dict(zip(weighted["enrollment_type"], weighted["regional"], strict=True)),
+        dict(national),
+        regional.prior_savings_per_capita,
+    )
+
+
+def _trend_and_growth(
+    baseline: pl.DataFrame,
+    years: list[int],
+    annual_trend: float | None,
+    regional: RegionalInputs | None,
+    notes: list[str],
+) -> tuple[float, dict[int, float] | None]:
+    """The annual trend (the spec's, else the region's national-regional growth, else the
+    panel's own growth) and the yearly growth that replaces it where the region gives one."""
+    by3 = years[-1]
+    growth = regional.growth_by_year if regional is not None else None
+    if annual_trend is None and growth:
+        known = [growth[y] for y in range(years[0] + 1, by3 + 1) if y in growth]
+        trend = (
+            float(np.prod([1 + g for g in known])) ** (1 / len(known)) - 1
+            if known
+            else float(np.mean(list(growth.values())))
+        )
+        notes.append(
+            "Trend and update: the region's national-regional growth by year "
+            + ", ".join(f"{y} {g:.2%}" for y, g in sorted(growth.items()))
+            + f" (42 CFR 425.601(b)-(c), 425.652(b)); years beyond it at the mean {np.mean(list(growth.values())):.2%}."
+        )
+    else:
+        growth = None
+        trend = (
+            observed_trend(baseline.filter(pl.col("year").is_in(years)))
+            if annual_trend is None
+            else annual_trend
+        )
+    if annual_trend is None and growth is None:
+        notes.append(
+            f"Annual trend: the panel's own per-capita growth over {years[0]}-{by3}, {trend:.2%} (CMS uses national-regional growth blended with the ACPT)."
+        )
+    return trend, growth
+
+
+def _growth_factor(
+    growth: dict[int, float] | None, trend: float, from_year: int, to_year: int
+) -> float:
+    """Growth from ``from_year`` to ``to_year`` (either order): the product of the yearly
+    growth where known (years beyond it at their mean), else the annual ``trend`` compounded."""
+    if from_year == to_year:
+        return 1.0
+    if to_year < from_year:
+        return 1 / _growth_factor(growth, trend, to_year, from_year)
+    if not growth:
+        return (1 + trend) ** (to_year - from_year)
+    mean = float(np.mean(list(growth.values())))
+    return float(np.prod([1 + growth.get(y, mean) for y in range(from_year + 1, to_year + 1)]))
+
+
 def build_benchmark(
     baseline: pl.DataFrame,
     *,
@@ -278,19 +389,12 @@ def build_benchmark(
         weights = tuple(w / sum(kept) for w in kept)
     years = years[-len(weights) :]
     by3 = years[-1]
-    trend = (
-        observed_trend(baseline.filter(pl.col("year").is_in(years)))
-        if annual_trend is None
-        else annual_trend
-    )
-    if annual_trend is None:
-        notes.append(
-            f"Annual trend: the panel's own per-capita growth over {years[0]}-{by3}, {trend:.2%} (CMS uses national-regional growth blended with the ACPT)."
-        )
+    trend, growth = _trend_and_growth(baseline, years, annual_trend, regional, notes)
     frame = performance_person_years.select(
         "enrollment_type", pl.col("person_years").alias("py_person_years")
     )
     historical = pl.lit(0.0)
+    regional_hist = pl.lit(0.0)
     for year, w in zip(years, weights, strict=True):
         pc = baseline.filter(pl.col("year") == year).select(
             "enrollment_type", pl.col("per_capita").alias(f"per_capita_{year}")
@@ -316,10 +420,27 @@ def build_benchmark(
             notes.append(
                 f"BY {year} cannot be risk-scored from the data (no {year - 1} diagnoses): not restated to BY3 risk."
             )
-        trended = pl.col(f"per_capita_{year}") * (1 + trend) ** (by3 - year) * restate
+        to_by3 = _growth_factor(growth, trend, year, by3)
+        trended = pl.col(f"per_capita_{year}") * to_by3 * restate
         frame = frame.with_columns(trended.alias(f"restated_{year}"))
         historical = historical + w * pl.col(f"restated_{year}").fill_null(0.0)
+        if regional is not None and regional.regional_by_year is not None:
+            by_year = regional.regional_by_year.get(year)
+            if by_year is None:
+                raise ParameterError(
+                    f"The region has no regional per-capita expenditures for baseline year {year}."
+                )
+            frame = frame.with_columns(
+                pl.col("enrollment_type")
+                .replace_strict(by_year, default=None, return_dtype=pl.Float64)
+                .alias(f"regional_{year}")
+            )
+            regional_hist = (
+                regional_hist + w * pl.col(f"regional_{year}").fill_null(0.0) * to_by3 * restate
+            )
     frame = frame.with_columns(historical.alias("historical_per_capita"))
+    if regional is not None and regional.regional_by_year is not None:
+        regional = _weighted_region(frame, regional_hist, regional, by3, notes)
     if regional is not None:
         frame = frame.join(
             regional_adjustment(frame, regional), on="enrollment_type", how="left"
@@ -367,19 +488,19 @@ def build_benchmark(
         notes.append(
             f"Performance year {performance_year} cannot be risk-scored from the data: the benchmark is not risk adjusted."
         )
-    update = trend
+    update_factor = _growth_factor(growth, trend, by3, performance_year)
     if prospective_trend is not None:
         from contracts.parameters import acpt_weight
 
         w = acpt_weight(performance_year)
-        update = (1 - w) * trend + w * prospective_trend
+        years_out = performance_year - by3
+        update_factor = (1 - w) * update_factor + w * (1 + prospective_trend) ** years_out
         notes.append(
-            f"Update: {1 - w:.0%} growth {trend:.2%} + {w:.0%} ACPT {prospective_trend:.2%} = {update:.2%} a year."
+            f"Update: {1 - w:.0%} national-regional growth + {w:.0%} ACPT {prospective_trend:.2%} a year "
+            f"= x{update_factor:.4f} over {years_out} year(s)."
         )
     frame = frame.with_columns(
-        (
-            pl.col("historical_per_capita") * (1 + update) ** (performance_year - by3) * ratio_expr
-        ).alias("updated_per_capita")
+        (pl.col("historical_per_capita") * update_factor * ratio_expr).alias("updated_per_capita")
     )
     frame = frame.filter(pl.col("py_person_years").fill_null(0) > 0).sort("enrollment_type")
     if frame.is_empty():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Any
 
 import polars as pl
 
@@ -37,6 +38,10 @@ class PanelHistory:
         Calendar year -> enrollment_type, mean V28 raw score (None: the year cannot be scored).
     payment_scores
         Payment year -> the panel's mean CMS payment score, for the years asked for.
+    region
+        The dataset's region as its source recorded it (a synthetic panel's regional and
+        national FFS per capita by year and enrollment type and national-regional growth,
+        ``modeling.synth.region``); None when the source has none.
     """
 
     dataset: str
@@ -44,6 +49,7 @@ class PanelHistory:
     expenditures: pl.DataFrame
     risk: Mapping[int, pl.DataFrame | None]
     payment_scores: Mapping[int, float | None]
+    region: Mapping[str, Any] | None = None
 
     def mean_payment_score(self, year: int) -> float | None:
         """Mean CMS payment score of the panel for ``year`` (used to price MA premiums); None
@@ -84,12 +90,14 @@ def panel_history(
     for year in sorted(set(payment_score_years)):
         say(f"mean CMS payment score for {year}")
         scores[year] = mean_payment_score(panel, year)
+    region = Dataset(panel.path).manifest.get("source", {}).get("region")
     return PanelHistory(
         str(panel.path),
         tuple(years),
         expenditures,
         MappingProxyType(risk),
         MappingProxyType(scores),
+        region=None if region is None else MappingProxyType(region),
     )
 
 

@@ -42,7 +42,15 @@ class MsspRules:
     loss_rate_max: float | None
     loss_cap_pct_revenue: float | None
     loss_cap_pct_benchmark: float | None
+    loss_cap_schedule: tuple[
+        float, ...
+    ]  # Track 2: by performance year of two-sided risk (1st, 2nd, 3rd+)
+    quality_rule: (
+        str  # score_scaled | standard | standard_or_sliding (see settlement._mssp_sharing_rate)
+    )
+    low_revenue_below_msr: bool  # 42 CFR 425.605(h): a low revenue BASIC ACO shares below its MSR
     source: str
+    status: str
 
 
 @cache
@@ -77,7 +85,11 @@ def mssp_rules(performance_year: int, track: str, level: str | None) -> MsspRule
         loss_rate_max=_float(r["loss_rate_max"]),
         loss_cap_pct_revenue=_float(r["loss_cap_pct_revenue"]),
         loss_cap_pct_benchmark=_float(r["loss_cap_pct_benchmark"]),
+        loss_cap_schedule=tuple(float(x) for x in (r["loss_cap_schedule"] or "").split(";") if x),
+        quality_rule=r["quality_rule"],
+        low_revenue_below_msr=r["low_revenue_below_msr"] == "true",
         source=r["source"],
+        status=r["status"] or "",
     )
 
 
@@ -128,6 +140,17 @@ def reach_rules(performance_year: int, risk_option: str) -> ReachRules:
         & (pl.col("risk_option") == risk_option)
     )
     if rows.is_empty():
+        partial = _csv("reach_partial.csv").filter(
+            (pl.col("performance_year") == str(performance_year))
+            & (pl.col("risk_option") == risk_option)
+        )
+        if not partial.is_empty():
+            p = partial.row(0, named=True)
+            raise ParameterError(
+                f"ACO REACH {performance_year} {risk_option} option is only partly published. Known: {p['known']}. "
+                f"Not found in any source at hand: {p['unknown']} ({p['source']}). Write the year's terms into a "
+                "commercial risk_corridors spec, or add the row to contracts/data/reach_parameters.csv and reach_corridors.csv with its source."
+            )
         raise ParameterError(
             f"No ACO REACH parameters for performance year {performance_year}, {risk_option} option "
             f"(contracts/data/reach_parameters.csv covers {', '.join(sorted(set(table['performance_year'])))}). Add the row with its source."
@@ -187,3 +210,26 @@ def acpt_weight(performance_year: int) -> float:
             f"No MSSP update blend for performance year {performance_year} in contracts/data/mssp_update.csv."
         )
     return float(rows["acpt_weight"][0])
+
+
+def sequestration_rate(performance_year: int) -> float:
+    """Share of a shared savings payment (MSSP or ACO REACH) withheld by Medicare sequestration, by
+    the year the payment is made (the year after the performance year); losses owed are never
+    sequestered.
+    From ``contracts/data/mssp_sequestration.csv`` (none during the CARES Act moratorium)."""
+    table = _csv("mssp_sequestration.csv")
+    rows = table.filter(pl.col("performance_year") == str(performance_year))
+    if rows.is_empty():
+        raise ParameterError(
+            f"No sequestration rate for MSSP performance year {performance_year} in contracts/data/mssp_sequestration.csv "
+            f"(it covers {table['performance_year'][0]}-{table['performance_year'][-1]}); add the payment year's rate with its source."
+        )
+    return float(rows["savings_reduction"][0])
+
+
+def euc_affected_share(performance_year: int) -> float | None:
+    """Program-wide extreme and uncontrollable circumstances share (months affected / 12 x share of
+    assigned beneficiaries in an affected area) where CMS applied it to every ACO (the COVID-19
+    emergency in PY2020-2021); None when the year has no program-wide determination."""
+    rows = _csv("mssp_euc.csv").filter(pl.col("performance_year") == str(performance_year))
+    return None if rows.is_empty() else float(rows["affected_share"][0])

@@ -273,6 +273,11 @@ def project(
                 a.national_per_capita,
                 a.prior_savings_per_capita,
             )
+        elif isinstance(spec, MsspSpec) and history.region is not None:
+            regional = replace(
+                RegionalInputs.from_region(history.region, agreement_period=spec.agreement_period),
+                prior_savings_per_capita=a.prior_savings_per_capita,
+            )
         benchmark = build_benchmark(
             baseline,
             performance_year=spec.performance_year,

@@ -14,7 +14,14 @@ from typing import TypeVar
 
 import polars as pl
 
-from contracts.parameters import MsspRules, mssp_rules, reach_rules, size_based_msr
+from contracts.parameters import (
+    MsspRules,
+    euc_affected_share,
+    mssp_rules,
+    reach_rules,
+    sequestration_rate,
+    size_based_msr,
+)
 from contracts.specs import (
     ContractSpec,
     Corridor,
@@ -50,6 +57,18 @@ class Performance:
         None  # explicit minimum savings rate (e.g. CMS's determination); overrides the spec's
     )
     mlr: float | None = None
+    revenue_loss_limit_applies: bool | None = (
+        None  # False: the benchmark-based loss limit applies (CMS found the revenue-based one higher)
+    )
+    euc_affected_share: float | None = (
+        None  # extreme and uncontrollable circumstances: months affected / 12 x share of beneficiaries affected
+    )
+    euc_loss_adjustment: float | None = (
+        None  # the same adjustment in dollars, as CMS reports it (DisAdj); overrides the share
+    )
+    health_equity_adjustment_per_capita: float | None = (
+        None  # ACO REACH health equity benchmark adjustment (PY2023+), per person-year
+    )
 
     def __post_init__(self) -> None:
         if not self.person_years > 0:
@@ -65,6 +84,10 @@ class Performance:
         if self.quality_score is not None and not 0 <= self.quality_score <= 1:
             raise ParameterError(
                 f"the quality score is a fraction between 0 and 1 (got {self.quality_score})."
+            )
+        if self.euc_affected_share is not None and not 0 <= self.euc_affected_share <= 1:
+            raise ParameterError(
+                f"the extreme and uncontrollable circumstances share is a fraction between 0 and 1 (got {self.euc_affected_share})."
             )
 
 
@@ -353,19 +376,86 @@ def _msr_mlr(
     return msr, mlr
 
 
+def _quality_score(rules: MsspRules, p: Performance) -> float:
+    if p.quality_score is None:
+        raise ParameterError(
+            f"MSSP {rules.performance_year} {rules.track} scales by the quality score: give quality_score (0-1)."
+        )
+    return p.quality_score
+
+
 def _mssp_sharing_rate(rules: MsspRules, p: Performance) -> float:
-    """Final sharing rate after quality (42 CFR 425.605(d), 425.610(d), PY2024+): the maximum rate
-    when the quality performance standard is met; scaled by the quality score when only the
-    alternative standard is met (the sliding scale); zero otherwise."""
+    """Final sharing rate after quality, by the year's rule (``quality_rule`` in the parameters):
+
+    - ``score_scaled`` (PY2013-2020): maximum rate x quality score when the quality performance
+      standard is met (42 CFR 425.604(d), 425.606(d), 425.610(d) as then in effect), else zero;
+    - ``standard`` (PY2021-2022): the maximum rate when the standard is met, else zero;
+    - ``standard_or_sliding`` (PY2023+): the maximum rate when the standard is met; maximum rate x
+      quality score when only the alternative quality performance standard is met (425.512, the
+      sliding scale); zero otherwise.
+    """
+    if rules.quality_rule == "score_scaled":
+        return (
+            rules.max_sharing_rate * _quality_score(rules, p) if p.meets_quality_standard else 0.0
+        )
     if p.meets_quality_standard:
         return rules.max_sharing_rate
-    if p.meets_alternative_quality_standard:
+    if rules.quality_rule == "standard_or_sliding" and p.meets_alternative_quality_standard:
         if p.quality_score is None:
             raise ParameterError(
                 "an ACO meeting only the alternative quality standard needs its quality score (0-1) for the sliding scale."
             )
         return rules.max_sharing_rate * p.quality_score
     return 0.0
+
+
+def _quality_loss_rate(rules: MsspRules, sharing_rate: float, p: Performance) -> float:
+    """Shared loss rate of the tracks whose rate follows quality (Track 2, Track 3, ENHANCED):
+    1 - the final sharing rate within [min, max] through PY2020; from PY2021, when the standard is
+    met, 1 - maximum rate x quality score (the score still counts for losses though not for
+    savings); from PY2023 an ACO meeting only the alternative standard, 1 - its sliding-scale
+    rate; the maximum loss rate when neither is met."""
+    low, high = rules.loss_rate_min, rules.loss_rate_max
+    if low is None or high is None:
+        raise ParameterError(
+            _incomplete_rules(rules, "a shared_loss_rate, or loss_rate_min and loss_rate_max")
+        )
+    if rules.quality_rule == "score_scaled":
+        quality_rate = sharing_rate
+    elif p.meets_quality_standard:
+        score = 1.0 if p.quality_score is None else p.quality_score
+        quality_rate = rules.max_sharing_rate * score
+    elif rules.quality_rule == "standard_or_sliding" and p.meets_alternative_quality_standard:
+        quality_rate = sharing_rate  # the sliding scale: maximum rate x quality score
+    else:
+        quality_rate = 0.0
+    return min(max(1 - quality_rate, low), high)
+
+
+def _loss_cap(spec: MsspSpec, rules: MsspRules, p: Performance, benchmark_total: float) -> float:
+    """The loss limit: a share of the updated benchmark (Track 2 by its year of two-sided risk,
+    425.606(g)), and, where the level has one, the revenue-based limit when it is lower."""
+    if rules.loss_cap_schedule:
+        if spec.two_sided_year is None:
+            raise ParameterError(
+                f"The Track 2 loss limit depends on the ACO's performance year of two-sided risk "
+                f"({', '.join(f'{c:.1%}' for c in rules.loss_cap_schedule)} of the benchmark): give two_sided_year."
+            )
+        pct = rules.loss_cap_schedule[min(spec.two_sided_year, len(rules.loss_cap_schedule)) - 1]
+    elif rules.loss_cap_pct_benchmark is None:
+        raise ParameterError(_incomplete_rules(rules, "loss_cap_pct_benchmark"))
+    else:
+        pct = rules.loss_cap_pct_benchmark
+    caps = [pct * benchmark_total]
+    if rules.loss_cap_pct_revenue is not None and p.revenue_loss_limit_applies is not False:
+        if p.participant_ffs_revenue is None:
+            raise ParameterError(
+                f"MSSP {spec.track}{' level ' + spec.level if spec.level else ''}'s loss limit depends on ACO participants' "
+                "total Parts A and B FFS revenue; give participant_ffs_revenue (or revenue_loss_limit_applies=False when "
+                "CMS applied the benchmark-based limit)."
+            )
+        caps.append(rules.loss_cap_pct_revenue * p.participant_ffs_revenue)
+    return min(caps)
 
 
 def _incomplete_rules(rules: MsspRules, missing: str) -> str:
@@ -377,6 +467,21 @@ def _incomplete_rules(rules: MsspRules, missing: str) -> str:
 
 
 def _settle_mssp(spec: MsspSpec, p: Performance, out: _Lines) -> float:
+    """A year's settlement; for a six-month 2019 performance period (42 CFR 425.609) CMS settles
+    the whole of CY2019 and pro-rates the shared savings or losses by the months in the period."""
+    amount = _settle_mssp_year(spec, p, out)
+    if spec.performance_period_months == 12:
+        return amount
+    share = out.add(
+        "period_share",
+        "Share of CY2019 in the six-month performance period (425.609)",
+        spec.performance_period_months / 12,
+        "rate",
+    )
+    return out.add("period_settlement", "Settlement for the six-month period", amount * share)
+
+
+def _settle_mssp_year(spec: MsspSpec, p: Performance, out: _Lines) -> float:
     rules = mssp_rules(spec.performance_year, spec.track, spec.level)
     out.add("assigned_beneficiaries", "Assigned beneficiaries", p.assigned_beneficiaries, "count")
     benchmark_total, expenditure_total, rate = _totals(p, out)
@@ -390,7 +495,7 @@ def _settle_mssp(spec: MsspSpec, p: Performance, out: _Lines) -> float:
         if (
             not met
             and spec.low_revenue_aco
-            and spec.track == "BASIC"
+            and rules.low_revenue_below_msr
             and savings > 0
             and (p.assigned_beneficiaries or 0) >= 5000
         ):
@@ -405,10 +510,19 @@ def _settle_mssp(spec: MsspSpec, p: Performance, out: _Lines) -> float:
                 "flag",
             )
         out.add("final_sharing_rate", "Final sharing rate (after quality)", sharing_rate, "rate")
+        shared = savings * sharing_rate if shares else 0.0
+        if spec.sequestration:
+            seq = out.add(
+                "sequestration_rate",
+                "Sequestration (payment year)",
+                sequestration_rate(spec.performance_year),
+                "rate",
+            )
+            shared = shared - out.add("sequestration", "Sequestration withheld", shared * seq)
         before_limit = out.add(
             "shared_savings_before_limit",
             "Shared savings before the limit",
-            savings * sharing_rate if shares else 0.0,
+            shared,
         )
         limit = out.add(
             "performance_payment_limit",
@@ -424,28 +538,33 @@ def _settle_mssp(spec: MsspSpec, p: Performance, out: _Lines) -> float:
     met = out.add("mlr_met", "Loss rate meets the MLR", -rate >= mlr, "flag")
     if rules.shared_loss_rate is not None:
         loss_rate = rules.shared_loss_rate
-    elif rules.loss_rate_min is not None and rules.loss_rate_max is not None:
-        # ENHANCED: 1 - final sharing rate, within [40%, 75%]
-        loss_rate = min(max(1 - sharing_rate, rules.loss_rate_min), rules.loss_rate_max)
     else:
-        raise ParameterError(
-            _incomplete_rules(rules, "a shared_loss_rate, or loss_rate_min and loss_rate_max")
-        )
+        loss_rate = _quality_loss_rate(rules, sharing_rate, p)
     out.add("shared_loss_rate", "Shared loss rate", loss_rate, "rate")
     before_cap = out.add(
         "loss_before_cap", "Shared losses before the cap", losses * loss_rate if met else 0.0
     )
-    if rules.loss_cap_pct_benchmark is None:
-        raise ParameterError(_incomplete_rules(rules, "loss_cap_pct_benchmark"))
-    caps = [rules.loss_cap_pct_benchmark * benchmark_total]
-    if rules.loss_cap_pct_revenue is not None:
-        if p.participant_ffs_revenue is None:
-            raise ParameterError(
-                f"BASIC level {spec.level}'s loss cap depends on ACO participants' total Parts A and B FFS revenue; give participant_ffs_revenue."
-            )
-        caps.append(rules.loss_cap_pct_revenue * p.participant_ffs_revenue)
-    cap = out.add("loss_cap", "Loss cap", min(caps))
-    return -out.add("shared_losses", "Shared losses", min(before_cap, cap))
+    cap = out.add("loss_cap", "Loss cap", _loss_cap(spec, rules, p, benchmark_total))
+    capped = min(before_cap, cap)
+    # extreme and uncontrollable circumstances (425.605(f), 425.606(i), 425.610(i)): shared losses
+    # times the share of months affected times the share of beneficiaries in affected areas; a
+    # program-wide determination (the COVID-19 emergency) or the ACO's own share, else CMS's figure
+    share = p.euc_affected_share
+    if share is None:
+        share = euc_affected_share(spec.performance_year)
+    if share is not None:
+        reduction = capped * share
+    elif p.euc_loss_adjustment is not None:
+        reduction = min(abs(p.euc_loss_adjustment), capped)
+    else:
+        reduction = 0.0
+    if reduction:
+        out.add(
+            "euc_adjustment",
+            "Extreme and uncontrollable circumstances adjustment",
+            reduction,
+        )
+    return -out.add("shared_losses", "Shared losses", capped - reduction)
 
 
 # --------------------------------------------------------------------------------------- REACH
@@ -469,16 +588,30 @@ def _settle_reach(spec: ReachSpec, p: Performance, out: _Lines) -> float:
     (bands as a share of the benchmark; the first band's share is the option's 100% or 50%)."""
     rules = reach_rules(spec.performance_year, spec.risk_option)
     raw_total = p.benchmark_per_capita * p.person_years
-    out.add("benchmark_before_discount", "Benchmark before discount and withhold", raw_total)
-    out.add("discount", "Discount", rules.discount, "rate")
-    quality = 1.0 if p.quality_score is None else p.quality_score
-    earned = out.add(
-        "withhold_earned_back",
-        "Quality withhold earned back",
-        rules.quality_withhold * quality,
-        "rate",
-    )
-    adjusted = p.benchmark_per_capita * (1 - rules.discount - rules.quality_withhold + earned)
+    if spec.benchmark_basis == "final":
+        out.add(
+            "final_benchmark", "Final benchmark (discount and withhold applied by CMS)", raw_total
+        )
+        adjusted = p.benchmark_per_capita
+    else:
+        out.add("benchmark_before_discount", "Benchmark before discount and withhold", raw_total)
+        out.add("discount", "Discount", rules.discount, "rate")
+        quality = 1.0 if p.quality_score is None else p.quality_score
+        earned = out.add(
+            "withhold_earned_back",
+            "Quality withhold earned back",
+            rules.quality_withhold * quality,
+            "rate",
+        )
+        adjusted = p.benchmark_per_capita * (1 - rules.discount - rules.quality_withhold + earned)
+    if p.health_equity_adjustment_per_capita is not None:
+        # PY2023+: the HEBA is added to the benchmark, in gross savings and in the corridor base
+        out.add(
+            "health_equity_adjustment",
+            "Health equity benchmark adjustment",
+            p.health_equity_adjustment_per_capita * p.person_years,
+        )
+        adjusted += p.health_equity_adjustment_per_capita
     benchmark_total, expenditure_total, rate = _totals(
         Performance(adjusted, p.expenditure_per_capita, p.person_years), out
     )
@@ -501,6 +634,17 @@ def _settle_reach(spec: ReachSpec, p: Performance, out: _Lines) -> float:
         "rate",
     )
     retained = _banded(abs(rate), benchmark_total, rules.corridors)
+    if spec.sequestration and sign > 0:
+        out.add(
+            "shared_savings_before_sequestration", "Shared savings before sequestration", retained
+        )
+        seq = out.add(
+            "sequestration_rate",
+            "Sequestration (payment year)",
+            sequestration_rate(spec.performance_year),
+            "rate",
+        )
+        retained -= out.add("sequestration", "Sequestration withheld", retained * seq)
     return sign * out.add(
         "shared_savings" if sign > 0 else "shared_losses",
         "Shared savings (through the corridors)"

@@ -76,12 +76,16 @@ class _Spec(VbcModel):
         return v
 
 
+MSSP_TRACKS = ("TRACK_1", "TRACK_2", "TRACK_3", "TRACK_1_PLUS", "BASIC", "ENHANCED")
+
+
 class MsspSpec(_Spec):
-    """MSSP BASIC level A-E or ENHANCED for a performance year (rates and caps from
-    ``contracts/data/mssp_parameters.csv``)."""
+    """An MSSP track for a performance year: Track 1, Track 2, Track 3 and Track 1+ (agreement
+    periods before July 2019), BASIC level A-E or ENHANCED (from July 2019). Rates and caps come
+    from ``contracts/data/mssp_parameters.csv`` by performance year and track."""
 
     family: Literal["mssp"] = "mssp"
-    track: Literal["BASIC", "ENHANCED"]
+    track: Literal["TRACK_1", "TRACK_2", "TRACK_3", "TRACK_1_PLUS", "BASIC", "ENHANCED"]
     level: Literal["A", "B", "C", "D", "E"] | None = None
     msr_mlr: Literal["size_based"] | float = Field(
         default="size_based",
@@ -107,21 +111,38 @@ class MsspSpec(_Spec):
         ge=0,
         description="Cap on growth of the prospective HCC risk score between BY3 and the performance year (42 CFR 425.652(a)(5)(iii)).",
     )
+    sequestration: bool = Field(
+        default=False,
+        description="Reduce shared savings by the payment year's sequestration (2%; none in the CARES Act moratorium; never on losses), as CMS pays them (contracts/data/mssp_sequestration.csv).",
+    )
+    performance_period_months: Literal[6, 12] = Field(
+        default=12,
+        description="6 for the January-June or July-December 2019 performance periods (42 CFR 425.609): the figures given are for all of CY2019 and the shared savings or losses are pro-rated by 6/12.",
+    )
+    two_sided_year: int | None = Field(
+        default=None,
+        ge=1,
+        description="Track 2 only: the ACO's performance year of two-sided risk (1, 2, 3+), which sets its loss limit (5%, 7.5%, 10% of the benchmark, 42 CFR 425.606(g)).",
+    )
 
     @model_validator(mode="after")
     def _level_matches_track(self) -> MsspSpec:
         if self.track == "BASIC" and self.level is None:
             raise ValueError("a BASIC track contract needs a level (A, B, C, D or E)")
-        if self.track == "ENHANCED" and self.level is not None:
-            raise ValueError("the ENHANCED track has no levels; remove 'level'")
+        if self.performance_period_months == 6 and self.performance_year != 2019:
+            raise ValueError(
+                "a six-month performance period exists only in 2019 (42 CFR 425.609: January-June and July-December 2019)"
+            )
+        if self.track != "BASIC" and self.level is not None:
+            raise ValueError(f"the {self.track} track has no levels; remove 'level'")
         if self.msr_mlr != "size_based":
             if not any(abs(self.msr_mlr - o) < 1e-12 for o in ELECTED_MSR_OPTIONS):
                 raise ValueError(
                     f"msr_mlr must be 'size_based' or one of {', '.join(f'{o:.1%}' for o in ELECTED_MSR_OPTIONS)} (got {self.msr_mlr})"
                 )
-            if self.track == "BASIC" and self.level in ("A", "B"):
+            if (self.track == "BASIC" and self.level in ("A", "B")) or self.track == "TRACK_1":
                 raise ValueError(
-                    "one-sided BASIC levels A and B use the size-based MSR; an elected MSR/MLR is for two-sided levels"
+                    "one-sided tracks (Track 1, BASIC levels A and B) use the size-based MSR; an elected MSR/MLR is for two-sided ones"
                 )
         return self
 
@@ -131,6 +152,14 @@ class ReachSpec(_Spec):
 
     family: Literal["reach"] = "reach"
     risk_option: Literal["global", "professional"]
+    sequestration: bool = Field(
+        default=False,
+        description="Reduce a positive settlement by the payment year's Medicare sequestration (2%; none in the CARES Act moratorium; never on losses).",
+    )
+    benchmark_basis: Literal["unadjusted", "final"] = Field(
+        default="unadjusted",
+        description="'unadjusted': the benchmark before the discount and quality withhold (the engine applies them); 'final': CMS's final benchmark, discount and withhold already applied (as in CMS's financial PUF).",
+    )
 
 
 class Corridor(VbcModel):

@@ -177,9 +177,75 @@ def _server_folder_off():
     from app.uploads import server_folder
 
     server_folder("/etc", [])
+def _read_puf():
+    from contracts.reproduce import read_puf
+
+    read_puf(pl.DataFrame({"ACO_Name": ["x"]}), program="mssp")
+
+
+def _reproduce_reach():
+    from contracts.reproduce import reproduce_reach
+
+    reproduce_reach(NOWHERE / "puf.csv")
+
+
+def _reproduce_mssp():
+    from contracts.reproduce import reproduce_mssp
+
+    reproduce_mssp(pl.DataFrame({"ACO_Name": ["x"], "N_AB": ["1"]}))
+
+
+def _sample_puf():
+    from contracts.reproduce import sample_puf
+
+    sample_puf("mssp2")
+
+
+def _peer_metrics():
+    from contracts.peers import peer_metrics
+    from contracts.reproduce import sample_puf
+
+    peer_metrics(sample_puf("mssp"), performance_year=2014, track="enhanced")
+
+
+def _region_inputs():
+    from contracts.benchmark import RegionalInputs
+
+    RegionalInputs.from_region({}, agreement_period=1)
+
+
+def _synthetic_region():
+    from modeling.synth.region import RegionAccumulator, region_params
+
+    RegionAccumulator().region(1, dict(region_params()) | {"efficiency_vs_region": 0.0})
+
+
+def _reach_2026_global():
+    from contracts.settlement import Performance, settle
+    from contracts.specs import ReachSpec
+
+    settle(
+        ReachSpec(name="g", performance_year=2026, risk_option="global"),
+        Performance(12_000, 11_500, 1_000),
+    )
+
+
+def _track_level():
+    from contracts.specs import MsspSpec
+
+    MsspSpec(name="x", performance_year=2017, track="TRACK_2", level="A")
 
 
 CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
+    "read_puf without the settlement columns": (_read_puf, SchemaError),
+    "reproduce_reach of a missing file": (_reproduce_reach, SchemaError),
+    "reproduce_mssp without the settlement columns": (_reproduce_mssp, SchemaError),
+    "sample_puf of an unknown program": (_sample_puf, ParameterError),
+    "peer_metrics of a track the year did not have": (_peer_metrics, ParameterError),
+    "RegionalInputs from an empty region": (_region_inputs, ParameterError),
+    "a synthetic region at zero efficiency": (_synthetic_region, ParameterError),
+    "ACO REACH 2026 Global (partly published)": (_reach_2026_global, ParameterError),
+    "MsspSpec Track 2 with a level": (_track_level, ParameterError),
     "member_months without enrollment_start_date": (_member_months, SchemaError),
     "december_enrollees without enrollment_start_date": (_december_enrollees, SchemaError),
     "with_service_category without claim_type": (_service_categories, SchemaError),

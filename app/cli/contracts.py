@@ -30,6 +30,11 @@ MAX_DRAWS = 1_000_000  # the app offers up to 10,000; a million simulated years 
 app = typer.Typer()
 contracts_app = typer.Typer(help="Contract presets and specs.", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
+reproduce_app = typer.Typer(
+    help="Reproduce CMS's published settlements (MSSP and ACO REACH PUFs) with the project's settle.",
+    no_args_is_help=True,
+)
+app.add_typer(reproduce_app, name="reproduce")
 
 
 @contracts_app.command("list")
@@ -384,3 +389,85 @@ def _compare_risk_levels(
         console.print(
             "(no --cvar-limit given: a limit of $0, no loss in the worst years, was used)"
         )
+
+
+PufFile = Annotated[
+    Path,
+    typer.Argument(help="The PUF as a CSV in CMS's layout (columns matched by name, any case)."),
+]
+PufYear = Annotated[
+    int | None,
+    typer.Option(
+        help="The performance year, for a single-year file from CMS that has no year column."
+    ),
+]
+ReproduceOut = Annotated[
+    Path | None,
+    typer.Option(
+        help="Write one row per ACO-year (published, computed, difference, reproduced, note) to this CSV."
+    ),
+]
+
+
+def _print_reproduction(result, out: Path | None) -> None:
+    table = Table(title=f"{result.program.upper()}: CMS's published settlements reproduced")
+    for col in ("performance year", "track", "ACO-years", "reproduced", "share"):
+        table.add_column(col, justify="left" if col == "track" else "right")
+    for row in result.summary.iter_rows(named=True):
+        table.add_row(
+            str(row["performance_year"]),
+            row["track"],
+            f"{row['rows']:,}",
+            f"{row['reproduced']:,}",
+            pct(row["share_reproduced"], digits=1),
+        )
+    n, ok = result.rows.height, int(result.rows["reproduced"].sum())
+    table.add_row(
+        "[bold]all[/]",
+        "",
+        f"[bold]{n:,}[/]",
+        f"[bold]{ok:,}[/]",
+        f"[bold]{pct(ok / max(n, 1), digits=2)}[/]",
+    )
+    Console(width=max(console.width, 100)).print(table)
+    exceptions = result.rows.filter(~result.rows["reproduced"])
+    for row in exceptions.iter_rows(named=True):
+        computed = "-" if row["computed_amount"] is None else money(row["computed_amount"])
+        console.print(
+            f"[dim]- {row['performance_year']} {row['track']} {row['aco_id'] or row['aco_name']}: published "
+            f"{money(row['published_amount'])}, computed {computed}: {row['note']}[/]",
+            soft_wrap=True,
+        )
+    if out:
+        result.rows.write_csv(out)
+        console.print(f"wrote {out}")
+
+
+@reproduce_app.command("mssp")
+def reproduce_mssp_command(
+    file: PufFile, out: ReproduceOut = None, performance_year: PufYear = None
+) -> None:
+    """Settle every ACO-year of an MSSP financial and quality results PUF and compare with CMS's
+    EarnSaveLoss; prints the share reproduced by performance year and track."""
+    from contracts.reproduce import reproduce_mssp
+
+    try:
+        result = reproduce_mssp(file, performance_year=performance_year)
+    except VbcError as exc:
+        fail(exc)
+    _print_reproduction(result, out)
+
+
+@reproduce_app.command("reach")
+def reproduce_reach_command(
+    file: PufFile, out: ReproduceOut = None, performance_year: PufYear = None
+) -> None:
+    """Settle every ACO-year of an ACO REACH financial PUF and compare with CMS's shared_savings
+    (before sequestration); prints the share reproduced by performance year and risk option."""
+    from contracts.reproduce import reproduce_reach
+
+    try:
+        result = reproduce_reach(file, performance_year=performance_year)
+    except VbcError as exc:
+        fail(exc)
+    _print_reproduction(result, out)

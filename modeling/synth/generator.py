@@ -46,6 +46,7 @@ from modeling.synth.enrollment import (
 from modeling.synth.params import SynthParams, load_params
 from modeling.synth.people import ProviderPool, make_people, provider_pool
 from modeling.synth.pharmacy import DrugUse, pharmacy_rows
+from modeling.synth.region import RegionAccumulator
 from modeling.synth.services import ServiceContext, generate_services
 from modeling.synth.spec import SynthSpec
 
@@ -74,10 +75,12 @@ def generate(spec: SynthSpec, out: str | Path, *, progress: ChunkProgress | None
         "runout": "complete",
     }
     # write chunk k while chunk k+1 is simulated (Parquet encoding releases the GIL)
+    region = RegionAccumulator()  # the panel's region (modeling.synth.region), its own stream
     with DatasetWriter(out, source) as writer, ThreadPoolExecutor(max_workers=1) as io:
         pending: Future[None] | None = None
         for done, (index, n) in enumerate(chunks):
             tables = simulate_chunk(spec, index, n, params=params, pool=pool, thresholds=thresholds)
+            region.add(tables)
             if pending is not None:
                 pending.result()
             pending = io.submit(_write_all, writer, tables)
@@ -85,6 +88,7 @@ def generate(spec: SynthSpec, out: str | Path, *, progress: ChunkProgress | None
                 progress(done + 1, len(chunks))
         if pending is not None:
             pending.result()
+        writer.source["region"] = region.region(spec.seed)
     return Dataset(out)
 
 

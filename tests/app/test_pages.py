@@ -227,3 +227,16 @@ def test_data_page_reads_a_cclf_folder_and_shows_its_reconciliation(
         and by_type["reconciles"].all()
     )
     assert (by_type["superseded"] > 0).any() and (by_type["cancelled"] > 0).any()
+
+
+def test_peers_page_places_the_panel_among_published_acos(workspace):
+    at = run_page("peers.py")
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert "Published peers" in labels, [e.value for e in at.error]
+    assert at.metric[0].value == "35"  # PY2021 BASIC E ACOs in the shipped sample
+    table = at.dataframe[0].value
+    assert "Inpatient per capita" in list(table["measure"]) and len(table) == 15
+    at.selectbox[1].set_value("enhanced").run()
+    assert not at.exception
+    assert at.metric[0].value == "34"

@@ -21,4 +21,4 @@ def test_size_based_msr_interpolates_within_bands():
 
 def test_missing_performance_year_is_a_clear_error():
     with pytest.raises(ParameterError, match="mssp_parameters.csv"):
-        mssp_rules(2019, "BASIC", "A")
+        mssp_rules(2018, "BASIC", "A")  # BASIC began with the July 2019 period

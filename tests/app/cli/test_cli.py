@@ -232,3 +232,42 @@ def test_simulate_compares_risk_levels_under_a_cvar_limit(small_dataset, tmp_pat
         "Efficient frontier" in result.output
         and "best single option within the limit" in result.output
     )
+
+
+def test_reproduce_prints_the_share_by_year_and_track(tmp_path):
+    from importlib.resources import files
+
+    puf = files("contracts").joinpath("data", "puf")
+    out = tmp_path / "r.csv"
+    result = runner.invoke(
+        app, ["reproduce", "mssp", str(puf / "mssp_aco_puf_2014_2021.csv"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "2019" in result.output and "track_1_plus" in result.output and "99.94%" in result.output
+    assert "not published" in result.output  # the exception and its reason
+    import polars as pl
+
+    rows = pl.read_csv(out)
+    assert rows.columns[:8] == [
+        "performance_year",
+        "aco_id",
+        "aco_name",
+        "published_amount",
+        "computed_amount",
+        "difference",
+        "reproduced",
+        "note",
+    ]
+    assert rows.height == 1775
+    reach = runner.invoke(
+        app, ["reproduce", "reach", str(puf / "reach_financial_puf_2021_2023.csv")]
+    )
+    assert reach.exit_code == 0 and "100.00%" in reach.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ACO_Name,N_AB\nx,1\n")
+    failed = runner.invoke(app, ["reproduce", "mssp", str(bad)])
+    assert (
+        failed.exit_code == 2
+        and "abtotbnchmk" in failed.output
+        and "Traceback" not in failed.output
+    )
