@@ -75,10 +75,19 @@ class Valuation:
         return cls(as_of, (end - as_of).days, last, paid_through)
 
 
-def paid_cells(panel: Panel, valuation: Valuation) -> pl.DataFrame:
-    """service_category, incurred (month index), lag, paid: every claim paid by the as-of date."""
+MEASURES = ("paid", "claims")
+
+
+def paid_cells(panel: Panel, valuation: Valuation, *, measure: str = "paid") -> pl.DataFrame:
+    """service_category, incurred (month index), lag, paid: every claim paid by the as-of date.
+
+    ``measure="claims"`` counts claims (fills for pharmacy) instead of dollars, in the same
+    ``paid`` column, so services can be completed with triangles of their own."""
+    if measure not in MEASURES:
+        raise ParameterError(f"measure must be one of {', '.join(MEASURES)} (got {measure!r}).")
     shift = pl.duration(days=valuation.shift_days)
     medical = panel.scan("claim_lines").select(
+        "claim_id",
         "service_category",
         month_index("claim_start_date").alias("incurred"),
         month_index(pl.col("paid_date") + shift).alias("paid_month"),
@@ -86,6 +95,7 @@ def paid_cells(panel: Panel, valuation: Valuation) -> pl.DataFrame:
         pl.col("paid_amount"),
     )
     pharmacy = panel.scan("pharmacy_claim").select(
+        pl.col("claim_id"),
         pl.lit(PHARMACY).alias("service_category"),
         month_index("dispensing_date").alias("incurred"),
         month_index(pl.col("paid_date") + shift).alias("paid_month"),
@@ -102,7 +112,11 @@ def paid_cells(panel: Panel, valuation: Valuation) -> pl.DataFrame:
         .group_by(
             "service_category", "incurred", (pl.col("paid_month") - pl.col("incurred")).alias("lag")
         )
-        .agg((pl.col("paid_amount") * 100).round().cast(pl.Int64).sum().alias("cents"))
+        .agg(
+            (pl.col("paid_amount") * 100).round().cast(pl.Int64).sum().alias("cents")
+            if measure == "paid"
+            else pl.col("claim_id").n_unique().alias("cents") * 100
+        )
         .with_columns((pl.col("cents") / 100).alias("paid"))
         .drop("cents")
         .collect()
