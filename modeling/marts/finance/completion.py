@@ -268,7 +268,7 @@ def _all_rows(rows: pl.DataFrame) -> pl.DataFrame:
             pl.col("a_priori").sum(),
             pl.when(pl.col("method").n_unique() == 1)
             .then(pl.col("method").first())
-            .otherwise(pl.lit("by category"))
+            .otherwise(pl.lit("mixed"))
             .alias("method"),
         )
         .with_columns(

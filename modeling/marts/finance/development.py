@@ -5,7 +5,10 @@ Rules (incurred month ``i``, lag ``k``, cumulative paid ``C[i, k]``, latest obse
 ``V``; ASOP No. 5 section 3.4.1, the development or lag method):
 
 - link factor ``f_k = sum C[i, k+1] / sum C[i, k]`` over the cells of the latest ``window``
-  diagonals (volume-weighted; ``i + k + 1 > V - window``); ``f_k = 1`` where nothing was paid;
+  diagonals (volume-weighted; ``i + k + 1 > V - window``); ``f_k = 1`` where nothing was paid.
+  A cell with nothing paid yet at lag k counts too (its later payments are development);
+  chainladder's weighted-regression form gives such a cell weight 0 and leaves it out, the one
+  place the two differ (without such cells the factors are equal);
 - cumulative development factor ``CDF_k = prod_{j >= k} f_j`` (tail 1 beyond the oldest lag),
   completion factor ``CF_k = 1 / CDF_k``, ultimate ``U_i = C[i, V-i] * CDF_{V-i}``;
 - Mack (1993): ``sigma_k^2 = sum C[i,k] (C[i,k+1]/C[i,k] - f_k)^2 / (n_k - 1)`` over the same
@@ -76,12 +79,13 @@ def develop(tri: Triangle, *, window: int = 12) -> Development:
     if lags < 2:
         return Development(np.empty(0), np.empty(0), np.empty(0), np.empty(0), np.ones(1))
     mask = _window_mask(cum.shape, tri.valuation, window)
-    mask &= np.arange(cum.shape[0])[:, None] < cum.shape[0]
     now, nxt = cum[:, :-1], cum[:, 1:]
     used = mask & (now > 0)
     weight = np.where(used, now, 0.0).sum(axis=0)
+    # volume-weighted over every window cell: a month with nothing paid yet at lag k still
+    # develops (a home-health period is rarely paid in its own month)
     link = np.where(
-        weight > 0, np.where(used, nxt, 0.0).sum(axis=0) / np.where(weight > 0, weight, 1), 1.0
+        weight > 0, np.where(mask, nxt, 0.0).sum(axis=0) / np.where(weight > 0, weight, 1), 1.0
     )
     n = used.sum(axis=0)
     ratio = np.where(used, nxt / np.where(now > 0, now, 1.0), 0.0)
@@ -149,9 +153,10 @@ def _develop_many(cum: np.ndarray, valuation: int, window: int) -> np.ndarray:
     """Volume-weighted link factors of many cumulative triangles at once: (sims, lags - 1)."""
     mask = _window_mask(cum.shape[1:], valuation, window)
     now, nxt = cum[:, :, :-1], cum[:, :, 1:]
-    used = mask[None] & (now > 0)
-    w = np.where(used, now, 0.0).sum(axis=1)
-    return np.where(w > 0, np.where(used, nxt, 0.0).sum(axis=1) / np.where(w > 0, w, 1.0), 1.0)
+    w = np.where(mask[None], now, 0.0).sum(axis=1)
+    return np.where(
+        w > 0, np.where(mask[None], nxt, 0.0).sum(axis=1) / np.where(w > 0, w, 1.0), 1.0
+    )
 
 
 @dataclass(frozen=True)

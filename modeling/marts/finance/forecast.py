@@ -148,7 +148,7 @@ def _fit(
         .select("unique_id", "ds", (pl.col("y").log() - pl.col("s")).alias("y"))
     )
     engines = {
-        "AutoETS": AutoETS(season_length=1, damped=True),
+        "AutoETS": AutoETS(season_length=1),
         "AutoARIMA": AutoARIMA(season_length=1),
     }
     sf = StatsForecast(models=[engines[m] for m in models], freq="1mo", n_jobs=1)

@@ -142,3 +142,10 @@ def test_bootstrap_centres_near_the_chain_ladder_reserve():
     assert abs(total.mean() / reserve - 1) < 0.05
     # the spread is of the order of Mack's (different models, same order)
     assert 0.3 < total.std() / cl.total_mack_se < 3
+
+
+def test_a_month_with_nothing_paid_at_a_lag_still_develops():
+    # month 0 paid nothing at lag 0 and 100 at lag 1; month 1 paid 10 then 20
+    paid = np.array([[0.0, 100, 0], [10, 20, 0], [10, 0, 0]])
+    dev = develop(_triangle(paid), window=12)
+    assert dev.link[0] == pytest.approx((100 + 30) / (0 + 10))
