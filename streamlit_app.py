@@ -20,6 +20,7 @@ pages = [
         icon=":material/handshake:",
         url_path="contracts",
     ),
+    st.Page("app/pages/finance.py", title="Finance", icon=":material/payments:"),
     st.Page("app/pages/data.py", title="Data", icon=":material/database:"),
 ]
 st.navigation(pages).run()
