@@ -23,6 +23,7 @@ pages = [
         url_path="contracts",
     ),
     st.Page("app/pages/peers.py", title="Peers", icon=":material/groups:"),
+    st.Page("app/pages/finance.py", title="Finance", icon=":material/payments:"),
     st.Page("app/pages/data.py", title="Data", icon=":material/database:"),
 ]
 try:

@@ -177,6 +177,8 @@ def _server_folder_off():
     from app.uploads import server_folder
 
     server_folder("/etc", [])
+
+
 def _read_puf():
     from contracts.reproduce import read_puf
 
@@ -236,6 +238,48 @@ def _track_level():
     MsspSpec(name="x", performance_year=2017, track="TRACK_2", level="A")
 
 
+def _completion_of_a_missing_dataset():
+    from modeling.marts.finance.completion import complete
+
+    complete(NOWHERE, as_of=dt.date(2025, 6, 30))
+
+
+def _completion_options():
+    from modeling.marts.finance.completion import CompletionOptions
+
+    CompletionOptions(level=1.5).check()
+
+
+def _valuation_of_a_string():
+    from modeling.marts.finance.triangles import Valuation
+
+    Valuation.at("2025-06-30")  # type: ignore[arg-type]
+
+
+def _bridge_without_services():
+    from modeling.marts.finance.trend import bridge
+
+    bridge(pl.DataFrame({"service_category": ["x"], "incurred_month": [dt.date(2025, 1, 1)]}))
+
+
+def _forecast_options():
+    from modeling.marts.finance.forecast import ForecastOptions
+
+    ForecastOptions(models=("Prophet",)).check()
+
+
+def _budget_without_pmpm():
+    from contracts.year_end import parse_budget
+
+    parse_budget(pl.DataFrame({"service_category": ["acute inpatient"]}), calendar_year=2025)
+
+
+def _membership_flows_without_months():
+    from modeling.marts.finance.forecast import membership_flows
+
+    membership_flows(pl.LazyFrame({"person_id": ["P1"]}))
+
+
 CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "read_puf without the settlement columns": (_read_puf, SchemaError),
     "reproduce_reach of a missing file": (_reproduce_reach, SchemaError),
@@ -246,6 +290,13 @@ CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "a synthetic region at zero efficiency": (_synthetic_region, ParameterError),
     "ACO REACH 2026 Global (partly published)": (_reach_2026_global, ParameterError),
     "MsspSpec Track 2 with a level": (_track_level, ParameterError),
+    "complete on a missing dataset": (_completion_of_a_missing_dataset, DatasetError),
+    "CompletionOptions with a level of 1.5": (_completion_options, ParameterError),
+    "Valuation of a string": (_valuation_of_a_string, ParameterError),
+    "trend bridge without services": (_bridge_without_services, SchemaError),
+    "ForecastOptions with an unknown model": (_forecast_options, ParameterError),
+    "a budget without pmpm": (_budget_without_pmpm, SchemaError),
+    "membership flows without year_month": (_membership_flows_without_months, SchemaError),
     "member_months without enrollment_start_date": (_member_months, SchemaError),
     "december_enrollees without enrollment_start_date": (_december_enrollees, SchemaError),
     "with_service_category without claim_type": (_service_categories, SchemaError),

@@ -103,8 +103,10 @@ class ClaimBook:
         rng: np.random.Generator,
         price_level: float = 1.0,
         fallback: tuple[str, ...] = ("Z0000",),
+        prefix: str = "C",
     ) -> pl.DataFrame:
-        """Canonical medical_claim rows. ``coded`` holds each person-year's documented codes, one row per code."""
+        """Canonical medical_claim rows. ``coded`` holds each person-year's documented codes, one row per code;
+        claim ids are ``prefix`` + chunk + claim key (books of one chunk need different prefixes)."""
         if not self.headers:
             return pl.DataFrame()
         head = pl.concat(self.headers, how="diagonal_relaxed")  # row i is claim_key i
@@ -126,9 +128,9 @@ class ClaimBook:
                 out = out.with_columns(pl.lit(None, dtype=pl.Int64).alias(c))
         as_date = lambda c: pl.col(c).cast(pl.Int32).cast(pl.Date)  # noqa: E731
         return out.select(
-            (pl.lit(f"C{chunk:04d}") + pl.col("claim_key").cast(pl.String).str.zfill(9)).alias(
-                "claim_id"
-            ),
+            (
+                pl.lit(f"{prefix}{chunk:04d}") + pl.col("claim_key").cast(pl.String).str.zfill(9)
+            ).alias("claim_id"),
             "claim_line_number",
             "claim_type",
             person_ids.gather(person).alias("person_id"),

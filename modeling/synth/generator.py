@@ -32,6 +32,7 @@ import polars as pl
 from modeling.dataset import Dataset, DatasetWriter
 from modeling.progress import ChunkProgress
 from modeling.synth import conditions as cond
+from modeling.synth import finance_patterns as fin
 from modeling.synth.claims import ClaimBook
 from modeling.synth.enrollment import (
     MemberIds,
@@ -125,6 +126,7 @@ def simulate_chunk(
     noise = rng.standard_normal((len(params.conditions), n))
     drug_use = DrugUse.draw_for(rng, params, n)
     book = ClaimBook()
+    winter_book = ClaimBook()  # winter respiratory admissions (finance_patterns), ids "W..."
     coded_frames, elig_frames, pharmacy_frames, attribution_frames = [], [], [], []
     levels = None
     for t in range(spec.years):
@@ -156,6 +158,7 @@ def simulate_chunk(
             book=book,
         )
         generate_services(ctx)
+        fin.respiratory_admissions(ctx, winter_book, chunk_seed=[spec.seed, chunk])
         pharmacy_frames.append(
             pharmacy_rows(
                 rng, yf, levels, params=params, pool=pool, people=people, drug_use=drug_use, ids=ids
@@ -172,7 +175,31 @@ def simulate_chunk(
         price_level=params.behaviour["price_level"],
         fallback=routine,
     )
+    # finance patterns (``finance_patterns``), each from its own stream: winter admissions as
+    # extra claims, then paid dates drawn again for every medical claim and fill
+    lag_rng = np.random.default_rng([spec.seed, chunk, fin.LAG_SALT])
+    winter = (
+        winter_book.to_frame(
+            coded,
+            chunk=chunk,
+            person_ids=ids.person,
+            member_ids=ids.member,
+            rng=lag_rng,
+            price_level=params.behaviour["price_level"],
+            fallback=routine,
+            prefix="W",
+        )
+        if winter_book.headers
+        else None
+    )
+    medical = (
+        pl.concat([medical, winter], how="vertical_relaxed") if winter is not None else medical
+    )
+    medical = fin.medical_paid_dates(
+        medical, lag_rng, fin.slowdown_months(spec.seed, spec.start_year, spec.years)
+    )
     pharmacy = pl.concat(pharmacy_frames)
+    pharmacy = fin.pharmacy_paid_dates(pharmacy, lag_rng)
     if pharmacy.height:
         pharmacy = pharmacy.with_columns(
             (

@@ -240,3 +240,18 @@ def test_peers_page_places_the_panel_among_published_acos(workspace):
     at.selectbox[1].set_value("enhanced").run()
     assert not at.exception
     assert at.metric[0].value == "34"
+
+
+def test_finance_page_renders_completion_trend_forecast_budget_and_settlement(workspace):
+    at = AppTest.from_file(str(ROOT / "app" / "pages" / "finance.py"), default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    # the small test panel is below the MSR table's 5,000 beneficiaries: give the rate
+    at.number_input[0].set_value(0.02).run()
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert "Completed PMPM, latest month" in labels
+    assert "Expected settlement" in labels and "95th percentile" in labels
+    headers = [h.value for h in at.subheader]
+    assert any(h.startswith("Budget vs actual") for h in headers)
+    assert not at.error

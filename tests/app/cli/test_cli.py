@@ -271,3 +271,53 @@ def test_reproduce_prints_the_share_by_year_and_track(tmp_path):
         and "abtotbnchmk" in failed.output
         and "Traceback" not in failed.output
     )
+
+
+def test_finance_commands_on_a_panel(small_dataset, tmp_path):
+    out = tmp_path / "completion.csv"
+    result = runner.invoke(
+        app,
+        [
+            "completion",
+            str(small_dataset.path),
+            "--as-of",
+            "2024-06-30",
+            "--out",
+            str(out),
+            "--draws",
+            "50",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    table = pl.read_csv(out)
+    assert table.columns == [
+        "incurred_month",
+        "service_category",
+        "paid_to_date",
+        "completion_factor",
+        "estimated_incurred",
+        "ibnr",
+        "ibnr_se",
+        "method",
+    ]
+    assert {"pharmacy", "all"} <= set(table["service_category"])
+    fc = tmp_path / "forecast.xlsx"
+    result = runner.invoke(
+        app,
+        [
+            "forecast",
+            str(small_dataset.path),
+            "--as-of",
+            "2024-06-30",
+            "--months",
+            "6",
+            "--out",
+            str(fc),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert fc.stat().st_size > 0
+    result = runner.invoke(app, ["completion", str(small_dataset.path), "--as-of", "June"])
+    assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
+    result = runner.invoke(app, ["budget", str(small_dataset.path)])
+    assert result.exit_code == 2 and "--budget" in result.output

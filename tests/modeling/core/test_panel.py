@@ -11,8 +11,8 @@ from polars.testing import assert_frame_equal
 
 from modeling.core.conditions import (
     person_diagnoses,
-    person_diagnosis_rows,
     person_diagnoses_of,
+    person_diagnosis_rows,
     risk_adjustment_diagnoses,
     risk_adjustment_diagnoses_of,
 )

@@ -24,4 +24,7 @@ def test_fills_are_30_or_90_days_inside_enrollment_and_paid_at_85_percent(small_
     assert inside["dispensing_date"].all()
     # both rounded to cents from the unrounded allowed amount
     assert ((rx["paid_amount"] - rx["allowed_amount"] * 0.85).abs() < 0.01).all()
-    assert (rx["paid_date"] - rx["dispensing_date"]).dt.total_days().eq(14).all()
+    # adjudicated at the point of sale, a few rebilled within 30 days (finance_patterns)
+    lag = (rx["paid_date"] - rx["dispensing_date"]).dt.total_days()
+    assert lag.is_between(0, 30).all()
+    assert 0.94 < float(lag.eq(0).mean()) < 0.99

@@ -1,0 +1,198 @@
+"""Lag triangles: paid amounts by incurred month and development lag, from the claims' own dates.
+
+A medical claim line's incurred month is the month of its ``claim_start_date``, a fill's the
+month of its ``dispensing_date``; its paid month is the month of its ``paid_date``; the lag is
+paid month - incurred month (0 = paid in the month it was incurred). Only claims paid on or
+before the valuation (as-of) date count.
+
+A valuation in the middle of a month is handled by measuring paid months on a calendar that ends
+on the as-of date: every paid date is shifted by the days from the as-of date to its month's end,
+so the last paid "month" is whole and ends on the as-of date; incurred months are calendar months,
+and the last incurred month is the last whole calendar month on or before the as-of date (a
+month-end as-of date needs no shift). Every cell of the triangle then means the same thing for
+every incurred month, which the development method needs.
+
+The triangle is held as numpy arrays: ``paid[i, k]`` is the incremental amount of incurred month
+``i`` at lag ``k`` (a cell is observed when ``i + k <= valuation``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from modeling.core.panel import Panel
+from modeling.core.service_categories import CATEGORIES, PHARMACY
+from modeling.errors import DatasetError, ParameterError
+
+LAG_CATEGORIES = (*CATEGORIES, PHARMACY)
+
+
+def month_index(column: str | pl.Expr) -> pl.Expr:
+    """Months since January of year 0 of a date column: consecutive months differ by one."""
+    c = pl.col(column) if isinstance(column, str) else column
+    return c.dt.year().cast(pl.Int32) * 12 + c.dt.month().cast(pl.Int32) - 1
+
+
+def month_of_index(column: str) -> pl.Expr:
+    """The first day of the month of a month-index column (``month_index``'s inverse)."""
+    return pl.date(pl.col(column) // 12, pl.col(column) % 12 + 1, 1)
+
+
+def index_to_month(index: int) -> dt.date:
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def month_end(day: dt.date) -> dt.date:
+    nxt = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return nxt - dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """An as-of date and the calendar its triangles are read on.
+
+    ``shift_days`` moves paid dates so that the paid month containing the as-of date ends on it;
+    ``last_incurred`` is the month index of the last whole incurred month; ``paid_through`` the
+    month index of the last (shifted) paid month.
+    """
+
+    as_of: dt.date
+    shift_days: int
+    last_incurred: int
+    paid_through: int
+
+    @classmethod
+    def at(cls, as_of: dt.date) -> Valuation:
+        if not isinstance(as_of, dt.date):
+            raise ParameterError(f"as_of must be a date (got {as_of!r}); e.g. 2025-06-30.")
+        end = month_end(as_of)
+        paid_through = as_of.year * 12 + as_of.month - 1
+        last = paid_through if as_of == end else paid_through - 1
+        return cls(as_of, (end - as_of).days, last, paid_through)
+
+
+MEASURES = ("paid", "claims")
+
+
+def paid_cells(panel: Panel, valuation: Valuation, *, measure: str = "paid") -> pl.DataFrame:
+    """service_category, incurred (month index), lag, paid: every claim paid by the as-of date.
+
+    ``measure="claims"`` counts claims (fills for pharmacy) instead of dollars, in the same
+    ``paid`` column, so services can be completed with triangles of their own."""
+    if measure not in MEASURES:
+        raise ParameterError(f"measure must be one of {', '.join(MEASURES)} (got {measure!r}).")
+    shift = pl.duration(days=valuation.shift_days)
+    medical = panel.scan("claim_lines").select(
+        "claim_id",
+        "service_category",
+        month_index("claim_start_date").alias("incurred"),
+        month_index(pl.col("paid_date") + shift).alias("paid_month"),
+        pl.col("paid_date"),
+        pl.col("paid_amount"),
+    )
+    pharmacy = panel.scan("pharmacy_claim").select(
+        pl.col("claim_id"),
+        pl.lit(PHARMACY).alias("service_category"),
+        month_index("dispensing_date").alias("incurred"),
+        month_index(pl.col("paid_date") + shift).alias("paid_month"),
+        pl.col("paid_date"),
+        pl.col("paid_amount"),
+    )
+    return (
+        pl.concat([medical, pharmacy])
+        .filter(
+            pl.col("paid_date") <= valuation.as_of,
+            pl.col("incurred") <= valuation.last_incurred,
+            pl.col("paid_amount").is_not_null(),
+        )
+        .group_by(
+            "service_category", "incurred", (pl.col("paid_month") - pl.col("incurred")).alias("lag")
+        )
+        .agg(
+            (pl.col("paid_amount") * 100).round().cast(pl.Int64).sum().alias("cents")
+            if measure == "paid"
+            else pl.col("claim_id").n_unique().alias("cents") * 100
+        )
+        .with_columns((pl.col("cents") / 100).alias("paid"))
+        .drop("cents")
+        .collect()
+    )
+
+
+def monthly_member_months(panel: Panel) -> pl.DataFrame:
+    """incurred (month index), member_months."""
+    return (
+        panel.scan("member_months")
+        .group_by(month_index("year_month").alias("incurred"))
+        .agg(pl.len().cast(pl.Float64).alias("member_months"))
+        .sort("incurred")
+        .collect()
+    )
+
+
+@dataclass(frozen=True)
+class Triangle:
+    """One category's incremental paid triangle: ``paid[i, k]`` for incurred month
+    ``first + i`` at lag ``k``; cells with ``i + k > valuation`` are unobserved (0 here)."""
+
+    service_category: str
+    first: int  # month index of incurred month 0
+    valuation: int  # paid-month index - first: the latest observed diagonal
+    paid: np.ndarray  # (origins, lags) incremental
+
+    @property
+    def origins(self) -> int:
+        return self.paid.shape[0]
+
+    @property
+    def observed(self) -> np.ndarray:
+        i, k = np.indices(self.paid.shape)
+        return np.asarray(i + k <= self.valuation)
+
+    def cumulative(self) -> np.ndarray:
+        """Cumulative paid, NaN where unobserved."""
+        return np.where(self.observed, np.cumsum(self.paid, axis=1), np.nan)
+
+    def latest(self) -> np.ndarray:
+        """Paid to date of each incurred month (its latest diagonal)."""
+        return np.cumsum(self.paid, axis=1)[np.arange(self.origins), self.latest_lag()]
+
+    def latest_lag(self) -> np.ndarray:
+        return np.minimum(self.valuation - np.arange(self.origins), self.paid.shape[1] - 1)
+
+    def at(self, valuation: int) -> Triangle:
+        """The triangle as it was at an earlier valuation (fewer diagonals and origins)."""
+        if valuation > self.valuation:
+            raise ParameterError("a triangle cannot be valued later than its own valuation")
+        n = min(self.origins, valuation + 1)
+        i, k = np.indices((n, valuation + 1))
+        paid = np.where(i + k <= valuation, self.paid[:n, : valuation + 1], 0.0)
+        return Triangle(self.service_category, self.first, valuation, paid)
+
+
+def triangles(cells: pl.DataFrame, valuation: Valuation, first: int) -> dict[str, Triangle]:
+    """One triangle per category with any paid amount, incurred months ``first`` ..
+    ``valuation.last_incurred`` by lags 0 .. (paid-through - first)."""
+    origins = valuation.last_incurred - first + 1
+    if origins < 1:
+        raise DatasetError(
+            f"No whole incurred month on or before {valuation.as_of}: choose a later as-of date."
+        )
+    v = valuation.paid_through - first
+    out = {}
+    for category in LAG_CATEGORIES:
+        c = cells.filter((pl.col("service_category") == category) & (pl.col("incurred") >= first))
+        if c.height == 0 or float(c["paid"].abs().sum()) == 0.0:
+            continue
+        paid = np.zeros((origins, v + 1))
+        np.add.at(
+            paid,
+            ((c["incurred"] - first).to_numpy(), c["lag"].to_numpy().clip(0, v)),
+            c["paid"].to_numpy(),
+        )
+        out[category] = Triangle(category, first, v, paid)
+    return out
