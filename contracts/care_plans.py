@@ -211,7 +211,7 @@ def contract_effect(
     from contracts.simulation import Uncertainty, simulate
 
     a = assumptions or Assumptions()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for case, used in (("without the plan", a), ("with the plan", with_plan(a, plan))):
         projection = project(spec, history, used)
         result = simulate(
@@ -228,7 +228,7 @@ def contract_effect(
                 "program_cost": 0.0 if used is a else plan.program_cost,
             }
         )
-    base = rows[0]["expected_settlement"]
+    base = float(rows[0]["expected_settlement"])
     return pl.DataFrame(rows).with_columns(
         (pl.col("expected_settlement") - base - pl.col("program_cost")).alias("net_of_program_cost")
     )
