@@ -28,8 +28,12 @@ Marginal values (``marginal_values``) are measured by re-solving with one more c
 
 from __future__ import annotations
 
+import io
+import os
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import cvxpy as cp
@@ -146,6 +150,26 @@ def _empty(benefit: pl.DataFrame, method: str, pairs: int, seconds: float) -> So
     return Solution(method, benefit.head(0), 0.0, 0.0, 0.0, "optimal", seconds, 0, pairs)
 
 
+@contextmanager
+def _native_output_silenced() -> Iterator[None]:
+    """HiGHS prints its banner from C++ to the process's standard output whenever a solver is
+    created, whatever its options; this keeps it out of the CLI's and app's output."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, io.UnsupportedOperation, ValueError):
+        yield  # no real file behind stdout (captured, as under pytest)
+        return
+    sys.stdout.flush()
+    saved, devnull = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
 def solve(
     benefit: pl.DataFrame,
     members: pl.DataFrame,
@@ -198,7 +222,14 @@ def solve(
     problem = cp.Problem(cp.Maximize(net @ x), cons)
     try:
         # HiGHS's presolve measured slower than none on these assignment-shaped problems
-        problem.solve(solver=SOLVER, mip_rel_gap=tolerance, time_limit=time_limit, presolve="off")
+        with _native_output_silenced():
+            problem.solve(
+                solver=SOLVER,
+                mip_rel_gap=tolerance,
+                time_limit=time_limit,
+                presolve="off",
+                output_flag=False,
+            )
     except cp.error.SolverError as exc:
         raise ParameterError(f"The optimizer failed: {exc}.") from None
     if problem.status in ("infeasible", "infeasible_inaccurate"):
