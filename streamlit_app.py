@@ -20,6 +20,12 @@ pages = [
         icon=":material/handshake:",
         url_path="contracts",
     ),
+    st.Page(
+        "app/pages/care_targeting.py",
+        title="Targeting",
+        icon=":material/checklist:",
+        url_path="targeting",
+    ),
     st.Page("app/pages/data.py", title="Data", icon=":material/database:"),
 ]
 st.navigation(pages).run()

@@ -85,6 +85,13 @@ def target(
             help="Contract preset or spec file to show the plan's effect on (default: MSSP ENHANCED for the prediction year)."
         ),
     ] = None,
+    assumptions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Contract assumptions file (TOML/JSON, as for vbc settle), e.g. the MSR CMS determined below 5,000 beneficiaries.",
+            show_default=False,
+        ),
+    ] = None,
     save: Annotated[
         str | None,
         typer.Option(
@@ -101,6 +108,7 @@ def target(
     effect on a contract, and the worklist."""
     from contracts.care_plans import contract_effect, plan_initiatives, save_plan
     from contracts.history import panel_history
+    from contracts.projection import load_assumptions
     from contracts.specs import load_spec, preset_names
     from risk_stratification.ml.pipeline import load_registered, score
     from risk_stratification.targeting import (
@@ -135,9 +143,10 @@ def target(
             name = contract or (
                 f"mssp-enhanced-{year}" if f"mssp-enhanced-{year}" in preset_names() else None
             )
-            effect = None
+            effect, effect_problem = None, None
             if name is not None:
                 spec = load_spec(name)
+                base = load_assumptions(assumptions) if assumptions else None
                 say("reading the panel's history for the contract")
                 history = panel_history(ds)
                 initiatives = plan_initiatives(
@@ -148,12 +157,58 @@ def target(
                     members=plan.assignments.height,
                 )
                 say("simulating the contract with and without the plan")
-                effect = contract_effect(spec, history, initiatives)
+                try:
+                    effect = contract_effect(spec, history, initiatives, base)
+                except VbcError as exc:  # the plan stands; only its contract view is missing
+                    effect_problem = str(exc)
             rows = worklist(plan, members, previous=prev)
     except VbcError as exc:
         fail(exc)
+    _print_plan(plan, used)
+    if effect_problem is not None:
+        console.print(
+            f"[yellow]effect on {spec.name} not shown:[/] {effect_problem} (pass --assumptions)",
+            soft_wrap=True,
+        )
+    if effect is not None:
+        _print_effect(effect, spec.name)
     s = plan.solution
-    table = Table(title=f"Care-management plan for {year} (risk model version {used})")
+    out = output(ws, ds, out, "worklist.csv")
+    rows.write_csv(out)
+    if save:
+        with ws.store() as store:
+            saved = save_plan(
+                store,
+                save,
+                dataset=ds.path.name,
+                prediction_year=year,
+                savings_by_category=plan.savings_by_category,
+                program_cost=plan.cost,
+                members=plan.assignments.height,
+                expected_net_savings=s.objective,
+                gap=s.gap,
+                programs=[
+                    {"name": p.name, "slots": p.slots, "cost_per_member": p.cost_per_member}
+                    for p in plan.programs
+                ],
+                constraints={
+                    "budget": budget,
+                    "dual_floor": dual_floor,
+                    "must_include": len(constraints.must_include),
+                },
+            )
+        console.print(f"saved the plan as scenario '{save}' ({saved.id})")
+    console.print(
+        f"wrote {count(rows.height)} members to {out} (columns {', '.join(WORKLIST_COLUMNS)}, ...)"
+    )
+
+
+def _print_plan(plan, used: int) -> None:
+    """The plan's programs, value, gap, greedy comparison, marginal values and floors."""
+    s = plan.solution
+    table = Table(
+        title=f"Care-management plan for {plan.prediction_year} (risk model version {used})"
+    )
     for col in ("program", "care managers", "slots", "placed", "cost", "expected net savings"):
         table.add_column(col, justify="left" if col == "program" else "right")
     for r in plan.capacity.iter_rows(named=True):
@@ -198,50 +253,25 @@ def target(
         console.print(
             f"equity floor {r['group']}: at least {pct(r['required_share'])} of the slots, got {pct(r['achieved_share'])}"
         )
-    if effect is not None:
-        eff = Table(title=f"Effect on {spec.name} (2,000 simulated years, same seed)")
-        for col in (
-            "case",
-            "settlement",
-            "expected settlement",
-            "chance of savings",
-            "net of program cost",
-        ):
-            eff.add_column(col, justify="left" if col == "case" else "right")
-        for r in effect.iter_rows(named=True):
-            eff.add_row(
-                r["case"],
-                money(r["settlement"]),
-                money(r["expected_settlement"]),
-                pct(r["p_shared_savings"]),
-                money(r["net_of_program_cost"]),
-            )
-        console.print(eff)
-    out = output(ws, ds, out, "worklist.csv")
-    rows.write_csv(out)
-    if save:
-        with ws.store() as store:
-            saved = save_plan(
-                store,
-                save,
-                dataset=ds.path.name,
-                prediction_year=year,
-                savings_by_category=plan.savings_by_category,
-                program_cost=plan.cost,
-                members=plan.assignments.height,
-                expected_net_savings=s.objective,
-                gap=s.gap,
-                programs=[
-                    {"name": p.name, "slots": p.slots, "cost_per_member": p.cost_per_member}
-                    for p in plan.programs
-                ],
-                constraints={
-                    "budget": budget,
-                    "dual_floor": dual_floor,
-                    "must_include": len(constraints.must_include),
-                },
-            )
-        console.print(f"saved the plan as scenario '{save}' ({saved.id})")
-    console.print(
-        f"wrote {count(rows.height)} members to {out} (columns {', '.join(WORKLIST_COLUMNS)}, ...)"
-    )
+
+
+def _print_effect(effect: pl.DataFrame, contract_name: str) -> None:
+    """Settlement and chance of savings with and without the plan."""
+    eff = Table(title=f"Effect on {contract_name} (2,000 simulated years, same seed)")
+    for col in (
+        "case",
+        "settlement",
+        "expected settlement",
+        "chance of savings",
+        "net of program cost",
+    ):
+        eff.add_column(col, justify="left" if col == "case" else "right")
+    for r in effect.iter_rows(named=True):
+        eff.add_row(
+            r["case"],
+            money(r["settlement"]),
+            money(r["expected_settlement"]),
+            pct(r["p_shared_savings"]),
+            money(r["net_of_program_cost"]),
+        )
+    console.print(eff)

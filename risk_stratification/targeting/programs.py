@@ -180,7 +180,7 @@ def parse_program(data: dict[str, Any], where: str = "program") -> Program:
     cap = data.get("capacity")
     if not isinstance(cap, dict):
         raise ParameterError(
-            f"{where}: [capacity] is missing: give slots, or care_managers and members_per_care_manager."
+            f"{where}: the 'capacity' table is missing: give slots, or care_managers and members_per_care_manager."
         )
     if "slots" in cap:
         slots = int(_number(cap, "slots", f"{where} capacity", low=0, high=1e8))
@@ -192,18 +192,18 @@ def parse_program(data: dict[str, Any], where: str = "program") -> Program:
     cost = data.get("cost")
     if not isinstance(cost, dict):
         raise ParameterError(
-            f"{where}: [cost] is missing: give per_member (dollars per member placed)."
+            f"{where}: the 'cost' table is missing: give per_member (dollars per member placed)."
         )
     per_member = _number(cost, "per_member", f"{where} cost", low=0, high=1e6)
     eng = data.get("engagement")
     if not isinstance(eng, dict):
         raise ParameterError(
-            f"{where}: [engagement] is missing: give rate (share of placed members who take part)."
+            f"{where}: the 'engagement' table is missing: give rate (share of placed members who take part)."
         )
     engagement = _ranged(eng, "rate", f"{where} engagement", low=0, high=1)
     effects_raw = data.get("effect", [])
     if not isinstance(effects_raw, list) or not effects_raw:
-        raise ParameterError(f"{where}: give at least one [[effect]] (category and reduction).")
+        raise ParameterError(f"{where}: give at least one 'effect' table (category and reduction).")
     effects = []
     for k, e in enumerate(effects_raw, 1):
         w = f"{where} effect {k}"
@@ -246,7 +246,7 @@ def parse_programs(data: dict[str, Any], where: str = "programs") -> tuple[Progr
     if isinstance(raw, dict):
         raw = [raw]
     if not isinstance(raw, list) or not raw:
-        raise ParameterError(f"{where}: no program found; give [[program]] tables.")
+        raise ParameterError(f"{where}: no program found; give one or more 'program' tables.")
     programs = tuple(parse_program(p, where) for p in raw)
     names = [p.name for p in programs]
     if len(set(names)) != len(names):
@@ -267,7 +267,7 @@ def load_programs(path: str | Path) -> tuple[Program, ...]:
             raise ParameterError(f"{p}: program names must be distinct (got {names}).")
         return programs
     if not p.is_file():
-        raise ParameterError(f"No programs file {p}: give a TOML file of [[program]] tables.")
+        raise ParameterError(f"No programs file {p}: give a TOML file of programs.")
     try:
         data = tomllib.loads(p.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

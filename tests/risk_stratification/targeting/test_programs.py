@@ -77,7 +77,7 @@ def test_a_program_reads_capacity_and_ranges():
         ({"eligibility": {"tiers": ["urgent"]}}, "unknown tiers"),
         ({"eligibility": {"conditions": ["gout"]}}, "unknown conditions"),
         ({"eligibility": {"discharged_within_days": 0}}, "discharged_within_days"),
-        ({"capacity": None}, r"\[capacity\] is missing"),
+        ({"capacity": None}, "capacity. table is missing"),
         ({"capacity": {"care_managers": 1}}, "'members_per_care_manager' is missing"),
         ({"cost": {"per_member": -1}}, "per_member"),
         ({"engagement": {"rate": 1.5}}, "'rate' must be a number from 0 to 1"),
