@@ -142,7 +142,56 @@ def _synth_spec():
     SynthSpec(members=0, start_year=2023, years=2, seed=1)
 
 
+def _programs_file():
+    from risk_stratification.targeting import load_programs
+
+    load_programs(NOWHERE / "programs.toml")
+
+
+def _program_without_capacity():
+    from risk_stratification.targeting import parse_programs
+
+    parse_programs({"name": "x", "cost": {"per_member": 1}})
+
+
+def _member_inputs_without_tier():
+    from risk_stratification.targeting import member_inputs
+
+    member_inputs(NOWHERE, pl.DataFrame({"person_id": ["P1"]}))
+
+
+def _benefit_without_programs():
+    from risk_stratification.targeting import expected_benefit
+
+    expected_benefit(pl.DataFrame({"person_id": ["P1"]}), [])
+
+
+def _constraints_negative_budget():
+    from risk_stratification.targeting import Constraints
+
+    Constraints(budget=-1.0)
+
+
+def _plan_of_no_members():
+    from risk_stratification.targeting import make_plan, preset_programs
+
+    make_plan(pl.DataFrame({"person_id": []}, schema={"person_id": pl.String}), preset_programs())
+
+
+def _plan_initiatives_without_sd():
+    from contracts.care_plans import plan_initiatives
+
+    plan_initiatives(pl.DataFrame({"service_category": ["acute inpatient"]}), None)  # type: ignore[arg-type]
+
+
 CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
+    "a missing programs file": (_programs_file, ParameterError),
+    "a program without capacity": (_program_without_capacity, ParameterError),
+    "member_inputs without tier": (_member_inputs_without_tier, SchemaError),
+    "expected_benefit without programs": (_benefit_without_programs, ParameterError),
+    "Constraints with a negative budget": (_constraints_negative_budget, ParameterError),
+    "make_plan of no members": (_plan_of_no_members, DatasetError),
+    "plan_initiatives without sd": (_plan_initiatives_without_sd, SchemaError),
     "member_months without enrollment_start_date": (_member_months, SchemaError),
     "december_enrollees without enrollment_start_date": (_december_enrollees, SchemaError),
     "with_service_category without claim_type": (_service_categories, SchemaError),

@@ -344,3 +344,7 @@ def test_a_larger_instance_stays_within_capacity_and_beats_greedy():
     assert best.gap <= 1e-4
     for order in ("predicted_cost", "risk_tier", "net_savings"):
         assert greedy(benefit, members, programs, c, order=order).objective <= best.objective + 1e-6
+    # even stopped early, at a loose tolerance, the plan is no worse than the greedy list by net
+    loose = solve(benefit, members, programs, Constraints(budget=60_000.0), tolerance=0.05)
+    by_net = greedy(benefit, members, programs, Constraints(budget=60_000.0), order="net_savings")
+    assert loose.objective >= by_net.objective - 1e-6 and loose.gap <= 0.05
