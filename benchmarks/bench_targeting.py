@@ -5,6 +5,11 @@ default panel (<= 3 s).
 Usage:
     python benchmarks/bench_targeting.py DATASET --scored SCORED.parquet [--scale 5]
         [--budget 2000000] [--rounds 3]
+    python benchmarks/bench_targeting.py --app WS [--rounds 3]
+
+With --app, the Targeting page is opened with Streamlit's AppTest on workspace WS (its
+default dataset and a registered risk model), and each re-plan after a change of budget is
+timed: the whole page run (plan, greedy lists, re-solves, worklist, contract effect).
 
 SCORED is ``risk_stratification.ml.pipeline.score(DATASET, trained)`` written as Parquet (the
 benchmark times the targeting, not the scoring). The preset programs' care managers are
@@ -65,14 +70,46 @@ def full_lp_bound(benefit: pl.DataFrame, programs, constraints: Constraints, sha
     return -float(res.fun)
 
 
+def app_replans(workspace: str, rounds: int) -> None:
+    """Time the Targeting page's re-plan on a workspace's default dataset."""
+    import os
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parents[1]
+    os.environ["VBC_WORKSPACE"] = workspace
+    os.chdir(root)
+    started = time.perf_counter()
+    at = AppTest.from_file(
+        str(root / "app" / "pages" / "care_targeting.py"), default_timeout=600
+    ).run()
+    assert not at.exception, at.exception
+    print(f"first open (scoring the panel, cached after): {time.perf_counter() - started:.2f} s")
+    for k, budget in enumerate([500_000.0, 250_000.0, 0.0, 150_000.0][: max(rounds, 1) + 1]):
+        started = time.perf_counter()
+        at.number_input(key="tg_budget").set_value(budget).run()
+        assert not at.exception, at.exception
+        value = {m.label: m.value for m in at.metric}["Expected net savings"]
+        print(
+            f"re-plan {k + 1} (budget {budget:,.0f}): {time.perf_counter() - started:.2f} s, expected net savings {value}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dataset")
-    parser.add_argument("--scored", required=True)
+    parser.add_argument("dataset", nargs="?")
+    parser.add_argument("--scored")
+    parser.add_argument("--app", help="workspace to time the Targeting page's re-plan on")
     parser.add_argument("--scale", type=float, default=5.0)
     parser.add_argument("--budget", type=float, default=2_000_000.0)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.app:
+        app_replans(args.app, args.rounds)
+        return
+    if not args.dataset or not args.scored:
+        parser.error("give DATASET and --scored, or --app WS")
 
     started = time.perf_counter()
     members = member_inputs(Dataset(args.dataset), pl.read_parquet(args.scored))

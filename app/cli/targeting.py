@@ -228,7 +228,7 @@ def _print_plan(plan, used: int) -> None:
     )
     console.print(
         f"optimality gap {pct(s.gap or 0.0, digits=3)} (HiGHS MILP bound {money(s.bound or 0.0)}; "
-        f"{count(s.candidates)} of {count(s.pairs)} eligible pairs after the exact reduction; {s.seconds:.2f} s)"
+        f"{count(s.candidates)} of {count(s.pairs)} eligible pairs after the exact reduction; {s.seconds:.2f} s; HiGHS status {s.status})"
     )
     comp = Table(title="Against greedy lists (same capacity and budget)")
     for col in ("method", "members", "cost", "expected net savings", "optimizer's advantage"):

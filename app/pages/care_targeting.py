@@ -159,7 +159,7 @@ m[3].metric("Members placed", count(plan.assignments.height))
 m[4].metric("Optimality gap", pct(s.gap or 0.0, digits=3))
 st.caption(
     f"HiGHS MILP over {count(s.candidates)} of {count(s.pairs)} eligible (member, program) pairs after the exact "
-    f"reduction; planned in {seconds:.2f} s including the greedy lists and the re-solves below. Predictions for {year}."
+    f"reduction (HiGHS status {s.status}); planned in {seconds:.2f} s including the greedy lists and the re-solves below. Predictions for {year}."
 )
 
 tab_plan, tab_greedy, tab_capacity, tab_list, tab_contract = st.tabs(

@@ -99,7 +99,7 @@ def make_plan(
     programs: Sequence[Program],
     constraints: Constraints | None = None,
     *,
-    tolerance: float = 1e-4,
+    tolerance: float = 1e-3,
     with_marginal: bool = True,
     progress: Progress | None = None,
 ) -> TargetingPlan:

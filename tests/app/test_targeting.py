@@ -40,7 +40,10 @@ def in_workspace(trained_workspace, monkeypatch):
     return trained_workspace
 
 
-def test_vbc_target_prints_the_plan_gap_and_greedy_and_writes_the_worklist(in_workspace, tmp_path):
+def test_vbc_target_and_the_targeting_page(in_workspace, tmp_path, monkeypatch):
+    from app.cli._common import console
+
+    monkeypatch.setattr(console, "width", 200)  # rich sized itself when first imported
     out = tmp_path / "worklist.csv"
     msr = tmp_path / "assumptions.toml"
     msr.write_text("minimum_savings_rate = 0.03\n")  # 2,500 members: below the MSR table
@@ -75,9 +78,12 @@ def test_vbc_target_prints_the_plan_gap_and_greedy_and_writes_the_worklist(in_wo
 
     with in_workspace.store() as store:
         assert [s.name for s in list_plans(store)] == ["monday"]
+    _errors_are_messages(tmp_path)
+    # one test: the trained workspace is built once, whichever worker runs it
+    _page_plans_reacts_and_closes_the_loop()
 
 
-def test_vbc_target_errors_are_messages(in_workspace, tmp_path):
+def _errors_are_messages(tmp_path):
     bad = tmp_path / "p.toml"
     bad.write_text('name = "x"\n')
     result = runner.invoke(app, ["target", "default", "--programs", str(bad)])
@@ -86,7 +92,7 @@ def test_vbc_target_errors_are_messages(in_workspace, tmp_path):
     assert result.exit_code == 2 and "No must-include file" in result.output
 
 
-def test_targeting_page_plans_reacts_and_closes_the_loop(in_workspace):
+def _page_plans_reacts_and_closes_the_loop():
     at = AppTest.from_file(
         str(ROOT / "app" / "pages" / "care_targeting.py"), default_timeout=180
     ).run()

@@ -341,7 +341,7 @@ def test_a_larger_instance_stays_within_capacity_and_beats_greedy():
         Constraints(budget=c.budget, equity_floors=(EquityFloor("dual", share),)),
         members,
     )
-    assert best.gap <= 1e-4
+    assert best.gap <= 1e-3
     for order in ("predicted_cost", "risk_tier", "net_savings"):
         assert greedy(benefit, members, programs, c, order=order).objective <= best.objective + 1e-6
     # even stopped early, at a loose tolerance, the plan is no worse than the greedy list by net
