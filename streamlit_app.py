@@ -24,6 +24,12 @@ pages = [
     ),
     st.Page("app/pages/peers.py", title="Peers", icon=":material/groups:"),
     st.Page("app/pages/finance.py", title="Finance", icon=":material/payments:"),
+    st.Page(
+        "app/pages/care_targeting.py",
+        title="Targeting",
+        icon=":material/checklist:",
+        url_path="targeting",
+    ),
     st.Page("app/pages/data.py", title="Data", icon=":material/database:"),
 ]
 try:

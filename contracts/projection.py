@@ -58,6 +58,10 @@ class Assumptions(VbcModel):
         default_factory=dict,
         description="Service category -> relative change in its cost, e.g. {'acute inpatient': -0.05}.",
     )
+    initiative_sd: dict[str, float] = Field(
+        default_factory=dict,
+        description="Service category -> sd of its initiative effect (a relative change), e.g. from a care-management plan; the Monte Carlo uses it in place of the uncertainty's initiative_sd_share for that category.",
+    )
     coding_risk_change: float = Field(
         default=0.0,
         gt=-0.5,
@@ -125,6 +129,19 @@ class Assumptions(VbcModel):
             raise ValueError(
                 f"initiative effects are relative changes between -100% and +100% (got {bad})"
             )
+        return v
+
+    @field_validator("initiative_sd")
+    @classmethod
+    def _known_sd_categories(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(CATEGORIES))
+        if unknown:
+            raise ValueError(
+                f"unknown service categories {unknown}; use any of {', '.join(CATEGORIES)}"
+            )
+        bad = {k: x for k, x in v.items() if not 0 <= x < 1}
+        if bad:
+            raise ValueError(f"initiative sds are between 0 and 1 (got {bad})")
         return v
 
 

@@ -280,6 +280,48 @@ def _membership_flows_without_months():
     membership_flows(pl.LazyFrame({"person_id": ["P1"]}))
 
 
+def _programs_file():
+    from risk_stratification.targeting import load_programs
+
+    load_programs(NOWHERE / "programs.toml")
+
+
+def _program_without_capacity():
+    from risk_stratification.targeting import parse_programs
+
+    parse_programs({"name": "x", "cost": {"per_member": 1}})
+
+
+def _member_inputs_without_tier():
+    from risk_stratification.targeting import member_inputs
+
+    member_inputs(NOWHERE, pl.DataFrame({"person_id": ["P1"]}))
+
+
+def _benefit_without_programs():
+    from risk_stratification.targeting import expected_benefit
+
+    expected_benefit(pl.DataFrame({"person_id": ["P1"]}), [])
+
+
+def _constraints_negative_budget():
+    from risk_stratification.targeting import Constraints
+
+    Constraints(budget=-1.0)
+
+
+def _plan_of_no_members():
+    from risk_stratification.targeting import make_plan, preset_programs
+
+    make_plan(pl.DataFrame({"person_id": []}, schema={"person_id": pl.String}), preset_programs())
+
+
+def _plan_initiatives_without_sd():
+    from contracts.care_plans import plan_initiatives
+
+    plan_initiatives(pl.DataFrame({"service_category": ["acute inpatient"]}), None)  # type: ignore[arg-type]
+
+
 CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "read_puf without the settlement columns": (_read_puf, SchemaError),
     "reproduce_reach of a missing file": (_reproduce_reach, SchemaError),
@@ -322,6 +364,13 @@ CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "cclf_source of a missing folder": (_cclf_source_of_nothing, SchemaError),
     "WorkspaceStore.open of a folder": (_store_that_is_a_folder, StoreError),
     "a server folder while they are off": (_server_folder_off, VbcError),
+    "a missing programs file": (_programs_file, ParameterError),
+    "a program without capacity": (_program_without_capacity, ParameterError),
+    "member_inputs without tier": (_member_inputs_without_tier, SchemaError),
+    "expected_benefit without programs": (_benefit_without_programs, ParameterError),
+    "Constraints with a negative budget": (_constraints_negative_budget, ParameterError),
+    "make_plan of no members": (_plan_of_no_members, DatasetError),
+    "plan_initiatives without sd": (_plan_initiatives_without_sd, SchemaError),
 }
 
 

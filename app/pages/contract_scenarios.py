@@ -17,6 +17,7 @@ from app.export import csv_text
 from app.format import money
 from app.reports.contracts import settlement_table, simulation_markdown
 from app.state import active_dataset, workspace
+from contracts.care_plans import list_plans, load_plan, plan_initiatives, with_plan
 from contracts.history import mean_payment_score, panel_history
 from contracts.projection import (
     comparison,
@@ -205,6 +206,19 @@ except ValueError:
 except VbcError as exc:
     st.error(str(exc))
     st.stop()
+
+with workspace().store() as _store:  # a care-management plan saved on the Targeting page
+    care_plans = {s.name: s.id for s in list_plans(_store)}
+care_plan = a4.selectbox("Care-management plan", ["none", *care_plans], key="a_care_plan")
+if care_plan != "none":
+    with workspace().store() as _store:
+        saved_plan = load_plan(_store, care_plans[care_plan])
+    plan_effects = plan_initiatives(saved_plan.savings_by_category, history)
+    assumptions = with_plan(assumptions, plan_effects)
+    a4.caption(
+        f"Plan of {saved_plan.members:,} members, cost {money(saved_plan.program_cost)} (not in the settlement): "
+        + ", ".join(f"{k} {v:+.2%}" for k, v in plan_effects.effects.items())
+    )
 
 specs = [preset(n) for n in chosen_presets] + [parse_spec(c) for c in ss["c_custom"]]
 if not specs:

@@ -7,7 +7,8 @@ Each of N scenarios perturbs the deterministic projection (``contracts.projectio
 - attribution churn (a factor on person-years and assigned beneficiaries);
 - the change in the benchmark's risk score;
 - the quality score (and whether it meets the quality standard, when a standard is given);
-- each savings initiative's effect, with its own spread around the assumed effect.
+- each savings initiative's effect, with its own spread around the assumed effect (the
+  assumptions' ``initiative_sd`` for a category where given, e.g. by a care-management plan).
 
 Every scenario is settled by ``contracts.settlement.settle`` — the same code as the deterministic
 engine. With every spread at zero and member noise off, each scenario is exactly the
@@ -152,12 +153,12 @@ def simulate(
         else np.full(n, a.quality_score)
     )
     initiative = np.ones(n)
-    if a.initiatives and u.initiative_sd_share:
+    if a.initiatives and (u.initiative_sd_share or a.initiative_sd):
         shares = _initiative_shares(spec, history)
         base_factor = 1 + sum(shares[c] * e for c, e in a.initiatives.items())
         drawn = 1 + sum(
             (
-                shares[c] * rng.normal(e, abs(e) * u.initiative_sd_share, n)
+                shares[c] * rng.normal(e, a.initiative_sd.get(c, abs(e) * u.initiative_sd_share), n)
                 for c, e in a.initiatives.items()
             ),
             start=np.zeros(n),  # an array even to mypy (adding to zeros changes no value)
