@@ -22,8 +22,6 @@ from risk_stratification.targeting.optimize import (
 )
 from risk_stratification.targeting.programs import Program, parse_program
 
-import polars as pl
-
 
 def program(
     name: str,
