@@ -126,14 +126,14 @@ def benchmark_position(measure_id: str, rate: float | None) -> BenchmarkPosition
     if table.is_empty() or rate is None or (isinstance(rate, float) and math.isnan(rate)):
         return BenchmarkPosition(None, None, "")
     basis = table["basis"][0]
-    program, year, source = table["program"][0], table["benchmark_year"][0], table["source"][0]
+    program, year = table["program"][0], table["benchmark_year"][0]
     if basis == "star":
         cuts = table.sort("value")
         star = 1
         for level, value in zip(cuts["level"].to_list(), cuts["value"].to_list(), strict=True):
             if rate >= value:
                 star = int(level)
-        return BenchmarkPosition(None, star, f"{star} stars ({year} Star cut points)")
+        return BenchmarkPosition(None, star, f"{star} stars (Stars {year})")
     if basis == "rate_percentile":
         pts = table.sort("value")
         values = np.array(pts["value"].to_list(), dtype=float)
@@ -141,13 +141,9 @@ def benchmark_position(measure_id: str, rate: float | None) -> BenchmarkPosition
         rate_pct = float(np.interp(rate, values, pcts))
         higher = measure(measure_id).higher_is_better
         perf = rate_pct if higher else 100.0 - rate_pct
-        return BenchmarkPosition(
-            round(perf, 1), None, f"P{perf:.0f} of MIPS {year} benchmarks ({program})"
-        )
+        return BenchmarkPosition(round(perf, 1), None, f"P{perf:.0f} (MIPS {year})")
     ref = float(table["value"][0])
-    return BenchmarkPosition(
-        None, None, f"AHRQ reference rate {ref:,.1f} per 100,000 ({source.split(' ')[2]})"
-    )
+    return BenchmarkPosition(None, None, f"AHRQ ref. {ref:,.1f} ({program.upper()} {year})")
 
 
 def quality_results(
@@ -255,3 +251,39 @@ def care_gaps(
     if risk_tiers is not None:
         gaps = gaps.join(risk_tiers.select("person_id", "risk_tier"), on="person_id", how="left")
     return gaps.sort("provider_npi", "person_id")
+
+
+SMALL_CELL = 11
+"""CMS's cell-size rule for released aggregates: no cell (count) from 1 to 10 is shown."""
+
+
+def suppress_small_cells(results: pl.DataFrame, *, min_cell: int = SMALL_CELL) -> pl.DataFrame:
+    """``results`` with every figure of a row blanked when its numerator or denominator counts
+    from 1 to ``min_cell - 1`` events (person-year exposures are compared as they are), and a
+    ``suppressed`` flag; what a published or shared table must show."""
+    small = pl.any_horizontal(
+        [pl.col(c).is_between(1e-9, min_cell - 1e-9) for c in ("numerator", "denominator")]
+    ).fill_null(False)
+    figures = [
+        c
+        for c in results.columns
+        if c
+        in (
+            "numerator",
+            "denominator",
+            "rate",
+            "expected",
+            "observed_to_expected",
+            "ci_low",
+            "ci_high",
+            "oe_ci_low",
+            "oe_ci_high",
+            "risk_standardized_rate",
+            "benchmark_percentile",
+            "star_level",
+        )
+    ]
+    flagged = results.with_columns(small.alias("suppressed"))
+    return flagged.with_columns(
+        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in figures]
+    )
