@@ -4,7 +4,8 @@ from risk_stratification.quality.results import adjusted_results
 from risk_stratification.quality.risk_adjustment import (
     OUTCOME_MEASURES,
     RiskAdjusted,
+    funnel_limits,
     risk_adjust,
 )
 
-__all__ = ["OUTCOME_MEASURES", "RiskAdjusted", "adjusted_results", "risk_adjust"]
+__all__ = ["OUTCOME_MEASURES", "RiskAdjusted", "adjusted_results", "funnel_limits", "risk_adjust"]

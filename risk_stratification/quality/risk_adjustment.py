@@ -272,3 +272,33 @@ def calibration_deciles(y: np.ndarray, expected: np.ndarray, exposure: np.ndarra
         )
         .sort("decile")
     )
+
+
+def funnel_limits(max_expected: float, *, points: int = 60) -> pl.DataFrame:
+    """Control limits of a funnel plot of O/E against expected events: for a provider with E
+    expected events and no real difference, O is Poisson(E), so O/E falls inside
+    [q_0.025(E), q_0.975(E)] / E (95%) and [q_0.001, q_0.999] / E (99.8%) (Spiegelhalter's
+    funnel plot for institutional comparisons)."""
+    from scipy import stats
+
+    expected = np.geomspace(0.5, max(max_expected, 1.0) * 1.05, points)
+    return pl.DataFrame(
+        {
+            "expected": expected,
+            "low_95": stats.poisson.ppf(0.025, expected) / expected,
+            "high_95": stats.poisson.ppf(0.975, expected) / expected,
+            "low_998": stats.poisson.ppf(0.001, expected) / expected,
+            "high_998": stats.poisson.ppf(0.999, expected) / expected,
+        }
+    )
+
+
+def outside_limits(by_provider: pl.DataFrame) -> pl.DataFrame:
+    """``by_provider`` with ``outside``: whether the provider's observed events fall outside
+    the 95% Poisson limits of its expected events (the funnel plot's dashed lines)."""
+    from scipy import stats
+
+    e = by_provider["expected"].to_numpy()
+    o = by_provider["observed"].to_numpy()
+    low, high = stats.poisson.ppf(0.025, e), stats.poisson.ppf(0.975, e)
+    return by_provider.with_columns(pl.Series("outside", (o < low) | (o > high)))

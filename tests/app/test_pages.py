@@ -226,3 +226,13 @@ def test_data_page_reads_a_cclf_folder_and_shows_its_reconciliation(
         and by_type["reconciles"].all()
     )
     assert (by_type["superseded"] > 0).any() and (by_type["cancelled"] > 0).any()
+
+
+def test_quality_page_shows_the_board_funnel_and_worklist(workspace):
+    at = run_page("quality_measures.py")
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert "30-day readmission" in labels and "ED visits /1,000" in labels
+    assert "Members with an open gap" in labels
+    assert len(at.tabs) == 4
+    assert any("c-statistic" in c.value for c in at.caption)

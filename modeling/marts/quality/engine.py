@@ -32,6 +32,7 @@ from modeling.marts.quality.definitions import MEASURE_IDS, benchmarks, measure,
 from modeling.marts.quality.hospital import hospital_rows
 from modeling.marts.quality.pqi import pqi_rows
 from modeling.marts.quality.screening import screening_rows
+from modeling.validation import require_columns
 
 SCALE = {
     "per_100k_person_years": 100_000.0,
@@ -126,7 +127,7 @@ def benchmark_position(measure_id: str, rate: float | None) -> BenchmarkPosition
     if table.is_empty() or rate is None or (isinstance(rate, float) and math.isnan(rate)):
         return BenchmarkPosition(None, None, "")
     basis = table["basis"][0]
-    program, year = table["program"][0], table["benchmark_year"][0]
+    year = table["benchmark_year"][0]
     if basis == "star":
         cuts = table.sort("value")
         star = 1
@@ -143,7 +144,7 @@ def benchmark_position(measure_id: str, rate: float | None) -> BenchmarkPosition
         perf = rate_pct if higher else 100.0 - rate_pct
         return BenchmarkPosition(round(perf, 1), None, f"P{perf:.0f} (MIPS {year})")
     ref = float(table["value"][0])
-    return BenchmarkPosition(None, None, f"AHRQ ref. {ref:,.1f} ({program.upper()} {year})")
+    return BenchmarkPosition(None, None, f"AHRQ ref. {ref:,.1f} (v{year})")
 
 
 def quality_results(
@@ -226,7 +227,7 @@ def care_gaps(
 ) -> pl.DataFrame:
     """The members in the denominator of process measure ``measure_id`` who have not met it:
     person_id, measure_id, year, provider_npi and, when ``risk_tiers`` (person_id, risk_tier)
-    is given, their risk tier; one row per member (a member with several open events, e.g.
+    is given, their risk tier (and any other column of it); one row per member (a member with several open events, e.g.
     discharges without follow-up, appears once with their count in ``open_events``)."""
     if measure_id not in PROCESS_MEASURES:
         raise ParameterError(
@@ -249,7 +250,10 @@ def care_gaps(
         .with_columns(pl.lit(measure(measure_id).measure).alias("measure"))
     )
     if risk_tiers is not None:
-        gaps = gaps.join(risk_tiers.select("person_id", "risk_tier"), on="person_id", how="left")
+        require_columns(risk_tiers, ("person_id", "risk_tier"), where="care_gaps risk_tiers")
+        gaps = gaps.join(risk_tiers, on="person_id", how="left").with_columns(
+            pl.col("risk_tier").fill_null("unscored")
+        )
     return gaps.sort("provider_npi", "person_id")
 
 
@@ -258,31 +262,13 @@ SMALL_CELL = 11
 
 
 def suppress_small_cells(results: pl.DataFrame, *, min_cell: int = SMALL_CELL) -> pl.DataFrame:
-    """``results`` with every figure of a row blanked when its numerator or denominator counts
-    from 1 to ``min_cell - 1`` events (person-year exposures are compared as they are), and a
-    ``suppressed`` flag; what a published or shared table must show."""
+    """``results`` with every figure of a row (its numeric columns but the year) blanked when
+    its numerator or denominator counts from 1 to ``min_cell - 1`` (person-year exposures are
+    compared as they are), and a ``suppressed`` flag; what a published or shared table shows."""
     small = pl.any_horizontal(
         [pl.col(c).is_between(1e-9, min_cell - 1e-9) for c in ("numerator", "denominator")]
     ).fill_null(False)
-    figures = [
-        c
-        for c in results.columns
-        if c
-        in (
-            "numerator",
-            "denominator",
-            "rate",
-            "expected",
-            "observed_to_expected",
-            "ci_low",
-            "ci_high",
-            "oe_ci_low",
-            "oe_ci_high",
-            "risk_standardized_rate",
-            "benchmark_percentile",
-            "star_level",
-        )
-    ]
+    figures = [c for c, t in results.schema.items() if t.is_numeric() and c != "year"]
     flagged = results.with_columns(small.alias("suppressed"))
     return flagged.with_columns(
         [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in figures]
