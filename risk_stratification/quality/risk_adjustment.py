@@ -60,6 +60,7 @@ class RiskAdjusted:
     panel: pl.DataFrame
     calibration: pl.DataFrame  # decile, events, mean_predicted, observed_rate
     c_statistic: float | None
+    panel_rate_draws: np.ndarray  # bootstrap draws of the panel's risk-standardized rate
 
 
 def _events(panel: Panel, year: int, measure_id: str) -> pl.DataFrame:
@@ -207,6 +208,10 @@ def risk_adjust(
         ),
         calibration=calibration_deciles(y, expected, exposure),
         c_statistic=c_stat,
+        panel_rate_draws=_bootstrap(np.zeros(y.size, dtype=np.int64), y, expected, 1, draws, seed)[
+            :, 0
+        ]
+        * (y.sum() / exposure.sum()),
     )
 
 
