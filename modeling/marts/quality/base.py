@@ -10,13 +10,42 @@ compute them. Every function reads a ``Panel`` and returns lazy frames.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import polars as pl
 
 from modeling.codes import ESRD_MEDICARE_STATUSES
 from modeling.core.panel import Panel
-from modeling.marts.quality.definitions import in_value_set, matches
+from modeling.core.service_categories import bill_type_prefix
+from modeling.marts.quality.definitions import in_value_set, matches, value_sets
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
+
+
+class QualityPanel(Panel):
+    """A panel seen by the quality measures: the inputs several measures share (stays with their
+    codes, the year's members, the coded claim lines, procedures, hospice and ESRD flags) are
+    computed once and held in memory for the measures of one call (``measure_rows``)."""
+
+    _quality: dict[tuple, pl.DataFrame]
+
+    @classmethod
+    def wrap(cls, panel: Panel) -> QualityPanel:
+        if isinstance(panel, QualityPanel):
+            return panel
+        view = cls.__new__(cls)
+        view.__dict__.update(panel.__dict__)
+        view._quality = {}
+        return view
+
+    def memo(self, key: tuple, build: Callable[[], pl.LazyFrame]) -> pl.LazyFrame:
+        if key not in self._quality:
+            self._quality[key] = build().collect()
+        return self._quality[key].lazy()
+
+
+def _memo(panel: Panel, key: tuple, build: Callable[[], pl.LazyFrame]) -> pl.LazyFrame:
+    return panel.memo(key, build) if isinstance(panel, QualityPanel) else build()
+
 
 ROW_COLUMNS = ("person_id", "year", "measure_id", "denominator", "numerator", "expected")
 """Every measure emits rows of these columns: the person's contribution to the denominator
@@ -38,6 +67,10 @@ def year_end(year: int) -> dt.date:
 
 def member_months_of(panel: Panel, year: int) -> pl.LazyFrame:
     """The year's member months with the age at the month's first day."""
+    return _memo(panel, ("member_months", year), lambda: _member_months_of(panel, year))
+
+
+def _member_months_of(panel: Panel, year: int) -> pl.LazyFrame:
     return (
         panel.scan("member_months")
         .filter(pl.col("year") == year)
@@ -58,6 +91,27 @@ def member_months_of(panel: Panel, year: int) -> pl.LazyFrame:
 def members_of(panel: Panel, year: int) -> pl.LazyFrame:
     """One row per member enrolled in ``year``: months enrolled, enrolled in December, sex, birth
     and death dates, age at December 31, ESRD status in any month."""
+    return _memo(panel, ("members", year), lambda: _members_of(panel, year))
+
+
+def people(panel: Panel) -> pl.LazyFrame:
+    """person_id, birth_date, gender (the last seen), death_date of everyone enrolled."""
+    return _memo(
+        panel,
+        ("people",),
+        lambda: (
+            panel.scan("member_months")
+            .group_by("person_id")
+            .agg(
+                pl.col("birth_date").first(),
+                pl.col("gender").last(),
+                pl.col("death_date").drop_nulls().first(),
+            )
+        ),
+    )
+
+
+def _members_of(panel: Panel, year: int) -> pl.LazyFrame:
     return (
         member_months_of(panel, year)
         .group_by("person_id")
@@ -77,14 +131,18 @@ def stays(panel: Panel) -> pl.LazyFrame:
     """The core's acute stays (``inpatient_stays``) with a ``stay_id``, the admission source and
     principal diagnosis of the stay's first claim, and every diagnosis and ICD-10-PCS procedure
     code on its claims (lists)."""
+    return _memo(panel, ("stays",), lambda: _stays(panel))
+
+
+def _stays(panel: Panel) -> pl.LazyFrame:
     core = panel.scan("inpatient_stays").with_columns(
         (pl.col("person_id") + ":" + pl.col("admission_date").cast(pl.String)).alias("stay_id")
     )
-    inpatient = panel.scan("claim_lines").filter(pl.col("service_category") == "acute inpatient")
-    ids = inpatient.select("claim_id").unique()
     coded = (
         panel.scan("medical_claim")
-        .join(ids, on="claim_id", how="semi")
+        .filter(
+            (pl.col("claim_type") == "institutional") & (bill_type_prefix() == "11")
+        )  # the core's "acute inpatient" category
         .sort("claim_id", "claim_line_number")
         .group_by("claim_id")
         .agg(
@@ -122,46 +180,93 @@ def _code(column: str) -> pl.Expr:
     return pl.col(column).str.replace_all(".", "", literal=True).alias("code")
 
 
+def _hcpcs_codes() -> tuple[list[str], list[str]]:
+    """Exact codes and prefixes of every CPT/HCPCS list the measures read."""
+    hcpcs = value_sets().filter(pl.col("code_system").str.contains("HCPCS"))
+    exact = hcpcs.filter(pl.col("match") == "exact")["code"].to_list()
+    prefixes = hcpcs.filter(pl.col("match") == "prefix")["code"].to_list()
+    return exact, prefixes
+
+
+def coded_lines(panel: Panel) -> pl.LazyFrame:
+    """person_id, service_date, code, service_category of the claim lines the measures read: one
+    pass over ``claim_lines`` keeping the lines with a CPT/HCPCS code of any measure's list, or a
+    hospice claim."""
+
+    def build() -> pl.LazyFrame:
+        exact, prefixes = _hcpcs_codes()
+        code = pl.col("hcpcs_code")
+        listed = code.is_in(exact) | (
+            code.str.contains("^(" + "|".join(prefixes) + ")") if prefixes else pl.lit(False)
+        )
+        return (
+            panel.scan("claim_lines")
+            .filter(listed.fill_null(False) | (pl.col("service_category") == "hospice"))
+            .select(
+                "person_id",
+                pl.col("claim_start_date").alias("service_date"),
+                pl.col("hcpcs_code").alias("code"),
+                "service_category",
+            )
+        )
+
+    return _memo(panel, ("coded_lines",), build)
+
+
 def coded_claims(
     panel: Panel, value_set: str, *, through: dt.date, with_code: bool = False
 ) -> pl.LazyFrame:
     """person_id, service_date (and the matching ``code`` when ``with_code``) of claim lines
-    dated on or before ``through`` whose CPT/HCPCS code or any diagnosis code is in ``value_set``."""
+    dated on or before ``through`` whose CPT/HCPCS code is in ``value_set``, and of the
+    diagnoses in it coded in a year up to ``through``'s (dated January 1 of their year: the
+    diagnosis lists serve "any time through the year" exclusions, never date windows)."""
     by_hcpcs = (
-        panel.scan("claim_lines")
-        .filter((pl.col("claim_start_date") <= through) & in_value_set("hcpcs_code", value_set))
-        .select("person_id", pl.col("claim_start_date").alias("service_date"), _code("hcpcs_code"))
+        coded_lines(panel)
+        .filter((pl.col("service_date") <= through) & in_value_set("code", value_set))
+        .select("person_id", "service_date", "code")
     )
     by_diagnosis = (
-        panel.scan("conditions")
-        .filter((pl.col("claim_start_date") <= through) & in_value_set("diagnosis_code", value_set))
+        panel.scan("person_diagnoses")
+        .filter((pl.col("year") <= through.year) & in_value_set("diagnosis_code", value_set))
         .select(
-            "person_id", pl.col("claim_start_date").alias("service_date"), _code("diagnosis_code")
+            "person_id",
+            pl.date(pl.col("year"), 1, 1).alias("service_date"),
+            _code("diagnosis_code"),
         )
     )
     both = pl.concat([by_hcpcs, by_diagnosis])
     return (both if with_code else both.drop("code")).unique()
 
 
+def procedure_codes(panel: Panel) -> pl.LazyFrame:
+    """person_id, service_date, code of every ICD-10-PCS procedure on the claims (one pass; the
+    core keeps diagnoses, not procedures)."""
+    return _memo(
+        panel,
+        ("procedures",),
+        lambda: (
+            panel.scan("medical_claim")
+            .filter(pl.col("procedure_code_1").is_not_null())
+            .select(
+                "person_id",
+                pl.col("claim_start_date").alias("service_date"),
+                pl.concat_list(PROCEDURE_COLUMNS).alias("code"),
+            )
+            .explode("code")
+            .filter(pl.col("code").is_not_null())
+            .with_columns(_code("code"))
+            .unique()
+        ),
+    )
+
+
 def procedure_claims(
     panel: Panel, value_set: str, *, through: dt.date, with_code: bool = False
 ) -> pl.LazyFrame:
     """person_id, service_date (and ``code``) of claims dated on or before ``through`` carrying
-    an ICD-10-PCS procedure in ``value_set`` (the procedure columns are read from the claims:
-    the core keeps diagnoses, not procedures)."""
-    claims = panel.scan("medical_claim").filter(
-        (pl.col("claim_start_date") <= through) & pl.col("procedure_code_1").is_not_null()
-    )
-    found = (
-        claims.select(
-            "person_id",
-            pl.col("claim_start_date").alias("service_date"),
-            pl.concat_list(PROCEDURE_COLUMNS).alias("code"),
-        )
-        .explode("code")
-        .filter(pl.col("code").is_not_null())
-        .with_columns(_code("code"))
-        .filter(in_value_set("code", value_set))
+    an ICD-10-PCS procedure in ``value_set``."""
+    found = procedure_codes(panel).filter(
+        (pl.col("service_date") <= through) & in_value_set("code", value_set)
     )
     return (found if with_code else found.drop("code")).unique()
 
@@ -169,13 +274,17 @@ def procedure_claims(
 def hospice_people(panel: Panel, year: int) -> pl.LazyFrame:
     """person_id of members with hospice care in ``year`` (a hospice claim, bill type 81x/82x,
     or a hospice HCPCS code)."""
-    lines = panel.scan("claim_lines").filter(pl.col("claim_start_date").dt.year() == year)
-    return (
-        lines.filter(
-            (pl.col("service_category") == "hospice") | in_value_set("hcpcs_code", "hospice")
-        )
-        .select("person_id")
-        .unique()
+    lines = coded_lines(panel).filter(pl.col("service_date").dt.year() == year)
+    return _memo(
+        panel,
+        ("hospice", year),
+        lambda: (
+            lines.filter(
+                (pl.col("service_category") == "hospice") | in_value_set("code", "hospice")
+            )
+            .select("person_id")
+            .unique()
+        ),
     )
 
 
@@ -188,7 +297,7 @@ def esrd_people(panel: Panel, year: int) -> pl.LazyFrame:
         .filter((pl.col("year") == year) & in_value_set("diagnosis_code", "esrd"))
         .select("person_id")
     )
-    return pl.concat([status, coded]).unique()
+    return _memo(panel, ("esrd", year), lambda: pl.concat([status, coded]).unique())
 
 
 def attributed_provider(panel: Panel, year: int) -> pl.LazyFrame:

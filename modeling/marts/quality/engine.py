@@ -27,7 +27,7 @@ from scipy import stats
 from modeling.core.panel import Panel
 from modeling.errors import ParameterError
 from modeling.marts.quality.adherence import adherence_rows
-from modeling.marts.quality.base import attributed_provider
+from modeling.marts.quality.base import QualityPanel, attributed_provider
 from modeling.marts.quality.definitions import MEASURE_IDS, benchmarks, measure, measure_table
 from modeling.marts.quality.hospital import hospital_rows
 from modeling.marts.quality.pqi import pqi_rows
@@ -65,7 +65,7 @@ def measure_rows(
 ) -> pl.LazyFrame:
     """Every measure's rows for ``year`` (person_id, year, measure_id, denominator, numerator,
     expected) with the member's attributed ``provider_npi``."""
-    panel = Panel.of(panel)  # type: ignore[arg-type]
+    panel = QualityPanel.wrap(Panel.of(panel))  # type: ignore[arg-type]
     if year not in panel.years():
         raise ParameterError(
             f"The dataset has no enrollment in {year}; its years are "

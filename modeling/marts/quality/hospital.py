@@ -30,10 +30,13 @@ import polars as pl
 
 from modeling.core.panel import Panel
 from modeling.marts.quality.base import (
+    _memo,
     age_at,
+    coded_lines,
     hospice_people,
     member_months_of,
     members_of,
+    people,
     rows,
     stays,
 )
@@ -56,15 +59,14 @@ MCC_CONDITIONS = (
 
 
 def _stays_with_people(panel: Panel, year: int, *, by: str) -> pl.LazyFrame:
-    people = (
-        panel.scan("member_months")
-        .group_by("person_id")
-        .agg(pl.col("birth_date").first(), pl.col("death_date").drop_nulls().first())
-    )
     return (
         stays(panel)
         .filter(pl.col(by).dt.year() == year)
-        .join(people, on="person_id", how="left")
+        .join(
+            people(panel).select("person_id", "birth_date", "death_date"),
+            on="person_id",
+            how="left",
+        )
         .with_columns(age_at(pl.col("birth_date"), pl.col(by)).alias("age"))
     )
 
@@ -122,16 +124,24 @@ def alos_rows(panel: Panel, year: int) -> pl.LazyFrame:
 
 def _visits(panel: Panel, value_set: str) -> pl.LazyFrame:
     return (
-        panel.scan("claim_lines")
-        .filter(in_value_set("hcpcs_code", value_set))
-        .select("person_id", pl.col("claim_start_date").alias("visit_date"))
+        coded_lines(panel)
+        .filter(in_value_set("code", value_set))
+        .select("person_id", pl.col("service_date").alias("visit_date"))
         .unique()
     )
 
 
 def _data_end(panel: Panel) -> dt.date | None:
     """The last service date of any claim: the end of the observed data."""
-    last = panel.scan("claim_lines").select(pl.col("claim_end_date").max()).collect().item()
+    last = (
+        _memo(
+            panel,
+            ("data_end",),
+            lambda: panel.scan("claim_lines").select(pl.col("claim_end_date").max()),
+        )
+        .collect()
+        .item()
+    )
     return last if isinstance(last, dt.date) else None
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from modeling.core.panel import Panel
-from modeling.marts.quality.base import age_at, any_code, member_months_of, rows, stays
+from modeling.marts.quality.base import age_at, any_code, member_months_of, people, rows, stays
 from modeling.marts.quality.definitions import matches, pqi_covariates
 
 TRANSFER_SOURCES = ("4", "5", "6")
@@ -99,14 +99,9 @@ def pqi_stays(panel: Panel, year: int) -> pl.LazyFrame:
     """One row per acute stay admitted in ``year`` with a boolean column per PQI (components and
     composites), the age, and ``excluded`` for the shared exclusions."""
     s = stays(panel).filter(pl.col("admission_date").dt.year() == year)
-    birth = (
-        panel.scan("member_months")
-        .group_by("person_id")
-        .agg(pl.col("birth_date").first(), pl.col("gender").last())
-    )
-    s = s.join(birth, on="person_id", how="left").with_columns(
-        age_at(pl.col("birth_date"), pl.col("admission_date")).alias("age")
-    )
+    s = s.join(
+        people(panel).select("person_id", "birth_date", "gender"), on="person_id", how="left"
+    ).with_columns(age_at(pl.col("birth_date"), pl.col("admission_date")).alias("age"))
     shared = (
         pl.col("admit_source_code").fill_null("").is_in(TRANSFER_SOURCES)
         | (pl.col("drg_code").fill_null("") == UNGROUPABLE_DRG)
