@@ -31,7 +31,7 @@ import datetime as dt
 import polars as pl
 
 from modeling.core.panel import Panel
-from modeling.marts.quality.base import _memo, esrd_people, hospice_people, members_of, rows
+from modeling.marts.quality.base import esrd_people, hospice_people, members_of, memoized, rows
 from modeling.marts.quality.definitions import (
     check_ndc_classes,
     in_value_set,
@@ -60,7 +60,7 @@ def fills_of(panel: Panel, year: int, ndc_classes: pl.DataFrame | None) -> pl.La
                 "days_supply": pl.Int64,
             }
         )
-    return _memo(panel, ("fills", year, id(ndc_classes)), lambda: _fills(panel, year, table))
+    return memoized(panel, ("fills", year, id(ndc_classes)), lambda: _fills(panel, year, table))
 
 
 def _fills(panel: Panel, year: int, table: pl.DataFrame) -> pl.LazyFrame:

@@ -43,7 +43,8 @@ class QualityPanel(Panel):
         return self._quality[key].lazy()
 
 
-def _memo(panel: Panel, key: tuple, build: Callable[[], pl.LazyFrame]) -> pl.LazyFrame:
+def memoized(panel: Panel, key: tuple, build: Callable[[], pl.LazyFrame]) -> pl.LazyFrame:
+    """``build()``, computed once per ``QualityPanel`` call (as is on a plain panel)."""
     return panel.memo(key, build) if isinstance(panel, QualityPanel) else build()
 
 
@@ -67,7 +68,7 @@ def year_end(year: int) -> dt.date:
 
 def member_months_of(panel: Panel, year: int) -> pl.LazyFrame:
     """The year's member months with the age at the month's first day."""
-    return _memo(panel, ("member_months", year), lambda: _member_months_of(panel, year))
+    return memoized(panel, ("member_months", year), lambda: _member_months_of(panel, year))
 
 
 def _member_months_of(panel: Panel, year: int) -> pl.LazyFrame:
@@ -91,12 +92,12 @@ def _member_months_of(panel: Panel, year: int) -> pl.LazyFrame:
 def members_of(panel: Panel, year: int) -> pl.LazyFrame:
     """One row per member enrolled in ``year``: months enrolled, enrolled in December, sex, birth
     and death dates, age at December 31, ESRD status in any month."""
-    return _memo(panel, ("members", year), lambda: _members_of(panel, year))
+    return memoized(panel, ("members", year), lambda: _members_of(panel, year))
 
 
 def people(panel: Panel) -> pl.LazyFrame:
     """person_id, birth_date, gender (the last seen), death_date of everyone enrolled."""
-    return _memo(
+    return memoized(
         panel,
         ("people",),
         lambda: (
@@ -131,7 +132,7 @@ def stays(panel: Panel) -> pl.LazyFrame:
     """The core's acute stays (``inpatient_stays``) with a ``stay_id``, the admission source and
     principal diagnosis of the stay's first claim, and every diagnosis and ICD-10-PCS procedure
     code on its claims (lists)."""
-    return _memo(panel, ("stays",), lambda: _stays(panel))
+    return memoized(panel, ("stays",), lambda: _stays(panel))
 
 
 def _stays(panel: Panel) -> pl.LazyFrame:
@@ -210,7 +211,7 @@ def coded_lines(panel: Panel) -> pl.LazyFrame:
             )
         )
 
-    return _memo(panel, ("coded_lines",), build)
+    return memoized(panel, ("coded_lines",), build)
 
 
 def coded_claims(
@@ -241,7 +242,7 @@ def coded_claims(
 def procedure_codes(panel: Panel) -> pl.LazyFrame:
     """person_id, service_date, code of every ICD-10-PCS procedure on the claims (one pass; the
     core keeps diagnoses, not procedures)."""
-    return _memo(
+    return memoized(
         panel,
         ("procedures",),
         lambda: (
@@ -275,7 +276,7 @@ def hospice_people(panel: Panel, year: int) -> pl.LazyFrame:
     """person_id of members with hospice care in ``year`` (a hospice claim, bill type 81x/82x,
     or a hospice HCPCS code)."""
     lines = coded_lines(panel).filter(pl.col("service_date").dt.year() == year)
-    return _memo(
+    return memoized(
         panel,
         ("hospice", year),
         lambda: (
@@ -297,7 +298,7 @@ def esrd_people(panel: Panel, year: int) -> pl.LazyFrame:
         .filter((pl.col("year") == year) & in_value_set("diagnosis_code", "esrd"))
         .select("person_id")
     )
-    return _memo(panel, ("esrd", year), lambda: pl.concat([status, coded]).unique())
+    return memoized(panel, ("esrd", year), lambda: pl.concat([status, coded]).unique())
 
 
 def attributed_provider(panel: Panel, year: int) -> pl.LazyFrame:

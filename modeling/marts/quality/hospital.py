@@ -30,12 +30,12 @@ import polars as pl
 
 from modeling.core.panel import Panel
 from modeling.marts.quality.base import (
-    _memo,
     age_at,
     coded_lines,
     hospice_people,
     member_months_of,
     members_of,
+    memoized,
     people,
     rows,
     stays,
@@ -134,7 +134,7 @@ def _visits(panel: Panel, value_set: str) -> pl.LazyFrame:
 def _data_end(panel: Panel) -> dt.date | None:
     """The last service date of any claim: the end of the observed data."""
     last = (
-        _memo(
+        memoized(
             panel,
             ("data_end",),
             lambda: panel.scan("claim_lines").select(pl.col("claim_end_date").max()),
