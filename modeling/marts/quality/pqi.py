@@ -128,7 +128,7 @@ def _logit_parameters(measure_id: str) -> dict[str, float] | None:
 def expected_probability(measure_id: str, age: pl.Expr, female: pl.Expr) -> pl.Expr | None:
     """AHRQ's expected annual probability for an adult of ``age`` and sex (None when the
     parameters of ``measure_id`` are not shipped): logit = intercept + female + AGECATk +
-    female x FAGECATk, the 85+ male cell being the reference."""
+    female x FAGECATk, the 85+ male cell being the reference (PQI 15: ages 35-39)."""
     b = _logit_parameters(measure_id)
     if b is None:
         return None
@@ -139,8 +139,12 @@ def expected_probability(measure_id: str, age: pl.Expr, female: pl.Expr) -> pl.E
     age_term = pl.lit(0.0)
     sex_term = pl.lit(0.0)
     for k in range(13):
-        age_term = pl.when(band == k).then(pl.lit(b[f"AGECAT{k + 1}"])).otherwise(age_term)
-        sex_term = pl.when(band == k).then(pl.lit(b[f"FAGECAT{k + 1}"])).otherwise(sex_term)
+        # a category AHRQ does not list is the model's reference (PQI 05: under 40 are out of
+        # scope; PQI 15: 35-39 is the reference)
+        age_term = pl.when(band == k).then(pl.lit(b.get(f"AGECAT{k + 1}", 0.0))).otherwise(age_term)
+        sex_term = (
+            pl.when(band == k).then(pl.lit(b.get(f"FAGECAT{k + 1}", 0.0))).otherwise(sex_term)
+        )
     logit = (
         pl.lit(b["Intercept"])
         + female.cast(pl.Float64) * (pl.lit(b["FEMALE"]) + sex_term)

@@ -68,10 +68,7 @@ def test_expected_is_ahrqs_age_sex_logit_summed_over_months(tmp_path):
     # man born 1950-01-01, six months at 74: half a person-year of AGECAT11, male
     logit_d = -3.249178265216 - 1.384920138431
     assert math.isclose(r["expected"][3], 0.5 / (1 + math.exp(-logit_d)), rel_tol=1e-9)
-    # no AHRQ parameters shipped for PQI 12: no expectation
-    assert (
-        of(pqi_rows(_book().panel(tmp_path / "b"), 2024).collect(), "pqi_12")[
-            "expected"
-        ].null_count()
-        == 4
-    )
+    # PQI 15's reference cell is ages 35-39; member B is 30 (AGECAT3), male
+    p15 = of(pqi_rows(_book().panel(tmp_path / "b"), 2024).collect(), "pqi_15")
+    logit_b = -8.862501913944 + 0.061223368173
+    assert math.isclose(p15["expected"][0], 1 / (1 + math.exp(-logit_b)), rel_tol=1e-9)
