@@ -31,7 +31,14 @@ import datetime as dt
 import polars as pl
 
 from modeling.core.panel import Panel
-from modeling.marts.quality.base import esrd_people, hospice_people, members_of, memoized, rows
+from modeling.marts.quality.base import (
+    coded_diagnoses,
+    esrd_people,
+    hospice_people,
+    members_of,
+    memoized,
+    rows,
+)
 from modeling.marts.quality.definitions import (
     check_ndc_classes,
     in_value_set,
@@ -218,7 +225,7 @@ def proportion_of_days_covered(
 
 def pdc_rows(panel: Panel, year: int, *, ndc_classes: pl.DataFrame | None = None) -> pl.LazyFrame:
     """Measure rows of the three PDC measures."""
-    table = pdc(panel, year, ndc_classes=ndc_classes)
+    table = pdc(panel, year, ndc_classes=ndc_classes).collect().lazy()  # read by three measures
     fills = fills_of(panel, year, ndc_classes)
     excluded = pl.concat([esrd_people(panel, year), hospice_people(panel, year)]).unique()
     out = []
@@ -275,7 +282,7 @@ def supd_rows(panel: Panel, year: int, *, ndc_classes: pl.DataFrame | None = Non
 
 def spc_rows(panel: Panel, year: int, *, ndc_classes: pl.DataFrame | None = None) -> pl.LazyFrame:
     fills = fills_of(panel, year, ndc_classes)
-    dx = panel.scan("person_diagnoses")
+    dx = coded_diagnoses(panel)
     prior_ami = dx.filter(
         (pl.col("year") == year - 1) & in_value_set("diagnosis_code", "ascvd_event")
     ).select("person_id")

@@ -214,6 +214,25 @@ def coded_lines(panel: Panel) -> pl.LazyFrame:
     return memoized(panel, ("coded_lines",), build)
 
 
+def coded_diagnoses(panel: Panel) -> pl.LazyFrame:
+    """The core's ``person_diagnoses`` (person_id, year, diagnosis_code) kept to the codes of any
+    ICD-10-CM list the measures read: one pass, shared by every diagnosis lookup."""
+
+    def build() -> pl.LazyFrame:
+        icd = value_sets().filter(pl.col("code_system").str.starts_with("ICD-10"))
+        exact = icd.filter(pl.col("match") == "exact")["code"].to_list()
+        prefixes = icd.filter(pl.col("match") == "prefix")["code"].to_list()
+        code = pl.col("diagnosis_code").str.replace_all(".", "", literal=True)
+        listed = code.is_in(exact) | code.str.contains("^(" + "|".join(prefixes) + ")")
+        return (
+            panel.scan("person_diagnoses")
+            .filter(listed.fill_null(False))
+            .select("person_id", "year", "diagnosis_code")
+        )
+
+    return memoized(panel, ("coded_diagnoses",), build)
+
+
 def coded_claims(
     panel: Panel, value_set: str, *, through: dt.date, with_code: bool = False
 ) -> pl.LazyFrame:
@@ -227,7 +246,7 @@ def coded_claims(
         .select("person_id", "service_date", "code")
     )
     by_diagnosis = (
-        panel.scan("person_diagnoses")
+        coded_diagnoses(panel)
         .filter((pl.col("year") <= through.year) & in_value_set("diagnosis_code", value_set))
         .select(
             "person_id",
@@ -294,7 +313,7 @@ def esrd_people(panel: Panel, year: int) -> pl.LazyFrame:
     ESRD/dialysis-dependence diagnosis on the year's claims."""
     status = members_of(panel, year).filter(pl.col("esrd")).select("person_id")
     coded = (
-        panel.scan("person_diagnoses")
+        coded_diagnoses(panel)
         .filter((pl.col("year") == year) & in_value_set("diagnosis_code", "esrd"))
         .select("person_id")
     )

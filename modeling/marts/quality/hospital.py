@@ -31,6 +31,7 @@ import polars as pl
 from modeling.core.panel import Panel
 from modeling.marts.quality.base import (
     age_at,
+    coded_diagnoses,
     coded_lines,
     hospice_people,
     member_months_of,
@@ -221,7 +222,7 @@ def mrp_rows(panel: Panel, year: int) -> pl.LazyFrame:
 
 def mcc_cohort(panel: Panel, year: int) -> pl.LazyFrame:
     """person_id of members with two or more of the nine MCC conditions coded in ``year - 1``."""
-    dx = panel.scan("person_diagnoses").filter(pl.col("year") == year - 1)
+    dx = coded_diagnoses(panel).filter(pl.col("year") == year - 1)
     flags = dx.group_by("person_id").agg(
         [in_value_set("diagnosis_code", c).any().alias(c) for c in MCC_CONDITIONS]
     )

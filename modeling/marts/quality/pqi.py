@@ -165,8 +165,11 @@ def pqi_rows(panel: Panel, year: int) -> pl.LazyFrame:
     counted = pqi_stays(panel, year).join(
         months.select("person_id").unique(), on="person_id", how="semi"
     )
-    numerators = counted.group_by("person_id").agg(
-        [pl.col(m).sum().alias(f"n_{m}") for m in PQI_IDS]
+    numerators = (
+        counted.group_by("person_id")
+        .agg([pl.col(m).sum().alias(f"n_{m}") for m in PQI_IDS])
+        .collect()  # read by every PQI
+        .lazy()
     )
     out = []
     for m in PQI_IDS:
