@@ -17,6 +17,12 @@ pages = [
         url_path="risk_stratification",
     ),
     st.Page(
+        "app/pages/quality_measures.py",
+        title="Quality",
+        icon=":material/verified:",
+        url_path="quality",
+    ),
+    st.Page(
         "app/pages/contract_scenarios.py",
         title="Contracts",
         icon=":material/handshake:",

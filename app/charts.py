@@ -531,3 +531,63 @@ def peer_distribution_chart(
         .encode(x="x:Q", y=alt.value(12), text="mark:N")
     )
     return bars + rule + label
+
+
+def funnel_chart(providers: pl.DataFrame, limits: pl.DataFrame, title: str) -> alt.LayerChart:
+    """Funnel plot: each provider's O/E against its expected events, with the 95% and 99.8%
+    control limits around O/E = 1."""
+    base = alt.Chart(limits.to_pandas())
+    x = alt.X("expected:Q", title="Expected events (volume)", scale=alt.Scale(type="log"))
+    bands = [
+        base.mark_line(strokeDash=dash, color=color).encode(x=x, y=alt.Y(f"{col}:Q"))
+        for col, dash, color in (
+            ("low_95", [4, 3], "#888"),
+            ("high_95", [4, 3], "#888"),
+            ("low_998", [1, 2], "#c44"),
+            ("high_998", [1, 2], "#c44"),
+        )
+    ]
+    points = (
+        alt.Chart(providers.to_pandas(), title=title)
+        .mark_circle(size=45, opacity=0.75)
+        .encode(
+            x=x,
+            y=alt.Y("observed_to_expected:Q", title="Observed / expected"),
+            color=alt.Color(
+                "outside:N",
+                title="Outside 95% limits",
+                scale=alt.Scale(range=["#4c78a8", "#e45756"]),
+            ),
+            tooltip=[
+                alt.Tooltip("provider_npi:N", title="Provider NPI"),
+                alt.Tooltip("events:Q", title="Events"),
+                alt.Tooltip("observed:Q", title="Observed", format=",.0f"),
+                alt.Tooltip("expected:Q", title="Expected", format=",.1f"),
+                alt.Tooltip("observed_to_expected:Q", title="O/E", format=".2f"),
+                alt.Tooltip("shrunken_oe:Q", title="Shrunken O/E", format=".2f"),
+            ],
+        )
+    )
+    one = alt.Chart(pl.DataFrame({"y": [1.0]}).to_pandas()).mark_rule(color="black").encode(y="y:Q")
+    return alt.layer(*bands, one, points)
+
+
+def quality_trend_chart(trend: pl.DataFrame, title: str) -> alt.Chart:
+    """Lines: a measure's rate by year, with its 95% interval as a band."""
+    data = trend.with_columns(pl.col("year").cast(pl.String)).to_pandas()
+    line = (
+        alt.Chart(data, title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("year:N", title="Year"),
+            y=alt.Y("rate:Q", title="Rate"),
+            color=alt.Color("measure_id:N", title="Measure"),
+            tooltip=["measure_id:N", "year:N", alt.Tooltip("rate:Q", format=",.2f")],
+        )
+    )
+    band = (
+        alt.Chart(data)
+        .mark_area(opacity=0.15)
+        .encode(x="year:N", y="ci_low:Q", y2="ci_high:Q", color="measure_id:N")
+    )
+    return band + line

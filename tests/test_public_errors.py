@@ -411,3 +411,24 @@ def test_simulate_with_too_few_draws(small_dataset):
 
     with pytest.raises(ParameterError, match="draws"):
         simulate(preset("commercial-corridors-2026"), panel_history(small_dataset), draws=1)
+
+
+def test_quality_entry_points_on_bad_input(small_dataset):
+    from modeling.marts.quality import care_gaps, measure_rows, quality_results
+    from modeling.marts.quality.definitions import check_ndc_classes
+    from risk_stratification.quality import adjusted_results, risk_adjust
+
+    with pytest.raises(ParameterError, match="no enrollment in 1999"):
+        measure_rows(small_dataset, 1999)
+    with pytest.raises(ParameterError, match="by must be"):
+        quality_results(small_dataset, 2024, by="county")
+    with pytest.raises(ParameterError, match="not a process measure"):
+        care_gaps(small_dataset, 2024, "alos")
+    with pytest.raises(SchemaError, match="drug_class"):
+        check_ndc_classes(pl.DataFrame({"ndc_code": ["1"]}))
+    with pytest.raises(ParameterError, match="not a risk-adjusted outcome measure"):
+        risk_adjust(small_dataset, 2024, "pqi_90")
+    with pytest.raises(ParameterError, match="draws must be at least 10"):
+        risk_adjust(small_dataset, 2024, "readmission_30d", draws=2)
+    with pytest.raises(DatasetError):
+        adjusted_results(NOWHERE, 2024)

@@ -139,6 +139,30 @@ with st.expander("Write your own contract (TOML)"):
             ss["c_custom"] = []
             st.rerun()
 
+
+@st.cache_data(show_spinner="Measuring the panel's outcome measures...", max_entries=4)
+def measured_quality_for(path: str, content_hash: str, year: int, measured_year: int, score: float):
+    from contracts.quality import measured_quality
+
+    try:
+        return measured_quality(
+            Dataset(path), year, quality_score=score, measurement_year=measured_year, draws=200
+        )
+    except VbcError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def quality_caption(m) -> str:
+    pct = ", ".join(f"#{k} P{v:.0f}" for k, v in m.outcome_percentiles.items())
+    return (
+        f"Quality inputs measured from the panel ({m.standard.performance_year} standard: score "
+        f"{m.standard.qps_score:g}; {pct}; the alternative standard holds in "
+        f"{m.p_alternative_standard:.0%} of bootstrap draws). The quality score itself is entered: "
+        "claims carry no eCQMs or CAHPS."
+    )
+
+
 st.subheader("Assumptions")
 a1, a2, a3, a4 = st.columns(4)
 own_trend = a1.toggle("Use the panel's own cost trend", value=True, key="a_own_trend")
@@ -146,7 +170,25 @@ trend = a1.slider(
     "Annual cost trend", -0.05, 0.12, 0.045, 0.005, format="%.3f", key="a_trend", disabled=own_trend
 )
 quality = a1.slider("Quality score", 0.0, 1.0, 0.85, 0.01, key="a_quality")
-meets = a1.checkbox("Meets the quality performance standard", value=True, key="a_meets")
+quality_source = a1.radio(
+    "Quality inputs",
+    ["Entered", "Measured from the panel"],
+    key="a_quality_source",
+    help="Measured: the MSSP standards from the panel's #479/#484 estimates and the entered score.",
+)
+measured = None
+if quality_source == "Entered":
+    meets = a1.checkbox("Meets the quality performance standard", value=True, key="a_meets")
+    meets_alternative = False
+else:
+    measured = measured_quality_for(
+        str(ds.path), ds.manifest["content_hash"], int(year), history.years[-1], quality
+    )
+    meets, meets_alternative = (
+        measured.meets_quality_standard,
+        measured.meets_alternative_quality_standard,
+    )
+    a1.caption(quality_caption(measured))
 inpatient = a2.slider(
     "Inpatient cost change", -0.25, 0.10, 0.0, 0.01, format="%.2f", key="a_inpatient"
 )
@@ -196,6 +238,7 @@ try:
             "attribution_scale": attribution,
             "quality_score": quality,
             "meets_quality_standard": meets,
+            "meets_alternative_quality_standard": meets_alternative,
             "participant_revenue_share": revenue_share,
             "minimum_savings_rate": float(msr_text) if msr_text.strip() else None,
         }
@@ -361,6 +404,26 @@ def distribution(chosen, assumptions):
         members=members,
     )
     s = result.summary()
+    if measured is not None and not measured.meets_quality_standard:
+        from contracts.quality import simulate_with_quality
+
+        mix = simulate_with_quality(
+            chosen.spec,
+            history,
+            assumptions,
+            u,
+            measured,
+            draws=int(draws),
+            seed=int(seed),
+            projection=None,
+            members=members,
+        )
+        st.caption(
+            f"Measured quality: the alternative standard holds in {mix.p_alternative:.0%} of the "
+            f"outcome measures' bootstrap draws; expected settlement over that uncertainty "
+            f"{money(mix.expected_settlement)} (met: {money(float(mix.with_alternative.amounts.mean()))}, "
+            f"not met: {money(float(mix.without_alternative.amounts.mean()))})."
+        )
     m = st.columns(5)
     m[0].metric(
         "Expected settlement",

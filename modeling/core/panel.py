@@ -74,7 +74,7 @@ def _claim_lines(part: Panel) -> pl.LazyFrame:
 
 def _stays(part: Panel) -> pl.LazyFrame:
     # the end of the observed data is the whole panel's, not the slice's (see ``claims_end``)
-    return inpatient_stays(part.scan("claim_lines"), data_end=pl.lit(part.claims_end))
+    return inpatient_stays(part.scan("claim_lines"), data_end=pl.lit(part.claims_end, pl.Date))
 
 
 # each builder reads one range of people (canonical tables, or core tables derived before it):

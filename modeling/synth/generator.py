@@ -50,6 +50,7 @@ from modeling.synth.pharmacy import DrugUse, pharmacy_rows
 from modeling.synth.region import RegionAccumulator
 from modeling.synth.services import ServiceContext, generate_services
 from modeling.synth.spec import SynthSpec
+from modeling.synth.transitions import transition_claims
 
 __all__ = ["CHUNK_SIZE", "SynthSpec", "generate", "simulate_chunk"]
 
@@ -207,11 +208,19 @@ def simulate_chunk(
             ).alias("claim_id")
         )
     eligibility = pl.concat(elig_frames).sort(["person_id", "enrollment_start_date"])
+    attribution = pl.concat(attribution_frames)
+    medical = covered(medical, eligibility, "claim_start_date")
+    # transitional care after discharge: rows appended from a stream of its own
+    transitions = transition_claims(
+        medical, eligibility, attribution, seed=spec.seed, chunk=chunk, params=params, pool=pool
+    )
     return {
         "eligibility": eligibility,
-        "medical_claim": covered(medical, eligibility, "claim_start_date"),
+        "medical_claim": pl.concat([medical, transitions.cast(medical.schema)])
+        if transitions.height
+        else medical,
         "pharmacy_claim": covered(pharmacy, eligibility, "dispensing_date")
         if pharmacy.height
         else pharmacy,
-        "provider_attribution": pl.concat(attribution_frames),
+        "provider_attribution": attribution,
     }

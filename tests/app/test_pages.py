@@ -255,3 +255,22 @@ def test_finance_page_renders_completion_trend_forecast_budget_and_settlement(wo
     headers = [h.value for h in at.subheader]
     assert any(h.startswith("Budget vs actual") for h in headers)
     assert not at.error
+
+
+def test_quality_page_shows_the_board_funnel_and_worklist(workspace):
+    at = run_page("quality_measures.py")
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert "30-day readmission" in labels and "ED visits /1,000" in labels
+    assert "Members with an open gap" in labels
+    assert len(at.tabs) == 4
+    assert any("c-statistic" in c.value for c in at.caption)
+
+
+def test_contracts_page_takes_quality_from_the_measured_panel(workspace):
+    at = run_page("contract_scenarios.py")
+    at.slider(key="a_attribution").set_value(4.0).run()
+    at.radio(key="a_quality_source").set_value("Measured from the panel").run()
+    assert not at.exception, at.exception
+    assert any("measured from the panel" in c.value for c in at.caption)
+    assert "Expected settlement" in [m.label for m in at.metric]

@@ -1,0 +1,250 @@
+"""Clinical quality: the CMO's KPI board with trends, providers' funnel plot, the care-gap
+worklist and exports with small cells suppressed. Everything is computed in
+``modeling.marts.quality`` and ``risk_stratification.quality``; this page arranges it."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from app.charts import funnel_chart, quality_trend_chart
+from app.format import count, number, pct
+from app.state import active_dataset, dataset_overview
+from modeling.dataset import Dataset
+from modeling.errors import VbcError
+from modeling.marts.quality import (
+    PROCESS_MEASURES,
+    care_gaps,
+    measure,
+    measure_rows,
+    quality_results,
+)
+from modeling.marts.quality.engine import SMALL_CELL, suppress_small_cells
+from risk_stratification.quality import OUTCOME_MEASURES, adjusted_results, funnel_limits
+from risk_stratification.quality.risk_adjustment import outside_limits
+from risk_stratification.quality.tiers import hcc_risk_tiers
+
+st.title("Clinical quality")
+ds = active_dataset()
+years = sorted({int(y) for y in dataset_overview(ds).summary["year"].to_list()})
+if len(years) < 2:
+    st.info("Quality measures need two years of data (risk factors come from the year before).")
+    st.stop()
+year = st.sidebar.selectbox("Measurement year", years[1:], index=len(years) - 2)
+
+
+@st.cache_data(show_spinner="Computing every quality measure...", max_entries=6)
+def _rows(path: str, content_hash: str, year: int) -> pl.DataFrame:
+    return measure_rows(Dataset(path), year).collect()
+
+
+@st.cache_data(show_spinner="Risk-adjusting the outcome measures...", max_entries=6)
+def _adjusted(path: str, content_hash: str, year: int, by: str):
+    results, fitted = adjusted_results(
+        Dataset(path), year, by=by, measure_frame=_rows(path, content_hash, year)
+    )
+    return results, {
+        m: (f.by_provider, f.calibration, f.c_statistic, f.model) for m, f in fitted.items()
+    }
+
+
+@st.cache_data(show_spinner="Computing the trend...", max_entries=6)
+def _trend(path: str, content_hash: str, years: tuple[int, ...]) -> pl.DataFrame:
+    return pl.concat(
+        [
+            quality_results(Dataset(path), y, measure_frame=_rows(path, content_hash, y))
+            for y in years
+        ]
+    )
+
+
+@st.cache_data(show_spinner="Ranking members by CMS-HCC risk...", max_entries=6)
+def _tiers(path: str, content_hash: str, year: int) -> pl.DataFrame:
+    return hcc_risk_tiers(Dataset(path), year)
+
+
+key = (str(ds.path), ds.manifest["content_hash"])
+try:
+    results, fitted = _adjusted(*key, year, "panel")
+    trend = _trend(*key, tuple(years))
+except VbcError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.caption(
+    "Claims-based measures: AHRQ PQI v2025 logic, CMS-style hospital outcomes (risk-adjusted on "
+    "CMS-HCCs of the prior year), screening and adherence named generically. HEDIS value sets "
+    "(NCQA) and PQA medication lists are licensed and not used: screening numerators come from "
+    "curated CPT/HCPCS lists, drug classes from an NDC-to-class table."
+)
+
+
+def _value(frame: pl.DataFrame, measure_id: str, y: int | None = None) -> float | None:
+    f = frame.filter(pl.col("measure_id") == measure_id)
+    if y is not None and "year" in f.columns:
+        f = f.filter(pl.col("year") == y)
+    return None if f.is_empty() else f["rate"][0]
+
+
+summary = dataset_overview(ds).summary
+ed = dict(zip(summary["year"].to_list(), summary["ed_visits_per_1000"].to_list(), strict=True))
+board = [
+    ("30-day mortality", "mortality_30d", "pct"),
+    ("30-day readmission", "readmission_30d", "pct"),
+    ("Length of stay (days)", "alos", "days"),
+    ("Avoidable admissions /1,000 (PQI 90)", "pqi_90", "per1000"),
+    ("Breast cancer screening", "breast_cancer_screening", "pct"),
+    ("Colorectal cancer screening", "colorectal_cancer_screening", "pct"),
+    ("Statin adherence (PDC 80%)", "pdc_statins", "pct"),
+]
+
+
+def _show(kind: str, v: float | None) -> str:
+    if v is None:
+        return "-"
+    if kind == "pct":
+        return pct(v / 100)
+    if kind == "per1000":
+        return number(v / 100, digits=1)
+    return number(v, digits=2)
+
+
+cols = st.columns(4)
+for i, (label, m, kind) in enumerate(board):
+    now, before = _value(trend, m, year), _value(trend, m, year - 1)
+    delta = (
+        None
+        if now is None or before is None
+        else _show(kind, now - before)
+        if kind != "pct"
+        else f"{(now - before):+.1f} pts"
+    )
+    cols[i % 4].metric(
+        label,
+        _show(kind, now),
+        delta,
+        delta_color="inverse" if not measure(m).higher_is_better else "normal",
+    )
+cols[len(board) % 4].metric(
+    "ED visits /1,000",
+    number(ed.get(year), digits=0),
+    None if ed.get(year - 1) is None else f"{ed[year] - ed[year - 1]:+.0f}",
+    delta_color="inverse",
+)
+
+tab_all, tab_trend, tab_providers, tab_gaps = st.tabs(
+    ["All measures", "Trends", "Providers", "Care gaps"]
+)
+with tab_all:
+    shown = suppress_small_cells(results)
+    st.dataframe(
+        shown.select(
+            "measure_id",
+            "measure",
+            "numerator",
+            "denominator",
+            "rate",
+            "ci_low",
+            "ci_high",
+            "expected",
+            "observed_to_expected",
+            "benchmark",
+            "unit",
+            "suppressed",
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            c: st.column_config.NumberColumn(
+                format="%.2f" if c == "observed_to_expected" else "%.1f"
+            )
+            for c in (
+                "numerator",
+                "denominator",
+                "rate",
+                "ci_low",
+                "ci_high",
+                "expected",
+                "observed_to_expected",
+            )
+        },
+    )
+    st.caption(
+        f"Cells counting 1-{SMALL_CELL - 1} are blanked here and in the export (CMS's cell-size "
+        "rule). Rates: PQIs per 100,000 person-years, MCC admissions per 100 person-years, ALOS "
+        "in days, the rest percent."
+    )
+    st.download_button(
+        "Download the measures (CSV, small cells suppressed)",
+        shown.write_csv(),
+        file_name=f"quality_{year}.csv",
+        mime="text/csv",
+    )
+    for m, (_, _, c_stat, model) in fitted.items():
+        st.caption(f"{m}: {model} risk model, c-statistic {number(c_stat, digits=3)}")
+
+with tab_trend:
+    picked = st.multiselect(
+        "Measures",
+        sorted(trend["measure_id"].unique().to_list()),
+        default=["readmission_30d", "mortality_30d", "pdc_statins"],
+    )
+    if picked:
+        st.altair_chart(
+            quality_trend_chart(trend.filter(pl.col("measure_id").is_in(picked)), "Rate by year"),
+            width="stretch",
+        )
+
+with tab_providers:
+    outcome = st.selectbox("Outcome measure", list(fitted) or list(OUTCOME_MEASURES))
+    if outcome in fitted:
+        providers, calibration, c_stat, model = fitted[outcome]
+        limits = funnel_limits(float(providers["expected"].max()))
+        st.altair_chart(
+            funnel_chart(
+                outside_limits(providers),
+                limits,
+                f"{measure(outcome).measure}: providers' O/E by volume ({year})",
+            ),
+            width="stretch",
+        )
+        st.caption(
+            f"{count(providers.height)} attributed providers; {model} model, c-statistic "
+            f"{number(c_stat, digits=3)}. Dashed: 95% limits, dotted: 99.8% limits."
+        )
+        st.dataframe(
+            suppress_small_cells(
+                providers.rename({"events": "denominator", "observed": "numerator"})
+            ),
+            hide_index=True,
+        )
+        st.markdown("**Calibration by decile of predicted risk**")
+        st.dataframe(calibration, hide_index=True)
+    else:
+        st.info(f"{outcome} has too few events in {year} to fit a risk model.")
+
+with tab_gaps:
+    gap_measure = st.selectbox(
+        "Process measure", PROCESS_MEASURES, index=PROCESS_MEASURES.index("breast_cancer_screening")
+    )
+    try:
+        gaps = care_gaps(
+            ds, year, gap_measure, measure_frame=_rows(*key, year), risk_tiers=_tiers(*key, year)
+        )
+    except VbcError as exc:
+        st.error(str(exc))
+        st.stop()
+    st.metric("Members with an open gap", count(gaps.height))
+    st.dataframe(
+        gaps.select(
+            "person_id", "provider_npi", "risk_tier", "risk_score", "open_events", "measure"
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    st.download_button(
+        "Download the worklist (CSV)",
+        gaps.write_csv(),
+        file_name=f"gaps_{gap_measure}_{year}.csv",
+        mime="text/csv",
+    )

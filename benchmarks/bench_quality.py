@@ -1,0 +1,49 @@
+"""Benchmark: every quality measure of one year on a panel (default /tmp/bench/p1m), read from
+the core. Run under the shared lock: ``flock /tmp/heavy.lock python benchmarks/bench_quality.py
+[DATASET] [YEAR]``. The core tables are derived first (timed apart) so that the figure is the
+measures' own time, as every later run sees it."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+
+import polars as pl
+
+from modeling.core.panel import Panel
+from modeling.marts.quality import measure_rows, quality_results
+
+
+def main() -> None:
+    path = sys.argv[1] if len(sys.argv) > 1 else "/tmp/bench/p1m"
+    year = int(sys.argv[2]) if len(sys.argv) > 2 else 2024
+    panel = Panel(path)
+    t0 = time.perf_counter()
+    panel.materialize()
+    t1 = time.perf_counter()
+    rows = measure_rows(panel, year).collect()
+    t2 = time.perf_counter()
+    results = quality_results(panel, year, measure_frame=rows)
+    by_provider = quality_results(panel, year, by="provider", measure_frame=rows)
+    t3 = time.perf_counter()
+    members = (
+        panel.scan("member_months")
+        .filter(pl.col("year") == year)
+        .select(pl.col("person_id").n_unique())
+        .collect()
+        .item()
+    )
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, polars {pl.__version__}")
+    print(f"dataset: {path}, year {year}, {members:,} members enrolled")
+    print(f"core (derive or read): {t1 - t0:.1f} s")
+    print(f"measure rows ({rows.height:,} rows, {results.height} measures): {t2 - t1:.1f} s")
+    print(
+        f"aggregation by panel and by {by_provider['provider_npi'].n_unique()} providers: {t3 - t2:.1f} s"
+    )
+    print(f"all measures: {t3 - t1:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""All quality measures of a year, by panel or by attributed provider, with confidence
+intervals and the published benchmark each result sits at; and the care gaps behind them.
+
+Rates: per 100,000 person-years (PQIs), per 100 person-years (MCC admissions), percent
+(readmission, mortality, follow-up, reconciliation, screening, adherence), days (ALOS).
+Confidence intervals (95%): Wilson's score interval for percentages; Garwood's exact Poisson
+interval for events per exposure; a normal interval of the mean for days. Observed-to-expected
+is shown where the measure has an expectation: AHRQ's age/sex model (PQIs) and the reference
+population's MS-DRG mean (ALOS); the risk-adjusted outcome measures (readmission, mortality,
+MCC admissions) are expected by the logistic models of ``risk_stratification.quality``.
+
+Benchmarks (``benchmarks.csv``): the 2026 Star cut points give a star level (1-5), the MIPS
+administrative-claims percentiles give a performance percentile (linear between the published
+points; for inverse measures, lower rates are higher percentiles), AHRQ's reference rates are
+shown beside the PQIs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from modeling.core.panel import Panel
+from modeling.errors import ParameterError
+from modeling.marts.quality.adherence import adherence_rows
+from modeling.marts.quality.base import QualityPanel, attributed_provider
+from modeling.marts.quality.definitions import MEASURE_IDS, benchmarks, measure, measure_table
+from modeling.marts.quality.hospital import hospital_rows
+from modeling.marts.quality.pqi import pqi_rows
+from modeling.marts.quality.screening import screening_rows
+from modeling.validation import require_columns
+
+SCALE = {
+    "per_100k_person_years": 100_000.0,
+    "per_100_person_years": 100.0,
+    "percent": 100.0,
+    "days": 1.0,
+}
+UNATTRIBUTED = "unattributed"
+RESULT_COLUMNS = (
+    "measure_id",
+    "measure",
+    "year",
+    "provider_npi",
+    "numerator",
+    "denominator",
+    "rate",
+    "expected",
+    "observed_to_expected",
+    "ci_low",
+    "ci_high",
+    "benchmark_percentile",
+    "star_level",
+    "benchmark",
+    "unit",
+)
+
+
+def measure_rows(
+    panel: Panel | object, year: int, *, ndc_classes: pl.DataFrame | None = None
+) -> pl.LazyFrame:
+    """Every measure's rows for ``year`` (person_id, year, measure_id, denominator, numerator,
+    expected) with the member's attributed ``provider_npi``."""
+    panel = QualityPanel.wrap(Panel.of(panel))  # type: ignore[arg-type]
+    if year not in panel.years():
+        raise ParameterError(
+            f"The dataset has no enrollment in {year}; its years are "
+            f"{', '.join(str(y) for y in panel.years())}."
+        )
+    parts = pl.concat(
+        [
+            pqi_rows(panel, year),
+            hospital_rows(panel, year),
+            screening_rows(panel, year),
+            adherence_rows(panel, year, ndc_classes=ndc_classes),
+        ]
+    )
+    return parts.join(attributed_provider(panel, year), on="person_id", how="left").with_columns(
+        pl.col("provider_npi").fill_null(UNATTRIBUTED)
+    )
+
+
+def _wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def _garwood(k: np.ndarray, exposure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = np.where(k > 0, stats.chi2.ppf(0.025, 2 * k) / 2, 0.0) / exposure
+        high = stats.chi2.ppf(0.975, 2 * k + 2) / 2 / exposure
+    return low, high
+
+
+def _intervals(unit: str, agg: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    k = agg["numerator"].to_numpy().astype(float)
+    n = agg["denominator"].to_numpy().astype(float)
+    if unit == "percent":
+        return _wilson(k, n)
+    if unit == "days":
+        sq = agg["numerator_sq"].to_numpy().astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = k / n
+            sd = np.sqrt(np.maximum(sq / n - mean * mean, 0.0) * n / np.maximum(n - 1, 1))
+            half = 1.959964 * sd / np.sqrt(n)
+        return mean - half, mean + half
+    return _garwood(k, n)
+
+
+@dataclass(frozen=True)
+class BenchmarkPosition:
+    percentile: float | None
+    star: int | None
+    text: str
+
+
+def benchmark_position(measure_id: str, rate: float | None) -> BenchmarkPosition:
+    """Where ``rate`` (in the measure's unit) sits among the measure's published benchmarks."""
+    table = benchmarks().filter(pl.col("measure_id") == measure_id)
+    if table.is_empty() or rate is None or (isinstance(rate, float) and math.isnan(rate)):
+        return BenchmarkPosition(None, None, "")
+    basis = table["basis"][0]
+    year = table["benchmark_year"][0]
+    if basis == "star":
+        cuts = table.sort("value")
+        star = 1
+        for level, value in zip(cuts["level"].to_list(), cuts["value"].to_list(), strict=True):
+            if rate >= value:
+                star = int(level)
+        return BenchmarkPosition(None, star, f"{star} stars (Stars {year})")
+    if basis == "rate_percentile":
+        pts = table.sort("value")
+        values = np.array(pts["value"].to_list(), dtype=float)
+        pcts = np.array([float(x) for x in pts["level"].to_list()])
+        rate_pct = float(np.interp(rate, values, pcts))
+        higher = measure(measure_id).higher_is_better
+        perf = rate_pct if higher else 100.0 - rate_pct
+        return BenchmarkPosition(round(perf, 1), None, f"P{perf:.0f} (MIPS {year})")
+    ref = float(table["value"][0])
+    return BenchmarkPosition(None, None, f"AHRQ ref. {ref:,.1f} (v{year})")
+
+
+def quality_results(
+    panel: Panel | object,
+    year: int,
+    *,
+    by: str = "panel",
+    ndc_classes: pl.DataFrame | None = None,
+    measure_frame: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """One row per measure (per measure and provider with ``by="provider"``) with the columns of
+    ``RESULT_COLUMNS``. ``measure_frame`` reuses rows already computed by ``measure_rows``."""
+    if by not in ("panel", "provider"):
+        raise ParameterError(f"by must be 'panel' or 'provider' (got {by!r}).")
+    frame = (
+        measure_frame
+        if measure_frame is not None
+        else measure_rows(panel, year, ndc_classes=ndc_classes).collect()
+    )
+    keys = ["measure_id"] if by == "panel" else ["measure_id", "provider_npi"]
+    agg = frame.group_by(keys).agg(
+        pl.col("numerator").sum(),
+        pl.col("denominator").sum(),
+        (pl.col("numerator") ** 2).sum().alias("numerator_sq"),
+        pl.when(pl.col("expected").is_not_null().any())
+        .then(pl.col("expected").sum())
+        .otherwise(None)
+        .alias("expected"),
+    )
+    defs = measure_table().select("measure_id", "measure", "unit")
+    agg = defs.join(agg, on="measure_id", how="inner")
+    if by == "panel":
+        agg = agg.with_columns(pl.lit(None, pl.String).alias("provider_npi"))
+    out = []
+    for unit, part in agg.group_by("unit", maintain_order=True):
+        scale = SCALE[str(unit[0])]
+        low, high = _intervals(str(unit[0]), part)
+        out.append(
+            part.with_columns(
+                (pl.col("numerator") / pl.col("denominator") * scale).alias("rate"),
+                pl.Series("ci_low", low * scale),
+                pl.Series("ci_high", high * scale),
+                (pl.col("numerator") / pl.col("expected")).alias("observed_to_expected"),
+                (pl.col("expected") / pl.col("denominator") * scale).alias("expected_rate")
+                if str(unit[0]) != "days"
+                else (pl.col("expected") / pl.col("denominator")).alias("expected_rate"),
+            )
+        )
+    result = pl.concat(out, how="diagonal_relaxed")
+    positions = [
+        benchmark_position(m, r)
+        for m, r in zip(result["measure_id"].to_list(), result["rate"].to_list(), strict=True)
+    ]
+    result = result.with_columns(
+        pl.Series("benchmark_percentile", [p.percentile for p in positions], dtype=pl.Float64),
+        pl.Series("star_level", [p.star for p in positions], dtype=pl.Int32),
+        pl.Series("benchmark", [p.text for p in positions], dtype=pl.String),
+        pl.lit(year, pl.Int32).alias("year"),
+        pl.col("expected_rate").alias("expected"),
+    )
+    order = {m: i for i, m in enumerate(MEASURE_IDS)}
+    return (
+        result.with_columns(pl.col("measure_id").replace_strict(order).alias("_o"))
+        .sort("_o", "provider_npi", nulls_last=False)
+        .select(RESULT_COLUMNS)
+    )
+
+
+PROCESS_MEASURES = tuple(m for m in MEASURE_IDS if measure(m).kind == "process")
+
+
+def care_gaps(
+    panel: Panel | object,
+    year: int,
+    measure_id: str,
+    *,
+    ndc_classes: pl.DataFrame | None = None,
+    risk_tiers: pl.DataFrame | None = None,
+    measure_frame: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The members in the denominator of process measure ``measure_id`` who have not met it:
+    person_id, measure_id, year, provider_npi and, when ``risk_tiers`` (person_id, risk_tier)
+    is given, their risk tier (and any other column of it); one row per member (a member with several open events, e.g.
+    discharges without follow-up, appears once with their count in ``open_events``)."""
+    if measure_id not in PROCESS_MEASURES:
+        raise ParameterError(
+            f"{measure_id!r} is not a process measure with care gaps; choose one of "
+            f"{', '.join(PROCESS_MEASURES)}."
+        )
+    frame = (
+        measure_frame
+        if measure_frame is not None
+        else measure_rows(panel, year, ndc_classes=ndc_classes).collect()
+    )
+    gaps = (
+        frame.filter(
+            (pl.col("measure_id") == measure_id)
+            & (pl.col("denominator") > 0)
+            & (pl.col("numerator") == 0)
+        )
+        .group_by("person_id", "measure_id", "year", "provider_npi")
+        .agg(pl.len().alias("open_events"))
+        .with_columns(pl.lit(measure(measure_id).measure).alias("measure"))
+    )
+    if risk_tiers is not None:
+        require_columns(risk_tiers, ("person_id", "risk_tier"), where="care_gaps risk_tiers")
+        gaps = gaps.join(risk_tiers, on="person_id", how="left").with_columns(
+            pl.col("risk_tier").fill_null("unscored")
+        )
+    return gaps.sort("provider_npi", "person_id")
+
+
+SMALL_CELL = 11
+"""CMS's cell-size rule for released aggregates: no cell (count) from 1 to 10 is shown."""
+
+
+def suppress_small_cells(results: pl.DataFrame, *, min_cell: int = SMALL_CELL) -> pl.DataFrame:
+    """``results`` with every figure of a row (its numeric columns but the year) blanked when
+    its numerator or denominator counts from 1 to ``min_cell - 1`` (person-year exposures are
+    compared as they are), and a ``suppressed`` flag; what a published or shared table shows."""
+    small = pl.any_horizontal(
+        [pl.col(c).is_between(1e-9, min_cell - 1e-9) for c in ("numerator", "denominator")]
+    ).fill_null(False)
+    figures = [c for c, t in results.schema.items() if t.is_numeric() and c != "year"]
+    flagged = results.with_columns(small.alias("suppressed"))
+    return flagged.with_columns(
+        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in figures]
+    )

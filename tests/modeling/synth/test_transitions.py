@@ -1,0 +1,81 @@
+"""Transitional care rows: appended from their own stream, at the parameter's rate, with PCPs
+that really differ."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import MappingProxyType
+
+import numpy as np
+import polars as pl
+
+from modeling.synth import conditions as cond
+from modeling.synth.generator import SynthSpec, simulate_chunk
+from modeling.synth.params import load_params
+from modeling.synth.people import provider_pool
+from modeling.synth.transitions import pcp_effects
+
+SPEC = SynthSpec(members=4000, start_year=2023, years=2, seed=31)
+
+
+def _chunk(params):
+    return simulate_chunk(
+        SPEC,
+        0,
+        SPEC.members,
+        params=params,
+        pool=provider_pool(SPEC.seed),
+        thresholds=cond.reference_thresholds(),
+    )
+
+
+def test_rows_are_appended_and_every_other_row_stays_the_same():
+    params = load_params()
+    without = dataclasses.replace(
+        params,
+        behaviour=MappingProxyType(
+            {k: v for k, v in params.behaviour.items() if not k.startswith("transition_")}
+        ),
+    )
+    a, b = _chunk(params), _chunk(without)
+    for table in ("eligibility", "pharmacy_claim", "provider_attribution"):
+        assert a[table].equals(b[table])
+    added = a["medical_claim"].filter(pl.col("claim_id").str.starts_with("T"))
+    assert (
+        a["medical_claim"]
+        .filter(~pl.col("claim_id").str.starts_with("T"))
+        .equals(b["medical_claim"])
+    )
+    assert set(added["hcpcs_code"].unique()) == {"99495", "99496", "1111F"}
+    assert added["claim_id"].is_unique().all()
+
+
+def test_tcm_share_and_provider_spread():
+    tables = _chunk(load_params())
+    med = tables["medical_claim"]
+    home = med.filter(
+        pl.col("bill_type_code").str.starts_with("11")
+        & pl.col("discharge_disposition_code").is_in(["01", "06"])
+    )["claim_id"].n_unique()
+    tcm = med.filter(pl.col("hcpcs_code").is_in(["99495", "99496"])).height
+    rate = load_params().behaviour["transition_tcm_rate"]
+    assert 0.5 * rate < tcm / home < 1.6 * rate  # the PCP effect skews the mean upward a little
+    effects = pcp_effects(SPEC.seed, provider_pool(SPEC.seed), 0.6)
+    assert 0.5 < float(np.std(list(effects.values()))) < 0.7
+    cut_low, cut_high = np.quantile(list(effects.values()), [0.25, 0.75])
+    visits = (
+        med.filter(pl.col("claim_id").str.starts_with("T"))
+        .group_by("rendering_npi")
+        .len()
+        .with_columns(
+            pl.col("rendering_npi").replace_strict(effects, return_dtype=pl.Float64).alias("effect")
+        )
+    )
+    members = tables["provider_attribution"].group_by("provider_npi").len()
+    rate = visits.join(
+        members.rename({"len": "members"}), left_on="rendering_npi", right_on="provider_npi"
+    )
+    high = rate.filter(pl.col("effect") >= cut_high)
+    low = rate.filter(pl.col("effect") <= cut_low)
+    # practices with a better effect bill transitional care for more of their members
+    assert high["len"].sum() / high["members"].sum() > 1.3 * low["len"].sum() / low["members"].sum()
