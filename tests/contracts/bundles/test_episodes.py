@@ -9,6 +9,7 @@ import polars as pl
 from modeling.core.service_categories import with_service_category
 
 D = dt.date
+FIRST_DAY, LAST_DAY = D(2025, 1, 1), D(2026, 12, 31)
 
 
 def claim(
@@ -79,8 +80,8 @@ def lines(*rows: dict) -> pl.LazyFrame:
 
 def span(
     person: str,
-    start: dt.date = D(2025, 1, 1),
-    end: dt.date = D(2026, 12, 31),
+    start: dt.date = FIRST_DAY,
+    end: dt.date = LAST_DAY,
     *,
     payer_type: str = "medicare",
     status: str = "10",
