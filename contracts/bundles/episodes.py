@@ -339,11 +339,13 @@ def _resolve(frame: pl.DataFrame, spec: EpisodeDefinition) -> pl.DataFrame:
                 status=pl.lit(death_status), reason=pl.lit("beneficiary died during the anchor")
             )
         )
-    rule = rule.otherwise(pl.struct(status=pl.lit(None, pl.String), reason=pl.lit(None, pl.String)))
+    decided = rule.otherwise(
+        pl.struct(status=pl.lit(None, pl.String), reason=pl.lit(None, pl.String))
+    )
     frame = (
         frame.with_columns(
             (pl.col("anchor_end") + window).alias("window_end"),
-            rule.alias("_s"),
+            decided.alias("_s"),
         )
         .unnest("_s")
         .with_columns(
