@@ -20,6 +20,12 @@ pages = [
         icon=":material/handshake:",
         url_path="contracts",
     ),
+    st.Page(
+        "app/pages/bundled_payments.py",
+        title="Bundles",
+        icon=":material/package_2:",
+        url_path="bundles",
+    ),
     st.Page("app/pages/data.py", title="Data", icon=":material/database:"),
 ]
 st.navigation(pages).run()

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import contracts, data, risk
+from app.cli import bundles, contracts, data, risk
 
 app = typer.Typer(
     help="vbc-modeler: value-based care risk, contracts and cost of care.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for part in (data, risk, contracts):
+for part in (data, risk, contracts, bundles):
     app.registered_commands += part.app.registered_commands
     app.registered_groups += part.app.registered_groups
 

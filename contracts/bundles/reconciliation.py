@@ -192,6 +192,20 @@ class Reconciliation:
         return pl.DataFrame(rows, schema=["step", "amount", "note"], orient="row")
 
 
+def waterfall(r: Reconciliation) -> pl.DataFrame:
+    """step, amount, kind (start | change | total): from the reconciliation amount to the
+    payment or repayment, in the shape of ``Settlement.waterfall()``."""
+    rows = [
+        ("reconciliation amount", r.reconciliation_amount, "start"),
+        ("quality adjustment", r.quality_adjusted - r.reconciliation_amount, "change"),
+        ("stop-gain / stop-loss", r.capped - r.quality_adjusted, "change"),
+        ("post-episode excess", -r.post_episode_excess, "change"),
+        ("no-downside floor", r.amount - (r.capped - r.post_episode_excess), "change"),
+        (r.outcome, r.amount, "total"),
+    ]
+    return pl.DataFrame(rows, schema=["step", "amount", "kind"], orient="row")
+
+
 def _limits_note(r: Reconciliation) -> str:
     gain = "none" if r.stop_gain_limit is None else f"{r.stop_gain_limit:,.0f}"
     loss = (
