@@ -142,7 +142,52 @@ def _synth_spec():
     SynthSpec(members=0, start_year=2023, years=2, seed=1)
 
 
+def _bundle_model():
+    from contracts.bundles.analysis import bundle_model
+
+    bundle_model("cjr")
+
+
+def _commercial_bundle():
+    from contracts.bundles.definitions import parse_commercial_bundle
+
+    parse_commercial_bundle({"bundle": {"name": "x", "window_days": 90, "price": 1}})
+
+
+def _bundle_episodes():
+    from contracts.bundles.definitions import definition
+    from contracts.bundles.episodes import build_episodes
+
+    build_episodes(
+        LINES_WITHOUT_TYPE, SPANS_WITHOUT_START, definition("team", performance_year=2026)
+    )
+
+
+def _bundle_track():
+    from contracts.bundles.reconciliation import reconciliation_rules
+
+    reconciliation_rules("team", performance_year=2026, track="2")
+
+
+def _bundle_year():
+    from contracts.bundles.definitions import definition
+
+    definition("team", performance_year=2031)
+
+
+def _bundle_uncertainty():
+    from contracts.bundles.distribution import BundleUncertainty
+
+    BundleUncertainty(quality_score=120)
+
+
 CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
+    "an unknown bundle model": (_bundle_model, ParameterError),
+    "a commercial bundle without triggers": (_commercial_bundle, ParameterError),
+    "bundle episodes without claim columns": (_bundle_episodes, SchemaError),
+    "a TEAM track not offered in the year": (_bundle_track, ParameterError),
+    "TEAM rules for a year without parameters": (_bundle_year, ParameterError),
+    "BundleUncertainty with a CQS of 120": (_bundle_uncertainty, ParameterError),
     "member_months without enrollment_start_date": (_member_months, SchemaError),
     "december_enrollees without enrollment_start_date": (_december_enrollees, SchemaError),
     "with_service_category without claim_type": (_service_categories, SchemaError),
