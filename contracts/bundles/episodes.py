@@ -40,6 +40,7 @@ The rules, as CMS's published episode code builds BPCI Advanced episodes (CMMI s
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -266,21 +267,53 @@ def _start_reason(eligibility: pl.LazyFrame, triggers: pl.LazyFrame) -> pl.LazyF
     return at.group_by("trigger_claim").agg(why.first().alias("why_not"))
 
 
+@dataclass(frozen=True)
+class AnchorSources:
+    """What every model's triggers are found in, read once for several models: the chained
+    acute stays (``chained_stays``) and the outpatient lines with a candidate HCPCS."""
+
+    stays: pl.DataFrame
+    outpatient: pl.DataFrame
+
+
+def anchor_sources(claim_lines: pl.LazyFrame, hcpcs: list[str]) -> AnchorSources:
+    """``AnchorSources`` of the claim lines for outpatient trigger codes ``hcpcs``."""
+    lines = claim_lines.select(LINE_COLUMNS)
+    op = lines.filter(
+        pl.col("service_category").is_in(OUTPATIENT_CATEGORIES) & pl.col("hcpcs_code").is_in(hcpcs)
+    )
+    stays, outpatient = pl.collect_all([chained_stays(inpatient_claims(lines)), op])
+    return AnchorSources(stays, outpatient)
+
+
 def build_episodes(
-    claim_lines: pl.LazyFrame, eligibility: pl.LazyFrame, spec: EpisodeDefinition
+    claim_lines: pl.LazyFrame,
+    eligibility: pl.LazyFrame,
+    spec: EpisodeDefinition,
+    *,
+    data_end: dt.date | None = None,
+    sources: AnchorSources | None = None,
 ) -> pl.DataFrame:
     """One row per trigger of ``spec`` (columns ``EPISODE_COLUMNS``), with its status and reason.
 
     ``claim_lines`` are canonical claim lines with ``service_category`` (the core's
-    ``claim_lines``); ``eligibility`` the canonical enrollment spans.
+    ``claim_lines``); ``eligibility`` the canonical enrollment spans; ``data_end`` the last
+    date of the data (by default the last enrollment end date in ``eligibility``);
+    ``sources`` the anchors' claims when already read for another model.
     """
     require_columns(claim_lines, LINE_COLUMNS, where="bundle episodes (claim lines)")
     require_columns(eligibility, ELIGIBILITY_COLUMNS, where="bundle episodes (eligibility)")
-    lines = claim_lines.select(LINE_COLUMNS)
-    ip = _inpatient_triggers(chained_stays(inpatient_claims(lines)), spec)
-    op = _outpatient_triggers(lines, spec)
+    if sources is None:
+        codes = spec.triggers.filter(pl.col("anchor_type") == "outpatient")["code"].to_list()
+        sources = anchor_sources(claim_lines, codes)
+    ip = _inpatient_triggers(sources.stays.lazy(), spec)
+    op = _outpatient_triggers(sources.outpatient.lazy(), spec)
     trig = pl.concat([ip, op], how="vertical_relaxed").collect().lazy()
-    data_end = eligibility.select(pl.col("enrollment_end_date").max())
+    end = (
+        pl.LazyFrame({"data_end": [data_end]}, schema={"data_end": pl.Date})
+        if data_end is not None
+        else eligibility.select(pl.col("enrollment_end_date").max().alias("data_end"))
+    )
     deaths = eligibility.group_by("person_id").agg(pl.col("death_date").max())
     spans = eligible_spans(eligibility, spec)
     covering = (
@@ -294,7 +327,7 @@ def build_episodes(
         trig.join(deaths, on="person_id", how="left")
         .join(covering, on="trigger_claim", how="left")
         .join(_start_reason(eligibility, trig), on="trigger_claim", how="left")
-        .join(data_end.select(pl.col("enrollment_end_date").alias("data_end")), how="cross")
+        .join(end, how="cross")
         .collect()
     )
     return _resolve(frame, spec)

@@ -10,7 +10,7 @@ like; a CMS target-price file, which is in standardized dollars, compared with p
 carries the wage-index and add-on difference of the hospital, which the reconciliation report
 states.
 
-**Which claims** (shadow bundles ``d1``): professional and outpatient claims that start on or
+**Which claims** (shadow bundles ``d1``; computed per claim line, see ``claim_spans``): professional and outpatient claims that start on or
 after the day before the anchor (the extra day catches the ED visit and the surgeon's claim)
 and on or before the window's end; every other claim that starts within the anchor start and
 the window's end.
@@ -68,25 +68,33 @@ CATEGORY_SETTING = {
 
 
 def claim_spans(claim_lines: pl.LazyFrame, *, cms_exclusions: bool) -> pl.LazyFrame:
-    """One row per claim: person_id, claim_id, service_category, claim_type, start, end, drg_code,
-    rendering_npi, paid (less excluded Part B drug lines), excluded_drug_paid, is_irf, hospice."""
-    lines = claim_lines
+    """One row per claim line, with its claim's dates: person_id, claim_id, service_category,
+    claim_type, start, end (admission/discharge, else the claim's dates), drg_code,
+    rendering_npi, paid (0 for an excluded Part B drug line), excluded_drug_paid, is_irf.
+
+    Spending stays at line level: the claim's header fields (dates, DRG) are on each of its
+    lines (the canonical, Tuva-style layout) and every proration rule is proportional to the
+    amount, so prorating lines and adding them up is prorating the claim. An IRF claim is one
+    with any revenue center 0024 line (membership in those few claims' ids)."""
     drug = (
         pl.col("hcpcs_code").is_in(excluded_hcpcs()["hcpcs_code"].implode()).fill_null(False)
         if cms_exclusions
         else pl.lit(False)
     )
-    return lines.group_by("claim_id").agg(
-        pl.col("person_id").first(),
-        pl.col("service_category").first(),
-        pl.col("claim_type").first(),
-        pl.coalesce("admission_date", "claim_start_date").min().alias("start"),
-        pl.coalesce("discharge_date", "claim_end_date").max().alias("end"),
-        pl.col("drg_code").drop_nulls().last(),
-        pl.col("rendering_npi").drop_nulls().first(),
-        pl.col("paid_amount").filter(~drug).sum().alias("paid"),
-        pl.col("paid_amount").filter(drug).sum().alias("excluded_drug_paid"),
-        (pl.col("revenue_center_code") == IRF_REVENUE).any().alias("is_irf"),
+    irf_line = (pl.col("revenue_center_code") == IRF_REVENUE).fill_null(False)
+    irf = pl.col("claim_id").is_in(pl.col("claim_id").filter(irf_line).unique().implode())
+    return claim_lines.select(
+        "claim_id",
+        "person_id",
+        "service_category",
+        "claim_type",
+        pl.coalesce("admission_date", "claim_start_date").alias("start"),
+        pl.coalesce("discharge_date", "claim_end_date").alias("end"),
+        "drg_code",
+        "rendering_npi",
+        pl.when(drug).then(0.0).otherwise(pl.col("paid_amount")).alias("paid"),
+        pl.when(drug).then(pl.col("paid_amount")).otherwise(0.0).alias("excluded_drug_paid"),
+        (irf & (pl.col("service_category") == "acute inpatient")).alias("is_irf"),
     )
 
 
@@ -158,7 +166,7 @@ def episode_claims(
     *,
     gmlos: pl.LazyFrame,
 ) -> pl.LazyFrame:
-    """One row per (kept episode, claim in its window): episode_id, claim_id, setting, paid,
+    """One row per (kept episode, claim line in its window): episode_id, claim_id, setting, paid,
     amount (prorated, 0 when excluded), excluded (reason or null). ``claims`` are
     ``claim_spans`` (of at least the episodes' people), ``gmlos`` has drg_code, gmlos."""
     kept = episodes.filter(pl.col("status") == KEPT)
