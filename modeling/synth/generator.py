@@ -47,6 +47,7 @@ from modeling.synth.params import SynthParams, load_params
 from modeling.synth.people import ProviderPool, make_people, provider_pool
 from modeling.synth.pharmacy import DrugUse, pharmacy_rows
 from modeling.synth.services import ServiceContext, generate_services
+from modeling.synth.services import bundle_procedures as bundles
 from modeling.synth.spec import SynthSpec
 
 __all__ = ["CHUNK_SIZE", "SynthSpec", "generate", "simulate_chunk"]
@@ -121,6 +122,9 @@ def simulate_chunk(
     noise = rng.standard_normal((len(params.conditions), n))
     drug_use = DrugUse.draw_for(rng, params, n)
     book = ClaimBook()
+    # bundle procedures (CABG, spinal fusion, ...): their own stream and book, rows appended
+    bundle_rng, bundle_book = bundles.rng_for(spec.seed, chunk), ClaimBook()
+    bundle_params = bundles.bundle_params(params)
     coded_frames, elig_frames, pharmacy_frames, attribution_frames = [], [], [], []
     levels = None
     for t in range(spec.years):
@@ -152,6 +156,18 @@ def simulate_chunk(
             book=book,
         )
         generate_services(ctx)
+        bundles.bundle_procedures(
+            ServiceContext.start(
+                bundle_rng,
+                params=bundle_params,
+                pool=pool,
+                people=people,
+                yf=yf,
+                levels=levels,
+                intensity=intensity,
+                book=bundle_book,
+            )
+        )
         pharmacy_frames.append(
             pharmacy_rows(
                 rng, yf, levels, params=params, pool=pool, people=people, drug_use=drug_use, ids=ids
@@ -168,6 +184,18 @@ def simulate_chunk(
         price_level=params.behaviour["price_level"],
         fallback=routine,
     )
+    extra = bundle_book.to_frame(
+        coded,
+        chunk=chunk,
+        person_ids=ids.person,
+        member_ids=ids.member,
+        rng=bundle_rng,
+        price_level=params.behaviour["price_level"],
+        fallback=routine,
+    )
+    if extra.height:
+        extra = bundles.remap_v42(extra).with_columns(pl.col("claim_id").str.replace("^C", "B"))
+        medical = pl.concat([medical, extra.select(medical.columns)], how="vertical_relaxed")
     pharmacy = pl.concat(pharmacy_frames)
     if pharmacy.height:
         pharmacy = pharmacy.with_columns(
