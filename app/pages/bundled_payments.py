@@ -22,6 +22,34 @@ from modeling.dataset import Dataset
 from modeling.errors import VbcError
 
 st.title("Bundled payments")
+
+
+def dollars(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """The frame with ``columns`` written as money (app.format) for display."""
+    present = [c for c in columns if c in frame.columns]
+    return frame.with_columns(
+        pl.col(c).map_elements(money, return_dtype=pl.String).alias(c) for c in present
+    )
+
+
+MONEY = [
+    "mean spending",
+    "mean winsorized",
+    "mean",
+    "SNF",
+    "mean SNF",
+    "mean target",
+    "mean actual",
+    "margin per episode",
+    "benchmark",
+    "preliminary_price",
+    "target_amount",
+    "spending",
+    "reconciliation_amount",
+    "quality_adjusted",
+    "capped",
+    "post_episode_excess",
+]
 ds = active_dataset()
 
 
@@ -109,7 +137,7 @@ with tabs[0]:
         )
         .sort("episodes", descending=True)
     )
-    st.dataframe(by_cat, hide_index=True, use_container_width=True)
+    st.dataframe(dollars(by_cat, MONEY), hide_index=True, use_container_width=True)
 with tabs[1]:
     long = (
         kept.group_by("episode_category")
@@ -177,11 +205,11 @@ with tabs[2]:
         .sort("episodes", descending=True)
     )
     st.write(f"Surgeons and attendings at hospital {npi} (all years)")
-    st.dataframe(surgeons, hide_index=True, use_container_width=True)
+    st.dataframe(dollars(surgeons, MONEY), hide_index=True, use_container_width=True)
 with tabs[3]:
     st.dataframe(result.prices.steps, hide_index=True, use_container_width=True)
     if result.prices.types.height:
-        st.dataframe(result.prices.types, hide_index=True, use_container_width=True)
+        st.dataframe(dollars(result.prices.types, MONEY), hide_index=True, use_container_width=True)
     own = priced_episodes(episodes, result.prices, facility_npi=npi)
     tva = (
         own.group_by("episode_category")
@@ -193,16 +221,24 @@ with tabs[3]:
         .with_columns((pl.col("mean target") - pl.col("mean actual")).alias("margin per episode"))
     )
     st.write(f"Hospital {npi}, {year}: target vs actual")
-    st.dataframe(tva, hide_index=True, use_container_width=True)
+    st.dataframe(dollars(tva, MONEY), hide_index=True, use_container_width=True)
 with tabs[4]:
     st.altair_chart(
         settlement_waterfall_chart(waterfall(r), f"Track {result.rules.track}: reconciliation"),
         use_container_width=True,
     )
-    st.dataframe(r.lines(), hide_index=True, use_container_width=True)
+    lines = r.lines().with_columns(
+        pl.when(pl.col("step") == "episodes")
+        .then(pl.col("amount").cast(pl.Int64).cast(pl.String))
+        .otherwise(pl.col("amount").map_elements(money, return_dtype=pl.String))
+        .alias("amount")
+    )
+    st.dataframe(lines, hide_index=True, use_container_width=True)
     if result.tracks.height:
         st.write("Tracks side by side (same episodes and prices)")
-        st.dataframe(result.tracks, hide_index=True, use_container_width=True)
+        st.dataframe(
+            dollars(result.tracks, [*MONEY, "amount"]), hide_index=True, use_container_width=True
+        )
     st.caption("; ".join(f"{n}: {s}" for n, _, s in result.rules.sources))
 with tabs[5]:
     s1, s2 = st.columns(2)

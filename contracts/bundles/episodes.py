@@ -8,7 +8,9 @@ The rules, as CMS's published episode code builds BPCI Advanced episodes (CMMI s
   of a person are chained into one anchor stay while the next admission is on or before the
   latest discharge so far (a transfer: admission on the previous discharge day, or an interim
   bill). The anchor runs from the first admission to the last discharge and triggers on the
-  final leg's MS-DRG; the episode is attributed to the final leg's hospital.
+  final leg's MS-DRG; the episode is attributed to the final leg's hospital. It is priced as
+  that MS-DRG, remapped to its baseline code when the grouper changed it (``drg_remap.csv``,
+  512.540(a)(1)).
 - **Outpatient anchors.** An outpatient hospital line with a trigger HCPCS and a positive paid
   amount; when a claim has several, the highest-paid line (then the lowest line number). The
   anchor is the one day of the procedure.
@@ -46,7 +48,7 @@ import numpy as np
 import polars as pl
 
 from contracts.bundles.definitions import EpisodeDefinition
-from contracts.bundles.parameters import excluded_mdc_drgs
+from contracts.bundles.parameters import bundle_csv, excluded_mdc_drgs
 from modeling.codes import ESRD_MEDICARE_STATUSES
 from modeling.validation import require_columns
 
@@ -160,6 +162,7 @@ def _inpatient_triggers(stays: pl.LazyFrame, spec: EpisodeDefinition) -> pl.Lazy
         )
     )
     mdc = excluded_mdc_drgs()["drg_code"].implode()
+    remap = dict(bundle_csv("drg_remap.csv").select("drg_code", "baseline_drg_code").iter_rows())
     return stays.join(codes.lazy(), on="drg_code", how="inner").select(
         pl.col("trigger_claim").alias("trigger_claim"),
         "person_id",
@@ -167,7 +170,7 @@ def _inpatient_triggers(stays: pl.LazyFrame, spec: EpisodeDefinition) -> pl.Lazy
         "medical_surgical",
         pl.lit("inpatient").alias("anchor_type"),
         pl.col("drg_code").alias("anchor_code"),
-        pl.col("drg_code").alias("priced_as"),
+        pl.col("drg_code").replace(remap).alias("priced_as"),  # 512.540(a)(1) remap
         "facility_npi",
         "anchor_start",
         "anchor_end",

@@ -366,21 +366,26 @@ def estimate_target_prices(
     priced = perf.with_columns(pl.Series("risk_multiplier", mult_perf)).join(
         types.select("_type", "preliminary_price"), on="_type", how="left"
     )
-    priced = priced.with_columns(
-        (
-            pl.col("preliminary_price")
-            * pl.col("risk_multiplier")
-            * final_norm
-            * (final_trend / prospective)
-        ).alias("target_price")
-    ).select(
-        "episode_id",
-        "target_price",
-        "preliminary_price",
-        "risk_multiplier",
-        "hcc_count",
-        "age_band",
-        "economic",
+    unpriced = priced.filter(pl.col("preliminary_price").is_null())
+    priced = (
+        priced.drop_nulls("preliminary_price")
+        .with_columns(
+            (
+                pl.col("preliminary_price")
+                * pl.col("risk_multiplier")
+                * final_norm
+                * (final_trend / prospective)
+            ).alias("target_price")
+        )
+        .select(
+            "episode_id",
+            "target_price",
+            "preliminary_price",
+            "risk_multiplier",
+            "hcc_count",
+            "age_band",
+            "economic",
+        )
     )
     cite = {
         n: parameter(model, rules_year, n)
@@ -426,6 +431,11 @@ def estimate_target_prices(
                 f"bounded to +/-{trend_cap} of prospective; {cite['retrospective_trend_cap'].status}",
             ),
             ("hospital factors", "1", "bed size and safety-net status are not in claims"),
+            (
+                "episodes without a baseline price",
+                str(unpriced.height),
+                "their episode type has no baseline episodes; left out of the reconciliation",
+            ),
         ],
         schema=["step", "value", "note"],
         orient="row",

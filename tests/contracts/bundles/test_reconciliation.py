@@ -3,7 +3,10 @@ rests on a number marked unconfirmed there, the test says so)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contracts.bundles.definitions import CommercialTerms
 from contracts.bundles.parameters import parameter
@@ -155,3 +158,25 @@ def test_unavailable_track_and_year_are_parameter_errors():
             quality_score=120,
             rules=reconciliation_rules("team", performance_year=2026, track="3"),
         )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.floats(1_000, 1e7),
+    st.floats(0, 2e7),
+    st.floats(0, 100),
+    st.sampled_from(["1", "2", "3"]),
+)
+def test_caps_floor_and_monotonicity(target, spending, quality, track):
+    from contracts.bundles.reconciliation import reconcile_arrays
+
+    rules = reconciliation_rules("team", performance_year=2027, track=track)
+    o = reconcile_arrays(target, spending, quality, rules)
+    gain = rules.stop_gain * target
+    loss = (rules.stop_loss or 0.0) * target
+    assert -loss - 1e-6 <= float(o.capped) <= gain + 1e-6
+    if track == "1":
+        assert float(o.amount) >= 0
+    more = reconcile_arrays(target, spending * 1.1 + 1, quality, rules)
+    assert float(more.amount) <= float(o.amount) + 1e-6  # spending more never pays more
+    assert np.sign(float(o.quality_adjusted)) == np.sign(float(o.reconciliation_amount))
