@@ -399,3 +399,16 @@ def test_every_trigger_is_accounted_for(rows):
     op = sum(1 for r in rows if r["hcpcs_code"] == "27447" and r["paid_amount"] > 0)
     ep = build_episodes(claims, elig, TEAM)
     assert ep.filter(pl.col("anchor_type") == "outpatient").height == op
+
+
+def test_irf_and_home_health_settings_and_day_proration():
+    claims = lines(
+        claim("A", "P1", D(2026, 2, 27), D(2026, 3, 1), drg="470", paid=15000),
+        claim("I", "P1", D(2026, 3, 2), D(2026, 3, 12), kind="irf", drg="560", paid=20000),
+        claim("H", "P1", D(2026, 3, 21), D(2026, 4, 19), kind="hh", paid=3000),  # 30 days, 10 in
+    )
+    row = episodes_with_spending(claims, eligibility(span("P1")), TEAM, gmlos=GMLOS).episodes.row(
+        0, named=True
+    )
+    assert row["spend_irf"] == 20000 and row["spend_readmission"] == 0
+    assert row["spend_home_health"] == pytest.approx(3000 * 10 / 30)
