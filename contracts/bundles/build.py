@@ -98,20 +98,14 @@ def _unwinsorized(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Episodes with spending by setting, post-episode spending and surgeon; and their claims."""
     days = _post_episode_days(spec)
-    claims = episode_claims(episodes, spans.lazy(), spec, gmlos=gmlos).collect()
+    both = episode_claims(episodes, spans.lazy(), spec, gmlos=gmlos, post_days=days).collect()
+    claims = both.filter(pl.col("in_window")).drop("in_window")
     wide = spending_by_setting(claims.lazy()).collect()
     kept = episodes.filter(pl.col("status") == KEPT)
     post = (
-        kept.lazy()
-        .select("episode_id", "person_id", "window_end")
-        .join(spans.lazy().select("person_id", "start", "paid"), on="person_id", how="inner")
-        .filter(
-            (pl.col("start") > pl.col("window_end"))
-            & (pl.col("start") <= pl.col("window_end") + pl.duration(days=days))
-        )
+        both.filter(~pl.col("in_window"))
         .group_by("episode_id")
         .agg(pl.col("paid").sum().alias("post_episode_spending"))
-        .collect()
     )
     anchors = kept.select("episode_id", "anchor_start", "anchor_end")
     surgeon = (

@@ -502,9 +502,8 @@ def _overlaps(frame: pl.DataFrame, rule: str) -> pl.DataFrame:
         person = sub["person_id"].rank("dense").to_numpy().astype(np.int64) - 1
         pos = sub.select(pl.int_range(pl.len()).over("person_id"))
         pos_arr = pos.to_series().to_numpy()
-        epoch = dt.date(1970, 1, 1)
-        start = np.array([(d - epoch).days for d in sub["anchor_start"].to_list()])
-        end = np.array([(d - epoch).days for d in sub["window_end"].to_list()])
+        start = sub["anchor_start"].cast(pl.Int32).to_numpy()  # days since 1970-01-01
+        end = sub["window_end"].cast(pl.Int32).to_numpy()
         cat = sub["episode_category"].to_numpy().astype(str)
         last = np.full(int(person.max()) + 1, -1)
         kept = np.ones(len(sub), dtype=bool)

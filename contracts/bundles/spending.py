@@ -153,8 +153,11 @@ def people_claims(
             (pl.col("window_end").max() + pl.duration(days=after_days)).alias("_to"),
         )
     )
-    lines = claim_lines.join(bounds.lazy(), on="person_id", how="inner").filter(
-        pl.col("claim_start_date").is_between("_from", "_to")
+    # membership first (cheap), then each person's own date bounds on the fewer lines left
+    lines = (
+        claim_lines.filter(pl.col("person_id").is_in(bounds["person_id"].implode()))
+        .join(bounds.lazy(), on="person_id", how="inner")
+        .filter(pl.col("claim_start_date").is_between("_from", "_to"))
     )
     return claim_spans(lines.drop("_from", "_to"), cms_exclusions=cms_exclusions)
 
@@ -165,8 +168,10 @@ def episode_claims(
     spec: EpisodeDefinition,
     *,
     gmlos: pl.LazyFrame,
+    post_days: int = 0,
 ) -> pl.LazyFrame:
-    """One row per (kept episode, claim line in its window): episode_id, claim_id, setting, paid,
+    """One row per (kept episode, claim line in its window, or starting in the ``post_days``
+    after it: ``in_window`` false): episode_id, claim_id, setting, paid,
     amount (prorated, 0 when excluded), excluded (reason or null). ``claims`` are
     ``claim_spans`` (of at least the episodes' people), ``gmlos`` has drg_code, gmlos."""
     kept = episodes.filter(pl.col("status") == KEPT)
@@ -194,7 +199,10 @@ def episode_claims(
     joined = (
         windows.drop("anchor_claim_ids")
         .join(claims, on="person_id", how="inner")
-        .filter((pl.col("start") >= first_day) & (pl.col("start") <= pl.col("window_end")))
+        .filter(
+            (pl.col("start") >= first_day)
+            & (pl.col("start") <= pl.col("window_end") + pl.duration(days=post_days))
+        )
         .join(anchor, on=["episode_id", "claim_id"], how="left")
     )
     setting = (
@@ -244,6 +252,7 @@ def episode_claims(
         .select(
             "episode_id",
             "claim_id",
+            (pl.col("start") <= pl.col("window_end")).alias("in_window"),
             "setting",
             "start",
             "end",

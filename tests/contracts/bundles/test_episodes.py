@@ -412,3 +412,18 @@ def test_irf_and_home_health_settings_and_day_proration():
     )
     assert row["spend_irf"] == 20000 and row["spend_readmission"] == 0
     assert row["spend_home_health"] == pytest.approx(3000 * 10 / 30)
+
+
+def test_post_episode_spending_is_the_30_days_after_the_window():
+    claims = lines(
+        claim("A", "P1", D(2026, 2, 27), D(2026, 3, 1), drg="470", paid=15000),  # ends 30 Mar
+        claim("IN", "P1", D(2026, 3, 30), kind="pb", hcpcs="99213", paid=100, npi="N1"),
+        claim("P1", "P1", D(2026, 3, 31), kind="pb", hcpcs="99213", paid=200, npi="N1"),
+        claim("P2", "P1", D(2026, 4, 29), kind="pb", hcpcs="99213", paid=400, npi="N1"),
+        claim("P3", "P1", D(2026, 4, 30), kind="pb", hcpcs="99213", paid=800, npi="N1"),
+    )
+    row = episodes_with_spending(claims, eligibility(span("P1")), TEAM, gmlos=GMLOS).episodes.row(
+        0, named=True
+    )
+    assert row["spend_professional"] == 100
+    assert row["post_episode_spending"] == 600  # 31 Mar - 29 Apr
