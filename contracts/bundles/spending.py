@@ -31,6 +31,8 @@ TEAM 512.555, whose text was not retrieved, so its equivalence is unconfirmed):
   payment when ``overlap >= GMLOS - 1``, else ``min((overlap + 1) x per_diem, payment)``; an
   outlier payment is prorated as ``outlier x overlap / claim length``;
 - SNF, home health, hospice: ``paid x overlap / claim length`` (length = end - start + 1);
+  CMS prorates a home-health LUPA period by its visits inside the window instead; claims do
+  not flag LUPA periods here, so every period is prorated by days (a simplification);
 - professional, outpatient, DME: dated services, not prorated.
 
 GMLOS comes from a table the user supplies (CMS's IPPS Table 5: ``drg_code, gmlos``); without
