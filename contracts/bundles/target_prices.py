@@ -178,8 +178,19 @@ def risk_factors(
         "episode_id", "person_id", "anchor_start"
     )
     tables = load_tables("V28")
+    first = kept["anchor_start"].min() if kept.height else None
+    last = kept["anchor_start"].max() if kept.height else None
     dx = (
         conditions.select("person_id", "claim_start_date", "diagnosis_code")
+        # cheap filters first (applied while scanning): the episodes' people, the lookback
+        # dates, diagnoses that map to an HCC; then the per-episode window
+        .filter(
+            pl.col("person_id").is_in(kept["person_id"].unique().implode())
+            & pl.col("claim_start_date").is_between(
+                pl.lit(first) - pl.duration(days=lookback_days), pl.lit(last)
+            )
+            & pl.col("diagnosis_code").is_in(tables.dx_to_cc["diagnosis_code"].unique().implode())
+        )
         .join(kept.lazy(), on="person_id", how="inner")
         .filter(
             (pl.col("claim_start_date") < pl.col("anchor_start"))
