@@ -36,6 +36,12 @@ pages = [
         icon=":material/checklist:",
         url_path="targeting",
     ),
+    st.Page(
+        "app/pages/bundled_payments.py",
+        title="Bundles",
+        icon=":material/package_2:",
+        url_path="bundles",
+    ),
     st.Page("app/pages/data.py", title="Data", icon=":material/database:"),
 ]
 try:

@@ -322,6 +322,45 @@ def _plan_initiatives_without_sd():
     plan_initiatives(pl.DataFrame({"service_category": ["acute inpatient"]}), None)  # type: ignore[arg-type]
 
 
+def _bundle_model():
+    from contracts.bundles.analysis import bundle_model
+
+    bundle_model("cjr")
+
+
+def _commercial_bundle():
+    from contracts.bundles.definitions import parse_commercial_bundle
+
+    parse_commercial_bundle({"bundle": {"name": "x", "window_days": 90, "price": 1}})
+
+
+def _bundle_episodes():
+    from contracts.bundles.definitions import definition
+    from contracts.bundles.episodes import build_episodes
+
+    build_episodes(
+        LINES_WITHOUT_TYPE, SPANS_WITHOUT_START, definition("team", performance_year=2026)
+    )
+
+
+def _bundle_track():
+    from contracts.bundles.reconciliation import reconciliation_rules
+
+    reconciliation_rules("team", performance_year=2026, track="2")
+
+
+def _bundle_year():
+    from contracts.bundles.definitions import definition
+
+    definition("team", performance_year=2031)
+
+
+def _bundle_uncertainty():
+    from contracts.bundles.distribution import BundleUncertainty
+
+    BundleUncertainty(quality_score=120)
+
+
 CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "read_puf without the settlement columns": (_read_puf, SchemaError),
     "reproduce_reach of a missing file": (_reproduce_reach, SchemaError),
@@ -371,6 +410,12 @@ CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "Constraints with a negative budget": (_constraints_negative_budget, ParameterError),
     "make_plan of no members": (_plan_of_no_members, DatasetError),
     "plan_initiatives without sd": (_plan_initiatives_without_sd, SchemaError),
+    "an unknown bundle model": (_bundle_model, ParameterError),
+    "a commercial bundle without triggers": (_commercial_bundle, ParameterError),
+    "bundle episodes without claim columns": (_bundle_episodes, SchemaError),
+    "a TEAM track not offered in the year": (_bundle_track, ParameterError),
+    "TEAM rules for a year without parameters": (_bundle_year, ParameterError),
+    "BundleUncertainty with a CQS of 120": (_bundle_uncertainty, ParameterError),
 }
 
 

@@ -49,6 +49,7 @@ from modeling.synth.people import ProviderPool, make_people, provider_pool
 from modeling.synth.pharmacy import DrugUse, pharmacy_rows
 from modeling.synth.region import RegionAccumulator
 from modeling.synth.services import ServiceContext, generate_services
+from modeling.synth.services import bundle_procedures as bundles
 from modeling.synth.spec import SynthSpec
 from modeling.synth.transitions import transition_claims
 
@@ -128,6 +129,9 @@ def simulate_chunk(
     drug_use = DrugUse.draw_for(rng, params, n)
     book = ClaimBook()
     winter_book = ClaimBook()  # winter respiratory admissions (finance_patterns), ids "W..."
+    # bundle procedures (CABG, spinal fusion, ...): their own stream and book, rows appended
+    bundle_rng, bundle_book = bundles.rng_for(spec.seed, chunk), ClaimBook()
+    bundle_params = bundles.bundle_params(params)
     coded_frames, elig_frames, pharmacy_frames, attribution_frames = [], [], [], []
     levels = None
     for t in range(spec.years):
@@ -160,6 +164,18 @@ def simulate_chunk(
         )
         generate_services(ctx)
         fin.respiratory_admissions(ctx, winter_book, chunk_seed=[spec.seed, chunk])
+        bundles.bundle_procedures(
+            ServiceContext.start(
+                bundle_rng,
+                params=bundle_params,
+                pool=pool,
+                people=people,
+                yf=yf,
+                levels=levels,
+                intensity=intensity,
+                book=bundle_book,
+            )
+        )
         pharmacy_frames.append(
             pharmacy_rows(
                 rng, yf, levels, params=params, pool=pool, people=people, drug_use=drug_use, ids=ids
@@ -176,6 +192,18 @@ def simulate_chunk(
         price_level=params.behaviour["price_level"],
         fallback=routine,
     )
+    extra = bundle_book.to_frame(
+        coded,
+        chunk=chunk,
+        person_ids=ids.person,
+        member_ids=ids.member,
+        rng=bundle_rng,
+        price_level=params.behaviour["price_level"],
+        fallback=routine,
+    )
+    if extra.height:
+        extra = bundles.remap_v42(extra).with_columns(pl.col("claim_id").str.replace("^C", "B"))
+        medical = pl.concat([medical, extra.select(medical.columns)], how="vertical_relaxed")
     # finance patterns (``finance_patterns``), each from its own stream: winter admissions as
     # extra claims, then paid dates drawn again for every medical claim and fill
     lag_rng = np.random.default_rng([spec.seed, chunk, fin.LAG_SALT])

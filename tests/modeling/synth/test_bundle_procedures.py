@@ -1,0 +1,91 @@
+"""The bundle-procedure line: its own stream (every other row unchanged), and volumes near
+their sources (docs/calibration-bundles.md)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from modeling.synth import conditions as cond
+from modeling.synth.generator import simulate_chunk
+from modeling.synth.params import load_params
+from modeling.synth.people import provider_pool
+from modeling.synth.services import bundle_procedures as bundles
+from modeling.synth.spec import SynthSpec
+
+SPEC = SynthSpec(members=12_500, start_year=2023, years=2, seed=20240601)
+
+
+def _chunk() -> dict[str, pl.DataFrame]:
+    return simulate_chunk(
+        SPEC,
+        0,
+        SPEC.members,
+        params=load_params(),
+        pool=provider_pool(SPEC.seed),
+        thresholds=cond.reference_thresholds(),
+    )
+
+
+@pytest.fixture(scope="module")
+def chunk() -> dict[str, pl.DataFrame]:
+    return _chunk()
+
+
+def test_the_line_leaves_every_other_row_as_it_was(chunk, monkeypatch):
+    monkeypatch.setattr(bundles, "bundle_procedures", lambda ctx: None)
+    without = _chunk()
+    medical = chunk["medical_claim"]
+    assert medical.filter(~pl.col("claim_id").str.starts_with("B")).equals(without["medical_claim"])
+    for table in ("eligibility", "pharmacy_claim", "provider_attribution"):
+        assert chunk[table].equals(without[table])
+    assert medical.filter(pl.col("claim_id").str.starts_with("B")).height > 0
+
+
+GROUPS = {  # per 1,000 person-years: (target, low, high); sources in the data file
+    "CABG": (("231", "232", "233", "234", "235", "236"), 1.5, 0.9, 2.3),
+    "spinal fusion": (
+        ("453", "454", "455", "459", "460", "471", "472", "473", "426", "427", "428", "447", "451"),
+        2.9,
+        1.8,
+        4.0,
+    ),
+    "major bowel 330/331": (("330", "331"), 1.55, 0.9, 2.3),
+    "hip fracture replacement 521/522": (("521", "522"), 0.9, 0.45, 1.4),
+}
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_procedure_volumes_are_near_their_sources(chunk, group):
+    codes, target, low, high = GROUPS[group]
+    medical = chunk["medical_claim"]
+    person_years = (
+        chunk["eligibility"]
+        .select(
+            ((pl.col("enrollment_end_date") - pl.col("enrollment_start_date")).dt.total_days() + 1)
+            .sum()
+            .alias("days")
+        )
+        .item()
+        / 365.25
+    )
+    stays = (
+        medical.filter(
+            pl.col("claim_id").str.starts_with("B")
+            & (pl.col("bill_type_code") == "111")
+            & pl.col("drg_code").is_in(codes)
+            & (pl.col("admit_type_code") == "3")
+        )
+        .select(pl.col("claim_id").n_unique())
+        .item()
+    )
+    rate = stays / person_years * 1000
+    assert low <= rate <= high, (group, rate, target)
+
+
+def test_spinal_fusion_codes_follow_the_grouper_version(chunk):
+    ip = chunk["medical_claim"].filter(pl.col("claim_id").str.starts_with("B"))
+    late = ip.filter(pl.col("discharge_date") >= pl.date(2024, 10, 1))["drg_code"].to_list()
+    early = ip.filter(pl.col("discharge_date") < pl.date(2024, 10, 1))["drg_code"].to_list()
+    assert not set(late) & set(bundles.V42_REMAP)
+    assert not set(early) & set(bundles.V42_REMAP.values())
