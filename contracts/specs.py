@@ -294,9 +294,12 @@ def describe_errors(exc: ValidationError, *, skip: int = 0, whole: str = "spec")
 
 def parse_spec(data: dict, where: str = "contract spec") -> ContractSpec:
     """Validate a spec from a dict; errors name the field, the problem and the fix."""
-    if not isinstance(data, dict) or "family" not in data:
+    if not isinstance(data, dict) or data.get("family") not in FAMILIES:
+        given = (
+            f" (got {data.get('family')!r})" if isinstance(data, dict) and "family" in data else ""
+        )
         raise ParameterError(
-            f"{where}: a contract spec needs 'family', one of {', '.join(FAMILIES)}."
+            f"{where}: a contract spec needs 'family', one of {', '.join(FAMILIES)}{given}."
         )
     try:
         return _ADAPTER.validate_python(data)

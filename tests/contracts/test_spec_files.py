@@ -122,3 +122,11 @@ def test_f23_implausible_regional_per_capita_is_refused(value):
             regional_per_capita={"aged_non_dual": value},
             national_per_capita={"aged_non_dual": 12_000.0},
         )
+
+
+@pytest.mark.parametrize("family", ["null", '"unknown"'])
+def test_f34_a_null_or_unknown_family_names_the_families(tmp_path, family):
+    path = tmp_path / "spec.json"
+    path.write_text(f'{{"family": {family}, "name": "x", "performance_year": 2026}}')
+    with pytest.raises(ParameterError, match="needs 'family', one of mssp"):
+        load_spec(path)
