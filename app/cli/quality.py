@@ -7,6 +7,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from app.cli._common import (
@@ -126,7 +127,7 @@ def quality(
             number(r["observed_to_expected"], digits=2),
             r["benchmark"] or "-",
         )
-    console.print(table)
+    Console(width=max(console.width, 120)).print(table)  # seven columns
     console.print(
         "Rates: PQIs per 100,000 person-years, MCC admissions per 100 person-years, ALOS in "
         "days, the rest percent. O/E: AHRQ age/sex (PQIs), the panel's MS-DRG means (ALOS), the "

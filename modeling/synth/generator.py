@@ -192,18 +192,6 @@ def simulate_chunk(
         price_level=params.behaviour["price_level"],
         fallback=routine,
     )
-    extra = bundle_book.to_frame(
-        coded,
-        chunk=chunk,
-        person_ids=ids.person,
-        member_ids=ids.member,
-        rng=bundle_rng,
-        price_level=params.behaviour["price_level"],
-        fallback=routine,
-    )
-    if extra.height:
-        extra = bundles.remap_v42(extra).with_columns(pl.col("claim_id").str.replace("^C", "B"))
-        medical = pl.concat([medical, extra.select(medical.columns)], how="vertical_relaxed")
     # finance patterns (``finance_patterns``), each from its own stream: winter admissions as
     # extra claims, then paid dates drawn again for every medical claim and fill
     lag_rng = np.random.default_rng([spec.seed, chunk, fin.LAG_SALT])
@@ -227,6 +215,25 @@ def simulate_chunk(
     medical = fin.medical_paid_dates(
         medical, lag_rng, fin.slowdown_months(spec.seed, spec.start_year, spec.years)
     )
+    extra = bundle_book.to_frame(
+        coded,
+        chunk=chunk,
+        person_ids=ids.person,
+        member_ids=ids.member,
+        rng=bundle_rng,
+        price_level=params.behaviour["price_level"],
+        fallback=routine,
+    )
+    if extra.height:
+        extra = bundles.remap_v42(extra).with_columns(pl.col("claim_id").str.replace("^C", "B"))
+        # paid dates as the finance patterns draw them, from the bundle line's own stream, so
+        # the other rows are the same with the line or without it
+        extra = fin.medical_paid_dates(
+            extra.select(medical.columns),
+            bundle_rng,
+            fin.slowdown_months(spec.seed, spec.start_year, spec.years),
+        )
+        medical = pl.concat([medical, extra], how="vertical_relaxed")
     pharmacy = pl.concat(pharmacy_frames)
     pharmacy = fin.pharmacy_paid_dates(pharmacy, lag_rng)
     if pharmacy.height:

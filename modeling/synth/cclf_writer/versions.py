@@ -17,9 +17,19 @@ import polars as pl
 FIRST_NEW_ID = 9_000_000_000_000  # ids of the versions that are not in the dataset
 
 
+# the generator's claim ids are a letter and 13 digits (chunk, then number), "C" for the main
+# service lines; the lines appended from their own streams restart their numbers, so each letter
+# takes a block of its own. Chunks stay below 1,000 (``synth --members`` is at most 2,000,000 in
+# chunks of 12,500), so the first digit is free; 9 is FIRST_NEW_ID's.
+ID_BLOCKS = {"B": 1, "T": 2, "W": 3}  # bundle procedures, transitional care, winter admissions
+ID_BLOCK = 10**12
+
+
 def id_number(claim_id: pl.Expr) -> pl.Expr:
-    """A claim id as CCLF's numeric ``CUR_CLM_UNIQ_ID`` (its digits)."""
-    return claim_id.str.replace_all(r"\D", "").cast(pl.Int64)
+    """A claim id as CCLF's numeric 13-digit ``CUR_CLM_UNIQ_ID``: its digits, with the block of
+    its line's letter (``ID_BLOCKS``) in front."""
+    block = claim_id.str.slice(0, 1).replace_strict(ID_BLOCKS, default=0, return_dtype=pl.Int64)
+    return claim_id.str.replace_all(r"\D", "").cast(pl.Int64) + block * ID_BLOCK
 
 
 @dataclass(frozen=True)
