@@ -113,7 +113,10 @@ def quality(
     table = Table(title=f"Quality measures, {year} ({ds.path.name})")
     for col in ("measure", "num.", "denom.", "rate", "95% CI", "O/E", "benchmark"):
         table.add_column(
-            col, overflow="fold", justify="left" if col in ("measure", "benchmark") else "right"
+            col,
+            overflow="fold",
+            no_wrap=col == "measure",  # a measure id is never split across lines
+            justify="left" if col in ("measure", "benchmark") else "right",
         )
     for r in shown.iter_rows(named=True):
         table.add_row(
