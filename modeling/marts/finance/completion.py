@@ -85,6 +85,8 @@ class CompletionOptions:
     prior_months: int = 24
     speed_tolerance: float = 0.05  # latest paid month's actual/expected beyond 1 +- this: adjust
     speed_lags: int = 6  # lags 1..this of the latest diagonal measure its payment speed
+    calibrate_from: int = 6  # hindsight: valuations this many months back and more ...
+    calibrate_valuations: int = 12  # ... this many of them (0: intervals as the bootstrap says)
     level: float = 0.80  # of the bootstrap interval
     draws: int = 500
     seed: int = 20
@@ -118,6 +120,7 @@ class Completion:
     factors: pl.DataFrame
     payment_speed: float  # actual / expected paid in the latest paid month (medical)
     speed_adjusted: bool  # whether the shortfall (or excess) was added back
+    interval_scale: float = 1.0  # the hindsight calibration of the bootstrap interval
 
 
 def _a_priori_pmpm(
@@ -329,6 +332,13 @@ def complete_cells(
         )
         .sort("service_category", "incurred")
     )
+    scale = 1.0
+    if options.calibrate_valuations > 0 and options.draws > 1:
+        scale = _interval_scale(cells, member_months, valuation, first, options, table)
+        table = table.with_columns(
+            (pl.col("ibnr") - scale * (pl.col("ibnr") - pl.col("ibnr_lo"))).alias("ibnr_lo"),
+            (pl.col("ibnr") + scale * (pl.col("ibnr_hi") - pl.col("ibnr"))).alias("ibnr_hi"),
+        )
     extra = (
         "lag",
         "member_months",
@@ -345,7 +355,59 @@ def complete_cells(
         pl.concat(factors),
         speed,
         adjust,
+        scale,
     )
+
+
+def _interval_scale(
+    cells: pl.DataFrame,
+    member_months: pl.DataFrame,
+    valuation: Valuation,
+    first: int,
+    options: CompletionOptions,
+    now: pl.DataFrame,
+) -> float:
+    """Hindsight calibration of the interval (ASOP No. 5 section 3.5, follow-up studies): at
+    ``calibrate_valuations`` earlier valuations (``calibrate_from`` months back and more, so that
+    their recent months have run out since), each category's estimate for its latest six months
+    against today's estimate of the same months; the ``level`` quantile of |error| / interval
+    half-width scales today's interval (1 when there is no history to learn from)."""
+    inner = CompletionOptions(**{**options.__dict__, "calibrate_valuations": 0})
+    ratios = []
+    current = now.filter(pl.col("service_category") != ALL).select(
+        "service_category", "incurred", pl.col("estimated_incurred").alias("now")
+    )
+    for back in range(
+        options.calibrate_from, options.calibrate_from + options.calibrate_valuations
+    ):
+        past = Valuation(
+            valuation.as_of,
+            valuation.shift_days,
+            valuation.last_incurred - back,
+            valuation.paid_through - back,
+        )
+        if past.last_incurred - first < 12:
+            break
+        cut = cells.filter(pl.col("incurred") + pl.col("lag") <= past.paid_through)
+        then = complete_cells(cut, member_months, past, first=first, options=inner).table
+        j = (
+            then.filter((pl.col("service_category") != ALL) & (pl.col("lag") <= 5))
+            .with_columns(month_index("incurred_month").alias("incurred"))
+            .join(current, on=["service_category", "incurred"])
+            .with_columns(
+                pl.when(pl.col("now") > pl.col("estimated_incurred"))
+                .then(pl.col("ibnr_hi") - pl.col("ibnr"))
+                .otherwise(pl.col("ibnr") - pl.col("ibnr_lo"))
+                .alias("half")
+            )
+            .filter(pl.col("half") > 0)
+        )
+        ratios.append(((j["now"] - j["estimated_incurred"]).abs() / j["half"]).to_numpy())
+    if not ratios:
+        return 1.0
+    pooled = np.concatenate(ratios)
+    pooled = pooled[np.isfinite(pooled)]
+    return max(float(np.quantile(pooled, options.level)), 1.0) if len(pooled) >= 20 else 1.0
 
 
 def _first_month(member_months: pl.DataFrame) -> int:

@@ -165,3 +165,19 @@ def test_bad_options_and_dates(three_year_dataset):
         complete(three_year_dataset, as_of="2025-06-30")  # type: ignore[arg-type]
     with pytest.raises(DatasetError):
         complete(three_year_dataset, as_of=dt.date(2022, 12, 15))
+
+
+def test_the_interval_is_calibrated_by_hindsight_and_never_narrowed(three_year_dataset):
+    plain = complete(
+        three_year_dataset,
+        as_of=AS_OF,
+        options=CompletionOptions(draws=200, calibrate_valuations=0),
+    )
+    calibrated = complete(three_year_dataset, as_of=AS_OF, options=CompletionOptions(draws=200))
+    assert plain.interval_scale == 1.0
+    assert calibrated.interval_scale >= 1.0
+    a = plain.table.filter(pl.col("lag") <= 2, pl.col("service_category") != ALL)
+    b = calibrated.table.filter(pl.col("lag") <= 2, pl.col("service_category") != ALL)
+    width = lambda t: (t["ibnr_hi"] - t["ibnr_lo"]).to_numpy()  # noqa: E731
+    assert width(b) == pytest.approx(width(a) * calibrated.interval_scale, rel=1e-9, abs=1e-6)
+    assert b["ibnr"].to_numpy() == pytest.approx(a["ibnr"].to_numpy())
