@@ -22,8 +22,6 @@ from risk_stratification.targeting.optimize import (
 )
 from risk_stratification.targeting.programs import Program, parse_program
 
-import polars as pl
-
 
 def program(
     name: str,
@@ -255,7 +253,7 @@ def instances(draw):
     ]
     people = [f"P{k}" for k in range(n_people)]
     rows = []
-    for k, person in enumerate(people):
+    for person in people:
         for j in range(n_programs):
             if draw(st.booleans()):
                 net = float(draw(st.integers(-300, 1000)))
