@@ -79,6 +79,13 @@ def target(
             show_default=False,
         ),
     ] = None,
+    gaps: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of open care gaps (person_id, gap) to add to the reasons (e.g. from the quality measures).",
+            show_default=False,
+        ),
+    ] = None,
     contract: Annotated[
         str | None,
         typer.Option(
@@ -127,6 +134,7 @@ def target(
         progs = load_programs(programs) if programs else preset_programs()
         must = _people(must_include, "must-include")
         prev = _people(previous, "previous worklist")
+        open_gaps = _people(gaps, "care gaps")
         constraints = Constraints(
             budget=budget,
             equity_floors=(EquityFloor("dual"),) if dual_floor else (),
@@ -161,7 +169,7 @@ def target(
                     effect = contract_effect(spec, history, initiatives, base)
                 except VbcError as exc:  # the plan stands; only its contract view is missing
                     effect_problem = str(exc)
-            rows = worklist(plan, members, previous=prev)
+            rows = worklist(plan, members, previous=prev, gaps=open_gaps)
     except VbcError as exc:
         fail(exc)
     _print_plan(plan, used)

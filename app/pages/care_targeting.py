@@ -243,10 +243,30 @@ with tab_capacity:
             "Each value is measured by re-solving the MILP with the change (a MILP has no exact dual prices)."
         )
 with tab_list:
-    rows_out = worklist(plan, members)
+    up1, up2 = st.columns(2)
+    last = up1.file_uploader(
+        "The last plan's worklist (CSV): marks new members and tier changes",
+        type="csv",
+        key="tg_prev",
+    )
+    gap_file = up2.file_uploader(
+        "Open care gaps (CSV: person_id, gap), added to the reasons", type="csv", key="tg_gaps"
+    )
+    try:
+        rows_out = worklist(
+            plan,
+            members,
+            previous=pl.read_csv(last, infer_schema_length=0) if last is not None else None,
+            gaps=pl.read_csv(gap_file, infer_schema_length=0) if gap_file is not None else None,
+        )
+    except (VbcError, pl.exceptions.PolarsError) as exc:
+        st.error(f"Could not read the file: {exc}")
+        rows_out = worklist(plan, members)
     st.dataframe(
         rows_out.select(
             "priority",
+            "new_since_last_plan",
+            "tier_changed",
             "person_id",
             "program_label",
             "tier",

@@ -68,7 +68,7 @@ def test_vbc_target_and_the_targeting_page(in_workspace, tmp_path, monkeypatch):
     assert "plan value: expected net savings" in text and "optimality gap" in text
     assert "greedy top-N by predicted cost" in text and "one more care manager" in text
     assert "Effect on MSSP ENHANCED" in text and "Running HiGHS" not in text
-    rows = pl.read_csv(out)
+    rows = pl.read_csv(out, schema_overrides={"person_id": pl.String})
     assert rows.columns[: len(WORKLIST_COLUMNS)] == list(WORKLIST_COLUMNS)
     assert rows["person_id"].n_unique() == rows.height and rows["priority"].to_list() == list(
         range(1, rows.height + 1)
@@ -78,6 +78,40 @@ def test_vbc_target_and_the_targeting_page(in_workspace, tmp_path, monkeypatch):
 
     with in_workspace.store() as store:
         assert [s.name for s in list_plans(store)] == ["monday"]
+    # a week later: the last worklist marks who is new, open care gaps join the reasons
+    first = rows["person_id"][0]
+    pl.DataFrame({"person_id": [first], "gap": ["statin therapy"]}).write_csv(tmp_path / "gaps.csv")
+    rows.filter(pl.col("person_id") != first).with_columns(pl.lit("low").alias("tier")).write_csv(
+        tmp_path / "last.csv"
+    )
+    again = tmp_path / "again.csv"
+    result = runner.invoke(
+        app,
+        [
+            "target",
+            "default",
+            "--out",
+            str(again),
+            "--budget",
+            "200000",
+            "--dual-floor",
+            "--previous",
+            str(tmp_path / "last.csv"),
+            "--gaps",
+            str(tmp_path / "gaps.csv"),
+            "--assumptions",
+            str(msr),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    week = pl.read_csv(again, schema_overrides={"person_id": pl.String}).sort("person_id")
+    assert week.filter(pl.col("person_id") == first)["new_since_last_plan"].to_list() == [True]
+    assert (
+        "open care gaps: statin therapy" in week.filter(pl.col("person_id") == first)["reasons"][0]
+    )
+    others = week.filter(pl.col("person_id") != first)
+    assert not others["new_since_last_plan"].any()
+    assert others["tier_changed"].to_list() == (others["tier"] != "low").to_list()
     _errors_are_messages(tmp_path)
     # one test: the trained workspace is built once, whichever worker runs it
     _page_plans_reacts_and_closes_the_loop()

@@ -253,7 +253,7 @@ def instances(draw):
     ]
     people = [f"P{k}" for k in range(n_people)]
     rows = []
-    for _k, person in enumerate(people):
+    for person in people:
         for j in range(n_programs):
             if draw(st.booleans()):
                 net = float(draw(st.integers(-300, 1000)))
