@@ -136,6 +136,9 @@ def test_saved_scenario_reopens_after_a_reload(session):
     if "browser test scenario" not in _selected(choice):
         _pick(session, choice, "browser test scenario")
     session.act(session.button("Open scenario").click)
+    # opening reruns the page once more (st.rerun): wait for its visible result, then settle
+    session.page.get_by_text("Opened scenario").wait_for(timeout=60_000)
+    session.act(lambda: None, grace=1.0)
     session.check("after reopening")
     assert "Opened scenario browser test scenario" in session.page.inner_text("body")
     assert session.slider_value("Skilled nursing cost change") == "-0.25"
