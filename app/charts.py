@@ -29,7 +29,12 @@ def pmpm_by_category_chart(pmpm: pl.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("year:N", title="Year"),
             y=alt.Y("pmpm:Q", title="Paid PMPM ($)", axis=alt.Axis(format="$,.0f")),
-            color=alt.Color("service_category:N", title="Service category", sort=CATEGORY_ORDER),
+            color=alt.Color(
+                "service_category:N",
+                title="Service category",
+                sort=CATEGORY_ORDER,
+                legend=alt.Legend(labelLimit=260),
+            ),
             order=alt.Order("service_category:N"),
             tooltip=[
                 alt.Tooltip("year:N"),
@@ -138,7 +143,7 @@ def segment_mix_chart(mix: pl.DataFrame) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("members:Q", title="Members"),
-            y=alt.Y("segment:N", sort="-x", title=None),
+            y=alt.Y("segment:N", sort="-x", title="Payment segment"),
             tooltip=[
                 "segment",
                 "members",
@@ -151,14 +156,14 @@ def segment_mix_chart(mix: pl.DataFrame) -> alt.Chart:
 
 def top_hcc_chart(top: pl.DataFrame) -> alt.Chart:
     data = top.with_columns(
-        (pl.col("hcc") + " " + pl.col("label").fill_null("").str.slice(0, 45)).alias("name")
+        (pl.col("hcc") + " " + pl.col("label").fill_null("")).alias("name")
     ).to_pandas()
     return (
         alt.Chart(data, title="Most prevalent payment HCCs")
         .mark_bar()
         .encode(
             x=alt.X("prevalence:Q", title="Share of members", axis=alt.Axis(format="%")),
-            y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=360)),
+            y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=600)),
             tooltip=[
                 "hcc",
                 "label",
@@ -214,19 +219,32 @@ def settlement_waterfall_chart(waterfall: pl.DataFrame, title: str) -> alt.Chart
 
 
 def settlement_comparison_chart(comparison: pl.DataFrame) -> alt.Chart:
-    """Bars: each contract's settlement (positive paid to the provider, negative owed)."""
+    """Bars: each contract's settlement (positive paid to the provider, negative owed), each
+    labelled with its amount, so a contract settling to $0 still shows; when every contract
+    settles to $0 the title says so and why that happens."""
     data = comparison.with_columns(
         pl.when(pl.col("settlement") >= 0)
         .then(pl.lit("paid to the provider"))
         .otherwise(pl.lit("owed by the provider"))
         .alias("direction")
     ).to_pandas()
-    return (
-        alt.Chart(data, title="Settlement by contract")
+    title: alt.TitleParams | str = "Settlement by contract"
+    if (comparison["settlement"].abs() < 0.5).all():
+        title = alt.TitleParams(
+            "Settlement by contract: every contract settles to $0",
+            subtitle=[
+                "Savings or losses fall inside each contract's minimum savings/loss rate,",
+                "or the losses are not shared (one-sided). See the savings rate in the table.",
+            ],
+        )
+    y = alt.Y("contract:N", sort=None, title=None, axis=alt.Axis(labelLimit=400))
+    x = alt.X("settlement:Q", title="Settlement ($)", axis=alt.Axis(format="$,.3s"))
+    bars = (
+        alt.Chart(data, title=title)
         .mark_bar()
         .encode(
-            y=alt.Y("contract:N", sort=None, title=None, axis=alt.Axis(labelLimit=260)),
-            x=alt.X("settlement:Q", title="Settlement ($)", axis=alt.Axis(format="$,.3s")),
+            y=y,
+            x=x,
             color=alt.Color(
                 "direction:N",
                 scale=alt.Scale(
@@ -234,6 +252,7 @@ def settlement_comparison_chart(comparison: pl.DataFrame) -> alt.Chart:
                     range=["#54a24b", "#e45756"],
                 ),
                 title=None,
+                legend=alt.Legend(orient="bottom"),
             ),
             tooltip=[
                 alt.Tooltip("contract:N"),
@@ -242,6 +261,12 @@ def settlement_comparison_chart(comparison: pl.DataFrame) -> alt.Chart:
             ],
         )
     )
+    labels = (
+        alt.Chart(data)
+        .mark_text(align="left", dx=4, fontSize=11)
+        .encode(y=y, x=x, text=alt.Text("settlement:Q", format="$,.0f"))
+    )
+    return bars + labels
 
 
 TIER_ORDER = ["highest", "high", "rising", "moderate", "low"]
@@ -263,7 +288,7 @@ def tier_chart(summary: pl.DataFrame) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("tier:N", sort=TIER_ORDER, title=None),
+            y=alt.Y("tier:N", sort=TIER_ORDER, title="Tier"),
             x=alt.X("value:Q", title=None),
             color=alt.Color(
                 "tier:N", sort=TIER_ORDER, legend=None, scale=alt.Scale(scheme="reds", reverse=True)
@@ -272,11 +297,11 @@ def tier_chart(summary: pl.DataFrame) -> alt.Chart:
         )
     )
     return alt.hconcat(
-        base.transform_filter(alt.datum.measure == "Members").properties(
-            title="Members by tier", width=260
-        ),
+        base.transform_filter(alt.datum.measure == "Members")
+        .encode(x=alt.X("value:Q", title="Members"))
+        .properties(title="Members by tier", width=260),
         base.transform_filter(alt.datum.measure == "Share of predicted cost")
-        .encode(x=alt.X("value:Q", title=None, axis=alt.Axis(format="%")))
+        .encode(x=alt.X("value:Q", title="Share of predicted cost (%)", axis=alt.Axis(format="%")))
         .properties(title="Share of predicted cost", width=260),
     )
 
@@ -454,11 +479,24 @@ def tornado_chart(bars: pl.DataFrame, base: float) -> alt.Chart:
         .to_pandas()
     )
     order = bars["assumption"].to_list()
-    return (
-        alt.Chart(data, title="What moves the settlement (one assumption at a time)")
+    flat = bool(
+        ((bars["settlement_low"] - base).abs().max() or 0) < 0.5
+        and ((bars["settlement_high"] - base).abs().max() or 0) < 0.5
+    )
+    title: alt.TitleParams | str = "What moves the settlement (one assumption at a time)"
+    if flat:
+        title = alt.TitleParams(
+            "What moves the settlement: no assumption moves it",
+            subtitle=[
+                f"Each assumption at its low and high value still settles at ${base:,.0f}:",
+                "the result stays inside the minimum savings/loss rate (or losses are not shared).",
+            ],
+        )
+    chart = (
+        alt.Chart(data, title=title)
         .mark_bar()
         .encode(
-            y=alt.Y("assumption:N", sort=order, title=None),
+            y=alt.Y("assumption:N", sort=order, title=None, axis=alt.Axis(labelLimit=300)),
             x=alt.X("settlement:Q", title="Settlement ($)", axis=alt.Axis(format="$,.3s")),
             x2="base:Q",
             color=alt.Color(
@@ -469,6 +507,12 @@ def tornado_chart(bars: pl.DataFrame, base: float) -> alt.Chart:
             tooltip=["assumption:N", "case:N", alt.Tooltip("settlement:Q", format="$,.0f")],
         )
     )
+    base_rule = (
+        alt.Chart(pl.DataFrame({"base": [base]}).to_pandas())
+        .mark_rule(color="black", strokeDash=[4, 3])
+        .encode(x="base:Q")
+    )
+    return chart + base_rule
 
 
 def frontier_chart(frontier: pl.DataFrame, options: pl.DataFrame) -> alt.Chart:

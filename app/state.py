@@ -1,6 +1,11 @@
-"""Workspace and dataset shared by the pages, with cached, progress-reporting loads."""
+"""Workspace and dataset shared by the pages, with cached, progress-reporting loads, and the
+first launch that fills every page."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -11,32 +16,164 @@ from modeling.synth import generate
 from modeling.synth.defaults import DEFAULT_PANEL
 from modeling.workspace import DEFAULT_DATASET, Workspace
 
+# A workspace whose first launch has started and not finished holds this file; the next launch
+# resumes it (the steps already done are skipped).
+FIRST_LAUNCH_MARKER = ".first_launch_in_progress"
+
 
 def workspace() -> Workspace:
     return Workspace.default()
 
 
+@dataclass(frozen=True)
+class LaunchStep:
+    """One step of the first launch and its measured cost, in seconds per 10,000 members of the
+    default panel on the project's 2-core machine (timed on 2026-12-01 for the 20,000-member
+    default panel: see "Browser" in benchmarks/RESULTS.md). The estimate shown starts from these
+    figures and is rescaled by how fast this machine actually goes once the first step has run."""
+
+    key: str
+    label: str
+    seconds_per_10k: float
+
+
+LAUNCH_STEPS = (
+    LaunchStep("panel", "generating the default synthetic panel", 14.5),
+    LaunchStep("core", "deriving the core tables (member months, claim lines, conditions)", 6.0),
+    LaunchStep("models", "training the risk models (cost, admission, ED, top 5%)", 20.0),
+    LaunchStep("scores", "scoring the panel (risk models, CMS-HCC, recapture gaps)", 1.5),
+    LaunchStep("contracts", "settling the default contracts", 1.5),
+)
+
+
+class LaunchClock:
+    """Progress of the first launch over its steps, with a remaining-time estimate: the measured
+    step costs (``LAUNCH_STEPS``), scaled by the speed observed so far."""
+
+    def __init__(
+        self,
+        members: int,
+        report: Callable[[float, str], None],
+        *,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
+        self.expected = {s.key: s.seconds_per_10k * members / 10_000 for s in LAUNCH_STEPS}
+        self.total = sum(self.expected.values())
+        self.report = report
+        self.clock = clock
+        self.started = clock()
+        self.done = 0.0  # expected seconds of the work finished
+
+    def estimate_left(self) -> float:
+        """Seconds left: the measured cost of the work not done yet, times how much slower (or
+        faster) than measured this machine has gone so far (once 2 s have passed)."""
+        elapsed = self.clock() - self.started
+        if self.done <= 0 or elapsed < 2:
+            return self.total - self.done
+        return (self.total - self.done) * elapsed / self.done
+
+    def step(self, key: str, fraction: float, detail: str = "") -> None:
+        """Tell the display that step ``key`` is ``fraction`` done (``detail``: what it does now)."""
+        index = next(i for i, s in enumerate(LAUNCH_STEPS) if s.key == key)
+        before = sum(self.expected[s.key] for s in LAUNCH_STEPS[:index])
+        self.done = before + self.expected[key] * min(max(fraction, 0.0), 1.0)
+        left = self.estimate_left()
+        text = (
+            f"Step {index + 1} of {len(LAUNCH_STEPS)}: {LAUNCH_STEPS[index].label}"
+            + (f" — {detail}" if detail else "")
+            + f" · about {_seconds(left)} left"
+        )
+        self.report(self.done / self.total, text)
+
+
+def _seconds(s: float) -> str:
+    s = max(5, round(s / 5) * 5)
+    return f"{s} s" if s < 90 else f"{s / 60:.0f} min"
+
+
+def first_launch_pending(ws: Workspace) -> bool:
+    return DEFAULT_DATASET not in ws.dataset_names() or (ws.path / FIRST_LAUNCH_MARKER).is_file()
+
+
+def run_first_launch(ws: Workspace) -> None:
+    """Fill the default workspace so that every page has something to show: the default panel
+    generated, its core derived, the risk models trained, registered and scored, the CMS-HCC
+    scores and gaps computed and the default contracts settled (the results stay in this server's
+    caches; the panel, the core and the models stay on disk). One progress display, with the time
+    left. A step that cannot run on the data (e.g. training on fewer than three years) is said
+    and skipped; the page concerned then says what to do."""
+    ws.path.mkdir(parents=True, exist_ok=True)
+    (ws.path / FIRST_LAUNCH_MARKER).write_text("started\n")
+    total = LaunchClock(DEFAULT_PANEL.members, lambda f, t: None).total
+    with st.status(
+        f"First launch: preparing the default workspace ({DEFAULT_PANEL.members:,} members, "
+        f"{DEFAULT_PANEL.years} years) — about {_seconds(total)} on a 2-core machine; later launches open in seconds.",
+        expanded=True,
+    ) as status:
+        bar = st.progress(0.0, text="starting")
+        clock = LaunchClock(DEFAULT_PANEL.members, lambda f, t: bar.progress(min(f, 1.0), text=t))
+        skipped = _launch_steps(ws, clock)
+        for note in skipped:
+            status.write(note)
+        bar.progress(1.0, text=f"Done in {clock.clock() - clock.started:.0f} s")
+        status.update(label="Default workspace ready", state="complete", expanded=bool(skipped))
+    (ws.path / FIRST_LAUNCH_MARKER).unlink(missing_ok=True)
+
+
+def _launch_steps(ws: Workspace, clock: LaunchClock) -> list[str]:
+    from modeling.core.panel import Panel
+
+    clock.step("panel", 0.0)
+    ds = ws.ensure_default_dataset(
+        lambda folder: generate(
+            DEFAULT_PANEL,
+            folder,
+            progress=lambda done, n: clock.step("panel", done / n, f"chunk {done} of {n}"),
+        )
+    )
+    clock.step("core", 0.0)
+    Panel.of(ds, progress=lambda msg: clock.step("core", 0.5, msg)).materialize()
+    skipped: list[str] = []
+    clock.step("models", 0.0)
+    try:
+        trained, version = _ensure_models(ws, ds, lambda msg: clock.step("models", 0.5, msg))
+        clock.step("scores", 0.0, "risk models")
+        risk_scores(ds, trained, version)
+    except VbcError as exc:
+        skipped.append(f"Risk models not trained: {exc}")
+    try:
+        clock.step("scores", 0.4, "CMS-HCC")
+        warm_risk_adjustment(ds)
+        dataset_overview(ds)
+        clock.step("contracts", 0.0)
+        settle_default_contracts(ds)
+    except VbcError as exc:
+        skipped.append(f"Not precomputed: {exc}")
+    clock.step("contracts", 1.0)
+    return skipped
+
+
+def _ensure_models(ws: Workspace, ds: Dataset, say: Callable[[str], None]):
+    from risk_stratification.ml.pipeline import load_registered, register, train
+
+    with ws.store(read_only=True) as store:
+        try:
+            return load_registered(store)
+        except VbcError:
+            pass
+    trained = train(ds, progress=say)
+    with ws.store() as store:
+        register(trained, store)
+        return load_registered(store)
+
+
 def active_dataset() -> Dataset:
-    """The dataset chosen in the sidebar; on first launch, the default synthetic panel is generated."""
+    """The dataset chosen in the sidebar; on first launch the default workspace is filled
+    (``run_first_launch``)."""
     ws = workspace()
+    if first_launch_pending(ws):
+        run_first_launch(ws)
     names = ws.dataset_names()
-    if DEFAULT_DATASET not in names:
-        with st.status(
-            f"First launch: generating the default synthetic panel ({DEFAULT_PANEL.members:,} members, {DEFAULT_PANEL.years} years)...",
-            expanded=True,
-        ) as status:
-            bar = st.progress(0.0, text="simulating members")
-            ws.ensure_default_dataset(
-                lambda folder: generate(
-                    DEFAULT_PANEL,
-                    folder,
-                    progress=lambda done, total: bar.progress(
-                        done / total, text=f"chunk {done} of {total}"
-                    ),
-                )
-            )
-            status.update(label="Default panel ready", state="complete", expanded=False)
-        names = ws.dataset_names()
     current = st.session_state.get("dataset") or ws.active_dataset_name()
     choice = st.sidebar.selectbox(
         "Dataset", names, index=names.index(current) if current in names else 0
@@ -85,3 +222,224 @@ def cached_gaps(path: str, content_hash: str, year: int, base_rate: float):
     from risk_stratification.hcc.gaps import recapture_gaps
 
     return recapture_gaps(Dataset(path), year, annual_base_rate=base_rate)
+
+
+DEFAULT_BASE_RATE = 12_000.0  # the Risk adjustment page's starting base rate, $ per point
+
+
+def warm_risk_adjustment(ds: Dataset) -> None:
+    """What the Risk adjustment and Overview pages show first: CMS-HCC scores of the latest
+    scorable payment year (and the year the Overview's latest year feeds), recapture gaps."""
+    from risk_stratification.hcc.panel import scorable_payment_years
+
+    years = scorable_payment_years(ds)
+    if years:
+        panel_scores(ds, years[-1])
+        cached_gaps(str(ds.path), ds.manifest["content_hash"], years[-1], DEFAULT_BASE_RATE)
+    latest = dataset_overview(ds).summary["year"].max()
+    mean_risk_score(ds, int(latest) + 1)
+
+
+@st.cache_data(show_spinner="Scoring the panel with the risk models...", max_entries=4)
+def _risk_scores(path: str, content_hash: str, model_version: int, _trained):
+    """Cached on the dataset's content and the model's version (the model itself, unhashable, is
+    the one registered under that version)."""
+    from risk_stratification.ml.pipeline import score
+
+    return score(Dataset(path), _trained)
+
+
+def risk_scores(ds: Dataset, trained, version: int):
+    """The panel scored by the registered risk model ``version`` (cached)."""
+    return _risk_scores(str(ds.path), ds.manifest["content_hash"], version, trained)
+
+
+@st.cache_resource(
+    show_spinner="Reading the panel's expenditures and risk scores...", max_entries=4
+)
+def _contract_history(path: str, content_hash: str):
+    from contracts.history import panel_history
+
+    return panel_history(Dataset(path))
+
+
+def contract_history(ds: Dataset):
+    """The panel's expenditure and risk history that every contract is settled on (cached)."""
+    return _contract_history(str(ds.path), ds.manifest["content_hash"])
+
+
+@st.cache_data(show_spinner="Scoring the panel with CMS-HCC to price the premium...")
+def _payment_score(path: str, content_hash: str, year: int) -> float | None:
+    from contracts.history import mean_payment_score
+
+    return mean_payment_score(Dataset(path), year)
+
+
+def with_payment_scores(ds: Dataset, history, specs):
+    """``history`` with the mean CMS payment scores the contracts ``specs`` need (cached)."""
+    from contracts.projection import payment_score_years
+
+    return history.with_payment_scores(
+        {
+            y: _payment_score(str(ds.path), ds.manifest["content_hash"], y)
+            for y in payment_score_years(specs)
+        }
+    )
+
+
+def default_contract_names(performance_year: int, available: list[str]) -> list[str]:
+    """The contracts the Contracts page compares first: MSSP BASIC A and E and ENHANCED."""
+    wanted = (
+        f"mssp-basic-a-{performance_year}",
+        f"mssp-basic-e-{performance_year}",
+        f"mssp-enhanced-{performance_year}",
+    )
+    return [n for n in wanted if n in available]
+
+
+def settle_default_contracts(ds: Dataset) -> list:
+    """Settle the Contracts page's first view (the default contracts of the projected year,
+    default assumptions); warms the caches it reads."""
+    from contracts.projection import parse_assumptions, project
+    from contracts.specs import preset, preset_names
+
+    history = contract_history(ds)
+    year = history.years[-1] + 1
+    specs = [preset(n) for n in default_contract_names(year, preset_names())]
+    history = with_payment_scores(ds, history, specs)
+    assumptions = parse_assumptions({})
+    return [project(spec, history, assumptions) for spec in specs]
+
+
+# --- engine results cached by their inputs (warm pages re-read them instead of recomputing) ---
+
+
+def dataset_problems(ds: Dataset) -> list[str]:
+    """``Dataset.verify()``, re-run only when a table file's size or modification time changes."""
+    stamp = []
+    for entry in ds.manifest["tables"].values():
+        f = ds.path / entry["file"]
+        stat = f.stat() if f.exists() else None
+        stamp.append(
+            (entry["file"], stat.st_size if stat else -1, stat.st_mtime_ns if stat else -1)
+        )
+    return _dataset_problems(str(ds.path), ds.manifest["content_hash"], tuple(stamp))
+
+
+@st.cache_data(show_spinner="Checking the files against the manifest...", max_entries=8)
+def _dataset_problems(path: str, content_hash: str, stamp: tuple) -> list[str]:
+    return Dataset(path).verify()
+
+
+def registered_model():
+    """The workspace's latest registered risk model and its version, or (None, None)."""
+    from risk_stratification.ml.pipeline import MODEL_NAME
+
+    ws = workspace()
+    with ws.store(read_only=True) as store:
+        versions = [m.version for m in store.list_models() if m.name == MODEL_NAME]
+    if not versions:
+        return None, None
+    return _registered_model(str(ws.path), max(versions)), max(versions)
+
+
+@st.cache_resource(show_spinner="Loading the registered risk model...", max_entries=4)
+def _registered_model(workspace_path: str, version: int):
+    from risk_stratification.ml.pipeline import load_registered
+
+    with Workspace.at(workspace_path).store(read_only=True) as store:
+        return load_registered(store, version)[0]
+
+
+@st.cache_data(show_spinner="Explaining predicted cost (SHAP on a sample)...", max_entries=4)
+def _importance(path: str, content_hash: str, version: int, feature_year: int, _trained):
+    from risk_stratification.ml.pipeline import importance
+
+    return importance(Dataset(path), _trained, feature_year=feature_year)
+
+
+def model_importance(ds: Dataset, trained, version: int, feature_year: int):
+    """Mean |SHAP| of predicted cost on a sample of the panel (cached per model version)."""
+    return _importance(str(ds.path), ds.manifest["content_hash"], version, feature_year, trained)
+
+
+def _contract_key(ds: Dataset, spec, assumptions) -> tuple[str, str, str, str]:
+    import json
+
+    from contracts.specs import spec_to_dict
+
+    return (
+        str(ds.path),
+        ds.manifest["content_hash"],
+        json.dumps(spec_to_dict(spec), sort_keys=True, default=str),
+        assumptions.model_dump_json(),
+    )
+
+
+@st.cache_resource(show_spinner="Simulating performance years...", max_entries=32)
+def _simulation(key, uncertainty, draws, seed, model_version, _args):
+    from contracts.simulation import Uncertainty, simulate
+
+    spec, history, assumptions, projection, members = _args
+    return simulate(
+        spec,
+        history,
+        assumptions,
+        None
+        if uncertainty is None
+        else Uncertainty(
+            trend_sd=uncertainty[0], attribution_sd=uncertainty[1], quality_sd=uncertainty[2]
+        ),
+        draws=draws,
+        seed=seed,
+        projection=projection,
+        members=members,
+        **({} if uncertainty is not None else {"break_even_sample": 0}),
+    )
+
+
+def simulation(ds: Dataset, projection, history, assumptions, uncertainty, *, draws, seed, **kw):
+    """``contracts.simulation.simulate`` of ``projection``'s contract, cached on the dataset, the
+    contract, the assumptions and the simulation's own inputs. ``uncertainty`` is
+    (trend sd, attribution sd, quality sd), or None for the simulator's defaults without the
+    break-even distribution (the risk-level comparison)."""
+    key = _contract_key(ds, projection.spec, assumptions)
+    members, version = kw.get("members"), kw.get("model_version")
+    return _simulation(
+        key,
+        uncertainty,
+        int(draws),
+        int(seed),
+        version,
+        (projection.spec, history, assumptions, projection, members),
+    )
+
+
+@st.cache_resource(show_spinner="Moving one assumption at a time...", max_entries=16)
+def _sensitivity(key, what: str, _args):
+    from contracts.simulation import tornado, two_way_grid
+
+    spec, history, assumptions = _args
+    return (tornado if what == "tornado" else two_way_grid)(spec, history, assumptions)
+
+
+def sensitivity(ds: Dataset, spec, history, assumptions, what: str):
+    """The tornado (``what="tornado"``) or the two-way grid (``"two_way"``), cached by inputs."""
+    return _sensitivity(_contract_key(ds, spec, assumptions), what, (spec, history, assumptions))
+
+
+@st.cache_resource(show_spinner="Choosing the risk level...", max_entries=16)
+def _risk_level(keys, limit: float, _results):
+    from contracts.simulation import choose_risk_level
+
+    return choose_risk_level(list(_results), limit)
+
+
+def risk_level(ds: Dataset, projections, history, assumptions, *, draws, seed, limit):
+    """The contracts' simulations on the same years and the best option and mix within the CVaR
+    ``limit`` (``contracts.simulation.choose_risk_level``), cached by inputs."""
+    results = [
+        simulation(ds, p, history, assumptions, None, draws=draws, seed=seed) for p in projections
+    ]
+    keys = tuple(_contract_key(ds, p.spec, assumptions) for p in projections)
+    return _risk_level((keys, int(draws), int(seed)), float(limit), tuple(results))

@@ -16,13 +16,21 @@ from app.charts import (
 from app.export import csv_text
 from app.format import money
 from app.reports.contracts import settlement_table, simulation_markdown
-from app.state import active_dataset, workspace
+from app.state import (
+    active_dataset,
+    contract_history,
+    default_contract_names,
+    risk_level,
+    sensitivity,
+    simulation,
+    with_payment_scores,
+    workspace,
+)
+from app.tables import scroll_hint
 from contracts.care_plans import list_plans, load_plan, plan_initiatives, with_plan
-from contracts.history import mean_payment_score, panel_history
 from contracts.projection import (
     comparison,
     parse_assumptions,
-    payment_score_years,
     project,
     settlement_lines,
 )
@@ -37,11 +45,7 @@ from contracts.scenarios import (
 )
 from contracts.simulation import (
     Uncertainty,
-    choose_risk_level,
     histogram,
-    simulate,
-    tornado,
-    two_way_grid,
 )
 from contracts.specs import parse_spec, preset, preset_names, spec_to_dict
 from modeling.dataset import Dataset
@@ -51,15 +55,8 @@ st.title("Contracts")
 ds = active_dataset()
 
 
-@st.cache_resource(
-    show_spinner="Reading the panel's expenditures and risk scores...", max_entries=4
-)
-def history_for(path: str, content_hash: str):
-    return panel_history(Dataset(path))
-
-
 try:
-    history = history_for(str(ds.path), ds.manifest["content_hash"])
+    history = contract_history(ds)
 except VbcError as exc:
     st.error(str(exc))
     st.stop()
@@ -101,11 +98,7 @@ year = top[0].selectbox(
     help=f"{history.years[0]}-{history.years[-1]}: settled on actual expenditures; {years[-1]}: projected from {history.years[-1]}.",
 )
 available = [n for n in preset_names() if n.endswith(f"-{year}")]
-default = [
-    n
-    for n in (f"mssp-basic-a-{year}", f"mssp-basic-e-{year}", f"mssp-enhanced-{year}")
-    if n in available
-]
+default = default_contract_names(year, available)
 if "c_presets" not in ss or any(n not in available for n in ss["c_presets"]):
     ss["c_presets"] = default
 chosen_presets = top[1].multiselect(
@@ -178,7 +171,12 @@ quality_source = a1.radio(
 )
 measured = None
 if quality_source == "Entered":
-    meets = a1.checkbox("Meets the quality performance standard", value=True, key="a_meets")
+    meets = a1.checkbox(
+        "Meets the quality performance standard",
+        value=True,
+        key="a_meets",
+        help="The contract's quality performance standard is met (e.g. MSSP's, 42 CFR 425.512).",
+    )
     meets_alternative = False
 else:
     measured = measured_quality_for(
@@ -269,17 +267,7 @@ if not specs:
     st.stop()
 
 
-@st.cache_data(show_spinner="Scoring the panel with CMS-HCC to price the premium...")
-def payment_score_for(path: str, content_hash: str, year: int) -> float | None:
-    return mean_payment_score(Dataset(path), year)
-
-
-history = history.with_payment_scores(
-    {
-        y: payment_score_for(str(ds.path), ds.manifest["content_hash"], y)
-        for y in payment_score_years(specs)
-    }
-)
+history = with_payment_scores(ds, history, specs)
 projections, problems = [], []
 for spec in specs:
     try:
@@ -293,8 +281,15 @@ if not projections:
 
 st.subheader("Side by side")
 table = comparison(projections)
-left, right = st.columns([3, 2])
-left.dataframe(
+for start in range(0, len(projections), 4):  # each contract's settlement, in words a leader reads
+    for column, p in zip(st.columns(4), projections[start : start + 4], strict=False):
+        column.metric(
+            p.spec.name,
+            money(p.settlement.amount),
+            help=f"{p.mode.capitalize()} settlement of performance year {p.spec.performance_year} "
+            "(positive: paid to the provider; negative: owed by the provider).",
+        )
+st.dataframe(
     table,
     hide_index=True,
     use_container_width=True,
@@ -315,7 +310,8 @@ left.dataframe(
         ),
     },
 )
-right.altair_chart(settlement_comparison_chart(table), use_container_width=True)
+scroll_hint(table, fits=7)
+st.altair_chart(settlement_comparison_chart(table), use_container_width=True)
 st.download_button(
     "Download every settlement line (CSV)",
     csv_text(settlement_lines(projections)),
@@ -393,15 +389,16 @@ def distribution(chosen, assumptions):
         help="Otherwise each member's cost spreads like the panel's own costs within their enrollment type.",
     ):
         members = model_members(str(ds.path), ds.manifest["content_hash"], version)
-    result = simulate(
-        chosen.spec,
+    result = simulation(
+        ds,
+        chosen,
         history,
         assumptions,
-        u,
+        (u.trend_sd, u.attribution_sd, u.quality_sd),
         draws=int(draws),
         seed=int(seed),
-        projection=chosen,
         members=members,
+        model_version=version if members is not None else None,
     )
     s = result.summary()
     if measured is not None and not measured.meets_quality_standard:
@@ -459,10 +456,10 @@ def distribution(chosen, assumptions):
         ),
         use_container_width=True,
     )
-    sensitivity = tornado(chosen.spec, history, assumptions)
-    b.altair_chart(tornado_chart(sensitivity.bars, sensitivity.base), use_container_width=True)
+    swings = sensitivity(ds, chosen.spec, history, assumptions, "tornado")
+    b.altair_chart(tornado_chart(swings.bars, swings.base), use_container_width=True)
     with st.expander("Two-way: cost trend x inpatient initiative (deterministic settlement)"):
-        grid = two_way_grid(chosen.spec, history, assumptions)
+        grid = sensitivity(ds, chosen.spec, history, assumptions, "two_way")
         wide = grid.with_columns(
             pl.format("{}%", (pl.col("inpatient_effect") * 100).round(0).cast(pl.Int64)).alias(
                 "inpatient"
@@ -486,7 +483,7 @@ def distribution(chosen, assumptions):
     )
     st.download_button(
         "Download the one-page summary (Markdown)",
-        simulation_markdown(result, sensitivity.bars),
+        simulation_markdown(result, swings.bars),
         file_name="simulation_summary.md",
         mime="text/markdown",
     )
@@ -556,20 +553,10 @@ def risk_levels(projections, assumptions):
     )
     draws = c[1].selectbox("Scenarios per option", [1_000, 2_000, 5_000], index=1, key="r_draws")
     seed = c[2].number_input("Seed", 0, 10_000, 1, key="r_seed")
-    results = [
-        simulate(
-            p.spec,
-            history,
-            assumptions,
-            draws=int(draws),
-            seed=int(seed),
-            projection=p,
-            break_even_sample=0,
-        )
-        for p in projections
-    ]
-    choice = choose_risk_level(results, float(limit))
-    a, b = st.columns([2, 3])
+    choice = risk_level(
+        ds, projections, history, assumptions, draws=draws, seed=seed, limit=float(limit)
+    )
+    a, b = st.container(), st.container()  # the options table needs the full width
     a.dataframe(
         choice.options,
         hide_index=True,

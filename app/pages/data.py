@@ -8,7 +8,8 @@ import streamlit as st
 
 from app.charts import cclf_lines_chart, quality_chart
 from app.export import csv_text
-from app.state import active_dataset, workspace
+from app.state import active_dataset, dataset_problems, workspace
+from app.tables import scroll_hint
 from app.uploads import allowed_roots, save_uploads, server_folder
 from modeling.errors import VbcError
 from modeling.ingest.canonical import ingest_canonical, validate_dataset, write_quality
@@ -59,7 +60,7 @@ st.dataframe(
 )
 with st.expander("Source"):
     st.json(manifest["source"])
-problems = ds.verify()
+problems = dataset_problems(ds)
 if problems:
     st.error("The files do not match the manifest:\n\n" + "\n".join(f"- {p}" for p in problems))
 
@@ -138,6 +139,7 @@ if cclf is not None:
     with st.expander("Per-file report"):
         files_frame = pl.DataFrame(cclf["files"], infer_schema_length=None)
         st.dataframe(files_frame, hide_index=True, use_container_width=True)
+        scroll_hint(files_frame)
         st.download_button(
             "Download the per-file report (CSV)",
             csv_text(files_frame),

@@ -6,6 +6,7 @@ import streamlit as st
 from app.charts import pmpm_by_category_chart, utilization_chart
 from app.export import csv_text
 from app.state import active_dataset, dataset_overview, mean_risk_score
+from app.tables import scroll_hint
 
 st.title("Population overview")
 ds = active_dataset()
@@ -35,7 +36,9 @@ def delta(key: str, fmt: str):
     return fmt.format(row[key] - prev_row[key])
 
 
-c = st.columns(6)
+# twelve figures in three rows of four, so that no label is cut short
+grid = [cell for _ in range(3) for cell in st.columns(4)]
+c = grid[:6]
 c[0].metric("Members", f"{row['members']:,}", delta("members", "{:+,}"))
 c[1].metric("Member months", f"{row['member_months']:,}")
 c[2].metric(
@@ -69,7 +72,7 @@ c[5].metric(
     delta("ed_visits_per_1000", "{:+,.0f}"),
     delta_color="inverse",
 )
-c = st.columns(6)
+c = grid[6:]
 c[0].metric(
     "30-day readmission rate",
     f"{row['readmission_rate']:.1%}" if row["readmission_rate"] is not None else "-",
@@ -130,6 +133,7 @@ st.dataframe(
         "joint_replacements_per_1000": number("Joint repl. /1,000", format="%.1f"),
     },
 )
+scroll_hint(table)
 wide = pmpm.pivot(on="year", index="service_category", values="pmpm").sort("service_category")
 st.subheader("PMPM by service category")
 st.dataframe(

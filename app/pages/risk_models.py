@@ -9,19 +9,22 @@ import streamlit as st
 from app.charts import calibration_chart, capture_chart, monthly_history_chart, tier_chart
 from app.export import csv_text
 from app.reports.risk import evaluation_markdown
-from app.state import active_dataset, cached_gaps, workspace
-from modeling.dataset import Dataset
+from app.state import (
+    active_dataset,
+    cached_gaps,
+    model_importance,
+    registered_model,
+    risk_scores,
+    workspace,
+)
+from app.tables import scroll_hint
 from modeling.errors import VbcError
 from modeling.marts.pmpm import monthly_spend
 from risk_stratification.ml.models import MODEL_LABELS
 from risk_stratification.ml.pipeline import (
-    TrainedRisk,
     data_years,
     explain,
-    importance,
-    load_registered,
     register,
-    score,
     train,
 )
 from risk_stratification.ml.tiers import TIERS, TierPolicy, assign_tiers, tier_summary
@@ -30,15 +33,7 @@ st.title("Risk stratification")
 ds = active_dataset()
 
 
-def registered():
-    with workspace().store(read_only=True) as store:
-        try:
-            return load_registered(store)
-        except VbcError:
-            return None, None
-
-
-trained, version = registered()
+trained, version = registered_model()
 with st.sidebar.expander("Models", expanded=trained is None):
     if trained is not None:
         st.caption(
@@ -62,15 +57,8 @@ if trained is None:
     st.stop()
 
 
-@st.cache_data(show_spinner="Scoring the panel with the risk models...", max_entries=4)
-def scored_panel(path: str, content_hash: str, model_version: int, _trained: TrainedRisk):
-    """Cached on the dataset's content and the model's version (the model itself, unhashable, is
-    the one registered under that version)."""
-    return score(Dataset(path), _trained)
-
-
 try:
-    scored = scored_panel(str(ds.path), ds.manifest["content_hash"], version, trained)
+    scored = risk_scores(ds, trained, version)
 except VbcError as exc:
     st.error(str(exc))
     st.stop()
@@ -185,6 +173,7 @@ with tab_list:
             "cost_total": st.column_config.NumberColumn("Cost last year", format="dollar"),
         },
     )
+    scroll_hint(shown)
     st.download_button(
         "Download the list (CSV)",
         csv_text(shown),
@@ -292,12 +281,13 @@ with tab_model:
     st.altair_chart(capture_chart(e.summary, MODEL_LABELS), use_container_width=True)
     with st.expander("By age band, sex, dual status and HCC count"):
         st.dataframe(e.groups, hide_index=True, use_container_width=True)
+        scroll_hint(e.groups)
     if e.readmission is not None:
         with st.expander("30-day readmission at discharge vs the LACE index"):
             st.dataframe(e.readmission, hide_index=True, use_container_width=True)
     with st.expander("What drives predicted cost (mean |SHAP| on a sample of the panel)"):
         st.dataframe(
-            importance(ds, trained, feature_year=year - 1).head(20),
+            model_importance(ds, trained, version, year - 1).head(20),
             hide_index=True,
             use_container_width=True,
         )

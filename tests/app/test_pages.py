@@ -171,7 +171,9 @@ def test_contract_chart_specs():
     cmp = pl.DataFrame(
         {"contract": ["a", "b"], "settlement": [1.0, -2.0], "savings_rate": [0.01, -0.02]}
     )
-    assert settlement_comparison_chart(cmp).to_dict()["encoding"]["x"]["field"] == "settlement"
+    layers = settlement_comparison_chart(cmp).to_dict()["layer"]
+    assert [layer["encoding"]["x"]["field"] for layer in layers] == ["settlement"] * 2
+    assert layers[1]["mark"]["type"] == "text"  # every bar labelled with its amount
 
 
 def test_risk_stratification_page_trains_scores_filters_and_explains(
