@@ -108,7 +108,11 @@ def test_methods_follow_the_thresholds(done, three_year_dataset):
 
 def test_reserves_and_intervals_are_coherent(done):
     t = done.table.filter(pl.col("service_category") != ALL)
-    assert (t["ibnr"] >= -1e-6).all()
+    if done.speed_adjusted and done.payment_speed > 1:
+        # a catch-up month paid early what was due later: a little negative IBNR is right
+        assert (t["ibnr"] >= -0.05 * t["paid_to_date"] - 1e-6).all()
+    else:
+        assert (t["ibnr"] >= -1e-6).all()
     assert ((t["completion_factor"] > 0) & (t["completion_factor"] <= 1 + 1e-9)).all()
     recent = t.filter(pl.col("lag") <= 2, pl.col("ibnr") > 100)
     assert (recent["ibnr_se"] > 0).all()
