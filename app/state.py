@@ -29,7 +29,7 @@ def workspace() -> Workspace:
 class LaunchStep:
     """One step of the first launch and its measured cost, in seconds per 10,000 members of the
     default panel on the project's 2-core machine (timed on 2026-12-01 for the 20,000-member
-    default panel: see "Browser" in benchmarks/RESULTS.md). The estimate shown starts from these
+    default panel: see "The app in a browser" in benchmarks/RESULTS.md). The estimate shown starts from these
     figures and is rescaled by how fast this machine actually goes once the first step has run."""
 
     key: str
