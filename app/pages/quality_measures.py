@@ -10,6 +10,7 @@ import streamlit as st
 from app.charts import funnel_chart, quality_trend_chart
 from app.format import count, number, pct
 from app.state import active_dataset, dataset_overview
+from app.tables import scroll_hint
 from modeling.dataset import Dataset
 from modeling.errors import VbcError
 from modeling.marts.quality import (
@@ -136,7 +137,20 @@ tab_all, tab_trend, tab_providers, tab_gaps = st.tabs(
     ["All measures", "Trends", "Providers", "Care gaps"]
 )
 with tab_all:
-    shown = suppress_small_cells(results)
+    shown = suppress_small_cells(results).select(
+        "measure_id",
+        "measure",
+        "numerator",
+        "denominator",
+        "rate",
+        "ci_low",
+        "ci_high",
+        "expected",
+        "observed_to_expected",
+        "benchmark",
+        "unit",
+        "suppressed",
+    )
     st.dataframe(
         shown.select(
             "measure_id",
@@ -169,6 +183,7 @@ with tab_all:
             )
         },
     )
+    scroll_hint(shown)
     st.caption(
         f"Cells counting 1-{SMALL_CELL - 1} are blanked here and in the export (CMS's cell-size "
         "rule). Rates: PQIs per 100,000 person-years, MCC admissions per 100 person-years, ALOS "
