@@ -87,8 +87,15 @@ def test_train_the_risk_models(session):
     before = expander.inner_text()
     version = int(re.search(r"version (\d+)", before).group(1))
     session.act(session.button("Retrain on this dataset").click, timeout=600)
+    # the run that trains ends in st.rerun(): the new version shows in the run after it
+    from playwright.sync_api import expect
+
+    sidebar = session.page.locator('[data-testid="stSidebar"]')
+    expect(sidebar).to_contain_text(f"version {version + 1}", timeout=120_000)
+    main = session.page.locator('[data-testid="stMain"]')
+    expect(main).to_contain_text("scored for", timeout=120_000)
     session.check("after retraining")
-    after = session.page.locator('[data-testid="stSidebar"]').inner_text()
+    after = sidebar.inner_text()
     assert f"version {version + 1}" in after, after
     assert "scored for" in session.page.locator('[data-testid="stMain"]').inner_text()
 
