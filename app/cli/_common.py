@@ -17,6 +17,13 @@ from modeling.workspace import Workspace
 
 console = Console()
 
+
+def wide(columns: int = 120) -> Console:
+    """The console, at least ``columns`` wide: for tables of many columns, which an
+    80-column terminal (or a test runner) would wrap cell by cell."""
+    return Console(width=max(console.width, columns))
+
+
 WorkspaceOption = Annotated[
     Path | None,
     typer.Option(

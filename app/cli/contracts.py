@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from app.cli._common import (
@@ -19,6 +18,7 @@ from app.cli._common import (
     open_dataset,
     open_workspace,
     out_file,
+    wide,
 )
 from app.export import write_csv
 from app.format import money, pct, signed_pct
@@ -148,7 +148,7 @@ def settle(
             signed_pct(row["pays_once_costs_change_by"]),
             signed_pct(row["costs_once_costs_change_by"]),
         )
-    Console(width=max(console.width, 120)).print(compare)  # seven columns
+    wide().print(compare)  # seven columns
     if out:
         write_csv(settlement_lines(results), out)
         console.print(f"wrote {out}")
@@ -429,7 +429,7 @@ def _print_reproduction(result, out: Path | None) -> None:
         f"[bold]{ok:,}[/]",
         f"[bold]{pct(ok / max(n, 1), digits=2)}[/]",
     )
-    Console(width=max(console.width, 100)).print(table)
+    wide(100).print(table)
     exceptions = result.rows.filter(~result.rows["reproduced"])
     for row in exceptions.iter_rows(named=True):
         computed = "-" if row["computed_amount"] is None else money(row["computed_amount"])

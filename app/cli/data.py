@@ -7,7 +7,6 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -20,6 +19,7 @@ from app.cli._common import (
     open_dataset,
     open_workspace,
     out_folder,
+    wide,
 )
 from modeling.errors import VbcError
 
@@ -276,9 +276,7 @@ def ingest_cclf_cmd(
             *[f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols],
             "[green]ok[/]" if r["reconciles"] else "[red]MISMATCH[/]",
         )
-    Console(width=max(console.width, 120)).print(
-        table
-    )  # nine numeric columns: wider than an 80-column terminal
+    wide().print(table)  # nine numeric columns: wider than an 80-column terminal
     mismatches = [c for c in report.record_counts if not c["matches"]]
     console.print(
         f"CCLF0 record counts: {len(report.record_counts) - len(mismatches)} of {len(report.record_counts)} match their files"
@@ -385,7 +383,7 @@ def summary(dataset: DatasetArgument = None, workspace: WorkspaceOption = None) 
         table.add_column(name.replace("_", " "))
     for r in s.iter_rows(named=True):
         table.add_row(*[fmt.format(r[name]) if r[name] is not None else "-" for name, fmt in cols])
-    Console(width=max(console.width, 120)).print(table)  # nine columns
+    wide().print(table)  # nine columns
     pm = result.pmpm.pivot(on="year", index="service_category", values="pmpm")
     t2 = Table(title="PMPM by service category")
     for c in pm.columns:

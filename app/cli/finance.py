@@ -10,7 +10,6 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from app.cli._common import (
@@ -21,12 +20,12 @@ from app.cli._common import (
     open_dataset,
     open_workspace,
     output,
+    wide,
 )
 from app.format import money, pct
 from modeling.errors import ParameterError, VbcError
 
 app = typer.Typer()
-wide = Console(width=max(console.width, 120))  # tables of eight columns
 
 AsOf = Annotated[
     str,
@@ -117,7 +116,7 @@ def completion(
             money(r["ibnr_se"]),
             r["method"],
         )
-    wide.print(table)
+    wide().print(table)
     lags = done.factors.filter(pl.col("lag") <= 3).pivot(
         "lag", index="service_category", values="completion_factor"
     )
@@ -129,7 +128,7 @@ def completion(
         factors.add_column(f"lag {k}", justify="right")
     for r in lags.iter_rows():
         factors.add_row(r[0], *[pct(v) for v in r[1:]])
-    wide.print(factors)
+    wide().print(factors)
     speed = f"latest paid month at {done.payment_speed:.0%} of its expected payments" + (
         " (adjusted)" if done.speed_adjusted else ""
     )
@@ -182,7 +181,7 @@ def forecast_command(
             f"{r['member_months']:,.0f}",
             money(r["total_cost"]),
         )
-    wide.print(table)
+    wide().print(table)
     summary = backtest_summary(fc.backtest)
     if summary.height:
         t = summary.filter(pl.col("service_category") == "total").row(0, named=True)
@@ -290,7 +289,7 @@ def budget(
             money(r["rate_variance"]),
             money(r["variance"]),
         )
-    wide.print(table)
+    wide().print(table)
     console.print(
         f"Year-end {year}: {money(outlook.total)} (80% range {money(outlook.low)} - {money(outlook.high)}), "
         f"Parts A and B {money(outlook.medical)}, {outlook.member_months:,.0f} member months."

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from app.cli._common import (
@@ -18,6 +17,7 @@ from app.cli._common import (
     open_dataset,
     open_workspace,
     output,
+    wide,
 )
 from app.format import count, number
 from modeling.errors import ParameterError, VbcError
@@ -130,7 +130,7 @@ def quality(
             number(r["observed_to_expected"], digits=2),
             r["benchmark"] or "-",
         )
-    Console(width=max(console.width, 120)).print(table)  # seven columns
+    wide().print(table)  # seven columns
     console.print(
         "Rates: PQIs per 100,000 person-years, MCC admissions per 100 person-years, ALOS in "
         "days, the rest percent. O/E: AHRQ age/sex (PQIs), the panel's MS-DRG means (ALOS), the "

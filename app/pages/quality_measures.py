@@ -152,20 +152,7 @@ with tab_all:
         "suppressed",
     )
     st.dataframe(
-        shown.select(
-            "measure_id",
-            "measure",
-            "numerator",
-            "denominator",
-            "rate",
-            "ci_low",
-            "ci_high",
-            "expected",
-            "observed_to_expected",
-            "benchmark",
-            "unit",
-            "suppressed",
-        ),
+        shown,
         hide_index=True,
         width="stretch",
         column_config={
