@@ -26,3 +26,7 @@ class StoreError(VbcError):
 
 class StoreBusyError(StoreError):
     """Another process holds the workspace store for writing; the work can be retried shortly."""
+
+
+class SettingsError(VbcError):
+    """The deployment's settings file cannot be read or holds a value that is not allowed."""
