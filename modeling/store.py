@@ -17,8 +17,8 @@ blocking ``flock``, so a reader is woken as soon as a writer's transaction ends 
 polling for a gap between a busy writer's transactions), then opens the file read-only or
 read-write; a file held by a process that does not take the lock (an external ``duckdb``) is
 retried with backoff. Either wait ends after ``timeout`` seconds (default ``OPEN_TIMEOUT``) with
-``StoreBusyError``. On PostgreSQL the server serializes; a registration locks the registry table
-for its transaction. Model versions are thus allocated without a race on both, and the
+``StoreBusyError``. On PostgreSQL the server serializes; a registration holds a transaction-scoped
+advisory lock of the store's schema while it allocates its version. Model versions are thus allocated without a race on both, and the
 ``(name, version)`` key stays as a guard.
 
 Integrity: a registered artifact's SHA-256 is kept beside it and checked on every load (a
@@ -82,7 +82,13 @@ TABLES = {
         action TEXT NOT NULL, detail TEXT NOT NULL)""",
 }
 # columns added after a table's first release: stores made before them get them on first use
-MIGRATIONS = ("ALTER TABLE model_registry ADD COLUMN IF NOT EXISTS artifact_sha256 TEXT",)
+MIGRATIONS = (  # (table, column, the statement that adds it)
+    (
+        "model_registry",
+        "artifact_sha256",
+        "ALTER TABLE model_registry ADD COLUMN IF NOT EXISTS artifact_sha256 TEXT",
+    ),
+)
 # PostgreSQL only: the audit log refuses change in the database, whoever connects
 AUDIT_GUARD = (
     """CREATE OR REPLACE FUNCTION vbc_audit_log_is_append_only() RETURNS trigger
@@ -448,7 +454,7 @@ class DuckDBBackend:
     def create_schema(self, session: _Session) -> None:
         for statement in TABLES.values():
             session.execute(statement.format(blob="BLOB"))
-        for statement in MIGRATIONS:
+        for _table, _column, statement in MIGRATIONS:
             session.execute(statement)
 
     def lock_registry(self, session: _Session) -> None:
@@ -523,17 +529,46 @@ class PostgresBackend:
             connection.close()
 
     def create_schema(self, session: _Session) -> None:
-        session.execute("SELECT pg_advisory_xact_lock(hashtext('vbc-modeler store schema'))")
-        for statement in TABLES.values():
-            session.execute(statement.format(blob="BYTEA"))
-        for statement in MIGRATIONS:
-            session.execute(statement)
-        for statement in AUDIT_GUARD:
-            session.execute(statement)
+        """Only what is missing, one process at a time: a role that may only read and write the
+        tables (set up by their owner, docs/deployment.md) runs no DDL at all."""
+        session.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('vbc-modeler schema ' || current_schema()))"
+        )
+        tables = {
+            r[0]
+            for r in session.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            ).fetchall()
+        }
+        for name, statement in TABLES.items():
+            if name not in tables:
+                session.execute(statement.format(blob="BYTEA"))
+        columns = {
+            (r[0], r[1])
+            for r in session.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema()"
+            ).fetchall()
+        }
+        for table, column, statement in MIGRATIONS:
+            if (table, column) not in columns:
+                session.execute(statement)
+        guards = session.execute(
+            "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE c.oid = to_regclass('audit_log') "
+            "AND t.tgname IN ('audit_log_no_change', 'audit_log_no_truncate')"
+        ).fetchone()[0]
+        if guards < 2:
+            for statement in AUDIT_GUARD:
+                session.execute(statement)
 
     def lock_registry(self, session: _Session) -> None:
-        """Registrations of one store run one at a time (readers are not blocked)."""
-        session.execute("LOCK TABLE model_registry IN SHARE ROW EXCLUSIVE MODE")
+        """Registrations of one store run one at a time, by a transaction-scoped advisory lock
+        (no table privilege needed; readers are not blocked)."""
+        session.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('vbc-modeler registry ' || current_schema()))"
+        )
 
     def is_key_conflict(self, exc: Exception) -> bool:
         import psycopg

@@ -12,7 +12,14 @@ import numpy as np
 import polars as pl
 import pytest
 
-from modeling.errors import DatasetError, ParameterError, SchemaError, StoreError, VbcError
+from modeling.errors import (
+    DatasetError,
+    ParameterError,
+    SchemaError,
+    SettingsError,
+    StoreError,
+    VbcError,
+)
 
 NOWHERE = Path("/nonexistent/vbc-dataset")
 SPANS_WITHOUT_START = pl.LazyFrame(
@@ -171,6 +178,26 @@ def _store_that_is_a_folder():
     from modeling.store import WorkspaceStore
 
     WorkspaceStore.open(Path(__file__).parent, timeout=0)
+
+
+def _store_settings_with_a_password():
+    from modeling.store import store_settings
+
+    store_settings({"backend": "postgresql", "dsn": "host=db password=secret"})
+
+
+def _postgres_store_unreachable():
+    from modeling.store import WorkspaceStore
+
+    WorkspaceStore.postgres("host=127.0.0.1 port=1 dbname=vbc", timeout=1).list_models()
+
+
+def _artifact_that_is_a_pickle():
+    import pickle
+
+    from risk_stratification.ml.pipeline import TrainedRisk
+
+    TrainedRisk.from_bytes(pickle.dumps({}))
 
 
 def _server_folder_off():
@@ -402,6 +429,9 @@ CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "text_source with an unknown encoding": (_text_source_unknown_encoding, SchemaError),
     "cclf_source of a missing folder": (_cclf_source_of_nothing, SchemaError),
     "WorkspaceStore.open of a folder": (_store_that_is_a_folder, StoreError),
+    "store_settings with a password in the dsn": (_store_settings_with_a_password, SettingsError),
+    "WorkspaceStore.postgres of no server": (_postgres_store_unreachable, StoreError),
+    "TrainedRisk.from_bytes of a pickle": (_artifact_that_is_a_pickle, StoreError),
     "a server folder while they are off": (_server_folder_off, VbcError),
     "a missing programs file": (_programs_file, ParameterError),
     "a program without capacity": (_program_without_capacity, ParameterError),

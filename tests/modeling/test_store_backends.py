@@ -182,3 +182,49 @@ def test_postgresql_refuses_changing_the_audit_log(postgres_target, statement):
     ):
         con.execute(statement)
     assert [(e.actor, e.action) for e in store.audit_log()] == [("analyst", "export")]
+
+
+def test_postgresql_store_runs_under_a_role_that_may_only_read_and_write(postgres_target):
+    """The least-privilege set-up of docs/deployment.md: the tables made by their owner, the
+    app's role granted row access only. The store then runs no DDL, registers without a table
+    lock, and the role cannot alter the audit log or drop its guard."""
+    import uuid
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    postgres_target.open().audit("set up", {})  # the owner's first use makes the tables
+    role, password = f"vbc_app_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    schema = conninfo_to_dict(postgres_target.location)["options"].split("=")[-1]
+    with psycopg.connect(postgres_target.location, autocommit=True) as owner:
+        owner.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        for grant in (
+            f"GRANT USAGE ON SCHEMA {schema} TO {role}",
+            f"GRANT SELECT, INSERT ON {schema}.audit_log, {schema}.model_registry TO {role}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.scenario, {schema}.run_history "
+            f"TO {role}",
+        ):
+            owner.execute(grant)
+    app_dsn = make_conninfo(postgres_target.location, user=role, password=password)
+    try:
+        store = WorkspaceStore.postgres(app_dsn)
+        saved = store.save_scenario("s", "contract", {"a": 1})
+        store.delete_scenario(saved.id)
+        run = store.start_run("train", {})
+        assert store.finish_run(run.id, "succeeded").status == "succeeded"
+        assert [store.register_model("risk", {}, b"x").version for _ in range(2)] == [1, 2]
+        assert store.get_model("risk").artifact == b"x"
+        store.audit("export", {"people": 20}, actor="analyst")
+        with psycopg.connect(app_dsn, autocommit=True) as app:
+            for statement in (
+                "UPDATE audit_log SET actor = 'x'",
+                "DELETE FROM audit_log",
+                "DROP TRIGGER audit_log_no_change ON audit_log",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    app.execute(statement)
+        assert {e.action for e in store.audit_log()} >= {"set up", "export", "save_scenario"}
+    finally:
+        with psycopg.connect(postgres_target.location, autocommit=True) as owner:
+            owner.execute(f"DROP OWNED BY {role}")
+            owner.execute(f"DROP ROLE {role}")
