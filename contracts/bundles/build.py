@@ -101,21 +101,19 @@ def _unwinsorized(
     """Episodes with spending by setting, post-episode spending and surgeon; and their claims."""
     days = _post_episode_days(spec)
     both = episode_claims(episodes, spans, spec, gmlos=gmlos, post_days=days).collect()
-    claims = both.filter(pl.col("in_window")).drop("in_window")
+    claims = both.filter(pl.col("in_window")).drop("in_window", "in_anchor")
     wide = spending_by_setting(claims.lazy()).collect()
-    kept = episodes.filter(pl.col("status") == KEPT)
     post = (
         both.filter(~pl.col("in_window"))
         .group_by("episode_id")
         .agg(pl.col("paid").sum().alias("post_episode_spending"))
     )
-    anchors = kept.select("episode_id", "anchor_start", "anchor_end")
     surgeon = (
-        claims.filter(
-            (pl.col("claim_type") == "professional") & pl.col("rendering_npi").is_not_null()
+        both.filter(
+            pl.col("in_anchor")
+            & (pl.col("claim_type") == "professional")
+            & pl.col("rendering_npi").is_not_null()
         )
-        .join(anchors, on="episode_id")
-        .filter(pl.col("start") <= pl.col("anchor_end"))
         .sort("paid", "claim_id", descending=[True, False])
         .unique("episode_id", keep="first")
         .select("episode_id", pl.col("rendering_npi").alias("surgeon_npi"))

@@ -89,7 +89,9 @@ def claim_spans(claim_lines: pl.LazyFrame, *, cms_exclusions: bool) -> pl.LazyFr
     )
     irf_line = (pl.col("revenue_center_code") == IRF_REVENUE).fill_null(False)
     irf = pl.col("claim_id").is_in(pl.col("claim_id").filter(irf_line).unique().implode())
+    passthrough = [c for c in ("_person",) if c in claim_lines.collect_schema().names()]
     return claim_lines.select(
+        *passthrough,
         "claim_id",
         "person_id",
         "service_category",
@@ -158,6 +160,8 @@ def people_claims(
             (pl.col("anchor_start").min() - pl.duration(days=1)).alias("_from"),
             (pl.col("window_end").max() + pl.duration(days=after_days)).alias("_to"),
         )
+        .sort("person_id")
+        .with_row_index("_person", offset=1)
     )
     # membership first (cheap), then each person's own date bounds on the fewer lines left
     lines = (
@@ -170,14 +174,16 @@ def people_claims(
 
 @dataclass(frozen=True)
 class PersonClaims:
-    """``claim_spans`` of a set of people sorted by person and start date, for range look-ups:
-    ``claims`` (with ``_person``, the person's ordinal), ``people`` (person_id, _person) and
-    ``keys`` (``_person`` in the high 32 bits and the start day, offset to be positive, in the
-    low 32 bits: sorted, so one binary search finds a person's claims from a date to a date)."""
+    """``claim_spans`` of a set of people indexed for range look-ups: ``claims`` (with
+    ``_person``, the person's ordinal), ``people`` (person_id, _person), ``keys`` (``_person``
+    in the high 32 bits and the start day, offset to be positive, in the low 32 bits) sorted,
+    and ``order`` the claims' rows in that order: one binary search finds a person's claims
+    from a date to a date."""
 
     claims: pl.DataFrame
     people: pl.DataFrame
     keys: np.ndarray
+    order: np.ndarray
 
 
 def _day_key(person: pl.Expr, day: pl.Expr) -> pl.Expr:
@@ -185,13 +191,18 @@ def _day_key(person: pl.Expr, day: pl.Expr) -> pl.Expr:
 
 
 def index_claims(spans: pl.DataFrame) -> PersonClaims:
-    """``PersonClaims`` of ``claim_spans`` rows."""
-    ordered = spans.sort("person_id", "start", "claim_id")
-    first = (pl.col("person_id") != pl.col("person_id").shift(1)).fill_null(True)
-    ordered = ordered.with_columns(first.cast(pl.Int64).cum_sum().alias("_person"))
-    keys = ordered.select(_day_key(pl.col("_person"), pl.col("start")))
-    people = ordered.select("person_id", "_person").unique("person_id", keep="first")
-    return PersonClaims(ordered, people, keys.to_series().to_numpy())
+    """``PersonClaims`` of ``claim_spans`` rows (with the person ordinal ``_person`` of
+    ``people_claims`` when it has it). Only the keys are sorted (a stable sort, so equal keys
+    keep the rows' order); the claims stay where they are until a look-up gathers them."""
+    if "_person" not in spans.columns:
+        spans = spans.join(
+            spans.select("person_id").unique().sort("person_id").with_row_index("_person", 1),
+            on="person_id",
+        )
+    keys = spans.select(_day_key(pl.col("_person"), pl.col("start"))).to_series().to_numpy()
+    order = np.argsort(keys, kind="stable")
+    people = spans.select("person_id", "_person").unique("_person")
+    return PersonClaims(spans, people, keys[order], order)
 
 
 def window_pairs(
@@ -214,9 +225,9 @@ def window_pairs(
     counts = last - first
     owner = np.repeat(np.arange(found.height), counts)
     within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    rows = first[owner] + within
+    rows = index.order[first[owner] + within]
     left = found.drop("_person", "person_id")[owner]
-    right = index.claims.drop("_person")[rows]
+    right = index.claims.drop("_person", "person_id")[rows]
     return pl.concat([left, right], how="horizontal")
 
 
@@ -229,12 +240,13 @@ def episode_claims(
     post_days: int = 0,
 ) -> pl.LazyFrame:
     """One row per (kept episode, claim line in its window, or starting in the ``post_days``
-    after it: ``in_window`` false): episode_id, claim_id, setting, paid,
+    after it: ``in_window`` false; ``in_anchor`` when it starts by the anchor's end):
+    episode_id, claim_id, setting, paid,
     amount (prorated, 0 when excluded), excluded (reason or null). ``claims`` are the indexed
     ``claim_spans`` (of at least the episodes' people), ``gmlos`` has drg_code, gmlos."""
     kept = episodes.filter(pl.col("status") == KEPT)
     table = gmlos.select(pl.col("drg_code").cast(pl.String), pl.col("gmlos").cast(pl.Float64))
-    windows = kept.select("episode_id", "person_id", "anchor_start", "window_end")
+    windows = kept.select("episode_id", "person_id", "anchor_start", "anchor_end", "window_end")
     anchor = (
         kept.lazy()
         .select("episode_id", pl.col("anchor_claim_ids").alias("claim_id"))
@@ -303,6 +315,7 @@ def episode_claims(
             "episode_id",
             "claim_id",
             (pl.col("start") <= pl.col("window_end")).alias("in_window"),
+            (pl.col("start") <= pl.col("anchor_end")).alias("in_anchor"),
             "setting",
             "start",
             "end",

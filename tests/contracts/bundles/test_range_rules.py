@@ -113,4 +113,4 @@ def test_window_pairs_equal_a_join_on_the_person_and_a_filter(ws, cs, before, af
     )
     key = ["episode_id", "claim_id"]
     assert sorted(got.select(key).rows()) == sorted(expected.select(key).rows())
-    assert "person_id" in got.columns
+    assert "person_id" not in got.columns  # the windows carry the person; claims do not repeat it
