@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import contracts.bundles.distribution as dist
 from contracts.bundles.episodes import run_numbers
 from contracts.bundles.spending import index_claims, window_pairs
 
@@ -114,3 +116,31 @@ def test_window_pairs_equal_a_join_on_the_person_and_a_filter(ws, cs, before, af
     key = ["episode_id", "claim_id"]
     assert sorted(got.select(key).rows()) == sorted(expected.select(key).rows())
     assert "person_id" not in got.columns  # the windows carry the person; claims do not repeat it
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 300),
+    st.floats(0.0, 3.0),
+    st.integers(1, 50),
+    st.integers(0, 2**31),
+)
+def test_bootstrap_sums_in_blocks_equal_one_draw_of_every_year(n, draws, mean, chunk, seed):
+    values = np.random.default_rng(seed + 1).lognormal(9, 1, (n, 2))
+    one = np.random.default_rng(seed)
+    volume = one.poisson(mean, draws)  # zero-volume years included
+    picks = one.integers(0, n, int(volume.sum()))
+    year_of = np.repeat(np.arange(draws), volume)
+    expected = [np.bincount(year_of, weights=values[picks, k], minlength=draws) for k in (0, 1)]
+    blocks = np.random.default_rng(seed)
+    assert (blocks.poisson(mean, draws) == volume).all()
+    old, dist.CHUNK_PICKS = dist.CHUNK_PICKS, chunk
+    try:
+        got = dist._bootstrap_sums(blocks, volume, values)
+    finally:
+        dist.CHUNK_PICKS = old
+    for k in (0, 1):
+        assert np.allclose(got[k], expected[k], rtol=1e-12, atol=1e-6)
+    # the generator is left where one draw would leave it
+    assert blocks.random() == one.random()
