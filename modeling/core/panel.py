@@ -18,6 +18,7 @@ and older folders of the same dataset are removed.
 | ``snf_stays``, ``home_health_episodes`` | SNF stay, home-health episode | ``encounters`` |
 | ``joint_replacements`` | lower-extremity joint replacement | ``encounters.joint_replacements`` |
 | ``long_term_institutional`` | person-year that looks long-term institutionalized | ``encounters.long_term_institutional`` |
+| ``acute_legs`` | acute inpatient claim (a leg of a stay: its own facility, dates, MS-DRG, discharge status; IRF bills flagged), for transfer chaining | ``acute_legs.acute_legs`` |
 
 A panel can be narrowed to a range of person ids (``for_people``) to work on a big panel in
 slices: every scan, canonical or core, is then filtered to those people, and Parquet skips the
@@ -39,6 +40,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from modeling.core.acute_legs import acute_legs
 from modeling.core.conditions import condition_rows, person_diagnosis_rows_of_claims
 from modeling.core.encounters import (
     ed_visits,
@@ -54,7 +56,7 @@ from modeling.dataset import Dataset, scan_parquet
 from modeling.progress import Progress, reporter
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
 
-CORE_VERSION = 1
+CORE_VERSION = 2
 CORE_DIR = "core"
 
 
@@ -92,6 +94,7 @@ _BUILDERS: dict[str, Callable[[Panel], pl.LazyFrame]] = {
     "home_health_episodes": lambda part: home_health_episodes(part.scan("claim_lines")),
     "joint_replacements": lambda part: joint_replacements(part.scan("claim_lines")),
     "long_term_institutional": lambda part: long_term_institutional(part.scan("medical_claim")),
+    "acute_legs": lambda part: acute_legs(part.scan("claim_lines")),
 }
 CORE_TABLES = tuple(_BUILDERS)
 
