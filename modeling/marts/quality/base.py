@@ -16,9 +16,8 @@ import polars as pl
 
 from modeling.codes import ESRD_MEDICARE_STATUSES
 from modeling.core.panel import Panel
-from modeling.core.service_categories import bill_type_prefix
 from modeling.marts.quality.definitions import in_value_set, matches, value_sets
-from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
+from modeling.schema import PROCEDURE_COLUMNS
 
 
 class QualityPanel(Panel):
@@ -131,43 +130,27 @@ def _members_of(panel: Panel, year: int) -> pl.LazyFrame:
 def stays(panel: Panel) -> pl.LazyFrame:
     """The core's acute stays (``inpatient_stays``) with a ``stay_id``, the admission source and
     principal diagnosis of the stay's first claim, and every diagnosis and ICD-10-PCS procedure
-    code on its claims (lists)."""
+    code on its claims (lists ``diagnoses`` and ``procedures``), from the core's
+    ``inpatient_stay_codes``."""
     return memoized(panel, ("stays",), lambda: _stays(panel))
 
 
 def _stays(panel: Panel) -> pl.LazyFrame:
-    core = panel.scan("inpatient_stays").with_columns(
-        (pl.col("person_id") + ":" + pl.col("admission_date").cast(pl.String)).alias("stay_id")
+    codes = panel.scan("inpatient_stay_codes").select(
+        "person_id",
+        "admission_date",
+        "admit_source_code",
+        "principal_diagnosis",
+        pl.col("diagnosis_codes").alias("diagnoses"),
+        pl.col("procedure_codes").alias("procedures"),
     )
-    coded = (
-        panel.scan("medical_claim")
-        .filter(
-            (pl.col("claim_type") == "institutional") & (bill_type_prefix() == "11")
-        )  # the core's "acute inpatient" category
-        .sort("claim_id", "claim_line_number")
-        .group_by("claim_id")
-        .agg(
-            pl.col("admit_source_code").drop_nulls().first(),
-            pl.col("diagnosis_code_1").drop_nulls().first().alias("principal_diagnosis"),
-            pl.concat_list(DIAGNOSIS_COLUMNS).explode().drop_nulls().unique().alias("diagnoses"),
-            pl.concat_list(PROCEDURE_COLUMNS).explode().drop_nulls().unique().alias("procedures"),
+    return (
+        panel.scan("inpatient_stays")
+        .with_columns(
+            (pl.col("person_id") + ":" + pl.col("admission_date").cast(pl.String)).alias("stay_id")
         )
+        .join(codes, on=["person_id", "admission_date"], how="left")
     )
-    per_claim = (
-        core.select("stay_id", pl.col("claim_ids").alias("claim_id"))
-        .explode("claim_id")
-        .with_row_index("order")
-        .join(coded, on="claim_id", how="left")
-        .sort("order")
-        .group_by("stay_id")
-        .agg(
-            pl.col("admit_source_code").drop_nulls().first(),
-            pl.col("principal_diagnosis").drop_nulls().first(),
-            pl.col("diagnoses").explode().drop_nulls().unique(),
-            pl.col("procedures").explode().drop_nulls().unique(),
-        )
-    )
-    return core.join(per_claim, on="stay_id", how="left")
 
 
 def any_code(list_column: str, value_set: str) -> pl.Expr:
