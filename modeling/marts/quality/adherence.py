@@ -32,7 +32,7 @@ import polars as pl
 
 from modeling.core.panel import Panel
 from modeling.marts.quality.base import (
-    coded_diagnoses,
+    diagnosis_hits,
     esrd_people,
     hospice_people,
     members_of,
@@ -41,7 +41,6 @@ from modeling.marts.quality.base import (
 )
 from modeling.marts.quality.definitions import (
     check_ndc_classes,
-    in_value_set,
     synthetic_ndc_classes,
 )
 
@@ -311,16 +310,11 @@ def supd_rows(panel: Panel, year: int, *, ndc_classes: pl.DataFrame | None = Non
 
 def spc_rows(panel: Panel, year: int, *, ndc_classes: pl.DataFrame | None = None) -> pl.LazyFrame:
     fills = fills_of(panel, year, ndc_classes)
-    dx = coded_diagnoses(panel)
-    prior_ami = dx.filter(
-        (pl.col("year") == year - 1) & in_value_set("diagnosis_code", "ascvd_event")
-    ).select("person_id")
-    ivd_this = dx.filter((pl.col("year") == year) & in_value_set("diagnosis_code", "ivd")).select(
-        "person_id"
-    )
-    ivd_prior = dx.filter(
-        (pl.col("year") == year - 1) & in_value_set("diagnosis_code", "ivd")
-    ).select("person_id")
+    ami = diagnosis_hits(panel, "ascvd_event")
+    ivd = diagnosis_hits(panel, "ivd")
+    prior_ami = ami.filter(pl.col("year") == year - 1).select("person_id")
+    ivd_this = ivd.filter(pl.col("year") == year).select("person_id")
+    ivd_prior = ivd.filter(pl.col("year") == year - 1).select("person_id")
     ascvd = pl.concat(
         [prior_ami, ivd_this.unique().join(ivd_prior.unique(), on="person_id", how="semi")]
     ).unique()
