@@ -132,17 +132,18 @@ def shifted_supply(fills: pl.LazyFrame) -> pl.LazyFrame:
 
 def _merged(intervals: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     """Union of [start, end] intervals per ``keys`` as disjoint intervals: sorted, an interval
-    opens a new block when it starts after the running end of its keys' earlier ones + 1."""
+    opens a new block when it starts after the running end of its keys' earlier ones + 1; a
+    block runs from its first start to the running end at its last row."""
     run = pl.col("_run")
-    prev_end = _running_max(pl.col("end"), run).shift(1)
-    new = (run != run.shift(1)).fill_null(True) | (pl.col("start") > prev_end + 1)
+    running_end = _running_max(pl.col("end"), run)
+    new = (run != run.shift(1)).fill_null(True) | (pl.col("start") > running_end.shift(1) + 1)
     return (
         intervals.sort([*keys, "start", "end"])
         .with_columns(_runs(keys).alias("_run"))
-        .with_columns(new.cast(pl.Int64).cum_sum().alias("_block"))
-        .group_by("_block")
-        .agg(*[pl.col(k).first() for k in keys], pl.col("start").min(), pl.col("end").max())
-        .drop("_block")
+        .with_columns(new.alias("_new"), running_end.alias("_end"))
+        .with_columns(pl.when(pl.col("_new")).then(pl.col("start")).forward_fill().alias("_start"))
+        .filter(pl.col("_new").shift(-1).fill_null(True))
+        .select(*keys, pl.col("_start").alias("start"), pl.col("_end").alias("end"))
     )
 
 
