@@ -14,6 +14,7 @@ and older folders of the same dataset are removed.
 | ``conditions`` | claim line and diagnosis code, with the person, the claim's date and year and whether the line counts for risk adjustment in that year | ``conditions.condition_rows`` |
 | ``person_diagnoses`` | person, service year and diagnosis code, with whether any claim carrying it counts for risk adjustment | ``conditions.person_diagnosis_rows_of_claims`` |
 | ``inpatient_stays`` | acute inpatient stay, with 30-day readmission flags | ``encounters.inpatient_stays`` |
+| ``inpatient_stay_codes`` | acute inpatient stay (person, admission date), with its admission source, principal diagnosis and every diagnosis and procedure code of its claims | ``stay_codes.inpatient_stay_codes`` |
 | ``ed_visits`` | person-day with an ED visit | ``encounters.ed_visits`` |
 | ``snf_stays``, ``home_health_episodes`` | SNF stay, home-health episode | ``encounters`` |
 | ``joint_replacements`` | lower-extremity joint replacement | ``encounters.joint_replacements`` |
@@ -52,6 +53,7 @@ from modeling.core.encounters import (
 )
 from modeling.core.member_months import member_months, years_enrolled
 from modeling.core.service_categories import with_service_category
+from modeling.core.stay_codes import inpatient_stay_codes
 from modeling.dataset import Dataset, scan_parquet
 from modeling.progress import Progress, reporter
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
@@ -89,6 +91,10 @@ _BUILDERS: dict[str, Callable[[Panel], pl.LazyFrame]] = {
     # line-level ``conditions`` (the largest core table) is then derived only when read
     "person_diagnoses": lambda part: person_diagnosis_rows_of_claims(part.scan("medical_claim")),
     "inpatient_stays": _stays,
+    # after ``inpatient_stays``: the codes of each stay's claims (quality, readmission cohorts)
+    "inpatient_stay_codes": lambda part: inpatient_stay_codes(
+        part.scan("inpatient_stays"), part.scan("medical_claim")
+    ),
     "ed_visits": lambda part: ed_visits(part.scan("medical_claim")),
     "snf_stays": lambda part: snf_stays(part.scan("claim_lines")),
     "home_health_episodes": lambda part: home_health_episodes(part.scan("claim_lines")),
