@@ -221,22 +221,27 @@ def backtest(series: pl.DataFrame, options: ForecastOptions) -> tuple[pl.DataFra
 
 def membership_flows(member_months: pl.LazyFrame) -> pl.DataFrame:
     """month, members, new (enrolled this month, not the month before), leaving (enrolled the
-    month before, not this month), from the core's member months."""
+    month before, not this month), from the core's member months (one row per person and month).
+
+    Each person's months in order: a month is a start when the person's previous month is not
+    the month before, an end when their next month is not the month after (one sort and two
+    shifts, no self-joins)."""
     require_columns(member_months, ("person_id", "year_month"), where="membership flows")
-    mm = member_months.select(
-        "person_id",
-        (pl.col("year_month").dt.year() * 12 + pl.col("year_month").dt.month()).alias("i"),
-    ).unique()
-    prev = mm.select("person_id", (pl.col("i") + 1).alias("i"), pl.lit(True).alias("was"))
-    nxt = mm.select("person_id", (pl.col("i") - 1).alias("i"), pl.lit(True).alias("stays"))
+    i = pl.col("year_month").dt.year().cast(pl.Int32) * 12 + pl.col("year_month").dt.month().cast(
+        pl.Int32
+    )
+    person, month = pl.col("person_id"), pl.col("i")
+    starts = ~((person == person.shift()) & (month == month.shift() + 1)).fill_null(False)
+    ends = ~((person == person.shift(-1)) & (month + 1 == month.shift(-1))).fill_null(False)
     flows = (
-        mm.join(prev, on=["person_id", "i"], how="left")
-        .join(nxt, on=["person_id", "i"], how="left")
+        member_months.select("person_id", i.alias("i"))
+        .sort("person_id", "i")
+        .with_columns(starts.alias("new"), ends.alias("leaving_next"))
         .group_by("i")
         .agg(
             pl.len().alias("members"),
-            pl.col("was").is_null().sum().alias("new"),
-            pl.col("stays").is_null().sum().alias("leaving_next"),
+            pl.col("new").sum().cast(pl.UInt32),
+            pl.col("leaving_next").sum().cast(pl.UInt32),
         )
         .sort("i")
         .collect()
