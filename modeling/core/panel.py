@@ -58,7 +58,7 @@ from modeling.dataset import Dataset, scan_parquet
 from modeling.progress import Progress, reporter
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
 
-CORE_VERSION = 2
+CORE_VERSION = 3
 CORE_DIR = "core"
 
 
