@@ -179,6 +179,7 @@ def validate_in_batches(
     ``accept`` in source order, quarantined rows with their reasons to the Parquet file
     ``quarantine`` (written only when a row is quarantined). Same checks and reasons as
     ``validate``; ``rows_in == rows_accepted + rows_quarantined``."""
+    check_batch_rows(batch_rows)
     names = coerced.collect_schema().names()
     rows_in, dups = duplicate_rows(
         coerced.select(ROW, *schema.key),

@@ -54,7 +54,7 @@ def beneficiary_eligibility(
 def months_from_file(path: Path) -> pl.DataFrame:
     """The months each beneficiary of an enrollment file (CSV) is enrolled in, one row a month."""
     try:
-        frame = pl.read_csv(path, infer_schema=False)
+        frame = pl.read_csv(path, infer_schema=False, glob=False)
     except Exception as exc:  # polars raises several types for unreadable files
         raise SchemaError(f"{path}: cannot be read as CSV ({exc}).") from exc
     needed = ["bene_mbi_id", "enrollment_start_date", "enrollment_end_date"]

@@ -155,9 +155,9 @@ def _claim_tables(claims: list[ClaimPart]) -> dict[str, pl.LazyFrame]:
     pharmacy = [p.path for p in claims if p.table == "pharmacy_claim" and p.path is not None]
     tables: dict[str, pl.LazyFrame] = {}
     if medical:
-        tables["medical_claim"] = pl.scan_parquet(medical)
+        tables["medical_claim"] = pl.scan_parquet(medical, glob=False)
     if pharmacy:
-        tables["pharmacy_claim"] = pl.scan_parquet(pharmacy[0])  # CCLF7 is one part
+        tables["pharmacy_claim"] = pl.scan_parquet(pharmacy[0], glob=False)  # CCLF7: one part
     return tables
 
 
