@@ -181,3 +181,13 @@ def test_f26_cclf8_lines_of_quarantined_spans_are_quarantined_not_loaded(tmp_pat
     assert feb_old.get_column("file").str.contains("D240229").all()
     kept = report.dataset.read("eligibility")
     assert sorted(kept.get_column("person_id").to_list()) == sorted([NEW, OLD])
+
+
+def test_f16_a_cclf_target_named_with_glob_characters_is_read_literally(two_deliveries, tmp_path):
+    """The staging folder is named after the target (``.ds[1].staging-...``); its staged parts
+    are listed and read literally, so the dataset is the same as under a plain name."""
+    plain = ingest_cclf(two_deliveries, tmp_path / "ds1")
+    odd = ingest_cclf(two_deliveries, tmp_path / "ds[1]")
+    assert odd.reconciled
+    for table in ("eligibility", "medical_claim"):
+        assert odd.dataset.read(table).equals(plain.dataset.read(table))
