@@ -168,6 +168,31 @@ def _text_source_unknown_encoding():
     text_source(Path(__file__), Path("/nonexistent"), encoding="klingon-8")
 
 
+def _validate_in_batches_of_zero_rows():
+    from modeling.ingest.batches import validate_in_batches
+    from modeling.schema import TABLES
+
+    validate_in_batches(
+        pl.LazyFrame(),
+        TABLES["medical_claim"],
+        path=NOWHERE,
+        source="",
+        scratch=NOWHERE,
+        accept=print,
+        quarantine=NOWHERE / "q.parquet",
+        batch_rows=0,
+    )
+
+
+def _refuse_unloadable_eligibility():
+    from modeling.ingest.canonical import refuse_unloadable
+    from modeling.ingest.validate import ValidationResult
+
+    empty = pl.DataFrame()
+    result = ValidationResult("eligibility", "", 3, empty, empty, {"invalid_value": 3}, 0, 3)
+    refuse_unloadable(NOWHERE, result)
+
+
 def _cclf_source_of_nothing():
     from modeling.ingest.cclf.files import cclf_source
 
@@ -428,6 +453,11 @@ CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "a dataset name with a path in it": (_dataset_name, DatasetError),
     "text_source with an unknown encoding": (_text_source_unknown_encoding, SchemaError),
     "cclf_source of a missing folder": (_cclf_source_of_nothing, SchemaError),
+    "validate_in_batches with batch_rows 0": (_validate_in_batches_of_zero_rows, ParameterError),
+    "refuse_unloadable of all-quarantined eligibility": (
+        _refuse_unloadable_eligibility,
+        DatasetError,
+    ),
     "WorkspaceStore.open of a folder": (_store_that_is_a_folder, StoreError),
     "store_settings with a password in the dsn": (_store_settings_with_a_password, SettingsError),
     "WorkspaceStore.postgres of no server": (_postgres_store_unreachable, StoreError),

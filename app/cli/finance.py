@@ -19,9 +19,11 @@ from app.cli._common import (
     fail,
     open_dataset,
     open_workspace,
+    out_file,
     output,
     wide,
 )
+from app.export import neutralized
 from app.format import money, pct
 from modeling.errors import ParameterError, VbcError
 
@@ -48,9 +50,9 @@ def write_table(frame: pl.DataFrame, path: Path) -> None:
     """CSV (UTF-8 with a byte-order mark, so Excel reads it as is) or, for .xlsx, a workbook."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".xlsx":
-        frame.write_excel(path, autofit=True)
+        neutralized(frame).write_excel(path, autofit=True)
     else:
-        frame.write_csv(path, include_bom=True)
+        neutralized(frame).write_csv(path, include_bom=True)
 
 
 def _completion(panel, as_of: dt.date, window: int, draws: int):
@@ -66,12 +68,20 @@ def completion(
     as_of: AsOf = "",
     out: Annotated[
         Path | None,
-        typer.Option(help="CSV (or .xlsx) to write, one row per incurred month and category."),
+        typer.Option(
+            help="CSV (or .xlsx) to write, one row per incurred month and category.",
+            callback=out_file,
+        ),
     ] = None,
     window: Annotated[
         int, typer.Option(help="Latest diagonals averaged for the link factors.")
     ] = 12,
-    draws: Annotated[int, typer.Option(help="Bootstrap draws for the interval (0: none).")] = 500,
+    draws: Annotated[
+        int,
+        typer.Option(
+            help="Bootstrap draws for the interval (0: none; at most 10,000).", min=0, max=10_000
+        ),
+    ] = 500,
     detail: Annotated[
         bool, typer.Option(help="Also write lag, member months, PMPM and the bootstrap interval.")
     ] = False,
@@ -140,7 +150,9 @@ def forecast_command(
     dataset: DatasetArgument = None,
     as_of: AsOf = "",
     months: Annotated[int, typer.Option(help="Months to forecast after the as-of date.")] = 18,
-    out: Annotated[Path | None, typer.Option(help="CSV (or .xlsx) to write.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="CSV (or .xlsx) to write.", callback=out_file)
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """PMPM and total cost by service category for the months after the as-of date, with
@@ -214,7 +226,8 @@ def budget(
         ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="CSV (or .xlsx) of the variance by category.")
+        Path | None,
+        typer.Option(help="CSV (or .xlsx) of the variance by category.", callback=out_file),
     ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:

@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from app.charts import settlement_distribution_chart, settlement_waterfall_chart
+from app.export import csv_text
 from app.format import money, pct
 from app.state import active_dataset
 from contracts.bundles.analysis import bundle_model, bundle_reconciliation
@@ -271,13 +272,13 @@ with tabs[5]:
 with tabs[6]:
     st.download_button(
         "Episodes (CSV)",
-        episodes.select(OUTPUT_COLUMNS).write_csv(),
+        csv_text(episodes.select(OUTPUT_COLUMNS)),
         file_name=f"episodes-{model}.csv",
         mime="text/csv",
     )
     st.download_button(
         "Reconciliation (CSV)",
-        r.lines().write_csv(),
+        csv_text(r.lines()),
         file_name=f"reconciliation-{model}-{npi}.csv",
         mime="text/csv",
     )

@@ -11,6 +11,7 @@ from dataclasses import replace
 import polars as pl
 import streamlit as st
 
+from app.export import csv_text
 from app.format import count, money, pct
 from app.state import active_dataset, workspace
 from contracts.care_plans import contract_effect, plan_initiatives, save_plan
@@ -286,7 +287,7 @@ with tab_list:
     )
     st.download_button(
         "Download the worklist (CSV)",
-        rows_out.write_csv(),
+        csv_text(rows_out),
         file_name="worklist.csv",
         mime="text/csv",
     )

@@ -10,6 +10,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
+from app.export import neutralized
 from app.format import money, pct
 from app.state import active_dataset
 from modeling.dataset import Dataset
@@ -52,13 +53,13 @@ def downloads(frame: pl.DataFrame, name: str) -> None:
     c1, c2 = st.columns(2)
     c1.download_button(
         f"CSV: {name}",
-        frame.write_csv(include_bom=True),
+        neutralized(frame).write_csv(include_bom=True),
         f"{name}.csv",
         "text/csv",
         key=f"csv-{name}",
     )
     buffer = io.BytesIO()
-    frame.write_excel(buffer, autofit=True)
+    neutralized(frame).write_excel(buffer, autofit=True)
     c2.download_button(
         f"Excel: {name}",
         buffer.getvalue(),

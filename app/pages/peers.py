@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from app.charts import peer_distribution_chart
+from app.export import csv_text
 from app.format import count, money, number, pct
 from app.state import active_dataset
 from contracts.history import panel_history
@@ -184,13 +185,13 @@ st.caption(
 )
 st.download_button(
     "Download the comparison (CSV)",
-    result.placement.write_csv(),
+    csv_text(result.placement),
     file_name=f"peers-{track}-{puf_year}.csv",
     mime="text/csv",
 )
 st.download_button(
     "Download the peers (CSV)",
-    result.peers.write_csv(),
+    csv_text(result.peers),
     file_name=f"peer-acos-{track}-{puf_year}.csv",
     mime="text/csv",
 )

@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from app.charts import funnel_chart, quality_trend_chart
+from app.export import csv_text
 from app.format import count, number, pct
 from app.state import active_dataset, dataset_overview
 from app.tables import scroll_hint
@@ -178,7 +179,7 @@ with tab_all:
     )
     st.download_button(
         "Download the measures (CSV, small cells suppressed)",
-        shown.write_csv(),
+        csv_text(shown),
         file_name=f"quality_{year}.csv",
         mime="text/csv",
     )
@@ -246,7 +247,7 @@ with tab_gaps:
     )
     st.download_button(
         "Download the worklist (CSV)",
-        gaps.write_csv(),
+        csv_text(gaps),
         file_name=f"gaps_{gap_measure}_{year}.csv",
         mime="text/csv",
     )
