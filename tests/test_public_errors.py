@@ -52,6 +52,18 @@ def _stays():
     inpatient_stays(LINES_WITHOUT_TYPE).collect()
 
 
+def _acute_legs():
+    from modeling.core.acute_legs import acute_legs
+
+    acute_legs(LINES_WITHOUT_TYPE).collect()
+
+
+def _window_pairs_without_start():
+    from contracts.bundles.spending import index_claims
+
+    index_claims(pl.DataFrame({"claim_id": ["C1"], "person_id": ["P1"]}))
+
+
 def _truncate():
     from contracts.benchmark import truncate
 
@@ -434,6 +446,8 @@ CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "december_enrollees without enrollment_start_date": (_december_enrollees, SchemaError),
     "with_service_category without claim_type": (_service_categories, SchemaError),
     "inpatient_stays without dates": (_stays, SchemaError),
+    "acute_legs without dates": (_acute_legs, SchemaError),
+    "index_claims without start dates": (_window_pairs_without_start, SchemaError),
     "truncate without paid": (_truncate, SchemaError),
     "a table's unknown column": (_schema_column, SchemaError),
     "Dataset of a missing folder": (_dataset, DatasetError),

@@ -60,6 +60,7 @@ from contracts.bundles.parameters import (
     excluded_readmission_drgs,
 )
 from modeling.core.acute_legs import IRF_REVENUE
+from modeling.validation import require_columns
 
 SPEND_COLUMNS = tuple(f"spend_{s}" for s in SETTINGS)
 DAY_PRORATED = ("snf", "home_health", "hospice")
@@ -194,6 +195,7 @@ def index_claims(spans: pl.DataFrame) -> PersonClaims:
     """``PersonClaims`` of ``claim_spans`` rows (with the person ordinal ``_person`` of
     ``people_claims`` when it has it). Only the keys are sorted (a stable sort, so equal keys
     keep the rows' order); the claims stay where they are until a look-up gathers them."""
+    require_columns(spans, ("person_id", "claim_id", "start"), where="index_claims (claim spans)")
     if "_person" not in spans.columns:
         spans = spans.join(
             spans.select("person_id").unique().sort("person_id").with_row_index("_person", 1),
