@@ -57,10 +57,15 @@ def test_f14_saves_from_several_processes_all_land(store_target):
     assert len(audited) == 45
 
 
-def test_f14_registrations_from_several_processes_get_distinct_versions(store_target):
+def test_f14_processes_registering_and_saving_at_once_lose_nothing(store_target):
+    """Three processes register models while two others save scenarios, all at once."""
+    savers = [_worker(store_target, "save", "10", tag) for tag in ("s", "t")]
     procs = [_worker(store_target, "register", "6", tag) for tag in ("a", "b", "c")]
     outs = [p.communicate(timeout=180)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0]
+    assert [p.wait(timeout=180) for p in savers] == [0, 0]
+    with store_target.open(read_only=True) as s:
+        assert len(s.list_scenarios("test")) == 20
     reported = sorted(int(v) for out in outs for v in out.split())
     assert reported == list(range(1, 19))
     with store_target.open(read_only=True) as s:
