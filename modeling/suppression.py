@@ -25,7 +25,7 @@ against; totals themselves go through this function where they are shown as rows
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -171,6 +171,7 @@ def suppress_small_cells(
     people: Sequence[str],
     partitions: Sequence[Sequence[str]] = (),
     keep: Sequence[str] = (),
+    cells: Mapping[str, str | pl.Expr] | None = None,
     min_cell: int | None = None,
 ) -> pl.DataFrame:
     """``frame`` with every row that describes fewer than ``min_cell`` people blanked, plus the
@@ -181,13 +182,23 @@ def suppress_small_cells(
     ``partitions``: for each total that is shown anywhere, the key columns whose rows add up to
     it (``()`` for the whole table's total); complementary suppression is computed over the
     first ``people`` column. Every numeric column other than ``keep`` (labels such as the year)
-    is blanked in a suppressed row. ``min_cell`` defaults to the CMS policy's (11).
+    is blanked in a suppressed row. ``cells``: figures that reveal a count of their own (a rate
+    per 1,000 with the person-years beside it gives back the admissions): figure column -> the
+    count (a column or an expression); the figure, and the count column when shown, are blanked
+    wherever that count is from 1 to ``min_cell - 1``. ``min_cell`` defaults to the CMS
+    policy's (11).
     """
     if not people:
         raise ParameterError("suppress_small_cells: name at least one people-count column.")
     require_columns(
         frame,
-        [*people, *{c for p in partitions for c in p}, *keep],
+        [
+            *people,
+            *{c for p in partitions for c in p},
+            *keep,
+            *(cells or {}),
+            *(v for v in (cells or {}).values() if isinstance(v, str)),
+        ],
         where="suppress_small_cells",
     )
     for c in people:
@@ -218,7 +229,14 @@ def suppress_small_cells(
     constraints = totals_matrix(groups) if groups else np.zeros((0, frame.height))
     hidden = protect(primary_counts, constraints, min_cell=threshold) | small
     figures = [c for c, t in frame.schema.items() if t.is_numeric() and c not in keep]
+    blank: dict[str, pl.Expr] = {c: pl.col(SUPPRESSED) for c in figures}
+    for figure, revealed in (cells or {}).items():
+        count = pl.col(revealed) if isinstance(revealed, str) else revealed
+        small_count = ((count > 0) & (count < threshold)).fill_null(False)
+        for c in (figure, revealed) if isinstance(revealed, str) else (figure,):
+            if c in blank:
+                blank[c] = blank[c] | small_count
     flagged = frame.with_columns(pl.Series(SUPPRESSED, hidden, dtype=pl.Boolean))
     return flagged.with_columns(
-        pl.when(pl.col(SUPPRESSED)).then(None).otherwise(pl.col(c)).alias(c) for c in figures
+        pl.when(rule).then(None).otherwise(pl.col(c)).alias(c) for c, rule in blank.items()
     )

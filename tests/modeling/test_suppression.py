@@ -41,6 +41,37 @@ def test_a_numerator_below_eleven_blanks_its_rate_too():
     assert out["rate"].to_list() == [None, 8.0]
 
 
+def test_a_rate_that_gives_back_a_small_count_is_blanked_in_its_cell():
+    # 2,000 person-years and 5 joint replacements: 2.5 per 1,000 x 2,000 = 5 people, so the
+    # rate is blanked; the admissions rate (40 admissions) stays, and so does the row.
+    f = pl.DataFrame(
+        {
+            "year": [2024],
+            "members": [2100],
+            "person_years": [2000.0],
+            "joints": [5],
+            "joints_per_1000": [2.5],
+            "admits": [40],
+            "admits_per_1000": [20.0],
+            "readmit_rate": [0.2],
+        }
+    )
+    out = suppress_small_cells(
+        f,
+        people=["members"],
+        keep=["year"],
+        cells={
+            "joints_per_1000": "joints",
+            "admits_per_1000": "admits",
+            "readmit_rate": pl.col("readmit_rate") * pl.col("admits"),  # 8 readmissions
+        },
+    ).row(0, named=True)
+    assert out["suppressed"] is False and out["members"] == 2100
+    assert out["joints"] is None and out["joints_per_1000"] is None
+    assert out["admits"] == 40 and out["admits_per_1000"] == 20.0
+    assert out["readmit_rate"] is None
+
+
 def test_complement_is_the_smallest_other_row_under_a_shown_total():
     # providers a..d of one measure; the measure's total (67) is shown on the page: a alone
     # blanked would be 67 - 62 = 5, so the smallest other provider (d, 12) is blanked too.
