@@ -290,19 +290,27 @@ def navigation(user: User, tagged: Sequence[tuple[Any, Right]]):
 
 def _refusal(title: str, right: Right) -> Callable[[], None]:
     def refused() -> None:
-        refuse(f"the {title} page")
+        refuse(f"the {title} page", right)
 
     refused.__name__ = f"refused_{right.value}"
     return refused
 
 
-def refuse(what: str) -> NoReturn:
+WHY = {
+    Right.PERSON_LEVEL: "it shows person-level data, which your role does not need (minimum "
+    "necessary)",
+    Right.ADMIN: "it manages the deployment's datasets, models or audit log",
+    Right.AGGREGATES: "it shows the population's figures",
+}
+
+
+def refuse(what: str, right: Right = Right.PERSON_LEVEL) -> NoReturn:
     """Say that this user's role may not see ``what``, audit the attempt, and stop the run."""
     user = current_user()
-    _once(("refused", what), lambda: audit("refused", {"what": what}))
+    _once(("refused", what), lambda: audit("refused", {"what": what, "needs": right.value}))
     st.error(
-        f"Your role ({user.role.value.replace('_', ' ')}) does not include {what}: it shows "
-        "person-level data or manages the deployment. Ask the administrator if you need it."
+        f"Your role ({user.role.value.replace('_', ' ')}) does not include {what}: "
+        f"{WHY[right]}. Ask the administrator if you need it."
     )
     st.stop()
     raise AssertionError("unreachable")  # st.stop raises
@@ -312,7 +320,7 @@ def require(right: Right, what: str) -> User:
     """The user, when their role has ``right``; otherwise ``refuse(what)``."""
     user = current_user()
     if not user.may(right):
-        refuse(what)
+        refuse(what, right)
     return user
 
 

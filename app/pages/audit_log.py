@@ -26,7 +26,11 @@ log = pl.DataFrame(
         "people": [e.detail.get("people") for e in entries],
         "dataset": [e.detail.get("dataset") for e in entries],
         "detail": [
-            ", ".join(f"{k}={v}" for k, v in e.detail.items() if k not in ("what", "file"))
+            ", ".join(
+                f"{k}={v}"
+                for k, v in e.detail.items()
+                if k not in ("what", "file", "people", "dataset")
+            )
             for e in entries
         ],
     },
@@ -39,4 +43,19 @@ c1, c2, c3 = st.columns(3)
 c1.metric("Entries shown", f"{shown.height:,}")
 c2.metric("People in the log", f"{len(users):,}")
 c3.metric("Exports", f"{shown.filter(pl.col('action') == 'export').height:,}")
+st.markdown("**By person**")
+st.table(
+    shown.group_by("who")
+    .agg(
+        pl.len().alias("entries"),
+        (pl.col("action") == "view").sum().alias("views"),
+        (pl.col("action") == "export").sum().alias("exports"),
+        pl.col("action").str.starts_with("refused").sum().alias("refusals"),
+        pl.col("when (UTC)").max().alias("last"),
+    )
+    .sort("who")
+    .to_pandas()
+    .set_index("who")
+)
+st.markdown("**Entries, newest first**")
 st.dataframe(shown, hide_index=True, width="stretch")

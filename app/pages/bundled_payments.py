@@ -86,7 +86,16 @@ try:
 except VbcError as exc:
     st.error(str(exc))
     st.stop()
-hospital_list = first.hospitals["facility_npi"].to_list()
+# a hospital's reconciliation describes its episodes: under suppression, only hospitals with
+# enough of them to show (modeling.suppression's threshold) can be chosen
+hospitals = access.aggregate(first.hospitals, people=["episodes"], chart=True)
+hospital_list = hospitals["facility_npi"].to_list()
+if not hospital_list:
+    st.info(
+        "No hospital has enough episodes to show its reconciliation: every one describes fewer "
+        "people than the small-cell threshold."
+    )
+    st.stop()
 npi = right.selectbox(
     "Our hospital (facility NPI)",
     hospital_list,
