@@ -1,5 +1,6 @@
-"""CSV exports: every CSV the app offers or the CLI writes goes through ``csv_text`` /
-``write_csv``, which neutralize spreadsheet formulas.
+"""Exports: every download the app offers goes through ``offer_download`` (roles, small-cell
+suppression, the audit log, formulas neutralized) and every CSV the CLI writes through
+``write_csv``.
 
 A text cell that begins with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return, which
 some spreadsheets skip before one) is run as a formula when the file is opened in Excel, Calc or
@@ -9,9 +10,13 @@ spreadsheets show as text. Numbers are never text cells, so negative amounts sta
 
 from __future__ import annotations
 
+import io
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+import streamlit as st
 
 FORMULA_START = r"^[=+\-@\t\r]"
 
@@ -28,11 +33,75 @@ def neutralized(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def csv_text(frame: pl.DataFrame) -> str:
+def csv_text(frame: pl.DataFrame, *, bom: bool = False) -> str:
     """The frame as CSV text, formulas neutralized (for download buttons)."""
-    return neutralized(frame).write_csv()
+    text = neutralized(frame).write_csv()
+    return "\ufeff" + text if bom else text
 
 
 def write_csv(frame: pl.DataFrame, path: str | Path) -> None:
     """Write the frame as a CSV file, formulas neutralized."""
     neutralized(frame).write_csv(Path(path))
+
+
+def offer_download(
+    label: str,
+    data: pl.DataFrame | str | bytes,
+    *,
+    file_name: str,
+    person_level: bool,
+    people: Sequence[str] = (),
+    partitions: Sequence[Sequence[str]] = (),
+    keep: Sequence[str] = (),
+    cells: Mapping[str, str | pl.Expr] | None = None,
+    excel: bool = False,
+    bom: bool = False,
+    mime: str | None = None,
+    container: Any = None,
+    key: str | None = None,
+) -> None:
+    """A download button: the one way the app exports anything.
+
+    ``person_level``: the export names people (a list, a drill-down, a worklist): it is offered
+    only to a role with the person-level right (``app.access``), and for any other role nothing
+    is built or sent. A frame is written as CSV (formulas neutralized; ``bom`` for Excel's CSV
+    reading) or, with ``excel``, as a workbook. An aggregate frame has its small cells
+    suppressed when the deployment suppresses them (``people``, ``partitions``, ``keep``,
+    ``cells`` as in ``modeling.suppression.suppress_small_cells``); text or bytes (a report)
+    must be built from suppressed figures by the caller. Each download is written to the audit
+    log: who, which file, how many rows and, for person-level exports, how many people.
+    """
+    from app import access
+
+    if person_level and not access.current_user().may(access.Right.PERSON_LEVEL):
+        return
+    if isinstance(data, pl.DataFrame):
+        shown = data
+        if not person_level and people:
+            shown = access.aggregate(
+                data, people=people, partitions=partitions, keep=keep, cells=cells
+            )
+        rows: int | None = shown.height
+        counted = access.people_in(shown) if person_level else None
+        payload: str | bytes = _workbook(shown) if excel else csv_text(shown, bom=bom)
+    else:
+        payload, rows, counted = data, None, None
+    detail = {"file": file_name, "rows": rows, "people": counted, "person_level": person_level}
+    (container or st).download_button(
+        label,
+        payload,
+        file_name=file_name,
+        mime=mime or (XLSX if excel else "text/csv"),
+        key=key,
+        on_click=access.audit,
+        args=("export", detail),
+    )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _workbook(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    neutralized(frame).write_excel(buffer, autofit=True)
+    return buffer.getvalue()

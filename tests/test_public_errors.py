@@ -551,3 +551,20 @@ def test_quality_entry_points_on_bad_input(small_dataset):
         risk_adjust(small_dataset, 2024, "readmission_30d", draws=2)
     with pytest.raises(DatasetError):
         adjusted_results(NOWHERE, 2024)
+
+
+def test_suppression_and_access_entry_points_on_bad_input():
+    from app.access import access_settings
+    from modeling.errors import SettingsError
+    from modeling.suppression import cell_size_policy, suppress_small_cells
+
+    with pytest.raises(SchemaError, match="members"):
+        suppress_small_cells(pl.DataFrame({"n": [1]}), people=["members"])
+    with pytest.raises(SchemaError, match="not a number"):
+        suppress_small_cells(pl.DataFrame({"members": ["3"]}), people=["members"])
+    with pytest.raises(ParameterError, match="min_cell"):
+        suppress_small_cells(pl.DataFrame({"members": [3]}), people=["members"], min_cell=0)
+    with pytest.raises(ParameterError, match="cell_suppression.csv"):
+        cell_size_policy("unknown")
+    with pytest.raises(SettingsError, match="mode"):
+        access_settings({"app": {"mode": 1}})

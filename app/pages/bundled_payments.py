@@ -8,8 +8,9 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
+from app import access
 from app.charts import settlement_distribution_chart, settlement_waterfall_chart
-from app.export import csv_text
+from app.export import offer_download
 from app.format import money, pct
 from app.state import active_dataset
 from contracts.bundles.analysis import bundle_model, bundle_reconciliation
@@ -85,7 +86,16 @@ try:
 except VbcError as exc:
     st.error(str(exc))
     st.stop()
-hospital_list = first.hospitals["facility_npi"].to_list()
+# a hospital's reconciliation describes its episodes: under suppression, only hospitals with
+# enough of them to show (modeling.suppression's threshold) can be chosen
+hospitals = access.aggregate(first.hospitals, people=["episodes"], chart=True)
+hospital_list = hospitals["facility_npi"].to_list()
+if not hospital_list:
+    st.info(
+        "No hospital has enough episodes to show its reconciliation: every one describes fewer "
+        "people than the small-cell threshold."
+    )
+    st.stop()
 npi = right.selectbox(
     "Our hospital (facility NPI)",
     hospital_list,
@@ -123,9 +133,13 @@ tabs = st.tabs(
 with tabs[0]:
     st.caption("Every trigger is accounted for: kept, cancelled or excluded, with the reason.")
     st.dataframe(
-        episodes.group_by("status", "reason")
-        .agg(pl.len().alias("triggers"))
-        .sort("triggers", descending=True),
+        access.aggregate(  # the reasons add up to the triggers shown above
+            episodes.group_by("status", "reason")
+            .agg(pl.len().alias("triggers"))
+            .sort("triggers", descending=True),
+            people=["triggers"],
+            partitions=[()],
+        ),
         hide_index=True,
         use_container_width=True,
     )
@@ -138,6 +152,7 @@ with tabs[0]:
         )
         .sort("episodes", descending=True)
     )
+    by_cat = access.aggregate(by_cat, people=["episodes"], partitions=[()])
     st.dataframe(dollars(by_cat, MONEY), hide_index=True, use_container_width=True)
 with tabs[1]:
     long = (
@@ -175,6 +190,7 @@ with tabs[2]:
         .filter(pl.col("episodes") >= 5)
         .sort("mean")
     )
+    by_hosp = access.aggregate(by_hosp, people=["episodes"], chart=True)
     st.altair_chart(
         alt.Chart(
             by_hosp.to_pandas(), title=f"Mean winsorized spending by hospital, {year} (5+ episodes)"
@@ -206,6 +222,7 @@ with tabs[2]:
         .sort("episodes", descending=True)
     )
     st.write(f"Surgeons and attendings at hospital {npi} (all years)")
+    surgeons = access.aggregate(surgeons, people=["episodes"], partitions=[()])
     st.dataframe(dollars(surgeons, MONEY), hide_index=True, use_container_width=True)
 with tabs[3]:
     st.dataframe(result.prices.steps, hide_index=True, use_container_width=True)
@@ -222,6 +239,7 @@ with tabs[3]:
         .with_columns((pl.col("mean target") - pl.col("mean actual")).alias("margin per episode"))
     )
     st.write(f"Hospital {npi}, {year}: target vs actual")
+    tva = access.aggregate(tva, people=["episodes"], partitions=[()])
     st.dataframe(dollars(tva, MONEY), hide_index=True, use_container_width=True)
 with tabs[4]:
     st.altair_chart(
@@ -270,15 +288,15 @@ with tabs[5]:
         use_container_width=True,
     )
 with tabs[6]:
-    st.download_button(
+    offer_download(
         "Episodes (CSV)",
-        csv_text(episodes.select(OUTPUT_COLUMNS)),
+        episodes.select(OUTPUT_COLUMNS),
         file_name=f"episodes-{model}.csv",
-        mime="text/csv",
+        person_level=True,
     )
-    st.download_button(
+    offer_download(
         "Reconciliation (CSV)",
-        csv_text(r.lines()),
+        r.lines(),
         file_name=f"reconciliation-{model}-{npi}.csv",
-        mime="text/csv",
+        person_level=False,
     )

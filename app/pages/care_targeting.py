@@ -11,7 +11,9 @@ from dataclasses import replace
 import polars as pl
 import streamlit as st
 
-from app.export import csv_text
+from app import access
+from app.access import Right
+from app.export import offer_download
 from app.format import count, money, pct
 from app.state import active_dataset, workspace
 from contracts.care_plans import contract_effect, plan_initiatives, save_plan
@@ -31,6 +33,7 @@ from risk_stratification.targeting import (
 from risk_stratification.targeting.programs import Program
 from risk_stratification.targeting.worklist import worklist
 
+access.require(Right.PERSON_LEVEL, "the Targeting page")
 st.title("Care-management targeting")
 ds = active_dataset()
 
@@ -263,6 +266,7 @@ with tab_list:
     except (VbcError, pl.exceptions.PolarsError) as exc:
         st.error(f"Could not read the file: {exc}")
         rows_out = worklist(plan, members)
+    access.record_view("Targeting: worklist", rows_out)
     st.dataframe(
         rows_out.select(
             "priority",
@@ -285,11 +289,11 @@ with tab_list:
             "program_label": st.column_config.TextColumn("Program"),
         },
     )
-    st.download_button(
+    offer_download(
         "Download the worklist (CSV)",
-        csv_text(rows_out),
+        rows_out,
         file_name="worklist.csv",
-        mime="text/csv",
+        person_level=True,
     )
 with tab_contract:
     names = [n for n in preset_names() if n.endswith(f"-{year}")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from app import access
 from app.charts import (
     frontier_chart,
     settlement_comparison_chart,
@@ -13,7 +14,7 @@ from app.charts import (
     settlement_waterfall_chart,
     tornado_chart,
 )
-from app.export import csv_text
+from app.export import offer_download
 from app.format import money
 from app.reports.contracts import settlement_table, simulation_markdown
 from app.state import (
@@ -327,11 +328,11 @@ st.dataframe(
 )
 scroll_hint(table, fits=7)
 st.altair_chart(settlement_comparison_chart(table), use_container_width=True)
-st.download_button(
+offer_download(
     "Download every settlement line (CSV)",
-    csv_text(settlement_lines(projections)),
+    settlement_lines(projections),
     file_name=f"settlements_{year}.csv",
-    mime="text/csv",
+    person_level=False,
 )
 
 st.subheader("From benchmark to settlement")
@@ -357,7 +358,12 @@ st.markdown(
 )
 if chosen.benchmark is not None:
     with st.expander("Benchmark by enrollment type"):
-        st.dataframe(chosen.benchmark.by_type, hide_index=True, use_container_width=True)
+        st.dataframe(
+            # the types add up to the panel's person-years: a small type needs a complement
+            access.aggregate(chosen.benchmark.by_type, people=["py_person_years"], partitions=[()]),
+            hide_index=True,
+            use_container_width=True,
+        )
 with st.expander("Method notes"):
     for note in chosen.notes:
         st.markdown(f"- {note}")
@@ -543,10 +549,11 @@ def distribution(chosen, assumptions):
         f"90% of outcomes between {money(s.p05)} and {money(s.p95)}. Break-even: a year starts to pay once its costs change by "
         f"{s.break_even_median:+.2%} (median; 10th-90th percentile {s.break_even_p10:+.2%} to {s.break_even_p90:+.2%})."
     )
-    st.download_button(
+    offer_download(
         "Download the one-page summary (Markdown)",
         simulation_markdown(result, swings.bars),
         file_name="simulation_summary.md",
+        person_level=False,
         mime="text/markdown",
     )
     n1, n2 = st.columns([3, 1])
@@ -595,11 +602,13 @@ def distribution(chosen, assumptions):
                 f"'{pick}' re-run: expected settlement {money(rerun.summary().expected_settlement)} with {payload['draws']:,} draws, seed {payload['seed']}."
             )
         with workspace().store(read_only=True) as store:
-            r2.download_button(
+            offer_download(
                 "Export it (JSON)",
                 export_json(store, chosen_id),
                 file_name="simulation_scenario.json",
+                person_level=False,
                 mime="application/json",
+                container=r2,
             )
 
 

@@ -6,8 +6,10 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from app import access
+from app.access import Right
 from app.charts import cclf_lines_chart, quality_chart
-from app.export import csv_text
+from app.export import offer_download
 from app.state import active_dataset, dataset_problems, workspace
 from app.tables import scroll_hint
 from app.uploads import allowed_roots, save_uploads, server_folder
@@ -40,6 +42,7 @@ def load_into(name: str, uploads, label: str, loader, unit: str, *, kind: str) -
     st.rerun()
 
 
+access.require(Right.ADMIN, "the Data page (datasets are managed by the admin)")
 st.title("Data")
 ds = active_dataset()
 manifest = ds.manifest
@@ -99,6 +102,7 @@ else:
         )
         q = ds.quarantine(table)
         if q is not None:
+            access.record_view(f"Data: quarantined {table} rows", q)
             st.dataframe(
                 q.select(
                     "_source_row", "_reasons", *[c for c in q.columns if not c.startswith("_")][:8]
@@ -106,11 +110,11 @@ else:
                 hide_index=True,
                 use_container_width=True,
             )
-            st.download_button(
+            offer_download(
                 f"Download quarantined {table} rows (CSV)",
-                csv_text(q),
+                q,
                 file_name=f"{table}_quarantine.csv",
-                mime="text/csv",
+                person_level=True,
             )
 
 cclf = read_reconciliation(ds.path)
@@ -140,21 +144,22 @@ if cclf is not None:
         files_frame = pl.DataFrame(cclf["files"], infer_schema_length=None)
         st.dataframe(files_frame, hide_index=True, use_container_width=True)
         scroll_hint(files_frame)
-        st.download_button(
+        offer_download(
             "Download the per-file report (CSV)",
-            csv_text(files_frame),
+            files_frame,
             file_name="cclf_reconciliation.csv",
-            mime="text/csv",
+            person_level=False,
         )
     q = read_line_quarantine(ds.path)
     if q is not None and q.height:
+        access.record_view("Data: quarantined CCLF lines", q)
         st.markdown(f"**{q.height:,} quarantined CCLF lines**")
         st.dataframe(q.head(1_000), hide_index=True, use_container_width=True)
-        st.download_button(
+        offer_download(
             "Download quarantined CCLF lines (CSV)",
-            csv_text(q),
+            q,
             file_name="cclf_quarantine.csv",
-            mime="text/csv",
+            person_level=True,
         )
 
 st.subheader("Load CCLF files")

@@ -4,13 +4,12 @@ actual and the year-end settlement range, as of a valuation date; CSV and Excel 
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import altair as alt
 import polars as pl
 import streamlit as st
 
-from app.export import neutralized
+from app.export import offer_download
 from app.format import money, pct
 from app.state import active_dataset
 from modeling.dataset import Dataset
@@ -49,22 +48,25 @@ def history_for(path: str, content_hash: str):
 
 
 def downloads(frame: pl.DataFrame, name: str) -> None:
-    """CSV (UTF-8 with a byte-order mark, as Excel expects) and Excel downloads of a table."""
+    """CSV (UTF-8 with a byte-order mark, as Excel expects) and Excel downloads of a table
+    (dollars and PMPMs over the whole panel by month or category: no people counts to suppress)."""
     c1, c2 = st.columns(2)
-    c1.download_button(
+    offer_download(
         f"CSV: {name}",
-        neutralized(frame).write_csv(include_bom=True),
-        f"{name}.csv",
-        "text/csv",
+        frame,
+        file_name=f"{name}.csv",
+        person_level=False,
+        bom=True,
+        container=c1,
         key=f"csv-{name}",
     )
-    buffer = io.BytesIO()
-    neutralized(frame).write_excel(buffer, autofit=True)
-    c2.download_button(
+    offer_download(
         f"Excel: {name}",
-        buffer.getvalue(),
-        f"{name}.xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        frame,
+        file_name=f"{name}.xlsx",
+        person_level=False,
+        excel=True,
+        container=c2,
         key=f"xlsx-{name}",
     )
 

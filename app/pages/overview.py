@@ -3,16 +3,33 @@
 import polars as pl
 import streamlit as st
 
+from app import access
 from app.charts import pmpm_by_category_chart, utilization_chart
-from app.export import csv_text
+from app.export import offer_download
 from app.state import active_dataset, dataset_overview, mean_risk_score
 from app.tables import scroll_hint
 
 st.title("Population overview")
 ds = active_dataset()
 data = dataset_overview(ds)
-summary: pl.DataFrame = data.summary
-pmpm: pl.DataFrame = data.pmpm
+# what each rate gives back with the person-years beside it (CMS: no count of 1-10 derivable)
+SUMMARY_CELLS = {
+    "admissions_per_1000": "admissions",
+    "mean_length_of_stay": "admissions",
+    "readmission_rate": pl.col("readmission_rate") * pl.col("index_stays"),
+    "ed_visits_per_1000": "ed_visits",
+    "snf_stays_per_1000": "snf_stays",
+    "home_health_episodes_per_1000": "home_health_episodes",
+    "joint_replacements_per_1000": "joint_replacements",
+}
+summary: pl.DataFrame = access.aggregate(
+    data.summary, people=["members"], keep=["year"], cells=SUMMARY_CELLS
+)
+pmpm: pl.DataFrame = access.aggregate(
+    data.pmpm.join(data.summary.select("year", "members"), on="year", how="left"),
+    people=["members"],
+    keep=["year"],
+).drop("members", "suppressed", strict=False)
 source = ds.manifest["source"]
 st.caption(
     f"Dataset **{ds.path.name}** — {source.get('kind', 'unknown')} source"
@@ -31,23 +48,31 @@ prev_row = prev.row(0, named=True) if prev.height else None
 
 
 def delta(key: str, fmt: str):
-    if prev_row is None or prev_row[key] in (None, 0):
+    if prev_row is None or prev_row[key] in (None, 0) or row[key] is None:
         return None
     return fmt.format(row[key] - prev_row[key])
+
+
+def fig(key: str, fmt: str) -> str:
+    """The figure as text, or the note that it describes fewer than 11 people."""
+    return SUPPRESSED if row[key] is None else fmt.format(row[key])
+
+
+SUPPRESSED = "< 11: suppressed"
 
 
 # twelve figures in three rows of four, so that no label is cut short
 grid = [cell for _ in range(3) for cell in st.columns(4)]
 c = grid[:6]
-c[0].metric("Members", f"{row['members']:,}", delta("members", "{:+,}"))
-c[1].metric("Member months", f"{row['member_months']:,}")
+c[0].metric("Members", fig("members", "{:,}"), delta("members", "{:+,}"))
+c[1].metric("Member months", fig("member_months", "{:,}"))
 c[2].metric(
     "Medical PMPM (Parts A+B)",
-    f"${row['pmpm_medical']:,.0f}",
+    fig("pmpm_medical", "${:,.0f}"),
     delta("pmpm_medical", "{:+,.0f}"),
     delta_color="inverse",
 )
-if row["pmpm_pharmacy"] is None:
+if row["pmpm_pharmacy"] is None and not row.get("suppressed"):
     c[3].metric(
         "Pharmacy PMPM (Part D)",
         "n/a",
@@ -56,31 +81,31 @@ if row["pmpm_pharmacy"] is None:
 else:
     c[3].metric(
         "Pharmacy PMPM (Part D)",
-        f"${row['pmpm_pharmacy']:,.0f}",
+        fig("pmpm_pharmacy", "${:,.0f}"),
         delta("pmpm_pharmacy", "{:+,.0f}"),
         delta_color="inverse",
     )
 c[4].metric(
     "Admissions / 1,000",
-    f"{row['admissions_per_1000']:,.0f}",
+    fig("admissions_per_1000", "{:,.0f}"),
     delta("admissions_per_1000", "{:+,.0f}"),
     delta_color="inverse",
 )
 c[5].metric(
     "ED visits / 1,000",
-    f"{row['ed_visits_per_1000']:,.0f}",
+    fig("ed_visits_per_1000", "{:,.0f}"),
     delta("ed_visits_per_1000", "{:+,.0f}"),
     delta_color="inverse",
 )
 c = grid[6:]
 c[0].metric(
     "30-day readmission rate",
-    f"{row['readmission_rate']:.1%}" if row["readmission_rate"] is not None else "-",
+    fig("readmission_rate", "{:.1%}") if row["index_stays"] != 0 else "-",
 )
-c[1].metric("Mean length of stay", f"{row['mean_length_of_stay']:.1f} days")
-c[2].metric("SNF stays / 1,000", f"{row['snf_stays_per_1000']:,.0f}")
-c[3].metric("Home health episodes / 1,000", f"{row['home_health_episodes_per_1000']:,.0f}")
-c[4].metric("Joint replacements / 1,000", f"{row['joint_replacements_per_1000']:,.1f}")
+c[1].metric("Mean length of stay", fig("mean_length_of_stay", "{:.1f} days"))
+c[2].metric("SNF stays / 1,000", fig("snf_stays_per_1000", "{:,.0f}"))
+c[3].metric("Home health episodes / 1,000", fig("home_health_episodes_per_1000", "{:,.0f}"))
+c[4].metric("Joint replacements / 1,000", fig("joint_replacements_per_1000", "{:,.1f}"))
 risk = mean_risk_score(ds, year + 1)
 c[5].metric(
     f"Risk score, PY {year + 1}",
@@ -145,15 +170,15 @@ st.dataframe(
         **{str(y): number(str(y), format="dollar") for y in years},
     },
 )
-st.download_button(
+offer_download(
     "Download PMPM by category (CSV)",
-    csv_text(pmpm),
+    pmpm,
     file_name=f"{ds.path.name}_pmpm_by_category.csv",
-    mime="text/csv",
+    person_level=False,
 )
-st.download_button(
+offer_download(
     "Download summary by year (CSV)",
-    csv_text(table),
+    table,
     file_name=f"{ds.path.name}_summary.csv",
-    mime="text/csv",
+    person_level=False,  # ``summary`` went through access.aggregate above
 )

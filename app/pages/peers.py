@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from app.charts import peer_distribution_chart
-from app.export import csv_text
+from app.export import offer_download
 from app.format import count, money, number, pct
 from app.state import active_dataset
 from contracts.history import panel_history
@@ -183,15 +183,16 @@ st.caption(
     "service categories to CMS's settings (outpatient includes the ED; 'other' is left out); the risk score is "
     "the panel's mean CMS-HCC V28 raw score against CMS's renormalized one."
 )
-st.download_button(
+# the panel's whole-population figures and CMS's published ACO results: no small cells of ours
+offer_download(
     "Download the comparison (CSV)",
-    csv_text(result.placement),
+    result.placement,
     file_name=f"peers-{track}-{puf_year}.csv",
-    mime="text/csv",
+    person_level=False,
 )
-st.download_button(
+offer_download(
     "Download the peers (CSV)",
-    csv_text(result.peers),
+    result.peers,
     file_name=f"peer-acos-{track}-{puf_year}.csv",
-    mime="text/csv",
+    person_level=False,
 )

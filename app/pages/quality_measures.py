@@ -9,8 +9,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from app import access
 from app.charts import funnel_chart, quality_trend_chart
-from app.export import csv_text
+from app.export import offer_download
 from app.format import count, number, pct
 from app.state import (
     active_dataset,
@@ -104,8 +105,8 @@ cols[len(board) % 4].metric(
     delta_color="inverse",
 )
 
-tab_all, tab_trend, tab_providers, tab_gaps = st.tabs(
-    ["All measures", "Trends", "Providers", "Care gaps"]
+tab_all, tab_trend, tab_providers, tab_gaps = access.tabs(
+    ["All measures", "Trends", "Providers", "Care gaps"], person_level=["Care gaps"]
 )
 with tab_all:
     shown = suppress_small_cells(results).select(
@@ -147,11 +148,11 @@ with tab_all:
         "rule). Rates: PQIs per 100,000 person-years, MCC admissions per 100 person-years, ALOS "
         "in days, the rest percent."
     )
-    st.download_button(
+    offer_download(
         "Download the measures (CSV, small cells suppressed)",
-        csv_text(shown),
+        shown,
         file_name=f"quality_{year}.csv",
-        mime="text/csv",
+        person_level=False,
     )
     for m, (_, _, c_stat, model) in fitted.items():
         st.caption(f"{m}: {model} risk model, c-statistic {number(c_stat, digits=3)}")
@@ -186,8 +187,9 @@ with tab_providers:
             f"{number(c_stat, digits=3)}. Dashed: 95% limits, dotted: 99.8% limits."
         )
         st.dataframe(
-            suppress_small_cells(
-                providers.rename({"events": "denominator", "observed": "numerator"})
+            suppress_small_cells(  # the providers add up to the measure's total
+                providers.rename({"events": "denominator", "observed": "numerator"}),
+                partitions=[()],
             ),
             hide_index=True,
         )
@@ -211,6 +213,7 @@ with tab_gaps:
     except VbcError as exc:
         st.error(str(exc))
         st.stop()
+    access.record_view(f"Quality: care-gap worklist {gap_measure}", gaps)
     st.metric("Members with an open gap", count(gaps.height))
     st.dataframe(
         gaps.select(
@@ -219,9 +222,9 @@ with tab_gaps:
         hide_index=True,
         width="stretch",
     )
-    st.download_button(
+    offer_download(
         "Download the worklist (CSV)",
-        csv_text(gaps),
+        gaps,
         file_name=f"gaps_{gap_measure}_{year}.csv",
-        mime="text/csv",
+        person_level=True,
     )

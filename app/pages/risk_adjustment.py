@@ -4,8 +4,10 @@ worklist priced in dollars."""
 import polars as pl
 import streamlit as st
 
+from app import access
+from app.access import Right
 from app.charts import score_distribution_chart, segment_mix_chart, top_hcc_chart
-from app.export import csv_text
+from app.export import offer_download
 from app.state import active_dataset, cached_gaps, panel_scores
 from modeling.errors import VbcError
 from risk_stratification.hcc.panel import (
@@ -15,6 +17,7 @@ from risk_stratification.hcc.panel import (
     top_hccs,
 )
 
+access.require(Right.PERSON_LEVEL, "the Risk adjustment page")
 st.title("Risk adjustment")
 ds = active_dataset()
 key = (str(ds.path), ds.manifest["content_hash"])
@@ -77,11 +80,11 @@ with tab_panel:
     flat = scores.with_columns(
         pl.col(c).list.join(" ") for c in scores.columns if c.startswith("hccs_")
     )
-    st.download_button(
+    offer_download(
         "Download all member scores (CSV)",
-        csv_text(flat),
+        flat,
         file_name=f"hcc_scores_{year}.csv",
-        mime="text/csv",
+        person_level=True,
     )
 
 with tab_member:
@@ -93,6 +96,7 @@ with tab_member:
     options = ranked["person_id"].to_list()
     person = st.selectbox("Member (members with the most valuable gaps first)", options, index=0)
     row = scores.filter(pl.col("person_id") == person).row(0, named=True)
+    access.record_view(f"Risk adjustment: member {person}", 1)
     paid = "n/a" if row["payment_score"] is None else f"{row['payment_score']:.3f}"
     st.markdown(
         f"**{person}** · segment **{row['segment']}** · age {row['age']} on February 1, {year} · payment score **{paid}** ({row['payment_model']})"
@@ -141,6 +145,7 @@ with tab_gaps:
         "By member": gaps.by_person,
         "By attributed provider": gaps.by_provider,
     }[view]
+    access.record_view(f"Risk adjustment: recapture worklist {view.lower()}", table.head(500))
     st.dataframe(
         table.head(500),
         hide_index=True,
@@ -149,9 +154,9 @@ with tab_gaps:
             "annual_value": st.column_config.NumberColumn("Annual value", format="dollar")
         },
     )
-    st.download_button(
+    offer_download(
         f"Download {view.lower()} (CSV)",
-        csv_text(table),
+        table,
         file_name=f"recapture_{view.split()[-1].lower()}_{year}.csv",
-        mime="text/csv",
+        person_level=True,
     )

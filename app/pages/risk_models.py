@@ -6,8 +6,10 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from app import access
+from app.access import Right
 from app.charts import calibration_chart, capture_chart, monthly_history_chart, tier_chart
-from app.export import csv_text
+from app.export import offer_download
 from app.reports.risk import evaluation_markdown
 from app.state import (
     active_dataset,
@@ -29,6 +31,7 @@ from risk_stratification.ml.pipeline import (
 )
 from risk_stratification.ml.tiers import TIERS, TierPolicy, assign_tiers, tier_summary
 
+access.require(Right.PERSON_LEVEL, "the Risk stratification page")
 st.title("Risk stratification")
 ds = active_dataset()
 
@@ -40,7 +43,12 @@ with st.sidebar.expander("Models", expanded=trained is None):
             f"Registered model version {version}: trained on {trained.card['dataset'].split('/')[-1]} "
             f"({trained.card['evaluation']['train']}, tested {trained.card['evaluation']['test']}), {trained.card['training_seconds']} s."
         )
-    if st.button("Train models on this dataset" if trained is None else "Retrain on this dataset"):
+    if st.button(
+        "Train models on this dataset" if trained is None else "Retrain on this dataset",
+        disabled=not access.current_user().may(Right.ADMIN),
+        help=None if access.current_user().may(Right.ADMIN) else "Models are managed by the admin.",
+    ):
+        access.require(Right.ADMIN, "training and registering models")
         try:
             with st.status("Training the risk models...", expanded=True) as status:
                 new = train(ds, progress=lambda msg: status.write(msg))
@@ -162,6 +170,7 @@ with tab_list:
         "provider_name",
     )
     st.caption(f"{view.height:,} members match.")
+    access.record_view("Risk stratification: patient list", shown.head(1000))
     st.dataframe(
         shown.head(1000),
         hide_index=True,
@@ -174,17 +183,18 @@ with tab_list:
         },
     )
     scroll_hint(shown)
-    st.download_button(
+    offer_download(
         "Download the list (CSV)",
-        csv_text(shown),
+        shown,
         file_name=f"risk_list_{year}.csv",
-        mime="text/csv",
+        person_level=True,
     )
 
 with tab_patient:
     options = (view if view.height else scored)["person_id"].to_list()
     person = st.selectbox("Member (from the filtered list)", options, key="p_person")
     row = scored.filter(pl.col("person_id") == person).row(0, named=True)
+    access.record_view(f"Risk stratification: patient {person}", 1)
     m = st.columns(5)
     m[0].metric("Tier", row["tier"])
     change = row["pred_cost"] - row["cost_total"]
@@ -292,16 +302,19 @@ with tab_model:
             use_container_width=True,
         )
     d1, d2 = st.columns(2)
-    d1.download_button(
+    offer_download(
         "Download the evaluation report (Markdown)",
         evaluation_markdown(e),
         file_name="risk_model_report.md",
+        person_level=False,
         mime="text/markdown",
+        container=d1,
     )
-    d2.download_button(
+    offer_download(
         "Download every metric (CSV)",
-        csv_text(e.summary),
+        e.summary,
         file_name="risk_model_metrics.csv",
-        mime="text/csv",
+        person_level=False,
+        container=d2,
     )
     st.caption(f"Years in this dataset: {', '.join(map(str, data_years(ds)))}.")

@@ -139,9 +139,17 @@ def free_port() -> int:
 class AppServer:
     """``streamlit run streamlit_app.py`` on a free port, its workspace at ``workspace``."""
 
-    def __init__(self, workspace: Path, log: Path, *, port: int | None = None):
+    def __init__(
+        self,
+        workspace: Path,
+        log: Path,
+        *,
+        port: int | None = None,
+        extra_args: tuple[str, ...] = (),
+    ):
         self.workspace = workspace
         self.log = log
+        self.extra_args = extra_args  # more `streamlit run` options (e.g. --secrets.files)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -173,6 +181,7 @@ class AppServer:
                     "false",
                     "--browser.gatherUsageStats",
                     "false",
+                    *self.extra_args,
                 ],
                 cwd=ROOT,
                 env=env,

@@ -18,6 +18,7 @@ shown beside the PQIs.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,8 @@ from modeling.marts.quality.definitions import MEASURE_IDS, benchmarks, measure,
 from modeling.marts.quality.hospital import hospital_rows
 from modeling.marts.quality.pqi import pqi_rows
 from modeling.marts.quality.screening import screening_rows
+from modeling.suppression import cell_size_policy
+from modeling.suppression import suppress_small_cells as suppress_table
 from modeling.validation import require_columns
 
 SCALE = {
@@ -264,19 +267,26 @@ def care_gaps(
     return gaps.sort("provider_npi", "person_id")
 
 
-SMALL_CELL = 11
-"""CMS's cell-size rule for released aggregates: no cell (count) from 1 to 10 is shown."""
+SMALL_CELL = cell_size_policy().min_cell
+"""CMS's cell-size rule for released aggregates: no cell (count) from 1 to 10 is shown
+(``modeling/data/cell_suppression.csv``)."""
 
 
-def suppress_small_cells(results: pl.DataFrame, *, min_cell: int = SMALL_CELL) -> pl.DataFrame:
+def suppress_small_cells(
+    results: pl.DataFrame,
+    *,
+    min_cell: int = SMALL_CELL,
+    partitions: Sequence[Sequence[str]] = (),
+) -> pl.DataFrame:
     """``results`` with every figure of a row (its numeric columns but the year) blanked when
     its numerator or denominator counts from 1 to ``min_cell - 1`` (person-year exposures are
-    compared as they are), and a ``suppressed`` flag; what a published or shared table shows."""
-    small = pl.any_horizontal(
-        [pl.col(c).is_between(1e-9, min_cell - 1e-9) for c in ("numerator", "denominator")]
-    ).fill_null(False)
-    figures = [c for c, t in results.schema.items() if t.is_numeric() and c != "year"]
-    flagged = results.with_columns(small.alias("suppressed"))
-    return flagged.with_columns(
-        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in figures]
+    compared as they are), and a ``suppressed`` flag; what a published or shared table shows.
+    ``partitions``: the key columns of totals shown elsewhere (``()``: the table's own total),
+    for complementary suppression (``modeling.suppression.suppress_small_cells``, the one rule)."""
+    return suppress_table(
+        results,
+        people=["denominator", "numerator"],
+        partitions=partitions,
+        keep=[c for c in ("year",) if c in results.columns],
+        min_cell=min_cell,
     )
