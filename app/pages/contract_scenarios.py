@@ -403,9 +403,12 @@ def computes_now(section: str, computed: bool, assumptions, button: str) -> bool
         "The assumptions above changed since this section was computed: the settlement above "
         "follows them; these simulated figures are computed when asked."
     )
-    if st.button(button, key=f"{section}_compute"):
-        ss[f"{section}_assumptions"] = now
-        return True
+    # pressed: the callback records the assumptions, so the run it starts computes, unprompted
+    st.button(
+        button,
+        key=f"{section}_compute",
+        on_click=lambda: ss.__setitem__(f"{section}_assumptions", now),
+    )
     return False
 
 
