@@ -344,6 +344,18 @@ def _membership_flows_without_months():
     membership_flows(pl.LazyFrame({"person_id": ["P1"]}))
 
 
+def _measure_cells_unknown():
+    from modeling.marts.finance.triangles import measure_cells
+
+    measure_cells(pl.DataFrame({"paid": [1.0], "claims": [1.0]}), "visits")
+
+
+def _completion_options_speed():
+    from modeling.marts.finance.completion import CompletionOptions
+
+    CompletionOptions(speed_diagonals=0).check()
+
+
 def _programs_file():
     from risk_stratification.targeting import load_programs
 
@@ -442,6 +454,8 @@ CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "ForecastOptions with an unknown model": (_forecast_options, ParameterError),
     "a budget without pmpm": (_budget_without_pmpm, SchemaError),
     "membership flows without year_month": (_membership_flows_without_months, SchemaError),
+    "measure_cells of an unknown measure": (_measure_cells_unknown, ParameterError),
+    "CompletionOptions with no speed diagonals": (_completion_options_speed, ParameterError),
     "member_months without enrollment_start_date": (_member_months, SchemaError),
     "december_enrollees without enrollment_start_date": (_december_enrollees, SchemaError),
     "with_service_category without claim_type": (_service_categories, SchemaError),

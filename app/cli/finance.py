@@ -140,7 +140,9 @@ def completion(
         factors.add_row(r[0], *[pct(v) for v in r[1:]])
     wide().print(factors)
     speed = f"latest paid month at {done.payment_speed:.0%} of its expected payments" + (
-        " (adjusted)" if done.speed_adjusted else ""
+        f"; processing backlog of {money(done.backlog)} restated as unpaid"
+        if done.speed_adjusted
+        else ""
     )
     console.print(f"[dim]{speed}; wrote {path}[/]")
 

@@ -96,7 +96,12 @@ c[2].metric("IBNR, all months", money(float(total["ibnr"].sum())))
 c[3].metric(
     "Latest paid month's speed",
     pct(done.payment_speed, digits=0),
-    help="Actual / expected payments in the latest paid month; beyond 95-105% the shortfall or excess is added back.",
+    help=(
+        "Actual / expected payments in the latest paid month. A processing backlog still "
+        "outstanding (a slow month not yet caught up) is restated as unpaid: "
+        + (money(done.backlog) if done.speed_adjusted else "none now")
+        + "."
+    ),
 )
 st.caption(
     f"Incurred through {latest['incurred_month']:%B %Y}, paid through {as_of}, completed with IBNR "

@@ -529,12 +529,12 @@ def complete_cells(
     )
 
 
-SCALE_LAGS = 6  # hindsight scales for lags 0..5; lag 5's applies to the older months
+SCALE_LAGS = 13  # hindsight scales for lags 0..12; lag 12's applies to the older months
 _NO_SCALES = pl.DataFrame(schema={"kind": pl.String, "bucket": pl.Int64, "scale": pl.Float64})
 
 
 def _scale_keys() -> list[pl.Expr]:
-    """The calibration cell of a row: ``all`` or a category, and its lag (0..5, 5 = 5 or more)."""
+    """The calibration cell of a row: ``all`` or a category, and its lag (0..12, 12 = 12 or more)."""
     return [
         pl.when(pl.col("service_category") == ALL)
         .then(pl.lit(ALL))
@@ -555,8 +555,8 @@ def _interval_scales(
     """Hindsight calibration of the interval (ASOP No. 5 section 3.5, follow-up studies).
 
     At ``calibrate_valuations`` earlier valuations (``calibrate_from`` months back and more, so
-    that their recent months have run out since), the estimate of each of their latest six
-    incurred months against today's estimate of the same month; per lag (0..5) and separately
+    that their recent months have run out since), the estimate of each of their latest 13
+    incurred months against today's estimate of the same month; per lag (0..12) and separately
     for the categories (pooled) and for ``all`` (whose errors are correlated across categories,
     a slow-down or a common trend moving them together, so the categories' independent
     combination is too narrow), the ``level`` quantile of |error| / interval half-width scales

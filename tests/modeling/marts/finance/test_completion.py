@@ -190,7 +190,7 @@ def test_the_interval_is_calibrated_by_hindsight_lag_by_lag(three_year_dataset):
             if kind == ALL
             else (pl.col("service_category") != ALL)
         )
-        lag = pl.col("lag") == bucket if bucket < 5 else pl.col("lag") >= 5
+        lag = pl.col("lag") == bucket if bucket < 12 else pl.col("lag") >= 12
         a = plain.table.filter(sel, lag).sort(key)
         b = calibrated.table.filter(sel, lag).sort(key)
         assert width(b) == pytest.approx(width(a) * scale, rel=1e-9, abs=1e-6)
