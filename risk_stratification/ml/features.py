@@ -30,7 +30,7 @@ from modeling.core.encounters import ed_visits, inpatient_stays, snf_stays
 from modeling.core.member_months import december_enrollees
 from modeling.core.panel import Panel
 from modeling.core.service_categories import CATEGORIES
-from modeling.core.spend import medical_spend, money_sum
+from modeling.core.spend import money_sum
 from modeling.dataset import Dataset
 from modeling.errors import DatasetError, ParameterError
 from modeling.progress import Progress
@@ -206,18 +206,20 @@ def _chronic_conditions(diagnoses: pl.DataFrame) -> pl.DataFrame:
 def _features_of(panel: Panel, year: int) -> pl.DataFrame:
     """The features of every member of ``panel`` (a whole panel or a range of its people)."""
     end, start = _year_end(year), dt.date(year, 1, 1)
-    # the year's categorized lines, read once from the core and reused by every aggregation
-    # below; of the year before only each person's paid total is needed
-    lines = (
+    # spend by category comes from the core's ``medical_spend``; of the lines themselves the
+    # encounters below need the institutional ones only (stays, ED visits and SNF stays are
+    # institutional claims), read once and reused
+    claims = (
         panel.scan("claim_lines")
-        .filter(pl.col("claim_start_date").is_between(start, end))
+        .filter(
+            pl.col("claim_start_date").is_between(start, end)
+            & (pl.col("claim_type") == "institutional")
+        )
         .select(*LINE_COLUMNS, "service_category")
         .collect()
+        .lazy()
     )
-    claims = lines.lazy()
-    prior_claims = panel.scan("claim_lines").filter(
-        pl.col("claim_start_date").dt.year() == year - 1
-    )
+    spend = panel.scan("medical_spend", years=[year])
     pharmacy = panel.scan("pharmacy_claim").filter(
         pl.col("dispensing_date").is_between(dt.date(year - 1, 1, 1), end)
     )
@@ -226,7 +228,7 @@ def _features_of(panel: Panel, year: int) -> pl.DataFrame:
     ids = demo.select("person_id").lazy()
 
     by_category = (
-        medical_spend(claims)
+        spend.filter(pl.col("year") == year)
         .collect()
         .with_columns(pl.col("service_category").replace(COST_CATEGORIES))
         .pivot(
@@ -234,7 +236,8 @@ def _features_of(panel: Panel, year: int) -> pl.DataFrame:
         )
     )
     second_half = (
-        claims.filter(
+        panel.scan("claim_lines")
+        .filter(
             (pl.col("claim_start_date") >= dt.date(year, 7, 1))
             & (pl.col("claim_start_date") <= end)
         )
@@ -253,8 +256,10 @@ def _features_of(panel: Panel, year: int) -> pl.DataFrame:
         )
         .collect()
     )
-    prior = (
-        prior_claims.group_by("person_id")
+    prior = (  # the paid total needs no category: the lines are read, not categorized
+        panel.scan("claim_lines")
+        .filter(pl.col("claim_start_date").dt.year() == year - 1)
+        .group_by("person_id")
         .agg(money_sum("paid_amount").alias("_med_prior"))
         .collect()
     )
@@ -384,9 +389,9 @@ def outcomes(source: Panel | Dataset, outcome_year: int) -> pl.DataFrame:
         .group_by("person_id")
         .agg(pl.len().alias("months"))
     )
-    med = (
-        panel.scan("claim_lines")
-        .filter(pl.col("claim_start_date").dt.year() == outcome_year)
+    med = (  # the exact sum of the categories' exact sums: the lines' exact sum
+        panel.scan("medical_spend", years=[outcome_year])
+        .filter(pl.col("year") == outcome_year)
         .group_by("person_id")
         .agg(money_sum("paid_amount").alias("_med"))
     )

@@ -18,8 +18,16 @@ from modeling.core.conditions import (
 )
 from modeling.core.encounters import ed_visits, inpatient_stays, long_term_institutional
 from modeling.core.member_months import member_months
-from modeling.core.panel import CODE_COLUMNS, CORE_TABLES, CORE_VERSION, MATERIALIZED, Panel
+from modeling.core.panel import (
+    BY_YEAR,
+    CODE_COLUMNS,
+    CORE_TABLES,
+    CORE_VERSION,
+    MATERIALIZED,
+    Panel,
+)
 from modeling.core.service_categories import with_service_category
+from modeling.core.spend import medical_spend
 from modeling.dataset import Dataset
 from modeling.errors import ParameterError
 
@@ -53,6 +61,17 @@ def test_core_tables_equal_deriving_them_directly(small_dataset):
     assert_frame_equal(
         _sorted(panel.read("long_term_institutional")),
         _sorted(long_term_institutional(claims).collect()),
+    )
+    assert_frame_equal(
+        _sorted(panel.read("medical_spend")), _sorted(medical_spend(claims).collect())
+    )
+    # the view filtered while it is read: the same lines as categorizing everything first
+    year = (pl.col("claim_start_date").dt.year() == 2024) & (
+        pl.col("claim_type") == "institutional"
+    )
+    assert_frame_equal(
+        panel.scan("claim_lines").filter(year).collect(),
+        with_service_category(claims).drop(CODE_COLUMNS).filter(year).collect(),
     )
 
 
@@ -96,7 +115,7 @@ def test_each_table_is_derived_once_and_read_by_later_panels(fresh):
     first = Panel(fresh, progress=said.append)
     first.materialize()
     years = first.claim_years()
-    by_year = ("conditions", "person_diagnoses", "long_term_institutional")
+    by_year = BY_YEAR
     assert len(years) >= 2
     assert len(said) == len(MATERIALIZED) - len(by_year) + len(by_year) * len(years)
     folder = fresh.path / "core" / f"v{CORE_VERSION}-{fresh.manifest['content_hash'][:16]}"
