@@ -57,8 +57,8 @@ from modeling.core.encounters import (
 )
 from modeling.core.member_months import member_months, years_enrolled
 from modeling.core.service_categories import ed_claims, with_service_category
-from modeling.core.stay_codes import inpatient_stay_codes
 from modeling.core.spend import medical_spend
+from modeling.core.stay_codes import inpatient_stay_codes
 from modeling.dataset import Dataset, scan_parquet
 from modeling.progress import Progress, reporter
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
