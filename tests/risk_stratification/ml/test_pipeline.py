@@ -22,14 +22,11 @@ def trained_on_default(default_panel):
     return train(default_panel, seed=3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "regression found when the bundle, transitional-care and winter-admission lines joined "
-        "the generator (2026-12-01): the held-out predictive ratio of the second cost decile is "
-        "0.887-0.929 over seeds 0, 1, 3 (0.892 at seed 3), below the 0.90 target; open"
-    ),
-)
+# Was a strict xfail (the second cost decile at 0.887-0.929 over seeds 0, 1, 3 after the
+# bundle, transitional-care and winter lines joined the generator). It passes at seed 3 since
+# the bundle line's spinal-fusion readmissions follow their published rate (issue 19,
+# 2026-12-01; XPASS(strict) in the full suite), so it guards the 0.90-1.10 target again. Seeds
+# 0 and 1 were not re-measured.
 def test_predictive_ratio_is_within_10_percent_in_every_decile(trained_on_default):
     e = trained_on_default.evaluation
     ratios = e.deciles.filter((pl.col("model") == "model") & (pl.col("target") == "cost"))["ratio"]
