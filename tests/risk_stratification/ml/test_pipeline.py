@@ -22,16 +22,12 @@ def trained_on_default(default_panel):
     return train(default_panel, seed=3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "regression found when the bundle, transitional-care and winter-admission lines joined "
-        "the generator (2026-12-01): at seed 3 the held-out deciles are 0.904-1.101 (decile 5 "
-        "above 1.10; decile 2 is the lowest at most seeds); variance powers 1.2-1.7, a bag of "
-        "4 boosters and isotonic/GLM/spline recalibrations on out-of-fold predictions each "
-        "miss at some seed (docs/decisions/ml-calibration.md); open"
-    ),
-)
+# Was a strict xfail (the second cost decile at 0.887-0.929 over seeds 0, 1, 3 after the
+# bundle, transitional-care and winter lines joined the generator). It passes at seed 3 since
+# the bundle line's spinal-fusion readmissions follow their published rate (issue 19,
+# 2026-12-01; deciles 1.025, 0.924, 0.982, 1.062, 1.067, 1.011, 1.021, 1.026, 1.009, 1.022),
+# so it guards the 0.90-1.10 target again. Seeds
+# 0 and 1 were not re-measured.
 def test_predictive_ratio_is_within_10_percent_in_every_decile(trained_on_default):
     e = trained_on_default.evaluation
     ratios = e.deciles.filter((pl.col("model") == "model") & (pl.col("target") == "cost"))["ratio"]
