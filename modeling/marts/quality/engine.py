@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import polars as pl
@@ -124,36 +125,67 @@ class BenchmarkPosition:
     text: str
 
 
+@dataclass(frozen=True)
+class _Benchmarks:
+    """One measure's published benchmarks, read once: Star cut points (level, value) in value
+    order, MIPS rate percentiles (values, percentiles) in value order, AHRQ's reference rate."""
+
+    stars: tuple[tuple[int, float], ...]
+    star_year: str
+    rates: tuple[float, ...]
+    percentiles: tuple[float, ...]
+    mips_year: str
+    reference: str
+
+
+@cache
+def _benchmarks_of(measure_id: str) -> _Benchmarks:
+    table = benchmarks().filter(pl.col("measure_id") == measure_id)
+    cuts = table.filter(pl.col("basis") == "star").sort("value")
+    pts = table.filter(pl.col("basis") == "rate_percentile").sort("value")
+    refs = table.filter(~pl.col("basis").is_in(["star", "rate_percentile"]))
+    reference = (
+        f"AHRQ ref. {float(refs['value'][0]):,.1f} (v{refs['benchmark_year'][0]})"
+        if not refs.is_empty()
+        else ""
+    )
+    return _Benchmarks(
+        stars=tuple(
+            (int(level), float(value))
+            for level, value in zip(cuts["level"].to_list(), cuts["value"].to_list(), strict=True)
+        ),
+        star_year=str(cuts["benchmark_year"][0]) if not cuts.is_empty() else "",
+        rates=tuple(float(v) for v in pts["value"].to_list()),
+        percentiles=tuple(float(x) for x in pts["level"].to_list()),
+        mips_year=str(pts["benchmark_year"][0]) if not pts.is_empty() else "",
+        reference=reference,
+    )
+
+
 def benchmark_position(measure_id: str, rate: float | None) -> BenchmarkPosition:
     """Where ``rate`` (in the measure's unit) sits among the measure's published benchmarks:
     its star level among Star cut points, its performance percentile among MIPS rate
-    percentiles (both when both are published, e.g. the screening measures), or AHRQ's
-    reference rate beside it."""
-    table = benchmarks().filter(pl.col("measure_id") == measure_id)
-    if table.is_empty() or rate is None or (isinstance(rate, float) and math.isnan(rate)):
+    percentiles (linear between the published points; both when both are published, e.g. the
+    screening measures), or AHRQ's reference rate beside it."""
+    if rate is None or (isinstance(rate, float) and math.isnan(rate)):
         return BenchmarkPosition(None, None, "")
+    b = _benchmarks_of(measure_id)
     star: int | None = None
     percentile: float | None = None
     texts = []
-    cuts = table.filter(pl.col("basis") == "star").sort("value")
-    if not cuts.is_empty():
+    if b.stars:
         star = 1
-        for level, value in zip(cuts["level"].to_list(), cuts["value"].to_list(), strict=True):
+        for level, value in b.stars:
             if rate >= value:
-                star = int(level)
-        texts.append(f"{star} stars (Stars {cuts['benchmark_year'][0]})")
-    pts = table.filter(pl.col("basis") == "rate_percentile").sort("value")
-    if not pts.is_empty():
-        values = np.array(pts["value"].to_list(), dtype=float)
-        pcts = np.array([float(x) for x in pts["level"].to_list()])
-        rate_pct = float(np.interp(rate, values, pcts))
+                star = level
+        texts.append(f"{star} stars (Stars {b.star_year})")
+    if b.rates:
+        rate_pct = float(np.interp(rate, b.rates, b.percentiles))
         perf = rate_pct if measure(measure_id).higher_is_better else 100.0 - rate_pct
         percentile = round(perf, 1)
-        texts.append(f"P{perf:.0f} (MIPS {pts['benchmark_year'][0]})")
-    refs = table.filter(~pl.col("basis").is_in(["star", "rate_percentile"]))
-    if not refs.is_empty():
-        ref = float(refs["value"][0])
-        texts.append(f"AHRQ ref. {ref:,.1f} (v{refs['benchmark_year'][0]})")
+        texts.append(f"P{perf:.0f} (MIPS {b.mips_year})")
+    if b.reference:
+        texts.append(b.reference)
     return BenchmarkPosition(percentile, star, "; ".join(texts))
 
 
