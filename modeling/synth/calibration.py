@@ -28,9 +28,11 @@ from modeling.codes import FULL_OR_PARTIAL_DUAL
 from modeling.core.conditions import risk_adjustment_diagnoses
 from modeling.core.encounters import long_term_institutional
 from modeling.core.member_months import member_months
+from modeling.core.panel import Panel
 from modeling.core.spend import medical_spend, pharmacy_spend
 from modeling.dataset import Dataset
 from modeling.marts.pmpm import utilization_by_year
+from modeling.marts.quality.screening import breast_screening_rows, colorectal_screening_rows
 from modeling.schema import DIAGNOSIS_COLUMNS
 from modeling.synth.params import read_table
 
@@ -170,6 +172,20 @@ def _risk_scores(dataset: Dataset, my: pl.DataFrame, sample: int, seed: int) -> 
     }
 
 
+def _screening(dataset: Dataset, year: int) -> dict[str, float]:
+    """The claims-based screening rates of the quality engine in ``year`` (the panel's last)."""
+    panel = Panel(dataset)
+    out = {}
+    for key, rows in (
+        ("screening_breast", breast_screening_rows),
+        ("screening_colorectal", colorectal_screening_rows),
+    ):
+        f = rows(panel, year).select(pl.col("numerator").sum(), pl.col("denominator").sum())
+        n, d = f.collect().row(0)
+        out[key] = n / d if d else float("nan")
+    return out
+
+
 def measure(dataset: Dataset, *, risk_sample: int = 4_000, seed: int = 0) -> pl.DataFrame:
     """Achieved value of every calibration figure beside its target and tolerance."""
     my = member_years(dataset)
@@ -278,6 +294,7 @@ def measure(dataset: Dataset, *, risk_sample: int = 4_000, seed: int = 0) -> pl.
 
     fig.update(_prevalence(dataset, my))
     fig.update(_risk_scores(dataset, my, risk_sample, seed))
+    fig.update(_screening(dataset, years[-1]))
     t = targets()
     return t.with_columns(
         pl.col("figure")

@@ -47,6 +47,7 @@ from modeling.synth.enrollment import (
 from modeling.synth.params import SynthParams, load_params
 from modeling.synth.people import ProviderPool, make_people, provider_pool
 from modeling.synth.pharmacy import DrugUse, pharmacy_rows
+from modeling.synth.preventive import screening_claims
 from modeling.synth.region import RegionAccumulator
 from modeling.synth.services import ServiceContext, generate_services
 from modeling.synth.services import bundle_procedures as bundles
@@ -249,11 +250,14 @@ def simulate_chunk(
     transitions = transition_claims(
         medical, eligibility, attribution, seed=spec.seed, chunk=chunk, params=params, pool=pool
     )
+    # preventive screening by the attributed PCP: rows appended from a stream of their own
+    screening = screening_claims(
+        eligibility, attribution, seed=spec.seed, chunk=chunk, params=params, pool=pool
+    )
+    appended = [f.cast(medical.schema) for f in (transitions, screening) if f.height]
     return {
         "eligibility": eligibility,
-        "medical_claim": pl.concat([medical, transitions.cast(medical.schema)])
-        if transitions.height
-        else medical,
+        "medical_claim": pl.concat([medical, *appended]) if appended else medical,
         "pharmacy_claim": covered(pharmacy, eligibility, "dispensing_date")
         if pharmacy.height
         else pharmacy,
