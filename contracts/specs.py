@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from contracts._validation import _SHORT, VbcModel
+from contracts._validation import SHORT_REPR, VbcModel
 from modeling.errors import ParameterError
 
 ELECTED_MSR_OPTIONS = (0.0, 0.005, 0.01, 0.015, 0.02)
@@ -317,7 +317,7 @@ def describe_errors(exc: ValidationError, *, skip: int = 0, whole: str = "spec")
         if e["type"] == "missing" or field == whole or isinstance(e["input"], dict):
             problems.append(f"{field}: {e['msg']}")
         else:
-            problems.append(f"{field} = {_SHORT.repr(e['input'])}: {e['msg']}")
+            problems.append(f"{field} = {SHORT_REPR.repr(e['input'])}: {e['msg']}")
     return "; ".join(problems)
 
 

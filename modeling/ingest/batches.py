@@ -38,8 +38,8 @@ from modeling.ingest.validate import (
     SERVICE_DATE,
     Check,
     ValidationResult,
-    _checks,
-    _with_enrollment_flag,
+    table_checks,
+    with_enrollment_flag,
 )
 from modeling.schema import TableSchema
 
@@ -196,7 +196,7 @@ def validate_in_batches(
         and SERVICE_DATE[schema.name] in names
     )
     checks = _row_checks(
-        _checks(schema, set(raws), eligible_ids, enrollment_checked=enrollment_checked)
+        table_checks(schema, set(raws), eligible_ids, enrollment_checked=enrollment_checked)
     )
     groups: dict[str, list[Check]] = {}
     for chk in checks:
@@ -231,7 +231,7 @@ def validate_in_batches(
             lf = batch.lazy().with_columns(pl.col(ROW).is_in(in_batch.implode()).alias(DUP))
             if enrollment_checked:
                 assert enrollment is not None
-                lf = _with_enrollment_flag(lf, schema, enrollment)
+                lf = with_enrollment_flag(lf, schema, enrollment)
             flagged = lf.with_columns(flags).collect()
             for name in groups:
                 counts[name] += int(flagged.get_column(f"__flag_{name}").sum())
