@@ -222,9 +222,12 @@ def validate_in_batches(
     mistyped = _Mistyped()
     enrolled: list[pl.DataFrame] = []
     writer: pq.ParquetWriter | None = None
-    quarantined = 0
+    quarantined = batches = 0
     try:
         for batch in coerced.collect_batches(chunk_size=batch_rows):
+            if batch.height == 0:
+                continue
+            batches += 1
             mistyped.add(batch, raws)
             lo, hi = batch.get_column(ROW).min(), batch.get_column(ROW).max()
             in_batch = dups.filter((dups >= lo) & (dups <= hi))
@@ -256,6 +259,8 @@ def validate_in_batches(
             writer.close()
     mistyped.refuse(schema, path)
     empty = pl.DataFrame(schema={c: coerced.collect_schema()[c] for c in canonical})
+    if batches == 0:  # a header only: the table is still written, with no rows
+        accept(empty)
     result = ValidationResult(
         schema.name,
         source,
