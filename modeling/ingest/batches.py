@@ -38,8 +38,8 @@ from modeling.ingest.validate import (
     SERVICE_DATE,
     Check,
     ValidationResult,
-    _checks,
-    _with_enrollment_flag,
+    table_checks,
+    with_enrollment_flag,
 )
 from modeling.schema import TableSchema
 
@@ -196,7 +196,7 @@ def validate_in_batches(
         and SERVICE_DATE[schema.name] in names
     )
     checks = _row_checks(
-        _checks(schema, set(raws), eligible_ids, enrollment_checked=enrollment_checked)
+        table_checks(schema, set(raws), eligible_ids, enrollment_checked=enrollment_checked)
     )
     groups: dict[str, list[Check]] = {}
     for chk in checks:
@@ -222,16 +222,19 @@ def validate_in_batches(
     mistyped = _Mistyped()
     enrolled: list[pl.DataFrame] = []
     writer: pq.ParquetWriter | None = None
-    quarantined = 0
+    quarantined = batches = 0
     try:
         for batch in coerced.collect_batches(chunk_size=batch_rows):
+            if batch.height == 0:
+                continue
+            batches += 1
             mistyped.add(batch, raws)
             lo, hi = batch.get_column(ROW).min(), batch.get_column(ROW).max()
             in_batch = dups.filter((dups >= lo) & (dups <= hi))
             lf = batch.lazy().with_columns(pl.col(ROW).is_in(in_batch.implode()).alias(DUP))
             if enrollment_checked:
                 assert enrollment is not None
-                lf = _with_enrollment_flag(lf, schema, enrollment)
+                lf = with_enrollment_flag(lf, schema, enrollment)
             flagged = lf.with_columns(flags).collect()
             for name in groups:
                 counts[name] += int(flagged.get_column(f"__flag_{name}").sum())
@@ -256,6 +259,8 @@ def validate_in_batches(
             writer.close()
     mistyped.refuse(schema, path)
     empty = pl.DataFrame(schema={c: coerced.collect_schema()[c] for c in canonical})
+    if batches == 0:  # a header only: the table is still written, with no rows
+        accept(empty)
     result = ValidationResult(
         schema.name,
         source,

@@ -162,7 +162,7 @@ def enrollment_months(eligibility: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     )
 
 
-def _with_enrollment_flag(
+def with_enrollment_flag(
     lf: pl.LazyFrame, schema: TableSchema, months: pl.DataFrame
 ) -> pl.LazyFrame:
     """``lf`` with ``__enrolled``: whether the row's service month lies in one of its person's
@@ -186,13 +186,15 @@ def _with_enrollment_flag(
     return lf.join(flags, on=ROW, how="left", maintain_order="left")
 
 
-def _checks(
+def table_checks(
     schema: TableSchema,
     present_raw: set[str],
     eligible_ids: pl.Series | None,
     *,
     enrollment_checked: bool = False,
 ) -> list[Check]:
+    """Every check of ``schema`` (see the module docstring), in the order their reasons are
+    joined; ``duplicate_key`` last. ``validate`` and ``batches.validate_in_batches`` share it."""
     checks: list[Check] = []
     for col in schema.columns:
         c = pl.col(col.name)
@@ -372,8 +374,8 @@ def validate(
     )
     if enrollment_checked:
         assert enrollment is not None
-        lf = _with_enrollment_flag(lf, schema, enrollment)
-    checks = _checks(schema, present_raw, eligible_ids, enrollment_checked=enrollment_checked)
+        lf = with_enrollment_flag(lf, schema, enrollment)
+    checks = table_checks(schema, present_raw, eligible_ids, enrollment_checked=enrollment_checked)
     groups: dict[str, list[Check]] = {}
     for chk in checks:
         groups.setdefault(chk.name, []).append(chk)

@@ -212,3 +212,14 @@ def test_header_only_eligibility_is_still_a_schema_error(tmp_path):
 
 
 assert CLAIM_HEADER.startswith("claim_id")
+
+
+def test_a_header_only_optional_table_is_written_empty(tmp_path):
+    src = write(tmp_path / "src")
+    (src / "pharmacy_claim.csv").write_text(
+        "claim_id,claim_line_number,person_id,payer,plan,dispensing_date,ndc_code,paid_amount\n"
+    )
+    report = ingest_canonical(src, tmp_path / "out")
+    assert report.dataset.has("pharmacy_claim")
+    assert report.dataset.manifest["tables"]["pharmacy_claim"]["rows"] == 0
+    assert report.results["pharmacy_claim"].rows_in == 0 and report.reconciled
