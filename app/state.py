@@ -3,10 +3,19 @@ first launch that fills every page."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.util
+import os
+import pickle
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
+import polars as pl
 import streamlit as st
 
 from modeling.dataset import Dataset
@@ -42,7 +51,8 @@ LAUNCH_STEPS = (
     LaunchStep("core", "deriving the core tables (member months, claim lines, conditions)", 6.0),
     LaunchStep("models", "training the risk models (cost, admission, ED, top 5%)", 20.0),
     LaunchStep("scores", "scoring the panel (risk models, CMS-HCC, recapture gaps)", 1.5),
-    LaunchStep("contracts", "settling the default contracts", 1.5),
+    LaunchStep("quality", "measuring quality (every measure, risk-adjusted outcomes, trend)", 4.5),
+    LaunchStep("contracts", "settling and simulating the default contracts", 3.0),
 )
 
 
@@ -98,8 +108,10 @@ def first_launch_pending(ws: Workspace) -> bool:
 def run_first_launch(ws: Workspace) -> None:
     """Fill the default workspace so that every page has something to show: the default panel
     generated, its core derived, the risk models trained, registered and scored, the CMS-HCC
-    scores and gaps computed and the default contracts settled (the results stay in this server's
-    caches; the panel, the core and the models stay on disk). One progress display, with the time
+    scores and gaps computed, the quality measures of every year computed and the default year's
+    outcomes risk-adjusted (kept on disk too: ``stored_result``), and the default contracts
+    settled, simulated and compared by risk level (the results stay in this server's caches; the
+    panel, the core, the models and the quality results stay on disk). One progress display, with the time
     left. A step that cannot run on the data (e.g. training on fewer than three years) is said
     and skipped; the page concerned then says what to do."""
     ws.path.mkdir(parents=True, exist_ok=True)
@@ -145,10 +157,18 @@ def _launch_steps(ws: Workspace, clock: LaunchClock) -> list[str]:
         clock.step("scores", 0.4, "CMS-HCC")
         warm_risk_adjustment(ds)
         dataset_overview(ds)
-        clock.step("contracts", 0.0)
-        settle_default_contracts(ds)
     except VbcError as exc:
         skipped.append(f"Not precomputed: {exc}")
+    try:
+        clock.step("quality", 0.0)
+        warm_quality(ds)
+    except VbcError as exc:
+        skipped.append(f"Quality measures not precomputed: {exc}")
+    try:
+        clock.step("contracts", 0.0)
+        warm_default_contracts(ds)
+    except VbcError as exc:
+        skipped.append(f"Contracts not precomputed: {exc}")
     clock.step("contracts", 1.0)
     return skipped
 
@@ -297,9 +317,33 @@ def default_contract_names(performance_year: int, available: list[str]) -> list[
     return [n for n in wanted if n in available]
 
 
+# The Contracts page's first view: its widgets' starting values, in one place so the first
+# launch precomputes exactly what the page then asks for.
+DEFAULT_ASSUMPTIONS: dict[str, Any] = {
+    "cost_trend": None,  # the panel's own trend
+    "initiatives": {},
+    "coding_risk_change": 0.0,
+    "attribution_scale": 1.0,
+    "quality_score": 0.85,
+    "meets_quality_standard": True,
+    "meets_alternative_quality_standard": False,
+    "participant_revenue_share": 0.35,
+    "minimum_savings_rate": None,
+}
+DEFAULT_UNCERTAINTY = (0.02, 0.03, 0.05)  # sd of the cost trend, attribution, quality score
+SIMULATION_DRAWS = (1_000, 5_000, 10_000)  # the choices offered; the last is the default
+RISK_LEVEL_DRAWS = (1_000, 2_000, 5_000)  # the middle one is the default
+DEFAULT_SEED = 1
+DEFAULT_CVAR_LIMIT = 2_000_000.0
+
+
 def settle_default_contracts(ds: Dataset) -> list:
     """Settle the Contracts page's first view (the default contracts of the projected year,
     default assumptions); warms the caches it reads."""
+    return _default_contracts(ds)[0]
+
+
+def _default_contracts(ds: Dataset):
     from contracts.projection import parse_assumptions, project
     from contracts.specs import preset, preset_names
 
@@ -307,8 +351,38 @@ def settle_default_contracts(ds: Dataset) -> list:
     year = history.years[-1] + 1
     specs = [preset(n) for n in default_contract_names(year, preset_names())]
     history = with_payment_scores(ds, history, specs)
-    assumptions = parse_assumptions({})
-    return [project(spec, history, assumptions) for spec in specs]
+    assumptions = parse_assumptions(DEFAULT_ASSUMPTIONS)
+    return [project(spec, history, assumptions) for spec in specs], history, assumptions
+
+
+def warm_default_contracts(ds: Dataset) -> None:
+    """The Contracts page's first view, whole: the default contracts settled, the first one's
+    simulated years, tornado and two-way grid, and the risk-level choice among them."""
+    projections, history, assumptions = _default_contracts(ds)
+    if not projections:
+        return
+    first = projections[0]
+    simulation(
+        ds,
+        first,
+        history,
+        assumptions,
+        DEFAULT_UNCERTAINTY,
+        draws=SIMULATION_DRAWS[-1],
+        seed=DEFAULT_SEED,
+    )
+    sensitivity(ds, first.spec, history, assumptions, "tornado")
+    sensitivity(ds, first.spec, history, assumptions, "two_way")
+    if len(projections) >= 2:
+        risk_level(
+            ds,
+            projections,
+            history,
+            assumptions,
+            draws=RISK_LEVEL_DRAWS[1],
+            seed=DEFAULT_SEED,
+            limit=DEFAULT_CVAR_LIMIT,
+        )
 
 
 # --- engine results cached by their inputs (warm pages re-read them instead of recomputing) ---
@@ -376,11 +450,24 @@ def _contract_key(ds: Dataset, spec, assumptions) -> tuple[str, str, str, str]:
     )
 
 
+@st.cache_resource(max_entries=1)
+def _computed() -> set:
+    """The inputs of every simulation, sensitivity and risk-level choice this server computed
+    (their results are in the caches below, unless evicted: then asking recomputes them)."""
+    return set()
+
+
+def _simulation_inputs(ds, projection, assumptions, uncertainty, draws, seed, version) -> tuple:
+    key = _contract_key(ds, projection.spec, assumptions)
+    return ("simulation", key, uncertainty, int(draws), int(seed), version)
+
+
 @st.cache_resource(show_spinner="Simulating performance years...", max_entries=32)
 def _simulation(key, uncertainty, draws, seed, model_version, _args):
     from contracts.simulation import Uncertainty, simulate
 
     spec, history, assumptions, projection, members = _args
+    _computed().add(("simulation", key, uncertainty, draws, seed, model_version))
     return simulate(
         spec,
         history,
@@ -420,6 +507,7 @@ def _sensitivity(key, what: str, _args):
     from contracts.simulation import tornado, two_way_grid
 
     spec, history, assumptions = _args
+    _computed().add(("sensitivity", key, what))
     return (tornado if what == "tornado" else two_way_grid)(spec, history, assumptions)
 
 
@@ -432,6 +520,7 @@ def sensitivity(ds: Dataset, spec, history, assumptions, what: str):
 def _risk_level(keys, limit: float, _results):
     from contracts.simulation import choose_risk_level
 
+    _computed().add(("risk_level", keys, limit))
     return choose_risk_level(list(_results), limit)
 
 
@@ -443,3 +532,168 @@ def risk_level(ds: Dataset, projections, history, assumptions, *, draws, seed, l
     ]
     keys = tuple(_contract_key(ds, p.spec, assumptions) for p in projections)
     return _risk_level((keys, int(draws), int(seed)), float(limit), tuple(results))
+
+
+# --- results kept on disk in the workspace, keyed by dataset content and code version ---
+
+RESULTS_DIR = "results"  # <workspace>/results/<name>-<content hash>-<code version>.pkl
+RESULT_PACKAGES = ("modeling", "risk_stratification")
+T = TypeVar("T")
+
+
+@functools.cache
+def code_version(packages: tuple[str, ...] = RESULT_PACKAGES) -> str:
+    """A digest of every file (source and data) of ``packages``: a stored result computed by
+    other code, or from other reference data, is never served."""
+    digest = hashlib.blake2b(digest_size=8)
+    for name in packages:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        root = Path(spec.origin).parent
+        for f in sorted(root.rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts and f.suffix not in (".pyc", ".tmp"):
+                digest.update(f.relative_to(root).as_posix().encode())
+                digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
+def stored_result(ds: Dataset, name: str, compute: Callable[[], T]) -> T:
+    """``compute()``, kept in the workspace's ``results/`` folder under the dataset's content hash
+    and ``code_version()``: a later launch (a new server process) reads it instead of computing
+    it again. A dataset whose manifest carries no plain hex content hash, a file that cannot be
+    read back (e.g. written by another library version) and a workspace that cannot be written
+    only mean computing it."""
+    content = str(ds.manifest.get("content_hash", ""))
+    if not re.fullmatch(r"[0-9a-f]{16,128}", content) or not re.fullmatch(r"[a-z0-9_-]+", name):
+        return compute()
+    f = workspace().path / RESULTS_DIR / f"{name}-{content[:16]}-{code_version()}.pkl"
+    if f.is_file():
+        try:
+            with f.open("rb") as fh:
+                return pickle.load(fh)  # noqa: S301 - written by this app, in its own workspace
+        except Exception:  # noqa: BLE001 - any unreadable file is recomputed and replaced
+            f.unlink(missing_ok=True)
+    value = compute()
+    try:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        partial = f.with_name(f".{f.name}.{os.getpid()}.tmp")
+        partial.write_bytes(pickle.dumps(value))
+        os.replace(partial, f)  # readers never see half a file
+    except OSError:
+        pass
+    return value
+
+
+# --- the Quality page's results: every measure of a year, risk-adjusted outcomes, the trend ---
+
+
+def quality_years(ds: Dataset) -> tuple[list[int], int | None]:
+    """The years the Quality page can measure (a year needs the one before for its risk
+    factors) and the one it opens on (the latest), or ([], None) below two years of data."""
+    years = sorted({int(y) for y in dataset_overview(ds).summary["year"].to_list()})
+    return (years[1:], years[-1]) if len(years) >= 2 else ([], None)
+
+
+@st.cache_data(show_spinner="Computing every quality measure...", max_entries=6)
+def _quality_rows(path: str, content_hash: str, year: int) -> pl.DataFrame:
+    from modeling.marts.quality import measure_rows
+
+    ds = Dataset(path)
+    return stored_result(ds, f"quality_rows_{year}", lambda: measure_rows(ds, year).collect())
+
+
+def quality_rows(ds: Dataset, year: int) -> pl.DataFrame:
+    """``modeling.marts.quality.measure_rows`` of ``year`` (cached in memory and on disk)."""
+    return _quality_rows(str(ds.path), ds.manifest["content_hash"], year)
+
+
+@st.cache_data(show_spinner="Risk-adjusting the outcome measures...", max_entries=6)
+def _quality_adjusted(path: str, content_hash: str, year: int, by: str):
+    from risk_stratification.quality import adjusted_results
+
+    ds = Dataset(path)
+
+    def compute():
+        results, fitted = adjusted_results(
+            ds, year, by=by, measure_frame=_quality_rows(path, content_hash, year)
+        )
+        return results, {
+            m: (f.by_provider, f.calibration, f.c_statistic, f.model) for m, f in fitted.items()
+        }
+
+    return stored_result(ds, f"quality_adjusted_{year}_{by}", compute)
+
+
+def quality_adjusted(ds: Dataset, year: int, by: str = "panel"):
+    """``risk_stratification.quality.adjusted_results`` of ``year``: the results table and, per
+    fitted outcome measure, (by provider, calibration, c-statistic, model) (cached in memory and
+    on disk)."""
+    return _quality_adjusted(str(ds.path), ds.manifest["content_hash"], year, by)
+
+
+@st.cache_data(show_spinner="Computing the trend...", max_entries=6)
+def _quality_trend(path: str, content_hash: str, years: tuple[int, ...]) -> pl.DataFrame:
+    from modeling.marts.quality import quality_results
+
+    ds = Dataset(path)
+    return stored_result(
+        ds,
+        "quality_trend_" + "_".join(map(str, years)),
+        lambda: pl.concat(
+            [
+                quality_results(ds, y, measure_frame=_quality_rows(path, content_hash, y))
+                for y in years
+            ]
+        ),
+    )
+
+
+def quality_trend(ds: Dataset, years: list[int]) -> pl.DataFrame:
+    """``quality_results`` of each of ``years``, stacked (cached in memory and on disk)."""
+    return _quality_trend(str(ds.path), ds.manifest["content_hash"], tuple(years))
+
+
+@st.cache_data(show_spinner="Ranking members by CMS-HCC risk...", max_entries=6)
+def _quality_tiers(path: str, content_hash: str, year: int) -> pl.DataFrame:
+    from risk_stratification.quality.tiers import hcc_risk_tiers
+
+    ds = Dataset(path)
+    return stored_result(ds, f"quality_tiers_{year}", lambda: hcc_risk_tiers(ds, year))
+
+
+def quality_tiers(ds: Dataset, year: int) -> pl.DataFrame:
+    """CMS-HCC risk tiers of ``year``'s members for the care-gap worklist (cached)."""
+    return _quality_tiers(str(ds.path), ds.manifest["content_hash"], year)
+
+
+def warm_quality(ds: Dataset) -> None:
+    """What the Quality page shows first: the trend over every year (so every year's measure
+    rows), the latest year's risk-adjusted outcomes and its members' risk tiers."""
+    years, default = quality_years(ds)
+    if default is None:
+        return
+    all_years = sorted({years[0] - 1, *years})
+    quality_trend(ds, all_years)
+    quality_adjusted(ds, default)
+    quality_tiers(ds, default)
+
+
+def outcomes_computed(
+    ds: Dataset, projection, assumptions, uncertainty, *, draws, seed, model_version=None
+) -> bool:
+    """Whether this server has already simulated ``projection`` with these inputs and computed
+    its tornado and two-way grid (showing them again costs a cache read)."""
+    key = _contract_key(ds, projection.spec, assumptions)
+    return {
+        _simulation_inputs(ds, projection, assumptions, uncertainty, draws, seed, model_version),
+        ("sensitivity", key, "tornado"),
+        ("sensitivity", key, "two_way"),
+    } <= _computed()
+
+
+def risk_level_computed(ds: Dataset, projections, assumptions, *, draws, seed, limit) -> bool:
+    """Whether this server has already chosen the risk level among ``projections`` with these
+    inputs."""
+    keys = tuple(_contract_key(ds, p.spec, assumptions) for p in projections)
+    return ("risk_level", (keys, int(draws), int(seed)), float(limit)) in _computed()

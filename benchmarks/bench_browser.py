@@ -2,7 +2,9 @@
 tests/browser/harness.py). On a fresh workspace: the first launch; then each page of the
 navigation cold (first visit in a browser session) and warm (visited again); the time from
 moving a contract assumption (the Contracts page's "Inpatient cost change" slider) to the
-changed settlement figure and to the settled page; then a later launch (a new server process on
+changed settlement figure and to the settled page, and from pressing "Simulate these
+assumptions" and "Compare risk levels for these assumptions" (the sections below the
+settlement, computed on request after a move) to the settled page; then a later launch (a new server process on
 the same workspace): time to the first settled page and each page's first visit.
 
 Usage:
@@ -77,6 +79,17 @@ def assumption_moves(session: h.Session, moves: int) -> list[dict[str, float]]:
     return out
 
 
+def on_request(session: h.Session) -> dict[str, float]:
+    """Seconds from pressing each on-request button of the Contracts page to the settled page."""
+    out = {}
+    for label in ("Simulate these assumptions", "Compare risk levels for these assumptions"):
+        button = session.button(label)
+        button.scroll_into_view_if_needed()
+        out[label] = session.act(button.click, timeout=300)
+        session.check(label)
+    return out
+
+
 def _rounded(value):
     if isinstance(value, float):
         return round(value, 2)
@@ -109,6 +122,7 @@ def main() -> None:
             result["open_new_session"] = s.open()
             result["pages"] = pages_cold_and_warm(s)
             result["assumption_moves"] = assumption_moves(s, args.moves)
+            result["on_request"] = on_request(s)
             s.close()
         with h.AppServer(ws, log) as server:  # a later launch: a new process, caches empty
             s = h.Session(browser, server)

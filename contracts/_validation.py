@@ -24,8 +24,8 @@ from pydantic.config import ExtraValues
 
 from modeling.errors import ParameterError
 
-_SHORT = reprlib.Repr()
-_SHORT.maxstring, _SHORT.maxother, _SHORT.maxdict, _SHORT.maxlist = 60, 60, 4, 6
+SHORT_REPR = reprlib.Repr()
+SHORT_REPR.maxstring, SHORT_REPR.maxother, SHORT_REPR.maxdict, SHORT_REPR.maxlist = 60, 60, 4, 6
 
 
 def invalid_model_message(model: str, exc: ValidationError) -> str:
@@ -41,7 +41,7 @@ def invalid_model_message(model: str, exc: ValidationError) -> str:
         elif error["type"] == "missing":
             problems.append(f"{field} is required")
         else:
-            problems.append(f"{field} = {_SHORT.repr(error['input'])}: {rule}")
+            problems.append(f"{field} = {SHORT_REPR.repr(error['input'])}: {rule}")
     return f"Invalid {model}: {'; '.join(problems)}."
 
 

@@ -142,7 +142,7 @@ def read_puf(
                 f"No PUF file at {path}: give the CSV downloaded from data.cms.gov (or the shared sample)."
             )
         try:
-            frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+            frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy", glob=False)
         except pl.exceptions.PolarsError as exc:
             raise SchemaError(f"{path} is not a readable CSV: {exc}.") from None
         where = str(path)

@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from contracts._validation import VbcModel
+from contracts._validation import SHORT_REPR, VbcModel
 from modeling.errors import ParameterError
 
 ELECTED_MSR_OPTIONS = (0.0, 0.005, 0.01, 0.015, 0.02)
@@ -51,8 +51,8 @@ class _Spec(VbcModel):
     )
     stop_loss_attachment: float | None = Field(
         default=None,
-        gt=0,
-        description="Per-member annual cost above this dollar amount is excluded (stop-loss).",
+        ge=1_000,
+        description="Per-member annual cost above this dollar amount is excluded (stop-loss); at least $1,000 (a plausibility bound of ours: below it nearly every member's cost is capped and the benchmark is meaningless).",
     )
     baseline_weights: tuple[float, ...] = Field(
         default=(0.1, 0.3, 0.6), description="Weights of the baseline years, oldest first."
@@ -198,9 +198,9 @@ class SharedSavingsSpec(_Spec):
     family: Literal["shared_savings"] = "shared_savings"
     target_pmpm: float | None = Field(
         default=None,
-        gt=0,
+        ge=1,
         le=100_000,
-        description="Contract PMPM target (at most $100,000, a plausibility bound); None builds it from the panel's risk-adjusted history and trend.",
+        description="Contract PMPM target ($1 to $100,000, plausibility bounds); None builds it from the panel's risk-adjusted history and trend.",
     )
     minimum_savings_rate: float = Field(default=0.02, ge=0, lt=1)
     sharing_rate: float = Field(default=0.5, ge=0, le=1)
@@ -215,7 +215,10 @@ class SharedSavingsSpec(_Spec):
         default=False, description="Multiply the sharing rate by the quality score."
     )
     payout_cap_pct_target: float | None = Field(
-        default=0.10, gt=0, description="Cap on the payout as a share of the total target."
+        default=0.10,
+        gt=0,
+        le=1,
+        description="Cap on the payout as a share of the total target (at most 1: savings never exceed the target, so a larger cap never binds).",
     )
     care_management_pmpm: float = Field(
         default=0.0,
@@ -230,7 +233,9 @@ class RiskCorridorsSpec(_Spec):
     of the savings (loss) rate; losses optionally capped."""
 
     family: Literal["risk_corridors"] = "risk_corridors"
-    target_pmpm: float | None = Field(default=None, gt=0, le=100_000)
+    target_pmpm: float | None = Field(
+        default=None, ge=1, le=100_000, description="Contract PMPM target ($1 to $100,000)."
+    )
     corridors: tuple[Corridor, ...] = Field(
         min_length=1, description="Bands of the savings rate, from 0 up; at least one."
     )
@@ -238,8 +243,18 @@ class RiskCorridorsSpec(_Spec):
         default=None,
         description="Bands for losses; None uses the same bands as savings (symmetric).",
     )
-    loss_cap_pct_target: float | None = Field(default=None, gt=0)
-    payout_cap_pct_target: float | None = Field(default=None, gt=0)
+    loss_cap_pct_target: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Cap on the provider's losses as a share of the total target (at most 1, a plausibility bound; leave it out for no cap).",
+    )
+    payout_cap_pct_target: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Cap on the payout as a share of the total target (at most 1: savings never exceed the target).",
+    )
 
     @model_validator(mode="after")
     def _contiguous(self) -> RiskCorridorsSpec:
@@ -256,17 +271,24 @@ class MaPercentOfPremiumSpec(_Spec):
     percent_of_premium: float = Field(gt=0, le=1)
     premium_pmpm: float | None = Field(
         default=None,
-        gt=0,
-        description="Plan premium PMPM; None: base_rate_pmpm x the panel's mean payment risk score.",
+        ge=1,
+        le=100_000,
+        description="Plan premium PMPM ($1 to $100,000, plausibility bounds); None: base_rate_pmpm x the panel's mean payment risk score.",
     )
     base_rate_pmpm: float | None = Field(
         default=None,
-        gt=0,
-        description="MA base rate PMPM at a risk score of 1.0 (used when premium_pmpm is not given).",
+        ge=1,
+        le=100_000,
+        description="MA base rate PMPM at a risk score of 1.0 ($1 to $100,000) (used when premium_pmpm is not given).",
     )
     surplus_share: float = Field(default=1.0, ge=0, le=1)
     deficit_share: float = Field(default=1.0, ge=0, le=1)
-    deficit_cap_pct_revenue: float | None = Field(default=None, gt=0)
+    deficit_cap_pct_revenue: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Cap on the deficit the provider owes as a share of its revenue (at most 1, a plausibility bound; leave it out for no cap).",
+    )
 
     @model_validator(mode="after")
     def _premium_source(self) -> MaPercentOfPremiumSpec:
@@ -286,10 +308,17 @@ FAMILIES = ("mssp", "reach", "shared_savings", "risk_corridors", "ma_percent_of_
 
 
 def describe_errors(exc: ValidationError, *, skip: int = 0, whole: str = "spec") -> str:
-    """Pydantic's errors as "field: problem; ..." (``skip`` leading location parts, e.g. the union tag)."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc'][skip:]) or whole}: {e['msg']}" for e in exc.errors()
-    )
+    """Pydantic's errors as "field = value: problem; ..." (``skip`` leading location parts, e.g.
+    the union tag): each names the field, the value given and the rule it breaks (the allowed
+    range, for a number)."""
+    problems = []
+    for e in exc.errors():
+        field = ".".join(str(p) for p in e["loc"][skip:]) or whole
+        if e["type"] == "missing" or field == whole or isinstance(e["input"], dict):
+            problems.append(f"{field}: {e['msg']}")
+        else:
+            problems.append(f"{field} = {SHORT_REPR.repr(e['input'])}: {e['msg']}")
+    return "; ".join(problems)
 
 
 def parse_spec(data: dict, where: str = "contract spec") -> ContractSpec:

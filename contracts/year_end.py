@@ -53,8 +53,10 @@ def read_budget(path: str | Path, *, calendar_year: int) -> pl.DataFrame:
     p = Path(path)
     if not p.exists():
         raise ParameterError(f"No budget file {p}.")
+    if not p.is_file():
+        raise ParameterError(f"{p} is a folder; give the budget CSV file itself.")
     try:
-        frame = pl.read_csv(p, try_parse_dates=True)
+        frame = pl.read_csv(p, try_parse_dates=True, glob=False)
     except pl.exceptions.PolarsError as exc:
         raise SchemaError(f"{p}: not a readable CSV ({exc}).") from None
     return parse_budget(frame, calendar_year=calendar_year, where=str(p))

@@ -28,5 +28,9 @@ class StoreBusyError(StoreError):
     """Another process holds the workspace store for writing; the work can be retried shortly."""
 
 
+class RecordNotFoundError(StoreError):
+    """The workspace store has no scenario, model version or run with the id or name asked for."""
+
+
 class SettingsError(VbcError):
     """The deployment's settings file cannot be read or holds a value that is not allowed."""

@@ -1,5 +1,6 @@
 """A workspace: a folder holding datasets, the outputs written from them, and the workspace store
-(``workspace.duckdb``: saved scenarios, registered models, the audit log).
+(``workspace.duckdb``, or the PostgreSQL database the settings name: saved scenarios, registered
+models, the audit log).
 
 The default workspace is ``$VBC_WORKSPACE`` or ``./workspace``. The app and the CLI share it: the
 dataset chosen in the app's sidebar is the workspace's *active* dataset, which every CLI command
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from modeling.dataset import DATASET_NAME, MANIFEST, Dataset, check_dataset_name
 from modeling.errors import DatasetError
-from modeling.store import WorkspaceStore
+from modeling.settings import read_settings, section
+from modeling.store import WorkspaceStore, open_store, store_settings
 
 DEFAULT_DATASET = "default"
 ACTIVE_FILE = "active_dataset"
@@ -46,9 +48,12 @@ class Workspace:
         return self.path / "outputs"
 
     def store(self, *, read_only: bool = False) -> WorkspaceStore:
-        """The workspace store; ``read_only=True`` for work that only reads it (works in a
-        read-only workspace, and beside other readers)."""
-        return WorkspaceStore.open(self.path / "workspace.duckdb", read_only=read_only)
+        """The workspace store the settings file's ``[store]`` table chooses (DuckDB
+        ``workspace.duckdb`` here by default, or PostgreSQL); ``read_only=True`` for work that
+        only reads it (works in a read-only workspace, and beside other readers). The handle
+        holds no connection: each operation is its own short transaction."""
+        settings = store_settings(section(read_settings(self.path), "store"))
+        return open_store(self.path, settings, read_only=read_only)
 
     def dataset_names(self) -> list[str]:
         if not self.datasets_dir.is_dir():

@@ -12,7 +12,14 @@ import numpy as np
 import polars as pl
 import pytest
 
-from modeling.errors import DatasetError, ParameterError, SchemaError, StoreError, VbcError
+from modeling.errors import (
+    DatasetError,
+    ParameterError,
+    SchemaError,
+    SettingsError,
+    StoreError,
+    VbcError,
+)
 
 NOWHERE = Path("/nonexistent/vbc-dataset")
 SPANS_WITHOUT_START = pl.LazyFrame(
@@ -43,6 +50,18 @@ def _stays():
     from modeling.core.encounters import inpatient_stays
 
     inpatient_stays(LINES_WITHOUT_TYPE).collect()
+
+
+def _acute_legs():
+    from modeling.core.acute_legs import acute_legs
+
+    acute_legs(LINES_WITHOUT_TYPE).collect()
+
+
+def _window_pairs_without_start():
+    from contracts.bundles.spending import index_claims
+
+    index_claims(pl.DataFrame({"claim_id": ["C1"], "person_id": ["P1"]}))
 
 
 def _truncate():
@@ -161,6 +180,31 @@ def _text_source_unknown_encoding():
     text_source(Path(__file__), Path("/nonexistent"), encoding="klingon-8")
 
 
+def _validate_in_batches_of_zero_rows():
+    from modeling.ingest.batches import validate_in_batches
+    from modeling.schema import TABLES
+
+    validate_in_batches(
+        pl.LazyFrame(),
+        TABLES["medical_claim"],
+        path=NOWHERE,
+        source="",
+        scratch=NOWHERE,
+        accept=print,
+        quarantine=NOWHERE / "q.parquet",
+        batch_rows=0,
+    )
+
+
+def _refuse_unloadable_eligibility():
+    from modeling.ingest.canonical import refuse_unloadable
+    from modeling.ingest.validate import ValidationResult
+
+    empty = pl.DataFrame()
+    result = ValidationResult("eligibility", "", 3, empty, empty, {"invalid_value": 3}, 0, 3)
+    refuse_unloadable(NOWHERE, result)
+
+
 def _cclf_source_of_nothing():
     from modeling.ingest.cclf.files import cclf_source
 
@@ -171,6 +215,26 @@ def _store_that_is_a_folder():
     from modeling.store import WorkspaceStore
 
     WorkspaceStore.open(Path(__file__).parent, timeout=0)
+
+
+def _store_settings_with_a_password():
+    from modeling.store import store_settings
+
+    store_settings({"backend": "postgresql", "dsn": "host=db password=secret"})
+
+
+def _postgres_store_unreachable():
+    from modeling.store import WorkspaceStore
+
+    WorkspaceStore.postgres("host=127.0.0.1 port=1 dbname=vbc", timeout=1).list_models()
+
+
+def _artifact_that_is_a_pickle():
+    import pickle
+
+    from risk_stratification.ml.pipeline import TrainedRisk
+
+    TrainedRisk.from_bytes(pickle.dumps({}))
 
 
 def _server_folder_off():
@@ -382,6 +446,8 @@ CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "december_enrollees without enrollment_start_date": (_december_enrollees, SchemaError),
     "with_service_category without claim_type": (_service_categories, SchemaError),
     "inpatient_stays without dates": (_stays, SchemaError),
+    "acute_legs without dates": (_acute_legs, SchemaError),
+    "index_claims without start dates": (_window_pairs_without_start, SchemaError),
     "truncate without paid": (_truncate, SchemaError),
     "a table's unknown column": (_schema_column, SchemaError),
     "Dataset of a missing folder": (_dataset, DatasetError),
@@ -401,7 +467,15 @@ CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "a dataset name with a path in it": (_dataset_name, DatasetError),
     "text_source with an unknown encoding": (_text_source_unknown_encoding, SchemaError),
     "cclf_source of a missing folder": (_cclf_source_of_nothing, SchemaError),
+    "validate_in_batches with batch_rows 0": (_validate_in_batches_of_zero_rows, ParameterError),
+    "refuse_unloadable of all-quarantined eligibility": (
+        _refuse_unloadable_eligibility,
+        DatasetError,
+    ),
     "WorkspaceStore.open of a folder": (_store_that_is_a_folder, StoreError),
+    "store_settings with a password in the dsn": (_store_settings_with_a_password, SettingsError),
+    "WorkspaceStore.postgres of no server": (_postgres_store_unreachable, StoreError),
+    "TrainedRisk.from_bytes of a pickle": (_artifact_that_is_a_pickle, StoreError),
     "a server folder while they are off": (_server_folder_off, VbcError),
     "a missing programs file": (_programs_file, ParameterError),
     "a program without capacity": (_program_without_capacity, ParameterError),

@@ -10,14 +10,17 @@ import typer
 from rich.table import Table
 
 from app.cli._common import (
+    SEED_MAX,
     DatasetArgument,
     WorkspaceOption,
     console,
     fail,
     open_dataset,
     open_workspace,
+    out_file,
     output,
 )
+from app.export import write_csv
 from app.format import count, money, pct
 from modeling.errors import VbcError
 
@@ -53,7 +56,8 @@ def episodes(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="CSV to write (default: <workspace>/outputs/<dataset>/episodes-MODEL.csv)."
+            help="CSV to write (default: <workspace>/outputs/<dataset>/episodes-MODEL.csv).",
+            callback=out_file,
         ),
     ] = None,
     workspace: WorkspaceOption = None,
@@ -76,7 +80,7 @@ def episodes(
     name = chosen.name.replace(" ", "_").replace("/", "_")
     path = output(ws, ds, out, f"episodes-{name}.csv")
     path.parent.mkdir(parents=True, exist_ok=True)
-    table.episodes.select(OUTPUT_COLUMNS).write_csv(path)
+    write_csv(table.episodes.select(OUTPUT_COLUMNS), path)
     _print_counts(table)
     _print_categories(table)
     console.print(f"wrote {table.episodes.height:,} episodes to {path}")
@@ -162,13 +166,21 @@ def reconcile(
             help="CMS target-price CSV (priced_as, target_price[, facility_npi]); default: estimated from the panel."
         ),
     ] = None,
-    draws: Annotated[int, typer.Option(help="Simulated performance years (0: none).")] = 10_000,
+    draws: Annotated[
+        int,
+        typer.Option(
+            help="Simulated performance years (0: none; at most 1,000,000).", min=0, max=1_000_000
+        ),
+    ] = 10_000,
     snf_cut: Annotated[
         float, typer.Option(help="Post-acute initiative: share of SNF spending cut, e.g. 0.10.")
     ] = 0.0,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed.", min=0, max=SEED_MAX)] = 1,
     out: Annotated[
-        Path | None, typer.Option(help="Write the reconciliation lines and tracks to this CSV.")
+        Path | None,
+        typer.Option(
+            help="Write the reconciliation lines and tracks to this CSV.", callback=out_file
+        ),
     ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
@@ -270,7 +282,7 @@ def reconcile(
         import polars as pl
 
         lines = r.lines().with_columns(pl.lit("reconciliation").alias("section"))
-        lines.write_csv(out)
+        write_csv(lines, out)
         if result.tracks.height:
-            result.tracks.write_csv(out.with_name(out.stem + "-tracks.csv"))
+            write_csv(result.tracks, out.with_name(out.stem + "-tracks.csv"))
         console.print(f"wrote {out}")

@@ -404,7 +404,8 @@ PufYear = Annotated[
 ReproduceOut = Annotated[
     Path | None,
     typer.Option(
-        help="Write one row per ACO-year (published, computed, difference, reproduced, note) to this CSV."
+        help="Write one row per ACO-year (published, computed, difference, reproduced, note) to this CSV.",
+        callback=out_file,
     ),
 ]
 
@@ -439,7 +440,7 @@ def _print_reproduction(result, out: Path | None) -> None:
             soft_wrap=True,
         )
     if out:
-        result.rows.write_csv(out)
+        write_csv(result.rows, out)
         console.print(f"wrote {out}")
 
 

@@ -19,9 +19,11 @@ from app.cli._common import (
     fail,
     open_dataset,
     open_workspace,
+    out_file,
     output,
     wide,
 )
+from app.export import neutralized
 from app.format import money, pct
 from modeling.errors import ParameterError, VbcError
 
@@ -48,9 +50,9 @@ def write_table(frame: pl.DataFrame, path: Path) -> None:
     """CSV (UTF-8 with a byte-order mark, so Excel reads it as is) or, for .xlsx, a workbook."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".xlsx":
-        frame.write_excel(path, autofit=True)
+        neutralized(frame).write_excel(path, autofit=True)
     else:
-        frame.write_csv(path, include_bom=True)
+        neutralized(frame).write_csv(path, include_bom=True)
 
 
 def _completion(panel, as_of: dt.date, window: int, draws: int):
@@ -66,12 +68,20 @@ def completion(
     as_of: AsOf = "",
     out: Annotated[
         Path | None,
-        typer.Option(help="CSV (or .xlsx) to write, one row per incurred month and category."),
+        typer.Option(
+            help="CSV (or .xlsx) to write, one row per incurred month and category.",
+            callback=out_file,
+        ),
     ] = None,
     window: Annotated[
         int, typer.Option(help="Latest diagonals averaged for the link factors.")
     ] = 12,
-    draws: Annotated[int, typer.Option(help="Bootstrap draws for the interval (0: none).")] = 500,
+    draws: Annotated[
+        int,
+        typer.Option(
+            help="Bootstrap draws for the interval (0: none; at most 10,000).", min=0, max=10_000
+        ),
+    ] = 500,
     detail: Annotated[
         bool, typer.Option(help="Also write lag, member months, PMPM and the bootstrap interval.")
     ] = False,
@@ -140,7 +150,9 @@ def forecast_command(
     dataset: DatasetArgument = None,
     as_of: AsOf = "",
     months: Annotated[int, typer.Option(help="Months to forecast after the as-of date.")] = 18,
-    out: Annotated[Path | None, typer.Option(help="CSV (or .xlsx) to write.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="CSV (or .xlsx) to write.", callback=out_file)
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """PMPM and total cost by service category for the months after the as-of date, with
@@ -184,13 +196,36 @@ def forecast_command(
     wide().print(table)
     summary = backtest_summary(fc.backtest)
     if summary.height:
-        t = summary.filter(pl.col("service_category") == "total").row(0, named=True)
+        engines = Table(
+            title="Engine by series, chosen by the rolling-origin backtest in the history"
+        )
+        for col in ("series", "engine", "MAPE", "seasonal naive", "interval scale", "80% covers"):
+            engines.add_column(col, justify="left" if col in ("series", "engine") else "right")
+        j = fc.choice.join(
+            summary.select("service_category", "coverage"), on="service_category", how="left"
+        )
+        for r in j.iter_rows(named=True):
+            engines.add_row(
+                r["service_category"],
+                ENGINE_NAMES.get(r["engine"], r["engine"]),
+                pct(r["mape"]),
+                pct(r["baseline_mape"]),
+                f"x{r['interval_scale']:.2f}",
+                pct(r["coverage"]),
+            )
+        wide().print(engines)
         console.print(
-            f"Backtest inside the history ({t['points']} points): MAPE {pct(t['mape'])} vs seasonal naive "
-            f"{pct(t['baseline_mape'])}; interval scale x{fc.interval_scale:.2f} so that the 80% interval "
-            f"covers {pct(t['coverage'])} of the backtest outcomes."
+            "[dim]Scales and coverage are in-sample (chosen on this backtest); the stated interval "
+            "also widens with the horizon by the backtest's pooled profile.[/]"
         )
     console.print(f"[dim]wrote {path}[/]")
+
+
+ENGINE_NAMES = {
+    "model": "AutoETS",
+    "level": "ETS, no trend",
+    "SeasonalNaive": "seasonal naive",
+}
 
 
 @app.command()
@@ -214,7 +249,8 @@ def budget(
         ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="CSV (or .xlsx) of the variance by category.")
+        Path | None,
+        typer.Option(help="CSV (or .xlsx) of the variance by category.", callback=out_file),
     ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:

@@ -16,9 +16,11 @@ from app.cli._common import (
     fail,
     open_dataset,
     open_workspace,
+    out_file,
     output,
     wide,
 )
+from app.export import write_csv
 from app.format import count, number
 from modeling.errors import ParameterError, VbcError
 
@@ -42,14 +44,17 @@ def _ndc(path: Path | None) -> pl.DataFrame | None:
         raise ParameterError(
             f"No NDC-to-class file at {path}; give a CSV with ndc_code,drug_class."
         )
-    return pl.read_csv(path, infer_schema=False)
+    return pl.read_csv(path, infer_schema=False, glob=False)
 
 
 def _write(frame: pl.DataFrame, out: Path) -> None:
     if out.suffix == ".csv":
-        frame.with_columns(
-            pl.col(c).list.join(" ") for c, t in frame.schema.items() if isinstance(t, pl.List)
-        ).write_csv(out)
+        write_csv(
+            frame.with_columns(
+                pl.col(c).list.join(" ") for c, t in frame.schema.items() if isinstance(t, pl.List)
+            ),
+            out,
+        )
     else:
         frame.write_parquet(out)
 
@@ -79,6 +84,7 @@ def quality(
         typer.Option(
             help="Output file (.csv or .parquet; default: quality_YEAR.parquet in the workspace's outputs).",
             show_default=False,
+            callback=out_file,
         ),
     ] = None,
     suppress: Annotated[
@@ -156,6 +162,7 @@ def gaps_in_care(
         typer.Option(
             help="Output file (.csv or .parquet; default: gaps_MEASURE_YEAR.csv in the workspace's outputs).",
             show_default=False,
+            callback=out_file,
         ),
     ] = None,
     ndc_classes: NdcOption = None,

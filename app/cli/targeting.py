@@ -17,8 +17,10 @@ from app.cli._common import (
     fail,
     open_dataset,
     open_workspace,
+    out_file,
     output,
 )
+from app.export import write_csv
 from app.format import count, money, pct
 from modeling.errors import ParameterError, VbcError
 
@@ -31,7 +33,7 @@ def _people(path: Path | None, what: str) -> pl.DataFrame | None:
     if not path.is_file():
         raise ParameterError(f"No {what} file {path}.")
     try:
-        frame = pl.read_csv(path, infer_schema_length=0)
+        frame = pl.read_csv(path, infer_schema_length=0, glob=False)
     except pl.exceptions.PolarsError as exc:
         raise ParameterError(f"{path} is not a readable CSV: {exc}.") from None
     if "person_id" not in frame.columns:
@@ -54,6 +56,7 @@ def target(
         typer.Option(
             help="Worklist CSV to write (default: worklist.csv in the workspace's outputs).",
             show_default=False,
+            callback=out_file,
         ),
     ] = None,
     budget: Annotated[
@@ -182,7 +185,7 @@ def target(
         _print_effect(effect, spec.name)
     s = plan.solution
     out = output(ws, ds, out, "worklist.csv")
-    rows.write_csv(out)
+    write_csv(rows, out)
     if save:
         with ws.store() as store:
             saved = save_plan(

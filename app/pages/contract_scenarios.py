@@ -18,10 +18,18 @@ from app.export import offer_download
 from app.format import money
 from app.reports.contracts import settlement_table, simulation_markdown
 from app.state import (
+    DEFAULT_ASSUMPTIONS,
+    DEFAULT_CVAR_LIMIT,
+    DEFAULT_SEED,
+    DEFAULT_UNCERTAINTY,
+    RISK_LEVEL_DRAWS,
+    SIMULATION_DRAWS,
     active_dataset,
     contract_history,
     default_contract_names,
+    outcomes_computed,
     risk_level,
+    risk_level_computed,
     sensitivity,
     simulation,
     with_payment_scores,
@@ -163,7 +171,9 @@ own_trend = a1.toggle("Use the panel's own cost trend", value=True, key="a_own_t
 trend = a1.slider(
     "Annual cost trend", -0.05, 0.12, 0.045, 0.005, format="%.3f", key="a_trend", disabled=own_trend
 )
-quality = a1.slider("Quality score", 0.0, 1.0, 0.85, 0.01, key="a_quality")
+quality = a1.slider(
+    "Quality score", 0.0, 1.0, DEFAULT_ASSUMPTIONS["quality_score"], 0.01, key="a_quality"
+)
 quality_source = a1.radio(
     "Quality inputs",
     ["Entered", "Measured from the panel"],
@@ -214,7 +224,12 @@ attribution = a4.slider(
     help="MSSP's size-based minimum savings rate needs at least 5,000 assigned beneficiaries.",
 )
 revenue_share = a4.slider(
-    "Participants' FFS revenue / expenditures", 0.05, 1.0, 0.35, 0.05, key="a_revenue"
+    "Participants' FFS revenue / expenditures",
+    0.05,
+    1.0,
+    DEFAULT_ASSUMPTIONS["participant_revenue_share"],
+    0.05,
+    key="a_revenue",
 )
 msr_text = a4.text_input("MSR/MLR determined by CMS (optional, e.g. 0.035)", "", key="a_msr")
 
@@ -374,17 +389,49 @@ def model_members(path: str, content_hash: str, version: int):
     return members_from_model(Dataset(path), trained)
 
 
+def computes_now(section: str, computed: bool, assumptions, button: str) -> bool:
+    """Whether a section below the settlement computes in this run. It does when its result is
+    already computed (a cache read), on its first showing in the session, when only its own
+    controls moved, and when "Re-simulate as the assumptions move" is on; after an assumption
+    above changed it waits for its button, so that moving a slider settles the page at once."""
+    shown = ss.get(f"{section}_assumptions")
+    now = assumptions.model_dump_json()
+    if computed or shown is None or shown == now or ss.get("m_follow"):
+        ss[f"{section}_assumptions"] = now
+        return True
+    st.info(
+        "The assumptions above changed since this section was computed: the settlement above "
+        "follows them; these simulated figures are computed when asked."
+    )
+    if st.button(button, key=f"{section}_compute"):
+        ss[f"{section}_assumptions"] = now
+        return True
+    return False
+
+
 @st.fragment
 def distribution(chosen, assumptions):
     """Simulated performance years of the chosen contract (reruns alone when its controls move)."""
     c = st.columns(5)
-    draws = c[0].selectbox("Scenarios", [1_000, 5_000, 10_000], index=2, key="m_draws")
-    seed = c[1].number_input("Seed", 0, 10_000, 1, key="m_seed")
-    trend_sd = c[2].slider(
-        "Cost-trend uncertainty (sd)", 0.0, 0.08, 0.02, 0.005, format="%.3f", key="m_trend"
+    draws = c[0].selectbox(
+        "Scenarios", SIMULATION_DRAWS, index=len(SIMULATION_DRAWS) - 1, key="m_draws"
     )
-    attribution_sd = c[3].slider("Attribution churn (sd)", 0.0, 0.2, 0.03, 0.01, key="m_attr")
-    quality_sd = c[4].slider("Quality score (sd)", 0.0, 0.3, 0.05, 0.01, key="m_quality")
+    seed = c[1].number_input("Seed", 0, 10_000, DEFAULT_SEED, key="m_seed")
+    trend_sd = c[2].slider(
+        "Cost-trend uncertainty (sd)",
+        0.0,
+        0.08,
+        DEFAULT_UNCERTAINTY[0],
+        0.005,
+        format="%.3f",
+        key="m_trend",
+    )
+    attribution_sd = c[3].slider(
+        "Attribution churn (sd)", 0.0, 0.2, DEFAULT_UNCERTAINTY[1], 0.01, key="m_attr"
+    )
+    quality_sd = c[4].slider(
+        "Quality score (sd)", 0.0, 0.3, DEFAULT_UNCERTAINTY[2], 0.01, key="m_quality"
+    )
     u = Uncertainty(trend_sd=trend_sd, attribution_sd=attribution_sd, quality_sd=quality_sd)
     members = None
     version = registered_model_version()
@@ -395,16 +442,31 @@ def distribution(chosen, assumptions):
         help="Otherwise each member's cost spreads like the panel's own costs within their enrollment type.",
     ):
         members = model_members(str(ds.path), ds.manifest["content_hash"], version)
+    st.toggle(
+        "Re-simulate as the assumptions move",
+        value=False,
+        key="m_follow",
+        help="Off: moving an assumption above updates the settlement at once, and the simulated "
+        "years, tornado, two-way grid and risk-level choice when you ask (each takes a few "
+        "seconds). On: every move waits for all of them.",
+    )
+    uncertainty = (u.trend_sd, u.attribution_sd, u.quality_sd)
+    used = version if members is not None else None
+    computed = outcomes_computed(
+        ds, chosen, assumptions, uncertainty, draws=int(draws), seed=int(seed), model_version=used
+    )
+    if not computes_now("m", computed, assumptions, "Simulate these assumptions"):
+        return
     result = simulation(
         ds,
         chosen,
         history,
         assumptions,
-        (u.trend_sd, u.attribution_sd, u.quality_sd),
+        uncertainty,
         draws=int(draws),
         seed=int(seed),
         members=members,
-        model_version=version if members is not None else None,
+        model_version=used,
     )
     s = result.summary()
     if measured is not None and not measured.meets_quality_standard:
@@ -558,10 +620,15 @@ def risk_levels(projections, assumptions):
         return
     c = st.columns(3)
     limit = c[0].number_input(
-        "Largest acceptable CVaR 95% ($)", 0.0, 1e9, 2_000_000.0, 250_000.0, key="r_limit"
+        "Largest acceptable CVaR 95% ($)", 0.0, 1e9, DEFAULT_CVAR_LIMIT, 250_000.0, key="r_limit"
     )
-    draws = c[1].selectbox("Scenarios per option", [1_000, 2_000, 5_000], index=1, key="r_draws")
-    seed = c[2].number_input("Seed", 0, 10_000, 1, key="r_seed")
+    draws = c[1].selectbox("Scenarios per option", RISK_LEVEL_DRAWS, index=1, key="r_draws")
+    seed = c[2].number_input("Seed", 0, 10_000, DEFAULT_SEED, key="r_seed")
+    computed = risk_level_computed(
+        ds, projections, assumptions, draws=int(draws), seed=int(seed), limit=float(limit)
+    )
+    if not computes_now("r", computed, assumptions, "Compare risk levels for these assumptions"):
+        return
     choice = risk_level(
         ds, projections, history, assumptions, draws=draws, seed=seed, limit=float(limit)
     )

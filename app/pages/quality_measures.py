@@ -1,6 +1,8 @@
 """Clinical quality: the CMO's KPI board with trends, providers' funnel plot, the care-gap
 worklist and exports with small cells suppressed. Everything is computed in
-``modeling.marts.quality`` and ``risk_stratification.quality``; this page arranges it."""
+``modeling.marts.quality`` and ``risk_stratification.quality`` (through ``app.state``, which
+keeps the results of a dataset in memory and in the workspace; the first launch computes the
+latest year's); this page arranges it."""
 
 from __future__ import annotations
 
@@ -11,65 +13,33 @@ from app import access
 from app.charts import funnel_chart, quality_trend_chart
 from app.export import offer_download
 from app.format import count, number, pct
-from app.state import active_dataset, dataset_overview
-from app.tables import scroll_hint
-from modeling.dataset import Dataset
-from modeling.errors import VbcError
-from modeling.marts.quality import (
-    PROCESS_MEASURES,
-    care_gaps,
-    measure,
-    measure_rows,
-    quality_results,
+from app.state import (
+    active_dataset,
+    dataset_overview,
+    quality_adjusted,
+    quality_rows,
+    quality_tiers,
+    quality_trend,
+    quality_years,
 )
+from app.tables import scroll_hint
+from modeling.errors import VbcError
+from modeling.marts.quality import PROCESS_MEASURES, care_gaps, measure
 from modeling.marts.quality.engine import SMALL_CELL, suppress_small_cells
-from risk_stratification.quality import OUTCOME_MEASURES, adjusted_results, funnel_limits
+from risk_stratification.quality import OUTCOME_MEASURES, funnel_limits
 from risk_stratification.quality.risk_adjustment import outside_limits
-from risk_stratification.quality.tiers import hcc_risk_tiers
 
 st.title("Clinical quality")
 ds = active_dataset()
-years = sorted({int(y) for y in dataset_overview(ds).summary["year"].to_list()})
-if len(years) < 2:
+measurable, latest = quality_years(ds)
+if latest is None:
     st.info("Quality measures need two years of data (risk factors come from the year before).")
     st.stop()
-year = st.sidebar.selectbox("Measurement year", years[1:], index=len(years) - 2)
-
-
-@st.cache_data(show_spinner="Computing every quality measure...", max_entries=6)
-def _rows(path: str, content_hash: str, year: int) -> pl.DataFrame:
-    return measure_rows(Dataset(path), year).collect()
-
-
-@st.cache_data(show_spinner="Risk-adjusting the outcome measures...", max_entries=6)
-def _adjusted(path: str, content_hash: str, year: int, by: str):
-    results, fitted = adjusted_results(
-        Dataset(path), year, by=by, measure_frame=_rows(path, content_hash, year)
-    )
-    return results, {
-        m: (f.by_provider, f.calibration, f.c_statistic, f.model) for m, f in fitted.items()
-    }
-
-
-@st.cache_data(show_spinner="Computing the trend...", max_entries=6)
-def _trend(path: str, content_hash: str, years: tuple[int, ...]) -> pl.DataFrame:
-    return pl.concat(
-        [
-            quality_results(Dataset(path), y, measure_frame=_rows(path, content_hash, y))
-            for y in years
-        ]
-    )
-
-
-@st.cache_data(show_spinner="Ranking members by CMS-HCC risk...", max_entries=6)
-def _tiers(path: str, content_hash: str, year: int) -> pl.DataFrame:
-    return hcc_risk_tiers(Dataset(path), year)
-
-
-key = (str(ds.path), ds.manifest["content_hash"])
+year = st.sidebar.selectbox("Measurement year", measurable, index=len(measurable) - 1)
+# the first launch computed these for the latest year, and kept them in the workspace
 try:
-    results, fitted = _adjusted(*key, year, "panel")
-    trend = _trend(*key, tuple(years))
+    results, fitted = quality_adjusted(ds, year, "panel")
+    trend = quality_trend(ds, sorted({measurable[0] - 1, *measurable}))
 except VbcError as exc:
     st.error(str(exc))
     st.stop()
@@ -234,7 +204,11 @@ with tab_gaps:
     )
     try:
         gaps = care_gaps(
-            ds, year, gap_measure, measure_frame=_rows(*key, year), risk_tiers=_tiers(*key, year)
+            ds,
+            year,
+            gap_measure,
+            measure_frame=quality_rows(ds, year),
+            risk_tiers=quality_tiers(ds, year),
         )
     except VbcError as exc:
         st.error(str(exc))

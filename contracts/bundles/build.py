@@ -25,7 +25,9 @@ from contracts.bundles.episodes import (
 from contracts.bundles.parameters import parameter
 from contracts.bundles.spending import (
     SPEND_COLUMNS,
+    PersonClaims,
     episode_claims,
+    index_claims,
     panel_gmlos,
     people_claims,
     spending_by_setting,
@@ -92,28 +94,26 @@ def _post_episode_days(spec: EpisodeDefinition) -> int:
 
 def _unwinsorized(
     episodes: pl.DataFrame,
-    spans: pl.DataFrame,
+    spans: PersonClaims,
     spec: EpisodeDefinition,
     gmlos: pl.LazyFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Episodes with spending by setting, post-episode spending and surgeon; and their claims."""
     days = _post_episode_days(spec)
-    both = episode_claims(episodes, spans.lazy(), spec, gmlos=gmlos, post_days=days).collect()
-    claims = both.filter(pl.col("in_window")).drop("in_window")
+    both = episode_claims(episodes, spans, spec, gmlos=gmlos, post_days=days).collect()
+    claims = both.filter(pl.col("in_window")).drop("in_window", "in_anchor")
     wide = spending_by_setting(claims.lazy()).collect()
-    kept = episodes.filter(pl.col("status") == KEPT)
     post = (
         both.filter(~pl.col("in_window"))
         .group_by("episode_id")
         .agg(pl.col("paid").sum().alias("post_episode_spending"))
     )
-    anchors = kept.select("episode_id", "anchor_start", "anchor_end")
     surgeon = (
-        claims.filter(
-            (pl.col("claim_type") == "professional") & pl.col("rendering_npi").is_not_null()
+        both.filter(
+            pl.col("in_anchor")
+            & (pl.col("claim_type") == "professional")
+            & pl.col("rendering_npi").is_not_null()
         )
-        .join(anchors, on="episode_id")
-        .filter(pl.col("start") <= pl.col("anchor_end"))
         .sort("paid", "claim_id", descending=[True, False])
         .unique("episode_id", keep="first")
         .select("episode_id", pl.col("rendering_npi").alias("surgeon_npi"))
@@ -158,13 +158,15 @@ def _slice_tables(
     *,
     gmlos: pl.LazyFrame,
     data_end: dt.date | None,
+    legs: pl.LazyFrame | None = None,
 ) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
     """Every spec's unwinsorized episodes and claims over one set of people, the claims of
-    the people with a kept episode of any spec read once."""
+    the people with a kept episode of any spec read once; ``legs`` the core's acute legs of
+    those people when there is a core."""
     codes = sorted(
         {c for s in specs for c in s.triggers.filter(pl.col("anchor_type") == "outpatient")["code"]}
     )
-    sources = anchor_sources(claim_lines, codes)
+    sources = anchor_sources(claim_lines, codes, legs=legs)
     people = eligibility.collect().lazy()
     built = [
         build_episodes(claim_lines, people, s, data_end=data_end, sources=sources) for s in specs
@@ -174,7 +176,9 @@ def _slice_tables(
         [e.select("person_id", "status", "anchor_start", "window_end") for e in built]
     )
     exclusions = any(s.cms_exclusions for s in specs)
-    spans = people_claims(claim_lines, union, cms_exclusions=exclusions, after_days=days).collect()
+    spans = index_claims(
+        people_claims(claim_lines, union, cms_exclusions=exclusions, after_days=days).collect()
+    )
     return [_unwinsorized(e, spans, s, gmlos) for e, s in zip(built, specs, strict=True)]
 
 
@@ -218,7 +222,9 @@ def panel_episode_tables(
     panel = Panel.of(source)
     lines = panel.scan("claim_lines")
     table = (
-        gmlos.lazy() if gmlos is not None else panel_gmlos(inpatient_claims(lines)).collect().lazy()
+        gmlos.lazy()
+        if gmlos is not None
+        else panel_gmlos(panel.scan("acute_legs")).collect().lazy()
     )
     data_end = (
         panel.scan("eligibility").select(pl.col("enrollment_end_date").max()).collect().item()
@@ -233,6 +239,7 @@ def panel_episode_tables(
                 specs,
                 gmlos=table,
                 data_end=data_end,
+                legs=view.scan("acute_legs"),
             )
         )
     out = []
@@ -242,7 +249,12 @@ def panel_episode_tables(
             claims = pl.concat([p[i][1] for p in parts], how="vertical_relaxed")
         else:
             frame, claims = _slice_tables(
-                lines, panel.scan("eligibility"), [spec], gmlos=table, data_end=data_end
+                lines,
+                panel.scan("eligibility"),
+                [spec],
+                gmlos=table,
+                data_end=data_end,
+                legs=panel.scan("acute_legs"),
             )[0]
         out.append(_finish(spec, frame, claims))
     return out

@@ -53,6 +53,36 @@ class BundleUncertainty:
                 )
 
 
+CHUNK_PICKS = 1 << 19  # episodes drawn at a time: arrays of a few MB, reused, not ~100 MB
+
+
+def _bootstrap_sums(
+    rng: np.random.Generator, volume: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each simulated year y, the sums of both columns of ``values`` (one row per
+    episode) over ``volume[y]`` rows drawn with replacement. The draws are made a block of
+    years at a time (blocks of about ``CHUNK_PICKS`` episodes), which consumes the generator
+    exactly as one draw of every year's episodes at once would (NumPy's bounded 64-bit
+    integers are drawn element by element), with memory bounded by the block, not by
+    years x episodes; each year's sum is its segment's ``np.add.reduceat``."""
+    sums = np.zeros((volume.size, values.shape[1]))
+    ends = np.cumsum(volume)
+    start = 0
+    while start < volume.size:
+        base = ends[start] - volume[start]
+        stop = int(np.searchsorted(ends, base + CHUNK_PICKS, side="right"))
+        stop = max(stop, start + 1)
+        block = volume[start:stop]
+        picks = rng.integers(0, values.shape[0], int(block.sum()))
+        if picks.size:
+            offsets = np.cumsum(block) - block
+            drawn = values[picks]
+            filled = block > 0
+            sums[start:stop][filled] = np.add.reduceat(drawn, offsets[filled], axis=0)
+        start = stop
+    return sums[:, 0], sums[:, 1]
+
+
 def simulate_reconciliation(
     year: HospitalYear,
     rules: ReconciliationRules,
@@ -72,10 +102,7 @@ def simulate_reconciliation(
         spend = spend - cut * ep[f"spend_{setting}"].fill_null(0.0).to_numpy()
     target = ep["target_price"].to_numpy().astype(float)
     volume = rng.poisson(ep.height * u.volume_scale, draws)
-    picks = rng.integers(0, ep.height, int(volume.sum()))
-    year_of = np.repeat(np.arange(draws), volume)
-    spending = np.bincount(year_of, weights=spend[picks], minlength=draws)
-    targets = np.bincount(year_of, weights=target[picks], minlength=draws)
+    spending, targets = _bootstrap_sums(rng, volume, np.column_stack([spend, target]))
     quality = (
         np.clip(rng.normal(u.quality_score, u.quality_sd, draws), 0, 100)
         if u.quality_sd

@@ -50,11 +50,11 @@ import polars as pl
 from contracts.bundles.definitions import EpisodeDefinition
 from contracts.bundles.parameters import bundle_csv, excluded_mdc_drgs
 from modeling.codes import ESRD_MEDICARE_STATUSES
+from modeling.core.acute_legs import acute_legs
 from modeling.validation import require_columns
 
 KEPT, CANCELLED, EXCLUDED = "kept", "cancelled", "excluded"
 DIED_DISPOSITIONS = ("20", "40", "41", "42")
-IRF_REVENUE = "0024"  # IRF PPS: revenue code 0024 carries the HIPPS case-mix group
 OUTPATIENT_CATEGORIES = ("outpatient hospital", "emergency department")
 # BPCI Advanced overlap exceptions (e1_resolve_bpcia_overlap.sas): the later episode is kept
 BPCI_MJRLE = "MS-Major joint replacement of the lower extremity"
@@ -109,19 +109,27 @@ EPISODE_COLUMNS = (
 
 def inpatient_claims(lines: pl.LazyFrame) -> pl.LazyFrame:
     """One row per acute inpatient claim (IRF claims flagged): claim_id, person_id, start, end,
-    drg_code, discharge_disposition_code, facility_npi, paid_amount, is_irf."""
-    ip = lines.filter(pl.col("service_category") == "acute inpatient")
-    order = ["claim_line_number"]
-    return ip.group_by("claim_id").agg(
-        pl.col("person_id").first(),
-        pl.coalesce("admission_date", "claim_start_date").min().alias("start"),
-        pl.coalesce("discharge_date", "claim_end_date").max().alias("end"),
-        pl.col("drg_code").sort_by(order).drop_nulls().last(),
-        pl.col("discharge_disposition_code").sort_by(order).drop_nulls().last(),
-        pl.col("facility_npi").drop_nulls().first(),
-        pl.col("paid_amount").sum(),
-        (pl.col("revenue_center_code") == IRF_REVENUE).any().alias("is_irf"),
-    )
+    drg_code, discharge_disposition_code, facility_npi, paid_amount, is_irf (the core's
+    ``acute_legs`` rule, applied to any claim lines; a panel reads the core table instead)."""
+    return acute_legs(lines)
+
+
+def run_numbers(person: str, start: str, end: str, *, gap_days: int = 0) -> pl.Expr:
+    """A number for each run of overlapping rows of a frame sorted by ``person``, ``start``: a
+    row starts a new run when it is a new person's first or starts more than ``gap_days``
+    after the latest ``end`` so far of the person's earlier rows.
+
+    Vectorized over the whole frame, without a window per person: the person's ordinal (rows
+    are sorted by person) is put in the high bits and the end date in the low bits of one
+    64-bit key, whose running maximum over the frame is then the running maximum of the
+    person's own ends (every earlier person's key is smaller)."""
+    first = pl.col(person) != pl.col(person).shift(1)
+    ordinal = first.fill_null(True).cast(pl.Int64).cum_sum()
+    offset = 1 << 31
+    key = ordinal * (1 << 32) + pl.col(end).cast(pl.Int64) + offset
+    latest_end = key.cum_max().shift(1) - ordinal * (1 << 32) - offset
+    new = first.fill_null(True) | (pl.col(start).cast(pl.Int64) > latest_end + gap_days)
+    return new.cast(pl.Int64).cum_sum()
 
 
 def chained_stays(inpatient: pl.LazyFrame) -> pl.LazyFrame:
@@ -130,22 +138,20 @@ def chained_stays(inpatient: pl.LazyFrame) -> pl.LazyFrame:
     person_id, anchor_start, anchor_end, drg_code/facility_npi/discharge_disposition_code of the
     final leg, legs, claim_ids (in order), leg_drgs."""
     acute = inpatient.filter(~pl.col("is_irf")).sort("person_id", "start", "end", "claim_id")
-    running = pl.col("end").cum_max().shift(1).over("person_id")
-    new = running.is_null() | (pl.col("start") > running)
-    order = ["start", "end", "claim_id"]
     return (
-        acute.with_columns(new.cast(pl.Int32).cum_sum().over("person_id").alias("_stay"))
-        .group_by("person_id", "_stay")
+        acute.with_columns(run_numbers("person_id", "start", "end").alias("_stay"))
+        .group_by("_stay", maintain_order=True)
         .agg(
+            pl.col("person_id").first(),
             pl.col("start").min().alias("anchor_start"),
             pl.col("end").max().alias("anchor_end"),
-            pl.col("drg_code").sort_by(order).last(),
-            pl.col("facility_npi").sort_by(order).last(),
-            pl.col("discharge_disposition_code").sort_by(order).last(),
-            pl.col("claim_id").sort_by(order).last().alias("trigger_claim"),
+            pl.col("drg_code").last(),
+            pl.col("facility_npi").last(),
+            pl.col("discharge_disposition_code").last(),
+            pl.col("claim_id").last().alias("trigger_claim"),
             pl.len().alias("legs"),
-            pl.col("claim_id").sort_by(order).alias("claim_ids"),
-            pl.col("drg_code").sort_by(order).alias("leg_drgs"),
+            pl.col("claim_id").alias("claim_ids"),
+            pl.col("drg_code").alias("leg_drgs"),
         )
         .drop("_stay")
     )
@@ -230,12 +236,12 @@ def eligible_spans(eligibility: pl.LazyFrame, spec: EpisodeDefinition) -> pl.Laz
         .select("person_id", "enrollment_start_date", "enrollment_end_date")
         .sort("person_id", "enrollment_start_date")
     )
-    running = pl.col("enrollment_end_date").cum_max().shift(1).over("person_id")
-    new = running.is_null() | (pl.col("enrollment_start_date") > running + pl.duration(days=1))
+    run = run_numbers("person_id", "enrollment_start_date", "enrollment_end_date", gap_days=1)
     return (
-        spans.with_columns(new.cast(pl.Int32).cum_sum().over("person_id").alias("_span"))
-        .group_by("person_id", "_span")
+        spans.with_columns(run.alias("_span"))
+        .group_by("_span", maintain_order=True)
         .agg(
+            pl.col("person_id").first(),
             pl.col("enrollment_start_date").min().alias("span_start"),
             pl.col("enrollment_end_date").max().alias("span_end"),
         )
@@ -279,13 +285,18 @@ class AnchorSources:
     outpatient: pl.DataFrame
 
 
-def anchor_sources(claim_lines: pl.LazyFrame, hcpcs: list[str]) -> AnchorSources:
-    """``AnchorSources`` of the claim lines for outpatient trigger codes ``hcpcs``."""
+def anchor_sources(
+    claim_lines: pl.LazyFrame, hcpcs: list[str], *, legs: pl.LazyFrame | None = None
+) -> AnchorSources:
+    """``AnchorSources`` of the claim lines for outpatient trigger codes ``hcpcs``; ``legs``
+    are the acute legs (the core's ``acute_legs``) when already derived, else they are made
+    from the claim lines."""
     lines = claim_lines.select(LINE_COLUMNS)
     op = lines.filter(
         pl.col("service_category").is_in(OUTPATIENT_CATEGORIES) & pl.col("hcpcs_code").is_in(hcpcs)
     )
-    stays, outpatient = pl.collect_all([chained_stays(inpatient_claims(lines)), op])
+    acute = legs if legs is not None else inpatient_claims(lines)
+    stays, outpatient = pl.collect_all([chained_stays(acute), op])
     return AnchorSources(stays, outpatient)
 
 

@@ -47,15 +47,20 @@ HCPCS) and anchor year; TEAM caps the high side only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import polars as pl
 
 from contracts.bundles.definitions import SETTINGS, EpisodeDefinition
-from contracts.bundles.episodes import IRF_REVENUE, KEPT, OUTPATIENT_CATEGORIES
+from contracts.bundles.episodes import KEPT, OUTPATIENT_CATEGORIES
 from contracts.bundles.parameters import (
     excluded_hcpcs,
     excluded_mdc_drgs,
     excluded_readmission_drgs,
 )
+from modeling.core.acute_legs import IRF_REVENUE
+from modeling.validation import require_columns
 
 SPEND_COLUMNS = tuple(f"spend_{s}" for s in SETTINGS)
 DAY_PRORATED = ("snf", "home_health", "hospice")
@@ -85,7 +90,9 @@ def claim_spans(claim_lines: pl.LazyFrame, *, cms_exclusions: bool) -> pl.LazyFr
     )
     irf_line = (pl.col("revenue_center_code") == IRF_REVENUE).fill_null(False)
     irf = pl.col("claim_id").is_in(pl.col("claim_id").filter(irf_line).unique().implode())
+    passthrough = [c for c in ("_person",) if c in claim_lines.collect_schema().names()]
     return claim_lines.select(
+        *passthrough,
         "claim_id",
         "person_id",
         "service_category",
@@ -154,6 +161,8 @@ def people_claims(
             (pl.col("anchor_start").min() - pl.duration(days=1)).alias("_from"),
             (pl.col("window_end").max() + pl.duration(days=after_days)).alias("_to"),
         )
+        .sort("person_id")
+        .with_row_index("_person", offset=1)
     )
     # membership first (cheap), then each person's own date bounds on the fewer lines left
     lines = (
@@ -164,29 +173,85 @@ def people_claims(
     return claim_spans(lines.drop("_from", "_to"), cms_exclusions=cms_exclusions)
 
 
+@dataclass(frozen=True)
+class PersonClaims:
+    """``claim_spans`` of a set of people indexed for range look-ups: ``claims`` (with
+    ``_person``, the person's ordinal), ``people`` (person_id, _person), ``keys`` (``_person``
+    in the high 32 bits and the start day, offset to be positive, in the low 32 bits) sorted,
+    and ``order`` the claims' rows in that order: one binary search finds a person's claims
+    from a date to a date."""
+
+    claims: pl.DataFrame
+    people: pl.DataFrame
+    keys: np.ndarray
+    order: np.ndarray
+
+
+def _day_key(person: pl.Expr, day: pl.Expr) -> pl.Expr:
+    return person.cast(pl.Int64) * (1 << 32) + day.cast(pl.Int64) + (1 << 31)
+
+
+def index_claims(spans: pl.DataFrame) -> PersonClaims:
+    """``PersonClaims`` of ``claim_spans`` rows (with the person ordinal ``_person`` of
+    ``people_claims`` when it has it). Only the keys are sorted (a stable sort, so equal keys
+    keep the rows' order); the claims stay where they are until a look-up gathers them."""
+    require_columns(spans, ("person_id", "claim_id", "start"), where="index_claims (claim spans)")
+    if "_person" not in spans.columns:
+        spans = spans.join(
+            spans.select("person_id").unique().sort("person_id").with_row_index("_person", 1),
+            on="person_id",
+        )
+    keys = spans.select(_day_key(pl.col("_person"), pl.col("start"))).to_series().to_numpy()
+    order = np.argsort(keys, kind="stable")
+    people = spans.select("person_id", "_person").unique("_person")
+    return PersonClaims(spans, people, keys[order], order)
+
+
+def window_pairs(
+    index: PersonClaims, windows: pl.DataFrame, *, before_days: int, after_days: int
+) -> pl.DataFrame:
+    """Every (window, claim) of the window's person whose start is from ``before_days`` before
+    ``anchor_start`` to ``after_days`` after ``window_end``: the columns of ``windows`` and of
+    the claims side by side. Two binary searches per window over the sorted claim keys give
+    the range of its claims, so the work is proportional to the pairs found, not to each
+    person's claims times their windows (a join on the person)."""
+    found = windows.join(index.people, on="person_id", how="inner")
+    lo = found.select(
+        _day_key(pl.col("_person"), pl.col("anchor_start") - pl.duration(days=before_days))
+    ).to_series()
+    hi = found.select(
+        _day_key(pl.col("_person"), pl.col("window_end") + pl.duration(days=after_days))
+    ).to_series()
+    first = np.searchsorted(index.keys, lo.to_numpy(), side="left")
+    last = np.searchsorted(index.keys, hi.to_numpy(), side="right")
+    counts = last - first
+    owner = np.repeat(np.arange(found.height), counts)
+    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    rows = index.order[first[owner] + within]
+    left = found.drop("_person", "person_id")[owner]
+    right = index.claims.drop("_person", "person_id")[rows]
+    return pl.concat([left, right], how="horizontal")
+
+
 def episode_claims(
     episodes: pl.DataFrame,
-    claims: pl.LazyFrame,
+    claims: PersonClaims,
     spec: EpisodeDefinition,
     *,
     gmlos: pl.LazyFrame,
     post_days: int = 0,
 ) -> pl.LazyFrame:
     """One row per (kept episode, claim line in its window, or starting in the ``post_days``
-    after it: ``in_window`` false): episode_id, claim_id, setting, paid,
-    amount (prorated, 0 when excluded), excluded (reason or null). ``claims`` are
+    after it: ``in_window`` false; ``in_anchor`` when it starts by the anchor's end):
+    episode_id, claim_id, setting, paid,
+    amount (prorated, 0 when excluded), excluded (reason or null). ``claims`` are the indexed
     ``claim_spans`` (of at least the episodes' people), ``gmlos`` has drg_code, gmlos."""
     kept = episodes.filter(pl.col("status") == KEPT)
     table = gmlos.select(pl.col("drg_code").cast(pl.String), pl.col("gmlos").cast(pl.Float64))
-    windows = kept.lazy().select(
-        "episode_id",
-        "person_id",
-        "anchor_start",
-        "window_end",
-        "anchor_claim_ids",
-    )
+    windows = kept.select("episode_id", "person_id", "anchor_start", "anchor_end", "window_end")
     anchor = (
-        windows.select("episode_id", pl.col("anchor_claim_ids").alias("claim_id"))
+        kept.lazy()
+        .select("episode_id", pl.col("anchor_claim_ids").alias("claim_id"))
         .explode("claim_id")
         .with_columns(pl.lit(True).alias("is_anchor"))
     )
@@ -199,12 +264,9 @@ def episode_claims(
         .otherwise(pl.col("anchor_start"))
     )
     joined = (
-        windows.drop("anchor_claim_ids")
-        .join(claims, on="person_id", how="inner")
-        .filter(
-            (pl.col("start") >= first_day)
-            & (pl.col("start") <= pl.col("window_end") + pl.duration(days=post_days))
-        )
+        window_pairs(claims, windows, before_days=1, after_days=post_days)
+        .lazy()
+        .filter(pl.col("start") >= first_day)
         .join(anchor, on=["episode_id", "claim_id"], how="left")
     )
     setting = (
@@ -255,6 +317,7 @@ def episode_claims(
             "episode_id",
             "claim_id",
             (pl.col("start") <= pl.col("window_end")).alias("in_window"),
+            (pl.col("start") <= pl.col("anchor_end")).alias("in_anchor"),
             "setting",
             "start",
             "end",

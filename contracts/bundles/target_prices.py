@@ -122,7 +122,7 @@ def load_target_price_file(path: str | Path) -> pl.DataFrame:
     if not p.is_file():
         raise ParameterError(f"Target-price file {p} does not exist.")
     try:
-        frame = pl.read_csv(p, infer_schema=False)
+        frame = pl.read_csv(p, infer_schema=False, glob=False)
     except pl.exceptions.ComputeError as exc:
         raise ParameterError(f"Target-price file {p} is not a readable CSV: {exc}.") from exc
     missing = [c for c in ("priced_as", "target_price") if c not in frame.columns]

@@ -149,19 +149,19 @@ def condition_rows(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
 
 def person_diagnosis_rows_of_claims(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
     """``person_diagnosis_rows`` of ``condition_rows(medical_claim)``, computed without the
-    line-level table: the lines of a year are made distinct on person, flag and codes before
-    they are unpivoted (a claim's lines mostly repeat its codes)."""
-    rows = _unpivoted_by_year(
-        medical_claim, ("person_id", "year", "diagnosis_code", "risk_adjustment"), distinct=True
+    line-level table: each year's lines are unpivoted to person, code and flag and grouped at
+    once (making the lines distinct first, on their many code columns, cost more than it saved)."""
+    return _unpivoted_by_year(
+        medical_claim, ("person_id", "year", "diagnosis_code", "risk_adjustment"), grouped=True
     )
-    return person_diagnosis_rows(rows)
 
 
 def _unpivoted_by_year(
-    medical_claim: pl.LazyFrame, columns: tuple[str, ...], *, distinct: bool = False
+    medical_claim: pl.LazyFrame, columns: tuple[str, ...], *, grouped: bool = False
 ) -> pl.LazyFrame:
     """One row per claim line and diagnosis code with the line's risk-adjustment flag of its
-    service year (null for a year without CMS's list), keeping ``columns``; a year at a time."""
+    service year (null for a year without CMS's list), keeping ``columns``; a year at a time.
+    ``grouped``: one row per person, year and code instead, flagged when any line is."""
     lines = medical_claim.select(
         "person_id",
         "claim_id",
@@ -171,27 +171,27 @@ def _unpivoted_by_year(
         "hcpcs_code",
         *DIAGNOSIS_COLUMNS,
     ).with_columns(pl.col("claim_start_date").dt.year().cast(pl.Int32).alias("year"))
-    data_years = lines.select(pl.col("year").unique().drop_nulls()).collect()["year"].to_list()
     listed = set(risk_adjustment_years())
     index = [c for c in columns if c != "diagnosis_code"]
     schema = pl.Schema({c: _CONDITION_SCHEMA[c] for c in columns})
     parts = []
-    for year in sorted(data_years):
-        of_year = lines.filter(pl.col("year") == year).collect()
+    collected = lines.filter(pl.col("year").is_not_null()).collect()
+    data_years = sorted(collected["year"].unique().to_list())
+    for year in data_years:
+        of_year = collected if len(data_years) == 1 else collected.filter(pl.col("year") == year)
         flag = counts_for_risk_adjustment(year) if year in listed else pl.lit(None, pl.Boolean)
-        wide = of_year.lazy().select(
-            *(c for c in index if c != "risk_adjustment"),
-            *_filled(of_year),
-            flag.alias("risk_adjustment"),
+        wide = of_year.lazy().with_columns(flag.alias("risk_adjustment"))
+        # one code column at a time, its filled rows only (an unpivot makes a row of every
+        # line and column first, most of them empty)
+        long = pl.concat(
+            wide.select(*index, pl.col(c).alias("diagnosis_code")).filter(
+                pl.col("diagnosis_code").is_not_null()
+            )
+            for c in _filled(of_year)
         )
-        if distinct:
-            wide = wide.unique()
-        parts.append(
-            wide.unpivot(index=index, value_name="diagnosis_code")
-            .filter(pl.col("diagnosis_code").is_not_null())
-            .select(columns)
-            .collect()
-        )
+        if grouped:
+            long = person_diagnosis_rows(long)
+        parts.append(long.select(columns).collect())
     if not parts:
         return pl.LazyFrame(schema=schema)
     return pl.concat([p.cast(schema) for p in parts]).lazy()

@@ -14,10 +14,12 @@ and older folders of the same dataset are removed.
 | ``conditions`` | claim line and diagnosis code, with the person, the claim's date and year and whether the line counts for risk adjustment in that year | ``conditions.condition_rows`` |
 | ``person_diagnoses`` | person, service year and diagnosis code, with whether any claim carrying it counts for risk adjustment | ``conditions.person_diagnosis_rows_of_claims`` |
 | ``inpatient_stays`` | acute inpatient stay, with 30-day readmission flags | ``encounters.inpatient_stays`` |
+| ``inpatient_stay_codes`` | acute inpatient stay (person, admission date), with its admission source, principal diagnosis and every diagnosis and procedure code of its claims | ``stay_codes.inpatient_stay_codes`` |
 | ``ed_visits`` | person-day with an ED visit | ``encounters.ed_visits`` |
 | ``snf_stays``, ``home_health_episodes`` | SNF stay, home-health episode | ``encounters`` |
 | ``joint_replacements`` | lower-extremity joint replacement | ``encounters.joint_replacements`` |
 | ``long_term_institutional`` | person-year that looks long-term institutionalized | ``encounters.long_term_institutional`` |
+| ``acute_legs`` | acute inpatient claim (a leg of a stay: its own facility, dates, MS-DRG, discharge status; IRF bills flagged), for transfer chaining | ``acute_legs.acute_legs`` |
 
 A panel can be narrowed to a range of person ids (``for_people``) to work on a big panel in
 slices: every scan, canonical or core, is then filtered to those people, and Parquet skips the
@@ -32,13 +34,16 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from modeling.core.acute_legs import acute_legs
 from modeling.core.conditions import condition_rows, person_diagnosis_rows_of_claims
 from modeling.core.encounters import (
     ed_visits,
@@ -49,12 +54,13 @@ from modeling.core.encounters import (
     snf_stays,
 )
 from modeling.core.member_months import member_months, years_enrolled
-from modeling.core.service_categories import with_service_category
+from modeling.core.service_categories import ed_claims, with_service_category
+from modeling.core.stay_codes import inpatient_stay_codes
 from modeling.dataset import Dataset, scan_parquet
 from modeling.progress import Progress, reporter
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
 
-CORE_VERSION = 1
+CORE_VERSION = 4
 CORE_DIR = "core"
 
 
@@ -68,32 +74,69 @@ SLICE_LINES = 12_000_000  # about this many medical claim lines derived at a tim
 ROW_GROUP = 250_000  # rows per Parquet row group: ranges of people skip the others' groups
 
 
-def _claim_lines(part: Panel) -> pl.LazyFrame:
-    return with_service_category(part.scan("medical_claim")).drop(CODE_COLUMNS)
+def _claim_lines(panel: Panel) -> pl.LazyFrame:
+    """The canonical claim lines with ``service_category`` (the rule of ``service_categories``,
+    evaluated as the lines are read), without the diagnosis and procedure columns."""
+    ids = panel._lookup("ed_claims")["claim_id"]
+    return with_service_category(panel.dataset.scan("medical_claim"), ed_claim_ids=ids).drop(
+        CODE_COLUMNS
+    )
+
+
+def _institutional_lines(part: Panel) -> pl.LazyFrame:
+    # every encounter category below comes from institutional claims only: the filter is
+    # applied while the claims are read, so only their lines are categorized
+    return part.scan("claim_lines").filter(pl.col("claim_type") == "institutional")
 
 
 def _stays(part: Panel) -> pl.LazyFrame:
     # the end of the observed data is the whole panel's, not the slice's (see ``claims_end``)
-    return inpatient_stays(part.scan("claim_lines"), data_end=pl.lit(part.claims_end, pl.Date))
+    return inpatient_stays(_institutional_lines(part), data_end=pl.lit(part.claims_end, pl.Date))
 
+
+def _of_one_year(
+    build: Callable[[Panel, int], pl.LazyFrame], year: int, part: Panel
+) -> pl.LazyFrame:
+    return build(part, year)
+
+
+def _of_year(part: Panel, year: int) -> pl.LazyFrame:
+    return part.scan("medical_claim").filter(pl.col("claim_start_date").dt.year() == year)
+
+
+# views: derived as they are read, from the canonical tables and the small tables above them.
+# ``claim_lines`` is the canonical claim lines with one added column whose rule costs less to
+# evaluate than a copy of every line costs to write and read back (see benchmarks/RESULTS.md)
+_VIEWS: dict[str, Callable[[Panel], pl.LazyFrame]] = {"claim_lines": _claim_lines}
 
 # each builder reads one range of people (canonical tables, or core tables derived before it):
 # every core table is person-local, so the slices concatenated are the table of the whole panel
 _BUILDERS: dict[str, Callable[[Panel], pl.LazyFrame]] = {
     "member_months": lambda part: member_months(part.scan("eligibility")),
-    "claim_lines": _claim_lines,
-    "conditions": lambda part: condition_rows(part.scan("medical_claim")),
+    "ed_claims": lambda part: ed_claims(part.scan("medical_claim")),
+    "inpatient_stays": _stays,
+    # after ``inpatient_stays``: the codes of each stay's claims (quality, readmission cohorts)
+    "inpatient_stay_codes": lambda part: inpatient_stay_codes(
+        part.scan("inpatient_stays"), part.scan("medical_claim")
+    ),
+    "ed_visits": lambda part: ed_visits(part.scan("medical_claim")),
+    "snf_stays": lambda part: snf_stays(_institutional_lines(part)),
+    "home_health_episodes": lambda part: home_health_episodes(_institutional_lines(part)),
+    "joint_replacements": lambda part: joint_replacements(_institutional_lines(part)),
+    "acute_legs": lambda part: acute_legs(_institutional_lines(part)),
+}
+
+# tables of one row per person and service year, derived and stored a year at a time, so a
+# reader of one year (``scan(table, years=...)``) derives that year only
+_YEAR_BUILDERS: dict[str, Callable[[Panel, int], pl.LazyFrame]] = {
+    "conditions": lambda part, year: condition_rows(_of_year(part, year)),
     # from the claims, not from ``conditions``: the risk models need only this table, and the
     # line-level ``conditions`` (the largest core table) is then derived only when read
-    "person_diagnoses": lambda part: person_diagnosis_rows_of_claims(part.scan("medical_claim")),
-    "inpatient_stays": _stays,
-    "ed_visits": lambda part: ed_visits(part.scan("medical_claim")),
-    "snf_stays": lambda part: snf_stays(part.scan("claim_lines")),
-    "home_health_episodes": lambda part: home_health_episodes(part.scan("claim_lines")),
-    "joint_replacements": lambda part: joint_replacements(part.scan("claim_lines")),
-    "long_term_institutional": lambda part: long_term_institutional(part.scan("medical_claim")),
+    "person_diagnoses": lambda part, year: person_diagnosis_rows_of_claims(_of_year(part, year)),
+    "long_term_institutional": lambda part, year: long_term_institutional(_of_year(part, year)),
 }
-CORE_TABLES = tuple(_BUILDERS)
+MATERIALIZED = (*_BUILDERS, *_YEAR_BUILDERS)
+CORE_TABLES = (*MATERIALIZED, *_VIEWS)
 
 
 class Panel:
@@ -129,6 +172,7 @@ class Panel:
         self._say = reporter(progress)
         self._memory: dict[str, pl.DataFrame] = {}
         self._memory_scalars: dict[str, dt.date | None] = {}
+        self._facts: dict[str, Any] = {}  # claim years and slices, shared by every view
 
     @classmethod
     def of(cls, source: Panel | Dataset, *, progress: Progress | None = None) -> Panel:
@@ -161,38 +205,97 @@ class Panel:
         view.dataset, view.manifest, view.people = self.dataset, self.manifest, people
         view._say, view._memory = self._say, self._memory
         view._memory_scalars = self._memory_scalars
+        view._facts = self._facts
         return view
 
     def years(self) -> list[int]:
         """The calendar years with enrollment, sorted."""
         return years_enrolled(self.dataset.scan("eligibility"))
 
-    def scan(self, table: str) -> pl.LazyFrame:
-        """A lazy frame over a core table (derived first if need be) or a canonical table."""
-        frame = self._scan_core(table) if table in _BUILDERS else self.dataset.scan(table)
+    def scan(self, table: str, *, years: Iterable[int] | None = None) -> pl.LazyFrame:
+        """A lazy frame over a core table (derived first if need be), a core view or a canonical
+        table. ``years``: for a table kept by service year (``conditions``, ``person_diagnoses``,
+        ``long_term_institutional``), only those years are read, and derived if need be (the
+        others are not derived); other tables ignore it."""
+        if table in _VIEWS:
+            frame = _VIEWS[table](self)
+        elif table in _YEAR_BUILDERS:
+            frame = self._scan_years(table, years)
+        elif table in _BUILDERS:
+            frame = self._scan_core(table)
+        else:
+            frame = self.dataset.scan(table)
+        return self._people_of(frame)
+
+    def _people_of(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         if self.people is None:
             return frame
         first, last = self.people
         return frame.filter(pl.col("person_id").is_between(pl.lit(first), pl.lit(last)))
 
-    def read(self, table: str) -> pl.DataFrame:
-        return self.scan(table).collect()
+    def read(self, table: str, *, years: Iterable[int] | None = None) -> pl.DataFrame:
+        return self.scan(table, years=years).collect()
 
-    def materialize(self, tables: tuple[str, ...] = CORE_TABLES) -> Path:
-        """Derive every core table not derived yet; the folder that holds them."""
+    def materialize(self, tables: tuple[str, ...] = MATERIALIZED) -> Path:
+        """Derive every core table (every year of those kept by year) not derived yet; the
+        folder that holds them. Views are not stored."""
         for table in tables:
-            self._scan_core(table)
+            if table in _YEAR_BUILDERS:
+                self._scan_years(table, None)
+            elif table in _BUILDERS:
+                self._scan_core(table)
         return self.core_path
+
+    def _lookup(self, table: str) -> pl.DataFrame:
+        """A small core table of this panel's people, in memory (read once per panel)."""
+        key = f"{table}:{self.people}"
+        if key not in self._memory:
+            self._memory[key] = self._people_of(self._scan_core(table)).collect()
+        return self._memory[key]
 
     def _scan_core(self, table: str) -> pl.LazyFrame:
         if table in self._memory:
             return self._memory[table].lazy()
         path = self.core_path / f"{table}.parquet"
         if not path.is_file():
-            built = self._derive(table)
+            built = self._derive(table, _BUILDERS[table], path)
             if built is None:
                 return self._memory[table].lazy()
         return scan_parquet(path)
+
+    def _scan_years(self, table: str, years: Iterable[int] | None) -> pl.LazyFrame:
+        wanted = self.claim_years() if years is None else sorted(set(years))
+        frames, build = [], _YEAR_BUILDERS[table]
+        for year in wanted:
+            key, path = f"{table}/{year}", self.core_path / table / f"{year}.parquet"
+            if key in self._memory:
+                frames.append(self._memory[key].lazy())
+                continue
+            if not path.is_file():
+                built = self._derive(key, partial(_of_one_year, build, year), path)
+                if built is None:
+                    frames.append(self._memory[key].lazy())
+                    continue
+            frames.append(scan_parquet(path))
+        if not frames:  # no year asked for, or no claims: the table's columns, no rows
+            return self._empty(table)
+        return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+
+    def _empty(self, table: str) -> pl.LazyFrame:
+        schema = _YEAR_BUILDERS[table](self._whole(), 0).collect_schema()
+        return pl.LazyFrame(schema=schema)
+
+    def claim_years(self) -> list[int]:
+        """The service years (of ``claim_start_date``) of the medical claims, sorted."""
+        if "claim_years" not in self._facts:
+            self._facts["claim_years"] = (
+                self.dataset.scan("medical_claim")
+                .select(pl.col("claim_start_date").dt.year().unique().drop_nulls().sort())
+                .collect()
+                .to_series()
+                .to_list()
+            )
+        return list(self._facts["claim_years"])
 
     @property
     def claims_end(self) -> dt.date | None:
@@ -200,40 +303,44 @@ class Panel:
         range of people sees the same date): the end of the observed data for the readmission
         window of ``inpatient_stays``, as when the stays of everyone are derived at once."""
         if "claims_end" not in self._memory_scalars:
-            lines = (
-                self._whole()
-                .scan("claim_lines")
-                .filter(pl.col("service_category") == "acute inpatient")
+            lines = _institutional_lines(self._whole()).filter(
+                pl.col("service_category") == "acute inpatient"
             )
             last = lines.select(pl.coalesce("discharge_date", "claim_end_date").max()).collect()
             self._memory_scalars["claims_end"] = last.item()
         return self._memory_scalars["claims_end"]
 
-    def _derive(self, table: str) -> Path | None:
-        """Write ``table`` atomically into the core folder, a slice of people at a time, each
-        slice appended as row groups (memory holds one slice). None when the folder cannot be
-        written, e.g. a read-only dataset: the table is then kept in memory for this panel."""
-        self._say(f"deriving {table.replace('_', ' ')} (once for this dataset)")
+    def _derive(
+        self, table: str, build: Callable[[Panel], pl.LazyFrame], path: Path
+    ) -> Path | None:
+        """Write ``build``'s table atomically at ``path`` in the core folder, a slice of people
+        at a time, each slice appended as row groups (memory holds one slice). None when the
+        folder cannot be written, e.g. a read-only dataset: the table is then kept in memory
+        for this panel."""
+        self._say(
+            f"deriving {table.replace('_', ' ').replace('/', ' of ')} (once for this dataset)"
+        )
         whole = self._whole()
         slices = whole._slices()
+        parts_of = [whole] if slices is None else [whole.for_people(a, b) for a, b in slices]
         try:
-            self.core_path.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
             _remove_stale_versions(self.core_path)
-            fd, tmp = tempfile.mkstemp(dir=self.core_path, prefix=f".{table}.", suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
             os.close(fd)
         except OSError:
-            parts = [_BUILDERS[table](whole.for_people(a, b)).collect() for a, b in slices]
+            parts = [build(part).collect() for part in parts_of]
             self._memory[table] = pl.concat(parts, how="vertical_relaxed")
             return None
         writer: pq.ParquetWriter | None = None
         schema: pa.Schema | None = None
         try:
-            for n, (first, last) in enumerate(slices, start=1):
-                if len(slices) > 1:
+            for n, people in enumerate(parts_of, start=1):
+                if len(parts_of) > 1:
                     self._say(
-                        f"deriving {table.replace('_', ' ')}: people slice {n} of {len(slices)}"
+                        f"deriving {table.replace('_', ' ')}: people slice {n} of {len(parts_of)}"
                     )
-                part = _BUILDERS[table](whole.for_people(first, last)).collect().to_arrow()
+                part = build(people).collect().to_arrow()
                 if writer is None or schema is None:
                     schema = part.schema
                     writer = pq.ParquetWriter(tmp, schema, compression="zstd")
@@ -242,29 +349,33 @@ class Panel:
             if writer is not None:
                 writer.close()
         os.chmod(tmp, 0o644)  # readable as the dataset's own files are (mkstemp makes it 0600)
-        os.replace(tmp, self.core_path / f"{table}.parquet")
-        return self.core_path / f"{table}.parquet"
+        os.replace(tmp, path)
+        return path
 
-    def _slices(self) -> list[tuple[str, str]]:
+    def _slices(self) -> list[tuple[str, str]] | None:
         """Ranges of person ids (first, last) covering everyone in eligibility and the claims
         tables, as many as it takes for each to hold about ``SLICE_LINES`` medical claim lines
-        (from the manifest's row count; people are taken to have as many lines on average)."""
-        ids = pl.concat(
-            [
-                self.dataset.scan(t).select("person_id")
-                for t in ("eligibility", "medical_claim", "pharmacy_claim")
-            ]
-        )
-        people = ids.unique().drop_nulls().sort("person_id").collect()["person_id"]
-        if people.is_empty():
-            return [("", "")]
+        (from the manifest's row count; people are taken to have as many lines on average).
+        None when one slice holds them all (the whole panel is then read, with no person
+        filter and without reading the ids). Computed once per panel."""
         lines = int(self.manifest["tables"].get("medical_claim", {}).get("rows", 0))
         count = max(1, -(-lines // SLICE_LINES))
-        size = -(-people.len() // count)
-        return [
-            (people[i], people[min(i + size, people.len()) - 1])
-            for i in range(0, people.len(), size)
-        ]
+        if count == 1:
+            return None
+        if "slices" not in self._facts:
+            ids = pl.concat(
+                [
+                    self.dataset.scan(t).select("person_id")
+                    for t in ("eligibility", "medical_claim", "pharmacy_claim")
+                ]
+            )
+            people = ids.unique().drop_nulls().sort("person_id").collect()["person_id"]
+            size = -(-people.len() // count)
+            self._facts["slices"] = [
+                (people[i], people[min(i + size, people.len()) - 1])
+                for i in range(0, people.len(), size)
+            ] or [("", "")]
+        return list(self._facts["slices"])
 
 
 def _remove_stale_versions(current: Path) -> None:

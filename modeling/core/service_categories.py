@@ -56,9 +56,41 @@ def bill_type_prefix() -> pl.Expr:
     return bill_type().str.slice(0, 2)
 
 
-def with_service_category(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
+def ed_claims(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
+    """person_id, claim_id of each claim with a line in an emergency-department revenue center
+    (0450-0459, 0981): the claims whose outpatient facility lines are "emergency department".
+    Few claims, so it is cheap to keep and makes the rule line by line (``with_service_category``
+    with ``ed_claim_ids``)."""
+    ed_line = pl.col("revenue_center_code").str.contains(ED_REVENUE).fill_null(False)
+    return medical_claim.filter(ed_line).select("person_id", "claim_id").unique()
+
+
+# the category of an institutional claim by the first two digits of its type of bill (the rows
+# of the table above); an outpatient bill (13x, 85x) of an ED claim is "emergency department"
+_BILL_TYPE_CATEGORIES = {
+    "11": "acute inpatient",
+    **dict.fromkeys(("18", "21"), "skilled nursing facility"),
+    **dict.fromkeys(("32", "33", "34"), "home health"),
+    **dict.fromkeys(("81", "82"), "hospice"),
+    **dict.fromkeys(
+        ("12", "13", "14", "43", "72", "73", "74", "75", "76", "79", "83", "85"),
+        "outpatient hospital",
+    ),
+    **dict.fromkeys(("71", "77"), "office/professional"),
+}
+_ED_BILL_TYPES = ("13", "85")
+
+
+def with_service_category(
+    medical_claim: pl.LazyFrame, *, ed_claim_ids: pl.Series | None = None
+) -> pl.LazyFrame:
     """Add ``service_category`` to every medical claim line (lines that have it already are
-    returned as they are, so a caller can categorize once and reuse the result)."""
+    returned as they are, so a caller can categorize once and reuse the result).
+
+    ``ed_claim_ids``: the ids of the claims with an ED revenue-center line (``ed_claims``) when
+    the caller has them. The rule is then evaluated line by line, so a filter on the result (a
+    year, a range of people) is applied while the lines are read; without them they are found
+    among ``medical_claim``'s own lines, which needs all of its lines first."""
     if "service_category" in medical_claim.collect_schema().names():
         return medical_claim
     require_columns(
@@ -73,30 +105,23 @@ def with_service_category(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
         ),
         where="with_service_category",
     )
-    bt = bill_type_prefix()
-    # a claim is an ED claim when any of its lines has an ED revenue center (membership in the few
-    # such claims' ids: the same flag as a window over claim_id, at a fraction of its cost)
-    ed_line = pl.col("revenue_center_code").str.contains(ED_REVENUE).fill_null(False)
-    ed_claim = pl.col("claim_id").is_in(pl.col("claim_id").filter(ed_line).unique().implode())
+    if ed_claim_ids is None:
+        # membership in the few ED claims' ids: the same flag as a window over claim_id, at a
+        # fraction of its cost
+        ed_line = pl.col("revenue_center_code").str.contains(ED_REVENUE).fill_null(False)
+        ed_claim = pl.col("claim_id").is_in(pl.col("claim_id").filter(ed_line).unique().implode())
+    else:
+        ed_claim = pl.col("claim_id").is_in(ed_claim_ids.implode())
+    bt = pl.col("_bill_type_prefix")
+    institutional = (
+        pl.when(bt.is_in(_ED_BILL_TYPES) & ed_claim)
+        .then(pl.lit("emergency department"))
+        .otherwise(
+            bt.replace_strict(_BILL_TYPE_CATEGORIES, default="other", return_dtype=pl.String)
+        )
+    )
     hcpcs = pl.col("hcpcs_code").fill_null("")
     pos = pl.col("place_of_service_code").fill_null("")
-    institutional = (
-        pl.when(bt == "11")
-        .then(pl.lit("acute inpatient"))
-        .when(bt.is_in(["18", "21"]))
-        .then(pl.lit("skilled nursing facility"))
-        .when(bt.is_in(["32", "33", "34"]))
-        .then(pl.lit("home health"))
-        .when(bt.is_in(["81", "82"]))
-        .then(pl.lit("hospice"))
-        .when(bt.is_in(["13", "85"]) & ed_claim)
-        .then(pl.lit("emergency department"))
-        .when(bt.is_in(["12", "13", "14", "43", "72", "73", "74", "75", "76", "79", "83", "85"]))
-        .then(pl.lit("outpatient hospital"))
-        .when(bt.is_in(["71", "77"]))
-        .then(pl.lit("office/professional"))
-        .otherwise(pl.lit("other"))
-    )
     ambulance = hcpcs.str.contains(r"^A0\d{3}$") | pos.is_in(["41", "42"])
     dme = hcpcs.str.contains(r"^([EKL]\d{4}|B4\d{3}|A[4-7]\d{3})$")
     professional = (
@@ -113,4 +138,8 @@ def with_service_category(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
         .then(professional)
         .otherwise(pl.lit("other"))
     )
-    return medical_claim.with_columns(category.alias("service_category"))
+    return (
+        medical_claim.with_columns(bill_type_prefix().alias("_bill_type_prefix"))
+        .with_columns(category.alias("service_category"))
+        .drop("_bill_type_prefix")
+    )

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -25,10 +27,18 @@ from modeling.dataset import (
     staged_dataset,
 )
 from modeling.errors import DatasetError, SchemaError
+from modeling.ingest.batches import (
+    BATCH_ROWS,
+    StreamedTable,
+    check_batch_rows,
+    key_buckets,
+    validate_in_batches,
+)
 from modeling.ingest.sources import check_member, csv_problem, inside, text_source
 from modeling.ingest.validate import (
     DATE_FORMATS,
     RAW_PREFIX,
+    REASONS,
     ROW,
     ValidationResult,
     enrollment_months,
@@ -39,9 +49,6 @@ from modeling.progress import Progress, reporter
 from modeling.schema import REQUIRED_TABLES, TABLES, TableSchema
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz", ".txt")
-MISTYPED_SHARE = (
-    0.5  # more than half of a column's values unparseable: the column, not the rows, is wrong
-)
 SCRATCH = "_scratch"  # transcoded copies of sources, inside the staging folder, removed after
 # An amount as text: optional sign and dollar sign, digits with optional US thousands
 # separators (groups of three after a comma), an optional decimal point and exponent; or
@@ -69,6 +76,20 @@ class IngestReport:
             "reconciled": self.reconciled,
             "tables": {t: r.report() for t, r in self.results.items()},
         }
+
+    def accepted(self, table: str) -> pl.DataFrame:
+        """The rows of ``table`` that reached the dataset (read from it: the ingest keeps none)."""
+        return self.dataset.read(table)
+
+    def quarantined(self, table: str) -> pl.DataFrame:
+        """The quarantined rows of ``table`` with their source row and reasons (from the
+        dataset's quarantine; an empty frame when none was quarantined)."""
+        found = self.dataset.quarantine(table)
+        if found is not None:
+            return found
+        return pl.DataFrame(schema=TABLES[table].polars_schema).with_columns(
+            pl.lit(None, dtype=pl.UInt32).alias(ROW), pl.lit(None, dtype=pl.String).alias(REASONS)
+        )
 
 
 def find_table_files(src: Path) -> dict[str, Path]:
@@ -290,23 +311,6 @@ def coerce(lf: pl.LazyFrame, schema: TableSchema, path: Path) -> pl.LazyFrame:
     return lf.with_row_index(ROW, offset=1).select([pl.col(ROW), *exprs])
 
 
-def _refuse_mistyped(df: pl.DataFrame, schema: TableSchema, path: Path) -> None:
-    for raw in [c for c in df.columns if c.startswith(RAW_PREFIX)]:
-        name = raw[len(RAW_PREFIX) :]
-        offending = df.filter(pl.col(raw).is_not_null() & pl.col(name).is_null())
-        given = df.select(pl.col(raw).is_not_null().sum()).item()
-        if given and offending.height > MISTYPED_SHARE * given:
-            sample = ", ".join(
-                f"row {r}: '{v}'" for r, v in offending.select(ROW, raw).head(5).iter_rows()
-            )
-            raise SchemaError(
-                f"{path}: column '{name}' should be {schema.column(name).dtype} "
-                f"({'YYYY-MM-DD' if schema.column(name).kind == 'date' else 'a number'}), but "
-                f"{offending.height:,} of {given:,} values are not; first offending rows: {sample}. "
-                "Fix the column's format and load again."
-            )
-
-
 def ingest_canonical(
     src: str | Path,
     out: str | Path,
@@ -314,55 +318,107 @@ def ingest_canonical(
     progress: Progress | None = None,
     overwrite: bool = False,
     encoding: str | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> IngestReport:
     """Validate canonical files in ``src`` and write accepted rows, quarantine and report to ``out``.
 
     The dataset is written whole or not at all (``staged_dataset``): an existing dataset at
     ``out`` is replaced only with ``overwrite=True``, and a source inside ``out`` is refused
     (replacing ``out`` would delete it). CSV text must be UTF-8 unless ``encoding`` (or a
-    byte-order mark) declares another."""
+    byte-order mark) declares another. Each table is read, validated and written in batches of
+    ``batch_rows`` rows (``batches``), so memory is bounded by a batch, not by the file. A
+    required table with no data rows, or none that passes the checks, is refused (naming the
+    table and the checks that quarantined its rows): the previous dataset at ``out`` stays."""
     src, out = Path(src), Path(out)
+    check_batch_rows(batch_rows)
     say = reporter(progress)
     refuse_source_in_target(src, out)
     files = find_table_files(src)
     order = [t for t in TABLES if t in files]  # eligibility first: claims are checked against it
+    source = {"kind": "canonical", "path": str(src.resolve())}
     with staged_dataset(out, overwrite=overwrite) as stage:
-        coerced: dict[str, pl.DataFrame] = {}
-        for table in order:
-            say(f"reading {files[table].name}")
-            coerced[table] = _read_table(files[table], table, stage / SCRATCH, encoding)
-        shutil.rmtree(stage / SCRATCH, ignore_errors=True)
-        for table in REQUIRED_TABLES:
-            if coerced[table].height == 0:
-                raise SchemaError(
-                    f"{files[table]}: has no data rows (a header only); table '{table}' is "
-                    "required to make a dataset. Give the file with its rows."
-                )
-
         results: dict[str, ValidationResult] = {}
         eligible: pl.Series | None = None
         months: pl.DataFrame | None = None
-        for table in order:
-            say(f"validating {table}")
-            result = validate(
-                coerced.pop(table),
-                TABLES[table],
-                source=str(files[table]),
-                eligible_ids=eligible,
-                enrollment=months,
-            )
-            if table == "eligibility":
-                eligible = result.accepted.get_column("person_id").unique()
-                months = enrollment_months(result.accepted)
-            results[table] = result
-
-        say(f"writing dataset to {out}")
-        source = {"kind": "canonical", "path": str(src.resolve())}
         with DatasetWriter(stage, source=source, atomic=False) as writer:
-            for table, result in results.items():
-                writer.write(table, result.accepted)
-        write_quality(stage, results)
+            for table in order:
+                say(f"reading and validating {files[table].name}")
+                streamed = _stream_table(
+                    files[table],
+                    table,
+                    stage,
+                    encoding,
+                    partial(writer.write, table),
+                    eligible_ids=eligible,
+                    enrollment=months,
+                    batch_rows=batch_rows,
+                )
+                if table in REQUIRED_TABLES:
+                    refuse_unloadable(files[table], streamed.result)
+                if table == "eligibility" and streamed.enrolled is not None:
+                    eligible = streamed.enrolled.get_column("person_id").unique()
+                    months = enrollment_months(streamed.enrolled)
+                results[table] = streamed.result
+            say(f"writing dataset to {out}")
+        shutil.rmtree(stage / SCRATCH, ignore_errors=True)
+        write_quality_report(stage, results)
     return IngestReport(Dataset(out), results)
+
+
+def refuse_unloadable(path: Path | str, result: ValidationResult) -> None:
+    """A ``SchemaError`` for a required table with no data rows (a header only), a
+    ``DatasetError`` for one whose every row was quarantined (naming the checks that failed
+    most rows): a dataset without a loadable required table is never written."""
+    if result.rows_in == 0:
+        raise SchemaError(
+            f"{path}: has no data rows (a header only); table '{result.table}' is required to "
+            "make a dataset. Give the file with its rows."
+        )
+    if result.rows_accepted == 0:
+        raise DatasetError(
+            f"{path}: none of the {result.rows_in:,} rows of table '{result.table}' passed the "
+            f"checks, so no dataset was written (a previous one at the target is kept). Top "
+            f"reasons: {result.top_reasons()}. Fix the file and load again."
+        )
+
+
+def _stream_table(
+    path: Path,
+    table: str,
+    stage: Path,
+    encoding: str | None,
+    accept: Callable[[pl.DataFrame], None],
+    *,
+    eligible_ids: pl.Series | None,
+    enrollment: pl.DataFrame | None,
+    batch_rows: int,
+) -> StreamedTable:
+    scratch = stage / SCRATCH
+    lf = read_source(path, scratch=scratch, encoding=encoding)
+    stored = path.stat().st_size * (4 if path.name.endswith(".parquet") else 1)
+    try:
+        coerced = coerce(lf, TABLES[table], path)
+        return validate_in_batches(
+            coerced,
+            TABLES[table],
+            path=path,
+            source=str(path),
+            scratch=scratch / f"keys-{table}",
+            accept=accept,
+            quarantine=stage / QUARANTINE_DIR / f"{table}.parquet",
+            eligible_ids=eligible_ids,
+            enrollment=enrollment,
+            batch_rows=batch_rows,
+            buckets=key_buckets(stored),
+        )
+    except SchemaError:
+        raise
+    except pl.exceptions.PolarsError as exc:
+        if path.name.endswith(".parquet"):
+            raise SchemaError(f"{path}: cannot be read as Parquet ({exc}).") from exc
+        csv_path = scratch / f"{path.name.split('.')[0]}.csv"
+        text = csv_path if csv_path.exists() else path
+        raise SchemaError(f"{path}: cannot be read as CSV: {_csv_error(text, exc)}") from exc
 
 
 def refuse_source_in_target(src: Path, out: Path) -> None:
@@ -375,22 +431,6 @@ def refuse_source_in_target(src: Path, out: Path) -> None:
         )
 
 
-def _read_table(path: Path, table: str, scratch: Path, encoding: str | None) -> pl.DataFrame:
-    lf = read_source(path, scratch=scratch, encoding=encoding)
-    try:
-        df = coerce(lf, TABLES[table], path).collect()
-    except SchemaError:
-        raise
-    except pl.exceptions.PolarsError as exc:
-        if path.name.endswith(".parquet"):
-            raise SchemaError(f"{path}: cannot be read as Parquet ({exc}).") from exc
-        csv_path = scratch / f"{path.name.split('.')[0]}.csv"
-        text = csv_path if csv_path.exists() else path
-        raise SchemaError(f"{path}: cannot be read as CSV: {_csv_error(text, exc)}") from exc
-    _refuse_mistyped(df, TABLES[table], path)
-    return df
-
-
 def write_quality(out: Path, results: dict[str, ValidationResult]) -> None:
     """Write quarantined rows (one Parquet per table) and the data-quality report into ``out``."""
     qdir = out / QUARANTINE_DIR
@@ -401,6 +441,11 @@ def write_quality(out: Path, results: dict[str, ValidationResult]) -> None:
             result.quarantined.write_parquet(target)
         elif target.exists():
             target.unlink()
+    write_quality_report(out, results)
+
+
+def write_quality_report(out: Path, results: dict[str, ValidationResult]) -> None:
+    """Write the data-quality report (counts per table and check) into dataset folder ``out``."""
     report = {
         "reconciled": reconcile(results.values()),
         "tables": {t: r.report() for t, r in results.items()},

@@ -92,6 +92,7 @@ class ValidationResult:
     check_counts: dict[str, int] = field(default_factory=dict)
 
     accepted_count: int | None = None  # set when accepted rows were counted but not loaded
+    quarantined_count: int | None = None  # set when quarantined rows were written, not kept
 
     @property
     def rows_accepted(self) -> int:
@@ -99,7 +100,23 @@ class ValidationResult:
 
     @property
     def rows_quarantined(self) -> int:
-        return self.quarantined.height
+        return (
+            self.quarantined_count
+            if self.quarantined_count is not None
+            else self.quarantined.height
+        )
+
+    def top_reasons(self, limit: int = 3) -> str:
+        """The checks that failed most rows, as "check (rows): description; ..."."""
+        top = sorted(((n, c) for n, c in self.check_counts.items() if c), key=lambda x: -x[1])
+        return (
+            "; ".join(
+                f"{name} ({count:,} row{'s' if count != 1 else ''}): "
+                f"{CHECK_DESCRIPTIONS.get(name, name)}"
+                for name, count in top[:limit]
+            )
+            or "no check failed"
+        )
 
     def report(self) -> dict:
         """The data-quality report entry for this table."""

@@ -72,7 +72,7 @@ def recapture_gaps(
         ~pl.col("esrd")
     )  # ESRD members are paid with the ESRD model; their gaps are not priced here
     prior_dx = risk_adjustment_diagnoses_of(
-        panel.scan("person_diagnoses"), payment_year - 2
+        panel.scan("person_diagnoses", years=[payment_year - 2]), payment_year - 2
     ).collect()
     prior_dx = prior_dx.join(people.select("person_id"), on="person_id", how="semi")
 

@@ -36,7 +36,7 @@ def hcc_people(source: Panel | Dataset, payment_year: int) -> pl.DataFrame:
             f"{panel.path} covers {', '.join(map(str, years)) or 'no years'}. Choose a payment year one after a year it covers."
         )
     institutional = (
-        panel.scan("long_term_institutional")
+        panel.scan("long_term_institutional", years=[collection_year])
         .filter(pl.col("year") == collection_year)
         .select("person_id")
         .collect()
@@ -72,7 +72,7 @@ def hcc_inputs(source: Panel | Dataset, payment_year: int) -> tuple[pl.DataFrame
     panel = Panel.of(source)
     people = hcc_people(panel, payment_year)
     diagnoses = risk_adjustment_diagnoses_of(
-        panel.scan("person_diagnoses"), payment_year - 1
+        panel.scan("person_diagnoses", years=[payment_year - 1]), payment_year - 1
     ).collect()
     return people, diagnoses
 

@@ -221,7 +221,7 @@ def _features_of(panel: Panel, year: int) -> pl.DataFrame:
     pharmacy = panel.scan("pharmacy_claim").filter(
         pl.col("dispensing_date").is_between(dt.date(year - 1, 1, 1), end)
     )
-    diagnoses = person_diagnoses_of(panel.scan("person_diagnoses"), year).collect()
+    diagnoses = person_diagnoses_of(panel.scan("person_diagnoses", years=[year]), year).collect()
     demo = _demographics(panel, year, diagnoses)
     ids = demo.select("person_id").lazy()
 

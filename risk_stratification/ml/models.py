@@ -20,8 +20,6 @@ rounds are in ``docs/decisions/ml-calibration.md``. The held-out evaluation is
 from __future__ import annotations
 
 import hashlib
-import io
-import pickle
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +28,7 @@ import numpy as np
 import polars as pl
 from sklearn.isotonic import IsotonicRegression
 
+from risk_stratification.ml.artifact import dump_artifact, load_artifact
 from risk_stratification.ml.features import feature_names
 
 TARGETS = {
@@ -103,32 +102,38 @@ class RiskModels:
             )
         )
 
-    def to_bytes(self) -> bytes:
-        """The boosters as LightGBM model strings, with the calibrators and the rest, pickled."""
-        payload = {
+    def to_tree(self) -> dict[str, Any]:
+        """The models as artifact parts (``artifact.dump_artifact``): boosters as LightGBM model
+        text, calibrators as their fitted arrays, the rest as JSON."""
+        return {
             "features": self.features,
-            "boosters": {k: b.model_to_string() for k, b in self.boosters.items()},
+            "boosters": self.boosters,
             "calibrators": self.calibrators,
             "seed": self.seed,
             "params": self.params,
             "trained_on": self.trained_on,
         }
-        buffer = io.BytesIO()
-        pickle.dump(payload, buffer)
-        return buffer.getvalue()
+
+    @classmethod
+    def from_tree(cls, tree: dict[str, Any]) -> RiskModels:
+        """The models of ``to_tree``, as ``artifact.load_artifact`` returns them."""
+        return cls(
+            list(tree["features"]),
+            dict(tree["boosters"]),
+            dict(tree["calibrators"]),
+            int(tree["seed"]),
+            dict(tree["params"]),
+            dict(tree["trained_on"]),
+        )
+
+    def to_bytes(self) -> bytes:
+        """A stand-alone artifact of the models (no pickle: ``risk_stratification.ml.artifact``)."""
+        return dump_artifact({"risk_models": self.to_tree()})
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RiskModels:
-        """The models written by ``to_bytes``."""
-        p = pickle.loads(data)  # noqa: S301 - artifacts come from the workspace's own registry
-        return cls(
-            p["features"],
-            {k: lgb.Booster(model_str=s) for k, s in p["boosters"].items()},
-            p["calibrators"],
-            p["seed"],
-            p["params"],
-            p["trained_on"],
-        )
+        """The models written by ``to_bytes`` (a ``StoreError`` for any other bytes)."""
+        return cls.from_tree(load_artifact(data)["risk_models"])
 
 
 def fit(

@@ -10,9 +10,8 @@ assigns tiers and writes each person's top drivers.
 
 from __future__ import annotations
 
-import pickle
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 
 import lightgbm as lgb
@@ -22,8 +21,9 @@ import polars as pl
 from modeling.core.member_months import years_enrolled
 from modeling.core.panel import Panel
 from modeling.dataset import Dataset
-from modeling.errors import DatasetError, VbcError
+from modeling.errors import DatasetError, RecordNotFoundError, StoreError
 from modeling.progress import Progress, reporter
+from risk_stratification.ml.artifact import RETRAIN, dump_artifact, load_artifact
 from risk_stratification.ml.drivers import driver_words, global_importance, top_drivers
 from risk_stratification.ml.evaluation import Baselines, Evaluation, evaluate
 from risk_stratification.ml.features import december_members, features, modeling_frame
@@ -44,43 +44,40 @@ class TrainedRisk:
     card: dict
 
     def to_bytes(self) -> bytes:
-        return pickle.dumps(
+        """The artifact the registry keeps: LightGBM model text, plain arrays, Parquet frames and
+        JSON, nothing that runs code when read (``risk_stratification.ml.artifact``)."""
+        return dump_artifact(
             {
-                "models": self.models.to_bytes(),
-                "readmission": self.readmission.model_to_string(),
+                "models": self.models.to_tree(),
+                "readmission": self.readmission,
                 "baselines": self.baselines,
-                "evaluation": {
-                    "train_year": self.evaluation.train_year,
-                    "test_year": self.evaluation.test_year,
-                    "summary": self.evaluation.summary,
-                    "deciles": self.evaluation.deciles,
-                    "groups": self.evaluation.groups,
-                    "readmission": self.evaluation.readmission,
-                    "residual_ratios": self.evaluation.residual_ratios,
-                },
+                "evaluation": self.evaluation,
                 "card": self.card,
             }
         )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TrainedRisk:
-        p = pickle.loads(data)  # noqa: S301 - artifacts come from the workspace's own registry
-        e = p["evaluation"]
-        return cls(
-            RiskModels.from_bytes(p["models"]),
-            lgb.Booster(model_str=p["readmission"]),
-            p["baselines"],
-            Evaluation(
-                e["train_year"],
-                e["test_year"],
-                e["summary"],
-                e["deciles"],
-                e["groups"],
-                e["readmission"],
-                e.get("residual_ratios"),
-            ),
-            p["card"],
-        )
+        """The trained models of ``to_bytes``; a ``StoreError`` for any other bytes (an earlier
+        version's pickle included: retrain)."""
+        tree = load_artifact(data)
+        try:
+            evaluation = tree["evaluation"]
+            return cls(
+                RiskModels.from_tree(tree["models"]),
+                tree["readmission"],
+                Baselines(**tree["baselines"]),
+                Evaluation(
+                    **{
+                        f.name: evaluation[f.name]
+                        for f in fields(Evaluation)
+                        if f.name in evaluation
+                    }
+                ),
+                tree["card"],
+            )
+        except (KeyError, TypeError) as exc:
+            raise StoreError(f"This model artifact lacks a part ({exc}). {RETRAIN}") from None
 
 
 def data_years(source: Panel | Dataset) -> list[int]:
@@ -155,12 +152,22 @@ def register(trained: TrainedRisk, store) -> int:
 
 
 def load_registered(store, version: int | None = None) -> tuple[TrainedRisk, int]:
+    """The registered models (the latest version when ``version`` is None), their artifact's
+    checksum checked by the store. No registration is a ``DatasetError`` saying to train; a
+    tampered, damaged or pickled artifact is the store's ``StoreError`` saying to retrain."""
     try:
         entry = store.get_model(MODEL_NAME, version)
-    except VbcError:
+    except RecordNotFoundError:
+        if version is not None:
+            raise DatasetError(
+                f"This workspace has no risk model version {version}: leave the version out for "
+                "the latest, or run `vbc train DATASET`."
+            ) from None
         raise DatasetError(
             "No risk model is registered in this workspace yet: run `vbc train DATASET` (or Train on the Risk stratification page)."
         ) from None
+    if entry.artifact is None:
+        raise StoreError(f"Risk model version {entry.version} has no artifact. {RETRAIN}")
     return TrainedRisk.from_bytes(entry.artifact), entry.version
 
 

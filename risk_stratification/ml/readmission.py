@@ -118,7 +118,7 @@ def discharges(source: Panel | Dataset, year: int) -> pl.DataFrame:
     )
     keys = ["stay_id"]
     dx = (
-        panel.scan("conditions")
+        panel.scan("conditions", years=[year - 1, year])
         .filter(
             pl.col("claim_start_date").is_between(dt.date(year - 1, 1, 1), dt.date(year, 12, 31))
         )

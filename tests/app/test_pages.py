@@ -275,4 +275,34 @@ def test_contracts_page_takes_quality_from_the_measured_panel(workspace):
     at.radio(key="a_quality_source").set_value("Measured from the panel").run()
     assert not at.exception, at.exception
     assert any("measured from the panel" in c.value for c in at.caption)
+    # the assumptions changed: the settlement follows at once, the simulation when asked
+    assert "Expected settlement" not in [m.label for m in at.metric]
+    assert any("assumptions above changed" in i.value for i in at.info)
+    at.button(key="m_compute").click().run()
+    assert not at.exception, at.exception
     assert "Expected settlement" in [m.label for m in at.metric]
+
+
+def test_contracts_sections_below_the_settlement_wait_for_their_button_after_a_move(workspace):
+    """Moving an assumption re-settles at once; the simulation and the risk-level choice are
+    computed on request (or as the assumptions move, with the toggle), and values seen before
+    come back without asking."""
+    at = run_page("contract_scenarios.py")
+    at.slider(key="a_attribution").set_value(4.0).run()  # first showing: computed at once
+    labels = [m.label for m in at.metric]
+    assert "Expected settlement" in labels and not at.info
+    first = {m.label: m.value for m in at.metric}["Expected settlement"]
+    at.slider(key="a_inpatient").set_value(-0.1).run()
+    assert not at.exception, at.exception
+    assert "Expected settlement" not in [m.label for m in at.metric]
+    assert len([i for i in at.info if "assumptions above changed" in i.value]) == 2
+    at.button(key="m_compute").click().run()
+    moved = {m.label: m.value for m in at.metric}["Expected settlement"]
+    assert moved != first  # 10% lower inpatient costs: a larger expected settlement
+    at.button(key="r_compute").click().run()
+    assert "Best option within the limit" in " ".join(m.value for m in at.markdown)
+    at.slider(key="a_inpatient").set_value(0.0).run()  # back to values computed before
+    assert {m.label: m.value for m in at.metric}["Expected settlement"] == first
+    at.toggle(key="m_follow").set_value(True).run()
+    at.slider(key="a_inpatient").set_value(-0.05).run()
+    assert not at.info and "Expected settlement" in [m.label for m in at.metric]

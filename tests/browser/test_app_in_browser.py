@@ -119,6 +119,19 @@ def test_contract_assumption_moves_the_settlement_and_the_chart(session, timings
     )
     assert session.element_png(chart) != picture, "the settlement chart did not change"
     timings["contract_assumption_seconds"] = round(seconds, 2)
+    # the simulated years and the risk-level choice wait for their buttons, then follow
+    main = session.page.locator('[data-testid="stMain"]')
+    assert "Expected settlement" not in main.inner_text()
+    simulate = session.button("Simulate these assumptions")
+    simulate.scroll_into_view_if_needed()
+    timings["simulate_on_request_seconds"] = round(session.act(simulate.click, timeout=300), 2)
+    session.check("after simulating the moved assumptions")
+    assert session.metric("Expected settlement")
+    compare = session.button("Compare risk levels for these assumptions")
+    compare.scroll_into_view_if_needed()
+    timings["risk_level_on_request_seconds"] = round(session.act(compare.click, timeout=300), 2)
+    session.check("after comparing risk levels")
+    assert "Best option within the limit" in main.inner_text()
 
 
 def test_saved_scenario_reopens_after_a_reload(session):

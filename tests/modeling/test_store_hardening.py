@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,36 +16,72 @@ from modeling.errors import StoreBusyError, StoreError
 from modeling.store import WorkspaceStore
 
 ROOT = Path(__file__).resolve().parents[2]
-SAVER = """
-import sys
+WORKER = """
+import sys, time
 from modeling.store import WorkspaceStore
-for i in range(int(sys.argv[2])):
-    with WorkspaceStore.open(sys.argv[1]) as s:
-        s.save_scenario(f"{sys.argv[3]}-{i}", "test", {"i": i})
+backend, location, job, n, tag = sys.argv[1:6]
+store = (WorkspaceStore.open(location) if backend == "duckdb" else WorkspaceStore.postgres(location))
+if job == "save":
+    for i in range(int(n)):
+        store.save_scenario(f"{tag}-{i}", "test", {"i": i})
+elif job == "register":
+    for i in range(int(n)):
+        print(store.register_model("risk", {"by": tag, "i": i}, f"{tag}-{i}".encode()).version, flush=True)
+else:  # "loop": save until told to stop (a file appears), saying when it started
+    print("writing", flush=True)
+    i = 0
+    while not __import__("os").path.exists(n):
+        store.save_scenario(f"{tag}-{i}", "loop", {"i": i})
+        i += 1
+    print(i, flush=True)
 """
 
 
-def test_f14_saves_from_two_processes_all_land(tmp_path):
-    path = tmp_path / "workspace.duckdb"
-    WorkspaceStore.open(path).close()
+def _worker(target, job: str, n: str, tag: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [
-        subprocess.Popen([sys.executable, "-c", SAVER, str(path), "15", tag], env=env)
-        for tag in ("a", "b")
-    ]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0]
-    with WorkspaceStore.open(path, read_only=True) as s:
-        assert len(s.list_scenarios("test")) == 30
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, target.backend, target.location, job, n, tag],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
-def test_f14_concurrent_registrations_get_distinct_versions(tmp_path):
-    path = tmp_path / "fresh.duckdb"  # a fresh store: the first opens race to create the tables
+def test_f14_saves_from_several_processes_all_land(store_target):
+    procs = [_worker(store_target, "save", "15", tag) for tag in ("a", "b", "c")]
+    assert [p.wait(timeout=180) for p in procs] == [0, 0, 0]
+    with store_target.open(read_only=True) as s:
+        names = sorted(x.name for x in s.list_scenarios("test"))
+        audited = [a for a in s.audit_log(limit=1000) if a.action == "save_scenario"]
+    assert names == sorted(f"{t}-{i}" for t in "abc" for i in range(15))
+    assert len(audited) == 45
+
+
+def test_f14_processes_registering_and_saving_at_once_lose_nothing(store_target):
+    """Three processes register models while two others save scenarios, all at once."""
+    savers = [_worker(store_target, "save", "10", tag) for tag in ("s", "t")]
+    procs = [_worker(store_target, "register", "6", tag) for tag in ("a", "b", "c")]
+    outs = [p.communicate(timeout=180)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    assert [p.wait(timeout=180) for p in savers] == [0, 0]
+    with store_target.open(read_only=True) as s:
+        assert len(s.list_scenarios("test")) == 20
+    reported = sorted(int(v) for out in outs for v in out.split())
+    assert reported == list(range(1, 19))
+    with store_target.open(read_only=True) as s:
+        assert [m.version for m in s.list_models()] == list(range(1, 19))
+        for version in (1, 9, 18):  # each version carries the artifact its registrant sent
+            entry = s.get_model("risk", version)
+            assert entry.artifact == f"{entry.card['by']}-{entry.card['i']}".encode()
+
+
+def test_f14_concurrent_registrations_get_distinct_versions(store_target):
     versions: list[int] = []
     errors: list[BaseException] = []
 
-    def register() -> None:
+    def register() -> None:  # a fresh store: the first uses race to create the tables
         try:
-            with WorkspaceStore.open(path) as s:
+            with store_target.open() as s:
                 versions.append(s.register_model("risk", {"k": 1}).version)
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
@@ -56,6 +93,29 @@ def test_f14_concurrent_registrations_get_distinct_versions(tmp_path):
         t.join()
     assert errors == []
     assert sorted(versions) == list(range(1, 9))
+
+
+def test_f14_reads_are_served_while_another_process_keeps_writing(store_target, tmp_path):
+    """Issue 15 (3): the app keeps working while a command uses the store. A process saves
+    scenarios back to back; every read here succeeds within the default wait, and sees the
+    writer's progress."""
+    stop = tmp_path / "stop"
+    writer = _worker(store_target, "loop", str(stop), "w")
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+        seen = []
+        with store_target.open(read_only=True, timeout=5) as s:
+            for _ in range(15):
+                seen.append(len(s.list_scenarios("loop")))
+                time.sleep(0.05)
+    finally:
+        stop.touch()
+        out, _ = writer.communicate(timeout=60)
+    assert writer.returncode == 0
+    written = int(out.split()[-1])
+    assert seen == sorted(seen) and seen[-1] > seen[0] >= 0
+    with store_target.open(read_only=True) as s:
+        assert len(s.list_scenarios("loop")) == written
 
 
 HOLDER = """
@@ -76,8 +136,9 @@ def _hold(path: Path, seconds: float) -> subprocess.Popen:
 
 
 def test_f14_a_store_held_by_another_process_is_waited_for_then_busy(tmp_path):
+    """A process outside the store's lock (a raw duckdb connection) holding the file."""
     path = tmp_path / "workspace.duckdb"
-    WorkspaceStore.open(path).close()
+    WorkspaceStore.open(path).list_scenarios()
     holder = _hold(path, 1.5)
     with WorkspaceStore.open(path, timeout=20) as s:  # waits for the hold to end
         s.save_scenario("after", "test", {})
@@ -85,7 +146,9 @@ def test_f14_a_store_held_by_another_process_is_waited_for_then_busy(tmp_path):
     holder = _hold(path, 30)
     try:
         with pytest.raises(StoreBusyError, match="busy"):
-            WorkspaceStore.open(path, timeout=0.5)
+            WorkspaceStore.open(path, timeout=0.5).list_scenarios()
+        with pytest.raises(StoreBusyError, match="busy"):
+            WorkspaceStore.open(path, timeout=0.5).save_scenario("x", "test", {})
     finally:
         holder.kill()
         holder.wait()
@@ -132,22 +195,35 @@ def test_f33_a_read_only_workspace_still_serves_reads(tmp_path):
         path.chmod(0o644)
 
 
-def test_f14_read_only_and_read_write_opens_in_one_process_coexist(tmp_path):
-    path = tmp_path / "workspace.duckdb"
-    WorkspaceStore.open(path).close()
-    reader = WorkspaceStore.open(path, read_only=True)
+def test_f14_read_only_and_read_write_handles_in_one_process_coexist(store_target):
+    reader = store_target.open(read_only=True)
     done: list[str] = []
 
     def write() -> None:
-        with WorkspaceStore.open(path, timeout=10) as s:  # waits for the reader to close
+        with store_target.open(timeout=10) as s:
             done.append(s.save_scenario("w", "test", {}).name)
 
     t = threading.Thread(target=write)
     t.start()
     reader.list_scenarios()
-    reader.close()
     t.join()
     assert done == ["w"]
-    with WorkspaceStore.open(path) as rw, WorkspaceStore.open(path, read_only=True) as ro:
-        assert [s.name for s in ro.list_scenarios()] == ["w"]  # shares the writer's instance
+    with store_target.open() as rw, store_target.open(read_only=True) as ro:
+        assert [s.name for s in ro.list_scenarios()] == ["w"]
         assert rw.list_scenarios()
+
+
+def test_a_long_command_holding_a_handle_blocks_no_one(tmp_path):
+    """A handle kept across a computation (as `vbc simulate --use-model` keeps one) holds no
+    connection and no lock: another process writes meanwhile without waiting."""
+    path = tmp_path / "workspace.duckdb"
+    held = WorkspaceStore.open(path)
+    held.save_scenario("before", "test", {})
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    other = subprocess.run(
+        [sys.executable, "-c", WORKER, "duckdb", str(path), "save", "3", "other"],
+        env=env,
+        timeout=60,
+    )
+    assert other.returncode == 0
+    assert len(held.list_scenarios("test")) == 4

@@ -7,6 +7,13 @@ one span (spans end at a year boundary). An optional enrollment file (CSV: ``ben
 ``enrollment_start_date``, ``enrollment_end_date``) gives the months instead. Sex and race are
 read by the codes of the CCLF Information Packet (``SEX``, ``RACE``); a one-digit dual status code
 is read with its leading 0 ("2" as "02").
+
+Every span is traced back to the CCLF8 lines it was built from: each span carries a key
+(``SOURCE_CLAIM``: ``eligibility:<MBI> from <start>``) and each loaded line the key of what it
+went into: a monthly line the span holding its month; a run-out line, or any line when an
+enrollment file gives the months, its beneficiary (``eligibility:<MBI>``: it gave the
+attributes of all their spans). A line whose span, or every span of whose beneficiary, the
+canonical checks quarantine is then counted quarantined, not loaded (``ingest``).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from modeling.errors import SchemaError
 from modeling.ingest.cclf.crosswalk import current_mbi
 from modeling.ingest.cclf.files import FILE, LINE_NO, ORDER
 from modeling.ingest.cclf.reconciliation import STATUS
-from modeling.ingest.cclf.staging import scan
+from modeling.ingest.cclf.staging import SOURCE_CLAIM, scan
 
 RACE = {
     "0": "unknown",
@@ -47,7 +54,7 @@ def beneficiary_eligibility(
 def months_from_file(path: Path) -> pl.DataFrame:
     """The months each beneficiary of an enrollment file (CSV) is enrolled in, one row a month."""
     try:
-        frame = pl.read_csv(path, infer_schema=False)
+        frame = pl.read_csv(path, infer_schema=False, glob=False)
     except Exception as exc:  # polars raises several types for unreadable files
         raise SchemaError(f"{path}: cannot be read as CSV ({exc}).") from exc
     needed = ["bene_mbi_id", "enrollment_start_date", "enrollment_end_date"]
@@ -128,9 +135,9 @@ def eligibility_from_cclf8(
             [pl.col(a).fill_null("") != pl.col(a).shift(1).over("mbi").fill_null("") for a in attrs]
         )
     )
+    months = months.with_columns(new_span.fill_null(True).cum_sum().over("mbi").alias("_span"))
     spans = (
-        months.with_columns(new_span.fill_null(True).cum_sum().over("mbi").alias("_span"))
-        .group_by("mbi", "_span")
+        months.group_by("mbi", "_span")
         .agg(
             pl.col("_month").min().alias("start"),
             pl.col("_month").max().alias("last"),
@@ -165,7 +172,45 @@ def eligibility_from_cclf8(
             dual.fill_null("NA").alias("dual_status_code"),
             pl.col("BENE_MDCR_STUS_CD").alias("medicare_status_code"),
             pl.lit("cclf").alias("data_source"),
+            _span_key(pl.col("mbi"), pl.col("start")).alias(SOURCE_CLAIM),
         )
         .sort("person_id", "enrollment_start_date")
     )
-    return eligibility, records.select(FILE, LINE_NO, STATUS)
+    return eligibility, _line_sources(records, spans, monthly_months=enrollment is None)
+
+
+def _span_key(mbi: pl.Expr, start: pl.Expr | None = None) -> pl.Expr:
+    """The provenance key of a span (``eligibility:<MBI> from <start>``) or, without ``start``,
+    of all spans of a beneficiary (``eligibility:<MBI>``)."""
+    person = pl.lit("eligibility:") + mbi
+    return person if start is None else person + pl.lit(" from ") + start.cast(pl.String)
+
+
+def _line_sources(
+    records: pl.DataFrame, spans: pl.DataFrame, *, monthly_months: bool
+) -> pl.DataFrame:
+    """File, line and status of every CCLF8 record, with the key of what it went into: the span
+    of its month for a loaded monthly record when the months come from CCLF8, else its
+    beneficiary's spans."""
+    person = _span_key(pl.col("mbi"))
+    if not monthly_months:
+        return records.select(FILE, LINE_NO, STATUS, person.alias(SOURCE_CLAIM))
+    runs = spans.select("mbi", "start", "last")
+    monthly_loaded = (pl.col("_delivery") == "monthly") & (pl.col(STATUS) == "loaded")
+    located = (
+        records.with_row_index("_i")
+        .filter(monthly_loaded)
+        .join(runs, on="mbi", how="inner")
+        .filter(pl.col("_month").is_between(pl.col("start"), pl.col("last")))
+        .select("_i", _span_key(pl.col("mbi"), pl.col("start")).alias("_span_of_line"))
+    )
+    return (
+        records.with_row_index("_i")
+        .join(located, on="_i", how="left")
+        .select(
+            FILE,
+            LINE_NO,
+            STATUS,
+            pl.coalesce(pl.col("_span_of_line"), person).alias(SOURCE_CLAIM),
+        )
+    )

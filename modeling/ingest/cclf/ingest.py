@@ -25,7 +25,8 @@ from typing import Any
 import polars as pl
 
 from modeling.dataset import Dataset, DatasetWriter, staged_dataset
-from modeling.ingest.canonical import refuse_source_in_target, write_quality
+from modeling.errors import DatasetError
+from modeling.ingest.canonical import refuse_source_in_target, refuse_unloadable, write_quality
 from modeling.ingest.cclf.beneficiaries import beneficiary_eligibility
 from modeling.ingest.cclf.claims import ClaimPart, part_a_claims, part_b_claims, part_d_claims
 from modeling.ingest.cclf.crosswalk import crosswalk_statuses, mbi_crosswalk
@@ -51,7 +52,7 @@ from modeling.ingest.cclf.staging import (
 )
 from modeling.ingest.validate import REASONS, ROW, ValidationResult, enrollment_months, validate
 from modeling.progress import Progress, reporter
-from modeling.schema import TABLES
+from modeling.schema import REQUIRED_TABLES, TABLES
 
 
 def ingest_cclf(
@@ -127,14 +128,20 @@ def _ingest(
         "layout_version": layout_version,
         "files": len(files),
     }
-    results, refused_rows = _write_tables(stage, tables, source, f"CCLF ({src.name})", say)
+    refusals = refusal_notes(counted) + tuple(f"not read: {name}" for name in unrecognized)
+    try:
+        results, refused_rows = _write_tables(stage, tables, source, f"CCLF ({src.name})", say)
+    except DatasetError as exc:  # no loadable required table: say which files were refused
+        if not refusals:
+            raise
+        raise DatasetError(f"{exc} Files refused: {'; '.join(refusals[:5])}.") from None
     after_load = _lines_of_refused_rows(refused_rows, statuses)
     counted = quarantined_after_load(counted, after_load)
     write_quality(stage, results)
     write_line_quarantine(
         stage, [*staged.quarantines, *[o for p in claims for o in p.orphans], after_load]
     )
-    notes = refusal_notes(counted) + tuple(f"not read: {name}" for name in unrecognized)
+    notes = refusals  # moving lines to quarantined after load refuses no file
     report = CclfIngestReport(
         Dataset(stage), counted, staged.record_counts, results, notes, unrecognized
     )
@@ -148,9 +155,9 @@ def _claim_tables(claims: list[ClaimPart]) -> dict[str, pl.LazyFrame]:
     pharmacy = [p.path for p in claims if p.table == "pharmacy_claim" and p.path is not None]
     tables: dict[str, pl.LazyFrame] = {}
     if medical:
-        tables["medical_claim"] = pl.scan_parquet(medical)
+        tables["medical_claim"] = pl.scan_parquet(medical, glob=False)
     if pharmacy:
-        tables["pharmacy_claim"] = pl.scan_parquet(pharmacy[0])  # CCLF7 is one part
+        tables["pharmacy_claim"] = pl.scan_parquet(pharmacy[0], glob=False)  # CCLF7: one part
     return tables
 
 
@@ -170,6 +177,12 @@ def _write_tables(
     results: dict[str, ValidationResult] = {}
     eligible: pl.Series | None = None
     months: pl.DataFrame | None = None
+    for table in [t for t in REQUIRED_TABLES if t not in tables]:
+        raise DatasetError(
+            f"{label}: no file gives table '{table}' (eligibility comes from CCLF8, medical "
+            "claims from CCLF1/2, CCLF5 or CCLF6), which a dataset requires; no dataset was "
+            "written (a previous one at the target is kept). Add the files and load again."
+        )
     with DatasetWriter(out, source=source, atomic=False) as writer:
         for table in [t for t in TABLES if t in tables]:
             say(f"validating and writing {table}")
@@ -179,7 +192,11 @@ def _write_tables(
             )
             if SOURCE_FILE in frame.columns:
                 refused.append(_refused_provenance(frame, result, table))
+            elif table == "eligibility" and SOURCE_CLAIM in frame.columns:
+                refused.append(_refused_spans(frame, result))
             del frame
+            if table in REQUIRED_TABLES:
+                refuse_unloadable(label, result)
             if table == "eligibility":
                 eligible = result.accepted.get_column("person_id").unique()
                 months = enrollment_months(result.accepted)
@@ -205,16 +222,38 @@ def _refused_provenance(frame: pl.DataFrame, result: ValidationResult, table: st
     )
 
 
+def _refused_spans(frame: pl.DataFrame, result: ValidationResult) -> pl.DataFrame:
+    """The keys of the quarantined eligibility spans, with their reasons, in the form of
+    ``_refused_provenance``: each span's own key (never kept) and its beneficiary's key, kept
+    when another span of theirs reached the dataset (``beneficiaries``)."""
+    prov = frame.select(SOURCE_CLAIM, "person_id").with_row_index(ROW, offset=1)
+    quarantined = result.quarantined.select(ROW, REASONS)
+    refused = prov.join(quarantined, on=ROW, how="inner")
+    enrolled = prov.join(quarantined, on=ROW, how="anti").get_column("person_id").unique()
+    spans = refused.select(SOURCE_CLAIM, REASONS, pl.lit(False).alias("_kept"))
+    people = refused.select(
+        (pl.lit("eligibility:") + pl.col("person_id")).alias(SOURCE_CLAIM),
+        REASONS,
+        pl.col("person_id").is_in(enrolled.implode()).alias("_kept"),
+    ).unique(SOURCE_CLAIM, keep="first", maintain_order=True)
+    return pl.concat([spans, people]).with_columns(
+        pl.lit(None, dtype=pl.String).alias(SOURCE_FILE),
+        pl.lit(None, dtype=pl.Int64).alias(SOURCE_LINE),
+        pl.lit("eligibility").alias("_table"),
+    )
+
+
 def _lines_of_refused_rows(
     refused: list[pl.DataFrame], statuses: list[pl.DataFrame]
 ) -> pl.DataFrame:
     """The CCLF lines counted loaded whose every canonical row was quarantined afterwards, as
-    quarantined lines (file, line, reason, record): the line behind each refused row, and the
-    header, procedure and diagnosis lines of an institutional claim none of whose rows stayed."""
+    quarantined lines (file, line, reason, record): the line behind each refused row, the
+    header, procedure and diagnosis lines of an institutional claim none of whose rows stayed,
+    and the CCLF8 lines of a quarantined eligibility span (``_refused_spans``)."""
     if not refused:
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    rows = pl.concat(refused)
-    own = rows.select(
+    rows = pl.concat(refused, how="diagonal_relaxed")
+    own = rows.filter(pl.col(SOURCE_FILE).is_not_null()).select(
         pl.col(SOURCE_FILE).alias("file"),
         pl.col(SOURCE_LINE).alias("line"),
         pl.format("quarantined in {} by the canonical checks: {}", "_table", REASONS).alias(
@@ -246,12 +285,23 @@ def _lines_of_refused_rows(
     of_claims = loaded.join(whole, on=SOURCE_CLAIM, how="inner").select(
         pl.col(FILE).alias("file"),
         pl.col(LINE_NO).alias("line"),
-        pl.format(
-            "every canonical row of claim {} was quarantined in {}: {}",
-            SOURCE_CLAIM,
-            "_table",
-            REASONS,
-        ).alias("reason"),
+        pl.when(pl.col("_table") == "eligibility")
+        .then(
+            pl.format(
+                "the {} built from this line was quarantined in eligibility: {}",
+                pl.col(SOURCE_CLAIM).str.replace("^eligibility:", "eligibility of "),
+                REASONS,
+            )
+        )
+        .otherwise(
+            pl.format(
+                "every canonical row of claim {} was quarantined in {}: {}",
+                SOURCE_CLAIM,
+                "_table",
+                REASONS,
+            )
+        )
+        .alias("reason"),
     )
     return (
         pl.concat([own, of_claims])

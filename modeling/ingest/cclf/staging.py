@@ -273,7 +273,9 @@ def scan(staging: Path, file_type: str) -> pl.LazyFrame | None:
     folder = staging / file_type
     if not folder.exists() or not any(folder.iterdir()):
         return None
-    return pl.scan_parquet(folder / "*.parquet")
+    # the files listed here, each path taken literally: a target named like ``ds[1]`` makes a
+    # staging folder whose name polars would otherwise read as a pattern (finding 16)
+    return pl.scan_parquet(sorted(folder.glob("*.parquet")), glob=False)
 
 
 def sink(lf: pl.LazyFrame, staging: Path, table: str, part: str) -> Path:

@@ -22,11 +22,18 @@ inpatient and SNF slowest; ``modeling.marts.finance.triangles``):
 ``completion_factor`` is the share of the ultimate paid by the month's lag in the category's
 development pattern (``1 / CDF``); for ``all`` it is paid to date / estimated incurred.
 
-A slow paid month (a processing backlog) would otherwise be read as low incurred claims: the
-latest paid month's actual / expected payments over the medical categories (expected from each
-incurred month's a-priori ultimate and the development pattern) measure its speed; beyond
-``1 +- speed_tolerance`` the shortfall (or the excess of a catch-up month) is added back to the
-paid to date before developing (ASOP No. 5 section 3.2, changes in claim processing).
+A slow paid month (a processing backlog) would otherwise be read as low incurred claims, both in
+the paid to date and in the link factors of the latest diagonal (ASOP No. 5 section 3.2, changes
+in claim processing). Each of the latest ``speed_diagonals`` paid months' medical payments at
+lags 0..``speed_lags`` are compared with their expectation ``U x (CF_k - CF_{k-1})`` (``U`` the
+development ultimate where credible, the a-priori elsewhere); a one-sided CUSUM with allowance
+``speed_tolerance`` finds whether a backlog is outstanding at the valuation (a catch-up month
+that pays a slow month's claims closes the episode), and the episode's whole shortfall is the
+backlog (``payment_speed``). It is spread over the medical categories' incurred months in
+proportion to their expected payments in the episode's months and restated onto the latest
+diagonal; the factors are re-estimated from the restated triangle and every method develops it
+(a calendar-period adjustment; Friedland 2010 ch. 13, changes in claim settlement rates). The
+backlog is part of the IBNR; the paid to date stays what was paid.
 
 The thresholds are parameters: ASOP No. 5 does not prescribe them. Results are for internal
 management reporting (ASOP No. 5 section 3.3.1(a)); no margin for adverse deviation is added.
@@ -61,6 +68,7 @@ from modeling.marts.finance.triangles import (
 )
 
 ALL = "all"
+RESTATE_PASSES = 4  # backlog measured and restated at most this many times (a fixed point)
 DEVELOPMENT = "development"
 BF = "bornhuetter-ferguson"
 TABLE_COLUMNS = (
@@ -83,8 +91,10 @@ class CompletionOptions:
     development_min_lag: int = 3
     development_min_completion: float = 0.95
     prior_months: int = 24
-    speed_tolerance: float = 0.05  # latest paid month's actual/expected beyond 1 +- this: adjust
-    speed_lags: int = 6  # lags 1..this of the latest diagonal measure its payment speed
+    speed_tolerance: float = 0.05  # CUSUM allowance: a paid month's shortfall beyond this share
+    speed_lags: int = 6  # lags 0..this of each paid month measure its payment speed
+    speed_diagonals: int = 24  # the latest paid months the backlog CUSUM runs over
+    distorted_month: float = 0.10  # a paid month's actual/expected beyond 1 +- this: left out
     calibrate_from: int = 6  # hindsight: valuations this many months back and more ...
     calibrate_valuations: int = 12  # ... this many of them (0: intervals as the bootstrap says)
     level: float = 0.80  # of the bootstrap interval
@@ -100,6 +110,8 @@ class CompletionOptions:
             raise ParameterError("development_min_completion is a completion factor in (0, 1].")
         if not 0 < self.level < 1:
             raise ParameterError(f"level must be between 0 and 1 (got {self.level}).")
+        if self.speed_diagonals < 1 or self.speed_lags < 1:
+            raise ParameterError("speed_diagonals and speed_lags must be 1 or more.")
         if self.draws < 0 or self.prior_months < 1:
             raise ParameterError("draws must be 0 or more and prior_months at least 1.")
 
@@ -119,8 +131,11 @@ class Completion:
     table: pl.DataFrame
     factors: pl.DataFrame
     payment_speed: float  # actual / expected paid in the latest paid month (medical)
-    speed_adjusted: bool  # whether the shortfall (or excess) was added back
-    interval_scale: float = 1.0  # the hindsight calibration of the bootstrap interval
+    speed_adjusted: bool  # whether the backlog (or excess) was restated
+    interval_scales: pl.DataFrame | None = None  # kind, bucket (lag), scale: the hindsight
+    # calibration of the bootstrap interval (``_interval_scales``)
+    cells: pl.DataFrame | None = None  # the paid cells completed (dollars and claim counts)
+    backlog: float = 0.0  # the outstanding processing backlog restated (medical, dollars)
 
 
 def _a_priori_pmpm(
@@ -146,27 +161,60 @@ def _a_priori_pmpm(
 
 @dataclass(frozen=True)
 class _Basis:
-    """One category's development estimates and a-priori, before the payment-speed adjustment."""
+    """One category's development estimates and a-priori (``tri`` restated for a backlog, if
+    any: ``backlog`` is what was added to each incurred month's latest cell)."""
 
     tri: Triangle
     dev: Development
-    latest: np.ndarray
+    latest: np.ndarray  # paid to date (as paid, without the backlog)
     lag: np.ndarray
     cf: np.ndarray
     mack_se: np.ndarray
     development_rows: np.ndarray
     prior: np.ndarray  # a-priori ultimate (PMPM x member months)
+    backlog: np.ndarray
+    ultimate: np.ndarray  # development ultimate where credible, the a-priori elsewhere
+    exclude: tuple[int, ...] = ()  # diagonals left out of the link factors
 
-    def expected_latest(self) -> np.ndarray:
-        """Expected paid in the latest paid month of each incurred month, from its a-priori
-        ultimate: ``prior x (CF_k - CF_{k-1})`` (``prior x CF_0`` at lag 0)."""
-        before = np.where(self.lag > 0, self.dev.completion[np.maximum(self.lag - 1, 0)], 0.0)
-        return self.prior * (self.cf - before)
+    def expected(self, diagonals: int) -> tuple[np.ndarray, np.ndarray]:
+        """Expected and actual paid of each incurred month in each of the latest ``diagonals``
+        paid months: ``U x (CF_k - CF_{k-1})`` (``U x CF_0`` at lag 0), ``U`` the development
+        ultimate where it is credible and the a-priori elsewhere (not conditional on the
+        previous cell, which a slow month leaves short: a catch-up would then look fast)."""
+        rows = np.arange(self.tri.origins)
+        lags = self.tri.paid.shape[1]
+        cf = self.dev.completion
+        exp = np.zeros((diagonals, self.tri.origins))
+        act = np.zeros_like(exp)
+        for d in range(diagonals):
+            k = self.tri.valuation - d - rows
+            ok = (k >= 0) & (k < lags)
+            kk = np.clip(k, 0, lags - 1)
+            share = cf[kk] - np.where(kk > 0, cf[np.maximum(kk - 1, 0)], 0.0)
+            exp[d] = np.where(ok, self.ultimate * share, 0.0)
+            # as paid: the latest diagonal without the backlog restated onto it
+            paid = self.tri.paid[rows, kk] - (self.backlog if d == 0 else 0.0)
+            act[d] = np.where(ok, paid, 0.0)
+        return exp, act
 
 
 def _basis(
-    tri: Triangle, dev: Development, member_months: np.ndarray, opts: CompletionOptions
+    tri: Triangle,
+    member_months: np.ndarray,
+    opts: CompletionOptions,
+    backlog: np.ndarray | None = None,
+    exclude: tuple[int, ...] = (),
 ) -> _Basis:
+    """Develop ``tri`` (its latest cells restated by ``backlog`` first, if given; the link
+    ratios ending on the ``exclude`` diagonals left out)."""
+    paid_latest = tri.latest()
+    if backlog is not None:
+        paid = tri.paid.copy()
+        paid[np.arange(tri.origins), tri.latest_lag()] += backlog
+        tri = Triangle(tri.service_category, tri.first, tri.valuation, paid)
+    else:
+        backlog = np.zeros(tri.origins)
+    dev = develop(tri, window=opts.window, exclude=exclude)
     cl = chain_ladder(tri, dev)
     cf = dev.completion[cl.latest_lag]
     dev_rows = (cl.latest_lag >= opts.development_min_lag) | (cf >= opts.development_min_completion)
@@ -175,37 +223,155 @@ def _basis(
         completed_pmpm = np.where(member_months > 0, cl.ultimate / member_months, 0.0)
     prior_pmpm = _a_priori_pmpm(months, completed_pmpm, dev_rows, months, opts.prior_months)
     return _Basis(
-        tri, dev, cl.latest, cl.latest_lag, cf, cl.mack_se, dev_rows, prior_pmpm * member_months
+        tri,
+        dev,
+        paid_latest,
+        cl.latest_lag,
+        cf,
+        cl.mack_se,
+        dev_rows,
+        prior_pmpm * member_months,
+        backlog,
+        np.where(dev_rows, cl.ultimate, prior_pmpm * member_months),
+        exclude,
     )
 
 
-def payment_speed(bases: dict[str, _Basis], *, lags: int) -> float:
-    """Actual / expected paid in the latest paid month over the medical categories, incurred
-    months at lags 0 .. ``lags``: below 1 when processing slowed that month (claims due were not
-    yet paid), above 1 in a catch-up month (ASOP No. 5 section 3.2, changes in claim processing)."""
-    actual = expected = 0.0
+@dataclass(frozen=True)
+class PaymentSpeed:
+    """Medical payments of the latest paid months against their expectation (index 0 = the
+    latest paid month): ``expected``, ``actual``; the outstanding ``backlog`` (dollars) and the
+    paid months of its episode (``episode``: 0 when no backlog is outstanding)."""
+
+    expected: np.ndarray
+    actual: np.ndarray
+    backlog: float
+    episode: int
+
+    def distorted(self, valuation: int, threshold: float) -> tuple[int, ...]:
+        """The paid months (diagonal indices counted as ``valuation``) whose actual / expected
+        is beyond ``1 +- threshold``, and the month after each slow one (its catch-up, even when
+        a slow-down of its own hides it): slow-downs and their catch-ups."""
+        e = self.expected
+        ratio = np.where(e > 0, self.actual / np.where(e > 0, e, 1.0), 1.0)
+        off = set(np.flatnonzero(np.abs(ratio - 1) > threshold).tolist())
+        off |= {d - 1 for d in np.flatnonzero(ratio < 1 - threshold).tolist() if d >= 1}
+        return tuple(sorted(int(valuation - d) for d in off))
+
+    @property
+    def latest(self) -> float:
+        """Actual / expected paid in the latest paid month."""
+        return float(self.actual[0] / self.expected[0]) if self.expected[0] > 0 else 1.0
+
+
+def payment_speed(
+    bases: dict[str, _Basis], *, lags: int, diagonals: int, tolerance: float
+) -> PaymentSpeed:
+    """The outstanding processing backlog (ASOP No. 5 section 3.2, changes in claim processing).
+
+    Per paid month ``t`` (the latest ``diagonals``, oldest first), the medical categories' actual
+    and expected payments at lags 0..``lags`` (``_Basis.expected``) feed a one-sided cumulative
+    sum ``b_t = max(0, b_{t-1} + E_t - A_t - tolerance x E_t)`` (Page's CUSUM; the tolerance
+    absorbs ordinary month-to-month noise). While ``b`` is above 0 at the valuation, the backlog
+    is the whole shortfall since the episode began, ``sum (E_t - A_t)`` over its months: a
+    catch-up month that pays a slow month's claims brings ``b`` back to 0, so only what is still
+    unpaid counts."""
+    n = diagonals
+    exp_t, act_t = np.zeros(n), np.zeros(n)
     for category, b in bases.items():
         if category == PHARMACY:
             continue
-        use = b.lag <= lags
-        actual += float(b.tri.paid[np.arange(b.tri.origins), b.lag][use].sum())
-        expected += float(b.expected_latest()[use].sum())
-    return actual / expected if expected > 0 else 1.0
+        exp, act = b.expected(n)
+        k = b.tri.valuation - np.arange(n)[:, None] - np.arange(b.tri.origins)[None, :]
+        use = (k >= 0) & (k <= lags)
+        exp_t += np.where(use, exp, 0.0).sum(axis=1)
+        act_t += np.where(use, act, 0.0).sum(axis=1)
+    cusum, start = 0.0, n
+    for d in range(n - 1, -1, -1):  # oldest paid month first
+        cusum = max(0.0, cusum + exp_t[d] - act_t[d] - tolerance * exp_t[d])
+        if cusum == 0.0:
+            start = d
+    # the classic CUSUM decision interval: a backlog counts once it exceeds ``tolerance`` of the
+    # latest month's expected payments (smaller ones are within ordinary noise)
+    episode = start if cusum > tolerance * exp_t[0] else 0
+    backlog = float((exp_t[:episode] - act_t[:episode]).sum()) if episode else 0.0
+    return PaymentSpeed(exp_t, act_t, max(backlog, 0.0), episode)
+
+
+def _shortfall(b: _Basis, episode: int) -> np.ndarray:
+    """Each incurred month's expected less actual payments over the episode's paid months, not
+    below 0: a slow month's unpaid claims show there, and its catch-up's payments of them."""
+    exp, act = b.expected(episode)
+    return np.clip((exp - act).sum(axis=0), 0.0, None)
+
+
+def _backlog(b: _Basis, speed: PaymentSpeed, total: float) -> np.ndarray:
+    """Each incurred month's part of the backlog: its shortfall (``_shortfall``) over the
+    medical categories' ``total`` shortfall, times the backlog."""
+    share = _shortfall(b, speed.episode)
+    return speed.backlog * share / total if total > 0 else share * 0.0
+
+
+def _restated(
+    tris: dict[str, Triangle], member_months: np.ndarray, v: int, opts: CompletionOptions
+) -> tuple[dict[str, _Basis], PaymentSpeed]:
+    """Every category developed, the medical ones with the processing backlog restated and the
+    distorted paid months left out of their factors (see module). The raw triangles find the
+    distorted months; without them the expectations, hence the backlog, are measured and
+    restated; the restated triangles give better expectations (their a-priori no longer
+    pulled down by the short diagonal), so the backlog is measured again, ``RESTATE_PASSES``
+    times at most."""
+
+    def speed_of(bases: dict[str, _Basis]) -> PaymentSpeed:
+        return payment_speed(
+            bases,
+            lags=opts.speed_lags,
+            diagonals=min(opts.speed_diagonals, v + 1),
+            tolerance=opts.speed_tolerance,
+        )
+
+    def medical(
+        backlog: dict[str, np.ndarray] | None, exclude: tuple[int, ...]
+    ) -> dict[str, _Basis]:
+        return {
+            c: raw[c]
+            if c == PHARMACY
+            else _basis(tris[c], member_months, opts, (backlog or {}).get(c), exclude)
+            for c in tris
+        }
+
+    raw = {c: _basis(t, member_months, opts) for c, t in tris.items()}
+    first = speed_of(raw)
+    exclude = first.distorted(v, opts.distorted_month) if opts.distorted_month > 0 else ()
+    if not exclude and first.backlog == 0:
+        return raw, first
+    bases = medical(None, exclude)
+    speed = speed_of(bases)
+    for _ in range(RESTATE_PASSES):
+        if speed.backlog == 0:
+            break
+        total = sum(
+            float(_shortfall(b, speed.episode).sum()) for c, b in bases.items() if c != PHARMACY
+        )
+        backlog = {c: _backlog(bases[c], speed, total) for c in tris if c != PHARMACY}
+        bases = medical(backlog, exclude)
+        speed = speed_of(bases)
+    return bases, speed
 
 
 def _category_rows(
-    b: _Basis, opts: CompletionOptions, rng: np.random.Generator | None, speed: float = 1.0
+    b: _Basis, opts: CompletionOptions, rng: np.random.Generator | None
 ) -> pl.DataFrame:
     tri, dev, cf, dev_rows, prior = b.tri, b.dev, b.cf, b.development_rows, b.prior
-    # a slow (or catch-up) latest paid month: the shortfall against its expected payments is
-    # still to be paid (or was paid early), so it is added back before developing
-    shortfall = (1 - speed) * b.expected_latest()
-    ultimate = (b.latest + shortfall) * dev.cdf[b.lag]
-    ibnr = np.where(dev_rows, ultimate - b.latest, shortfall + (1 - cf) * prior)
+    # the triangle is restated for an outstanding backlog: it is unpaid, so part of the IBNR
+    ultimate = (b.latest + b.backlog) * dev.cdf[b.lag]
+    ibnr = np.where(dev_rows, ultimate - b.latest, b.backlog + (1 - cf) * prior)
     se = b.mack_se.copy()
     lo = hi = np.full(tri.origins, np.nan)
     if rng is not None and opts.draws > 1:
-        boot = odp_bootstrap(tri, dev, window=opts.window, draws=opts.draws, rng=rng)
+        boot = odp_bootstrap(
+            tri, dev, window=opts.window, draws=opts.draws, rng=rng, exclude=b.exclude
+        )
         cf_sim = 1 / boot.cdf[:, b.lag]
         bf_mean = (1 - cf_sim) * prior[None, :]
         if boot.phi > 0:
@@ -303,15 +469,11 @@ def complete_cells(
     )
     mm_arr = mm["member_months"].to_numpy().astype(float)
     rng = np.random.default_rng(options.seed) if options.draws > 1 else None
-    bases = {
-        c: _basis(t, develop(t, window=options.window), mm_arr, options) for c, t in tris.items()
-    }
-    speed = payment_speed(bases, lags=options.speed_lags)
-    adjust = abs(speed - 1) > options.speed_tolerance
+    bases, speed = _restated(tris, mm_arr, valuation.paid_through - first, options)
+    adjust = speed.backlog > 0
     rows, factors = [], []
     for category, b in bases.items():
-        s = speed if adjust and category != PHARMACY else 1.0
-        rows.append(_category_rows(b, options, rng, s))
+        rows.append(_category_rows(b, options, rng))
         factors.append(_factor_rows(category, b.dev))
     by_cat = pl.concat(rows)
     table = (
@@ -332,12 +494,18 @@ def complete_cells(
         )
         .sort("service_category", "incurred")
     )
-    scale = 1.0
+    scales = _NO_SCALES
     if options.calibrate_valuations > 0 and options.draws > 1:
-        scale = _interval_scale(cells, member_months, valuation, first, options, table)
-        table = table.with_columns(
-            (pl.col("ibnr") - scale * (pl.col("ibnr") - pl.col("ibnr_lo"))).alias("ibnr_lo"),
-            (pl.col("ibnr") + scale * (pl.col("ibnr_hi") - pl.col("ibnr"))).alias("ibnr_hi"),
+        scales = _interval_scales(cells, member_months, valuation, first, options, table)
+        scale = pl.col("scale").fill_null(1.0)
+        table = (
+            table.with_columns(_scale_keys())
+            .join(scales, on=["kind", "bucket"], how="left")
+            .with_columns(
+                (pl.col("ibnr") - scale * (pl.col("ibnr") - pl.col("ibnr_lo"))).alias("ibnr_lo"),
+                (pl.col("ibnr") + scale * (pl.col("ibnr_hi") - pl.col("ibnr"))).alias("ibnr_hi"),
+            )
+            .drop("kind", "bucket", "scale")
         )
     extra = (
         "lag",
@@ -353,30 +521,51 @@ def complete_cells(
         options,
         table.select(*TABLE_COLUMNS, *extra),
         pl.concat(factors),
-        speed,
+        speed.latest,
         adjust,
-        scale,
+        scales,
+        cells,
+        speed.backlog,
     )
 
 
-def _interval_scale(
+SCALE_LAGS = 6  # hindsight scales for lags 0..5; lag 5's applies to the older months
+_NO_SCALES = pl.DataFrame(schema={"kind": pl.String, "bucket": pl.Int64, "scale": pl.Float64})
+
+
+def _scale_keys() -> list[pl.Expr]:
+    """The calibration cell of a row: ``all`` or a category, and its lag (0..5, 5 = 5 or more)."""
+    return [
+        pl.when(pl.col("service_category") == ALL)
+        .then(pl.lit(ALL))
+        .otherwise(pl.lit("category"))
+        .alias("kind"),
+        pl.col("lag").clip(0, SCALE_LAGS - 1).cast(pl.Int64).alias("bucket"),
+    ]
+
+
+def _interval_scales(
     cells: pl.DataFrame,
     member_months: pl.DataFrame,
     valuation: Valuation,
     first: int,
     options: CompletionOptions,
     now: pl.DataFrame,
-) -> float:
-    """Hindsight calibration of the interval (ASOP No. 5 section 3.5, follow-up studies): at
-    ``calibrate_valuations`` earlier valuations (``calibrate_from`` months back and more, so that
-    their recent months have run out since), each category's estimate for its latest six months
-    against today's estimate of the same months; the ``level`` quantile of |error| / interval
-    half-width scales today's interval (1 when there is no history to learn from)."""
+) -> pl.DataFrame:
+    """Hindsight calibration of the interval (ASOP No. 5 section 3.5, follow-up studies).
+
+    At ``calibrate_valuations`` earlier valuations (``calibrate_from`` months back and more, so
+    that their recent months have run out since), the estimate of each of their latest six
+    incurred months against today's estimate of the same month; per lag (0..5) and separately
+    for the categories (pooled) and for ``all`` (whose errors are correlated across categories,
+    a slow-down or a common trend moving them together, so the categories' independent
+    combination is too narrow), the ``level`` quantile of |error| / interval half-width scales
+    today's interval at that lag (widening or narrowing it: a calibration both ways). A
+    cell with fewer than 8 past errors takes its kind's pooled scale; none at all, 1. Returns
+    kind, bucket, scale."""
     inner = CompletionOptions(**{**options.__dict__, "calibrate_valuations": 0})
-    ratios = []
-    current = now.filter(pl.col("service_category") != ALL).select(
-        "service_category", "incurred", pl.col("estimated_incurred").alias("now")
-    )
+    parts = []
+    current = now.select("service_category", "incurred", pl.col("estimated_incurred").alias("now"))
     for back in range(
         options.calibrate_from, options.calibrate_from + options.calibrate_valuations
     ):
@@ -390,9 +579,9 @@ def _interval_scale(
             break
         cut = cells.filter(pl.col("incurred") + pl.col("lag") <= past.paid_through)
         then = complete_cells(cut, member_months, past, first=first, options=inner).table
-        j = (
-            then.filter((pl.col("service_category") != ALL) & (pl.col("lag") <= 5))
-            .with_columns(month_index("incurred_month").alias("incurred"))
+        parts.append(
+            then.filter(pl.col("lag") < SCALE_LAGS)
+            .with_columns(month_index("incurred_month").alias("incurred"), *_scale_keys())
             .join(current, on=["service_category", "incurred"])
             .with_columns(
                 pl.when(pl.col("now") > pl.col("estimated_incurred"))
@@ -401,13 +590,36 @@ def _interval_scale(
                 .alias("half")
             )
             .filter(pl.col("half") > 0)
+            .select(
+                "kind",
+                "bucket",
+                ((pl.col("now") - pl.col("estimated_incurred")).abs() / pl.col("half")).alias(
+                    "ratio"
+                ),
+            )
         )
-        ratios.append(((j["now"] - j["estimated_incurred"]).abs() / j["half"]).to_numpy())
-    if not ratios:
-        return 1.0
-    pooled = np.concatenate(ratios)
-    pooled = pooled[np.isfinite(pooled)]
-    return max(float(np.quantile(pooled, options.level)), 1.0) if len(pooled) >= 20 else 1.0
+    if not parts:
+        return _NO_SCALES
+    r = pl.concat(parts).filter(pl.col("ratio").is_finite())
+    q = options.level
+    pooled = r.group_by("kind").agg(
+        pl.col("ratio").quantile(q).alias("pooled"), pl.len().alias("n_kind")
+    )
+    return (
+        r.group_by("kind", "bucket")
+        .agg(pl.col("ratio").quantile(q).alias("own"), pl.len().alias("n"))
+        .join(pooled, on="kind")
+        .with_columns(
+            pl.when(pl.col("n") >= 8)
+            .then(pl.col("own"))
+            .when(pl.col("n_kind") >= 8)
+            .then(pl.col("pooled"))
+            .otherwise(1.0)
+            .alias("scale")
+        )
+        .select("kind", "bucket", "scale")
+        .sort("kind", "bucket")
+    )
 
 
 def _first_month(member_months: pl.DataFrame) -> int:

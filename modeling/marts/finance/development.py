@@ -52,11 +52,16 @@ class Development:
         return 1.0 / self.cdf
 
 
-def _window_mask(shape: tuple[int, int], valuation: int, window: int) -> np.ndarray:
-    """Link-ratio cells (i, k): C[i, k+1] observed and on one of the latest ``window`` diagonals."""
+def _window_mask(
+    shape: tuple[int, int], valuation: int, window: int, exclude: tuple[int, ...] = ()
+) -> np.ndarray:
+    """Link-ratio cells (i, k): C[i, k+1] observed and on one of the latest ``window`` diagonals
+    (paid months) that are not in ``exclude``; the window reaches back past excluded ones, so it
+    still holds ``window`` diagonals where the history has them."""
     i, k = np.indices((shape[0], shape[1] - 1))
     end = i + k + 1
-    return (end <= valuation) & (end > valuation - window)
+    kept = [d for d in range(valuation, 0, -1) if d not in exclude][:window]
+    return np.isin(end, kept) & (end <= valuation)
 
 
 def _loglinear_fill(sigma: np.ndarray) -> np.ndarray:
@@ -70,15 +75,17 @@ def _loglinear_fill(sigma: np.ndarray) -> np.ndarray:
     return np.where(defined, sigma, np.exp(intercept + slope * x))
 
 
-def develop(tri: Triangle, *, window: int = 12) -> Development:
-    """Link factors, sigmas and development factors of ``tri`` from its latest ``window`` diagonals."""
+def develop(tri: Triangle, *, window: int = 12, exclude: tuple[int, ...] = ()) -> Development:
+    """Link factors, sigmas and development factors of ``tri`` from its latest ``window``
+    diagonals, leaving out the link ratios that end on the diagonals in ``exclude`` (paid
+    months distorted by a processing slow-down or its catch-up; indices as ``tri.valuation``)."""
     if window < 1:
         raise ParameterError(f"window must be at least 1 diagonal (got {window}).")
     cum = np.cumsum(tri.paid, axis=1)
     lags = cum.shape[1]
     if lags < 2:
         return Development(np.empty(0), np.empty(0), np.empty(0), np.empty(0), np.ones(1))
-    mask = _window_mask(cum.shape, tri.valuation, window)
+    mask = _window_mask(cum.shape, tri.valuation, window, exclude)
     now, nxt = cum[:, :-1], cum[:, 1:]
     used = mask & (now > 0)
     weight = np.where(used, now, 0.0).sum(axis=0)
@@ -149,9 +156,11 @@ def _fitted_incremental(tri: Triangle, dev: Development) -> np.ndarray:
     return np.where(tri.observed, inc, 0.0)
 
 
-def _develop_many(cum: np.ndarray, valuation: int, window: int) -> np.ndarray:
+def _develop_many(
+    cum: np.ndarray, valuation: int, window: int, exclude: tuple[int, ...] = ()
+) -> np.ndarray:
     """Volume-weighted link factors of many cumulative triangles at once: (sims, lags - 1)."""
-    mask = _window_mask(cum.shape[1:], valuation, window)
+    mask = _window_mask(cum.shape[1:], valuation, window, exclude)
     now, nxt = cum[:, :, :-1], cum[:, :, 1:]
     w = np.where(mask[None], now, 0.0).sum(axis=1)
     return np.where(
@@ -170,7 +179,13 @@ class Bootstrap:
 
 
 def odp_bootstrap(
-    tri: Triangle, dev: Development, *, window: int, draws: int, rng: np.random.Generator
+    tri: Triangle,
+    dev: Development,
+    *,
+    window: int,
+    draws: int,
+    rng: np.random.Generator,
+    exclude: tuple[int, ...] = (),
 ) -> Bootstrap:
     """The over-dispersed Poisson bootstrap of the development method (see module)."""
     lags = tri.paid.shape[1]
@@ -188,7 +203,7 @@ def odp_bootstrap(
     pseudo = np.where(pos[None], fit[None] + draw * np.sqrt(np.where(pos, fit, 0.0))[None], 0.0)
     pseudo = np.where(obs[None] & ~pos[None], tri.paid[None], pseudo)
     cum = np.cumsum(pseudo, axis=2)
-    links = _develop_many(cum, tri.valuation, window) if lags > 1 else np.ones((draws, 0))
+    links = _develop_many(cum, tri.valuation, window, exclude) if lags > 1 else np.ones((draws, 0))
     grow = np.concatenate([np.ones((draws, 1)), np.cumprod(links, axis=1)], axis=1)
     latest = cum[:, np.arange(tri.origins), k0]
     base = grow[:, k0]

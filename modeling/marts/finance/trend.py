@@ -34,6 +34,7 @@ from modeling.errors import ParameterError
 from modeling.marts.finance.completion import ALL, Completion, complete_cells
 from modeling.marts.finance.triangles import (
     Valuation,
+    measure_cells,
     month_index,
     month_of_index,
     monthly_member_months,
@@ -52,19 +53,20 @@ def monthly_cost(source: Panel | Dataset, *, completion: Completion | None = Non
 
     Without a completion: everything paid, by incurred month (a fully run-out panel). With one:
     only the months up to its as-of date, paid completed by it, and services completed the same
-    way by triangles of claim counts (``paid_cells(measure="claims")``, same options)."""
+    way by triangles of claim counts (the completion's own cells' ``claims``, same options)."""
     panel = Panel.of(source)
     mm = monthly_member_months(panel)
     if completion is None:
-        valuation = Valuation.at(dt.date(9998, 12, 31))
-        dollars = _totals(paid_cells(panel, valuation), "paid")
-        counts = _totals(paid_cells(panel, valuation, measure="claims"), "services")
+        cells = paid_cells(panel, Valuation.at(dt.date(9998, 12, 31)))
+        dollars = _totals(cells, "paid")
+        counts = _totals(measure_cells(cells, "claims"), "services")
     else:
         valuation = Valuation.at(completion.as_of)
         first = int(mm["incurred"].min())  # type: ignore[arg-type]
         dollars = _estimated(completion, "paid")
+        cells = completion.cells if completion.cells is not None else paid_cells(panel, valuation)
         claims = complete_cells(
-            paid_cells(panel, valuation, measure="claims"),
+            measure_cells(cells, "claims"),
             mm,
             valuation,
             first=first,

@@ -32,7 +32,7 @@ import polars as pl
 
 from modeling.core.panel import Panel
 from modeling.marts.quality.base import (
-    coded_diagnoses,
+    diagnosis_hits,
     esrd_people,
     hospice_people,
     members_of,
@@ -41,7 +41,6 @@ from modeling.marts.quality.base import (
 )
 from modeling.marts.quality.definitions import (
     check_ndc_classes,
-    in_value_set,
     synthetic_ndc_classes,
 )
 
@@ -85,36 +84,66 @@ def _fills(panel: Panel, year: int, table: pl.DataFrame) -> pl.LazyFrame:
     )
 
 
+MAX_SUPPLY_DAYS = 1_000
+"""Days supply is capped here before shifting: a treatment period is at most 366 days, so a fill
+of more days covers the rest of it either way and every later fill starts past its end."""
+_SEGMENT = 2**32  # offset per run of keys: segmented running maxima of values under 2**31
+
+
+def _runs(keys: list[str]) -> pl.Expr:
+    """On a frame sorted by ``keys``: the number (1, 2, ...) of each row's run of equal keys."""
+    first = pl.any_horizontal([pl.col(k) != pl.col(k).shift(1) for k in keys]).fill_null(True)
+    return first.cast(pl.Int64).cum_sum()
+
+
+def _running_max(value: pl.Expr, run: pl.Expr) -> pl.Expr:
+    """The running maximum of ``value`` within each run (runs numbered in row order), as one
+    running maximum over the frame: each run is lifted above the previous ones by ``_SEGMENT``
+    (exact while ``|value| < 2**31``)."""
+    lift = run * _SEGMENT
+    return (value + lift).cum_max() - lift
+
+
 def shifted_supply(fills: pl.LazyFrame) -> pl.LazyFrame:
     """Each fill's covered interval [start, end] (day numbers) after shifting overlapping fills of
     the same drug: start_i = max(dispensed_i, end_{i-1} + 1), computed in closed form as
-    D_i + cummax_j<=i(s_j - D_j), D the cumulative supply before fill i."""
-    day = pl.col("dispensing_date").cast(pl.Int64)
+    D_i + max_j<=i(s_j - D_j), D the cumulative supply before fill i (running sums and maxima
+    over the fills sorted by person, class, drug and date, restarted at each drug)."""
     keys = ["person_id", "drug_class", "drug"]
-    ordered = fills.sort([*keys, "dispensing_date"])
-    before = (pl.col("days_supply").cum_sum() - pl.col("days_supply")).over(keys)
+    supply = pl.col("days_supply").clip(upper_bound=MAX_SUPPLY_DAYS)
+    total = supply.cum_sum() - supply  # supply dispensed before this row, over the whole frame
+    first_total = pl.when(pl.col("_run") != pl.col("_run").shift(1).fill_null(0)).then(total)
     return (
-        ordered.with_columns(before.alias("_before"), day.alias("_day"))
+        fills.sort([*keys, "dispensing_date"])
+        .with_columns(_runs(keys).alias("_run"))
+        .with_columns((total - first_total.forward_fill()).alias("_before"))
         .with_columns(
-            (pl.col("_before") + (pl.col("_day") - pl.col("_before")).cum_max().over(keys)).alias(
-                "start"
-            )
+            (
+                pl.col("_before")
+                + _running_max(
+                    pl.col("dispensing_date").cast(pl.Int64) - pl.col("_before"), pl.col("_run")
+                )
+            ).alias("start")
         )
-        .with_columns((pl.col("start") + pl.col("days_supply") - 1).alias("end"))
-        .drop("_before", "_day")
+        .with_columns((pl.col("start") + supply - 1).alias("end"))
+        .drop("_run", "_before")
     )
 
 
 def _merged(intervals: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
-    """Union of [start, end] intervals per ``keys`` as disjoint intervals."""
-    ordered = intervals.sort([*keys, "start", "end"])
-    prev_end = pl.col("end").cum_max().shift(1).over(keys)
-    new = prev_end.is_null() | (pl.col("start") > prev_end + 1)
+    """Union of [start, end] intervals per ``keys`` as disjoint intervals: sorted, an interval
+    opens a new block when it starts after the running end of its keys' earlier ones + 1; a
+    block runs from its first start to the running end at its last row."""
+    run = pl.col("_run")
+    running_end = _running_max(pl.col("end"), run)
+    new = (run != run.shift(1)).fill_null(True) | (pl.col("start") > running_end.shift(1) + 1)
     return (
-        ordered.with_columns(new.cast(pl.Int32).cum_sum().over(keys).alias("_block"))
-        .group_by([*keys, "_block"])
-        .agg(pl.col("start").min(), pl.col("end").max())
-        .drop("_block")
+        intervals.sort([*keys, "start", "end"])
+        .with_columns(_runs(keys).alias("_run"))
+        .with_columns(new.alias("_new"), running_end.alias("_end"))
+        .with_columns(pl.when(pl.col("_new")).then(pl.col("start")).forward_fill().alias("_start"))
+        .filter(pl.col("_new").shift(-1).fill_null(True))
+        .select(*keys, pl.col("_start").alias("start"), pl.col("_end").alias("end"))
     )
 
 
@@ -282,16 +311,11 @@ def supd_rows(panel: Panel, year: int, *, ndc_classes: pl.DataFrame | None = Non
 
 def spc_rows(panel: Panel, year: int, *, ndc_classes: pl.DataFrame | None = None) -> pl.LazyFrame:
     fills = fills_of(panel, year, ndc_classes)
-    dx = coded_diagnoses(panel)
-    prior_ami = dx.filter(
-        (pl.col("year") == year - 1) & in_value_set("diagnosis_code", "ascvd_event")
-    ).select("person_id")
-    ivd_this = dx.filter((pl.col("year") == year) & in_value_set("diagnosis_code", "ivd")).select(
-        "person_id"
-    )
-    ivd_prior = dx.filter(
-        (pl.col("year") == year - 1) & in_value_set("diagnosis_code", "ivd")
-    ).select("person_id")
+    ami = diagnosis_hits(panel, "ascvd_event")
+    ivd = diagnosis_hits(panel, "ivd")
+    prior_ami = ami.filter(pl.col("year") == year - 1).select("person_id")
+    ivd_this = ivd.filter(pl.col("year") == year).select("person_id")
+    ivd_prior = ivd.filter(pl.col("year") == year - 1).select("person_id")
     ascvd = pl.concat(
         [prior_ami, ivd_this.unique().join(ivd_prior.unique(), on="person_id", how="semi")]
     ).unique()

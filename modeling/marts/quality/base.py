@@ -16,9 +16,8 @@ import polars as pl
 
 from modeling.codes import ESRD_MEDICARE_STATUSES
 from modeling.core.panel import Panel
-from modeling.core.service_categories import bill_type_prefix
 from modeling.marts.quality.definitions import in_value_set, matches, value_sets
-from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
+from modeling.schema import PROCEDURE_COLUMNS
 
 
 class QualityPanel(Panel):
@@ -131,43 +130,27 @@ def _members_of(panel: Panel, year: int) -> pl.LazyFrame:
 def stays(panel: Panel) -> pl.LazyFrame:
     """The core's acute stays (``inpatient_stays``) with a ``stay_id``, the admission source and
     principal diagnosis of the stay's first claim, and every diagnosis and ICD-10-PCS procedure
-    code on its claims (lists)."""
+    code on its claims (lists ``diagnoses`` and ``procedures``), from the core's
+    ``inpatient_stay_codes``."""
     return memoized(panel, ("stays",), lambda: _stays(panel))
 
 
 def _stays(panel: Panel) -> pl.LazyFrame:
-    core = panel.scan("inpatient_stays").with_columns(
-        (pl.col("person_id") + ":" + pl.col("admission_date").cast(pl.String)).alias("stay_id")
+    codes = panel.scan("inpatient_stay_codes").select(
+        "person_id",
+        "admission_date",
+        "admit_source_code",
+        "principal_diagnosis",
+        pl.col("diagnosis_codes").alias("diagnoses"),
+        pl.col("procedure_codes").alias("procedures"),
     )
-    coded = (
-        panel.scan("medical_claim")
-        .filter(
-            (pl.col("claim_type") == "institutional") & (bill_type_prefix() == "11")
-        )  # the core's "acute inpatient" category
-        .sort("claim_id", "claim_line_number")
-        .group_by("claim_id")
-        .agg(
-            pl.col("admit_source_code").drop_nulls().first(),
-            pl.col("diagnosis_code_1").drop_nulls().first().alias("principal_diagnosis"),
-            pl.concat_list(DIAGNOSIS_COLUMNS).explode().drop_nulls().unique().alias("diagnoses"),
-            pl.concat_list(PROCEDURE_COLUMNS).explode().drop_nulls().unique().alias("procedures"),
+    return (
+        panel.scan("inpatient_stays")
+        .with_columns(
+            (pl.col("person_id") + ":" + pl.col("admission_date").cast(pl.String)).alias("stay_id")
         )
+        .join(codes, on=["person_id", "admission_date"], how="left")
     )
-    per_claim = (
-        core.select("stay_id", pl.col("claim_ids").alias("claim_id"))
-        .explode("claim_id")
-        .with_row_index("order")
-        .join(coded, on="claim_id", how="left")
-        .sort("order")
-        .group_by("stay_id")
-        .agg(
-            pl.col("admit_source_code").drop_nulls().first(),
-            pl.col("principal_diagnosis").drop_nulls().first(),
-            pl.col("diagnoses").explode().drop_nulls().unique(),
-            pl.col("procedures").explode().drop_nulls().unique(),
-        )
-    )
-    return core.join(per_claim, on="stay_id", how="left")
 
 
 def any_code(list_column: str, value_set: str) -> pl.Expr:
@@ -181,34 +164,54 @@ def _code(column: str) -> pl.Expr:
     return pl.col(column).str.replace_all(".", "", literal=True).alias("code")
 
 
-def _hcpcs_codes() -> tuple[list[str], list[str]]:
-    """Exact codes and prefixes of every CPT/HCPCS list the measures read."""
+VISIT_LIST = "outpatient_visit"
+"""The list of visits after a discharge: read only for members with an acute stay."""
+
+
+def _hcpcs_listed(*, visits: bool) -> pl.Expr:
+    """True where ``hcpcs_code`` is in a CPT/HCPCS list: the visit list alone (``visits``) or
+    any other list."""
     hcpcs = value_sets().filter(pl.col("code_system").str.contains("HCPCS"))
+    hcpcs = hcpcs.filter(
+        (pl.col("value_set") == VISIT_LIST) if visits else (pl.col("value_set") != VISIT_LIST)
+    )
     exact = hcpcs.filter(pl.col("match") == "exact")["code"].to_list()
     prefixes = hcpcs.filter(pl.col("match") == "prefix")["code"].to_list()
-    return exact, prefixes
+    code = pl.col("hcpcs_code")
+    listed = code.is_in(exact) | (
+        code.str.contains("^(" + "|".join(prefixes) + ")") if prefixes else pl.lit(False)
+    )
+    return listed.fill_null(False)
 
 
 def coded_lines(panel: Panel) -> pl.LazyFrame:
     """person_id, service_date, code, service_category of the claim lines the measures read: one
     pass over ``claim_lines`` keeping the lines with a CPT/HCPCS code of any measure's list, or a
-    hospice claim."""
+    hospice claim; the lines of the visit list alone (office visits, most of all lines) only for
+    members with an acute stay, the only ones whose visits a measure reads (follow-up after
+    discharge)."""
 
     def build() -> pl.LazyFrame:
-        exact, prefixes = _hcpcs_codes()
-        code = pl.col("hcpcs_code")
-        listed = code.is_in(exact) | (
-            code.str.contains("^(" + "|".join(prefixes) + ")") if prefixes else pl.lit(False)
+        other = _hcpcs_listed(visits=False) | (pl.col("service_category") == "hospice")
+        visit = _hcpcs_listed(visits=True)
+        inpatients = (
+            panel.scan("inpatient_stays")
+            .select("person_id")
+            .unique()
+            .with_columns(pl.lit(True).alias("_inpatient"))
         )
-        return (
+        kept = (
             panel.scan("claim_lines")
-            .filter(listed.fill_null(False) | (pl.col("service_category") == "hospice"))
-            .select(
-                "person_id",
-                pl.col("claim_start_date").alias("service_date"),
-                pl.col("hcpcs_code").alias("code"),
-                "service_category",
-            )
+            .filter(other | visit)
+            .with_columns(other.alias("_other"))
+            .join(inpatients, on="person_id", how="left")
+            .filter(pl.col("_other") | pl.col("_inpatient").fill_null(False))
+        )
+        return kept.select(
+            "person_id",
+            pl.col("claim_start_date").alias("service_date"),
+            pl.col("hcpcs_code").alias("code"),
+            "service_category",
         )
 
     return memoized(panel, ("coded_lines",), build)
@@ -233,6 +236,52 @@ def coded_diagnoses(panel: Panel) -> pl.LazyFrame:
     return memoized(panel, ("coded_diagnoses",), build)
 
 
+def _lists_of_codes(codes: pl.Series) -> pl.DataFrame:
+    """code, value_set: every code of ``codes`` (distinct) with each list it belongs to, every
+    list of ``value_sets.csv`` tried on the distinct codes once (``matches``' rules)."""
+    distinct = pl.DataFrame({"code": codes.drop_nulls().unique()})
+    names = value_sets()["value_set"].unique(maintain_order=True).to_list()
+    hit = distinct.select(
+        "code", *[matches(pl.col("code"), name).alias(name) for name in names]
+    ).unpivot(index="code", variable_name="value_set", value_name="in_list")
+    return hit.filter(pl.col("in_list")).select("code", "value_set")
+
+
+def _hits(
+    panel: Panel, source: str, frame: Callable[[], pl.LazyFrame], column: str, value_set: str
+) -> pl.LazyFrame:
+    """The rows of ``frame()`` whose ``column`` code is in ``value_set``: the frame's codes are
+    matched against every list once per panel and the rows kept per list (semi-joins on the
+    distinct codes instead of a scan per list)."""
+    key = ("hits", source, value_set)
+    if isinstance(panel, QualityPanel) and key not in panel._quality:
+        rows_ = frame().collect()
+        lists = _lists_of_codes(rows_[column])
+        tagged = rows_.join(lists.rename({"code": column}), on=column, how="inner")
+        parts = tagged.partition_by("value_set", as_dict=True, include_key=False)
+        empty = rows_.clear()
+        for name in value_sets()["value_set"].unique().to_list():
+            panel._quality[("hits", source, name)] = parts.get((name,), empty)
+    if isinstance(panel, QualityPanel):
+        return panel._quality[key].lazy()
+    return frame().filter(in_value_set(column, value_set))
+
+
+def line_hits(panel: Panel, value_set: str) -> pl.LazyFrame:
+    """person_id, service_date, code, service_category of ``coded_lines`` in ``value_set``."""
+    return _hits(panel, "lines", lambda: coded_lines(panel), "code", value_set)
+
+
+def diagnosis_hits(panel: Panel, value_set: str) -> pl.LazyFrame:
+    """person_id, year, diagnosis_code of ``coded_diagnoses`` in ``value_set``."""
+    return _hits(panel, "diagnoses", lambda: coded_diagnoses(panel), "diagnosis_code", value_set)
+
+
+def procedure_hits(panel: Panel, value_set: str) -> pl.LazyFrame:
+    """person_id, service_date, code of ``procedure_codes`` in ``value_set``."""
+    return _hits(panel, "procedures", lambda: procedure_codes(panel), "code", value_set)
+
+
 def coded_claims(
     panel: Panel, value_set: str, *, through: dt.date, with_code: bool = False
 ) -> pl.LazyFrame:
@@ -241,13 +290,13 @@ def coded_claims(
     diagnoses in it coded in a year up to ``through``'s (dated January 1 of their year: the
     diagnosis lists serve "any time through the year" exclusions, never date windows)."""
     by_hcpcs = (
-        coded_lines(panel)
-        .filter((pl.col("service_date") <= through) & in_value_set("code", value_set))
+        line_hits(panel, value_set)
+        .filter(pl.col("service_date") <= through)
         .select("person_id", "service_date", "code")
     )
     by_diagnosis = (
-        coded_diagnoses(panel)
-        .filter((pl.col("year") <= through.year) & in_value_set("diagnosis_code", value_set))
+        diagnosis_hits(panel, value_set)
+        .filter(pl.col("year") <= through.year)
         .select(
             "person_id",
             pl.date(pl.col("year"), 1, 1).alias("service_date"),
@@ -285,9 +334,7 @@ def procedure_claims(
 ) -> pl.LazyFrame:
     """person_id, service_date (and ``code``) of claims dated on or before ``through`` carrying
     an ICD-10-PCS procedure in ``value_set``."""
-    found = procedure_codes(panel).filter(
-        (pl.col("service_date") <= through) & in_value_set("code", value_set)
-    )
+    found = procedure_hits(panel, value_set).filter(pl.col("service_date") <= through)
     return (found if with_code else found.drop("code")).unique()
 
 
@@ -312,11 +359,7 @@ def esrd_people(panel: Panel, year: int) -> pl.LazyFrame:
     """person_id of members with ESRD in ``year``: an ESRD Medicare status in a month, or an
     ESRD/dialysis-dependence diagnosis on the year's claims."""
     status = members_of(panel, year).filter(pl.col("esrd")).select("person_id")
-    coded = (
-        coded_diagnoses(panel)
-        .filter((pl.col("year") == year) & in_value_set("diagnosis_code", "esrd"))
-        .select("person_id")
-    )
+    coded = diagnosis_hits(panel, "esrd").filter(pl.col("year") == year).select("person_id")
     return memoized(panel, ("esrd", year), lambda: pl.concat([status, coded]).unique())
 
 

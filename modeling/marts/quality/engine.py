@@ -125,29 +125,36 @@ class BenchmarkPosition:
 
 
 def benchmark_position(measure_id: str, rate: float | None) -> BenchmarkPosition:
-    """Where ``rate`` (in the measure's unit) sits among the measure's published benchmarks."""
+    """Where ``rate`` (in the measure's unit) sits among the measure's published benchmarks:
+    its star level among Star cut points, its performance percentile among MIPS rate
+    percentiles (both when both are published, e.g. the screening measures), or AHRQ's
+    reference rate beside it."""
     table = benchmarks().filter(pl.col("measure_id") == measure_id)
     if table.is_empty() or rate is None or (isinstance(rate, float) and math.isnan(rate)):
         return BenchmarkPosition(None, None, "")
-    basis = table["basis"][0]
-    year = table["benchmark_year"][0]
-    if basis == "star":
-        cuts = table.sort("value")
+    star: int | None = None
+    percentile: float | None = None
+    texts = []
+    cuts = table.filter(pl.col("basis") == "star").sort("value")
+    if not cuts.is_empty():
         star = 1
         for level, value in zip(cuts["level"].to_list(), cuts["value"].to_list(), strict=True):
             if rate >= value:
                 star = int(level)
-        return BenchmarkPosition(None, star, f"{star} stars (Stars {year})")
-    if basis == "rate_percentile":
-        pts = table.sort("value")
+        texts.append(f"{star} stars (Stars {cuts['benchmark_year'][0]})")
+    pts = table.filter(pl.col("basis") == "rate_percentile").sort("value")
+    if not pts.is_empty():
         values = np.array(pts["value"].to_list(), dtype=float)
         pcts = np.array([float(x) for x in pts["level"].to_list()])
         rate_pct = float(np.interp(rate, values, pcts))
-        higher = measure(measure_id).higher_is_better
-        perf = rate_pct if higher else 100.0 - rate_pct
-        return BenchmarkPosition(round(perf, 1), None, f"P{perf:.0f} (MIPS {year})")
-    ref = float(table["value"][0])
-    return BenchmarkPosition(None, None, f"AHRQ ref. {ref:,.1f} (v{year})")
+        perf = rate_pct if measure(measure_id).higher_is_better else 100.0 - rate_pct
+        percentile = round(perf, 1)
+        texts.append(f"P{perf:.0f} (MIPS {pts['benchmark_year'][0]})")
+    refs = table.filter(~pl.col("basis").is_in(["star", "rate_percentile"]))
+    if not refs.is_empty():
+        ref = float(refs["value"][0])
+        texts.append(f"AHRQ ref. {ref:,.1f} (v{refs['benchmark_year'][0]})")
+    return BenchmarkPosition(percentile, star, "; ".join(texts))
 
 
 def quality_results(

@@ -31,9 +31,9 @@ import polars as pl
 from modeling.core.panel import Panel
 from modeling.marts.quality.base import (
     age_at,
-    coded_diagnoses,
-    coded_lines,
+    diagnosis_hits,
     hospice_people,
+    line_hits,
     member_months_of,
     members_of,
     memoized,
@@ -41,7 +41,6 @@ from modeling.marts.quality.base import (
     rows,
     stays,
 )
-from modeling.marts.quality.definitions import in_value_set
 
 DIED = ("20", "40", "41", "42")
 TRANSFERRED = ("02",)
@@ -124,11 +123,14 @@ def alos_rows(panel: Panel, year: int) -> pl.LazyFrame:
 
 
 def _visits(panel: Panel, value_set: str) -> pl.LazyFrame:
-    return (
-        coded_lines(panel)
-        .filter(in_value_set("code", value_set))
-        .select("person_id", pl.col("service_date").alias("visit_date"))
-        .unique()
+    return memoized(
+        panel,
+        ("visits", value_set),
+        lambda: (
+            line_hits(panel, value_set)
+            .select("person_id", pl.col("service_date").alias("visit_date"))
+            .unique()
+        ),
     )
 
 
@@ -222,13 +224,20 @@ def mrp_rows(panel: Panel, year: int) -> pl.LazyFrame:
 
 def mcc_cohort(panel: Panel, year: int) -> pl.LazyFrame:
     """person_id of members with two or more of the nine MCC conditions coded in ``year - 1``."""
-    dx = coded_diagnoses(panel).filter(pl.col("year") == year - 1)
-    flags = dx.group_by("person_id").agg(
-        [in_value_set("diagnosis_code", c).any().alias(c) for c in MCC_CONDITIONS]
+    coded = pl.concat(
+        [
+            diagnosis_hits(panel, c)
+            .filter(pl.col("year") == year - 1)
+            .select("person_id", pl.lit(c).alias("condition"))
+            for c in MCC_CONDITIONS
+        ]
     )
-    return flags.filter(
-        pl.sum_horizontal([pl.col(c).cast(pl.Int32) for c in MCC_CONDITIONS]) >= 2
-    ).select("person_id")
+    return (
+        coded.group_by("person_id")
+        .agg(pl.col("condition").n_unique().alias("conditions"))
+        .filter(pl.col("conditions") >= 2)
+        .select("person_id")
+    )
 
 
 def mcc_rows(panel: Panel, year: int) -> pl.LazyFrame:

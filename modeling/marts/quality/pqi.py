@@ -19,7 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from modeling.core.panel import Panel
-from modeling.marts.quality.base import age_at, any_code, member_months_of, people, rows, stays
+from modeling.marts.quality.base import age_at, any_code, member_months_of, people, stays
 from modeling.marts.quality.definitions import matches, pqi_covariates
 
 TRANSFER_SOURCES = ("4", "5", "6")
@@ -156,39 +156,85 @@ def expected_probability(measure_id: str, age: pl.Expr, female: pl.Expr) -> pl.E
 PQI_IDS = (*COMPONENTS, *COMPOSITES)
 
 
-def pqi_rows(panel: Panel, year: int) -> pl.LazyFrame:
-    """Measure rows for every PQI of ``year``: per member, person-years in the PQI's ages
-    (denominator), qualifying stays (numerator) and AHRQ-expected stays."""
-    months = member_months_of(panel, year).with_columns(
-        (pl.col("gender") == "female").alias("female")
+def _band(age: pl.Expr) -> pl.Expr:
+    """AHRQ's age category index (0 for 18-24 ... 13 for 85+), -1 under 18."""
+    band = pl.lit(-1, pl.Int32)
+    for k, low in enumerate(AGE_BANDS):
+        band = pl.when(age >= low).then(pl.lit(k, pl.Int32)).otherwise(band)
+    return band
+
+
+def _cells() -> pl.DataFrame:
+    """measure_id, band, female, p: every PQI's age categories inside its ages (the ages' bounds
+    are category bounds) for both sexes, with AHRQ's expected annual probability at that age
+    and sex (null where the measure's parameters are not shipped)."""
+    n = len(AGE_BANDS)
+    grid = pl.DataFrame(
+        {
+            "band": list(range(n)) * 3,
+            "age": list(AGE_BANDS) * 3,
+            "top": [*(b - 1 for b in AGE_BANDS[1:]), None] * 3,
+            "female": [False] * n
+            + [True] * n
+            + [None] * n,  # sex unknown: exposure, no expectation
+        },
+        schema={"band": pl.Int32, "age": pl.Int32, "top": pl.Int32, "female": pl.Boolean},
     )
-    counted = pqi_stays(panel, year).join(
-        months.select("person_id").unique(), on="person_id", how="semi"
-    )
-    numerators = (
-        counted.group_by("person_id")
-        .agg([pl.col(m).sum().alias(f"n_{m}") for m in PQI_IDS])
-        .collect()  # read by every PQI
-        .lazy()
-    )
-    out = []
+    parts = []
     for m in PQI_IDS:
-        in_age = _in_age(m if m in AGES else "adult", pl.col("age"))
+        low, high = AGES.get(m, (18, None))
+        in_age = grid.filter(pl.col("age") >= low)
+        if high is not None:
+            in_age = in_age.filter(pl.col("top") <= high)
         p = expected_probability(m, pl.col("age"), pl.col("female"))
-        exposure = (
-            months.filter(in_age)
-            .group_by("person_id")
-            .agg(
-                (pl.len() / 12.0).alias("denominator"),
-                ((p if p is not None else pl.lit(None, pl.Float64)) / 12.0).sum().alias("expected")
-                if p is not None
-                else pl.lit(None, pl.Float64).alias("expected"),
+        parts.append(
+            in_age.select(
+                pl.lit(m).alias("measure_id"),
+                "band",
+                "female",
+                (p if p is not None else pl.lit(None, pl.Float64)).alias("p"),
             )
         )
-        joined = exposure.join(
-            numerators.select("person_id", pl.col(f"n_{m}").alias("numerator")),
-            on="person_id",
-            how="left",
-        ).with_columns(pl.col("numerator").fill_null(0))
-        out.append(rows(joined, m, year))
-    return pl.concat(out)
+    return pl.concat(parts)
+
+
+def pqi_rows(panel: Panel, year: int) -> pl.LazyFrame:
+    """Measure rows for every PQI of ``year``: per member, person-years in the PQI's ages
+    (denominator), qualifying stays (numerator) and AHRQ-expected stays; one pass over the
+    year's member months (months by person, age category and sex, then every PQI's cells)."""
+    months = (
+        member_months_of(panel, year)
+        .select("person_id", _band(pl.col("age")).alias("band"), pl.col("gender") == "female")
+        .rename({"gender": "female"})
+        .filter(pl.col("band") >= 0)
+        .group_by("person_id", "band", "female")
+        .agg(pl.len().alias("months"))
+    )
+    exposure = (
+        months.join(_cells().lazy(), on=["band", "female"], how="inner", nulls_equal=True)
+        .group_by("person_id", "measure_id")
+        .agg(
+            (pl.col("months").sum() / 12.0).alias("denominator"),
+            pl.when(pl.col("p").is_not_null().any())
+            .then((pl.col("p") * pl.col("months")).sum() / 12.0)
+            .otherwise(None)
+            .alias("expected"),
+        )
+    )
+    counted = pqi_stays(panel, year).join(months.select("person_id"), on="person_id", how="semi")
+    numerators = (
+        counted.group_by("person_id")
+        .agg([pl.col(m).sum().alias(m) for m in PQI_IDS])
+        .unpivot(index="person_id", variable_name="measure_id", value_name="numerator")
+    )
+    joined = exposure.join(numerators, on=["person_id", "measure_id"], how="left").with_columns(
+        pl.col("numerator").fill_null(0)
+    )
+    return joined.select(
+        "person_id",
+        pl.lit(year, pl.Int32).alias("year"),
+        "measure_id",
+        pl.col("denominator").cast(pl.Float64),
+        pl.col("numerator").cast(pl.Float64),
+        pl.col("expected").cast(pl.Float64),
+    )

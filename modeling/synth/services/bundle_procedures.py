@@ -59,7 +59,7 @@ def bundle_procedures(ctx: ServiceContext) -> None:
     table = procedure_table()
     codes = ctx.params.drgs["drg_code"].to_list()
     rng = ctx.rng
-    people, when, drg_idx = [], [], []
+    people, when, drg_idx, ratio = [], [], [], []
     for row in table.iter_rows(named=True):
         mask = condition_mask(ctx, row["condition"]) & ~ctx.yf.dies
         n = counts(ctx, row["rate_per_1000"] / 1000, SURGICAL_EXPONENT, mask)
@@ -67,21 +67,27 @@ def bundle_procedures(ctx: ServiceContext) -> None:
         people.append(p)
         when.append(ctx.yf.dates(rng, p))
         drg_idx.append(np.full(len(p), codes.index(row["drg_code"])))
-    p, day, idx = (np.concatenate(x) for x in (people, when, drg_idx))
+        ratio.append(np.full(len(p), float(row["readmission_ratio"])))
+    p, day, idx, again = (np.concatenate(x) for x in (people, when, drg_idx, ratio))
     if len(p) == 0:
         return
     admit(
         ctx, p, day, idx, via_ed=np.zeros(len(p), dtype=bool), terminal=np.zeros(len(p), dtype=bool)
     )
-    _readmissions(ctx)
+    _readmissions(ctx, again)
     post_acute(ctx)
 
 
-def _readmissions(ctx: ServiceContext) -> None:
+def _readmissions(ctx: ServiceContext, ratio: np.ndarray) -> None:
+    """One round of 30-day readmissions after the procedures' discharges: the inpatient line's
+    member-health risk (``readmission_base`` x exp(``readmission_health`` x health), at most
+    ``readmission_cap``) times each procedure's ``readmission_ratio`` (data, with its source:
+    spinal fusion's published 30-day readmission rate is well below the all-admission rate the
+    behaviour parameters are calibrated to)."""
     b, people, rng = ctx.params.behaviour, ctx.people, ctx.rng
     person, discharge, disposition = ctx.discharges[-1]
     alive = ~np.isin(disposition, ["20", "50", "07"])
-    risk = np.clip(
+    risk = ratio * np.clip(
         b["readmission_base"]
         * np.exp(b["readmission_health"] * np.clip(people.health[person], -3, 3)),
         0,

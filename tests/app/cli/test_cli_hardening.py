@@ -78,6 +78,21 @@ def test_f29_validate_exits_non_zero_when_rows_fail(tmp_path):
         ["gaps", "--out", "/nonexistent/x.csv"],
         ["settle", "--contract", "x.toml", "--out", "/nonexistent/x.csv"],
         ["score", "--out", "/"],
+        # the commands added after the probe (issue 15 re-check, 2026-12-01 afternoon)
+        ["quality", "--out", "/nonexistent/x.csv"],
+        ["quality", "--out", "/"],
+        ["gaps-in-care", "--out", "/nonexistent/x.csv"],
+        ["completion", "--as-of", "2025-06-30", "--out", "/nonexistent/x.csv"],
+        ["completion", "--as-of", "2025-06-30", "--draws", "2000000000"],
+        ["forecast", "--as-of", "2025-06-30", "--out", "/"],
+        ["budget", "--budget", "b.csv", "--out", "/nonexistent/x.xlsx"],
+        ["target", "--out", "/nonexistent/worklist.csv"],
+        ["bundles", "episodes", "--out", "/nonexistent/e.csv"],
+        ["bundles", "reconcile", "--out", "/nonexistent/r.csv"],
+        ["bundles", "reconcile", "--draws", "2000000000"],
+        ["bundles", "reconcile", "--seed", "-1"],
+        ["reproduce", "mssp", "puf.csv", "--out", "/nonexistent/r.csv"],
+        ["reproduce", "reach", "puf.csv", "--out", "/"],
     ],
 )
 def test_f30_f31_bad_options_are_refused_before_any_work(tmp_path, args):
@@ -110,3 +125,54 @@ def test_f30_a_default_out_name_that_is_not_a_dataset_name(tmp_path):
 def test_f31_synth_size_is_bounded(tmp_path):
     result = runner.invoke(app, ["synth", "--members", "900000000", "--out", str(tmp_path / "s")])
     assert result.exit_code == 2 and not (tmp_path / "s").exists()
+
+
+def test_f07_every_csv_and_excel_export_neutralizes_formulas():
+    """Every CSV or workbook the CLI writes or a page offers goes through ``app.export`` (a
+    guard over the sources: a new ``.write_csv(``/``.write_excel(`` on a raw frame fails it)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3] / "app"
+    raw = re.compile(r"(?<!neutralized\()\b[\w.()\[\]\"' ,]*\.(write_csv|write_excel)\(")
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "export.py":
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if raw.search(line) and "neutralized(" not in line:
+                offenders.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
+    assert not offenders, offenders
+
+
+def test_f07_finance_and_quality_files_neutralize_formulas(tmp_path):
+    import polars as pl
+
+    from app.cli.finance import write_table
+    from app.cli.quality import _write
+
+    frame = pl.DataFrame({"person_id": ["=cmd|' /C calc'!A0", "P2"], "paid": [-5.0, 1.0]})
+    write_table(frame, tmp_path / "f.csv")
+    _write(frame, tmp_path / "q.csv")
+    for name in ("f.csv", "q.csv"):
+        text = (tmp_path / name).read_text(encoding="utf-8-sig")
+        assert "'=cmd" in text and ",-5.0" in text, text
+
+
+def test_f16_user_csv_paths_are_taken_literally(tmp_path):
+    """A budget, target-price or NDC-class path holding ``[1]`` never reads ``...1.csv``."""
+    from app.cli.quality import _ndc
+    from contracts.bundles.target_prices import load_target_price_file
+    from contracts.year_end import read_budget
+    from modeling.errors import VbcError
+
+    (tmp_path / "b1.csv").write_text("service_category,pmpm\nall,100\n")
+    for read in (
+        lambda p: read_budget(p, calendar_year=2025),
+        load_target_price_file,
+        _ndc,
+    ):
+        with pytest.raises(VbcError):
+            read(tmp_path / "b[1].csv")
+    with pytest.raises(VbcError, match="is a folder"):
+        read_budget(tmp_path, calendar_year=2025)

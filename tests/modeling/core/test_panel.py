@@ -18,7 +18,7 @@ from modeling.core.conditions import (
 )
 from modeling.core.encounters import ed_visits, inpatient_stays, long_term_institutional
 from modeling.core.member_months import member_months
-from modeling.core.panel import CODE_COLUMNS, CORE_TABLES, CORE_VERSION, Panel
+from modeling.core.panel import CODE_COLUMNS, CORE_TABLES, CORE_VERSION, MATERIALIZED, Panel
 from modeling.core.service_categories import with_service_category
 from modeling.dataset import Dataset
 from modeling.errors import ParameterError
@@ -95,14 +95,34 @@ def test_each_table_is_derived_once_and_read_by_later_panels(fresh):
     said: list[str] = []
     first = Panel(fresh, progress=said.append)
     first.materialize()
-    assert len(said) == len(CORE_TABLES)
+    years = first.claim_years()
+    by_year = ("conditions", "person_diagnoses", "long_term_institutional")
+    assert len(years) >= 2
+    assert len(said) == len(MATERIALIZED) - len(by_year) + len(by_year) * len(years)
     folder = fresh.path / "core" / f"v{CORE_VERSION}-{fresh.manifest['content_hash'][:16]}"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{t}.parquet" for t in CORE_TABLES)
+    files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*.parquet"))
+    expected = [f"{t}.parquet" for t in MATERIALIZED if t not in by_year]
+    expected += [f"{t}/{y}.parquet" for t in by_year for y in years]
+    assert files == sorted(expected)
+    assert "claim_lines" in CORE_TABLES and "claim_lines" not in MATERIALIZED  # a view
     again: list[str] = []
     second = Panel(fresh, progress=again.append)
     assert second.read("member_months").height == first.read("member_months").height
     second.materialize()
     assert again == []
+
+
+def test_a_reader_of_one_year_derives_that_year_only(fresh):
+    said: list[str] = []
+    panel = Panel(fresh, progress=said.append)
+    first, *others = panel.claim_years()
+    one = panel.read("person_diagnoses", years=[first])
+    assert one.height > 0 and one["year"].unique().to_list() == [first]
+    assert said == [f"deriving person diagnoses of {first} (once for this dataset)"]
+    everything = Panel(fresh).read("person_diagnoses")
+    assert sorted(everything["year"].unique().to_list()) == [first, *others]
+    assert_frame_equal(_sorted(everything.filter(pl.col("year") == first)), _sorted(one))
+    assert panel.read("person_diagnoses", years=[]).columns == one.columns
 
 
 def test_a_core_of_another_version_or_content_is_removed(fresh):

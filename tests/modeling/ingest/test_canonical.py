@@ -49,20 +49,30 @@ def test_bad_rows_are_quarantined_and_counts_reconcile(tmp_path):
     assert (m.rows_in, m.rows_accepted, m.rows_quarantined) == (6, 2, 4)
     assert report.reconciled
     q = {
-        r["person_id"] or r["claim_id"]: r["_reasons"] for r in e.quarantined.iter_rows(named=True)
+        r["person_id"] or r["claim_id"]: r["_reasons"]
+        for r in report.quarantined("eligibility").iter_rows(named=True)
     }
     assert q["P3"] == "unparseable_date: birth_date '1950-02-30' is not a valid date"
     assert q["P4"].startswith(
         "end_before_start: enrollment_end_date 2023-02-01 is before enrollment_start_date 2023-06-01"
     )
-    mq = dict(zip(m.quarantined["claim_id"], m.quarantined["_reasons"], strict=True))
+    mq = dict(
+        zip(
+            report.quarantined("medical_claim")["claim_id"],
+            report.quarantined("medical_claim")["_reasons"],
+            strict=True,
+        )
+    )
     assert (
         mq["C3"]
         == "malformed_icd10: diagnosis_code_1 '11E9' is not a valid ICD-10-CM diagnosis code"
     )
     assert mq["C4"] == "no_eligibility: person_id 'P3' has no eligibility"
     assert mq["C5"].startswith("unparseable_date: claim_start_date '2023-13-01'")
-    assert m.quarantined.filter(pl.col("claim_id") == "C5")["_source_row"].item() == 5
+    assert (
+        report.quarantined("medical_claim").filter(pl.col("claim_id") == "C5")["_source_row"].item()
+        == 5
+    )
     assert (
         mq["C6"]
         == "malformed_icd10: diagnosis_code_2 'E11.9.9' is not a valid ICD-10-CM diagnosis code"

@@ -38,7 +38,7 @@ def write(folder: Path, elig: list[str] | None = None, claims: list[str] | None 
 
 
 def reasons(report, table: str = "medical_claim") -> list[str]:
-    return report.results[table].quarantined["_reasons"].to_list()
+    return report.quarantined(table)["_reasons"].to_list()
 
 
 # 1, 4: uploads and server folders -> tests/app/test_uploads.py
@@ -301,7 +301,7 @@ def test_f18_death_before_enrollment_or_birth_is_quarantined(tmp_path):
     ]
     claims = ["C1,1,professional,P3,medicare,ffs,2023-01-10,2023-01-10,99213,5,I10,"]
     report = ingest_canonical(write(tmp_path / "src", elig, claims), tmp_path / "out")
-    bad = report.results["eligibility"].quarantined
+    bad = report.quarantined("eligibility")
     assert sorted(bad["person_id"]) == ["P1", "P2"]
     assert all("death_out_of_order" in r for r in bad["_reasons"])
 
@@ -376,7 +376,7 @@ def test_f34_a_huge_line_number_names_its_value(tmp_path):
 def test_f22_decimal_commas_are_refused_not_misread(tmp_path, text, value):
     claims = [CLAIM.format(n=0, paid="1"), CLAIM.format(n=1, paid=f'"{text}"')]
     report = ingest_canonical(write(tmp_path / "src", claims=claims), tmp_path / "out")
-    accepted = report.results["medical_claim"].accepted["paid_amount"].to_list()
+    accepted = report.accepted("medical_claim")["paid_amount"].to_list()
     if value is None:
         assert accepted == [1.0] and reasons(report)[0].startswith("unparseable_number")
     else:

@@ -95,3 +95,35 @@ def test_spinal_fusion_codes_follow_the_grouper_version(chunk):
     early = ip.filter(pl.col("discharge_date") < pl.date(2024, 10, 1))["drg_code"].to_list()
     assert not set(late) & set(bundles.V42_REMAP)
     assert not set(early) & set(bundles.V42_REMAP.values())
+
+
+def test_readmission_ratio_scales_the_lines_own_readmissions(monkeypatch):
+    """With every procedure's ratio 0 the line writes no readmission stays (its stays are then
+    only the procedures' own MS-DRGs); the data's ratios do write some."""
+    procedures = set(bundles.procedure_table()["drg_code"]) | set(bundles.V42_REMAP.values())
+
+    def readmission_stays(chunk: dict[str, pl.DataFrame]) -> int:
+        return (
+            chunk["medical_claim"]
+            .filter(
+                pl.col("claim_id").str.starts_with("B")
+                & (pl.col("bill_type_code") == "111")
+                & ~pl.col("drg_code").is_in(sorted(procedures))
+            )
+            .select(pl.col("claim_id").n_unique())
+            .item()
+        )
+
+    assert readmission_stays(_chunk()) > 0
+    table = bundles.procedure_table().with_columns(pl.lit(0.0).alias("readmission_ratio"))
+    monkeypatch.setattr(bundles, "procedure_table", lambda: table)
+    assert readmission_stays(_chunk()) == 0
+
+
+def test_spinal_fusion_readmission_ratio_is_sourced():
+    table = bundles.procedure_table()
+    fusion = table.filter(pl.col("description").str.contains("(?i)spinal fusion"))
+    assert fusion.height == 8
+    assert (fusion["readmission_ratio"] < 1).all()
+    assert fusion["source"].str.contains("Wang MC").all()
+    assert table["readmission_ratio"].is_between(0, 1.5).all()

@@ -26,8 +26,10 @@ def trained_on_default(default_panel):
     strict=True,
     reason=(
         "regression found when the bundle, transitional-care and winter-admission lines joined "
-        "the generator (2026-12-01): the held-out predictive ratio of the second cost decile is "
-        "0.887-0.929 over seeds 0, 1, 3 (0.892 at seed 3), below the 0.90 target; open"
+        "the generator (2026-12-01): at seed 3 the held-out deciles are 0.904-1.101 (decile 5 "
+        "above 1.10; decile 2 is the lowest at most seeds); variance powers 1.2-1.7, a bag of "
+        "4 boosters and isotonic/GLM/spline recalibrations on out-of-fold predictions each "
+        "miss at some seed (docs/decisions/ml-calibration.md); open"
     ),
 )
 def test_predictive_ratio_is_within_10_percent_in_every_decile(trained_on_default):

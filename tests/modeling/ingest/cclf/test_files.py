@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from modeling.errors import SchemaError
+from modeling.errors import DatasetError, SchemaError
 from modeling.ingest.cclf import ingest_cclf
 from modeling.ingest.cclf.files import find_cclf_files, recognize
 from tests.modeling.ingest.cclf.builders import NEW, beneficiary, records
@@ -45,8 +45,8 @@ def test_zip_source_and_clear_errors(two_deliveries, tmp_path):
     plain = tmp_path / "plain"
     plain.mkdir()
     (plain / "CCLF8.txt").write_text(records("CCLF8", [beneficiary(NEW)]))
-    report = ingest_cclf(plain, tmp_path / "plain_ds")
-    assert "cannot tell which month" in report.refused[0].refused
-    assert (
-        report.refused[0].in_refused_file == report.refused[0].lines_read == 1 and report.reconciled
-    )
+    # the only file is refused, so no required table has a row: no dataset, and the error
+    # says which file was refused and why (issue 15: no dataset without a loadable table)
+    with pytest.raises(DatasetError, match="no file gives table.*cannot tell which month"):
+        ingest_cclf(plain, tmp_path / "plain_ds")
+    assert not (tmp_path / "plain_ds").exists()

@@ -15,6 +15,7 @@ from tests.modeling.ingest.cclf.builders import (
     delivery,
     header,
     line,
+    part_b,
     records,
 )
 
@@ -92,6 +93,12 @@ def test_wrong_file_type_binary_and_orphans_are_refused_or_quarantined(tmp_path)
         },
     )
     (src / "P.A1234.ACO.ZC5Y24.D240131.T1200000").write_bytes("CCLF5".encode("utf-16"))
+    # a later delivery with one good Part B claim: a dataset needs a loadable medical claim
+    delivery(
+        src,
+        "D240229.T1200000",
+        {"CCLF5": records("CCLF5", [part_b(10, NEW, 30.0, "0", date(2024, 2, 29))])},
+    )
     report = ingest_cclf(src, tmp_path / "ds")
     refused = {f.file_type: f.refused for f in report.refused}
     assert (

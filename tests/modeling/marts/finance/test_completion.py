@@ -171,17 +171,28 @@ def test_bad_options_and_dates(three_year_dataset):
         complete(three_year_dataset, as_of=dt.date(2022, 12, 15))
 
 
-def test_the_interval_is_calibrated_by_hindsight_and_never_narrowed(three_year_dataset):
+def test_the_interval_is_calibrated_by_hindsight_lag_by_lag(three_year_dataset):
     plain = complete(
         three_year_dataset,
         as_of=AS_OF,
         options=CompletionOptions(draws=200, calibrate_valuations=0),
     )
     calibrated = complete(three_year_dataset, as_of=AS_OF, options=CompletionOptions(draws=200))
-    assert plain.interval_scale == 1.0
-    assert calibrated.interval_scale >= 1.0
-    a = plain.table.filter(pl.col("lag") <= 2, pl.col("service_category") != ALL)
-    b = calibrated.table.filter(pl.col("lag") <= 2, pl.col("service_category") != ALL)
+    assert plain.interval_scales is not None and plain.interval_scales.height == 0
+    scales = calibrated.interval_scales
+    assert scales is not None and set(scales["kind"]) == {"category", ALL}
+    assert (scales["scale"] > 0).all()
+    key = ["service_category", "incurred_month"]
     width = lambda t: (t["ibnr_hi"] - t["ibnr_lo"]).to_numpy()  # noqa: E731
-    assert width(b) == pytest.approx(width(a) * calibrated.interval_scale, rel=1e-9, abs=1e-6)
+    for kind, bucket, scale in scales.iter_rows():
+        sel = (
+            (pl.col("service_category") == ALL)
+            if kind == ALL
+            else (pl.col("service_category") != ALL)
+        )
+        lag = pl.col("lag") == bucket if bucket < 5 else pl.col("lag") >= 5
+        a = plain.table.filter(sel, lag).sort(key)
+        b = calibrated.table.filter(sel, lag).sort(key)
+        assert width(b) == pytest.approx(width(a) * scale, rel=1e-9, abs=1e-6)
+    a, b = plain.table.sort(key), calibrated.table.sort(key)
     assert b["ibnr"].to_numpy() == pytest.approx(a["ibnr"].to_numpy())

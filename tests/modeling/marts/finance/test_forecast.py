@@ -92,3 +92,53 @@ def test_forecast_on_the_panel(three_year_dataset):
         forecast(m, three_year_dataset, options=ForecastOptions(months=0))
     with pytest.raises(ParameterError):
         forecast(m.filter(pl.col("incurred_month") < dt.date(2023, 6, 1)), three_year_dataset)
+
+
+def test_the_engine_is_chosen_per_series_by_backtest():
+    """A seasonal random walk (each month = the same month a year before x noise) is what
+    seasonal naive is made for; a smooth trended seasonal series is the model's."""
+    from modeling.marts.finance.forecast import BASELINE, MODEL, backtest
+
+    rng = np.random.default_rng(7)
+    n = 36
+    walk = np.empty(n)
+    walk[:12] = 1000 * np.exp(rng.normal(0, 0.3, 12))
+    for t in range(12, n):
+        walk[t] = walk[t - 12] * np.exp(rng.normal(0.0, 0.15))
+    ds = [dt.date(2023 + i // 12, i % 12 + 1, 1) for i in range(n)]
+    series = pl.concat(
+        [
+            _series(n, noise=0.003, seed=3).with_columns(pl.lit("smooth").alias("unique_id")),
+            pl.DataFrame({"unique_id": "walk", "ds": ds, "y": walk}),
+        ]
+    )
+    bt, choice, profile = backtest(series, ForecastOptions(backtest_origins=12))
+    engine = dict(zip(choice["service_category"], choice["engine"], strict=True))
+    assert engine == {"smooth": MODEL, "walk": BASELINE}
+    assert (choice["interval_scale"] > 0).all()
+    scales = profile.sort("bucket")["horizon_scale"].to_numpy()
+    assert (np.diff(scales) >= 0).all()
+    # the backtest's calibrated interval holds about 80% of its own outcomes per series
+    cover = bt.group_by("service_category").agg(
+        ((pl.col("actual") >= pl.col("lo")) & (pl.col("actual") <= pl.col("hi"))).mean()
+    )
+    assert cover["actual"].to_numpy() == pytest.approx(0.8, abs=0.12)
+
+
+def test_membership_flows_count_a_gap_as_leaving_and_returning():
+    frame = pl.LazyFrame(
+        {
+            "person_id": ["A", "A", "A", "B", "B"],
+            "year_month": [
+                dt.date(2024, 1, 1),
+                dt.date(2024, 2, 1),
+                dt.date(2024, 4, 1),
+                dt.date(2024, 2, 1),
+                dt.date(2024, 3, 1),
+            ],
+        }
+    )
+    f = membership_flows(frame)
+    assert f["members"].to_list() == [1, 2, 1, 1]
+    assert f["new"].to_list() == [1, 1, 0, 1]  # A in January, B in February, A again in April
+    assert f["leaving"].to_list()[1:] == [0, 1, 1]  # A after February, B after March

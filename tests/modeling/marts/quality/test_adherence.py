@@ -163,3 +163,97 @@ def test_pdc_is_a_proportion_and_another_fill_never_lowers_it(fills, extra):
     first = min(d for d, _ in fills)
     after = _value([*fills, (max(extra[0], first), extra[1])])
     assert after is not None and after >= before - 1e-12
+
+
+# ---- differential test: the vectorized PDC against a day-by-day count of PQA's rule ----------
+
+YEAR_START = dt.date(2024, 1, 1)
+many_fill = st.tuples(
+    st.sampled_from(["P1", "P2", "P3"]),
+    st.sampled_from(["statin", "ras"]),
+    st.sampled_from(["x", "y"]),
+    st.integers(0, 365),
+    st.integers(1, 200),
+)
+stay = st.tuples(st.sampled_from(["P1", "P2", "P3"]), st.integers(-20, 370), st.integers(0, 40))
+
+
+def _day_by_day(fills, stays, deaths) -> dict[tuple[str, str], tuple[int, int]]:
+    """PQA's PDC counted one day at a time: each drug's fills shifted one after another in date
+    order, the union of the drugs' days, inpatient days out of the period and the covered days."""
+    last = (dt.date(2024, 12, 31) - YEAR_START).days
+    out = {}
+    for person, cls in {(p, c) for p, c, *_ in fills}:
+        own = [f for f in fills if f[0] == person and f[1] == cls]
+        dates = {d for *_, d, _ in own}
+        death = deaths.get(person)
+        end = min(last, death) if death is not None else last
+        first = min(dates)
+        if len(dates) < 2 or end - first + 1 < 91:
+            continue
+        days: set[int] = set()
+        for drug in {f[2] for f in own}:
+            free = -(10**9)
+            for _, _, _, d, supply in sorted(f for f in own if f[2] == drug):
+                start = max(d, free)
+                days.update(range(start, start + supply))
+                free = start + supply
+        facility = {day for p, s, n in stays if p == person for day in range(s, s + n + 1)}
+        period = set(range(first, end + 1)) - facility
+        out[(person, cls)] = (len(days & period), len(period))
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(many_fill, min_size=1, max_size=14),
+    st.lists(stay, max_size=4),
+    st.dictionaries(st.sampled_from(["P1", "P2", "P3"]), st.integers(100, 365), max_size=1),
+)
+def test_pdc_equals_a_day_by_day_count(fills, stays, deaths):
+    epoch = YEAR_START.toordinal() - dt.date(1970, 1, 1).toordinal()
+    frame = pl.LazyFrame(
+        {
+            "person_id": [f[0] for f in fills],
+            "drug_class": [f[1] for f in fills],
+            "drug": [f[2] for f in fills],
+            "dispensing_date": [YEAR_START + dt.timedelta(days=f[3]) for f in fills],
+            "days_supply": [f[4] for f in fills],
+        },
+        schema={
+            "person_id": pl.String,
+            "drug_class": pl.String,
+            "drug": pl.String,
+            "dispensing_date": pl.Date,
+            "days_supply": pl.Int64,
+        },
+    )
+    members = pl.LazyFrame(
+        {
+            "person_id": ["P1", "P2", "P3"],
+            "death_date": [
+                YEAR_START + dt.timedelta(days=deaths[p]) if p in deaths else None
+                for p in ("P1", "P2", "P3")
+            ],
+        },
+        schema={"person_id": pl.String, "death_date": pl.Date},
+    )
+    # facility stays as the engine receives them: disjoint per person (merged first)
+    merged: list[tuple[str, int, int]] = []
+    for person in ("P1", "P2", "P3"):
+        spans = sorted((s, s + n) for p, s, n in stays if p == person)
+        for s, e in spans:
+            if merged and merged[-1][0] == person and s <= merged[-1][2] + 1:
+                merged[-1] = (person, merged[-1][1], max(merged[-1][2], e))
+            else:
+                merged.append((person, s, e))
+    facility = pl.LazyFrame(
+        {
+            "person_id": [m[0] for m in merged],
+            "start": [m[1] + epoch for m in merged],
+            "end": [m[2] + epoch for m in merged],
+        },
+        schema={"person_id": pl.String, "start": pl.Int64, "end": pl.Int64},
+    )
+    got = _pdc(proportion_of_days_covered(frame, members, facility, 2024))
+    assert got == _day_by_day(fills, stays, deaths)

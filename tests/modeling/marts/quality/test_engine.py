@@ -64,6 +64,20 @@ def test_benchmark_positions_from_published_cut_points():
     assert benchmark_position("readmission_30d", 16.12).percentile == pytest.approx(20.0)
 
 
+def test_screening_shows_its_star_level_and_its_mips_ecqm_percentile():
+    # MIPS PY2025 #112 eCQM deciles: P50 62.6, P60 68.22 (qpp-measures-data benchmarks/2025.json)
+    at_median = benchmark_position("breast_cancer_screening", 62.6)
+    assert at_median.percentile == pytest.approx(50.0)
+    assert at_median.star == 2  # Stars 2026 C01: 58 <= rate < 71
+    assert benchmark_position("breast_cancer_screening", 65.41).percentile == pytest.approx(55.0)
+    assert "MIPS 2025" in at_median.text and "Stars 2026" in at_median.text
+    # #113 eCQM: P80 73.82 (higher is better)
+    assert benchmark_position("colorectal_cancer_screening", 73.82).percentile == pytest.approx(
+        80.0
+    )
+    assert benchmark_position("colorectal_cancer_screening", 73.82).star == 4
+
+
 def test_care_gaps_are_the_denominator_members_not_met(small_dataset, rows_2024):
     gaps = care_gaps(small_dataset, 2024, "breast_cancer_screening", measure_frame=rows_2024)
     bcs = rows_2024.filter(pl.col("measure_id") == "breast_cancer_screening")
