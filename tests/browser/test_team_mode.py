@@ -181,3 +181,26 @@ def test_two_roles_and_the_admin_through_a_real_identity_provider(
     refused = {e.detail["what"] for e in log if e.actor == FIN and e.action == "refused"}
     assert len(refused) == len(PERSON_LEVEL_PAGES), refused
     assert not any(e.actor == FIN and e.action in ("view", "export") for e in log)
+
+
+def test_single_user_mode_shows_nothing_on_an_address_other_than_localhost(
+    tmp_path, chromium_browser, shots, small_dataset
+):
+    """No sign-in in single-user mode, so a server listening elsewhere than localhost refuses
+    (127.0.0.2 stands in for a network address: loopback still, but not what the mode allows)."""
+    ws = tmp_path / "workspace"
+    shutil.copytree(small_dataset.path, ws / "datasets" / "default")
+    server = harness.AppServer(
+        ws, shots / "single_open_server.log", extra_args=("--server.address", "127.0.0.2")
+    )
+    server.url = f"http://127.0.0.2:{server.port}"
+    with server:
+        s = harness.Session(chromium_browser, server)
+        s.open(timeout=LOADED)
+        error = s.page.locator(harness.ERROR_SELECTORS["error"])
+        assert error.count() and "serves this machine only" in error.first.inner_text()
+        assert "127.0.0.2" in error.first.inner_text()
+        assert not s.page.locator('[data-testid="stSidebarNavLink"]').count()
+        assert not s.page.locator('[data-testid="stDataFrame"], [data-testid="stMetric"]').count()
+        s.screenshot(shots / "single_mode_refuses_other_address.png")
+        s.close()
