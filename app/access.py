@@ -353,16 +353,21 @@ class _Hidden:
 def audit(action: str, detail: Mapping[str, Any], *, actor: str | None = None) -> None:
     """One entry of the store's audit log: who (``actor``, else this session's user), when (the
     store stamps it), what (``action``, ``detail``). In team mode a view that cannot be
-    recorded is not shown (the error stops the run); in single mode it is a warning."""
+    recorded is not shown (the error stops the run); in single mode it is a warning. An export
+    is recorded by its button's callback, once the browser has the file: a failure then is
+    said on the page."""
     who = actor or current_user().id
     body = {**detail, "dataset": st.session_state.get("dataset")}
     try:
         with _workspace().store() as store:
             store.audit(action, body, actor=who)
     except VbcError as exc:
-        if current_settings().team:
+        if current_settings().team and action != "export":
             raise VbcError(f"Not shown: the audit log cannot be written ({exc}).") from None
-        st.warning(f"The audit log could not record this {action}: {exc}")
+        # an export's entry is written by its button's callback, after the file was sent
+        (st.error if action == "export" else st.warning)(
+            f"The audit log could not record this {action}: {exc}"
+        )
 
 
 def people_in(frame: pl.DataFrame) -> int:

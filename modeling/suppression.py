@@ -101,8 +101,9 @@ def derivable(constraints: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     """Which hidden cells a reader can solve for, exactly, from the shown totals and cells.
 
     With the shown cells moved to the right-hand side, the hidden cells satisfy
-    ``A_H x_H = b``. Hidden cell ``i`` is fixed by that system exactly when its column of
-    ``A_H`` is not a combination of the other hidden columns (dropping it lowers the rank).
+    ``A_H x_H = b``. Hidden cell ``i`` is fixed by that system exactly when the unit vector
+    ``e_i`` lies in the row space of ``A_H``, i.e. when its leverage (the squared norm of its
+    coordinates in an orthonormal basis of the row space, from the SVD) is 1.
     """
     hidden = np.asarray(hidden, dtype=bool)
     out = np.zeros(hidden.size, dtype=bool)
@@ -110,18 +111,27 @@ def derivable(constraints: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     if constraints.shape[0] == 0 or idx.size == 0:
         return out
     sub = constraints[:, idx]
-    used = sub.any(axis=1)
-    sub = sub[used]
+    sub = sub[sub.any(axis=1)]
     if sub.shape[0] == 0:
         return out
-    full = np.linalg.matrix_rank(sub)
-    for k, i in enumerate(idx):
-        if not sub[:, k].any():
-            continue  # in no shown total: nothing to solve with
-        rest = np.delete(sub, k, axis=1)
-        if rest.shape[1] == 0 or np.linalg.matrix_rank(rest) < full:
-            out[i] = True
+    _, sv, vt = np.linalg.svd(sub, full_matrices=False)
+    rank = int((sv > sv.max() * max(sub.shape) * np.finfo(float).eps).sum())
+    leverage = (vt[:rank] ** 2).sum(axis=0)
+    out[idx] = leverage > 1 - 1e-8
     return out
+
+
+def _pair_singletons(counts: np.ndarray, constraints: np.ndarray, hidden: np.ndarray) -> None:
+    """The classic first pass: every shown total with exactly one hidden cell gets its
+    smallest other cell hidden too (in place). It settles most tables in one sweep; the exact
+    test in ``protect`` then repairs what it leaves (cells fixed through several totals)."""
+    for row in constraints:
+        members = np.flatnonzero(row > 0)
+        if members.size < 2 or hidden[members].sum() != 1:
+            continue
+        others = members[~hidden[members]]
+        size = np.where(counts[others] > 0, counts[others], np.inf)
+        hidden[others[int(np.argmin(size))]] = True
 
 
 def protect(counts: np.ndarray, constraints: np.ndarray, *, min_cell: int) -> np.ndarray:
@@ -134,6 +144,7 @@ def protect(counts: np.ndarray, constraints: np.ndarray, *, min_cell: int) -> np
     """
     counts = np.asarray(counts, dtype=float)
     hidden = (counts > 0) & (counts < min_cell)  # exposures (person-years) compared as they are
+    _pair_singletons(counts, constraints, hidden)
     while True:
         exposed = derivable(constraints, hidden)
         if not exposed.any():
@@ -151,10 +162,10 @@ def protect(counts: np.ndarray, constraints: np.ndarray, *, min_cell: int) -> np
 def _best_complement(
     counts: np.ndarray, constraints: np.ndarray, hidden: np.ndarray, candidates: np.ndarray
 ) -> int:
-    """Of the (at most 8 smallest) candidates, the one that leaves the fewest hidden cells
+    """Of the (at most 4 smallest) candidates, the one that leaves the fewest hidden cells
     derivable; ties go to the smallest count, non-zero counts before zeros."""
     size = np.where(counts[candidates] > 0, counts[candidates], np.inf)
-    order = candidates[np.lexsort((candidates, counts[candidates], size))][:8]
+    order = candidates[np.lexsort((candidates, counts[candidates], size))][:4]
     best, best_key = int(order[0]), (np.inf, np.inf)
     for c in order:
         trial = hidden.copy()
