@@ -24,6 +24,7 @@ Each row is one call of ``settle`` (about 2,000 rows: a loop over rows, not a ho
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from dataclasses import dataclass
@@ -142,7 +143,15 @@ def read_puf(
                 f"No PUF file at {path}: give the CSV downloaded from data.cms.gov (or the shared sample)."
             )
         try:
-            frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy", glob=False)
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise SchemaError(
+                f"{path} is not UTF-8 text (byte {exc.start:,} cannot be read as UTF-8), so its "
+                "ACO names would be read wrongly: re-save the file as UTF-8 (data.cms.gov's CSV "
+                "downloads are UTF-8)."
+            ) from None
+        try:
+            frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False)
         except pl.exceptions.PolarsError as exc:
             raise SchemaError(f"{path} is not a readable CSV: {exc}.") from None
         where = str(path)

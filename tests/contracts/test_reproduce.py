@@ -108,6 +108,21 @@ def test_the_reader_matches_columns_in_any_case_and_names_a_missing_one():
         read_puf(frame.with_columns(pl.col("n_ab").alias("N_AB")), program="mssp")
 
 
+def test_a_puf_file_that_is_not_utf8_is_refused_not_read_lossily(tmp_path):
+    frame = sample_puf("mssp").head(3)
+    good = tmp_path / "puf.csv"
+    frame.write_csv(good)
+    with_bom = tmp_path / "bom.csv"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + good.read_bytes())
+    assert read_puf(with_bom, program="mssp").equals(read_puf(good, program="mssp"))
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(
+        good.read_bytes().replace(b"\n", "\nNuestra Se\u00f1ora,".encode("cp1252"), 1)
+    )
+    with pytest.raises(SchemaError, match="not UTF-8 text"):
+        read_puf(latin, program="mssp")
+
+
 def test_cms_track_flags_stand_in_for_the_derived_track():
     frame = sample_puf("mssp").filter(pl.col("performance_year") == "2021").head(40)
     flags = {
