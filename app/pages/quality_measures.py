@@ -173,26 +173,40 @@ with tab_providers:
     outcome = st.selectbox("Outcome measure", list(fitted) or list(OUTCOME_MEASURES))
     if outcome in fitted:
         providers, calibration, c_stat, model = fitted[outcome]
-        limits = funnel_limits(float(providers["expected"].max()))
-        st.altair_chart(
-            funnel_chart(
-                outside_limits(providers),
-                limits,
-                f"{measure(outcome).measure}: providers' O/E by volume ({year})",
-            ),
-            width="stretch",
+        # the table and the chart show the same providers: a provider whose counts are small
+        # cells (or their complements) is left out of both, not only blanked in the table
+        table = suppress_small_cells(  # the providers add up to the measure's total
+            providers.rename({"events": "denominator", "observed": "numerator"}),
+            partitions=[()],
         )
+        plotted = providers.filter(~table["suppressed"])
+        limits = funnel_limits(float(providers["expected"].max()))
+        if plotted.height:
+            st.altair_chart(
+                funnel_chart(
+                    outside_limits(plotted),
+                    limits,
+                    f"{measure(outcome).measure}: providers' O/E by volume ({year})",
+                ),
+                width="stretch",
+            )
+        else:
+            st.info(
+                f"Every provider's counts for {outcome} are small cells (fewer than {SMALL_CELL} "
+                "people), so none can be plotted."
+            )
+        left_out = providers.height - plotted.height
         st.caption(
             f"{count(providers.height)} attributed providers; {model} model, c-statistic "
             f"{number(c_stat, digits=3)}. Dashed: 95% limits, dotted: 99.8% limits."
+            + (
+                f" {count(left_out)} provider{'s' if left_out > 1 else ''} with small cells "
+                f"{'are' if left_out > 1 else 'is'} not plotted."
+                if left_out
+                else ""
+            )
         )
-        st.dataframe(
-            suppress_small_cells(  # the providers add up to the measure's total
-                providers.rename({"events": "denominator", "observed": "numerator"}),
-                partitions=[()],
-            ),
-            hide_index=True,
-        )
+        st.dataframe(table, hide_index=True)
         st.markdown("**Calibration by decile of predicted risk**")
         st.dataframe(calibration, hide_index=True)
     else:

@@ -267,6 +267,16 @@ def test_quality_page_shows_the_board_funnel_and_worklist(workspace):
     assert "Members with an open gap" in labels
     assert len(at.tabs) == 4
     assert any("c-statistic" in c.value for c in at.caption)
+    # the funnel plots only providers whose row the table shows (small cells left out of both)
+    providers = next(
+        d.value for d in at.dataframe if {"provider_npi", "suppressed"} <= set(d.value.columns)
+    )
+    hidden = int(providers["suppressed"].sum())
+    left_out = [c.value for c in at.caption if "not plotted" in c.value]
+    if hidden:
+        assert any(f" {hidden:,} provider" in c and "with small cells" in c for c in left_out)
+    else:
+        assert left_out == []
 
 
 def test_contracts_page_takes_quality_from_the_measured_panel(workspace):
