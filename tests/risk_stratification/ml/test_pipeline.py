@@ -24,10 +24,10 @@ def trained_on_default(default_panel):
 
 # Was a strict xfail (the second cost decile at 0.887-0.929 over seeds 0, 1, 3 after the
 # bundle, transitional-care and winter lines joined the generator). It passes at seed 3 since
-# the bundle line's spinal-fusion readmissions follow their published rate (issue 19,
-# 2026-12-01; deciles 1.025, 0.924, 0.982, 1.062, 1.067, 1.011, 1.021, 1.026, 1.009, 1.022),
-# so it guards the 0.90-1.10 target again. Seeds
-# 0 and 1 were not re-measured.
+# the bundle line's spinal-fusion readmissions follow their published rate and the preventive
+# screening line joined (2026-12-01, main after the merges: deciles 0.940-1.084). Not at every
+# training seed: seeds 7 and 11 pass (0.952-1.059, 0.954-1.062), seeds 0 and 1 miss at decile
+# 5 (1.108, 1.134); docs/decisions/ml-calibration.md.
 def test_predictive_ratio_is_within_10_percent_in_every_decile(trained_on_default):
     e = trained_on_default.evaluation
     ratios = e.deciles.filter((pl.col("model") == "model") & (pl.col("target") == "cost"))["ratio"]
