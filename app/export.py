@@ -40,8 +40,72 @@ def csv_text(frame: pl.DataFrame, *, bom: bool = False) -> str:
 
 
 def write_csv(frame: pl.DataFrame, path: str | Path) -> None:
-    """Write the frame as a CSV file, formulas neutralized."""
+    """Write the frame as a CSV file, formulas neutralized (and the export audited, from the CLI)."""
     neutralized(frame).write_csv(Path(path))
+    record_file_export(frame, path)
+
+
+def write_parquet(frame: pl.DataFrame, path: str | Path) -> None:
+    """Write the frame as a Parquet file (audited, from the CLI, as ``write_csv``)."""
+    frame.write_parquet(Path(path))
+    record_file_export(frame, path)
+
+
+_cli_audit: dict[str, Any] = {}
+
+
+def audit_cli_exports(workspace: Any) -> None:
+    """From now on in this process, every file ``write_csv``/``write_parquet`` writes is an
+    export entry of ``workspace``'s audit log, by the operating-system user who ran the command
+    (the CLI's side of the audit rule; the app's exports go through ``offer_download``)."""
+    _cli_audit["workspace"] = workspace
+
+
+def _os_user() -> str:
+    import getpass
+    import os
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return f"uid {os.getuid()}"
+
+
+def write_text(text: str, path: str | Path) -> None:
+    """Write a text report (audited, from the CLI, as ``write_csv``; a report holds no rows)."""
+    Path(path).write_text(text)
+    record_file_export(None, path)
+
+
+def record_file_export(frame: pl.DataFrame | None, path: str | Path) -> None:
+    """The audit entry of a file the CLI wrote: who, which file, how many rows and people
+    (distinct ``person_id``, when the file has people). A store that cannot record it is a
+    warning on standard error: the file is written either way."""
+    import sys
+
+    from modeling.errors import VbcError
+
+    workspace = _cli_audit.get("workspace")
+    if workspace is None:
+        return
+    people = (
+        int(frame["person_id"].n_unique())
+        if frame is not None and "person_id" in frame.columns
+        else None
+    )
+    detail = {
+        "file": str(Path(path).resolve()),
+        "rows": None if frame is None else frame.height,
+        "people": people,
+        "person_level": people is not None,
+        "via": "cli",
+        "command": " ".join(sys.argv[1:2]),
+    }
+    try:
+        with workspace.store() as store:
+            store.audit("export", detail, actor=f"cli:{_os_user()}")
+    except VbcError as exc:
+        print(f"warning: the audit log could not record {path}: {exc}", file=sys.stderr)
 
 
 def offer_download(

@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from app.export import audit_cli_exports
 from modeling.dataset import MANIFEST, Dataset
 from modeling.errors import VbcError
 from modeling.workspace import Workspace
@@ -51,7 +52,10 @@ def fail(exc: VbcError) -> NoReturn:
 
 
 def open_workspace(path: Path | None) -> Workspace:
-    return Workspace.at(path)
+    """The command's workspace; the files the command then exports are audited in it."""
+    workspace = Workspace.at(path)
+    audit_cli_exports(workspace)
+    return workspace
 
 
 def open_dataset(workspace: Workspace, dataset: str | None) -> Dataset:

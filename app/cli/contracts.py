@@ -20,7 +20,7 @@ from app.cli._common import (
     out_file,
     wide,
 )
-from app.export import write_csv
+from app.export import write_csv, write_text
 from app.format import money, pct, signed_pct
 from modeling.errors import VbcError
 from modeling.workspace import Workspace
@@ -315,8 +315,8 @@ def simulate(
             "histogram": histogram(result).to_dicts(),
             "tornado": bars.to_dicts(),
         }
-        out.write_text(json.dumps(scenario, indent=2))
-        out.with_suffix(".md").write_text(simulation_markdown(result, bars))
+        write_text(json.dumps(scenario, indent=2), out)
+        write_text(simulation_markdown(result, bars), out.with_suffix(".md"))
         console.print(f"wrote {out} and {out.with_suffix('.md')}")
 
 

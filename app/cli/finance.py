@@ -23,7 +23,7 @@ from app.cli._common import (
     output,
     wide,
 )
-from app.export import neutralized
+from app.export import neutralized, record_file_export
 from app.format import money, pct
 from modeling.errors import ParameterError, VbcError
 
@@ -53,6 +53,7 @@ def write_table(frame: pl.DataFrame, path: Path) -> None:
         neutralized(frame).write_excel(path, autofit=True)
     else:
         neutralized(frame).write_csv(path, include_bom=True)
+    record_file_export(frame, path)
 
 
 def _completion(panel, as_of: dt.date, window: int, draws: int):

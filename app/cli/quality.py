@@ -20,7 +20,7 @@ from app.cli._common import (
     output,
     wide,
 )
-from app.export import write_csv
+from app.export import write_csv, write_parquet
 from app.format import count, number
 from modeling.errors import ParameterError, VbcError
 
@@ -56,7 +56,7 @@ def _write(frame: pl.DataFrame, out: Path) -> None:
             out,
         )
     else:
-        frame.write_parquet(out)
+        write_parquet(frame, out)
 
 
 UNIT_MARK = {

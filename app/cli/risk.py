@@ -20,7 +20,7 @@ from app.cli._common import (
     out_file,
     output,
 )
-from app.export import write_csv
+from app.export import write_csv, write_parquet, write_text
 from app.format import count, number, pct
 from modeling.errors import VbcError
 
@@ -61,10 +61,10 @@ def hcc(
     if out.suffix == ".csv":
         write_csv(flat, out)
     else:
-        scores.write_parquet(out)
+        write_parquet(scores, out)
     detail = out.with_name(out.stem + "_hcc_detail" + out.suffix)
     detail_frame = result.hcc_detail()
-    write_csv(detail_frame, detail) if out.suffix == ".csv" else detail_frame.write_parquet(detail)
+    write_csv(detail_frame, detail) if out.suffix == ".csv" else write_parquet(detail_frame, detail)
     table = Table(title=f"CMS-HCC payment year {payment_year} ({', '.join(result.by_model)})")
     for col in ("segment", "members", "mean payment score", "mean blended", "share with no HCC"):
         table.add_column(col)
@@ -198,7 +198,7 @@ def train(
         fail(exc)
     e = trained.evaluation
     report = output(ws, ds, report, "risk_model_report.md")
-    report.write_text(evaluation_markdown(e))
+    write_text(evaluation_markdown(e), report)
     write_csv(e.summary, report.with_suffix(".csv"))
     table = Table(
         title=f"Held-out evaluation: trained {e.train_year} -> {e.train_year + 1}, tested {e.test_year} -> {e.test_year + 1}"
@@ -261,7 +261,7 @@ def score(
     except VbcError as exc:
         fail(exc)
     out = output(ws, ds, out, "risk_scores.parquet")
-    write_csv(scored, out) if out.suffix == ".csv" else scored.write_parquet(out)
+    write_csv(scored, out) if out.suffix == ".csv" else write_parquet(scored, out)
     summary = scored.group_by("tier").agg(
         pl.len().alias("members"),
         pl.col("pred_cost").mean(),

@@ -54,6 +54,15 @@ def test_commands_use_the_active_dataset_and_write_into_the_workspace(launched):
         "risk_scores.parquet",
     ]
     assert list(cwd.iterdir()) == []
+    # every file a command exported is in the workspace's audit log: who, which file, how many
+    with ws.store(read_only=True) as store:
+        exports = [e for e in store.audit_log(limit=100) if e.action == "export"]
+    assert {e.detail["file"].rsplit("/", 1)[-1] for e in exports} == set(written)
+    assert all(e.actor.startswith("cli:") and e.detail["via"] == "cli" for e in exports)
+    by_file = {e.detail["file"].rsplit("/", 1)[-1]: e.detail for e in exports}
+    scored = by_file["risk_scores.parquet"]
+    assert scored["person_level"] and 0 < scored["people"] <= scored["rows"]
+    assert by_file["risk_model_report.csv"]["people"] is None
 
 
 def test_the_dataset_chosen_in_the_app_is_the_one_commands_use(launched, small_dataset):
