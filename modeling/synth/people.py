@@ -83,6 +83,14 @@ class ProviderPool:
     ambulance_npi: np.ndarray
     pharmacy_npi: np.ndarray
 
+    def pcp_effects(self, seed: int, salt: int, sd: float) -> dict[str, float]:
+        """Each PCP's practice effect on the logit scale, normal with mean 0 and ``sd``, drawn
+        from the stream ``[seed, salt]`` of the line that uses it: the same in every chunk."""
+        rng = np.random.default_rng([seed, salt])
+        return dict(
+            zip(self.pcp_npi.tolist(), rng.normal(0.0, sd, len(self.pcp_npi)).tolist(), strict=True)
+        )
+
 
 def provider_pool(seed: int, n_pcp: int = 400, n_tin: int = 60) -> ProviderPool:
     rng = np.random.default_rng([seed, 9_999_991])

@@ -38,14 +38,6 @@ def _expit(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def pcp_effects(seed: int, pool: ProviderPool, sd: float) -> dict[str, float]:
-    """Each PCP's screening effect (logit scale), the same in every chunk."""
-    rng = np.random.default_rng([seed, SALT])
-    return dict(
-        zip(pool.pcp_npi.tolist(), rng.normal(0.0, sd, len(pool.pcp_npi)).tolist(), strict=True)
-    )
-
-
 def screening_claims(
     eligibility: pl.DataFrame,
     attribution: pl.DataFrame,
@@ -61,7 +53,7 @@ def screening_claims(
     if not all(k in b for k in keys) or attribution.is_empty():
         return pl.DataFrame(schema=MEDICAL_CLAIM.polars_schema)
     rng = np.random.default_rng([seed, chunk, SALT])
-    effects = pcp_effects(seed, pool, float(b["preventive_pcp_effect_sd"]))
+    effects = pool.pcp_effects(seed, SALT, float(b["preventive_pcp_effect_sd"]))
     people = (
         eligibility.sort("person_id", "enrollment_start_date")
         .group_by("person_id", maintain_order=True)

@@ -35,14 +35,6 @@ def _logit(p: float) -> float:
     return float(np.log(p / (1.0 - p)))
 
 
-def pcp_effects(seed: int, pool: ProviderPool, sd: float) -> dict[str, float]:
-    """Each PCP's quality effect (logit scale), the same in every chunk."""
-    rng = np.random.default_rng([seed, SALT])
-    return dict(
-        zip(pool.pcp_npi.tolist(), rng.normal(0.0, sd, len(pool.pcp_npi)).tolist(), strict=True)
-    )
-
-
 def transition_claims(
     medical: pl.DataFrame,
     eligibility: pl.DataFrame,
@@ -59,7 +51,7 @@ def transition_claims(
     if not all(k in b for k in keys):
         return pl.DataFrame(schema=MEDICAL_CLAIM.polars_schema)
     rng = np.random.default_rng([seed, chunk, SALT])
-    effects = pcp_effects(seed, pool, float(b["transition_pcp_effect_sd"]))
+    effects = pool.pcp_effects(seed, SALT, float(b["transition_pcp_effect_sd"]))
     discharges = (
         medical.filter(
             pl.col("bill_type_code").str.starts_with("11")

@@ -13,7 +13,7 @@ from modeling.synth import conditions as cond
 from modeling.synth.generator import SynthSpec, simulate_chunk
 from modeling.synth.params import load_params
 from modeling.synth.people import provider_pool
-from modeling.synth.preventive import pcp_effects
+from modeling.synth.preventive import SALT
 
 SPEC = SynthSpec(members=4000, start_year=2023, years=2, seed=37)
 
@@ -73,7 +73,7 @@ def test_ages_sexes_rates_and_provider_spread():
     share = mammograms.height / women
     assert 0.8 * b["preventive_mammogram_rate"] < share < 1.02 * b["preventive_mammogram_rate"]
     # practices differ: PCP effects spread by the parameter, and their FIT shares with them
-    effects = pcp_effects(SPEC.seed, provider_pool(SPEC.seed), b["preventive_pcp_effect_sd"])
+    effects = provider_pool(SPEC.seed).pcp_effects(SPEC.seed, SALT, b["preventive_pcp_effect_sd"])
     assert abs(np.std(list(effects.values())) - b["preventive_pcp_effect_sd"]) < 0.1
     fit_years = rows.filter(pl.col("hcpcs_code") == "82274").select(
         "person_id", pl.col("claim_start_date").dt.year().cast(pl.Int32).alias("year")

@@ -13,7 +13,7 @@ from modeling.synth import conditions as cond
 from modeling.synth.generator import SynthSpec, simulate_chunk
 from modeling.synth.params import load_params
 from modeling.synth.people import provider_pool
-from modeling.synth.transitions import pcp_effects
+from modeling.synth.transitions import SALT
 
 SPEC = SynthSpec(members=4000, start_year=2023, years=2, seed=31)
 
@@ -60,7 +60,7 @@ def test_tcm_share_and_provider_spread():
     tcm = med.filter(pl.col("hcpcs_code").is_in(["99495", "99496"])).height
     rate = load_params().behaviour["transition_tcm_rate"]
     assert 0.5 * rate < tcm / home < 1.6 * rate  # the PCP effect skews the mean upward a little
-    effects = pcp_effects(SPEC.seed, provider_pool(SPEC.seed), 0.6)
+    effects = provider_pool(SPEC.seed).pcp_effects(SPEC.seed, SALT, 0.6)
     assert 0.5 < float(np.std(list(effects.values()))) < 0.7
     cut_low, cut_high = np.quantile(list(effects.values()), [0.25, 0.75])
     visits = (
