@@ -3,55 +3,26 @@ that really differ."""
 
 from __future__ import annotations
 
-import dataclasses
-from types import MappingProxyType
-
 import numpy as np
 import polars as pl
 
-from modeling.synth import conditions as cond
-from modeling.synth.generator import SynthSpec, simulate_chunk
+from modeling.synth.generator import SynthSpec
 from modeling.synth.params import load_params
 from modeling.synth.people import provider_pool
 from modeling.synth.transitions import SALT
+from tests.modeling.synth.lines import appended_rows, one_chunk
 
 SPEC = SynthSpec(members=4000, start_year=2023, years=2, seed=31)
 
 
-def _chunk(params):
-    return simulate_chunk(
-        SPEC,
-        0,
-        SPEC.members,
-        params=params,
-        pool=provider_pool(SPEC.seed),
-        thresholds=cond.reference_thresholds(),
-    )
-
-
 def test_rows_are_appended_and_every_other_row_stays_the_same():
-    params = load_params()
-    without = dataclasses.replace(
-        params,
-        behaviour=MappingProxyType(
-            {k: v for k, v in params.behaviour.items() if not k.startswith("transition_")}
-        ),
-    )
-    a, b = _chunk(params), _chunk(without)
-    for table in ("eligibility", "pharmacy_claim", "provider_attribution"):
-        assert a[table].equals(b[table])
-    added = a["medical_claim"].filter(pl.col("claim_id").str.starts_with("T"))
-    assert (
-        a["medical_claim"]
-        .filter(~pl.col("claim_id").str.starts_with("T"))
-        .equals(b["medical_claim"])
-    )
+    added = appended_rows(SPEC, load_params(), prefix="transition_", id_letter="T")
     assert set(added["hcpcs_code"].unique()) == {"99495", "99496", "1111F"}
     assert added["claim_id"].is_unique().all()
 
 
 def test_tcm_share_and_provider_spread():
-    tables = _chunk(load_params())
+    tables = one_chunk(SPEC, load_params())
     med = tables["medical_claim"]
     home = med.filter(
         pl.col("bill_type_code").str.starts_with("11")
