@@ -13,6 +13,7 @@ and older folders of the same dataset are removed.
 | ``claim_lines`` (a view) | canonical claim line with ``service_category``, without the diagnosis and procedure columns (those are ``conditions``) | ``service_categories.with_service_category`` |
 | ``ed_claims`` | claim with an emergency-department revenue-center line | ``service_categories.ed_claims`` |
 | ``medical_spend`` (by year) | person, service year and category, with the paid amount | ``spend.medical_spend`` |
+| ``pharmacy_use`` (by year) | person and dispensing year, with paid and allowed amounts, fills and distinct drugs | ``spend.pharmacy_use`` |
 | ``conditions`` (by year) | claim line and diagnosis code, with the person, the claim's date and year and whether the line counts for risk adjustment in that year | ``conditions.condition_rows`` |
 | ``person_diagnoses`` (by year) | person, service year and diagnosis code, with whether any claim carrying it counts for risk adjustment | ``conditions.person_diagnosis_rows_of_claims`` |
 | ``inpatient_stays`` | acute inpatient stay, with 30-day readmission flags | ``encounters.inpatient_stays`` |
@@ -57,13 +58,13 @@ from modeling.core.encounters import (
 )
 from modeling.core.member_months import member_months, years_enrolled
 from modeling.core.service_categories import ed_claims, with_service_category
-from modeling.core.spend import medical_spend
+from modeling.core.spend import medical_spend, pharmacy_use
 from modeling.core.stay_codes import inpatient_stay_codes
 from modeling.dataset import Dataset, scan_parquet
 from modeling.progress import Progress, reporter
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
 
-CORE_VERSION = 5
+CORE_VERSION = 6
 CORE_DIR = "core"
 
 
@@ -142,6 +143,11 @@ _YEAR_BUILDERS: dict[str, Callable[[Panel, int], pl.LazyFrame]] = {
     "medical_spend": lambda part, year: medical_spend(
         part.scan("claim_lines").filter(pl.col("claim_start_date").dt.year() == year)
     ),
+    # fills, distinct drugs and paid by person and dispensing year: what the ML features and
+    # outcomes read of the pharmacy claims
+    "pharmacy_use": lambda part, year: pharmacy_use(
+        part.scan("pharmacy_claim").filter(pl.col("dispensing_date").dt.year() == year)
+    ),
 }
 BY_YEAR = tuple(_YEAR_BUILDERS)
 MATERIALIZED = (*_BUILDERS, *BY_YEAR)
@@ -182,6 +188,7 @@ class Panel:
         self._memory: dict[str, pl.DataFrame] = {}
         self._memory_scalars: dict[str, dt.date | None] = {}
         self._facts: dict[str, Any] = {}  # claim years and slices, shared by every view
+        self._bounds: tuple[str | None, str | None] | None = None  # a slice of the derivation
 
     @classmethod
     def of(cls, source: Panel | Dataset, *, progress: Progress | None = None) -> Panel:
@@ -212,9 +219,18 @@ class Panel:
     def _view(self, people: tuple[str, str] | None) -> Panel:
         view = Panel.__new__(Panel)
         view.dataset, view.manifest, view.people = self.dataset, self.manifest, people
+        view._bounds = None
         view._say, view._memory = self._say, self._memory
         view._memory_scalars = self._memory_scalars
         view._facts = self._facts
+        return view
+
+    def _between(self, lower: str | None, upper: str | None) -> Panel:
+        """The whole panel seen through the person ids from ``lower`` (inclusive) up to
+        ``upper`` (exclusive), either end open when None: the slices the core is derived in,
+        which together cover every id without listing them."""
+        view = self._view(None)
+        view._bounds = (lower, upper)
         return view
 
     def years(self) -> list[int]:
@@ -237,6 +253,12 @@ class Panel:
         return self._people_of(frame)
 
     def _people_of(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        if self._bounds is not None:
+            lower, upper = self._bounds
+            person = pl.col("person_id")
+            if lower is not None:
+                frame = frame.filter(person >= pl.lit(lower))
+            return frame if upper is None else frame.filter(person < pl.lit(upper))
         if self.people is None:
             return frame
         first, last = self.people
@@ -257,7 +279,7 @@ class Panel:
 
     def _lookup(self, table: str) -> pl.DataFrame:
         """A small core table of this panel's people, in memory (read once per panel)."""
-        key = f"{table}:{self.people}"
+        key = f"{table}:{self.people}:{self._bounds}"
         if key not in self._memory:
             self._memory[key] = self._people_of(self._scan_core(table)).collect()
         return self._memory[key]
@@ -273,7 +295,7 @@ class Panel:
         return scan_parquet(path)
 
     def _scan_years(self, table: str, years: Iterable[int] | None) -> pl.LazyFrame:
-        wanted = self.claim_years() if years is None else sorted(set(years))
+        wanted = self._years_of(table) if years is None else sorted(set(years))
         frames, build = [], _YEAR_BUILDERS[table]
         for year in wanted:
             key, path = f"{table}/{year}", self.core_path / table / f"{year}.parquet"
@@ -293,6 +315,21 @@ class Panel:
     def _empty(self, table: str) -> pl.LazyFrame:
         schema = _YEAR_BUILDERS[table](self._whole(), 0).collect_schema()
         return pl.LazyFrame(schema=schema)
+
+    def _years_of(self, table: str) -> list[int]:
+        """The years a table kept by year has rows in: the dispensing years of the fills for
+        ``pharmacy_use``, the service years of the medical claims for the others."""
+        if table != "pharmacy_use":
+            return self.claim_years()
+        if "fill_years" not in self._facts:
+            self._facts["fill_years"] = (
+                self.dataset.scan("pharmacy_claim")
+                .select(pl.col("dispensing_date").dt.year().unique().drop_nulls().sort())
+                .collect()
+                .to_series()
+                .to_list()
+            )
+        return list(self._facts["fill_years"])
 
     def claim_years(self) -> list[int]:
         """The service years (of ``claim_start_date``) of the medical claims, sorted."""
@@ -331,7 +368,7 @@ class Panel:
         )
         whole = self._whole()
         slices = whole._slices()
-        parts_of = [whole] if slices is None else [whole.for_people(a, b) for a, b in slices]
+        parts_of = [whole] if slices is None else [whole._between(a, b) for a, b in slices]
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _remove_stale_versions(self.core_path)
@@ -361,29 +398,29 @@ class Panel:
         os.replace(tmp, path)
         return path
 
-    def _slices(self) -> list[tuple[str, str]] | None:
-        """Ranges of person ids (first, last) covering everyone in eligibility and the claims
-        tables, as many as it takes for each to hold about ``SLICE_LINES`` medical claim lines
-        (from the manifest's row count; people are taken to have as many lines on average).
-        None when one slice holds them all (the whole panel is then read, with no person
-        filter and without reading the ids). Computed once per panel."""
+    def _slices(self) -> list[tuple[str | None, str | None]] | None:
+        """Ranges of person ids [lower, upper) that follow each other and together cover every
+        id (the first open below, the last above), as many as it takes for each to hold about
+        ``SLICE_LINES`` medical claim lines (from the manifest's row count). Their bounds are
+        equally spaced among the enrolled people's ids, so people are taken to have as many
+        lines on average, and a person found only in the claims falls in the range of the ids
+        around it (reading the enrolled ids only: the distinct ids of every claim cost more to
+        find than the slices save). None when one slice holds them all (the whole panel is then
+        read, with no person filter). Computed once per panel."""
         lines = int(self.manifest["tables"].get("medical_claim", {}).get("rows", 0))
         count = max(1, -(-lines // SLICE_LINES))
         if count == 1:
             return None
         if "slices" not in self._facts:
-            ids = pl.concat(
-                [
-                    self.dataset.scan(t).select("person_id")
-                    for t in ("eligibility", "medical_claim", "pharmacy_claim")
-                ]
+            enrolled = (
+                self.dataset.scan("eligibility")
+                .select(pl.col("person_id").drop_nulls().unique().sort())
+                .collect()["person_id"]
             )
-            people = ids.unique().drop_nulls().sort("person_id").collect()["person_id"]
-            size = -(-people.len() // count)
-            self._facts["slices"] = [
-                (people[i], people[min(i + size, people.len()) - 1])
-                for i in range(0, people.len(), size)
-            ] or [("", "")]
+            size = -(-enrolled.len() // count)
+            at = list(range(size, enrolled.len(), size)) if size else []
+            ends: list[str | None] = [None, *enrolled.gather(at).to_list(), None]
+            self._facts["slices"] = list(zip(ends[:-1], ends[1:], strict=True))
         return list(self._facts["slices"])
 
 

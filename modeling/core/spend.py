@@ -29,6 +29,19 @@ def medical_spend(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def pharmacy_use(pharmacy_claim: pl.LazyFrame) -> pl.LazyFrame:
+    """Fills by person and dispensing year: paid and allowed amounts (exact sums), the number of
+    fills and of distinct NDCs (a missing NDC counts as one)."""
+    return pharmacy_claim.group_by(
+        "person_id", pl.col("dispensing_date").dt.year().cast(pl.Int32).alias("year")
+    ).agg(
+        money_sum("paid_amount").alias("paid_amount"),
+        money_sum("allowed_amount").alias("allowed_amount"),
+        pl.len().alias("fills"),
+        pl.col("ndc_code").n_unique().alias("distinct_drugs"),
+    )
+
+
 def pharmacy_spend(pharmacy_claim: pl.LazyFrame) -> pl.LazyFrame:
     return (
         pharmacy_claim.group_by("person_id", pl.col("dispensing_date").dt.year().alias("year"))

@@ -220,9 +220,6 @@ def _features_of(panel: Panel, year: int) -> pl.DataFrame:
         .lazy()
     )
     spend = panel.scan("medical_spend", years=[year])
-    pharmacy = panel.scan("pharmacy_claim").filter(
-        pl.col("dispensing_date").is_between(dt.date(year - 1, 1, 1), end)
-    )
     diagnoses = person_diagnoses_of(panel.scan("person_diagnoses", years=[year]), year).collect()
     demo = _demographics(panel, year, diagnoses)
     ids = demo.select("person_id").lazy()
@@ -244,18 +241,6 @@ def _features_of(panel: Panel, year: int) -> pl.DataFrame:
         .group_by("person_id")
         .agg(money_sum("paid_amount").alias("cost_second_half"))
     )
-    this_year = pl.col("dispensing_date").dt.year() == year
-    rx = (
-        pharmacy.group_by("person_id")
-        .agg(  # one pass over both years' fills
-            money_sum(pl.col("paid_amount").filter(this_year)).alias("cost_pharmacy"),
-            this_year.sum().alias("pharmacy_fills"),
-            pl.col("ndc_code").filter(this_year).n_unique().alias("distinct_drugs"),
-            money_sum(pl.col("paid_amount").filter(~this_year)).alias("_rx_prior"),
-            (~this_year).any().alias("_rx_in_prior_year"),
-        )
-        .collect()
-    )
     prior = (  # the paid total needs no category: the lines are read, not categorized
         panel.scan("claim_lines")
         .filter(pl.col("claim_start_date").dt.year() == year - 1)
@@ -263,7 +248,19 @@ def _features_of(panel: Panel, year: int) -> pl.DataFrame:
         .agg(money_sum("paid_amount").alias("_med_prior"))
         .collect()
     )
-    has_prior_year = prior.height > 0 or rx["_rx_in_prior_year"].any()
+    pharmacy = panel.scan("pharmacy_use", years=[year - 1, year])
+    rx = pharmacy.filter(pl.col("year") == year).select(
+        "person_id",
+        pl.col("paid_amount").alias("cost_pharmacy"),
+        pl.col("fills").alias("pharmacy_fills"),
+        "distinct_drugs",
+    )
+    rx_prior = (
+        pharmacy.filter(pl.col("year") == year - 1)
+        .select("person_id", pl.col("paid_amount").alias("_rx_prior"))
+        .collect()
+    )
+    has_prior_year = prior.height > 0 or rx_prior.height > 0
 
     stays = inpatient_stays(claims, data_end=pl.lit(end)).filter(pl.col("year") == year)
     stay_features = stays.group_by("person_id").agg(
@@ -295,7 +292,7 @@ def _features_of(panel: Panel, year: int) -> pl.DataFrame:
     )
 
     out = demo.join(by_category, on="person_id", how="left")
-    for frame in (second_half, rx.drop("_rx_in_prior_year").lazy(), stay_features, ed, snf):
+    for frame in (second_half, rx, rx_prior.lazy(), stay_features, ed, snf):
         out = out.join(
             frame.join(ids, on="person_id", how="semi").collect(), on="person_id", how="left"
         )
@@ -396,10 +393,9 @@ def outcomes(source: Panel | Dataset, outcome_year: int) -> pl.DataFrame:
         .agg(money_sum("paid_amount").alias("_med"))
     )
     rx = (
-        panel.scan("pharmacy_claim")
-        .filter(pl.col("dispensing_date").dt.year() == outcome_year)
-        .group_by("person_id")
-        .agg(money_sum("paid_amount").alias("_rx"))
+        panel.scan("pharmacy_use", years=[outcome_year])
+        .filter(pl.col("year") == outcome_year)
+        .select("person_id", pl.col("paid_amount").alias("_rx"))
     )
     admitted = (
         panel.scan("inpatient_stays")

@@ -7,6 +7,8 @@ import shutil
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from modeling.core.conditions import (
@@ -27,7 +29,7 @@ from modeling.core.panel import (
     Panel,
 )
 from modeling.core.service_categories import with_service_category
-from modeling.core.spend import medical_spend
+from modeling.core.spend import medical_spend, pharmacy_use
 from modeling.dataset import Dataset
 from modeling.errors import ParameterError
 
@@ -64,6 +66,10 @@ def test_core_tables_equal_deriving_them_directly(small_dataset):
     )
     assert_frame_equal(
         _sorted(panel.read("medical_spend")), _sorted(medical_spend(claims).collect())
+    )
+    assert_frame_equal(
+        _sorted(panel.read("pharmacy_use")),
+        _sorted(pharmacy_use(small_dataset.scan("pharmacy_claim")).collect()),
     )
     # the view filtered while it is read: the same lines as categorizing everything first
     year = (pl.col("claim_start_date").dt.year() == 2024) & (
@@ -189,6 +195,35 @@ def test_deriving_in_slices_of_people_gives_the_same_tables(fresh, small_dataset
     whole = Panel(small_dataset)
     for table in CORE_TABLES:
         assert_frame_equal(_sorted(sliced.read(table)), _sorted(whole.read(table)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(person=st.text(alphabet="0123456789ABCZ-", max_size=14))
+def test_the_derivation_slices_hold_every_person_id_once(sliced_panel, person):
+    # a person found only in the claims, with an id below, between or above the enrolled ids;
+    # and the enrolled people at the slices' bounds
+    slices = sliced_panel._slices()
+    for someone in (person, *(lower for lower, _ in slices if lower is not None)):
+        holding = [
+            (lower, upper)
+            for lower, upper in slices
+            if (lower is None or someone >= lower) and (upper is None or someone < upper)
+        ]
+        assert len(holding) == 1
+
+
+@pytest.fixture(scope="module")
+def sliced_panel(small_dataset):
+    import modeling.core.panel as core
+
+    original = core.SLICE_LINES
+    core.SLICE_LINES = 5_000
+    try:
+        panel = Panel(small_dataset)
+        assert len(panel._slices()) > 10
+        yield panel
+    finally:
+        core.SLICE_LINES = original
 
 
 def test_a_year_without_cms_eligible_codes_is_a_clear_error(small_dataset):
