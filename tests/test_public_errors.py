@@ -582,3 +582,10 @@ def test_suppression_and_access_entry_points_on_bad_input():
         cell_size_policy("unknown")
     with pytest.raises(SettingsError, match="mode"):
         access_settings({"app": {"mode": 1}})
+
+
+def test_is_derived_of_a_table_not_kept_by_year(small_dataset):
+    from modeling.core.panel import Panel
+
+    with pytest.raises(ParameterError, match="not a core table kept by year"):
+        Panel(small_dataset).is_derived("member_months", 2024)

@@ -61,6 +61,7 @@ from modeling.core.service_categories import ed_claims, with_service_category
 from modeling.core.spend import medical_spend, pharmacy_use
 from modeling.core.stay_codes import inpatient_stay_codes
 from modeling.dataset import Dataset, scan_parquet
+from modeling.errors import ParameterError
 from modeling.progress import Progress, reporter
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
 
@@ -311,6 +312,19 @@ class Panel:
         if not frames:  # no year asked for, or no claims: the table's columns, no rows
             return self._empty(table)
         return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+
+    def is_derived(self, table: str, year: int) -> bool:
+        """Whether ``table`` (one kept by year) of ``year`` is derived already, on disk or in
+        memory: a reader with a cheaper way to the same figures than deriving it can take that
+        way the first time and the core's table later."""
+        if table not in _YEAR_BUILDERS:
+            raise ParameterError(
+                f"{table!r} is not a core table kept by year (those are {', '.join(BY_YEAR)})."
+            )
+        return (
+            f"{table}/{year}" in self._memory
+            or (self.core_path / table / f"{year}.parquet").is_file()
+        )
 
     def _empty(self, table: str) -> pl.LazyFrame:
         schema = _YEAR_BUILDERS[table](self._whole(), 0).collect_schema()

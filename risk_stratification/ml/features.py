@@ -241,13 +241,7 @@ def _features_of(panel: Panel, year: int) -> pl.DataFrame:
         .group_by("person_id")
         .agg(money_sum("paid_amount").alias("cost_second_half"))
     )
-    prior = (  # the paid total needs no category: the lines are read, not categorized
-        panel.scan("claim_lines")
-        .filter(pl.col("claim_start_date").dt.year() == year - 1)
-        .group_by("person_id")
-        .agg(money_sum("paid_amount").alias("_med_prior"))
-        .collect()
-    )
+    prior = _medical_paid(panel, year - 1).collect()
     pharmacy = panel.scan("pharmacy_use", years=[year - 1, year])
     rx = pharmacy.filter(pl.col("year") == year).select(
         "person_id",
@@ -336,6 +330,18 @@ def _features_of(panel: Panel, year: int) -> pl.DataFrame:
     return out.select(
         "person_id", pl.lit(year).alias("year"), *[pl.col(c).cast(casts[c]) for c in names]
     ).sort("person_id")
+
+
+def _medical_paid(panel: Panel, year: int) -> pl.LazyFrame:
+    """person_id, _med_prior: each person's medical paid total of ``year`` (the exact sum of the
+    lines), from the core's ``medical_spend`` when that year is derived, else from the lines
+    (their paid total needs no category, so they are read, not categorized: deriving the
+    year's spend would cost more than it saves the first time)."""
+    if panel.is_derived("medical_spend", year):
+        lines = panel.scan("medical_spend", years=[year]).filter(pl.col("year") == year)
+    else:
+        lines = panel.scan("claim_lines").filter(pl.col("claim_start_date").dt.year() == year)
+    return lines.group_by("person_id").agg(money_sum("paid_amount").alias("_med_prior"))
 
 
 def december_members(source: Panel | Dataset, year: int) -> pl.Series:

@@ -262,3 +262,23 @@ def test_modeling_frame_pairs_year_t_features_with_t_plus_1_outcomes(small_datas
         expected["annual_cost"].to_list()
     )
     assert frame["top5"].mean() == pytest.approx(0.05, abs=0.01)
+
+
+def test_the_prior_year_cost_is_the_same_read_from_the_core_or_the_lines(small_dataset, tmp_path):
+    """The year before's medical total comes from the core's ``medical_spend`` once that year is
+    derived, from the lines before: the same exact sums either way."""
+    import shutil
+
+    from modeling.core.panel import Panel
+    from modeling.dataset import Dataset
+
+    shutil.copytree(small_dataset.path, tmp_path / "ds", ignore=shutil.ignore_patterns("core"))
+    panel = Panel(Dataset(tmp_path / "ds"))
+    assert not panel.is_derived("medical_spend", 2023)
+    from_lines = features(panel, 2024)
+    assert not panel.is_derived("medical_spend", 2023)  # reading the lines derived nothing
+    panel.scan("medical_spend", years=[2023])
+    assert panel.is_derived("medical_spend", 2023)
+    from_core = features(panel, 2024)
+    assert_frame_equal(from_core, from_lines)
+    assert from_core["cost_prior_year"].sum() > 0
