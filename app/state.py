@@ -3,6 +3,7 @@ first launch that fills every page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import importlib.util
@@ -52,6 +53,7 @@ LAUNCH_STEPS = (
     LaunchStep("models", "training the risk models (cost, admission, ED, top 5%)", 20.0),
     LaunchStep("scores", "scoring the panel (risk models, CMS-HCC, recapture gaps)", 1.5),
     LaunchStep("quality", "measuring quality (every measure, risk-adjusted outcomes, trend)", 4.5),
+    LaunchStep("finance", "completing claims and forecasting total cost of care", 3.5),
     LaunchStep("contracts", "settling and simulating the default contracts", 3.0),
 )
 
@@ -109,7 +111,8 @@ def run_first_launch(ws: Workspace) -> None:
     """Fill the default workspace so that every page has something to show: the default panel
     generated, its core derived, the risk models trained, registered and scored, the CMS-HCC
     scores and gaps computed, the quality measures of every year computed and the default year's
-    outcomes risk-adjusted (kept on disk too: ``stored_result``), and the default contracts
+    outcomes risk-adjusted, the Finance page's completion, trend and forecast at its default
+    valuation date (both kept on disk too: ``stored_result``), and the default contracts
     settled, simulated and compared by risk level (the results stay in this server's caches; the
     panel, the core, the models and the quality results stay on disk). One progress display, with the time
     left. A step that cannot run on the data (e.g. training on fewer than three years) is said
@@ -164,6 +167,11 @@ def _launch_steps(ws: Workspace, clock: LaunchClock) -> list[str]:
         warm_quality(ds)
     except VbcError as exc:
         skipped.append(f"Quality measures not precomputed: {exc}")
+    try:
+        clock.step("finance", 0.0)
+        warm_finance(ds)
+    except VbcError as exc:
+        skipped.append(f"Finance not precomputed: {exc}")
     try:
         clock.step("contracts", 0.0)
         warm_default_contracts(ds)
@@ -537,7 +545,7 @@ def risk_level(ds: Dataset, projections, history, assumptions, *, draws, seed, l
 # --- results kept on disk in the workspace, keyed by dataset content and code version ---
 
 RESULTS_DIR = "results"  # <workspace>/results/<name>-<content hash>-<code version>.pkl
-RESULT_PACKAGES = ("modeling", "risk_stratification")
+RESULT_PACKAGES = ("modeling", "risk_stratification", "contracts")
 T = TypeVar("T")
 
 
@@ -677,6 +685,66 @@ def warm_quality(ds: Dataset) -> None:
     quality_trend(ds, all_years)
     quality_adjusted(ds, default)
     quality_tiers(ds, default)
+
+
+# --- the Finance page's first view: completion, trend bridge inputs, forecast as of a date ---
+
+
+def finance_default_as_of(ds: Dataset) -> dt.date:
+    """The valuation date the Finance page opens on: June 30 of the panel's latest year."""
+    return dt.date(_panel_years(str(ds.path), ds.manifest["content_hash"])[-1], 6, 30)
+
+
+@st.cache_data(max_entries=8)
+def _panel_years(path: str, content_hash: str) -> list[int]:
+    from modeling.core.panel import Panel
+
+    return Panel(Dataset(path)).years()
+
+
+def _finance_results(ds: Dataset, as_of: dt.date):
+    """Completion as of ``as_of`` (300 bootstrap draws), monthly cost, the year-to-date trend
+    bridge with the CMS-HCC risk factor, the seasonal index and the 18-month forecast: what the
+    Finance page draws (computed in ``modeling.marts.finance`` and ``contracts.year_end``)."""
+    from contracts.year_end import person_year_risk
+    from modeling.core.panel import Panel
+    from modeling.marts.finance.completion import CompletionOptions, complete
+    from modeling.marts.finance.forecast import ForecastOptions, forecast
+    from modeling.marts.finance.trend import bridge, monthly_cost, risk_by_month, seasonal_index
+
+    panel = Panel(ds)
+    done = complete(panel, as_of=as_of, options=CompletionOptions(draws=300))
+    monthly = monthly_cost(panel, completion=done)
+    fc = forecast(monthly, panel, options=ForecastOptions(months=18))
+    # year to date against the same months of the years before (seasonality is not trend)
+    through = monthly["incurred_month"].max()
+    ytd = monthly.filter(pl.col("incurred_month").dt.month() <= through.month)
+    # the risk factor: members' CMS-HCC V28 scores by year (contracts.year_end.person_year_risk)
+    risk = risk_by_month(person_year_risk(panel, panel.years()), panel.scan("member_months"))
+    trend = bridge(ytd, risk=risk if risk.height else None, grain="year", whole_periods_only=False)
+    return done, monthly, trend, seasonal_index(monthly), fc
+
+
+@st.cache_resource(show_spinner="Completing claims and forecasting...", max_entries=4)
+def _finance_view(path: str, content_hash: str, as_of: dt.date):
+    ds = Dataset(path)
+    if as_of != finance_default_as_of(ds):  # another date: kept in this server's memory only
+        return _finance_results(ds, as_of)
+    return stored_result(ds, f"finance_{as_of:%Y%m%d}", lambda: _finance_results(ds, as_of))
+
+
+def finance_view(ds: Dataset, as_of: dt.date):
+    """(completion, monthly cost, trend bridge, seasonal index, forecast) as of ``as_of``, cached
+    in memory; the default valuation date's (what the first launch computes) is kept on disk too,
+    so a later launch opens the Finance page without completing or forecasting again."""
+    return _finance_view(str(ds.path), ds.manifest["content_hash"], as_of)
+
+
+def warm_finance(ds: Dataset) -> None:
+    """What the Finance page shows first: its results at the default valuation date and the
+    panel history its year-end settlement reads."""
+    finance_view(ds, finance_default_as_of(ds))
+    contract_history(ds)
 
 
 def outcomes_computed(
