@@ -3,6 +3,8 @@ first launch that fills every page."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import functools
 import hashlib
 import importlib.util
@@ -52,6 +54,8 @@ LAUNCH_STEPS = (
     LaunchStep("models", "training the risk models (cost, admission, ED, top 5%)", 20.0),
     LaunchStep("scores", "scoring the panel (risk models, CMS-HCC, recapture gaps)", 1.5),
     LaunchStep("quality", "measuring quality (every measure, risk-adjusted outcomes, trend)", 4.5),
+    LaunchStep("finance", "completing claims and forecasting total cost of care", 3.5),
+    LaunchStep("targeting", "planning care management for the default programs", 1.5),
     LaunchStep("contracts", "settling and simulating the default contracts", 3.0),
 )
 
@@ -109,7 +113,9 @@ def run_first_launch(ws: Workspace) -> None:
     """Fill the default workspace so that every page has something to show: the default panel
     generated, its core derived, the risk models trained, registered and scored, the CMS-HCC
     scores and gaps computed, the quality measures of every year computed and the default year's
-    outcomes risk-adjusted (kept on disk too: ``stored_result``), and the default contracts
+    outcomes risk-adjusted, the Finance page's completion, trend and forecast at its default
+    valuation date, the Targeting page's plan for the default programs (all three kept on disk
+    too: ``stored_result``), and the default contracts
     settled, simulated and compared by risk level (the results stay in this server's caches; the
     panel, the core, the models and the quality results stay on disk). One progress display, with the time
     left. A step that cannot run on the data (e.g. training on fewer than three years) is said
@@ -147,11 +153,13 @@ def _launch_steps(ws: Workspace, clock: LaunchClock) -> list[str]:
     Panel.of(ds, progress=lambda msg: clock.step("core", 0.5, msg)).materialize()
     skipped: list[str] = []
     clock.step("models", 0.0)
+    trained = version = None
     try:
         trained, version = _ensure_models(ws, ds, lambda msg: clock.step("models", 0.5, msg))
         clock.step("scores", 0.0, "risk models")
         risk_scores(ds, trained, version)
     except VbcError as exc:
+        trained = None
         skipped.append(f"Risk models not trained: {exc}")
     try:
         clock.step("scores", 0.4, "CMS-HCC")
@@ -164,6 +172,17 @@ def _launch_steps(ws: Workspace, clock: LaunchClock) -> list[str]:
         warm_quality(ds)
     except VbcError as exc:
         skipped.append(f"Quality measures not precomputed: {exc}")
+    try:
+        clock.step("finance", 0.0)
+        warm_finance(ds)
+    except VbcError as exc:
+        skipped.append(f"Finance not precomputed: {exc}")
+    if trained is not None and version is not None:
+        try:
+            clock.step("targeting", 0.0)
+            warm_targeting(ds, trained, version)
+        except VbcError as exc:
+            skipped.append(f"Targeting not precomputed: {exc}")
     try:
         clock.step("contracts", 0.0)
         warm_default_contracts(ds)
@@ -537,15 +556,17 @@ def risk_level(ds: Dataset, projections, history, assumptions, *, draws, seed, l
 # --- results kept on disk in the workspace, keyed by dataset content and code version ---
 
 RESULTS_DIR = "results"  # <workspace>/results/<name>-<content hash>-<code version>.pkl
-RESULT_PACKAGES = ("modeling", "risk_stratification")
+RESULT_PACKAGES = ("modeling", "risk_stratification", "contracts")
 T = TypeVar("T")
 
 
 @functools.cache
 def code_version(packages: tuple[str, ...] = RESULT_PACKAGES) -> str:
-    """A digest of every file (source and data) of ``packages``: a stored result computed by
-    other code, or from other reference data, is never served."""
+    """A digest of every file (source and data) of ``packages`` and of this module (which
+    composes the stored results): a stored result computed by other code, or from other
+    reference data, is never served."""
     digest = hashlib.blake2b(digest_size=8)
+    digest.update(Path(__file__).read_bytes())  # how this module composes the engines' results
     for name in packages:
         spec = importlib.util.find_spec(name)
         if spec is None or spec.origin is None:
@@ -677,6 +698,243 @@ def warm_quality(ds: Dataset) -> None:
     quality_trend(ds, all_years)
     quality_adjusted(ds, default)
     quality_tiers(ds, default)
+
+
+# --- the Finance page's first view: completion, trend bridge inputs, forecast as of a date ---
+
+
+def finance_default_as_of(ds: Dataset) -> dt.date:
+    """The valuation date the Finance page opens on: June 30 of the panel's latest year."""
+    return dt.date(_panel_years(str(ds.path), ds.manifest["content_hash"])[-1], 6, 30)
+
+
+@st.cache_data(max_entries=8)
+def _panel_years(path: str, content_hash: str) -> list[int]:
+    from modeling.core.panel import Panel
+
+    return Panel(Dataset(path)).years()
+
+
+def _finance_results(ds: Dataset, as_of: dt.date):
+    """Completion as of ``as_of`` (300 bootstrap draws), monthly cost, the year-to-date trend
+    bridge with the CMS-HCC risk factor, the seasonal index and the 18-month forecast: what the
+    Finance page draws (computed in ``modeling.marts.finance`` and ``contracts.year_end``)."""
+    from contracts.year_end import person_year_risk
+    from modeling.core.panel import Panel
+    from modeling.marts.finance.completion import CompletionOptions, complete
+    from modeling.marts.finance.forecast import ForecastOptions, forecast
+    from modeling.marts.finance.trend import bridge, monthly_cost, risk_by_month, seasonal_index
+
+    panel = Panel(ds)
+    done = complete(panel, as_of=as_of, options=CompletionOptions(draws=300))
+    monthly = monthly_cost(panel, completion=done)
+    fc = forecast(monthly, panel, options=ForecastOptions(months=18))
+    # year to date against the same months of the years before (seasonality is not trend)
+    through = monthly["incurred_month"].max()
+    ytd = monthly.filter(pl.col("incurred_month").dt.month() <= through.month)
+    # the risk factor: members' CMS-HCC V28 scores by year (contracts.year_end.person_year_risk)
+    risk = risk_by_month(person_year_risk(panel, panel.years()), panel.scan("member_months"))
+    trend = bridge(ytd, risk=risk if risk.height else None, grain="year", whole_periods_only=False)
+    return done, monthly, trend, seasonal_index(monthly), fc
+
+
+@st.cache_resource(show_spinner="Completing claims and forecasting...", max_entries=4)
+def _finance_view(path: str, content_hash: str, as_of: dt.date):
+    ds = Dataset(path)
+    if as_of != finance_default_as_of(ds):  # another date: kept in this server's memory only
+        return _finance_results(ds, as_of)
+    return stored_result(ds, f"finance_{as_of:%Y%m%d}", lambda: _finance_results(ds, as_of))
+
+
+def finance_view(ds: Dataset, as_of: dt.date):
+    """(completion, monthly cost, trend bridge, seasonal index, forecast) as of ``as_of``, cached
+    in memory; the default valuation date's (what the first launch computes) is kept on disk too,
+    so a later launch opens the Finance page without completing or forecasting again."""
+    return _finance_view(str(ds.path), ds.manifest["content_hash"], as_of)
+
+
+def warm_finance(ds: Dataset) -> None:
+    """What the Finance page shows first: its results at the default valuation date and the
+    panel history its year-end settlement reads."""
+    finance_view(ds, finance_default_as_of(ds))
+    contract_history(ds)
+
+
+# --- the Targeting page's first view: members' inputs, the plan, its effect on a contract ---
+
+TARGETING_CONTRACT = "mssp-enhanced-{year}"  # the contract the plan's effect is shown on first
+
+
+def targeting_editor_rows(presets) -> pl.DataFrame:
+    """The Targeting page's program table as it opens: every preset offered, at its own
+    care managers, caseload, cost and engagement."""
+    return pl.DataFrame(
+        {
+            "include": [True] * len(presets),
+            "program": [p.label for p in presets],
+            "care_managers": [p.care_managers or 0.0 for p in presets],
+            "members_per_care_manager": [p.members_per_care_manager or 0.0 for p in presets],
+            "cost_per_member": [p.cost_per_member for p in presets],
+            "engagement": [p.engagement.value for p in presets],
+        }
+    )
+
+
+def targeting_programs(presets, rows: pl.DataFrame) -> list:
+    """The programs offered in ``rows`` (the page's program table): each preset with the care
+    managers, caseload, cost per member and engagement rate typed there (the engagement's range
+    widened to include the rate)."""
+    from dataclasses import replace
+
+    programs = []
+    for p, r in zip(presets, rows.iter_rows(named=True), strict=True):
+        if not r["include"]:
+            continue
+        rate = float(r["engagement"])
+        eng = replace(
+            p.engagement,
+            value=rate,
+            low=min(p.engagement.low, rate),
+            high=max(p.engagement.high, rate),
+        )
+        programs.append(
+            replace(
+                replace(
+                    p, members_per_care_manager=float(r["members_per_care_manager"])
+                ).with_care_managers(float(r["care_managers"])),
+                cost_per_member=float(r["cost_per_member"]),
+                engagement=eng,
+            )
+        )
+    return programs
+
+
+def _default_targeting():
+    from risk_stratification.targeting import Constraints, preset_programs
+
+    presets = preset_programs()
+    return targeting_programs(presets, targeting_editor_rows(presets)), Constraints()
+
+
+def _model_id(version: int) -> str:
+    """The registry id of the workspace's risk model ``version`` (unique per registration, so a
+    re-created workspace's version 1 is another model)."""
+    from risk_stratification.ml.pipeline import MODEL_NAME
+
+    with workspace().store(read_only=True) as store:
+        ids = [m.id for m in store.list_models() if m.name == MODEL_NAME and m.version == version]
+    return ids[0] if ids else f"v{version}"
+
+
+@st.cache_data(show_spinner="Scoring the panel with the risk models...", max_entries=4)
+def _targeting_members(path: str, content_hash: str, model_id: str, version: int, _trained):
+    from risk_stratification.targeting import member_inputs
+
+    ds = Dataset(path)
+    name = "targeting_members_" + re.sub(r"[^a-z0-9]", "", model_id.lower())
+    return stored_result(ds, name, lambda: member_inputs(ds, risk_scores(ds, _trained, version)))
+
+
+def targeting_members(ds: Dataset, trained, version: int) -> pl.DataFrame:
+    """``risk_stratification.targeting.member_inputs`` of the panel scored by the registered
+    model ``version`` (cached in memory and on disk)."""
+    return _targeting_members(
+        str(ds.path), ds.manifest["content_hash"], _model_id(version), version, trained
+    )
+
+
+@dataclass(frozen=True)
+class PlannedTargeting:
+    """A care-management plan, the seconds making it took (the MILP, the greedy lists and the
+    re-solves), and the key of its inputs."""
+
+    plan: Any
+    seconds: float
+    key: str
+    first_view: bool
+
+
+@st.cache_resource(show_spinner="Planning care management (MILP)...", max_entries=16)
+def _targeting_plan(key: str, first_view: bool, _args) -> PlannedTargeting:
+    from risk_stratification.targeting import make_plan
+
+    ds, model_id, members, programs, constraints = _args
+
+    def compute() -> PlannedTargeting:
+        started = time.perf_counter()
+        plan = make_plan(members, programs, constraints)
+        return PlannedTargeting(plan, time.perf_counter() - started, key, first_view)
+
+    if not first_view:  # other programs or constraints: kept in this server's memory only
+        return compute()
+    name = "targeting_plan_" + re.sub(r"[^a-z0-9]", "", model_id.lower())
+    return stored_result(ds, name, compute)
+
+
+def targeting_plan(ds: Dataset, version: int, members, programs, constraints) -> PlannedTargeting:
+    """``risk_stratification.targeting.make_plan`` of ``members`` under ``programs`` and
+    ``constraints``, cached by those inputs; the default programs' plan (what the first launch
+    computes) is kept on disk too."""
+    model_id = _model_id(version)
+    default_programs, default_constraints = _default_targeting()
+    first_view = list(programs) == default_programs and constraints == default_constraints
+    key = repr((str(ds.path), ds.manifest["content_hash"], model_id, list(programs), constraints))
+    digest = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+    return _targeting_plan(digest, first_view, (ds, model_id, members, list(programs), constraints))
+
+
+@st.cache_resource(
+    show_spinner="Settling the contract with and without the plan...", max_entries=16
+)
+def _targeting_effect(plan_key: str, contract: str, msr: float, first_view: bool, _args):
+    from contracts.care_plans import contract_effect, plan_initiatives
+    from contracts.projection import Assumptions
+    from contracts.specs import preset
+
+    ds, plan = _args
+
+    def compute():
+        spec, history = preset(contract), contract_history(ds)
+        initiatives = plan_initiatives(
+            plan.savings_by_category,
+            history,
+            spec,
+            program_cost=plan.cost,
+            members=plan.assignments.height,
+        )
+        effect = contract_effect(
+            spec, history, initiatives, Assumptions(minimum_savings_rate=msr or None)
+        )
+        return initiatives, effect
+
+    if not first_view:
+        return compute()
+    return stored_result(ds, f"targeting_effect_{plan_key}_{contract}", compute)
+
+
+def targeting_effect(ds: Dataset, planned: PlannedTargeting, contract: str, msr: float):
+    """(initiatives, effect table): ``contracts.care_plans.plan_initiatives`` and
+    ``contract_effect`` of ``planned``'s plan on the preset ``contract`` with the minimum
+    savings rate ``msr`` (0: from the table), cached; the first view's is kept on disk too."""
+    first_view = planned.first_view and msr == 0
+    return _targeting_effect(planned.key, contract, float(msr), first_view, (ds, planned.plan))
+
+
+def warm_targeting(ds: Dataset, trained, version: int) -> None:
+    """What the Targeting page shows first: the members' inputs, the plan for the default
+    programs and constraints, and its effect on the default contract of the prediction year
+    (unless that contract cannot be settled at its defaults: the page then says why)."""
+    from contracts.specs import preset_names
+
+    members = targeting_members(ds, trained, version)
+    programs, constraints = _default_targeting()
+    planned = targeting_plan(ds, version, members, programs, constraints)
+    contract = TARGETING_CONTRACT.format(year=int(members["prediction_year"][0]))
+    # a contract that cannot be settled at its defaults (too few beneficiaries for the MSR
+    # table): the page says so and asks for the rate
+    if contract in preset_names():
+        with contextlib.suppress(VbcError):
+            targeting_effect(ds, planned, contract, 0.0)
 
 
 def outcomes_computed(

@@ -131,6 +131,12 @@ def _cvar():
     cvar(np.array([]))
 
 
+def _cvar_not_finite():
+    from contracts.simulation import cvar
+
+    cvar(np.array([1.0, np.inf]))
+
+
 def _preset():
     from contracts.specs import preset
 
@@ -472,6 +478,7 @@ CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "a settlement's unknown line": (_settlement_line, ParameterError),
     "Performance with no person-years": (_performance, ParameterError),
     "cvar of no draws": (_cvar, ParameterError),
+    "cvar of a non-finite draw": (_cvar_not_finite, ParameterError),
     "an unknown preset": (_preset, ParameterError),
     "TierPolicy rising ratio below 1": (_tier_policy, ParameterError),
     "an unknown feature set": (_feature_kind, ParameterError),

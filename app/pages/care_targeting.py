@@ -5,9 +5,6 @@ worth, the worklist, and what the plan does to a contract. Everything is compute
 
 from __future__ import annotations
 
-import time
-from dataclasses import replace
-
 import polars as pl
 import streamlit as st
 
@@ -15,22 +12,25 @@ from app import access
 from app.access import Right
 from app.export import offer_download
 from app.format import count, money, pct
-from app.state import active_dataset, workspace
-from contracts.care_plans import contract_effect, plan_initiatives, save_plan
-from contracts.history import panel_history
-from contracts.projection import Assumptions
-from contracts.specs import preset, preset_names
-from modeling.dataset import Dataset
+from app.state import (
+    TARGETING_CONTRACT,
+    active_dataset,
+    targeting_editor_rows,
+    targeting_effect,
+    targeting_members,
+    targeting_plan,
+    targeting_programs,
+    workspace,
+)
+from contracts.care_plans import save_plan
+from contracts.specs import preset_names
 from modeling.errors import VbcError
-from risk_stratification.ml.pipeline import TrainedRisk, load_registered, score
+from risk_stratification.ml.pipeline import load_registered
 from risk_stratification.targeting import (
     Constraints,
     EquityFloor,
-    make_plan,
-    member_inputs,
     preset_programs,
 )
-from risk_stratification.targeting.programs import Program
 from risk_stratification.targeting.worklist import worklist
 
 access.require(Right.PERSON_LEVEL, "the Targeting page")
@@ -50,20 +50,8 @@ if trained is None:
     st.stop()
 
 
-@st.cache_data(show_spinner="Scoring the panel with the risk models...", max_entries=4)
-def members_for(path: str, content_hash: str, model_version: int, _trained: TrainedRisk):
-    """Cached on the dataset's content and the model's version."""
-    dataset = Dataset(path)
-    return member_inputs(dataset, score(dataset, _trained))
-
-
-@st.cache_resource(show_spinner="Reading the panel's expenditures...", max_entries=4)
-def history_for(path: str, content_hash: str):
-    return panel_history(Dataset(path))
-
-
 try:
-    members = members_for(str(ds.path), ds.manifest["content_hash"], version, trained)
+    members = targeting_members(ds, trained, version)
 except VbcError as exc:
     st.error(str(exc))
     st.stop()
@@ -76,16 +64,7 @@ st.caption(
     "change the care managers, caseloads, costs and engagement to your own."
 )
 editor = st.data_editor(
-    pl.DataFrame(
-        {
-            "include": [True] * len(presets),
-            "program": [p.label for p in presets],
-            "care_managers": [p.care_managers or 0.0 for p in presets],
-            "members_per_care_manager": [p.members_per_care_manager or 0.0 for p in presets],
-            "cost_per_member": [p.cost_per_member for p in presets],
-            "engagement": [p.engagement.value for p in presets],
-        }
-    ),
+    targeting_editor_rows(presets),
     hide_index=True,
     width="stretch",
     disabled=["program"],
@@ -106,23 +85,7 @@ editor = st.data_editor(
     },
 )
 rows = pl.DataFrame(editor) if not isinstance(editor, pl.DataFrame) else editor
-programs: list[Program] = []
-for p, r in zip(presets, rows.iter_rows(named=True), strict=True):
-    if not r["include"]:
-        continue
-    rate = float(r["engagement"])
-    eng = replace(
-        p.engagement, value=rate, low=min(p.engagement.low, rate), high=max(p.engagement.high, rate)
-    )
-    programs.append(
-        replace(
-            replace(
-                p, members_per_care_manager=float(r["members_per_care_manager"])
-            ).with_care_managers(float(r["care_managers"])),
-            cost_per_member=float(r["cost_per_member"]),
-            engagement=eng,
-        )
-    )
+programs = targeting_programs(presets, rows)
 c1, c2, c3 = st.columns(3)
 budget = c1.number_input(
     "Total budget ($, 0: none)", min_value=0.0, value=0.0, step=50_000.0, key="tg_budget"
@@ -141,13 +104,12 @@ constraints = Constraints(
     equity_floors=(EquityFloor("dual"),) if dual_floor else (),
     must_include=tuple(x.strip() for x in must_text.splitlines() if x.strip()),
 )
-started = time.perf_counter()
 try:
-    plan = make_plan(members, programs, constraints)
+    planned = targeting_plan(ds, version, members, programs, constraints)
 except VbcError as exc:
     st.error(str(exc))
     st.stop()
-seconds = time.perf_counter() - started
+plan, seconds = planned.plan, planned.seconds
 s = plan.solution
 sd = float(sum(v**2 for v in plan.savings_by_category["sd"].to_list()) ** 0.5)
 
@@ -297,7 +259,7 @@ with tab_list:
     )
 with tab_contract:
     names = [n for n in preset_names() if n.endswith(f"-{year}")]
-    default = f"mssp-enhanced-{year}"
+    default = TARGETING_CONTRACT.format(year=year)
     if not names:
         st.info(f"No contract presets for {year} to show the plan's effect on.")
     else:
@@ -317,18 +279,7 @@ with tab_contract:
             key="tg_msr",
         )
         try:
-            spec = preset(name)
-            history = history_for(str(ds.path), ds.manifest["content_hash"])
-            initiatives = plan_initiatives(
-                plan.savings_by_category,
-                history,
-                spec,
-                program_cost=plan.cost,
-                members=plan.assignments.height,
-            )
-            effect = contract_effect(
-                spec, history, initiatives, Assumptions(minimum_savings_rate=msr or None)
-            )
+            initiatives, effect = targeting_effect(ds, planned, name, msr)
         except VbcError as exc:
             st.error(str(exc))
         else:

@@ -412,6 +412,49 @@ def computes_now(section: str, computed: bool, assumptions, button: str) -> bool
     return False
 
 
+def saved_simulations():
+    """The saved simulations side by side, to reopen or export: shown whether or not the
+    section above has simulated the current assumptions."""
+    with workspace().store(read_only=True) as store:
+        saved_runs = compare_saved(store)
+    if saved_runs.height:
+        st.markdown("**Saved simulations, side by side**")
+        st.dataframe(
+            saved_runs.drop("id"),
+            hide_index=True,
+            use_container_width=True,
+            column_config={
+                "expected_settlement": st.column_config.NumberColumn(
+                    "Expected settlement", format="dollar"
+                ),
+                "value_at_risk_95": st.column_config.NumberColumn("VaR 95%", format="dollar"),
+                "cvar_95": st.column_config.NumberColumn("CVaR 95%", format="dollar"),
+                "p_shared_savings": st.column_config.NumberColumn("P(savings)", format="percent"),
+                "p_owes_losses": st.column_config.NumberColumn("P(losses)", format="percent"),
+            },
+        )
+        pick = st.selectbox(
+            "Reopen a saved simulation", saved_runs["scenario"].to_list(), key="m_reopen"
+        )
+        chosen_id = saved_runs.filter(pl.col("scenario") == pick)["id"][0]
+        r1, r2 = st.columns(2)
+        if r1.button("Reopen (re-run its inputs)"):
+            with workspace().store() as store:
+                rerun, payload = reopen_simulation(store, chosen_id, history)
+            st.info(
+                f"'{pick}' re-run: expected settlement {money(rerun.summary().expected_settlement)} with {payload['draws']:,} draws, seed {payload['seed']}."
+            )
+        with workspace().store(read_only=True) as store:
+            offer_download(
+                "Export it (JSON)",
+                export_json(store, chosen_id),
+                file_name="simulation_scenario.json",
+                person_level=False,
+                mime="application/json",
+                container=r2,
+            )
+
+
 @st.fragment
 def distribution(chosen, assumptions):
     """Simulated performance years of the chosen contract (reruns alone when its controls move)."""
@@ -459,6 +502,7 @@ def distribution(chosen, assumptions):
         ds, chosen, assumptions, uncertainty, draws=int(draws), seed=int(seed), model_version=used
     )
     if not computes_now("m", computed, assumptions, "Simulate these assumptions"):
+        saved_simulations()
         return
     result = simulation(
         ds,
@@ -575,44 +619,7 @@ def distribution(chosen, assumptions):
                 result=result,
             )
         st.success(f"Saved simulation '{sim_name}'.")
-    with workspace().store(read_only=True) as store:
-        saved_runs = compare_saved(store)
-    if saved_runs.height:
-        st.markdown("**Saved simulations, side by side**")
-        st.dataframe(
-            saved_runs.drop("id"),
-            hide_index=True,
-            use_container_width=True,
-            column_config={
-                "expected_settlement": st.column_config.NumberColumn(
-                    "Expected settlement", format="dollar"
-                ),
-                "value_at_risk_95": st.column_config.NumberColumn("VaR 95%", format="dollar"),
-                "cvar_95": st.column_config.NumberColumn("CVaR 95%", format="dollar"),
-                "p_shared_savings": st.column_config.NumberColumn("P(savings)", format="percent"),
-                "p_owes_losses": st.column_config.NumberColumn("P(losses)", format="percent"),
-            },
-        )
-        pick = st.selectbox(
-            "Reopen a saved simulation", saved_runs["scenario"].to_list(), key="m_reopen"
-        )
-        chosen_id = saved_runs.filter(pl.col("scenario") == pick)["id"][0]
-        r1, r2 = st.columns(2)
-        if r1.button("Reopen (re-run its inputs)"):
-            with workspace().store() as store:
-                rerun, payload = reopen_simulation(store, chosen_id, history)
-            st.info(
-                f"'{pick}' re-run: expected settlement {money(rerun.summary().expected_settlement)} with {payload['draws']:,} draws, seed {payload['seed']}."
-            )
-        with workspace().store(read_only=True) as store:
-            offer_download(
-                "Export it (JSON)",
-                export_json(store, chosen_id),
-                file_name="simulation_scenario.json",
-                person_level=False,
-                mime="application/json",
-                container=r2,
-            )
+    saved_simulations()
 
 
 @st.fragment

@@ -3,48 +3,17 @@ actual and the year-end settlement range, as of a valuation date; CSV and Excel 
 
 from __future__ import annotations
 
-import datetime as dt
-
 import altair as alt
 import polars as pl
 import streamlit as st
 
 from app.export import offer_download
 from app.format import money, pct
-from app.state import active_dataset
-from modeling.dataset import Dataset
+from app.state import active_dataset, contract_history, finance_default_as_of, finance_view
 from modeling.errors import VbcError
 
 st.title("Finance: total cost of care")
 ds = active_dataset()
-
-
-@st.cache_resource(show_spinner="Completing claims and forecasting...", max_entries=4)
-def finance_for(path: str, content_hash: str, as_of: dt.date):
-    from contracts.year_end import person_year_risk
-    from modeling.core.panel import Panel
-    from modeling.marts.finance.completion import CompletionOptions, complete
-    from modeling.marts.finance.forecast import ForecastOptions, forecast
-    from modeling.marts.finance.trend import bridge, monthly_cost, risk_by_month, seasonal_index
-
-    panel = Panel(Dataset(path))
-    done = complete(panel, as_of=as_of, options=CompletionOptions(draws=300))
-    monthly = monthly_cost(panel, completion=done)
-    fc = forecast(monthly, panel, options=ForecastOptions(months=18))
-    # year to date against the same months of the years before (seasonality is not trend)
-    through = monthly["incurred_month"].max()
-    ytd = monthly.filter(pl.col("incurred_month").dt.month() <= through.month)
-    # the risk factor: members' CMS-HCC V28 scores by year (contracts.year_end.person_year_risk)
-    risk = risk_by_month(person_year_risk(panel, panel.years()), panel.scan("member_months"))
-    trend = bridge(ytd, risk=risk if risk.height else None, grain="year", whole_periods_only=False)
-    return done, monthly, trend, seasonal_index(monthly), fc
-
-
-@st.cache_resource(show_spinner="Reading the panel history for the settlement...", max_entries=2)
-def history_for(path: str, content_hash: str):
-    from contracts.history import panel_history
-
-    return panel_history(Dataset(path))
 
 
 def downloads(frame: pl.DataFrame, name: str) -> None:
@@ -71,17 +40,9 @@ def downloads(frame: pl.DataFrame, name: str) -> None:
     )
 
 
-@st.cache_data(max_entries=8)
-def years_of(path: str, content_hash: str) -> list[int]:
-    from modeling.core.panel import Panel
-
-    return Panel(Dataset(path)).years()
-
-
-last_year = years_of(str(ds.path), ds.manifest["content_hash"])[-1]
-as_of = st.sidebar.date_input("Valuation date (paid through)", value=dt.date(last_year, 6, 30))
+as_of = st.sidebar.date_input("Valuation date (paid through)", value=finance_default_as_of(ds))
 try:
-    done, monthly, trend, season, fc = finance_for(str(ds.path), ds.manifest["content_hash"], as_of)
+    done, monthly, trend, season, fc = finance_view(ds, as_of)
 except VbcError as exc:
     st.error(str(exc))
     st.stop()
@@ -343,7 +304,7 @@ msr = st.number_input(
     format="%.3f",
 )
 try:
-    history = history_for(str(ds.path), ds.manifest["content_hash"])
+    history = contract_history(ds)
     settled = year_end_settlement(
         preset(name), history, outlook, assumptions=Assumptions(minimum_savings_rate=msr or None)
     )

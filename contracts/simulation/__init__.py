@@ -5,7 +5,9 @@
 - ``monte_carlo``: ``simulate`` (every scenario settled by ``contracts.settlement.settle``), its
   ``SimulationResult`` and ``SimulationSummary``, and ``histogram``;
 - ``sensitivity``: the deterministic ``tornado`` and ``two_way_grid``;
-- ``risk_choice``: ``cvar`` and ``choose_risk_level`` (the best option and mix within a CVaR
+- ``tail_risk``: ``cvar``, the exact worst-tail expectation (Rockafellar-Uryasev) that the summary,
+  the options table and the risk-level linear program all use;
+- ``risk_choice``: ``choose_risk_level`` (the best option and mix within a CVaR
   limit, and the efficient frontier).
 """
 

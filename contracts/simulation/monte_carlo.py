@@ -26,6 +26,7 @@ from contracts.benchmark import truncate
 from contracts.history import PanelHistory
 from contracts.projection import Assumptions, Projection, break_even, project
 from contracts.settlement import settle
+from contracts.simulation.tail_risk import cvar
 from contracts.simulation.uncertainty import MemberPredictions, Uncertainty, member_noise
 from contracts.specs import ContractSpec
 from modeling.core.service_categories import CATEGORIES
@@ -45,7 +46,7 @@ class SimulationSummary:
     p_hits_payment_limit: float
     p_hits_loss_cap: float
     value_at_risk_95: float  # the loss exceeded in 5% of years (positive = a loss)
-    cvar_95: float  # the mean loss in those years (positive = a loss)
+    cvar_95: float  # the mean loss in the worst 5% of years, exactly (tail_risk.cvar)
     p05: float
     median: float
     p95: float
@@ -86,7 +87,7 @@ class SimulationResult:
             "p_hits_payment_limit": float(self.hit_payment_limit.mean()),
             "p_hits_loss_cap": float(self.hit_loss_cap.mean()),
             "value_at_risk_95": float(-var_cut),
-            "cvar_95": float(-a[a <= var_cut].mean()),
+            "cvar_95": cvar(-a, alpha=0.95),
             "p05": float(np.quantile(a, 0.05)),
             "median": float(np.median(a)),
             "p95": float(np.quantile(a, 0.95)),

@@ -1,6 +1,7 @@
 """Choosing a risk level: options simulated on the same years (common random numbers) compared by
 expected settlement under a limit on CVaR, the best single option, the best mix, and the
-efficient frontier."""
+efficient frontier. CVaR is ``tail_risk.cvar`` throughout: the options table, the mix and the
+linear program share one definition."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from contracts.simulation.monte_carlo import SimulationResult
+from contracts.simulation.tail_risk import cvar
 from modeling.errors import ParameterError
 
 
@@ -27,16 +29,6 @@ class RiskChoice:
     mix_expected: float | None
     mix_cvar: float | None
     frontier: pl.DataFrame  # cvar_limit, expected (the best mix at each CVaR limit)
-
-
-def cvar(losses: np.ndarray, *, alpha: float = 0.95) -> float:
-    """Mean of the worst (1 - alpha) share of losses (positive = money owed)."""
-    if len(losses) == 0:
-        raise ParameterError("CVaR needs at least one simulated outcome (got none).")
-    if not 0 <= alpha <= 1:
-        raise ParameterError(f"The CVaR level alpha is a share between 0 and 1 (got {alpha}).")
-    cut = np.quantile(losses, alpha)
-    return float(losses[losses >= cut].mean())
 
 
 def _best_mix(

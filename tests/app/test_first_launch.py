@@ -52,6 +52,10 @@ def test_first_launch_trains_and_registers_the_risk_models(tmp_path, monkeypatch
     assert not (ws.path / FIRST_LAUNCH_MARKER).exists()
     with ws.store() as store:
         assert [m.version for m in store.list_models()] == [1]
+    # the Finance page's first view is kept for later launches, as are the Quality page's
+    stored = {f.name.split("-")[0] for f in (ws.path / "results").iterdir()}
+    assert any(n.startswith("finance_") for n in stored), stored
+    assert any(n.startswith("quality_rows_") for n in stored), stored
     # the page shows the scored panel at once, not an invitation to train
     assert not at.info
     assert any("scored for" in m.value for m in at.markdown)

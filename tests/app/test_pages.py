@@ -143,6 +143,10 @@ def test_contracts_page_compares_three_contracts_and_saves_and_reopens_a_scenari
         zip(at.dataframe[0].value["contract"], at.dataframe[0].value["settlement"], strict=True)
     )
     assert all(after[c] >= before[c] for c in before) and any(after[c] > before[c] for c in before)
+    # the simulated years now wait for their button; the saved simulations stay listed
+    assert any("assumptions above changed" in i.value for i in at.info)
+    assert "Saved simulations, side by side" in " ".join(m.value for m in at.markdown)
+    assert at.selectbox(key="m_reopen").options
     at.text_input(key="c_scenario_name").set_value("board deck").run()
     at.button[-1].click().run()  # Save scenario
     assert not at.exception and "Saved scenario 'board deck'" in at.success[0].value

@@ -54,3 +54,47 @@ def test_a_manifest_hash_that_is_not_hex_is_never_a_file_name(ws):
 def test_the_code_version_follows_the_packages_files():
     assert state.code_version() == state.code_version(state.RESULT_PACKAGES)
     assert state.code_version(("modeling",)) != state.code_version()
+
+
+def test_the_finance_page_opens_on_what_the_first_launch_stored(
+    tmp_path, monkeypatch, small_dataset
+):
+    """``warm_finance`` (a step of the first launch) keeps the Finance page's first view on disk;
+    a new server process (caches empty) draws the page from it without completing claims or
+    forecasting again. Another valuation date is computed, and not stored."""
+    import shutil
+    from pathlib import Path
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from modeling.marts.finance import completion, forecast
+    from modeling.workspace import Workspace
+
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(small_dataset.path, tmp_path / "ws" / "datasets" / "default")
+    monkeypatch.setenv("VBC_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.chdir(root)
+    ds = Workspace(tmp_path / "ws").dataset()
+    state.warm_finance(ds)
+    as_of = state.finance_default_as_of(ds)
+    (stored,) = (tmp_path / "ws" / state.RESULTS_DIR).glob("finance_*.pkl")
+    assert stored.name.startswith(f"finance_{as_of:%Y%m%d}-")
+
+    asked: list[str] = []
+
+    def refuse(*args, **kwargs):
+        asked.append("computed")
+        raise AssertionError("the Finance page computed what the first launch stored")
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setattr(completion, "complete", refuse)
+    monkeypatch.setattr(forecast, "forecast", refuse)
+    at = AppTest.from_file(str(root / "app" / "pages" / "finance.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert not asked and "Completed PMPM, latest month" in [m.label for m in at.metric]
+    # another valuation date is not the stored first view: it is computed (and refused here)
+    at.date_input[0].set_value(as_of.replace(month=3, day=31)).run()
+    assert asked and at.exception
+    assert len(list((tmp_path / "ws" / state.RESULTS_DIR).glob("finance_*.pkl"))) == 1

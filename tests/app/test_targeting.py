@@ -167,3 +167,47 @@ def _page_plans_reacts_and_closes_the_loop():
         d.value for d in contracts.dataframe if "expenditure_per_capita" in d.value.columns
     )
     assert (moved["expenditure_per_capita"] < table["expenditure_per_capita"]).all()
+
+
+def test_the_targeting_page_opens_on_what_the_first_launch_stored(in_workspace, monkeypatch):
+    """``warm_targeting`` (a step of the first launch) keeps the members' inputs and the default
+    programs' plan on disk; a new server process (caches empty) draws the page from them
+    without scoring or planning again. Moving a constraint plans anew (in memory only). The
+    plan's effect on the contract is not stored here: 2,500 members are below the MSR table,
+    so the default contract cannot be settled without a rate, which the page asks for."""
+    import streamlit as st
+
+    import app.state as state
+    import risk_stratification.targeting
+    from risk_stratification.ml.pipeline import load_registered
+
+    ds = in_workspace.dataset("default")
+    with in_workspace.store(read_only=True) as store:
+        trained, version = load_registered(store)
+    state.warm_targeting(ds, trained, version)
+    results = in_workspace.path / state.RESULTS_DIR
+    kinds = {f.name.split("_")[1] for f in results.glob("targeting_*.pkl")}
+    assert kinds == {"members", "plan"}, sorted(f.name for f in results.iterdir())
+    asked: list[str] = []
+
+    def refuse(what):
+        def refused(*args, **kwargs):
+            asked.append(what)
+            raise AssertionError(f"the Targeting page computed {what} again")
+
+        return refused
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setattr(risk_stratification.targeting, "member_inputs", refuse("members"))
+    monkeypatch.setattr(risk_stratification.targeting, "make_plan", refuse("the plan"))
+    at = AppTest.from_file(str(ROOT / "app" / "pages" / "care_targeting.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    assert not asked and "Expected net savings" in [m.label for m in at.metric]
+    assert any("below the 5,000" in e.value for e in at.error)  # the effect tab asks for the MSR
+    at.number_input(key="tg_msr").set_value(0.02).run()
+    assert not at.exception and any("case" in d.value.columns for d in at.dataframe)
+    at.number_input(key="tg_budget").set_value(100_000.0).run()
+    assert asked == ["the plan"] and at.exception
+    assert len(list(results.glob("targeting_plan_*.pkl"))) == 1

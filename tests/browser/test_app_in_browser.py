@@ -164,6 +164,29 @@ def test_saved_scenario_reopens_after_a_reload(session):
     assert session.slider_value("Skilled nursing cost change") == "-0.25"
 
 
+def test_saved_simulations_stay_listed_while_the_section_waits(session, shots):
+    """Save the first view's simulation, then move an assumption: the simulated figures wait for
+    their button, and the saved simulations stay listed (with reopen and export) meanwhile."""
+    session.visit(_by_title("Contracts"))
+    main = session.page.locator('[data-testid="stMain"]')
+    save = session.button("Save simulation")
+    save.scroll_into_view_if_needed()
+    session.act(save.click)
+    session.check("after saving a simulation")
+    assert "Saved simulation '" in main.inner_text()
+    slider = session.slider("Inpatient cost change")
+    slider.focus()
+    session.act(lambda: slider.press("End"))
+    session.check("after moving the inpatient assumption")
+    text = main.inner_text()
+    assert "Expected settlement" not in text
+    assert session.button("Simulate these assumptions").is_visible()
+    assert "Saved simulations, side by side" in text and "Reopen a saved simulation" in text
+    listed = session.page.get_by_text("Saved simulations, side by side")
+    listed.scroll_into_view_if_needed()
+    session.screenshot(shots / "contracts__saved_simulations_while_waiting.png")
+
+
 def _csv_rows(path) -> tuple[list[str], list[list[str]]]:
     rows = list(csv.reader(io.StringIO(path.read_text())))
     return rows[0], rows[1:]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contracts.projection import Assumptions
 from contracts.simulation import simulate
@@ -45,9 +47,76 @@ def test_choice_of_risk_level_respects_the_cvar_limit(history):
 def test_cvar_of_known_losses_and_of_nothing():
     from contracts.simulation import cvar
 
-    losses = np.arange(1.0, 101.0)  # 1 .. 100
-    assert cvar(losses) == pytest.approx(np.mean(losses[losses >= np.quantile(losses, 0.95)]))
+    losses = np.arange(1.0, 101.0)  # 1 .. 100: the worst 5 are 96 .. 100
+    assert cvar(losses) == pytest.approx(98.0)
+    assert cvar(losses, alpha=1.0) == 100.0 and cvar(losses, alpha=0.0) == pytest.approx(50.5)
     with pytest.raises(ParameterError, match="at least one"):
         cvar(np.array([]))
     with pytest.raises(ParameterError, match="between 0 and 1"):
         cvar(losses, alpha=1.5)
+    with pytest.raises(ParameterError, match="finite"):
+        cvar(np.array([1.0, np.nan]))
+
+
+def test_cvar_is_the_exact_worst_tail_with_ties_and_a_fractional_boundary():
+    """Hand-computed. 20 years, alpha 0.90: the worst 2 years exactly. Ten years of savings
+    (loss -3), nine owing $0, one owing 4: CVaR = (4 + 0) / 2 = 2. Averaging every loss at or
+    above the 90% quantile (which is 0) took all ten years >= 0: 0.4.
+    30 years, alpha 0.95: m = 1.5 worst years, the worst (6) whole and the next (2) at half
+    weight: (6 + 0.5 x 2) / 1.5 = 4.6667 (the quantile rule gave (6 + 2) / 2 = 4)."""
+    from contracts.simulation import cvar
+
+    tied = np.array([-3.0] * 10 + [0.0] * 9 + [4.0])
+    assert cvar(tied, alpha=0.90) == pytest.approx(2.0)
+    fractional = np.array([-1.0] * 20 + [0.0] * 8 + [2.0, 6.0])
+    assert cvar(fractional, alpha=0.95) == pytest.approx(7.0 / 1.5)
+    # 1,000 years, 970 owing $0: the worst 50 are the 30 losses and 20 of the zeros
+    rng = np.random.default_rng(3)
+    owed = rng.uniform(1, 5, size=30)
+    years = np.concatenate([np.zeros(970), owed])
+    assert cvar(years) == pytest.approx(owed.sum() / 50)
+
+
+def _ru_objective_minimum(losses: np.ndarray, alpha: float) -> float:
+    """min over t of t + E[(L - t)+] / (1 - alpha): piecewise linear and convex in t with its
+    breakpoints at the draws, so the minimum over the draws is the minimum."""
+    t = losses[:, None]
+    return float(np.min(t[:, 0] + np.maximum(losses[None, :] - t, 0).mean(axis=1) / (1 - alpha)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.integers(-5, 5).map(float) | st.floats(-1e6, 1e6, allow_nan=False),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from([0.5, 0.8, 0.9, 0.95, 0.975, 0.99]),
+)
+def test_cvar_is_the_rockafellar_uryasev_minimum(values, alpha):
+    """Differential: the sorted-tail formula against the minimization that defines CVaR (many
+    tied draws among the integers); and CVaR lies between the mean and the worst draw."""
+    from contracts.simulation import cvar
+
+    losses = np.array(values)
+    got = cvar(losses, alpha=alpha)
+    assert got == pytest.approx(_ru_objective_minimum(losses, alpha), rel=1e-9, abs=1e-6)
+    assert losses.mean() - 1e-6 * (1 + abs(losses).max()) <= got
+    assert got <= losses.max() + 1e-6 * (1 + abs(losses).max())
+
+
+def test_the_linear_program_and_the_options_table_agree_on_cvar():
+    """A single option forced into the mix: the LP's CVaR constraint binds at exactly the CVaR of
+    the options table, so an option at its own CVaR is feasible and just below it is not (the
+    LP and the table use one definition; with ties the old quantile rule put the table lower)."""
+    from contracts.simulation import cvar
+    from contracts.simulation.risk_choice import _best_mix
+
+    amounts = np.concatenate([np.zeros(960), -np.arange(1.0, 41.0) * 1_000])[:, None]
+    amounts = np.hstack([amounts, amounts])  # two identical options: any mix is the option
+    table = cvar(-amounts[:, 0])
+    assert table == pytest.approx(np.arange(1.0, 41.0).sum() * 1_000 / 50)
+    weights, _ = _best_mix(amounts, table * (1 + 1e-6), 0.95)
+    assert weights is not None
+    weights, _ = _best_mix(amounts, table * 0.98, 0.95)
+    assert weights is None
