@@ -28,6 +28,9 @@ CASES = [
     ("pqi_12", "N390", ("N289",), (), True, "not KIDNEY: kidney disorder, unspecified"),
     ("pqi_16", "I70262", ("E1152",), ("0Y6M0Z0",), True, "ACSLEAP: foot detachment"),
     ("pqi_16", "I70262", ("E1152",), ("0Y6P0Z0",), False, "not ACSLEAP: toe detachment"),
+    ("pqi_16", "A34", ("E1152",), ("0Y6M0Z0",), False, "MDC14PRINDX: obstetrical tetanus"),
+    ("pqi_16", "O24119", ("E1152",), ("0Y6M0Z0",), False, "MDC14PRINDX: diabetes in pregnancy"),
+    ("pqi_16", "Z3A10", ("E1152",), ("0Y6M0Z0",), True, "not MDC14PRINDX: weeks of gestation"),
 ]
 
 
@@ -42,7 +45,9 @@ def test_ahrqs_own_list_decides(tmp_path, pqi, pdx, dx, px, counted, why):
 
 def test_the_lists_are_transcribed_with_their_source():
     table = value_sets().filter(
-        pl.col("value_set").is_in(["ACSCARP", "ACSLEAP", "DIALY2P", "IMMUNID", "IMMUNIP", "KIDNEY"])
+        pl.col("value_set").is_in(
+            ["ACSCARP", "ACSLEAP", "DIALY2P", "IMMUNID", "IMMUNIP", "KIDNEY", "MDC14PRINDX"]
+        )
     )
     counts = dict(table.group_by("value_set").len().iter_rows())
     assert counts == {
@@ -52,6 +57,7 @@ def test_the_lists_are_transcribed_with_their_source():
         "IMMUNID": 173,
         "IMMUNIP": 215,
         "KIDNEY": 76,
+        "MDC14PRINDX": 2470,
     }
     assert set(table["match"]) == {"exact"} and set(table["status"]) == {"transcribed"}
     assert set(table["version"]) == {"v2025"}
