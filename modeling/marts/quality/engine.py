@@ -17,6 +17,7 @@ shown beside the PQIs.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from modeling.errors import ParameterError
 from modeling.marts.quality.adherence import adherence_rows
 from modeling.marts.quality.base import QualityPanel, attributed_provider
 from modeling.marts.quality.definitions import MEASURE_IDS, benchmarks, measure, measure_table
-from modeling.marts.quality.hospital import hospital_rows
+from modeling.marts.quality.hospital import data_end, drg_mean_stay, hospital_rows
 from modeling.marts.quality.pqi import pqi_rows
 from modeling.marts.quality.screening import screening_rows
 from modeling.suppression import cell_size_policy
@@ -64,21 +65,62 @@ RESULT_COLUMNS = (
 )
 
 
+SLICE_PEOPLE = 100_000
+"""The measures of a bigger panel run by ranges of this many people (memory holds one range)."""
+
+
 def measure_rows(
-    panel: Panel | object, year: int, *, ndc_classes: pl.DataFrame | None = None
+    panel: Panel | object,
+    year: int,
+    *,
+    ndc_classes: pl.DataFrame | None = None,
+    slice_people: int = SLICE_PEOPLE,
 ) -> pl.LazyFrame:
     """Every measure's rows for ``year`` (person_id, year, measure_id, denominator, numerator,
-    expected) with the member's attributed ``provider_npi``."""
-    panel = QualityPanel.wrap(Panel.of(panel))  # type: ignore[arg-type]
-    if year not in panel.years():
+    expected) with the member's attributed ``provider_npi``.
+
+    Every measure is person-local but for two facts of the whole panel, computed first: the
+    end of the observed data (follow-up run-out) and each MS-DRG's mean length of stay (ALOS's
+    expectation). A panel of more than ``slice_people`` people is therefore measured a range of
+    ``slice_people`` person ids at a time (Parquet skips the other people's row groups), the
+    ranges' rows concatenated: the same rows as at once, with one range in memory."""
+    whole = Panel.of(panel)  # type: ignore[arg-type]
+    if slice_people < 1:
+        raise ParameterError(f"slice_people must be at least 1 (got {slice_people}).")
+    if year not in whole.years():
         raise ParameterError(
             f"The dataset has no enrollment in {year}; its years are "
-            f"{', '.join(str(y) for y in panel.years())}."
+            f"{', '.join(str(y) for y in whole.years())}."
         )
+    ranges = person_ranges(whole, slice_people) if whole.people is None else []
+    if len(ranges) <= 1:
+        return _rows_of(QualityPanel.wrap(whole), year, ndc_classes)
+    reference, end = drg_mean_stay(whole, year), data_end(whole)
+    parts = [
+        _rows_of(
+            QualityPanel.wrap(whole.for_people(first, last)),
+            year,
+            ndc_classes,
+            reference=reference,
+            end=end,
+        ).collect()
+        for first, last in ranges
+    ]
+    return pl.concat(parts, how="vertical_relaxed").lazy()
+
+
+def _rows_of(
+    panel: QualityPanel,
+    year: int,
+    ndc_classes: pl.DataFrame | None,
+    *,
+    reference: pl.DataFrame | None = None,
+    end: dt.date | None = None,
+) -> pl.LazyFrame:
     parts = pl.concat(
         [
             pqi_rows(panel, year),
-            hospital_rows(panel, year),
+            hospital_rows(panel, year, reference=reference, end=end),
             screening_rows(panel, year),
             adherence_rows(panel, year, ndc_classes=ndc_classes),
         ]
@@ -86,6 +128,25 @@ def measure_rows(
     return parts.join(attributed_provider(panel, year), on="person_id", how="left").with_columns(
         pl.col("provider_npi").fill_null(UNATTRIBUTED)
     )
+
+
+def person_ranges(panel: Panel, size: int) -> list[tuple[str, str]]:
+    """Ranges of person ids (first, last), inclusive, of ``size`` people each, covering every
+    person id of the enrollment and of the medical and pharmacy claims: consecutive ranges of
+    the sorted ids, so that no id of any table falls between two ranges."""
+    ids = (
+        pl.concat(
+            [
+                panel.dataset.scan(t).select("person_id")
+                for t in ("eligibility", "medical_claim", "pharmacy_claim")
+            ]
+        )
+        .unique()
+        .drop_nulls()
+        .sort("person_id")
+        .collect()["person_id"]
+    )
+    return [(ids[i], ids[min(i + size, ids.len()) - 1]) for i in range(0, ids.len(), size)]
 
 
 def _wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:

@@ -103,17 +103,31 @@ def mortality_rows(panel: Panel, year: int) -> pl.LazyFrame:
     )
 
 
-def alos_rows(panel: Panel, year: int) -> pl.LazyFrame:
-    """Stays discharged alive and not transferred: length of stay and the panel's mean length
-    of stay of the same MS-DRG in the year (expected)."""
-    s = (
-        stays(panel)
-        .filter(pl.col("discharge_date").dt.year() == year)
-        .filter(~pl.col("discharge_disposition_code").fill_null("").is_in((*DIED, *TRANSFERRED)))
+def _alos_stays(stays_: pl.LazyFrame, year: int) -> pl.LazyFrame:
+    return stays_.filter(pl.col("discharge_date").dt.year() == year).filter(
+        ~pl.col("discharge_disposition_code").fill_null("").is_in((*DIED, *TRANSFERRED))
     )
-    return s.with_columns(
-        pl.col("length_of_stay").mean().over(pl.col("drg_code").fill_null("")).alias("expected")
-    ).select(
+
+
+def drg_mean_stay(panel: Panel, year: int) -> pl.DataFrame:
+    """drg, expected: the mean length of stay of each MS-DRG (null DRGs as "") over the ALOS
+    stays of ``year`` of everyone in ``panel``: the reference of ``alos``. Computed from the
+    whole panel once when the measures run by ranges of people."""
+    return (
+        _alos_stays(panel.scan("inpatient_stays"), year)
+        .group_by(pl.col("drg_code").fill_null("").alias("drg"))
+        .agg(pl.col("length_of_stay").mean().alias("expected"))
+        .collect()
+    )
+
+
+def alos_rows(panel: Panel, year: int, *, reference: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """Stays discharged alive and not transferred: length of stay and the reference
+    population's mean length of stay of the same MS-DRG in the year (expected): ``reference``
+    (``drg_mean_stay`` of the whole panel) or, when None, this panel's own stays."""
+    s = _alos_stays(stays(panel), year).with_columns(pl.col("drg_code").fill_null("").alias("drg"))
+    table = drg_mean_stay(panel, year) if reference is None else reference
+    return s.join(table.lazy(), on="drg", how="left").select(
         "person_id",
         "stay_id",
         pl.lit(1.0).alias("denominator"),
@@ -134,8 +148,9 @@ def _visits(panel: Panel, value_set: str) -> pl.LazyFrame:
     )
 
 
-def _data_end(panel: Panel) -> dt.date | None:
-    """The last service date of any claim: the end of the observed data."""
+def data_end(panel: Panel) -> dt.date | None:
+    """The last service date of any claim line of ``panel``: the end of the observed data (of
+    the whole panel when the measures run by ranges of people)."""
     last = (
         memoized(
             panel,
@@ -148,9 +163,13 @@ def _data_end(panel: Panel) -> dt.date | None:
     return last if isinstance(last, dt.date) else None
 
 
-def followup_rows(panel: Panel, year: int, *, days: int) -> pl.LazyFrame:
-    """One row per eligible discharge, met by a visit 1..``days`` days after discharge."""
-    end = _data_end(panel) or dt.date(year, 12, 31)
+def followup_rows(
+    panel: Panel, year: int, *, days: int, end: dt.date | None = None
+) -> pl.LazyFrame:
+    """One row per eligible discharge, met by a visit 1..``days`` days after discharge; a
+    discharge needs ``days`` of observed data after it (to ``end``, the last service date of the
+    data; this panel's own when None)."""
+    end = (end if end is not None else data_end(panel)) or dt.date(year, 12, 31)
     s = _stays_with_people(panel, year, by="discharge_date").filter(
         pl.col("discharge_disposition_code").fill_null("").is_in(HOME)
         & (pl.col("age") >= 18)
@@ -262,15 +281,23 @@ def mcc_rows(panel: Panel, year: int) -> pl.LazyFrame:
     )
 
 
-def hospital_rows(panel: Panel, year: int) -> pl.LazyFrame:
-    """Measure rows of every hospital measure of ``year``."""
+def hospital_rows(
+    panel: Panel,
+    year: int,
+    *,
+    reference: pl.DataFrame | None = None,
+    end: dt.date | None = None,
+) -> pl.LazyFrame:
+    """Measure rows of every hospital measure of ``year``. ``reference`` (``drg_mean_stay``) and
+    ``end`` (``data_end``) are the whole panel's when ``panel`` is a range of its people; None:
+    ``panel``'s own."""
     parts = {
         "readmission_30d": readmission_rows(panel, year),
         "mcc_admissions": mcc_rows(panel, year),
         "mortality_30d": mortality_rows(panel, year),
-        "alos": alos_rows(panel, year),
-        "followup_7d": followup_rows(panel, year, days=7),
-        "followup_14d": followup_rows(panel, year, days=14),
+        "alos": alos_rows(panel, year, reference=reference),
+        "followup_7d": followup_rows(panel, year, days=7, end=end),
+        "followup_14d": followup_rows(panel, year, days=14, end=end),
         "mrp": mrp_rows(panel, year),
     }
     return pl.concat([rows(frame, m, year) for m, frame in parts.items()])
@@ -278,6 +305,8 @@ def hospital_rows(panel: Panel, year: int) -> pl.LazyFrame:
 
 __all__ = [
     "alos_rows",
+    "data_end",
+    "drg_mean_stay",
     "followup_rows",
     "hospital_rows",
     "mcc_rows",
