@@ -63,7 +63,7 @@ from modeling.dataset import Dataset, scan_parquet
 from modeling.progress import Progress, reporter
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
 
-CORE_VERSION = 5
+CORE_VERSION = 6
 CORE_DIR = "core"
 
 

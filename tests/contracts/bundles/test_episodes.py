@@ -431,11 +431,14 @@ def test_post_episode_spending_is_the_30_days_after_the_window():
 
 def test_anchor_chaining_is_not_the_core_stay_rule():
     """Why the episodes chain the core's ``acute_legs`` instead of reading ``inpatient_stays`` /
-    ``inpatient_stay_codes``: the core merges a stay admitted the day after a discharge and an
-    IRF bill into the acute stay, while the episode rule (shadow bundles ``c3``: a transfer is an
-    admission on or before the previous discharge; IRF is post-acute care) keeps them apart. The
-    same claims give three core stays and four episode anchors, so the switch would change
-    episodes; both read the core, one source per rule."""
+    ``inpatient_stay_codes``: the core merges a stay admitted the day after a discharge into the
+    stay (interim bills), while the episode rule (shadow bundles ``c3``: a transfer is an
+    admission on or before the previous discharge) keeps them apart, and the core's stays keep
+    no leg's own MS-DRG and hospital, which an episode needs (priced on the final leg,
+    attributed to its hospital, excluded when any leg is in an excluded MDC). Both leave IRF
+    bills out. The same claims give
+    three core stays and four episode anchors, so the switch would change episodes; both read
+    the core, one source per rule."""
     from modeling.core.encounters import inpatient_stays
 
     claims = lines(
@@ -449,11 +452,7 @@ def test_anchor_chaining_is_not_the_core_stay_rule():
     core = inpatient_stays(claims.with_columns(pl.lit("1").alias("admit_type_code"))).collect()
     episode = chained_stays(inpatient_claims(claims)).collect()
     assert core.height == 3
-    assert sorted(map(tuple, core["claim_ids"].to_list())) == [
-        ("a1", "a2"),
-        ("b1", "b2"),
-        ("c1", "c2"),
-    ]
+    assert sorted(map(tuple, core["claim_ids"].to_list())) == [("a1", "a2"), ("b1",), ("c1", "c2")]
     assert episode.height == 4  # a1 | a2 | b1 (b2 is post-acute) | c1 + c2
     assert sorted(map(tuple, episode["claim_ids"].to_list())) == [
         ("a1",),
