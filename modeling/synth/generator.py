@@ -272,7 +272,17 @@ def simulate_chunk(
     )
     # hip fractures last, so that the transitions line (which reads every discharge) is unmoved
     fracture = _fracture_claims(fracture_book, coded, chunk, ids, fracture_rng, params, spec)
-    fracture = covered(fracture, eligibility, "claim_start_date") if fracture.height else fracture
+    if fracture.height:
+        fracture = covered(fracture, eligibility, "claim_start_date")
+        fracture = pl.concat(
+            [
+                fracture.cast(medical.schema),
+                _fracture_transitions(
+                    fracture, eligibility, attribution, spec, chunk, params, pool
+                ),
+            ],
+            how="vertical_relaxed",
+        )
     appended = [f.cast(medical.schema) for f in (transitions, screening, fracture) if f.height]
     return {
         "eligibility": eligibility,
@@ -310,4 +320,28 @@ def _fracture_claims(
         return rows
     return fin.medical_paid_dates(
         rows, rng, fin.slowdown_months(spec.seed, spec.start_year, spec.years)
+    )
+
+
+def _fracture_transitions(
+    fracture: pl.DataFrame,
+    eligibility: pl.DataFrame,
+    attribution: pl.DataFrame,
+    spec: SynthSpec,
+    chunk: int,
+    params: SynthParams,
+    pool: ProviderPool,
+) -> pl.DataFrame:
+    """Transitional care after the hip-fracture line's discharges home, by the transitions
+    line's rule from a stream of their own (the transitions stream of chunk
+    ``hip_fractures.TRANSITIONS_CHUNK + chunk``, a number no chunk reaches: ids "T9..."), so
+    that with the transitions parameters removed neither line writes any."""
+    return transition_claims(
+        fracture,
+        eligibility,
+        attribution,
+        seed=spec.seed,
+        chunk=fractures.TRANSITIONS_CHUNK + chunk,
+        params=params,
+        pool=pool,
     )

@@ -12,7 +12,8 @@ its source).
 
 The line draws from its **own** random stream (``default_rng([seed, chunk, SALT])``) into its
 own ``ClaimBook`` (claim ids ``H...``), so every other line's rows and values are what they were
-without it. Admissions reuse the inpatient line's ``admit`` (facility, attending, surgeon and ED
+without it; its discharges home get transitional-care visits by the transitions line's rule
+from that line's stream of chunk ``TRANSITIONS_CHUNK + chunk`` (ids ``T9...``). Admissions reuse the inpatient line's ``admit`` (facility, attending, surgeon and ED
 claims), SNF and home health reuse the post-acute line, readmissions the bundle line's rule.
 IRF stays are inpatient claims (type of bill 111) with a revenue center 0024 line carrying the
 payment, billed by the member's hospital (a hospital-based rehabilitation unit).
@@ -35,6 +36,7 @@ from modeling.synth.services.inpatient import admit
 from modeling.synth.services.post_acute import home_health, post_acute
 
 SALT = 190_482  # this line's stream: default_rng([seed, chunk, SALT])
+TRANSITIONS_CHUNK = 9_000  # its TCM visits: the transitions stream of chunk 9000 + chunk
 REFERENCE_AGE = 78.0  # the table's rates are at this age
 SURGICAL_EXPONENT = 0.3  # intensity^0.3, as the bundle line
 IRF_DISPOSITION = "62"

@@ -50,11 +50,13 @@ def _person_years(chunk: dict[str, pl.DataFrame]) -> float:
 def test_the_fracture_line_is_appended(chunk, monkeypatch):
     monkeypatch.setattr(fractures, "hip_fractures", lambda ctx: None)
     without = _chunk()
-    ours = pl.col("claim_id").str.starts_with("H")
+    ours = pl.col("claim_id").str.contains("^(H|T9)")  # its claims and their TCM visits
     assert chunk["medical_claim"].filter(~ours).equals(without["medical_claim"])
     for table in ("eligibility", "pharmacy_claim", "provider_attribution"):
         assert chunk[table].equals(without[table])
     assert chunk["medical_claim"].filter(ours).height > 0
+    tcm = chunk["medical_claim"].filter(pl.col("claim_id").str.starts_with("T9"))
+    assert tcm.height > 0 and set(tcm["hcpcs_code"]) <= {"99495", "99496", "1111F"}
 
 
 def test_the_recode_changes_only_the_codes_of_the_recoded_admissions(chunk, monkeypatch):
@@ -62,7 +64,7 @@ def test_the_recode_changes_only_the_codes_of_the_recoded_admissions(chunk, monk
     the same order, every value equal but the four code columns, and those only on rows of
     claims that were 480/481 (their surgeon and physician claims included)."""
     monkeypatch.setattr(inpatient, "drg_recodes", lambda: ())
-    main = ~pl.col("claim_id").str.starts_with("H")
+    main = ~pl.col("claim_id").str.contains("^(H|T9)")
     before = _chunk()["medical_claim"].filter(main)
     after = chunk["medical_claim"].filter(main)
     assert before.height == after.height
