@@ -7,8 +7,10 @@ Timing (the target: completion + trend bridge + forecast for 1,000,000 members x
 60 s or less on 2 cores): the core tables it reads (member months, claim lines) are derived
 first and timed apart (once per dataset, shared by every engine); then, in one process, the
 completion with its bootstrap, the completed monthly cost (dollar and claim-count triangles),
-the trend bridge by year and by month with the seasonal index, and the 18-month forecast with
-its rolling-origin backtest.
+the risk input of the bridge (every member's CMS-HCC V28 score by year, from the claims, and
+its monthly mean), the trend bridge by year and by month with the seasonal index, and the
+18-month forecast with its rolling-origin backtest. Peak memory: run it under
+``/usr/bin/time -v`` (its maximum resident set size); the script prints its own peak too.
 
 ``--backtest`` (the correctness targets; the synthetic panel is fully run out, so truth is
 known): the completion cut at every month end from 2024-06 to 2025-09, each incurred month's
@@ -28,6 +30,7 @@ import warnings
 
 import polars as pl
 
+from contracts.year_end import person_year_risk
 from modeling.core.panel import Panel
 from modeling.marts.finance.completion import ALL, CompletionOptions, complete, complete_cells
 from modeling.marts.finance.forecast import (
@@ -36,7 +39,7 @@ from modeling.marts.finance.forecast import (
     forecast,
     pmpm_series,
 )
-from modeling.marts.finance.trend import bridge, monthly_cost, seasonal_index
+from modeling.marts.finance.trend import bridge, monthly_cost, risk_by_month, seasonal_index
 from modeling.marts.finance.triangles import (
     Valuation,
     month_index,
@@ -73,11 +76,15 @@ def timing(panel: Panel, as_of: dt.date) -> None:
         "completed monthly cost (claim-count triangles from the completion's cells)",
         lambda: monthly_cost(panel, completion=done),
     )
+    risk = timed(
+        "risk by month for the bridge (CMS-HCC V28 person-year scores from the claims)",
+        lambda: risk_by_month(person_year_risk(panel, panel.years()), panel.scan("member_months")),
+    )
     timed(
-        "trend bridge (year and month) and seasonal index",
+        "trend bridge (year and month, with the risk factor) and seasonal index",
         lambda: (
-            bridge(monthly, grain="year"),
-            bridge(monthly, grain="month"),
+            bridge(monthly, risk=risk, grain="year"),
+            bridge(monthly, risk=risk, grain="month"),
             seasonal_index(monthly),
         ),
     )
