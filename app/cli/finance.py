@@ -5,6 +5,7 @@ year end and its settlement. Each command arranges inputs and outputs around
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -202,10 +203,20 @@ def forecast_command(
         engines = Table(
             title="Engine by series, chosen by the rolling-origin backtest in the history"
         )
-        for col in ("series", "engine", "MAPE", "seasonal naive", "interval scale", "80% covers"):
+        for col in ("series", "engine", "MAPE", "seasonal naive", "80% +- (1-3 mo)", "80% covers"):
             engines.add_column(col, justify="left" if col in ("series", "engine") else "right")
-        j = fc.choice.join(
-            summary.select("service_category", "coverage"), on="service_category", how="left"
+        near = fc.horizon_profile.filter(pl.col("bucket") == 0).select("kind", "horizon_scale")
+        j = (
+            fc.choice.join(
+                summary.select("service_category", "coverage"), on="service_category", how="left"
+            )
+            .with_columns(
+                pl.when(pl.col("service_category") == "total")
+                .then(pl.lit("total"))
+                .otherwise(pl.lit("category"))
+                .alias("kind")
+            )
+            .join(near, on="kind", how="left")
         )
         for r in j.iter_rows(named=True):
             engines.add_row(
@@ -213,13 +224,13 @@ def forecast_command(
                 ENGINE_NAMES.get(r["engine"], r["engine"]),
                 pct(r["mape"]),
                 pct(r["baseline_mape"]),
-                f"x{r['interval_scale']:.2f}",
+                pct(math.exp(r["interval_scale"] * (r["horizon_scale"] or 0.0)) - 1),
                 pct(r["coverage"]),
             )
         wide().print(engines)
         console.print(
-            "[dim]Scales and coverage are in-sample (chosen on this backtest); the stated interval "
-            "also widens with the horizon by the backtest's pooled profile.[/]"
+            "[dim]Engines and coverage are in-sample (chosen on this backtest); the interval is the "
+            "backtest's own error quantile by horizon (categories pooled, the total apart).[/]"
         )
     console.print(f"[dim]wrote {path}[/]")
 
@@ -227,6 +238,8 @@ def forecast_command(
 ENGINE_NAMES = {
     "model": "AutoETS",
     "level": "ETS, no trend",
+    "theta": "Theta",
+    "combination": "AutoETS + seasonal naive",
     "SeasonalNaive": "seasonal naive",
 }
 

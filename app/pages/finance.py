@@ -111,20 +111,40 @@ if tot.height:
     running = 0.0
     for i, (label, value) in enumerate(steps):
         if i in (0, len(steps) - 1):
-            wf.append((i, label, 0.0, value, "level"))
+            wf.append((i, label, 0.0, value, "level", money(value, cents=True)))
             running = value
         else:
-            wf.append((i, label, running, running + value, "up" if value >= 0 else "down"))
+            sign = "+" if value >= 0 else ""
+            wf.append(
+                (
+                    i,
+                    label,
+                    running,
+                    running + value,
+                    "up" if value >= 0 else "down",
+                    f"{sign}{money(value, cents=True)}",
+                )
+            )
             running += value
-    wfd = pl.DataFrame(wf, schema=["order", "step", "start", "end", "kind"], orient="row")
-    lo = min(min(r[2], r[3]) for r in wf if r[4] != "level") * 0.97
-    st.altair_chart(
+    wfd = pl.DataFrame(
+        wf, schema=["order", "step", "start", "end", "kind", "label"], orient="row"
+    ).with_columns(pl.max_horizontal("start", "end").alias("top"))
+    # the axis starts near the smallest bar end (the levels' bars are clipped there), so the
+    # steps, a few dollars each against a PMPM of about a thousand, stay visible
+    ends = [v for r in wf for v in ((r[2], r[3]) if r[4] != "level" else (r[3],))]
+    span = max(ends) - min(ends)
+    lo, hi = min(ends) - 0.6 * span, max(ends) + 0.25 * span
+    x = alt.X("step:N", sort=[s for s, _ in steps], title=None, axis=alt.Axis(labelAngle=0))
+    bars = (
         alt.Chart(wfd.to_pandas())
-        .mark_bar()
+        .mark_bar(clip=True)
         .encode(
-            x=alt.X("step:N", sort=[s for s, _ in steps], title=None),
+            x=x,
             y=alt.Y(
-                "start:Q", title="PMPM", scale=alt.Scale(domain=[lo, max(r[3] for r in wf) * 1.01])
+                "start:Q",
+                title="PMPM",
+                scale=alt.Scale(domain=[lo, hi], zero=False, nice=False),
+                axis=alt.Axis(format="$,.0f", labelPadding=4),
             ),
             y2="end:Q",
             color=alt.Color(
@@ -134,8 +154,16 @@ if tot.height:
                 ),
                 legend=None,
             ),
-        ),
-        width="stretch",
+            tooltip=[alt.Tooltip("step:N"), alt.Tooltip("label:N", title="PMPM")],
+        )
+    )
+    labels = (
+        alt.Chart(wfd.to_pandas())
+        .mark_text(dy=-8, fontSize=12)
+        .encode(x=x, y=alt.Y("top:Q"), text="label:N")
+    )
+    st.altair_chart(
+        (bars + labels).properties(height=340, padding={"left": 12, "top": 8}), width="stretch"
     )
     st.caption(
         f"{year_row['period']:%Y} against {year_row['prior_period']:%Y}: PMPM {money(year_row['pmpm_prior'], cents=True)} -> "

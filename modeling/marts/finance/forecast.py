@@ -7,32 +7,40 @@
   (they need several seasons), so each series is first seasonally adjusted by classical
   multiplicative decomposition (ratios to a centred 2x12 moving average, averaged by calendar
   month and normalized to a mean of 1), as the M4 competition's statistical benchmarks do
-  (Makridakis, Spiliotis & Assimakopoulos 2020, "The M4 Competition", section 3.2); a calendar
-  month without a ratio gets index 1.
-- **Models** (``statsforecast``, Nixtla): AutoETS (the default) and optionally AutoARIMA,
-  fitted on the log of the seasonally adjusted PMPM; with both, the forecast is their mean in
-  logs (a simple combination; Petropoulos & Svetunkov 2020); re-seasonalized. AutoARIMA's order
-  search costs about 1 s per series here (AutoETS 0.01 s), too slow for a rolling backtest on
-  every request, hence opt-in. Seasonal naive (the same month a year before) is the baseline.
-- **Engine by category, chosen by backtest**: a rolling-origin backtest inside the history
+  (Makridakis, Spiliotis & Assimakopoulos 2020, "The M4 Competition", section 3.2). Within six
+  months of either end of the series, where the centred average does not exist, the ratio is
+  to the series' first or last 12 months, so every calendar month has a factor from 12 months
+  of history on (``seasonal_factors``).
+- **Engines** (``statsforecast``, Nixtla), on the log of the seasonally adjusted PMPM and
+  re-seasonalized: AutoETS (``model``; optionally combined with AutoARIMA: their mean in logs;
+  AutoARIMA's order search costs about 1 s per series here, AutoETS 0.01 s, hence opt-in),
+  simple exponential smoothing (``level``: AutoETS "ANN", no trend), the Theta method
+  (``theta``: SES with drift, Assimakopoulos & Nikolopoulos 2000, the M4 statistical
+  benchmark), the combination of the model and seasonal naive (``combination``: their mean in
+  logs; Petropoulos & Svetunkov 2020) and seasonal naive itself (the same month a year before,
+  the baseline).
+- **Engine by series, chosen by backtest**: a rolling-origin backtest inside the history
   (``backtest_origins`` cut-offs, each fitted only on the months before it, horizons up to
-  ``backtest_horizon``) measures every series' MAPE with the model, with simple exponential
-  smoothing of the seasonally adjusted series (AutoETS "ANN": a level, no trend) and with
-  seasonal naive; each series (category or total) is forecast by the one with the lowest
-  backtest MAPE, so seasonal naive is kept where it wins (a short or irregular series, e.g. a category still
-  ramping up). The choice is reported (``Forecast.choice``).
-- **Calibrated intervals**: model intervals are too narrow on 2-3 years of monthly data, so
-  the stated interval half-width (log scale; the chosen engine's own) is scaled by the
-  ``level`` quantile of backtest |log error| / half-width, by horizon bucket (1-3, 4-6, 7-9,
-  10+ months; never narrower at a later horizon) pooled over every series, so that the stated
-  interval covers about ``level`` of the backtest outcomes at each horizon.
-  ``interval_by_series`` adds each series' own scale (the quantile of its errors relative to
-  the profile; a series with fewer than ``MIN_SCALE_POINTS`` points keeps 1); it is off by
-  default because out of sample it made the intervals too narrow (see ``ForecastOptions``).
-- **Engine selection needs informative origins**: only backtest origins trained on
-  ``MIN_SELECTION_HISTORY`` months or more (a full seasonal decomposition, as the final fit
-  has) choose the engine; with a shorter history there is no such origin and the model is
-  used for every series.
+  ``backtest_horizon``) measures every engine's MAPE on every series; each series (category or
+  total) is forecast by the engine with the lowest backtest MAPE. Seasonal naive is among the
+  candidates, so by construction no series is forecast by an engine that lost to seasonal
+  naive in its backtest. Every origin with ``MIN_HISTORY`` training months takes part (the
+  seasonal factors are whole from 12 months). The latest ``unscored_months`` months of the
+  history are not scored: they are completed mostly by Bornhuetter-Ferguson, whose a-priori is
+  itself a trended seasonal PMPM, so scoring forecasts against them would flatter the models.
+  The choice is reported (``Forecast.choice``).
+- **Calibrated intervals (empirical, split-conformal in spirit)**: the stated interval is the
+  point forecast (log scale) +- the ``level`` quantile of the backtest's |log error| of the
+  chosen engines by horizon bucket (1-3, 4-6, 7-9, 10+ months; never narrower at a later
+  horizon; buckets past the backtest's horizons take the last one's), pooled over the service
+  categories and apart for the total. The models' own intervals are not used: on 2-3 years of
+  monthly data they were too narrow (AutoETS) or too wide (seasonal naive's), and the chosen
+  engine changes from series to series. With ``interval_by_series`` (the default) each
+  category's interval is multiplied by a scale of its own, the ``level`` quantile of its
+  backtest errors relative to the categories' profile (a category with fewer than
+  ``MIN_SCALE_POINTS`` points keeps 1), because the categories' noise differs several-fold
+  (hospice and SNF against office visits); the total's profile is its own already. Measured
+  out of sample on the default panel: benchmarks/RESULTS.md, finance.
 - **Membership**: member months are projected from the panel's own flows, month by month:
   ``MM_t = MM_{t-1} (1 - attrition_m) + new_m``, with attrition (members of month t-1 not
   enrolled in month t) and new enrollees (members of month t not enrolled in t-1) averaged by
@@ -59,7 +67,9 @@ os.environ.setdefault("NIXTLA_ID_AS_COL", "1")
 
 MIN_HISTORY = 13  # months: a season and one more
 MIN_SCALE_POINTS = 12  # backtest points a series needs for an interval scale of its own
-MIN_SELECTION_HISTORY = 24  # training months of a backtest origin that may choose the engine
+# training months of a backtest origin that may choose the engine: with the seasonal factors of
+# ``seasonal_factors`` every origin with MIN_HISTORY months has a full seasonal decomposition
+MIN_SELECTION_HISTORY = MIN_HISTORY
 HORIZON_BUCKETS = (1, 4, 7, 10)  # first horizons of the interval's horizon profile buckets
 MODELS = ("AutoETS", "AutoARIMA")  # the models a forecast may combine
 BASELINE = "SeasonalNaive"
@@ -72,10 +82,11 @@ class ForecastOptions:
     backtest_origins: int = 12
     backtest_horizon: int = 12
     models: tuple[str, ...] = ("AutoETS",)
-    # a scale of each series' own on top of the pooled horizon profile; off by default: on the
-    # default panel's out-of-sample backtest it narrowed the intervals (coverage 55% by category
-    # and 63% for the total against 62% and 74% pooled; benchmarks/RESULTS.md, finance)
-    interval_by_series: bool = False
+    # each category's own scale on top of the categories' pooled horizon profile (see module)
+    interval_by_series: bool = True
+    # the latest months of the history are not scored in the backtest: they are completed
+    # mostly by Bornhuetter-Ferguson, an estimate built from the trended PMPM itself
+    unscored_months: int = 3
 
     def check(self) -> None:
         if not 1 <= self.months <= 36:
@@ -88,6 +99,8 @@ class ForecastOptions:
             raise ParameterError(
                 "backtest_origins must be 0 or more and backtest_horizon 1 or more."
             )
+        if self.unscored_months < 0:
+            raise ParameterError(f"unscored_months must be 0 or more (got {self.unscored_months}).")
 
 
 @dataclass(frozen=True)
@@ -96,13 +109,14 @@ class Forecast:
     member_months, total_cost, total_lo, total_hi. ``backtest``: service_category, origin,
     month, horizon, actual, forecast (the model), baseline, engine, chosen (the chosen
     engine's forecast), lo, hi (its calibrated interval). ``choice``: service_category, engine,
-    mape, baseline_mape, points, interval_scale (the series' own, before the horizon profile:
-    the stated half-width at horizon h is the engine's x interval_scale x horizon_scale(h))."""
+    mape, baseline_mape, points, interval_scale (the series' own, 1 unless
+    ``interval_by_series``: the stated half-width in logs at horizon h is interval_scale x
+    horizon_scale(kind, h), ``horizon_profile``'s)."""
 
     table: pl.DataFrame
     backtest: pl.DataFrame
     choice: pl.DataFrame
-    horizon_profile: pl.DataFrame  # bucket, horizon_scale (``HORIZON_BUCKETS``)
+    horizon_profile: pl.DataFrame  # kind (total, category), bucket, horizon_scale (log scale)
     options: ForecastOptions
 
     @property
@@ -136,16 +150,31 @@ def pmpm_series(monthly: pl.DataFrame) -> pl.DataFrame:
 
 def seasonal_factors(series: pl.DataFrame) -> pl.DataFrame:
     """unique_id, m (calendar month), s (log seasonal index): classical multiplicative
-    decomposition, ratio to the centred 2x12 moving average (see module)."""
-    logy = pl.col("y").log()
-    ma = (
-        logy.exp().rolling_mean(12).over("unique_id")
-        + logy.exp().rolling_mean(12).shift(-1).over("unique_id")
-    ) / 2  # the mean of the 12 months ending at t and at t+1: centred on t+0.5 -> shift by 6
+    decomposition (see module). Each month's ratio is to the centred 2x12 moving average where
+    the series has six months on both sides; within six months of either end, to the mean of
+    the series' first or last 12 months (the nearest 12-month window holding it, off centre by
+    up to six months), so that 12 months or more give every calendar month a ratio. Without
+    them, the months at either end of a two-year series would have none and take index 1: the
+    model would then miss the seasonality that seasonal naive keeps (measured, see
+    benchmarks/RESULTS.md, finance). Ratios are averaged by calendar month, and the log indices
+    centred on 0."""
+    y = pl.col("y")
+    centred = ((y.rolling_mean(12) + y.rolling_mean(12).shift(-1)) / 2).shift(-6)
+    first_year = y.head(12).mean()
+    last_year = y.tail(12).mean()
+    n = pl.len()
+    row = pl.int_range(0, n)
+    window = (
+        pl.when(centred.is_not_null())
+        .then(centred)
+        .when(row < n // 2)
+        .then(first_year)
+        .otherwise(last_year)
+    )
     ratios = (
         series.sort("unique_id", "ds")
-        .with_columns(ma.shift(-6).over("unique_id").alias("_ma"))
-        .filter(pl.col("_ma").is_not_null())
+        .with_columns(window.over("unique_id").alias("_ma"), pl.len().over("unique_id").alias("_n"))
+        .filter(pl.col("_n") >= 12)
         .with_columns((pl.col("y") / pl.col("_ma")).alias("_r"), pl.col("ds").dt.month().alias("m"))
     )
     raw = ratios.group_by("unique_id", "m").agg(pl.col("_r").mean())
@@ -169,7 +198,7 @@ def _fit(
     level_point, level_half (simple exponential smoothing, no trend), baseline, baseline_half
     (seasonal naive's)."""
     from statsforecast import StatsForecast
-    from statsforecast.models import AutoARIMA, AutoETS, SeasonalNaive
+    from statsforecast.models import AutoARIMA, AutoETS, SeasonalNaive, Theta
 
     pct = int(round(level * 100))
     season = seasonal_factors(train)
@@ -184,7 +213,10 @@ def _fit(
         "AutoARIMA": AutoARIMA(season_length=1),
     }
     level_model = AutoETS(season_length=1, model="ANN", alias=LEVEL)
-    sf = StatsForecast(models=[*(engines[m] for m in models), level_model], freq="1mo", n_jobs=1)
+    theta = Theta(season_length=1, alias=THETA)
+    sf = StatsForecast(
+        models=[*(engines[m] for m in models), level_model, theta], freq="1mo", n_jobs=1
+    )
     fc = sf.forecast(df=adjusted, h=h, level=[pct])
     naive = StatsForecast(models=[SeasonalNaive(season_length=12)], freq="1mo", n_jobs=1).forecast(
         df=train.with_columns(pl.col("y").log()), h=h, level=[pct]
@@ -203,11 +235,17 @@ def _fit(
             point.alias("point"),
             half.alias("half"),
             (pl.col(LEVEL) + pl.col("s")).alias("level_point"),
+            (pl.col(THETA) + pl.col("s")).alias("theta_point"),
+            ((pl.col(f"{THETA}-hi-{pct}") - pl.col(f"{THETA}-lo-{pct}")) / 2).alias("theta_half"),
             ((pl.col(f"{LEVEL}-hi-{pct}") - pl.col(f"{LEVEL}-lo-{pct}")) / 2).alias("level_half"),
             pl.col(BASELINE).alias("baseline"),
             ((pl.col(f"{BASELINE}-hi-{pct}") - pl.col(f"{BASELINE}-lo-{pct}")) / 2).alias(
                 "baseline_half"
             ),
+        )
+        .with_columns(
+            ((pl.col("point") + pl.col("baseline")) / 2).alias("combination"),
+            ((pl.col("half") + pl.col("baseline_half")) / 2).alias("combination_half"),
         )
     )
 
@@ -219,9 +257,13 @@ def _usable(series: pl.DataFrame) -> pl.DataFrame:
 
 MODEL = "model"  # the engine name of the statsforecast model (or combination)
 LEVEL = "level"  # AutoETS without trend (ANN) on the seasonally adjusted series
+THETA = "theta"  # the Theta method (SES with drift) on the seasonally adjusted series
+COMBINATION = "combination"  # the mean in logs of the model and seasonal naive
 ENGINE_COLUMNS = {
     MODEL: ("point", "half"),
     LEVEL: ("level_point", "level_half"),
+    THETA: ("theta_point", "theta_half"),
+    COMBINATION: ("combination", "combination_half"),
     BASELINE: ("baseline", "baseline_half"),
 }
 
@@ -229,7 +271,7 @@ ENGINE_COLUMNS = {
 def _engine_expr(which: int) -> pl.Expr:
     """The chosen engine's point (``which`` 0) or half-width (1) column, by the ``engine`` column."""
     expr = pl.col(ENGINE_COLUMNS[BASELINE][which])
-    for engine in (LEVEL, MODEL):
+    for engine in (COMBINATION, THETA, LEVEL, MODEL):
         expr = (
             pl.when(pl.col("engine") == engine)
             .then(pl.col(ENGINE_COLUMNS[engine][which]))
@@ -246,15 +288,18 @@ def backtest(
     the horizon profile (``Forecast.horizon_profile``)."""
     months = series["ds"].unique().sort()
     rows = []
+    # the origins roll up to the last scored month: the latest ``unscored_months`` are neither
+    # trained on nor scored (see module)
+    scored = len(months) - options.unscored_months
     for k in range(options.backtest_origins, 0, -1):
-        cut = len(months) - k
+        cut = scored - k
         if cut < MIN_HISTORY:
             continue
         origin = months[cut - 1]
         train = _usable(series.filter(pl.col("ds") <= origin))
         if train.height == 0:
             continue
-        h = min(options.backtest_horizon, len(months) - cut)
+        h = min(options.backtest_horizon, scored - cut)
         fc = _fit(train, h, options.level, options.models)
         rows.append(
             fc.join(series, on=["unique_id", "ds"], how="inner").with_columns(
@@ -286,7 +331,7 @@ def backtest(
     )
     best = pl.min_horizontal(*(pl.col(e) for e in ENGINE_COLUMNS))
     pick = pl.lit(BASELINE)
-    for engine in (LEVEL, MODEL):  # ties go to the model, then to the level
+    for engine in (COMBINATION, THETA, LEVEL, MODEL):  # ties go to the model, then to the level
         pick = pl.when(pl.col(engine) == best).then(pl.lit(engine)).otherwise(pick)
     picked = errors.with_columns(pick.alias("engine"))
     all_errors = bt.group_by("unique_id").agg(
@@ -302,23 +347,24 @@ def backtest(
         ],
         how="diagonal_relaxed",
     )
+    mape = pl.col(BASELINE)
+    for engine in (COMBINATION, THETA, LEVEL, MODEL):
+        mape = pl.when(pl.col("engine") == engine).then(pl.col(engine)).otherwise(mape)
     choice = measured.with_columns(
-        pl.when(pl.col("engine") == MODEL)
-        .then(pl.col(MODEL))
-        .when(pl.col("engine") == LEVEL)
-        .then(pl.col(LEVEL))
-        .otherwise(pl.col(BASELINE))
-        .alias("mape"),
+        mape.alias("mape"),
         pl.col(BASELINE).alias("baseline_mape"),
     ).select("unique_id", "engine", "mape", "baseline_mape")
     chosen = bt.join(choice.select("unique_id", "engine"), on="unique_id").with_columns(
-        _engine_expr(0).alias("p"), _engine_expr(1).alias("w"), _bucket().alias("bucket")
+        _engine_expr(0).alias("p"), _bucket().alias("bucket")
     )
-    ratio = (pl.col("y").log() - pl.col("p")).abs() / pl.col("w")
+    # the interval is empirical: quantiles of the backtest's own |log error| (see module)
+    ratio = (pl.col("y").log() - pl.col("p")).abs()
     finite = chosen.with_columns(ratio.alias("ratio")).filter(pl.col("ratio").is_finite())
     profile = _horizon_profile(finite, options.level)
-    rel = finite.join(profile, on="bucket").with_columns(
-        (pl.col("ratio") / pl.col("horizon_scale")).alias("rel")
+    rel = (
+        finite.with_columns(_kind())
+        .join(profile, on=["kind", "bucket"])
+        .with_columns((pl.col("ratio") / pl.col("horizon_scale")).alias("rel"))
     )
     scales = rel.group_by("unique_id").agg(
         pl.col("rel").quantile(options.level).alias("own"), pl.len().alias("points")
@@ -326,7 +372,11 @@ def backtest(
     choice = (
         choice.join(scales, on="unique_id", how="left")
         .with_columns(
-            pl.when((pl.col("points") >= MIN_SCALE_POINTS) & options.interval_by_series)
+            pl.when(
+                (pl.col("points") >= MIN_SCALE_POINTS)
+                & options.interval_by_series
+                & (pl.col("unique_id") != TOTAL)
+            )
             .then(pl.col("own"))
             .otherwise(1.0)
             .alias("interval_scale"),
@@ -336,8 +386,10 @@ def backtest(
         .select(*CHOICE_COLUMNS)
         .sort("service_category")
     )
-    chosen = chosen.join(profile, on="bucket", how="left").with_columns(
-        pl.col("horizon_scale").fill_null(1.0)
+    chosen = (
+        chosen.with_columns(_kind())
+        .join(profile, on=["kind", "bucket"], how="left")
+        .with_columns(pl.col("horizon_scale").fill_null(1.0))
     )
     out = (
         chosen.join(
@@ -355,15 +407,17 @@ def backtest(
             pl.col("baseline").exp().alias("baseline"),
             "engine",
             pl.col("p").exp().alias("chosen"),
-            (pl.col("p") - pl.col("interval_scale") * pl.col("w")).exp().alias("lo"),
-            (pl.col("p") + pl.col("interval_scale") * pl.col("w")).exp().alias("hi"),
+            (pl.col("p") - pl.col("interval_scale")).exp().alias("lo"),
+            (pl.col("p") + pl.col("interval_scale")).exp().alias("hi"),
         )
     )
     return out, choice, profile
 
 
 CHOICE_COLUMNS = ("service_category", "engine", "mape", "baseline_mape", "points", "interval_scale")
-_NO_PROFILE = pl.DataFrame(schema={"bucket": pl.Int64, "horizon_scale": pl.Float64})
+_NO_PROFILE = pl.DataFrame(
+    schema={"kind": pl.String, "bucket": pl.Int64, "horizon_scale": pl.Float64}
+)
 
 
 def _bucket() -> pl.Expr:
@@ -374,25 +428,45 @@ def _bucket() -> pl.Expr:
     return b
 
 
+def _kind() -> pl.Expr:
+    """``total`` for the total series, ``category`` for every service category."""
+    return (
+        pl.when(pl.col("unique_id") == TOTAL)
+        .then(pl.lit(TOTAL))
+        .otherwise(pl.lit("category"))
+        .alias("kind")
+    )
+
+
 def _horizon_profile(ratios: pl.DataFrame, level: float) -> pl.DataFrame:
-    """bucket, horizon_scale: the ``level`` quantile of |log error| / half-width pooled over
-    every series, by horizon bucket (a later bucket never below an earlier one: errors do not
-    shrink with the horizon; buckets past the backtest's horizons take the last one's)."""
+    """kind, bucket, horizon_scale: the ``level`` quantile of the backtest's |log error| /
+    half-width by horizon bucket, pooled over the categories and apart for the total (a sum,
+    smoother than any of its parts: one pool would widen its interval by the categories'
+    noise); a later bucket is never below an earlier one (errors do not shrink with the
+    horizon) and buckets past the backtest's horizons take the last one's."""
     if ratios.height == 0:
         return _NO_PROFILE
-    q = (
-        ratios.group_by("bucket")
-        .agg(pl.col("ratio").quantile(level).alias("horizon_scale"))
-        .sort("bucket")
-    )
-    values = np.maximum.accumulate(q["horizon_scale"].to_numpy())
-    last = q["bucket"].to_list()
-    full = {b: float(v) for b, v in zip(last, values, strict=True)}
-    out, current = [], float(values[0])
-    for b in range(len(HORIZON_BUCKETS)):
-        current = full.get(b, current)
-        out.append((b, current))
-    return pl.DataFrame(out, schema={"bucket": pl.Int64, "horizon_scale": pl.Float64}, orient="row")
+    frames = []
+    for (kind,), part in ratios.with_columns(_kind()).group_by("kind"):
+        q = (
+            part.group_by("bucket")
+            .agg(pl.col("ratio").quantile(level).alias("horizon_scale"))
+            .sort("bucket")
+        )
+        values = np.maximum.accumulate(q["horizon_scale"].to_numpy())
+        full = {b: float(v) for b, v in zip(q["bucket"].to_list(), values, strict=True)}
+        out, current = [], float(values[0])
+        for b in range(len(HORIZON_BUCKETS)):
+            current = full.get(b, current)
+            out.append((kind, b, current))
+        frames.append(
+            pl.DataFrame(
+                out,
+                schema={"kind": pl.String, "bucket": pl.Int64, "horizon_scale": pl.Float64},
+                orient="row",
+            )
+        )
+    return pl.concat(frames).sort("kind", "bucket")
 
 
 def membership_flows(member_months: pl.LazyFrame) -> pl.DataFrame:
@@ -496,8 +570,8 @@ def forecast(
     fc = (
         _fit(series, opts.months + gap, opts.level, opts.models)
         .with_columns(pl.int_range(1, pl.len() + 1).over("unique_id").alias("horizon"))
-        .with_columns(_bucket().alias("bucket"))
-        .join(backtest_profile, on="bucket", how="left")
+        .with_columns(_bucket().alias("bucket"), _kind())
+        .join(backtest_profile, on=["kind", "bucket"], how="left")
         .with_columns(pl.col("horizon_scale").fill_null(1.0))
         .filter(pl.col("ds") > last)
     )
@@ -513,7 +587,7 @@ def forecast(
         pl.col("interval_scale").fill_null(1.0),
     )
     p = _engine_expr(0)
-    w = _engine_expr(1) * pl.col("interval_scale") * pl.col("horizon_scale")
+    w = pl.col("interval_scale") * pl.col("horizon_scale")
     table = (
         by_engine.with_columns(
             p.exp().alias("pmpm"),

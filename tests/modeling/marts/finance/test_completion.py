@@ -196,3 +196,20 @@ def test_the_interval_is_calibrated_by_hindsight_lag_by_lag(three_year_dataset):
         assert width(b) == pytest.approx(width(a) * scale, rel=1e-9, abs=1e-6)
     a, b = plain.table.sort(key), calibrated.table.sort(key)
     assert b["ibnr"].to_numpy() == pytest.approx(a["ibnr"].to_numpy())
+
+
+def test_cells_read_a_range_of_people_at_a_time_equal_the_whole_read(three_year_dataset):
+    """A big panel's claims are read by ranges of people (memory holds one range): the cells,
+    distinct claim counts included, are exactly those of one whole read."""
+    from modeling.marts.finance.triangles import Valuation, paid_cells, person_ranges
+
+    panel = Panel(three_year_dataset)
+    v = Valuation.at(dt.date(2025, 3, 31))
+    ranges = person_ranges(panel, lines=20_000)
+    assert ranges is not None and len(ranges) >= 5
+    assert ranges == sorted(ranges) and all(a <= b for a, b in ranges)
+    whole = paid_cells(panel, v, slice_lines=10**12).sort("service_category", "incurred", "lag")
+    sliced = paid_cells(panel, v, slice_lines=20_000).sort("service_category", "incurred", "lag")
+    assert sliced.select(whole.columns).equals(whole)
+    assert person_ranges(panel, lines=10**12) is None
+    assert person_ranges(panel.for_people(ranges[0][0], ranges[0][1]), lines=1) is None
