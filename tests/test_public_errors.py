@@ -560,6 +560,8 @@ def test_quality_entry_points_on_bad_input(small_dataset):
 
     with pytest.raises(ParameterError, match="no enrollment in 1999"):
         measure_rows(small_dataset, 1999)
+    with pytest.raises(ParameterError, match="slice_people must be at least 1"):
+        measure_rows(small_dataset, 2024, slice_people=0)
     with pytest.raises(ParameterError, match="by must be"):
         quality_results(small_dataset, 2024, by="county")
     with pytest.raises(ParameterError, match="not a process measure"):

@@ -32,6 +32,7 @@ from modeling.core.panel import Panel
 from modeling.core.spend import medical_spend, pharmacy_spend
 from modeling.dataset import Dataset
 from modeling.marts.pmpm import utilization_by_year
+from modeling.marts.quality.adherence import pdc_rows
 from modeling.marts.quality.screening import breast_screening_rows, colorectal_screening_rows
 from modeling.schema import DIAGNOSIS_COLUMNS
 from modeling.synth.params import read_table
@@ -186,6 +187,18 @@ def _screening(dataset: Dataset, year: int) -> dict[str, float]:
     return out
 
 
+def _adherence(dataset: Dataset, year: int) -> dict[str, float]:
+    """The share of members with PDC >= 80% in each Part D adherence measure in ``year`` (the
+    panel's last), by the quality engine."""
+    shares = (
+        pdc_rows(Panel(dataset), year)
+        .group_by("measure_id")
+        .agg((pl.col("numerator").sum() / pl.col("denominator").sum()).alias("share"))
+        .collect()
+    )
+    return {f"adherence_{m.removeprefix('pdc_')}": s for m, s in shares.iter_rows()}
+
+
 def measure(dataset: Dataset, *, risk_sample: int = 4_000, seed: int = 0) -> pl.DataFrame:
     """Achieved value of every calibration figure beside its target and tolerance."""
     my = member_years(dataset)
@@ -295,6 +308,7 @@ def measure(dataset: Dataset, *, risk_sample: int = 4_000, seed: int = 0) -> pl.
     fig.update(_prevalence(dataset, my))
     fig.update(_risk_scores(dataset, my, risk_sample, seed))
     fig.update(_screening(dataset, years[-1]))
+    fig.update(_adherence(dataset, years[-1]))
     t = targets()
     return t.with_columns(
         pl.col("figure")

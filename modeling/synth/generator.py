@@ -33,6 +33,7 @@ from modeling.dataset import Dataset, DatasetWriter
 from modeling.progress import ChunkProgress
 from modeling.synth import conditions as cond
 from modeling.synth import finance_patterns as fin
+from modeling.synth.adherence import on_time_refills
 from modeling.synth.claims import ClaimBook
 from modeling.synth.enrollment import (
     MemberIds,
@@ -44,6 +45,7 @@ from modeling.synth.enrollment import (
     evolve,
     year_frame,
 )
+from modeling.synth.outcomes import repeat_stays
 from modeling.synth.params import SynthParams, load_params
 from modeling.synth.people import ProviderPool, make_people, provider_pool
 from modeling.synth.pharmacy import DrugUse, pharmacy_rows
@@ -283,7 +285,18 @@ def simulate_chunk(
             ],
             how="vertical_relaxed",
         )
-    appended = [f.cast(medical.schema) for f in (transitions, screening, fracture) if f.height]
+    # repeat stays of practices with a positive outcome effect: rows appended from a stream of
+    # their own (drawn from the main stream's stays only, so the lines above do not move)
+    repeats = repeat_stays(
+        medical, eligibility, attribution, seed=spec.seed, chunk=chunk, params=params, pool=pool
+    )
+    appended = [
+        f.cast(medical.schema) for f in (transitions, screening, repeats, fracture) if f.height
+    ]
+    # on-time refills of the adherence measures' drugs: rows appended from a stream of their own
+    refills = on_time_refills(pharmacy, seed=spec.seed, chunk=chunk, params=params)
+    if refills.height:
+        pharmacy = pl.concat([pharmacy, refills])
     return {
         "eligibility": eligibility,
         "medical_claim": pl.concat([medical, *appended]) if appended else medical,

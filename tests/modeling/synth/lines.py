@@ -41,3 +41,20 @@ def appended_rows(spec: SynthSpec, params: SynthParams, *, prefix: str, id_lette
     ours = pl.col("claim_id").str.starts_with(id_letter)
     assert a["medical_claim"].filter(~ours).equals(b["medical_claim"])
     return a["medical_claim"].filter(ours)
+
+
+def appended_fills(spec: SynthSpec, params: SynthParams, *, prefix: str, id_letter: str):
+    """The pharmacy rows of the line whose behaviour keys start with ``prefix`` (claim ids start
+    with ``id_letter``), after asserting that every other row is the same without the line."""
+    without = dataclasses.replace(
+        params,
+        behaviour=MappingProxyType(
+            {k: v for k, v in params.behaviour.items() if not k.startswith(prefix)}
+        ),
+    )
+    a, b = one_chunk(spec, params), one_chunk(spec, without)
+    for table in ("eligibility", "medical_claim", "provider_attribution"):
+        assert a[table].equals(b[table])
+    ours = pl.col("claim_id").str.starts_with(id_letter)
+    assert a["pharmacy_claim"].filter(~ours).equals(b["pharmacy_claim"])
+    return a, a["pharmacy_claim"].filter(ours)

@@ -1,0 +1,122 @@
+"""Practice effects on avoidable hospital use (``vbc synth``, added to the medical claims): some
+PCPs' patients return to hospital more than their risk explains, so that the risk-standardized
+provider rates of the outcome measures (30-day readmission, ambulatory-care-sensitive
+admissions, MCC admissions) have real between-practice variance to find.
+
+Each PCP has an effect ``e`` on the log scale, normal with standard deviation
+``outcome_pcp_effect_sd``, fixed per PCP by the seed. An acute stay of the main stream (type
+of bill 11x; not the other lines' stays, so that turning a line off leaves these rows as they
+are) of a member attributed to the PCP in the discharge year, discharged alive, is followed with
+probability ``outcome_repeat_stay_rate x max(exp(e) - 1, 0)`` (capped at 1) by a repeat stay:
+an unplanned (emergency, admission type 1) copy of the stay's claim lines, same diagnoses,
+procedures and DRG, admitted 1-30 days after the discharge (uniform) and as long as the stay.
+So a practice with a positive effect has more readmissions, and, where the stay's principal
+diagnosis is ambulatory-care sensitive, more PQI admissions; a practice with a zero or negative
+effect gets none. The line only adds events: it cannot lower a practice below the main
+stream's rates.
+
+The draws come from a stream of their own (``[seed, chunk, SALT]`` and ``[seed, SALT]`` for the
+effects), so every row the generator produced before stays the same; the rows are appended with
+claim ids starting "Q" and kept only inside enrollment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from modeling.schema import MEDICAL_CLAIM
+from modeling.synth.enrollment import covered
+from modeling.synth.params import SynthParams
+from modeling.synth.people import ProviderPool
+
+SALT = 1821  # this module's own random stream
+DIED = ("20", "40", "41", "42")
+DATES = ("claim_start_date", "claim_end_date", "claim_line_start_date", "claim_line_end_date")
+
+
+def repeat_probability(effect: np.ndarray, rate: float) -> np.ndarray:
+    """The chance that a stay of a member of a PCP with ``effect`` is followed by a repeat
+    stay: ``rate x max(exp(effect) - 1, 0)``, at most 1."""
+    return np.minimum(rate * np.maximum(np.exp(effect) - 1.0, 0.0), 1.0)
+
+
+def repeat_stays(
+    medical: pl.DataFrame,
+    eligibility: pl.DataFrame,
+    attribution: pl.DataFrame,
+    *,
+    seed: int,
+    chunk: int,
+    params: SynthParams,
+    pool: ProviderPool,
+) -> pl.DataFrame:
+    """The chunk's repeat stays (MEDICAL_CLAIM columns, claim ids "Q...")."""
+    b = params.behaviour
+    if "outcome_repeat_stay_rate" not in b or "outcome_pcp_effect_sd" not in b:
+        return pl.DataFrame(schema=MEDICAL_CLAIM.polars_schema)
+    rng = np.random.default_rng([seed, chunk, SALT])
+    effects = pool.pcp_effects(seed, SALT, float(b["outcome_pcp_effect_sd"]))
+    stays = (
+        medical.filter(
+            pl.col("claim_id").str.starts_with("C")  # the main stream's stays only
+            & pl.col("bill_type_code").str.starts_with("11")
+            & ~pl.col("discharge_disposition_code").fill_null("").is_in(DIED)
+            & pl.col("admission_date").is_not_null()
+            & pl.col("discharge_date").is_not_null()
+        )
+        .group_by("claim_id")
+        .agg(pl.col("person_id", "admission_date", "discharge_date").first())
+        .sort("claim_id")
+        .with_columns(pl.col("discharge_date").dt.year().alias("year"))
+        .join(
+            attribution.select("person_id", "year", "provider_npi").unique(
+                ["person_id", "year"], keep="first"
+            ),
+            on=["person_id", "year"],
+            how="inner",
+        )
+        .sort("claim_id")
+    )
+    n = stays.height
+    if n == 0:
+        return pl.DataFrame(schema=MEDICAL_CLAIM.polars_schema)
+    effect = np.array([effects.get(p, 0.0) for p in stays["provider_npi"].to_list()])
+    u = rng.random(n)  # drawn for every stay: stable whatever the effects
+    gap = rng.integers(1, 31, n)
+    chosen = u < repeat_probability(effect, float(b["outcome_repeat_stay_rate"]))
+    picked = stays.filter(pl.Series(chosen)).with_columns(
+        pl.Series("gap", gap[chosen]),
+        pl.format(
+            "Q{}{}", pl.lit(f"{chunk:04d}"), pl.int_range(pl.len()).cast(pl.String).str.zfill(9)
+        ).alias("new_id"),
+    )
+    if picked.is_empty():
+        return pl.DataFrame(schema=MEDICAL_CLAIM.polars_schema)
+    shift = (
+        pl.col("discharge_date_stay")
+        - pl.col("admission_date_stay")
+        + pl.duration(days=pl.col("gap"))
+    )
+    lines = medical.join(
+        picked.select(
+            "claim_id",
+            "new_id",
+            "gap",
+            pl.col("admission_date").alias("admission_date_stay"),
+            pl.col("discharge_date").alias("discharge_date_stay"),
+        ),
+        on="claim_id",
+        how="inner",
+    ).with_columns(shift.alias("_shift"))
+    moved_dates = [
+        (pl.col(c) + pl.col("_shift")).alias(c)
+        for c in (*DATES, "admission_date", "discharge_date", "paid_date")
+    ]
+    moved = lines.with_columns(
+        *moved_dates,
+        pl.col("new_id").alias("claim_id"),
+        pl.lit("1").alias("admit_type_code"),
+    )
+    frame = covered(moved.select(MEDICAL_CLAIM.names), eligibility, "claim_start_date")
+    return frame.cast(pl.Schema(MEDICAL_CLAIM.polars_schema))

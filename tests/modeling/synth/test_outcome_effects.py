@@ -1,0 +1,87 @@
+"""Practice effects on avoidable hospital use: repeat stays appended from their own stream, only
+for practices with a positive effect, and recovered by the risk-adjusted provider comparison."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import MappingProxyType
+
+import numpy as np
+import polars as pl
+
+from modeling.core.panel import Panel
+from modeling.synth import generator
+from modeling.synth.generator import SynthSpec, generate
+from modeling.synth.outcomes import SALT, repeat_probability
+from modeling.synth.params import load_params
+from modeling.synth.people import provider_pool
+from risk_stratification.quality.risk_adjustment import risk_adjust
+from tests.modeling.synth.lines import appended_rows, one_chunk
+
+SPEC = SynthSpec(members=3000, start_year=2023, years=2, seed=43)
+
+
+def test_repeat_stays_are_appended_copies_after_a_discharge():
+    added = appended_rows(SPEC, load_params(), prefix="outcome_", id_letter="Q")
+    assert added.height > 0
+    assert added["bill_type_code"].str.starts_with("11").all()
+    assert (added["admit_type_code"] == "1").all()  # unplanned: counts as a readmission
+    medical = one_chunk(SPEC, load_params())["medical_claim"]
+    stays = medical.filter(
+        pl.col("bill_type_code").str.starts_with("11") & ~pl.col("claim_id").str.starts_with("Q")
+    )
+    # every repeat stay is admitted 1-30 days after a discharge of the same member
+    repeats = added.select("person_id", "admission_date").unique().sort("admission_date")
+    before = stays.select("person_id", "discharge_date").unique().sort("discharge_date")
+    matched = repeats.join_asof(
+        before,
+        left_on="admission_date",
+        right_on="discharge_date",
+        by="person_id",
+        strategy="backward",
+        check_sortedness=False,
+    )
+    days = (matched["admission_date"] - matched["discharge_date"]).dt.total_days()
+    assert days.null_count() == 0 and days.is_between(0, 30).all()
+
+
+def test_only_practices_with_a_positive_effect_get_repeat_stays():
+    assert repeat_probability(np.array([-0.5, 0.0, 0.5]), 0.06).tolist() == [
+        0.0,
+        0.0,
+        0.06 * (np.exp(0.5) - 1.0),
+    ]
+    assert repeat_probability(np.array([10.0]), 0.06).tolist() == [1.0]
+
+
+def test_risk_adjustment_recovers_the_planted_practice_effects(tmp_path, monkeypatch):
+    # a strong planted effect, so that 2,000 members show it: the practices with the largest
+    # effects have readmission O/E above those with no effect
+    base = load_params()
+    strong = dataclasses.replace(
+        base,
+        behaviour=MappingProxyType({**base.behaviour, "outcome_repeat_stay_rate": 0.6}),
+    )
+    monkeypatch.setattr(generator, "load_params", lambda: strong)
+    spec = SynthSpec(members=4000, start_year=2023, years=2, seed=47)
+    panel = Panel(generate(spec, tmp_path / "p"))
+    effects = provider_pool(spec.seed).pcp_effects(
+        spec.seed, SALT, strong.behaviour["outcome_pcp_effect_sd"]
+    )
+    by_provider = (
+        risk_adjust(panel, 2024, "readmission_30d", draws=20)
+        .by_provider.with_columns(
+            pl.col("provider_npi")
+            .replace_strict(effects, default=None, return_dtype=pl.Float64)
+            .alias("effect")
+        )
+        .drop_nulls("effect")
+    )
+
+    def pooled(frame: pl.DataFrame) -> float:
+        return float(frame["observed"].sum() / frame["expected"].sum())
+
+    high = pooled(by_provider.filter(pl.col("effect") > 0.4))
+    none = pooled(by_provider.filter(pl.col("effect") <= 0.0))
+    assert high > 1.3 * none, (high, none)
+    assert none < 1.0 < high
