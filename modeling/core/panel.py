@@ -238,15 +238,20 @@ class Panel:
         """The calendar years with enrollment, sorted."""
         return years_enrolled(self.dataset.scan("eligibility"))
 
-    def scan(self, table: str, *, years: Iterable[int] | None = None) -> pl.LazyFrame:
+    def scan(
+        self, table: str, *, years: Iterable[int] | None = None, derive: bool = True
+    ) -> pl.LazyFrame:
         """A lazy frame over a core table (derived first if need be), a core view or a canonical
         table. ``years``: for a table kept by service year (``conditions``, ``person_diagnoses``,
-        ``long_term_institutional``), only those years are read, and derived if need be (the
-        others are not derived); other tables ignore it."""
+        ``long_term_institutional``, ``medical_spend``, ``pharmacy_use``), only those years are
+        read, and derived if need be (the others are not derived); other tables ignore it.
+        ``derive=False``: a year not derived yet is computed by the same rule for this read
+        only, not stored (for a reader to whom storing the table costs more than it saves
+        the first time; the stored table is read once anything has derived it)."""
         if table in _VIEWS:
             frame = _VIEWS[table](self)
         elif table in _YEAR_BUILDERS:
-            frame = self._scan_years(table, years)
+            frame = self._scan_years(table, years, derive=derive)
         elif table in _BUILDERS:
             frame = self._scan_core(table)
         else:
@@ -265,8 +270,10 @@ class Panel:
         first, last = self.people
         return frame.filter(pl.col("person_id").is_between(pl.lit(first), pl.lit(last)))
 
-    def read(self, table: str, *, years: Iterable[int] | None = None) -> pl.DataFrame:
-        return self.scan(table, years=years).collect()
+    def read(
+        self, table: str, *, years: Iterable[int] | None = None, derive: bool = True
+    ) -> pl.DataFrame:
+        return self.scan(table, years=years, derive=derive).collect()
 
     def materialize(self, tables: tuple[str, ...] = MATERIALIZED) -> Path:
         """Derive every core table (every year of those kept by year) not derived yet; the
@@ -295,13 +302,18 @@ class Panel:
                 return self._memory[table].lazy()
         return scan_parquet(path)
 
-    def _scan_years(self, table: str, years: Iterable[int] | None) -> pl.LazyFrame:
+    def _scan_years(
+        self, table: str, years: Iterable[int] | None, *, derive: bool = True
+    ) -> pl.LazyFrame:
         wanted = self._years_of(table) if years is None else sorted(set(years))
         frames, build = [], _YEAR_BUILDERS[table]
         for year in wanted:
             key, path = f"{table}/{year}", self.core_path / table / f"{year}.parquet"
             if key in self._memory:
                 frames.append(self._memory[key].lazy())
+                continue
+            if not path.is_file() and not derive:
+                frames.append(build(self, year))
                 continue
             if not path.is_file():
                 built = self._derive(key, partial(_of_one_year, build, year), path)

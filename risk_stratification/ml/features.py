@@ -242,7 +242,9 @@ def _features_of(panel: Panel, year: int) -> pl.DataFrame:
         .agg(money_sum("paid_amount").alias("cost_second_half"))
     )
     prior = _medical_paid(panel, year - 1).collect()
-    pharmacy = panel.scan("pharmacy_use", years=[year - 1, year])
+    # computed from the fills when the core has not derived them (storing both years would
+    # cost the first reader more than it saves)
+    pharmacy = panel.scan("pharmacy_use", years=[year - 1, year], derive=False)
     rx = pharmacy.filter(pl.col("year") == year).select(
         "person_id",
         pl.col("paid_amount").alias("cost_pharmacy"),

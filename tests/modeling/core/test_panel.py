@@ -230,3 +230,15 @@ def test_a_year_without_cms_eligible_codes_is_a_clear_error(small_dataset):
     panel = Panel(small_dataset)
     with pytest.raises(ParameterError, match="2019"):
         risk_adjustment_diagnoses_of(panel.scan("person_diagnoses"), 2019).collect()
+
+
+def test_a_read_without_deriving_computes_the_same_rows_and_stores_nothing(fresh):
+    panel = Panel(fresh)
+    year = panel.claim_years()[-1]
+    computed = panel.read("pharmacy_use", years=[year], derive=False)
+    assert not panel.is_derived("pharmacy_use", year)
+    assert not (panel.core_path / "pharmacy_use").exists()
+    stored = panel.read("pharmacy_use", years=[year])
+    assert panel.is_derived("pharmacy_use", year)
+    assert computed.height > 0
+    assert_frame_equal(_sorted(computed), _sorted(stored))

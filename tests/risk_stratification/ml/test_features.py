@@ -264,7 +264,7 @@ def test_modeling_frame_pairs_year_t_features_with_t_plus_1_outcomes(small_datas
     assert frame["top5"].mean() == pytest.approx(0.05, abs=0.01)
 
 
-def test_the_prior_year_cost_is_the_same_read_from_the_core_or_the_lines(small_dataset, tmp_path):
+def test_prior_cost_and_fills_are_the_same_read_from_the_core_or_computed(small_dataset, tmp_path):
     """The year before's medical total comes from the core's ``medical_spend`` once that year is
     derived, from the lines before: the same exact sums either way."""
     import shutil
@@ -282,3 +282,8 @@ def test_the_prior_year_cost_is_the_same_read_from_the_core_or_the_lines(small_d
     from_core = features(panel, 2024)
     assert_frame_equal(from_core, from_lines)
     assert from_core["cost_prior_year"].sum() > 0
+    # the fills: computed for the read while not derived, read from the core once they are
+    assert not panel.is_derived("pharmacy_use", 2024)
+    panel.materialize(("pharmacy_use",))
+    assert panel.is_derived("pharmacy_use", 2024)
+    assert_frame_equal(features(panel, 2024), from_lines)
