@@ -344,6 +344,12 @@ def _budget_without_pmpm():
     parse_budget(pl.DataFrame({"service_category": ["acute inpatient"]}), calendar_year=2025)
 
 
+def _person_ranges_of_no_lines():
+    from modeling.marts.finance.triangles import person_ranges
+
+    person_ranges(None, lines=0)  # type: ignore[arg-type]  # checked before the panel is read
+
+
 def _membership_flows_without_months():
     from modeling.marts.finance.forecast import membership_flows
 
@@ -460,6 +466,7 @@ CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "ForecastOptions with an unknown model": (_forecast_options, ParameterError),
     "a budget without pmpm": (_budget_without_pmpm, SchemaError),
     "membership flows without year_month": (_membership_flows_without_months, SchemaError),
+    "person_ranges of 0 lines": (_person_ranges_of_no_lines, ParameterError),
     "measure_cells of an unknown measure": (_measure_cells_unknown, ParameterError),
     "CompletionOptions with no speed diagonals": (_completion_options_speed, ParameterError),
     "member_months without enrollment_start_date": (_member_months, SchemaError),

@@ -230,7 +230,8 @@ def forecast_command(
         wide().print(engines)
         console.print(
             "[dim]Engines and coverage are in-sample (chosen on this backtest); the interval is the "
-            "backtest's own error quantile by horizon (categories pooled, the total apart).[/]"
+            "backtest's own error quantile by horizon (categories pooled and each scaled by its "
+            "own, the total apart).[/]"
         )
     console.print(f"[dim]wrote {path}[/]")
 

@@ -86,10 +86,13 @@ def person_ranges(panel: Panel, *, lines: int | None = None) -> list[tuple[str, 
     holding about ``lines`` medical claim lines (from the manifest's row count, people taken to
     have as many lines on average); None when one range would hold them all, or when the panel
     is already narrowed to a range of people."""
+    size_lines = SLICE_LINES if lines is None else lines
+    if size_lines < 1:
+        raise ParameterError(f"lines per range of people must be 1 or more (got {size_lines}).")
     if panel.people is not None:
         return None
     rows = int(panel.manifest["tables"].get("medical_claim", {}).get("rows", 0))
-    count = -(-rows // max(SLICE_LINES if lines is None else lines, 1))
+    count = -(-rows // size_lines)
     if count <= 1:
         return None
     ids = (
