@@ -345,29 +345,26 @@ class Panel:
     def _years_of(self, table: str) -> list[int]:
         """The years a table kept by year has rows in: the dispensing years of the fills for
         ``pharmacy_use``, the service years of the medical claims for the others."""
-        if table != "pharmacy_use":
-            return self.claim_years()
-        if "fill_years" not in self._facts:
-            self._facts["fill_years"] = (
-                self.dataset.scan("pharmacy_claim")
-                .select(pl.col("dispensing_date").dt.year().unique().drop_nulls().sort())
-                .collect()
-                .to_series()
-                .to_list()
-            )
-        return list(self._facts["fill_years"])
+        if table == "pharmacy_use":
+            return self._distinct_years("pharmacy_claim", "dispensing_date")
+        return self.claim_years()
 
     def claim_years(self) -> list[int]:
         """The service years (of ``claim_start_date``) of the medical claims, sorted."""
-        if "claim_years" not in self._facts:
-            self._facts["claim_years"] = (
-                self.dataset.scan("medical_claim")
-                .select(pl.col("claim_start_date").dt.year().unique().drop_nulls().sort())
+        return self._distinct_years("medical_claim", "claim_start_date")
+
+    def _distinct_years(self, table: str, date: str) -> list[int]:
+        """The distinct years of ``date`` in the canonical ``table``, sorted (read once)."""
+        key = f"years:{table}.{date}"
+        if key not in self._facts:
+            self._facts[key] = (
+                self.dataset.scan(table)
+                .select(pl.col(date).dt.year().unique().drop_nulls().sort())
                 .collect()
                 .to_series()
                 .to_list()
             )
-        return list(self._facts["claim_years"])
+        return list(self._facts[key])
 
     @property
     def claims_end(self) -> dt.date | None:
