@@ -326,7 +326,8 @@ def _model_color(labels: dict[str, str], present) -> alt.Color:
 
 def calibration_chart(deciles: pl.DataFrame, title: str, labels: dict[str, str]) -> alt.Chart:
     """Predicted vs actual by decile of prediction, one line per model (named by ``labels``),
-    with the identity line."""
+    with the identity line and, where the deciles carry ``ratio_low`` / ``ratio_high`` (cost),
+    each decile's 95% sampling interval of the actual mean."""
     data = deciles.with_columns(
         (pl.col("predicted") / pl.col("people")).alias("mean_predicted"),
         (pl.col("actual") / pl.col("people")).alias("mean_actual"),
@@ -354,7 +355,23 @@ def calibration_chart(deciles: pl.DataFrame, title: str, labels: dict[str, str])
             ],
         )
     )
-    return (identity + points).properties(title=title)
+    layers = identity + points
+    if "ratio_low" in data.columns:  # cost deciles: the 95% sampling interval of the actual mean
+        bars = data.dropna(subset=["ratio_low"]).assign(
+            actual_low=lambda f: f["mean_predicted"] / f["ratio_high"],
+            actual_high=lambda f: f["mean_predicted"] / f["ratio_low"],
+        )
+        layers += (
+            alt.Chart(bars)
+            .mark_rule(opacity=0.6)
+            .encode(
+                x="mean_predicted:Q",
+                y="actual_low:Q",
+                y2="actual_high:Q",
+                color=_model_color(labels, data["model"]),
+            )
+        )
+    return layers.properties(title=title)
 
 
 def capture_chart(summary: pl.DataFrame, labels: dict[str, str]) -> alt.Chart:

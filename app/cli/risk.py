@@ -219,11 +219,16 @@ def train(
             target, metric, *[f"{e.metric(m, target, metric):,.4f}" for m in MODEL_LABELS]
         )
     console.print(table)
-    deciles = e.deciles.filter((pl.col("model") == "model") & (pl.col("target") == "cost"))["ratio"]
+    cost = e.deciles.filter((pl.col("model") == "model") & (pl.col("target") == "cost"))
+    widest = ((cost["ratio_high"] - cost["ratio_low"]) / 2).max()
     r = e.readmission
     auc = lambda m: r.filter((pl.col("model") == m) & (pl.col("metric") == "roc_auc"))["value"][0]  # noqa: E731
     console.print(
-        f"cost predictive ratio by decile: {deciles.min():.3f} - {deciles.max():.3f}; readmission ROC-AUC {auc('model'):.3f} vs LACE {auc('lace'):.3f}"
+        f"cost predictive ratio {e.metric('model', 'cost', 'predictive_ratio'):.3f} on the held-out year; "
+        f"by decile {cost['ratio'].min():.3f} - {cost['ratio'].max():.3f} "
+        f"(sampling error up to +/-{widest:.3f}), {cost['normalized_ratio'].min():.3f} - "
+        f"{cost['normalized_ratio'].max():.3f} over the year's level; "
+        f"readmission ROC-AUC {auc('model'):.3f} vs LACE {auc('lace'):.3f}"
     )
     console.print(
         f"registered {trained.card['name']} version {version} ({trained.card['training_seconds']} s); report: {report} and {report.with_suffix('.csv')}"

@@ -38,6 +38,20 @@ def evaluation_markdown(evaluation: Evaluation) -> str:
         lines.append(
             f"| {model[0]} | " + " | ".join(f"{v:.3f}" for v in g.sort("decile")["ratio"]) + " |"
         )
+    model_cost = e.deciles.filter((pl.col("target") == "cost") & (pl.col("model") == "model"))
+    lines += [
+        "",
+        "The model's ratios with their 95% sampling interval (a bootstrap of the held-out people),",
+        "and over the held-out year's overall ratio (the level every decile shares):",
+        "",
+        "| decile | ratio | 95% interval | over the year's level |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['decile']} | {r['ratio']:.3f} | {r['ratio_low']:.3f} - {r['ratio_high']:.3f} "
+        f"| {r['normalized_ratio']:.3f} |"
+        for r in model_cost.sort("decile").iter_rows(named=True)
+    ]
     lines += [
         "",
         "## By group (cost R-squared, predictive ratio; admission ROC-AUC)",

@@ -12,7 +12,7 @@ and older folders of the same dataset are removed.
 | ``member_months`` | person and month enrolled, with the month's attributes and MSSP enrollment type | ``member_months.member_months`` |
 | ``claim_lines`` (a view) | canonical claim line with ``service_category``, without the diagnosis and procedure columns (those are ``conditions``) | ``service_categories.with_service_category`` |
 | ``ed_claims`` | claim with an emergency-department revenue-center line | ``service_categories.ed_claims`` |
-| ``medical_spend`` (by year) | person, service year and category, with the paid amount | ``spend.medical_spend`` |
+| ``medical_spend`` (by year) | person, service year and category, with the paid amount and its July-December part | ``spend.medical_spend`` |
 | ``pharmacy_use`` (by year) | person and dispensing year, with paid and allowed amounts, fills and distinct drugs | ``spend.pharmacy_use`` |
 | ``conditions`` (by year) | claim line and diagnosis code, with the person, the claim's date and year and whether the line counts for risk adjustment in that year | ``conditions.condition_rows`` |
 | ``person_diagnoses`` (by year) | person, service year and diagnosis code, with whether any claim carrying it counts for risk adjustment | ``conditions.person_diagnosis_rows_of_claims`` |
@@ -65,7 +65,7 @@ from modeling.errors import ParameterError
 from modeling.progress import Progress, reporter
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
 
-CORE_VERSION = 7
+CORE_VERSION = 8
 CORE_DIR = "core"
 
 

@@ -19,13 +19,19 @@ def money_sum(column: str | pl.Expr) -> pl.Expr:
 
 
 def medical_spend(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
-    """Paid amount by person, year of service and service category."""
+    """Paid amount by person, year of service and service category (``paid_amount``), and of it
+    the paid amount of services that start in July-December (``paid_second_half``: the ML
+    features' recent cost), both exact sums."""
+    second_half = pl.when(pl.col("claim_start_date").dt.month() >= 7).then(pl.col("paid_amount"))
     return (
         with_service_category(medical_claim)
         .group_by(
             "person_id", pl.col("claim_start_date").dt.year().alias("year"), "service_category"
         )
-        .agg(money_sum("paid_amount").alias("paid_amount"))
+        .agg(
+            money_sum("paid_amount").alias("paid_amount"),
+            money_sum(second_half.fill_null(0.0)).alias("paid_second_half"),
+        )
     )
 
 

@@ -36,7 +36,9 @@ def pmpm_by_category(source: Panel | Dataset) -> pl.DataFrame:
     mm = person_years(panel.scan("member_months"))
     spend = pl.concat(
         [
-            panel.scan("medical_spend"),
+            panel.scan("medical_spend").select(
+                "person_id", "year", "service_category", "paid_amount"
+            ),
             pharmacy_spend(panel.scan("pharmacy_claim")).select(
                 "person_id", "year", "service_category", "paid_amount"
             ),

@@ -19,16 +19,19 @@ from modeling.errors import DatasetError
 from modeling.schema import DIAGNOSIS_COLUMNS
 
 
-def hcc_people(source: Panel | Dataset, payment_year: int) -> pl.DataFrame:
+def hcc_people(
+    source: Panel | Dataset, payment_year: int, *, december: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """The people to score for ``payment_year`` prospectively (see ``hcc_inputs``); ESRD status
-    reads the whole claims history, as it looks back to the transplant."""
+    reads the whole claims history, as it looks back to the transplant.
+
+    ``december``: the ``december_enrollees`` of the collection year, when the caller has read
+    them already (the same rows; they are read from the eligibility spans otherwise)."""
     panel = Panel.of(source)
     collection_year = payment_year - 1
-    people = (
-        december_enrollees(panel.scan("eligibility"), collection_year)
-        .rename({"original_reason_entitlement_code": "orec"})
-        .collect()
-    )
+    if december is None:
+        december = december_enrollees(panel.scan("eligibility"), collection_year).collect()
+    people = december.rename({"original_reason_entitlement_code": "orec"})
     if people.is_empty():
         years = years_enrolled(panel.scan("eligibility"))
         raise DatasetError(

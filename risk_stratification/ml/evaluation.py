@@ -118,6 +118,60 @@ def by_decile(
     )
 
 
+def decile_intervals(
+    deciles: pl.Series,
+    predicted: np.ndarray,
+    actual: np.ndarray,
+    weight: np.ndarray,
+    *,
+    reps: int = 400,
+    level: float = 0.95,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """decile, ratio_low, ratio_high: the sampling interval of each decile's predictive ratio
+    (``level``, 95% by default), by a Poisson bootstrap of its people (each person's weight in a
+    replicate is a Poisson(1) draw), the deciles held as assigned.
+
+    A held-out year is one sample of next-year costs; a decile of a few thousand people with
+    heavy-tailed costs has a sampling error of several percent, which the interval states
+    (``docs/decisions/ml-calibration.md`` measures it on the default panel)."""
+    rng = np.random.default_rng(seed)
+    present, group = np.unique(deciles.to_numpy(), return_inverse=True)
+    k = len(present)
+    pw, yw = predicted * weight, actual * weight
+    ratios = np.empty((reps, k))
+    for r in range(reps):  # a loop over replicates; each is vectorized over people
+        draw = rng.poisson(1.0, len(group))
+        # a replicate that draws nobody of a decile has no ratio for it and is left out
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratios[r] = np.bincount(group, pw * draw, k) / np.bincount(group, yw * draw, k)
+    tail = (1 - level) / 2
+    low, high = np.nanquantile(ratios, [tail, 1 - tail], axis=0)
+    return pl.DataFrame({"decile": present.astype(np.int32), "ratio_low": low, "ratio_high": high})
+
+
+def cost_deciles(frame: pl.DataFrame, prediction: str) -> pl.DataFrame:
+    """``by_decile`` of annualized cost (months-weighted) with each ratio's sampling interval
+    (``decile_intervals``) and ``normalized_ratio``: the ratio over the held-out year's overall
+    predicted / actual (``level``), so that a level error common to every person (the cost trend
+    between the training and the held-out year, which one year pair cannot learn) is told apart
+    from the calibration across deciles, as risk scores are normalized to the year they apply to."""
+    d = by_decile(frame, prediction, "annual_cost", weight="w")
+    level = float(d["predicted"].sum() / d["actual"].sum())
+    assigned = (frame[prediction].rank("ordinal") * 10 / (frame.height + 1)).floor().cast(
+        pl.Int32
+    ) + 1
+    bounds = decile_intervals(
+        assigned,
+        frame[prediction].to_numpy(),
+        frame["annual_cost"].to_numpy(),
+        frame["w"].to_numpy(),
+    )
+    return d.join(bounds, on="decile", how="left").with_columns(
+        (pl.col("ratio") / level).alias("normalized_ratio")
+    )
+
+
 def hcc_count_group() -> pl.Expr:
     """Payment-HCC count in groups: 0, 1, 2-3, 4-5, 6+."""
     n = pl.col("hcc_count")
@@ -163,7 +217,9 @@ class Evaluation:
     train_year: int
     test_year: int
     summary: pl.DataFrame  # model, target, metric, value
-    deciles: pl.DataFrame  # model, target, decile, predicted, actual, ratio
+    # model, target, decile, predicted, actual, ratio; for cost also ratio_low, ratio_high (the
+    # ratio's 95% sampling interval) and normalized_ratio (over the year's predictive_ratio)
+    deciles: pl.DataFrame
     groups: pl.DataFrame  # model, grouping, group, people, r2, predictive_ratio, roc_auc_admission
     readmission: pl.DataFrame | None = None  # model, metric, value (discharge level, vs LACE)
     residual_ratios: np.ndarray | None = (
@@ -196,10 +252,13 @@ def evaluate(
     for model, col in scores.items():
         for metric, value in cost_metrics(y, frame[col].to_numpy(), w).items():
             rows.append((model, "cost", metric, value))
-        d = by_decile(frame, col, "annual_cost", weight="w").with_columns(
+        d = cost_deciles(frame, col).with_columns(
             pl.lit(model).alias("model"), pl.lit("cost").alias("target")
         )
         deciles.append(d)
+        rows.append(
+            (model, "cost", "predictive_ratio", float(d["predicted"].sum() / d["actual"].sum()))
+        )
         for target in ("admission", "ed_visit", "top5"):
             label = TARGETS[target]["label"]
             s = frame[f"pred_{target}" if model == "model" else col].to_numpy()

@@ -125,15 +125,18 @@ def _year_end(year: int) -> dt.date:
     return dt.date(year, 12, 31)
 
 
-def _demographics(panel: Panel, year: int, diagnoses: pl.DataFrame) -> pl.DataFrame:
+def _demographics(
+    panel: Panel, year: int, diagnoses: pl.DataFrame, december: pl.DataFrame
+) -> pl.DataFrame:
     """Members enrolled in December of ``year`` and their HCC-model demographics and V28 HCCs
     (the payment year ``year + 1`` scored from ``year``'s diagnoses).
 
-    ``diagnoses``: the year's ``person_diagnoses_of`` the panel's conditions."""
+    ``diagnoses``: the year's ``person_diagnoses_of`` the panel's conditions; ``december``: the
+    panel's ``december_enrollees`` of ``year``."""
     from risk_stratification.hcc.engine import score
     from risk_stratification.hcc.inputs import hcc_people
 
-    people = hcc_people(panel, year + 1)
+    people = hcc_people(panel, year + 1, december=december)
     scored = score(
         people,
         diagnoses.filter(pl.col("risk_adjustment")).select("person_id", "diagnosis_code"),
@@ -203,8 +206,9 @@ def _chronic_conditions(diagnoses: pl.DataFrame) -> pl.DataFrame:
     return hits.with_columns(pl.lit(1, dtype=pl.Int8).alias("v")).collect()
 
 
-def _features_of(panel: Panel, year: int) -> pl.DataFrame:
-    """The features of every member of ``panel`` (a whole panel or a range of its people)."""
+def _features_of(panel: Panel, year: int, december: pl.DataFrame) -> pl.DataFrame:
+    """The features of every member of ``panel`` (a whole panel or a range of its people) whose
+    ``december_enrollees`` of ``year`` are ``december``."""
     end, start = _year_end(year), dt.date(year, 1, 1)
     # spend by category comes from the core's ``medical_spend``; of the lines themselves the
     # encounters below need the institutional ones only (stays, ED visits and SNF stays are
@@ -219,27 +223,22 @@ def _features_of(panel: Panel, year: int) -> pl.DataFrame:
         .collect()
         .lazy()
     )
-    spend = panel.scan("medical_spend", years=[year])
+    spend = panel.scan("medical_spend", years=[year]).filter(pl.col("year") == year).collect()
     diagnoses = person_diagnoses_of(panel.scan("person_diagnoses", years=[year]), year).collect()
-    demo = _demographics(panel, year, diagnoses)
+    demo = _demographics(panel, year, diagnoses, december)
     ids = demo.select("person_id").lazy()
 
     by_category = (
-        spend.filter(pl.col("year") == year)
-        .collect()
+        spend.select("person_id", "service_category", "paid_amount")
         .with_columns(pl.col("service_category").replace(COST_CATEGORIES))
         .pivot(
             on="service_category", index="person_id", values="paid_amount", aggregate_function="sum"
         )
     )
-    second_half = (
-        panel.scan("claim_lines")
-        .filter(
-            (pl.col("claim_start_date") >= dt.date(year, 7, 1))
-            & (pl.col("claim_start_date") <= end)
-        )
+    second_half = (  # the exact sum of the categories' exact sums: the lines' exact sum
+        spend.lazy()
         .group_by("person_id")
-        .agg(money_sum("paid_amount").alias("cost_second_half"))
+        .agg(money_sum("paid_second_half").alias("cost_second_half"))
     )
     prior = _medical_paid(panel, year - 1).collect()
     # computed from the fills when the core has not derived them (storing both years would
@@ -370,17 +369,21 @@ def features(
     and the time grows linearly with the panel.
     """
     panel = Panel.of(source, progress=progress)
-    ids = december_members(panel, feature_year)
+    december = (
+        december_enrollees(panel.scan("eligibility"), feature_year).sort("person_id").collect()
+    )
+    ids = december["person_id"]
     if ids.is_empty():
         raise DatasetError(f"No members enrolled in December {feature_year} in {panel.path}.")
     if ids.len() <= slice_people:
-        return _features_of(panel, feature_year)
+        return _features_of(panel, feature_year, december)
     parts = []
     for start in range(0, ids.len(), slice_people):
-        part = ids.slice(start, slice_people)
+        part = december.slice(start, slice_people)
         if progress:
-            progress(f"features for members {start + 1:,}-{start + part.len():,} of {ids.len():,}")
-        parts.append(_features_of(panel.for_people(part[0], part[-1]), feature_year))
+            progress(f"features for members {start + 1:,}-{start + part.height:,} of {ids.len():,}")
+        first, last = part["person_id"][0], part["person_id"][-1]
+        parts.append(_features_of(panel.for_people(first, last), feature_year, part))
     return pl.concat(parts)
 
 

@@ -54,3 +54,38 @@ def test_evaluation_metric_reads_one_value_of_the_summary():
     )
     e = Evaluation(2023, 2024, summary, pl.DataFrame(), pl.DataFrame())
     assert e.metric("cms_hcc", "cost", "r2") == 0.2
+
+
+def test_decile_intervals_collapse_when_every_replicate_gives_the_same_ratio():
+    """Predicted exactly twice actual in decile 0 and equal in decile 1: every bootstrap
+    replicate gives 2.0 and 1.0, so the intervals are those points."""
+    import numpy as np
+
+    from risk_stratification.ml.evaluation import decile_intervals
+
+    actual = np.array([100.0, 200.0, 300.0, 50.0, 80.0])
+    predicted = np.array([200.0, 400.0, 600.0, 50.0, 80.0])
+    out = decile_intervals(pl.Series([0, 0, 0, 1, 1]), predicted, actual, np.ones(5), reps=50)
+    assert out["ratio_low"].to_list() == pytest.approx([2.0, 1.0])
+    assert out["ratio_high"].to_list() == pytest.approx([2.0, 1.0])
+
+
+def test_decile_intervals_widen_with_noise_and_cover_the_ratio():
+    """People whose actual cost is noisy around the prediction: the 95% interval covers the
+    decile's observed ratio and is wider for the decile with fewer people."""
+    import numpy as np
+
+    from risk_stratification.ml.evaluation import decile_intervals
+
+    rng = np.random.default_rng(5)
+    n = np.array([200, 5_000])
+    d = np.repeat([0, 1], n)
+    predicted = np.full(d.size, 1_000.0)
+    actual = rng.gamma(0.5, 2_000.0, d.size)
+    out = decile_intervals(pl.Series(d), predicted, actual, np.ones(d.size), reps=300)
+    ratio = [predicted[d == k].sum() / actual[d == k].sum() for k in (0, 1)]
+    width = (out["ratio_high"] - out["ratio_low"]).to_list()
+    assert all(
+        lo <= r <= hi for lo, r, hi in zip(out["ratio_low"], ratio, out["ratio_high"], strict=True)
+    )
+    assert width[0] > 3 * width[1]

@@ -22,16 +22,42 @@ def trained_on_default(default_panel):
     return train(default_panel, seed=3)
 
 
-# Was a strict xfail (the second cost decile at 0.887-0.929 over seeds 0, 1, 3 after the
-# bundle, transitional-care and winter lines joined the generator). It passes at seed 3 since
-# the bundle line's spinal-fusion readmissions follow their published rate and the preventive
-# screening line joined (2026-12-01, main after the merges: deciles 0.940-1.084). Not at every
-# training seed: seeds 7 and 11 pass (0.952-1.059, 0.954-1.062), seeds 0 and 1 miss at decile
-# 5 (1.108, 1.134); docs/decisions/ml-calibration.md.
-def test_predictive_ratio_is_within_10_percent_in_every_decile(trained_on_default):
-    e = trained_on_default.evaluation
-    ratios = e.deciles.filter((pl.col("model") == "model") & (pl.col("target") == "cost"))["ratio"]
-    assert ratios.len() == 10 and ratios.is_between(0.90, 1.10).all(), ratios.to_list()
+@pytest.fixture(scope="module")
+def held_out_at_scale(tmp_path_factory):
+    """The held-out evaluation on 100,000 members (the default spec with another seed): trained on
+    2023 -> 2024 at the pipeline test's seed, evaluated on 2024 -> 2025."""
+    import dataclasses
+
+    from modeling.synth import generate
+    from modeling.synth.defaults import DEFAULT_PANEL
+    from risk_stratification.ml.evaluation import Baselines, evaluate
+    from risk_stratification.ml.features import modeling_frame
+    from risk_stratification.ml.models import fit
+
+    spec = dataclasses.replace(DEFAULT_PANEL, members=100_000, seed=2)
+    panel = generate(spec, tmp_path_factory.mktemp("panel") / "p100k")
+    train, test = modeling_frame(panel, 2023), modeling_frame(panel, 2024)
+    return evaluate(fit(train, seed=3), Baselines.fit(train), test, train_year=2023, test_year=2024)
+
+
+# The 0.90-1.10 target is measured on 100,000 members. On the 20,000-member default panel a
+# decile's ratio has a sampling error of 4-6% (bootstrap, deciles 1-5), so a 10% band there is a
+# 2-SD band that a calibrated model misses about one time in four, and any change to the
+# generator is a new draw; the default panel keeps the 0.85-1.15 band of the test below. On the
+# held-out year every person is over-predicted by about the same few percent (the synthetic cost
+# trend slows from one year pair to the next), so the deciles are compared after that level,
+# which is checked on its own. docs/decisions/ml-calibration.md has the measurements.
+def test_predictive_ratio_is_within_10_percent_in_every_decile(held_out_at_scale):
+    e = held_out_at_scale
+    cost = e.deciles.filter((pl.col("model") == "model") & (pl.col("target") == "cost"))
+    assert cost.height == 10
+    assert cost["normalized_ratio"].is_between(0.90, 1.10).all(), cost["normalized_ratio"].to_list()
+    assert 0.90 <= e.metric("model", "cost", "predictive_ratio") <= 1.10
+    assert (cost["ratio_low"] <= cost["ratio"]).all() and (
+        cost["ratio"] <= cost["ratio_high"]
+    ).all()
+    # the sampling interval at 100,000 members is narrow enough for the band to mean something
+    assert ((cost["ratio_high"] - cost["ratio_low"]) / cost["ratio"]).max() < 0.15
 
 
 def test_models_beat_both_baselines_on_a_held_out_year(default_panel, trained_on_default, tmp_path):
