@@ -13,8 +13,10 @@ its source).
 The line draws from its **own** random stream (``default_rng([seed, chunk, SALT])``) into its
 own ``ClaimBook`` (claim ids ``H...``), so every other line's rows and values are what they were
 without it; its discharges home get transitional-care visits by the transitions line's rule
-from that line's stream of chunk ``TRANSITIONS_CHUNK + chunk`` (ids ``T9...``). Admissions reuse the inpatient line's ``admit`` (facility, attending, surgeon and ED
-claims), SNF and home health reuse the post-acute line, readmissions the bundle line's rule.
+from that line's stream of chunk ``TRANSITIONS_CHUNK + chunk`` (ids ``T9...``). Admissions
+reuse the inpatient line's ``admit`` (facility, attending, surgeon and ED claims), their
+facility claims paid at the table's sourced ``stay_payment`` per MS-DRG; SNF and home health
+reuse the post-acute line, readmissions the bundle line's rule.
 IRF stays are inpatient claims (type of bill 111) with a revenue center 0024 line carrying the
 payment, billed by the member's hospital (a hospital-based rehabilitation unit).
 """
@@ -107,6 +109,7 @@ def hip_fractures(ctx: ServiceContext) -> None:
     day = ctx.yf.dates(rng, p)
     via_ed = rng.random(len(p)) < paths()["via_ed"]
     status = discharge_paths(rng, len(p))
+    price = stay_payment(idx - offset, ctx.params.behaviour["price_level"])
     admit(
         ctx,
         p,
@@ -116,6 +119,7 @@ def hip_fractures(ctx: ServiceContext) -> None:
         terminal=np.zeros(len(p), dtype=bool),
         recode=False,
         disposition=status,
+        stay_payment=price,
     )
     person, discharge, disposition = ctx.discharges[-1]
     irf_stays(
@@ -123,6 +127,15 @@ def hip_fractures(ctx: ServiceContext) -> None:
     )
     readmissions(ctx, np.ones(len(person)))
     post_acute(ctx)
+
+
+def stay_payment(row: np.ndarray, price_level: float) -> np.ndarray:
+    """Each operation's mean facility payment before the generator's price level: the table's
+    ``stay_payment`` (the national mean Medicare payment per discharge of MS-DRG 480, and 481/482
+    in proportion to their relative weights; sources in the table) divided by ``price_level``,
+    which the claim book multiplies back, so the line's stays are paid at the sourced amounts
+    rather than at the inpatient line's all-DRG ``IPPS_BASE_RATE`` per unit of weight."""
+    return fracture_table()["stay_payment"].cast(pl.Float64).to_numpy()[row] / price_level
 
 
 def irf_stays(ctx: ServiceContext, p: np.ndarray, start: np.ndarray) -> None:

@@ -59,12 +59,15 @@ def admit(
     terminal: np.ndarray,
     recode: bool = True,
     disposition: np.ndarray | None = None,
+    stay_payment: np.ndarray | None = None,
 ) -> None:
     """Inpatient claims (facility + professional) for admissions; records discharges for post-acute care.
 
     ``recode`` applies ``synth_drg_recodes.csv`` to the admissions (the medical-admission mix's
     hip-fracture DRGs; a line that draws those DRGs on purpose passes False); ``disposition``
-    (discharge status codes) replaces the drawn discharge status, and its draws, when given."""
+    (discharge status codes) replaces the drawn discharge status, and its draws, when given;
+    ``stay_payment`` (the mean facility payment of each admission, before the price level)
+    replaces relative weight x ``IPPS_BASE_RATE`` when given, with the same draws."""
     rng, n = ctx.rng, len(p)
     if n == 0:
         return
@@ -81,8 +84,9 @@ def admit(
     admission = np.where(terminal, np.maximum(discharge - los, ctx.yf.start[p]), admission)
     los = np.maximum(discharge - admission, 1)
     weight = drgs["relative_weight"].to_numpy()[drg_idx]
+    mean_payment = weight * IPPS_BASE_RATE if stay_payment is None else stay_payment
     allowed = (
-        weight * IPPS_BASE_RATE * rng.lognormal(0, 0.08, n)
+        mean_payment * rng.lognormal(0, 0.08, n)
         + np.maximum(los - 3 * mean_los, 0) * OUTLIER_PER_DAY
     )
     first = _first_admission_of_year(ctx, p)

@@ -159,7 +159,40 @@ def test_discharge_paths_follow_their_shares(chunk):
 def test_paths_are_sourced():
     table = fractures.fracture_table()
     assert table["source"].str.len_chars().min() > 10
+    assert table["stay_payment_source"].str.len_chars().min() > 10
+    assert table.filter(pl.col("drg_code") == "480")["stay_payment"].item() == 20_997
     shares = [
         fractures.paths()[k] for k in ("discharge_snf", "discharge_irf", "discharge_home_health")
     ]
     assert 0 < sum(shares) < 1
+
+
+def test_stays_are_paid_at_the_sourced_drg_payment(chunk):
+    """The line's facility claims are allowed at the table's ``stay_payment`` (MS-DRG 480 at the
+    national mean Medicare payment per discharge in CMS's inpatient file, 481/482 in proportion
+    to their weights), not at the inpatient line's all-DRG rate (which gave 481 about $24,600):
+    each DRG's mean within 6% (a lognormal spread of 8% and rare outlier days)."""
+    table = fractures.fracture_table()
+    stays = (
+        chunk["medical_claim"]
+        .filter(
+            pl.col("claim_id").str.starts_with("H")
+            & (pl.col("bill_type_code") == "111")
+            & pl.col("drg_code").is_in(["480", "481", "482"])
+        )
+        .group_by("claim_id", "drg_code")
+        .agg(pl.col("allowed_amount").sum())
+    )
+    means = stays.group_by("drg_code").agg(pl.col("allowed_amount").mean(), pl.len())
+    expected = dict(zip(table["drg_code"], table["stay_payment"].cast(pl.Float64), strict=True))
+    assert means.height == 3 and means["len"].min() >= 10
+    for drg, mean in zip(means["drg_code"], means["allowed_amount"], strict=True):
+        assert abs(mean / expected[drg] - 1) < 0.06, (drg, mean, expected[drg])
+
+
+def test_stay_payment_undoes_the_price_level():
+    """``stay_payment`` divides by the generator's price level, which the claim book multiplies
+    back, so the claims carry the table's dollars."""
+    rows = np.array([0, 1, 2])
+    got = fractures.stay_payment(rows, 1.15) * 1.15
+    assert np.allclose(got, fractures.fracture_table()["stay_payment"].cast(pl.Float64).to_numpy())
