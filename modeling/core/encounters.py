@@ -3,7 +3,10 @@ home-health episodes and lower-extremity joint replacements.
 
 Inpatient stays: acute inpatient claims (type of bill 11x) of one person are merged into one
 stay when a claim starts on or before the day after the previous claim's discharge (interim
-bills and same-day transfers). Length of stay is discharge date minus admission date (a
+bills and same-day transfers). Inpatient rehabilitation (IRF) bills, type of bill 11x with a
+revenue center 0024 line (the IRF PPS case-mix group), are post-acute care, not acute stays:
+they are left out (otherwise an IRF stay begun on the day of discharge would lengthen the acute
+stay and replace its MS-DRG and discharge status with the IRF bill's). Length of stay is discharge date minus admission date (a
 same-day stay counts one day), as in CMS's MedPAR convention.
 
 30-day readmissions (after CMS's hospital-wide all-cause measure, simplified as stated): an
@@ -20,6 +23,7 @@ from __future__ import annotations
 import polars as pl
 
 from modeling.codes import ED_REVENUE
+from modeling.core.acute_legs import IRF_REVENUE
 from modeling.core.service_categories import with_service_category
 from modeling.validation import require_columns
 
@@ -68,6 +72,9 @@ def inpatient_stays(
     lines = _claims_with_category(medical_claim).filter(
         pl.col("service_category") == "acute inpatient"
     )
+    require_columns(lines, ("revenue_center_code",), where="the inpatient stays")
+    irf = lines.filter(pl.col("revenue_center_code") == IRF_REVENUE).select("claim_id").unique()
+    lines = lines.join(irf, on="claim_id", how="anti")
     claims = (
         _claim_headers(lines)
         .with_columns(

@@ -65,7 +65,7 @@ from modeling.errors import ParameterError
 from modeling.progress import Progress, reporter
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
 
-CORE_VERSION = 8
+CORE_VERSION = 9
 CORE_DIR = "core"
 
 

@@ -53,6 +53,7 @@ from modeling.synth.preventive import screening_claims
 from modeling.synth.region import RegionAccumulator
 from modeling.synth.services import ServiceContext, generate_services
 from modeling.synth.services import bundle_procedures as bundles
+from modeling.synth.services import hip_fractures as fractures
 from modeling.synth.spec import SynthSpec
 from modeling.synth.transitions import transition_claims
 
@@ -135,6 +136,9 @@ def simulate_chunk(
     # bundle procedures (CABG, spinal fusion, ...): their own stream and book, rows appended
     bundle_rng, bundle_book = bundles.rng_for(spec.seed, chunk), ClaimBook()
     bundle_params = bundles.bundle_params(params)
+    # hip-fracture surgery and its post-acute paths: their own stream and book, rows appended
+    fracture_rng, fracture_book = fractures.rng_for(spec.seed, chunk), ClaimBook()
+    fracture_params = fractures.fracture_params(params)
     coded_frames, elig_frames, pharmacy_frames, attribution_frames = [], [], [], []
     levels = None
     for t in range(spec.years):
@@ -177,6 +181,18 @@ def simulate_chunk(
                 levels=levels,
                 intensity=intensity,
                 book=bundle_book,
+            )
+        )
+        fractures.hip_fractures(
+            ServiceContext.start(
+                fracture_rng,
+                params=fracture_params,
+                pool=pool,
+                people=people,
+                yf=yf,
+                levels=levels,
+                intensity=intensity,
+                book=fracture_book,
             )
         )
         pharmacy_frames.append(
@@ -256,12 +272,27 @@ def simulate_chunk(
     screening = screening_claims(
         eligibility, attribution, seed=spec.seed, chunk=chunk, params=params, pool=pool
     )
+    # hip fractures last, so that the transitions line (which reads every discharge) is unmoved
+    fracture = _fracture_claims(fracture_book, coded, chunk, ids, fracture_rng, params, spec)
+    if fracture.height:
+        fracture = covered(fracture, eligibility, "claim_start_date")
+        fracture = pl.concat(
+            [
+                fracture.cast(medical.schema),
+                _fracture_transitions(
+                    fracture, eligibility, attribution, spec, chunk, params, pool
+                ),
+            ],
+            how="vertical_relaxed",
+        )
     # repeat stays of practices with a positive outcome effect: rows appended from a stream of
     # their own (drawn from the main stream's stays only, so the lines above do not move)
     repeats = repeat_stays(
         medical, eligibility, attribution, seed=spec.seed, chunk=chunk, params=params, pool=pool
     )
-    appended = [f.cast(medical.schema) for f in (transitions, screening, repeats) if f.height]
+    appended = [
+        f.cast(medical.schema) for f in (transitions, screening, repeats, fracture) if f.height
+    ]
     # on-time refills of the adherence measures' drugs: rows appended from a stream of their own
     refills = on_time_refills(pharmacy, seed=spec.seed, chunk=chunk, params=params)
     if refills.height:
@@ -274,3 +305,56 @@ def simulate_chunk(
         else pharmacy,
         "provider_attribution": attribution,
     }
+
+
+def _fracture_claims(
+    book: ClaimBook,
+    coded: pl.DataFrame,
+    chunk: int,
+    ids: MemberIds,
+    rng: np.random.Generator,
+    params: SynthParams,
+    spec: SynthSpec,
+) -> pl.DataFrame:
+    """The hip-fracture line's claims (ids "H..."), with paid dates drawn as the finance
+    patterns draw them, from the line's own stream."""
+    routine = tuple(params.routine_codes.filter(pl.col("use") == "visit")["code"].to_list())
+    rows = book.to_frame(
+        coded,
+        chunk=chunk,
+        person_ids=ids.person,
+        member_ids=ids.member,
+        rng=rng,
+        price_level=params.behaviour["price_level"],
+        fallback=routine,
+        prefix="H",
+    )
+    if not rows.height:
+        return rows
+    return fin.medical_paid_dates(
+        rows, rng, fin.slowdown_months(spec.seed, spec.start_year, spec.years)
+    )
+
+
+def _fracture_transitions(
+    fracture: pl.DataFrame,
+    eligibility: pl.DataFrame,
+    attribution: pl.DataFrame,
+    spec: SynthSpec,
+    chunk: int,
+    params: SynthParams,
+    pool: ProviderPool,
+) -> pl.DataFrame:
+    """Transitional care after the hip-fracture line's discharges home, by the transitions
+    line's rule from a stream of their own (the transitions stream of chunk
+    ``hip_fractures.TRANSITIONS_CHUNK + chunk``, a number no chunk reaches: ids "T9..."), so
+    that with the transitions parameters removed neither line writes any."""
+    return transition_claims(
+        fracture,
+        eligibility,
+        attribution,
+        seed=spec.seed,
+        chunk=fractures.TRANSITIONS_CHUNK + chunk,
+        params=params,
+        pool=pool,
+    )

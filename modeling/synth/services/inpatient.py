@@ -12,9 +12,12 @@ context for post-acute care.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from modeling.synth import conditions as cond
+from modeling.synth.params import read_table
 from modeling.synth.services.ambulatory import ambulance
 from modeling.synth.services.base import (
     ServiceContext,
@@ -54,8 +57,17 @@ def admit(
     *,
     via_ed: np.ndarray,
     terminal: np.ndarray,
+    recode: bool = True,
+    disposition: np.ndarray | None = None,
+    stay_payment: np.ndarray | None = None,
 ) -> None:
-    """Inpatient claims (facility + professional) for admissions; records discharges for post-acute care."""
+    """Inpatient claims (facility + professional) for admissions; records discharges for post-acute care.
+
+    ``recode`` applies ``synth_drg_recodes.csv`` to the admissions (the medical-admission mix's
+    hip-fracture DRGs; a line that draws those DRGs on purpose passes False); ``disposition``
+    (discharge status codes) replaces the drawn discharge status, and its draws, when given;
+    ``stay_payment`` (the mean facility payment of each admission, before the price level)
+    replaces relative weight x ``IPPS_BASE_RATE`` when given, with the same draws."""
     rng, n = ctx.rng, len(p)
     if n == 0:
         return
@@ -72,21 +84,27 @@ def admit(
     admission = np.where(terminal, np.maximum(discharge - los, ctx.yf.start[p]), admission)
     los = np.maximum(discharge - admission, 1)
     weight = drgs["relative_weight"].to_numpy()[drg_idx]
+    mean_payment = weight * IPPS_BASE_RATE if stay_payment is None else stay_payment
     allowed = (
-        weight * IPPS_BASE_RATE * rng.lognormal(0, 0.08, n)
+        mean_payment * rng.lognormal(0, 0.08, n)
         + np.maximum(los - 3 * mean_los, 0) * OUTLIER_PER_DAY
     )
     first = _first_admission_of_year(ctx, p)
     facility_paid = np.maximum(
         allowed - np.where(first, ctx.cost_sharing["part_a_inpatient_deductible"], 0.0), 0.0
     )
-    disposition = _disposition(ctx, p, terminal)
+    if disposition is None:
+        disposition = _disposition(ctx, p, terminal)
     surgical = drgs["procedures"].to_numpy()[drg_idx]
     pcs, surgeon_code = _procedures(ctx, surgical)
     has_pcs = pcs.astype(bool)
     facility = ctx.pool.hospital_npi[people.hospital[p]]
     principal = _principal_codes(ctx, drg_idx)
     drg_code = drgs["drg_code"].to_numpy()[drg_idx]
+    if recode:
+        drg_code, principal, pcs, surgeon_code = recoded(
+            p, admission, drg_code, principal, pcs, surgeon_code
+        )
     ctx.book.add(
         p,
         ctx.year,
@@ -232,6 +250,61 @@ def admit(
         arrive = ed & (rng.random(n) < ctx.params.behaviour["admission_ambulance_share"])
         ambulance(ctx, p[arrive], admission[arrive])
     ctx.discharges.append((p, discharge, disposition))
+
+
+@lru_cache(maxsize=1)
+def drg_recodes() -> tuple[tuple[str, str, float, tuple[str, ...], tuple[str, ...]], ...]:
+    """``synth_drg_recodes.csv``: (drg_code, recode_drg, keep_share, principal codes,
+    ``pcs:cpt`` procedures) per recoded MS-DRG."""
+    table = read_table("synth_drg_recodes.csv", infer_schema=False)
+    return tuple(
+        (
+            r["drg_code"],
+            r["recode_drg"],
+            float(r["keep_share"]),
+            tuple(r["principal_codes"].split()),
+            tuple(r["procedures"].split()),
+        )
+        for r in table.iter_rows(named=True)
+    )
+
+
+def unit_hash(person: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """A number in [0, 1) from a member's position and a day, the same on every run and drawn
+    from no random stream (a 64-bit multiply-xorshift mix of the two integers)."""
+    x = person.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + day.astype(np.uint64)
+    x ^= x >> np.uint64(31)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(29)
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def recoded(
+    p: np.ndarray,
+    admission: np.ndarray,
+    drg_code: np.ndarray,
+    principal: np.ndarray,
+    pcs: np.ndarray,
+    surgeon_code: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The admissions' codes with ``synth_drg_recodes.csv`` applied: an admission of a listed
+    MS-DRG whose ``unit_hash`` of (member, admission day) is at or above the row's
+    ``keep_share`` takes the row's MS-DRG, principal diagnosis and ``pcs:cpt`` procedure (picked
+    by the same hash). Everything drawn for the admission (stay, payment, discharge status,
+    claims and their number) is left as it was, so no random stream moves."""
+    drg_code, principal = drg_code.copy(), principal.copy()
+    pcs, surgeon_code = pcs.copy(), surgeon_code.copy()
+    u = unit_hash(p, admission)
+    for code, target, keep, principals, procedures in drg_recodes():
+        sel = (drg_code == code) & (u >= keep)
+        if not sel.any():
+            continue
+        pick = (u[sel] * 1_000_003).astype(np.int64)
+        drg_code[sel] = target
+        principal[sel] = np.array(principals, dtype=object)[pick % len(principals)]
+        pcs_cpt = np.array([x.split(":") for x in procedures], dtype=object)[pick % len(procedures)]
+        pcs[sel], surgeon_code[sel] = pcs_cpt[:, 0], pcs_cpt[:, 1]
+    return drg_code, principal, pcs, surgeon_code
 
 
 def _principal_codes(ctx: ServiceContext, drg_idx: np.ndarray) -> np.ndarray:

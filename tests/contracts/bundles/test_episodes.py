@@ -116,7 +116,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from contracts.bundles.build import episodes_with_spending  # noqa: E402
 from contracts.bundles.definitions import definition, parse_commercial_bundle  # noqa: E402
-from contracts.bundles.episodes import build_episodes  # noqa: E402
+from contracts.bundles.episodes import build_episodes, chained_stays, inpatient_claims  # noqa: E402
 from contracts.bundles.spending import prorated_amount, winsorize  # noqa: E402
 
 TEAM = definition("team", performance_year=2026)
@@ -427,3 +427,36 @@ def test_post_episode_spending_is_the_30_days_after_the_window():
     )
     assert row["spend_professional"] == 100
     assert row["post_episode_spending"] == 600  # 31 Mar - 29 Apr
+
+
+def test_anchor_chaining_is_not_the_core_stay_rule():
+    """Why the episodes chain the core's ``acute_legs`` instead of reading ``inpatient_stays`` /
+    ``inpatient_stay_codes``: the core merges a stay admitted the day after a discharge into the
+    stay (interim bills), while the episode rule (shadow bundles ``c3``: a transfer is an
+    admission on or before the previous discharge) keeps them apart, and the core's stays keep
+    no leg's own MS-DRG and hospital, which an episode needs (priced on the final leg,
+    attributed to its hospital, excluded when any leg is in an excluded MDC). Both leave IRF
+    bills out. The same claims give
+    three core stays and four episode anchors, so the switch would change episodes; both read
+    the core, one source per rule."""
+    from modeling.core.encounters import inpatient_stays
+
+    claims = lines(
+        claim("a1", "P1", D(2025, 3, 1), D(2025, 3, 5), drg="470"),
+        claim("a2", "P1", D(2025, 3, 6), D(2025, 3, 9), drg="193", facility="H2"),  # next day
+        claim("b1", "P2", D(2025, 4, 1), D(2025, 4, 6), drg="481"),
+        claim("b2", "P2", D(2025, 4, 6), D(2025, 4, 18), kind="irf"),  # IRF from discharge day
+        claim("c1", "P3", D(2025, 5, 1), D(2025, 5, 3), drg="291"),
+        claim("c2", "P3", D(2025, 5, 3), D(2025, 5, 7), drg="291", facility="H3"),  # transfer
+    )
+    core = inpatient_stays(claims.with_columns(pl.lit("1").alias("admit_type_code"))).collect()
+    episode = chained_stays(inpatient_claims(claims)).collect()
+    assert core.height == 3
+    assert sorted(map(tuple, core["claim_ids"].to_list())) == [("a1", "a2"), ("b1",), ("c1", "c2")]
+    assert episode.height == 4  # a1 | a2 | b1 (b2 is post-acute) | c1 + c2
+    assert sorted(map(tuple, episode["claim_ids"].to_list())) == [
+        ("a1",),
+        ("a2",),
+        ("b1",),
+        ("c1", "c2"),
+    ]

@@ -180,6 +180,27 @@ def test_stays_merge_transfers_and_flag_readmissions():
     assert s["is_index"].to_list() == [True, True, False, True, False]
 
 
+def test_an_irf_bill_is_not_part_of_the_acute_stay():
+    """An inpatient rehabilitation bill (11x with a revenue center 0024 line) begun on the day
+    of discharge is post-acute care: the acute stay keeps its own dates, MS-DRG and discharge
+    status, and the IRF bill is no stay of its own."""
+    rows = [
+        stay(D(2023, 4, 1), D(2023, 4, 6), "62", drg_code="481", revenue_center_code="0120"),
+        stay(D(2023, 4, 6), D(2023, 4, 18), "01", revenue_center_code="0024"),
+    ]
+    s = inpatient_stays(claims(rows), data_end=pl.lit(D(2023, 12, 31))).collect()
+    assert s.height == 1
+    assert s.row(0, named=True)["discharge_date"] == D(2023, 4, 6)
+    assert s["drg_code"].to_list() == ["481"] and s["discharge_disposition_code"].to_list() == [
+        "62"
+    ]
+    assert s["claim_ids"].to_list() == [["C0"]]
+    # without the 0024 line the same bill continues the stay (interim bill or transfer)
+    rows[1]["revenue_center_code"] = "0120"
+    merged = inpatient_stays(claims(rows), data_end=pl.lit(D(2023, 12, 31))).collect()
+    assert merged.height == 1 and merged["discharge_date"].to_list() == [D(2023, 4, 18)]
+
+
 def test_index_requires_30_days_of_follow_up():
     s = inpatient_stays(
         claims([stay(D(2023, 12, 10), D(2023, 12, 12))]), data_end=pl.lit(D(2023, 12, 31))
