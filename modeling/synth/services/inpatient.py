@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from modeling.synth import conditions as cond
+from modeling.synth.services import principal_mix
 from modeling.synth.services.ambulatory import ambulance
 from modeling.synth.services.base import (
     ServiceContext,
@@ -85,7 +86,7 @@ def admit(
     pcs, surgeon_code = _procedures(ctx, surgical)
     has_pcs = pcs.astype(bool)
     facility = ctx.pool.hospital_npi[people.hospital[p]]
-    principal = _principal_codes(ctx, drg_idx)
+    principal = principal_mix.recoded_principal(_principal_codes(ctx, drg_idx), p, admission)
     drg_code = drgs["drg_code"].to_numpy()[drg_idx]
     ctx.book.add(
         p,
@@ -329,6 +330,7 @@ def inpatient(ctx: ServiceContext) -> None:
             yf.end[rp] + 40,
         )
         rp, when = rp[ok], when[ok]
+        first_key = ctx.book.next_key
         admit(
             ctx,
             rp,
@@ -337,6 +339,7 @@ def inpatient(ctx: ServiceContext) -> None:
             via_ed=rng.random(len(rp)) < b["readmission_via_ed"],
             terminal=np.zeros(len(rp), dtype=bool),
         )
+        ctx.book.readmission_spans.append((first_key, ctx.book.next_key))
 
 
 def catastrophic_stays(ctx: ServiceContext) -> None:
