@@ -33,6 +33,8 @@ from modeling.core.spend import medical_spend, pharmacy_spend
 from modeling.dataset import Dataset
 from modeling.marts.pmpm import utilization_by_year
 from modeling.marts.quality.adherence import pdc_rows
+from modeling.marts.quality.hospital import readmission_rows
+from modeling.marts.quality.pqi import pqi_rows
 from modeling.marts.quality.screening import breast_screening_rows, colorectal_screening_rows
 from modeling.schema import DIAGNOSIS_COLUMNS
 from modeling.synth.params import read_table
@@ -199,6 +201,37 @@ def _adherence(dataset: Dataset, year: int) -> dict[str, float]:
     return {f"adherence_{m.removeprefix('pdc_')}": s for m, s in shares.iter_rows()}
 
 
+PQI_FIGURES = {
+    "pqi_overall_oe": "pqi_90",
+    "pqi_pneumonia_oe": "pqi_11",
+    "pqi_diabetes_oe": "pqi_93",
+}
+
+
+def _avoidable_hospital_use(dataset: Dataset, year: int) -> dict[str, float]:
+    """AHRQ PQI 90 (overall), 11 (community-acquired pneumonia) and 93 (diabetes composite)
+    observed over AHRQ's age/sex expected admissions, and the hospital-wide 30-day readmission
+    rate of index stays 65+ (#479 style), by the quality engine in ``year`` (the panel's last)."""
+    panel = Panel(dataset)
+    pqi = (
+        pqi_rows(panel, year)
+        .filter(pl.col("measure_id").is_in(list(PQI_FIGURES.values())))
+        .group_by("measure_id")
+        .agg(pl.col("numerator").sum(), pl.col("expected").sum())
+        .collect()
+    )
+    oe = {m: n / e if e else float("nan") for m, n, e in pqi.iter_rows()}
+    out = {figure: oe.get(m, float("nan")) for figure, m in PQI_FIGURES.items()}
+    n, d = (
+        readmission_rows(panel, year)
+        .select(pl.col("numerator").sum(), pl.col("denominator").sum())
+        .collect()
+        .row(0)
+    )
+    out["hwr_readmission"] = n / d if d else float("nan")
+    return out
+
+
 def measure(dataset: Dataset, *, risk_sample: int = 4_000, seed: int = 0) -> pl.DataFrame:
     """Achieved value of every calibration figure beside its target and tolerance."""
     my = member_years(dataset)
@@ -309,6 +342,7 @@ def measure(dataset: Dataset, *, risk_sample: int = 4_000, seed: int = 0) -> pl.
     fig.update(_risk_scores(dataset, my, risk_sample, seed))
     fig.update(_screening(dataset, years[-1]))
     fig.update(_adherence(dataset, years[-1]))
+    fig.update(_avoidable_hospital_use(dataset, years[-1]))
     t = targets()
     return t.with_columns(
         pl.col("figure")

@@ -49,6 +49,8 @@ class ClaimBook:
     headers: list[pl.DataFrame] = field(default_factory=list)
     lines: list[pl.DataFrame] = field(default_factory=list)
     next_key: int = 0
+    # key ranges [first, end) of the main stream's 30-day readmissions (outcomes.thinned_readmissions)
+    readmission_spans: list[tuple[int, int]] = field(default_factory=list)
 
     def add(
         self,

@@ -45,7 +45,7 @@ from modeling.synth.enrollment import (
     evolve,
     year_frame,
 )
-from modeling.synth.outcomes import repeat_stays
+from modeling.synth.outcomes import repeat_stays, thinned_readmissions
 from modeling.synth.params import SynthParams, load_params
 from modeling.synth.people import ProviderPool, make_people, provider_pool
 from modeling.synth.pharmacy import DrugUse, pharmacy_rows
@@ -289,6 +289,17 @@ def simulate_chunk(
     # their own (drawn from the main stream's stays only, so the lines above do not move)
     repeats = repeat_stays(
         medical, eligibility, attribution, seed=spec.seed, chunk=chunk, params=params, pool=pool
+    )
+    # fewer readmissions for practices with a negative outcome effect: the main stream's
+    # readmission stays thinned by a rule on a stream of its own, after every line above read them
+    medical = thinned_readmissions(
+        medical,
+        attribution,
+        spans=book.readmission_spans,
+        seed=spec.seed,
+        chunk=chunk,
+        params=params,
+        pool=pool,
     )
     appended = [
         f.cast(medical.schema) for f in (transitions, screening, repeats, fracture) if f.height

@@ -120,3 +120,77 @@ def repeat_stays(
     )
     frame = covered(moved.select(MEDICAL_CLAIM.names), eligibility, "claim_start_date")
     return frame.cast(pl.Schema(MEDICAL_CLAIM.polars_schema))
+
+
+THIN_SALT = 1823  # the thinning rule's own random stream
+
+
+def keep_probability(effect: np.ndarray, shift: float) -> np.ndarray:
+    """The chance that a main-stream 30-day readmission of a member of a PCP with ``effect`` is
+    kept: ``min(exp(effect - shift), 1)``. A practice below ``shift`` keeps exp(e - shift) of
+    the readmissions its patients' risk gives; ``shift`` sets the panel's level (the
+    repeat-stay line adds readmissions above e = 0)."""
+    return np.minimum(np.exp(effect - shift), 1.0)
+
+
+def readmission_claim_ids(spans: list[tuple[int, int]], chunk: int) -> pl.Series:
+    """The main book's claim ids ("C" + chunk + key, as ``ClaimBook.to_frame`` writes them) of
+    the claim keys in ``spans`` (the readmissions' facility, physician, ED and ambulance
+    claims)."""
+    keys = [np.arange(a, b, dtype=np.int64) for a, b in spans if b > a]
+    flat = np.concatenate(keys) if keys else np.empty(0, dtype=np.int64)
+    return pl.DataFrame({"key": flat}).select(
+        (pl.lit(f"C{chunk:04d}") + pl.col("key").cast(pl.String).str.zfill(9)).alias("claim_id")
+    )["claim_id"]
+
+
+def thinned_readmissions(
+    medical: pl.DataFrame,
+    attribution: pl.DataFrame,
+    *,
+    spans: list[tuple[int, int]],
+    seed: int,
+    chunk: int,
+    params: SynthParams,
+    pool: ProviderPool,
+) -> pl.DataFrame:
+    """``medical`` without the main-stream 30-day readmissions that the practice effects thin
+    out: each readmission stay (a facility claim of type of bill 11x among the claims the
+    readmission step wrote, ``spans``) of a member attributed in the discharge year to a PCP with
+    effect e is dropped, with its physician, ED and ambulance claims (the claims of the step
+    with the same member and start date), with probability ``1 - keep_probability(e, shift)``
+    (``shift`` is ``outcome_readmission_keep_shift``). The effects are the
+    repeat-stay line's (``repeat_stays``). One uniform is drawn per readmission stay in claim-id order from
+    the stream ``[seed, chunk, THIN_SALT]`` whatever the effects; the rows that other lines
+    derived from the dropped stays (post-acute care, transitional-care visits) are kept, so
+    that no other line moves."""
+    b = params.behaviour
+    if not spans or "outcome_pcp_effect_sd" not in b or "outcome_readmission_keep_shift" not in b:
+        return medical
+    ids = readmission_claim_ids(spans, chunk)
+    step = medical.filter(pl.col("claim_id").is_in(ids.implode()))
+    stays = (
+        step.filter(pl.col("bill_type_code").str.starts_with("11"))
+        .group_by("claim_id")
+        .agg(pl.col("person_id", "claim_start_date", "discharge_date").first())
+        .sort("claim_id")
+        .with_columns(pl.col("discharge_date").dt.year().alias("year"))
+        .join(
+            attribution.select("person_id", "year", "provider_npi").unique(
+                ["person_id", "year"], keep="first"
+            ),
+            on=["person_id", "year"],
+            how="left",
+        )
+        .sort("claim_id")
+    )
+    if stays.is_empty():
+        return medical
+    rng = np.random.default_rng([seed, chunk, THIN_SALT])
+    u = rng.random(stays.height)  # drawn for every readmission stay: stable whatever the effects
+    effects = pool.pcp_effects(seed, SALT, float(b["outcome_pcp_effect_sd"]))
+    effect = np.array([effects.get(p, 0.0) for p in stays["provider_npi"].to_list()])
+    keep = keep_probability(effect, float(b["outcome_readmission_keep_shift"]))
+    dropped = stays.filter(pl.Series(u >= keep)).select("person_id", "claim_start_date").unique()
+    gone = step.join(dropped, on=["person_id", "claim_start_date"], how="semi")["claim_id"]
+    return medical.filter(~pl.col("claim_id").is_in(gone.implode()))

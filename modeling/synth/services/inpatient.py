@@ -18,6 +18,7 @@ import numpy as np
 
 from modeling.synth import conditions as cond
 from modeling.synth.params import read_table
+from modeling.synth.services import principal_mix
 from modeling.synth.services.ambulatory import ambulance
 from modeling.synth.services.base import (
     ServiceContext,
@@ -99,7 +100,7 @@ def admit(
     pcs, surgeon_code = _procedures(ctx, surgical)
     has_pcs = pcs.astype(bool)
     facility = ctx.pool.hospital_npi[people.hospital[p]]
-    principal = _principal_codes(ctx, drg_idx)
+    principal = principal_mix.recoded_principal(_principal_codes(ctx, drg_idx), p, admission)
     drg_code = drgs["drg_code"].to_numpy()[drg_idx]
     if recode:
         drg_code, principal, pcs, surgeon_code = recoded(
@@ -402,6 +403,7 @@ def inpatient(ctx: ServiceContext) -> None:
             yf.end[rp] + 40,
         )
         rp, when = rp[ok], when[ok]
+        first_key = ctx.book.next_key
         admit(
             ctx,
             rp,
@@ -410,6 +412,7 @@ def inpatient(ctx: ServiceContext) -> None:
             via_ed=rng.random(len(rp)) < b["readmission_via_ed"],
             terminal=np.zeros(len(rp), dtype=bool),
         )
+        ctx.book.readmission_spans.append((first_key, ctx.book.next_key))
 
 
 def catastrophic_stays(ctx: ServiceContext) -> None:

@@ -1,5 +1,6 @@
-"""Practice effects on avoidable hospital use: repeat stays appended from their own stream, only
-for practices with a positive effect, and recovered by the risk-adjusted provider comparison."""
+"""Practice effects on avoidable hospital use: repeat stays appended from their own stream for
+practices with a positive effect, main-stream readmissions thinned for practices below the shift,
+and both recovered by the risk-adjusted provider comparison."""
 
 from __future__ import annotations
 
@@ -12,17 +13,25 @@ import polars as pl
 from modeling.core.panel import Panel
 from modeling.synth import generator
 from modeling.synth.generator import SynthSpec, generate
-from modeling.synth.outcomes import SALT, repeat_probability
+from modeling.synth.outcomes import SALT, keep_probability, repeat_probability
 from modeling.synth.params import load_params
 from modeling.synth.people import provider_pool
 from risk_stratification.quality.risk_adjustment import risk_adjust
 from tests.modeling.synth.lines import appended_rows, one_chunk
 
 SPEC = SynthSpec(members=3000, start_year=2023, years=2, seed=43)
+THIN = "outcome_readmission_keep_shift"
+
+
+def _without_thinning():
+    base = load_params()
+    return dataclasses.replace(
+        base, behaviour=MappingProxyType({k: v for k, v in base.behaviour.items() if k != THIN})
+    )
 
 
 def test_repeat_stays_are_appended_copies_after_a_discharge():
-    added = appended_rows(SPEC, load_params(), prefix="outcome_", id_letter="Q")
+    added = appended_rows(SPEC, _without_thinning(), prefix="outcome_", id_letter="Q")
     assert added.height > 0
     assert added["bill_type_code"].str.starts_with("11").all()
     assert (added["admit_type_code"] == "1").all()  # unplanned: counts as a readmission
@@ -54,6 +63,78 @@ def test_only_practices_with_a_positive_effect_get_repeat_stays():
     assert repeat_probability(np.array([10.0]), 0.06).tolist() == [1.0]
 
 
+def test_practices_below_the_shift_keep_exp_of_their_effect_of_readmissions():
+    assert keep_probability(np.array([-1.0, 0.0, 0.35, 2.0]), 0.35).tolist() == [
+        np.exp(-1.35),
+        np.exp(-0.35),
+        1.0,
+        1.0,
+    ]
+
+
+def test_thinning_drops_whole_main_stream_readmissions_of_practices_below_the_shift():
+    params = load_params()
+    shift = float(params.behaviour[THIN])
+    a, b = one_chunk(SPEC, params), one_chunk(SPEC, _without_thinning())
+    for other in ("eligibility", "pharmacy_claim", "provider_attribution"):
+        assert a[other].equals(b[other])
+    key = ["claim_id", "claim_line_number"]
+    # nothing is added or changed: the thinned panel is the other less whole claims
+    assert a["medical_claim"].join(b["medical_claim"], on=key, how="anti").is_empty()
+    kept_ids = a["medical_claim"]["claim_id"].unique().implode()
+    gone = b["medical_claim"].filter(~pl.col("claim_id").is_in(kept_ids))
+    assert a["medical_claim"].equals(b["medical_claim"].filter(pl.col("claim_id").is_in(kept_ids)))
+    assert gone.height > 0 and gone["claim_id"].str.starts_with("C").all()
+    stays = gone.filter(pl.col("bill_type_code").str.starts_with("11"))
+    # every claim dropped belongs to a dropped stay (same member, admission day)
+    assert gone.join(
+        stays.select("person_id", pl.col("admission_date").alias("claim_start_date")),
+        on=["person_id", "claim_start_date"],
+        how="anti",
+    ).is_empty()
+    # each dropped stay is a readmission: admitted 1-30 days after a discharge of the member
+    before = (
+        b["medical_claim"]
+        .filter(pl.col("bill_type_code").str.starts_with("11"))
+        .select("person_id", "discharge_date")
+        .unique()
+        .sort("discharge_date")
+    )
+    matched = (
+        stays.select("person_id", "admission_date")
+        .unique()
+        .sort("admission_date")
+        .join_asof(
+            before,
+            left_on="admission_date",
+            right_on="discharge_date",
+            by="person_id",
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
+    )
+    days = (matched["admission_date"] - matched["discharge_date"]).dt.total_days()
+    assert days.null_count() == 0 and days.is_between(1, 30).all()
+    # and of a member attributed in the discharge year to a practice below the shift (an
+    # unattributed member counts as effect 0, as in the repeat-stay line)
+    effects = provider_pool(SPEC.seed).pcp_effects(
+        SPEC.seed, SALT, params.behaviour["outcome_pcp_effect_sd"]
+    )
+    practices = (
+        stays.select("person_id", pl.col("discharge_date").dt.year().alias("year"))
+        .join(
+            a["provider_attribution"].unique(["person_id", "year"], keep="first"),
+            on=["person_id", "year"],
+            how="left",
+        )["provider_npi"]
+        .to_list()
+    )
+    assert all(effects.get(p, 0.0) < shift for p in practices)
+    above = [p for p, e in effects.items() if e >= shift]
+    assert not set(practices) & set(above)
+
+
 def test_risk_adjustment_recovers_the_planted_practice_effects(tmp_path, monkeypatch):
     # a strong planted effect, so that 2,000 members show it: the practices with the largest
     # effects have readmission O/E above those with no effect
@@ -82,6 +163,7 @@ def test_risk_adjustment_recovers_the_planted_practice_effects(tmp_path, monkeyp
         return float(frame["observed"].sum() / frame["expected"].sum())
 
     high = pooled(by_provider.filter(pl.col("effect") > 0.4))
-    none = pooled(by_provider.filter(pl.col("effect") <= 0.0))
+    none = pooled(by_provider.filter(pl.col("effect").is_between(-0.2, 0.0)))
+    low = pooled(by_provider.filter(pl.col("effect") < -0.4))
     assert high > 1.3 * none, (high, none)
-    assert none < 1.0 < high
+    assert low < none < 1.0 < high, (low, none, high)

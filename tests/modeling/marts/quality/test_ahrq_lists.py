@@ -26,6 +26,11 @@ CASES = [
     ("pqi_11", "J189", (), ("XW033C3",), False, "IMMUNIP: CAR-T cell immunotherapy"),
     ("pqi_12", "N390", ("N110",), (), False, "KIDNEY: chronic reflux pyelonephritis"),
     ("pqi_12", "N390", ("N289",), (), True, "not KIDNEY: kidney disorder, unspecified"),
+    ("pqi_12", "N136", (), (), False, "ACSUTID's pyonephrosis is in KIDNEY too: excluded"),
+    ("pqi_12", "N119", (), (), False, "not ACSUTID: chronic tubulo-interstitial nephritis"),
+    ("pqi_12", "N3080", (), (), False, "not ACSUTID: other cystitis"),
+    ("pqi_05", "J4489", (), (), False, "not ACCOPDD v2025: other specified COPD (FY2024 code)"),
+    ("pqi_11", "J129", (), (), False, "not ACSBACD: viral pneumonia, unspecified"),
     ("pqi_16", "I70262", ("E1152",), ("0Y6M0Z0",), True, "ACSLEAP: foot detachment"),
     ("pqi_16", "I70262", ("E1152",), ("0Y6P0Z0",), False, "not ACSLEAP: toe detachment"),
     ("pqi_16", "A34", ("E1152",), ("0Y6M0Z0",), False, "MDC14PRINDX: obstetrical tetanus"),
@@ -46,12 +51,22 @@ def test_ahrqs_own_list_decides(tmp_path, pqi, pdx, dx, px, counted, why):
 def test_the_lists_are_transcribed_with_their_source():
     table = value_sets().filter(
         pl.col("value_set").is_in(
-            ["ACSCARP", "ACSLEAP", "DIALY2P", "IMMUNID", "IMMUNIP", "KIDNEY", "MDC14PRINDX"]
+            [
+                "ACSCARP",
+                "ACSLEAP",
+                "ACSUTID",
+                "DIALY2P",
+                "IMMUNID",
+                "IMMUNIP",
+                "KIDNEY",
+                "MDC14PRINDX",
+            ]
         )
     )
     counts = dict(table.group_by("value_set").len().iter_rows())
     assert counts == {
         "ACSCARP": 1969,
+        "ACSUTID": 14,
         "ACSLEAP": 41,
         "DIALY2P": 120,
         "IMMUNID": 173,
