@@ -157,9 +157,11 @@ def seasonal_factors(series: pl.DataFrame) -> pl.DataFrame:
     them, the months at either end of a two-year series would have none and take index 1: the
     model would then miss the seasonality that seasonal naive keeps (measured, see
     benchmarks/RESULTS.md, finance). Ratios are averaged by calendar month, and the log indices
-    centred on 0."""
+    centred on 0. The single-series form (``modeling.marts.finance.seasonality``, the
+    completion's a-priori) is the same rule, tested equal."""
     y = pl.col("y")
-    centred = ((y.rolling_mean(12) + y.rolling_mean(12).shift(-1)) / 2).shift(-6)
+    # the mean of the 12-month means ending at t+5 and at t+6: centred on t
+    centred = ((y.rolling_mean(12) + y.rolling_mean(12).shift(-1)) / 2).shift(-5)
     first_year = y.head(12).mean()
     last_year = y.tail(12).mean()
     n = pl.len()
@@ -321,22 +323,17 @@ def backtest(
         ).select(*CHOICE_COLUMNS)
         return pl.DataFrame(), empty, _NO_PROFILE
     bt = pl.concat(rows)
-    ape = lambda c: (pl.col(c).exp() / pl.col("y") - 1).abs()  # noqa: E731
     # only origins trained on as many months as a full seasonal decomposition needs choose the
     # engine: a model fitted on 13-23 months lacks its seasonal factors and would lose to
     # seasonal naive in the backtest for that reason alone
     informative = bt.filter(pl.col("train_months") >= MIN_SELECTION_HISTORY)
-    errors = informative.group_by("unique_id").agg(
-        *(ape(cols[0]).mean().alias(e) for e, cols in ENGINE_COLUMNS.items())
-    )
+    errors = _mape(informative)
     best = pl.min_horizontal(*(pl.col(e) for e in ENGINE_COLUMNS))
     pick = pl.lit(BASELINE)
     for engine in (COMBINATION, THETA, LEVEL, MODEL):  # ties go to the model, then to the level
         pick = pl.when(pl.col(engine) == best).then(pl.lit(engine)).otherwise(pick)
     picked = errors.with_columns(pick.alias("engine"))
-    all_errors = bt.group_by("unique_id").agg(
-        *(ape(cols[0]).mean().alias(e) for e, cols in ENGINE_COLUMNS.items())
-    )
+    all_errors = _mape(bt)
     # the MAPEs reported are those the choice was made on (all origins where none qualified)
     measured = pl.concat(
         [
@@ -412,6 +409,18 @@ def backtest(
         )
     )
     return out, choice, profile
+
+
+def _mape(bt: pl.DataFrame) -> pl.DataFrame:
+    """unique_id and each engine's backtest MAPE over every point of the backtest."""
+    return bt.group_by("unique_id").agg(
+        *(_ape(cols[0]).mean().alias(e) for e, cols in ENGINE_COLUMNS.items())
+    )
+
+
+def _ape(column: str) -> pl.Expr:
+    """Absolute percentage error of a log-scale forecast column against ``y``."""
+    return (pl.col(column).exp() / pl.col("y") - 1).abs()
 
 
 CHOICE_COLUMNS = ("service_category", "engine", "mape", "baseline_mape", "points", "interval_scale")
