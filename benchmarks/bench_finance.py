@@ -16,7 +16,8 @@ its monthly mean), the trend bridge by year and by month with the seasonal index
 known): the completion cut at every month end from 2024-06 to 2025-09, each incurred month's
 completed total against what was eventually paid; the forecast cut at month ends 2024-06 to
 2024-12 and compared with the completed truth for up to 12 months after each cut (its 80%
-intervals' coverage and MAPE against seasonal naive, 12-month horizon from 2024-12-31).
+intervals' coverage and MAPE against seasonal naive, 12-month horizon from 2024-12-31);
+``--forecast-cuts 2025`` cuts at 2025-01 .. 2025-06 instead (6-11 months of truth each).
 """
 
 from __future__ import annotations
@@ -253,6 +254,17 @@ def forecast_backtest(panel: Panel, cuts: list[tuple[int, int]] | None = None) -
     )
     tot = r.filter(pl.col("service_category") == "total")
     print(f"  80% interval coverage, total: {tot['covered'].mean():.1%} of {tot.height}")
+    bucket = ((pl.col("horizon") - 1) // 3 * 3 + 1).alias("from")
+    for name, part in (
+        ("categories", r.filter(pl.col("service_category") != "total")),
+        ("total", tot),
+    ):
+        by_h = part.group_by(bucket).agg(pl.col("covered").mean(), pl.len()).sort("from")
+        cells = ", ".join(
+            f"{f}-{f + 2}: {c:.0%} ({n})"
+            for f, c, n in by_h.select("from", "covered", "len").iter_rows()
+        )
+        print(f"  coverage by horizon, {name}: {cells}")
     if dec.height == 0:
         dec = r.filter(pl.col("as_of") == cut_dates[0])
     by = (
@@ -306,6 +318,13 @@ def main() -> None:
         "--completion-only", action="store_true", help="with --backtest: skip the forecast's"
     )
     ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument(
+        "--forecast-cuts",
+        choices=("2024", "2025"),
+        default="2024",
+        help="with --backtest: the forecast's cuts, month ends 2024-06 .. 2024-12 (12 months of "
+        "truth after each) or 2025-01 .. 2025-06 (6-11 months)",
+    )
     args = ap.parse_args()
     print(f"dataset {args.dataset}, cores {os.cpu_count()}, {dt.datetime.now():%Y-%m-%d %H:%M}")
     panel = Panel(args.dataset)
@@ -314,7 +333,12 @@ def main() -> None:
     if args.backtest:
         completion_backtest(panel)
         if not args.completion_only:
-            forecast_backtest(panel)
+            cuts = (
+                [(2024, k) for k in range(6, 13)]
+                if args.forecast_cuts == "2024"
+                else [(2025, k) for k in range(1, 7)]
+            )
+            forecast_backtest(panel, cuts)
 
 
 if __name__ == "__main__":
