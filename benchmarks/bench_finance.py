@@ -18,6 +18,9 @@ completed total against what was eventually paid; the forecast cut at month ends
 2024-12 and compared with the completed truth for up to 12 months after each cut (its 80%
 intervals' coverage and MAPE against seasonal naive, 12-month horizon from 2024-12-31);
 ``--forecast-cuts 2025`` cuts at 2025-01 .. 2025-06 instead (6-11 months of truth each).
+``--split 5 --split-out DIR`` also runs the completion backtest on five disjoint panels of the
+dataset's people (the completion's noise by panel size: the oracle pattern's error spread
+should grow as sqrt(5) from the whole to its fifths if the misses are sampling noise).
 """
 
 from __future__ import annotations
@@ -309,6 +312,33 @@ def forecast_backtest(panel: Panel, cuts: list[tuple[int, int]] | None = None) -
     )
 
 
+def split_panel(dataset: str, parts: int, out: str) -> list[str]:
+    """``parts`` disjoint datasets of the people of ``dataset`` (``person_id`` hash mod
+    ``parts``), written under ``out``: panels that differ from the whole only in size, for the
+    completion's noise by panel size (``--split``)."""
+    import json
+    from pathlib import Path
+
+    from modeling.dataset import write_dataset
+
+    src = Path(dataset)
+    source = json.loads((src / "manifest.json").read_text())["source"]
+    tables = ("eligibility", "medical_claim", "pharmacy_claim", "provider_attribution")
+    paths = []
+    for k in range(parts):
+        target = Path(out) / f"part{k}"
+        if not (target / "manifest.json").exists():
+            keep = pl.col("person_id").hash(7) % parts == k
+            frames = {
+                t: pl.scan_parquet(src / f"{t}.parquet").filter(keep).collect() for t in tables
+            }
+            write_dataset(
+                target, frames, {**source, "subset": f"person_id hash(7) % {parts} == {k}"}
+            )
+        paths.append(str(target))
+    return paths
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("dataset")
@@ -325,6 +355,14 @@ def main() -> None:
         help="with --backtest: the forecast's cuts, month ends 2024-06 .. 2024-12 (12 months of "
         "truth after each) or 2025-01 .. 2025-06 (6-11 months)",
     )
+    ap.add_argument(
+        "--split",
+        type=int,
+        default=0,
+        help="with --backtest: also cut the dataset into this many disjoint panels of its "
+        "people (written under --split-out) and run the completion backtest on each",
+    )
+    ap.add_argument("--split-out", default=None)
     args = ap.parse_args()
     print(f"dataset {args.dataset}, cores {os.cpu_count()}, {dt.datetime.now():%Y-%m-%d %H:%M}")
     panel = Panel(args.dataset)
@@ -332,6 +370,12 @@ def main() -> None:
         timing(panel, dt.date.fromisoformat(args.as_of))
     if args.backtest:
         completion_backtest(panel)
+        if args.split:
+            if not args.split_out:
+                ap.error("--split needs --split-out DIR (outside the dataset)")
+            for part in split_panel(args.dataset, args.split, args.split_out):
+                print(f"part {part}:")
+                completion_backtest(Panel(part))
         if not args.completion_only:
             cuts = (
                 [(2024, k) for k in range(6, 13)]
