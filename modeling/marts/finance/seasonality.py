@@ -20,22 +20,35 @@ from __future__ import annotations
 
 import numpy as np
 
+from modeling.errors import ParameterError
+
 MIN_MONTHS = 12
 
 
 def log_seasonal_index(y: np.ndarray, calendar_month: np.ndarray) -> np.ndarray:
     """The 12 log seasonal indices (January first) of the consecutive monthly values ``y``
     (positive), ``calendar_month`` their months 1..12; 0 for a calendar month without a ratio.
-    Needs ``MIN_MONTHS`` values (fewer: all 0)."""
+    Needs ``MIN_MONTHS`` values (fewer: all 0); a value that is not positive or a month outside
+    1..12 is a ``ParameterError``."""
     y = np.asarray(y, dtype=float)
+    months = np.asarray(calendar_month, dtype=int)
     n = len(y)
+    if months.shape != y.shape or ((months < 1) | (months > 12)).any():
+        raise ParameterError(
+            "a seasonal index needs one calendar month (1-12) per value "
+            f"(got {months.shape[0] if months.ndim else 0} months for {n} values)."
+        )
+    if not np.isfinite(y).all() or (y <= 0).any():
+        raise ParameterError(
+            "a multiplicative seasonal index needs positive values; leave out months without "
+            "cost, or use a level and trend alone."
+        )
     out = np.zeros(12)
     if n < MIN_MONTHS:
         return out
     centred = centred_moving_average(y)
     ends = np.where(np.arange(n) < n // 2, y[:12].mean(), y[-12:].mean())
     ratio = y / np.where(np.isnan(centred), ends, centred)
-    months = np.asarray(calendar_month, dtype=int)
     raw = np.ones(12)
     for m in range(1, 13):
         sel = months == m
