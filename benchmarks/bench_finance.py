@@ -16,7 +16,11 @@ its monthly mean), the trend bridge by year and by month with the seasonal index
 known): the completion cut at every month end from 2024-06 to 2025-09, each incurred month's
 completed total against what was eventually paid; the forecast cut at month ends 2024-06 to
 2024-12 and compared with the completed truth for up to 12 months after each cut (its 80%
-intervals' coverage and MAPE against seasonal naive, 12-month horizon from 2024-12-31).
+intervals' coverage and MAPE against seasonal naive, 12-month horizon from 2024-12-31);
+``--forecast-cuts 2025`` cuts at 2025-01 .. 2025-06 instead (6-11 months of truth each).
+``--split 5 --split-out DIR`` also runs the completion backtest on five disjoint panels of the
+dataset's people (the completion's noise by panel size: the oracle pattern's error spread
+should grow as sqrt(5) from the whole to its fifths if the misses are sampling noise).
 """
 
 from __future__ import annotations
@@ -253,6 +257,17 @@ def forecast_backtest(panel: Panel, cuts: list[tuple[int, int]] | None = None) -
     )
     tot = r.filter(pl.col("service_category") == "total")
     print(f"  80% interval coverage, total: {tot['covered'].mean():.1%} of {tot.height}")
+    bucket = ((pl.col("horizon") - 1) // 3 * 3 + 1).alias("from")
+    for name, part in (
+        ("categories", r.filter(pl.col("service_category") != "total")),
+        ("total", tot),
+    ):
+        by_h = part.group_by(bucket).agg(pl.col("covered").mean(), pl.len()).sort("from")
+        cells = ", ".join(
+            f"{f}-{f + 2}: {c:.0%} ({n})"
+            for f, c, n in by_h.select("from", "covered", "len").iter_rows()
+        )
+        print(f"  coverage by horizon, {name}: {cells}")
     if dec.height == 0:
         dec = r.filter(pl.col("as_of") == cut_dates[0])
     by = (
@@ -297,6 +312,33 @@ def forecast_backtest(panel: Panel, cuts: list[tuple[int, int]] | None = None) -
     )
 
 
+def split_panel(dataset: str, parts: int, out: str) -> list[str]:
+    """``parts`` disjoint datasets of the people of ``dataset`` (``person_id`` hash mod
+    ``parts``), written under ``out``: panels that differ from the whole only in size, for the
+    completion's noise by panel size (``--split``)."""
+    import json
+    from pathlib import Path
+
+    from modeling.dataset import write_dataset
+
+    src = Path(dataset)
+    source = json.loads((src / "manifest.json").read_text())["source"]
+    tables = ("eligibility", "medical_claim", "pharmacy_claim", "provider_attribution")
+    paths = []
+    for k in range(parts):
+        target = Path(out) / f"part{k}"
+        if not (target / "manifest.json").exists():
+            keep = pl.col("person_id").hash(7) % parts == k
+            frames = {
+                t: pl.scan_parquet(src / f"{t}.parquet").filter(keep).collect() for t in tables
+            }
+            write_dataset(
+                target, frames, {**source, "subset": f"person_id hash(7) % {parts} == {k}"}
+            )
+        paths.append(str(target))
+    return paths
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("dataset")
@@ -306,6 +348,21 @@ def main() -> None:
         "--completion-only", action="store_true", help="with --backtest: skip the forecast's"
     )
     ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument(
+        "--forecast-cuts",
+        choices=("2024", "2025"),
+        default="2024",
+        help="with --backtest: the forecast's cuts, month ends 2024-06 .. 2024-12 (12 months of "
+        "truth after each) or 2025-01 .. 2025-06 (6-11 months)",
+    )
+    ap.add_argument(
+        "--split",
+        type=int,
+        default=0,
+        help="with --backtest: also cut the dataset into this many disjoint panels of its "
+        "people (written under --split-out) and run the completion backtest on each",
+    )
+    ap.add_argument("--split-out", default=None)
     args = ap.parse_args()
     print(f"dataset {args.dataset}, cores {os.cpu_count()}, {dt.datetime.now():%Y-%m-%d %H:%M}")
     panel = Panel(args.dataset)
@@ -313,8 +370,19 @@ def main() -> None:
         timing(panel, dt.date.fromisoformat(args.as_of))
     if args.backtest:
         completion_backtest(panel)
+        if args.split:
+            if not args.split_out:
+                ap.error("--split needs --split-out DIR (outside the dataset)")
+            for part in split_panel(args.dataset, args.split, args.split_out):
+                print(f"part {part}:")
+                completion_backtest(Panel(part))
         if not args.completion_only:
-            forecast_backtest(panel)
+            cuts = (
+                [(2024, k) for k in range(6, 13)]
+                if args.forecast_cuts == "2024"
+                else [(2025, k) for k in range(1, 7)]
+            )
+            forecast_backtest(panel, cuts)
 
 
 if __name__ == "__main__":

@@ -338,6 +338,12 @@ def _forecast_options():
     ForecastOptions(models=("Prophet",)).check()
 
 
+def _seasonal_index_of_no_cost():
+    from modeling.marts.finance.seasonality import log_seasonal_index
+
+    log_seasonal_index(np.array([100.0] * 11 + [0.0]), np.arange(1, 13))
+
+
 def _budget_without_pmpm():
     from contracts.year_end import parse_budget
 
@@ -464,6 +470,7 @@ CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
     "Valuation of a string": (_valuation_of_a_string, ParameterError),
     "trend bridge without services": (_bridge_without_services, SchemaError),
     "ForecastOptions with an unknown model": (_forecast_options, ParameterError),
+    "a seasonal index of a month without cost": (_seasonal_index_of_no_cost, ParameterError),
     "a budget without pmpm": (_budget_without_pmpm, SchemaError),
     "membership flows without year_month": (_membership_flows_without_months, SchemaError),
     "person_ranges of 0 lines": (_person_ranges_of_no_lines, ParameterError),

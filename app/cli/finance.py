@@ -201,7 +201,8 @@ def forecast_command(
     summary = backtest_summary(fc.backtest)
     if summary.height:
         engines = Table(
-            title="Engine by series, chosen by the rolling-origin backtest in the history"
+            title="Engine by series: Theta unless the rolling-origin backtest in the history "
+            "shows another clearly better"
         )
         for col in ("series", "engine", "MAPE", "seasonal naive", "80% +- (1-3 mo)", "80% covers"):
             engines.add_column(col, justify="left" if col in ("series", "engine") else "right")

@@ -11,7 +11,9 @@ inpatient and SNF slowest; ``modeling.marts.finance.triangles``):
   the a-priori being the trended, seasonal PMPM x member months. The PMPM is fitted by least
   squares on the log completed PMPM of the development-method months (the latest
   ``prior_months``): a level, a linear trend and, with 24 months or more, a seasonal effect per
-  calendar month; with fewer than 6 months, their mean;
+  calendar month; with 12-23 months the seasonal effects of the classical decomposition
+  (``modeling.marts.finance.seasonality``) and level and trend on the adjusted months; with
+  fewer than 6 months, their mean;
 - **errors**: Mack's standard error for development months; for BF months the standard
   deviation of the bootstrap BF reserve (the simulated completion factor of each pseudo triangle
   applied to the a-priori, plus gamma process noise; the a-priori itself is held fixed);
@@ -57,6 +59,8 @@ from modeling.marts.finance.development import (
     develop,
     odp_bootstrap,
 )
+from modeling.marts.finance.seasonality import MIN_MONTHS as SEASONAL_MIN_MONTHS
+from modeling.marts.finance.seasonality import log_seasonal_index
 from modeling.marts.finance.triangles import (
     Triangle,
     Valuation,
@@ -141,13 +145,25 @@ class Completion:
 def _a_priori_pmpm(
     months: np.ndarray, pmpm: np.ndarray, use: np.ndarray, targets: np.ndarray, n_fit: int
 ) -> np.ndarray:
-    """Trended, seasonal PMPM at ``targets`` (month indices) fitted on the ``use`` months."""
+    """Trended, seasonal PMPM at ``targets`` (month indices) fitted on the ``use`` months: with
+    24 months or more, level, trend and a seasonal effect per calendar month jointly; with 12-23
+    (too few for 11 seasonal effects beside a trend) the seasonal effects are the classical
+    decomposition's (``seasonality.log_seasonal_index``) and level and trend are fitted to the
+    seasonally adjusted months (without them a series with a strong yearly cycle, such as
+    hospice on the synthetic panel, would carry its mid-year level into January: measured, see
+    benchmarks/RESULTS.md, finance); under 12, level and trend only."""
     x, y = months[use][-n_fit:], pmpm[use][-n_fit:]
     if len(x) == 0:
         return np.zeros(len(targets))
     if len(x) < 6 or (y <= 0).any():
         return np.full(len(targets), float(y.mean()))
     seasonal = len(x) >= 24
+    consecutive = bool((np.diff(x) == 1).all())
+    index = (
+        log_seasonal_index(y, x % 12 + 1)
+        if not seasonal and len(x) >= SEASONAL_MIN_MONTHS and consecutive
+        else np.zeros(12)
+    )
 
     def design(m: np.ndarray) -> np.ndarray:
         cols = [np.ones(len(m)), (m - x[-1]) / 12.0]
@@ -155,8 +171,8 @@ def _a_priori_pmpm(
             cols += [(m % 12 == c).astype(float) for c in range(1, 12)]
         return np.column_stack(cols)
 
-    beta, *_ = np.linalg.lstsq(design(x), np.log(y), rcond=None)
-    return np.exp(design(targets) @ beta)
+    beta, *_ = np.linalg.lstsq(design(x), np.log(y) - index[x % 12], rcond=None)
+    return np.exp(design(targets) @ beta + index[targets % 12])
 
 
 @dataclass(frozen=True)

@@ -174,3 +174,64 @@ def test_the_latest_months_are_neither_trained_on_nor_scored_in_the_backtest():
         assert (unscored == 0) == (bt["month"].max() == last)
     with pytest.raises(ParameterError):
         ForecastOptions(unscored_months=-1).check()
+
+
+def _backtest_frame(apes: dict[str, dict[str, list[float]]]) -> pl.DataFrame:
+    """A backtest with one point per origin: ``apes[series][engine]`` the APE at each origin
+    (engines not given: 0.5, far worse than any)."""
+    from modeling.marts.finance.forecast import ENGINE_COLUMNS
+
+    frames = []
+    for sid, by_engine in apes.items():
+        n = len(next(iter(by_engine.values())))
+        y = np.full(n, 100.0)
+        cols = {
+            ENGINE_COLUMNS[e][0]: np.log(y * (1 + np.asarray(by_engine.get(e, [0.5] * n))))
+            for e in ENGINE_COLUMNS
+        }
+        frames.append(pl.DataFrame({"unique_id": sid, "origin": np.arange(n), "y": y, **cols}))
+    return pl.concat(frames)
+
+
+def test_a_series_keeps_the_default_engine_unless_another_is_clearly_better():
+    """Hand-computed: "steady" gains 0.03 +- 0.001 at every origin from seasonal naive (far
+    beyond 1.645 standard errors): it switches. "noisy" gains 0.01 on average (0.05, -0.03,
+    0.05, -0.03: standard deviation 0.046, standard error 0.023, so 0.43 standard errors): it
+    keeps theta although its backtest MAPE is lower. "single" has one origin: no comparison, theta."""
+    from modeling.marts.finance.forecast import _pick
+
+    bt = _backtest_frame(
+        {
+            "steady": {"theta": [0.05] * 4, "SeasonalNaive": [0.021, 0.019, 0.021, 0.019]},
+            "noisy": {"theta": [0.05] * 4, "SeasonalNaive": [0.0, 0.08, 0.0, 0.08]},
+            "single": {"theta": [0.05], "SeasonalNaive": [0.01]},
+        }
+    )
+    picked = dict(_pick(bt, "theta", 1.645).iter_rows())
+    assert picked == {"steady": "SeasonalNaive", "noisy": "theta", "single": "theta"}
+    # with no evidence required, the lowest backtest MAPE wins wherever it is lower
+    assert dict(_pick(bt, "theta", 0.0).iter_rows())["noisy"] == "SeasonalNaive"
+
+
+def test_among_clearly_better_engines_the_lowest_mape_is_taken():
+    from modeling.marts.finance.forecast import _pick
+
+    bt = _backtest_frame(
+        {
+            "s": {
+                "theta": [0.06] * 5,
+                "model": [0.030, 0.031, 0.029, 0.030, 0.030],
+                "combination": [0.020, 0.021, 0.019, 0.020, 0.020],
+            }
+        }
+    )
+    assert dict(_pick(bt, "theta", 1.645).iter_rows()) == {"s": "combination"}
+    assert dict(_pick(bt, "model", 1.645).iter_rows()) == {"s": "combination"}
+
+
+@pytest.mark.parametrize(
+    "bad", [{"default_engine": "prophet"}, {"switch_z": -1.0}, {"default_engine": ""}]
+)
+def test_bad_engine_choice_options_are_parameter_errors(bad):
+    with pytest.raises(ParameterError):
+        ForecastOptions(**bad).check()
