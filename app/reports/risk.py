@@ -39,19 +39,8 @@ def evaluation_markdown(evaluation: Evaluation) -> str:
             f"| {model[0]} | " + " | ".join(f"{v:.3f}" for v in g.sort("decile")["ratio"]) + " |"
         )
     model_cost = e.deciles.filter((pl.col("target") == "cost") & (pl.col("model") == "model"))
-    lines += [
-        "",
-        "The model's ratios with their 95% sampling interval (a bootstrap of the held-out people),",
-        "and over the held-out year's overall ratio (the level every decile shares):",
-        "",
-        "| decile | ratio | 95% interval | over the year's level |",
-        "|---|---|---|---|",
-    ]
-    lines += [
-        f"| {r['decile']} | {r['ratio']:.3f} | {r['ratio_low']:.3f} - {r['ratio_high']:.3f} "
-        f"| {r['normalized_ratio']:.3f} |"
-        for r in model_cost.sort("decile").iter_rows(named=True)
-    ]
+    if "ratio_low" in model_cost.columns:  # evaluations made before the intervals have none
+        lines += _decile_intervals_table(model_cost)
     lines += [
         "",
         "## By group (cost R-squared, predictive ratio; admission ROC-AUC)",
@@ -77,3 +66,19 @@ def evaluation_markdown(evaluation: Evaluation) -> str:
             for r in e.readmission.iter_rows(named=True)
         ]
     return "\n".join(lines) + "\n"
+
+
+def _decile_intervals_table(model_cost: pl.DataFrame) -> list[str]:
+    """The model's cost deciles with their sampling intervals and normalized ratios."""
+    return [
+        "",
+        "The model's ratios with their 95% sampling interval (a bootstrap of the held-out people),",
+        "and over the held-out year's overall ratio (the level every decile shares):",
+        "",
+        "| decile | ratio | 95% interval | over the year's level |",
+        "|---|---|---|---|",
+    ] + [
+        f"| {r['decile']} | {r['ratio']:.3f} | {r['ratio_low']:.3f} - {r['ratio_high']:.3f} "
+        f"| {r['normalized_ratio']:.3f} |"
+        for r in model_cost.sort("decile").iter_rows(named=True)
+    ]

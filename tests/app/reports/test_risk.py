@@ -65,3 +65,18 @@ def test_evaluation_markdown_with_readmission():
     md = evaluation_markdown(evaluation(readmission))
     assert "## 30-day readmission at discharge level (vs LACE)" in md
     assert "| lace | roc_auc | 0.5900 |" in md.splitlines()
+
+
+def test_evaluation_markdown_gives_each_cost_decile_its_sampling_interval():
+    from dataclasses import replace
+
+    e = evaluation(None)
+    deciles = e.deciles.with_columns(
+        (pl.col("ratio") - 0.05).alias("ratio_low"),
+        (pl.col("ratio") + 0.05).alias("ratio_high"),
+        (pl.col("ratio") / 1.05).alias("normalized_ratio"),
+    )
+    lines = evaluation_markdown(replace(e, deciles=deciles)).splitlines()
+    assert "| decile | ratio | 95% interval | over the year's level |" in lines
+    assert "| 1 | 1.010 | 0.960 - 1.060 | 0.962 |" in lines
+    assert "| 10 | 1.100 | 1.050 - 1.150 | 1.048 |" in lines
