@@ -12,8 +12,10 @@ an unplanned (emergency, admission type 1) copy of the stay's claim lines, same 
 procedures and DRG, admitted 1-30 days after the discharge (uniform) and as long as the stay.
 So a practice with a positive effect has more readmissions, and, where the stay's principal
 diagnosis is ambulatory-care sensitive, more PQI admissions; a practice with a zero or negative
-effect gets none. The line only adds events: it cannot lower a practice below the main
-stream's rates.
+effect gets none. The other side (``thinned_readmissions``): the main stream's 30-day
+readmissions of members of a PCP with effect e are kept with probability
+``min(exp(e - outcome_readmission_keep_shift), 1)``, so practices below the shift have fewer
+readmissions than their patients' risk gives, and the panel's rate sits at the national mean.
 
 The draws come from a stream of their own (``[seed, chunk, SALT]`` and ``[seed, SALT]`` for the
 effects), so every row the generator produced before stays the same; the rows are appended with
@@ -159,11 +161,11 @@ def thinned_readmissions(
     readmission step wrote, ``spans``) of a member attributed in the discharge year to a PCP with
     effect e is dropped, with its physician, ED and ambulance claims (the claims of the step
     with the same member and start date), with probability ``1 - keep_probability(e, shift)``
-    (``shift`` is ``outcome_readmission_keep_shift``). The effects are the
-    repeat-stay line's (``repeat_stays``). One uniform is drawn per readmission stay in claim-id order from
-    the stream ``[seed, chunk, THIN_SALT]`` whatever the effects; the rows that other lines
-    derived from the dropped stays (post-acute care, transitional-care visits) are kept, so
-    that no other line moves."""
+    (``shift`` is ``outcome_readmission_keep_shift``; an unattributed member counts as e = 0).
+    The effects are the repeat-stay line's (``repeat_stays``). One uniform is drawn per
+    readmission stay in claim-id order from the stream ``[seed, chunk, THIN_SALT]`` whatever
+    the effects; the rows that other lines derived from the dropped stays (post-acute care,
+    transitional-care visits) are kept, so that no other line moves."""
     b = params.behaviour
     if not spans or "outcome_pcp_effect_sd" not in b or "outcome_readmission_keep_shift" not in b:
         return medical
