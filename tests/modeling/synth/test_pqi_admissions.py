@@ -109,3 +109,38 @@ def test_observed_over_expected_is_near_one(panel):
         oe[m] = (obs, exp)
     for obs, exp in oe.values():
         assert abs(obs - exp) < 3.5 * np.sqrt(exp) + 1, oe
+
+
+def test_shares_that_do_not_add_up_are_a_parameter_error(monkeypatch):
+    from modeling.errors import ParameterError
+    from modeling.synth import pqi_admissions
+
+    bad = admission_table().with_columns(
+        pl.when(pl.col("drg_code") == "304").then(0.5).otherwise(pl.col("share")).alias("share")
+    )
+    monkeypatch.setattr(pqi_admissions, "read_table", lambda *a, **k: bad)
+    pqi_admissions.admission_table.cache_clear()
+    try:
+        with pytest.raises(ParameterError, match="pqi_07"):
+            pqi_admissions.admission_table()
+    finally:
+        pqi_admissions.admission_table.cache_clear()
+
+
+def test_the_line_is_off_without_its_scale_row():
+    import dataclasses
+    from types import MappingProxyType
+
+    params = load_params()
+    off = dataclasses.replace(
+        params,
+        behaviour=MappingProxyType(
+            {k: v for k, v in params.behaviour.items() if k != "pqi_admission_scale"}
+        ),
+    )
+    from tests.modeling.synth.lines import one_chunk
+
+    medical = one_chunk(SynthSpec(members=800, start_year=2023, years=1, seed=3), off)[
+        "medical_claim"
+    ]
+    assert not medical["claim_id"].str.starts_with("P").any()
