@@ -159,5 +159,4 @@ def pqi_admissions(ctx: ServiceContext, book: ClaimBook, *, chunk_seed: list[int
         )
         # one round of 30-day readmissions at the inpatient line's member-health risk (the
         # bundle line's rule, ratio 1), so these stays are index stays like any other
-        if len(person):  # admit records no discharges for no stays
-            readmissions(own, np.ones(len(person)))
+        readmissions(own, np.ones(len(person)))
