@@ -40,7 +40,7 @@ from modeling.marts.quality.pqi import AGE_BANDS, expected_probability
 from modeling.synth.claims import ClaimBook
 from modeling.synth.params import SynthParams, read_table
 from modeling.synth.services.base import ServiceContext, condition_mask
-from modeling.synth.services.bundle_procedures import readmissions
+from modeling.synth.services.bundle_procedures import _readmissions as readmissions
 from modeling.synth.services.inpatient import admit
 
 SALT = (

@@ -74,11 +74,11 @@ def bundle_procedures(ctx: ServiceContext) -> None:
     admit(
         ctx, p, day, idx, via_ed=np.zeros(len(p), dtype=bool), terminal=np.zeros(len(p), dtype=bool)
     )
-    readmissions(ctx, again)
+    _readmissions(ctx, again)
     post_acute(ctx)
 
 
-def readmissions(ctx: ServiceContext, ratio: np.ndarray) -> None:
+def _readmissions(ctx: ServiceContext, ratio: np.ndarray) -> None:
     """One round of 30-day readmissions after the procedures' discharges: the inpatient line's
     member-health risk (``readmission_base`` x exp(``readmission_health`` x health), at most
     ``readmission_cap``) times each procedure's ``readmission_ratio`` (data, with its source:
