@@ -6,8 +6,7 @@ The main stream draws its MS-DRGs from ``synth_drgs.csv``, which has no hyperten
 amputation DRG, so the default panel had no PQI 07 or PQI 16 stay. This line adds them as extra
 claims, each chunk-year from its own stream ``default_rng([seed, chunk, SALT, year])``, through
 ``modeling.synth.services.inpatient.admit`` (facility, attending, surgeon, ED physician and
-ambulance claims as every admission) and one round of 30-day readmissions at the inpatient
-line's member-health risk (medical MS-DRGs, as the bundle line's), with claim ids of their own (``P`` prefix); the other
+ambulance claims as every admission), with claim ids of their own (``P`` prefix); the other
 lines' rows and values are the same with or without it.
 
 Rate rule: AHRQ's expected annual probability of the PQI for an adult of that age category and
@@ -40,7 +39,6 @@ from modeling.marts.quality.pqi import AGE_BANDS, expected_probability
 from modeling.synth.claims import ClaimBook
 from modeling.synth.params import SynthParams, read_table
 from modeling.synth.services.base import ServiceContext, condition_mask
-from modeling.synth.services.bundle_procedures import _readmissions as readmissions
 from modeling.synth.services.inpatient import admit
 
 SALT = (
@@ -157,6 +155,3 @@ def pqi_admissions(ctx: ServiceContext, book: ClaimBook, *, chunk_seed: list[int
             via_ed=own.rng.random(len(person)) < VIA_ED_SHARE,
             terminal=np.zeros(len(person), dtype=bool),
         )
-        # one round of 30-day readmissions at the inpatient line's member-health risk (the
-        # bundle line's rule, ratio 1), so these stays are index stays like any other
-        readmissions(own, np.ones(len(person)))

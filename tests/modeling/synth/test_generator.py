@@ -85,4 +85,4 @@ def test_calibration_figures_within_tolerance_on_50k_members(calibration_50k):
     assert misses.is_empty(), misses.select(
         "figure", "target", "low", "high", "achieved"
     ).to_dicts()
-    assert calibration_50k.height == 60
+    assert calibration_50k.height == 49

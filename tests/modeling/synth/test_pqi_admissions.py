@@ -30,14 +30,7 @@ def test_rows_are_appended_and_every_other_row_stays_the_same():
     added = appended_rows(SPEC, load_params(), prefix="pqi_", id_letter="P")
     facility = added.filter(pl.col("bill_type_code") == "111", pl.col("claim_line_number") == 1)
     assert facility.height > 0 and facility["claim_id"].is_unique().all()
-    ours = pl.col("drg_code").is_in([*HYPERTENSION, *AMPUTATION])
-    # every other stay of the line is a 30-day readmission after one of its PQI stays
-    index = facility.filter(ours).select("person_id", "discharge_date")
-    other = facility.filter(~ours).select("claim_id", "person_id", "admission_date")
-    gap = (pl.col("admission_date") - pl.col("discharge_date")).dt.total_days()
-    readmitted = other.join(index, on="person_id").filter(gap.is_between(1, 30))
-    assert readmitted["claim_id"].n_unique() == other.height
-    assert other.height < 0.4 * index.height
+    assert set(facility["drg_code"]) <= {*HYPERTENSION, *AMPUTATION}
     ht = facility.filter(pl.col("drg_code").is_in(HYPERTENSION))
     amp = facility.filter(pl.col("drg_code").is_in(AMPUTATION))
     assert ht.height > 0 and amp.height > 0
