@@ -205,12 +205,14 @@ PQI_FIGURES = {
     "pqi_overall_oe": "pqi_90",
     "pqi_pneumonia_oe": "pqi_11",
     "pqi_diabetes_oe": "pqi_93",
+    "pqi_hypertension_oe": "pqi_07",
+    "pqi_amputation_oe": "pqi_16",
 }
 
 
 def _avoidable_hospital_use(dataset: Dataset, year: int) -> dict[str, float]:
-    """AHRQ PQI 90 (overall), 11 (community-acquired pneumonia) and 93 (diabetes composite)
-    observed over AHRQ's age/sex expected admissions, and the hospital-wide 30-day readmission
+    """AHRQ PQI 90 (overall), 11 (community-acquired pneumonia), 93 (diabetes composite), 07
+    (hypertension) and 16 (diabetic lower-extremity amputation) observed over AHRQ's age/sex expected admissions, and the hospital-wide 30-day readmission
     rate of index stays 65+ (#479 style), by the quality engine in ``year`` (the panel's last)."""
     panel = Panel(dataset)
     pqi = (

@@ -49,6 +49,9 @@ from modeling.synth.outcomes import repeat_stays, thinned_readmissions
 from modeling.synth.params import SynthParams, load_params
 from modeling.synth.people import ProviderPool, make_people, provider_pool
 from modeling.synth.pharmacy import DrugUse, pharmacy_rows
+from modeling.synth.pqi_admissions import PREFIX as PQI_PREFIX
+from modeling.synth.pqi_admissions import SALT as PQI_SALT
+from modeling.synth.pqi_admissions import pqi_admissions
 from modeling.synth.preventive import screening_claims
 from modeling.synth.region import RegionAccumulator
 from modeling.synth.services import ServiceContext, generate_services
@@ -104,6 +107,36 @@ def _write_all(writer: DatasetWriter, tables: dict[str, pl.DataFrame]) -> None:
         writer.write(name, frame)
 
 
+def _pqi_claims(
+    book: ClaimBook,
+    coded: pl.DataFrame,
+    *,
+    spec: SynthSpec,
+    chunk: int,
+    ids: MemberIds,
+    params: SynthParams,
+) -> pl.DataFrame:
+    """The PQI line's claims with their ids ("P" prefix) and paid dates, both drawn from the
+    line's own stream ``[seed, chunk, pqi_admissions.SALT]``."""
+    if not book.headers:
+        return pl.DataFrame()
+    rng = np.random.default_rng([spec.seed, chunk, PQI_SALT])
+    routine = tuple(params.routine_codes.filter(pl.col("use") == "visit")["code"].to_list())
+    frame = book.to_frame(
+        coded,
+        chunk=chunk,
+        person_ids=ids.person,
+        member_ids=ids.member,
+        rng=rng,
+        price_level=params.behaviour["price_level"],
+        fallback=routine,
+        prefix=PQI_PREFIX,
+    )
+    return fin.medical_paid_dates(
+        frame, rng, fin.slowdown_months(spec.seed, spec.start_year, spec.years)
+    )
+
+
 def simulate_chunk(
     spec: SynthSpec,
     chunk: int,
@@ -133,6 +166,7 @@ def simulate_chunk(
     drug_use = DrugUse.draw_for(rng, params, n)
     book = ClaimBook()
     winter_book = ClaimBook()  # winter respiratory admissions (finance_patterns), ids "W..."
+    pqi_book = ClaimBook()  # PQI 07 / PQI 16 admissions (pqi_admissions), ids "P..."
     # bundle procedures (CABG, spinal fusion, ...): their own stream and book, rows appended
     bundle_rng, bundle_book = bundles.rng_for(spec.seed, chunk), ClaimBook()
     bundle_params = bundles.bundle_params(params)
@@ -171,6 +205,7 @@ def simulate_chunk(
         )
         generate_services(ctx)
         fin.respiratory_admissions(ctx, winter_book, chunk_seed=[spec.seed, chunk])
+        pqi_admissions(ctx, pqi_book, chunk_seed=[spec.seed, chunk])
         bundles.bundle_procedures(
             ServiceContext.start(
                 bundle_rng,
@@ -301,8 +336,18 @@ def simulate_chunk(
         params=params,
         pool=pool,
     )
+    # PQI 07 / PQI 16 admissions: claims of their own book and stream, appended after every
+    # line above read the medical claims, so none of their rows moves
+    pqi_stays = _pqi_claims(pqi_book, coded, spec=spec, chunk=chunk, ids=ids, params=params)
+    pqi_stays = (
+        covered(pqi_stays.select(medical.columns), eligibility, "claim_start_date")
+        if pqi_stays.height
+        else pqi_stays
+    )
     appended = [
-        f.cast(medical.schema) for f in (transitions, screening, repeats, fracture) if f.height
+        f.cast(medical.schema)
+        for f in (transitions, screening, repeats, fracture, pqi_stays)
+        if f.height
     ]
     # on-time refills of the adherence measures' drugs: rows appended from a stream of their own
     refills = on_time_refills(pharmacy, seed=spec.seed, chunk=chunk, params=params)
