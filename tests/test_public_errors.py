@@ -455,7 +455,21 @@ def _bundle_uncertainty():
     BundleUncertainty(quality_score=120)
 
 
+def _decile_intervals_of_unequal_lengths():
+    from risk_stratification.ml.evaluation import decile_intervals
+
+    decile_intervals(pl.Series([1, 2]), np.ones(2), np.ones(3), np.ones(2))
+
+
+def _cost_deciles_without_weight():
+    from risk_stratification.ml.evaluation import cost_deciles
+
+    cost_deciles(pl.DataFrame({"pred_cost": [1.0], "annual_cost": [1.0]}), "pred_cost")
+
+
 CASES: dict[str, tuple[Callable[..., object], type[VbcError]]] = {
+    "decile_intervals of unequal lengths": (_decile_intervals_of_unequal_lengths, ParameterError),
+    "cost_deciles without the weight": (_cost_deciles_without_weight, SchemaError),
     "read_puf without the settlement columns": (_read_puf, SchemaError),
     "reproduce_reach of a missing file": (_reproduce_reach, SchemaError),
     "reproduce_mssp without the settlement columns": (_reproduce_mssp, SchemaError),

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from modeling.errors import ParameterError
+from modeling.validation import require_columns
 from risk_stratification.ml.models import MODEL_LABELS, TARGETS, RiskModels
 
 
@@ -135,6 +137,16 @@ def decile_intervals(
     A held-out year is one sample of next-year costs; a decile of a few thousand people with
     heavy-tailed costs has a sampling error of several percent, which the interval states
     (``docs/decisions/ml-calibration.md`` measures it on the default panel)."""
+    sizes = {len(deciles), len(predicted), len(actual), len(weight)}
+    if len(sizes) != 1 or not len(deciles):
+        raise ParameterError(
+            "decile_intervals needs one decile, prediction, actual cost and weight per person "
+            f"(got {len(deciles)}, {len(predicted)}, {len(actual)} and {len(weight)})."
+        )
+    if reps < 2 or not 0 < level < 1:
+        raise ParameterError(
+            f"decile_intervals needs at least 2 replicates and a level in (0, 1) (got {reps}, {level})."
+        )
     rng = np.random.default_rng(seed)
     present, group = np.unique(deciles.to_numpy(), return_inverse=True)
     k = len(present)
@@ -156,6 +168,7 @@ def cost_deciles(frame: pl.DataFrame, prediction: str) -> pl.DataFrame:
     predicted / actual (``level``), so that a level error common to every person (the cost trend
     between the training and the held-out year, which one year pair cannot learn) is told apart
     from the calibration across deciles, as risk scores are normalized to the year they apply to."""
+    require_columns(frame, (prediction, "annual_cost", "w"), where="cost_deciles")
     d = by_decile(frame, prediction, "annual_cost", weight="w")
     level = float(d["predicted"].sum() / d["actual"].sum())
     assigned = (frame[prediction].rank("ordinal") * 10 / (frame.height + 1)).floor().cast(
