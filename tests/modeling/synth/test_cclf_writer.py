@@ -104,3 +104,15 @@ def test_synth_to_cclf_to_ingest_round_trip(small_dataset, tmp_path):
         )
         round_trip = score_panel(back, year).scores.select(source_scores.columns).sort("person_id")
         assert source_scores.equals(round_trip)
+
+
+def test_every_claim_id_letter_of_the_generator_has_its_own_id_block(small_dataset):
+    """CCLF's numeric claim ids keep the lines apart by the letter's block: a line whose letter
+    has none would share block 0 with the main stream ("C") and collide with its ids."""
+    from modeling.synth.cclf_writer.versions import ID_BLOCKS
+
+    letters = set(
+        small_dataset.read("medical_claim")["claim_id"].str.slice(0, 1).unique().to_list()
+    )
+    assert letters - {"C"} <= set(ID_BLOCKS), letters - {"C"} - set(ID_BLOCKS)
+    assert len(set(ID_BLOCKS.values())) == len(ID_BLOCKS) and 0 not in ID_BLOCKS.values()
