@@ -887,7 +887,7 @@ def targeting_plan(ds: Dataset, version: int, members, programs, constraints) ->
     show_spinner="Settling the contract with and without the plan...", max_entries=16
 )
 def _targeting_effect(plan_key: str, contract: str, msr: float, first_view: bool, _args):
-    from contracts.care_plans import contract_effect, plan_initiatives
+    from contracts.care_plans import contract_effect, initiatives_of_plan
     from contracts.projection import Assumptions
     from contracts.specs import preset
 
@@ -895,13 +895,7 @@ def _targeting_effect(plan_key: str, contract: str, msr: float, first_view: bool
 
     def compute():
         spec, history = preset(contract), contract_history(ds)
-        initiatives = plan_initiatives(
-            plan.savings_by_category,
-            history,
-            spec,
-            program_cost=plan.cost,
-            members=plan.assignments.height,
-        )
+        initiatives = initiatives_of_plan(plan, history, spec)
         effect = contract_effect(
             spec, history, initiatives, Assumptions(minimum_savings_rate=msr or None)
         )

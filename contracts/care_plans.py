@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -31,6 +31,9 @@ from modeling.core.service_categories import CATEGORIES
 from modeling.errors import ParameterError
 from modeling.store import Scenario, Store
 from modeling.validation import require_columns
+
+if TYPE_CHECKING:
+    from risk_stratification.targeting.plan import TargetingPlan
 
 KIND = "care_plan"
 
@@ -91,6 +94,20 @@ def plan_initiatives(
             )
         effects[c], sds[c], savings[c] = effect, d / spending[c], s
     return PlanInitiatives(effects, sds, savings, program_cost, members)
+
+
+def initiatives_of_plan(
+    plan: TargetingPlan, history: PanelHistory, spec: ContractSpec | None = None
+) -> PlanInitiatives:
+    """``plan_initiatives`` of a targeting plan: its savings by category, its cost and the
+    members it assigns (what the Targeting page and ``vbc target`` settle the contract with)."""
+    return plan_initiatives(
+        plan.savings_by_category,
+        history,
+        spec,
+        program_cost=plan.cost,
+        members=plan.assignments.height,
+    )
 
 
 def with_plan(

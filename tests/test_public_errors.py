@@ -626,3 +626,24 @@ def test_is_derived_of_a_table_not_kept_by_year(small_dataset):
 
     with pytest.raises(ParameterError, match="not a core table kept by year"):
         Panel(small_dataset).is_derived("member_months", 2024)
+
+
+def test_derive_of_a_table_not_kept_by_year(small_dataset):
+    from modeling.core.panel import Panel
+
+    with pytest.raises(ParameterError, match="not a core table kept by year"):
+        Panel(small_dataset).derive(["claim_lines"], years=[2024])
+
+
+def test_initiatives_of_a_plan_without_sd():
+    from types import SimpleNamespace
+
+    from contracts.care_plans import initiatives_of_plan
+
+    plan = SimpleNamespace(
+        savings_by_category=pl.DataFrame({"service_category": ["acute inpatient"]}),
+        cost=0.0,
+        assignments=pl.DataFrame(),
+    )
+    with pytest.raises(SchemaError, match="sd"):
+        initiatives_of_plan(plan, None)  # type: ignore[arg-type]

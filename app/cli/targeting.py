@@ -116,7 +116,7 @@ def target(
     """Plan care management: members per program under capacity and budget (a MILP), its value,
     optimality gap and advantage over greedy lists, the value of one more care manager, the
     effect on a contract, and the worklist."""
-    from contracts.care_plans import contract_effect, plan_initiatives, save_plan
+    from contracts.care_plans import contract_effect, initiatives_of_plan, save_plan
     from contracts.history import panel_history
     from contracts.projection import load_assumptions
     from contracts.specs import load_spec, preset_names
@@ -160,13 +160,7 @@ def target(
                 base = load_assumptions(assumptions) if assumptions else None
                 say("reading the panel's history for the contract")
                 history = panel_history(ds)
-                initiatives = plan_initiatives(
-                    plan.savings_by_category,
-                    history,
-                    spec,
-                    program_cost=plan.cost,
-                    members=plan.assignments.height,
-                )
+                initiatives = initiatives_of_plan(plan, history, spec)
                 say("simulating the contract with and without the plan")
                 try:
                     effect = contract_effect(spec, history, initiatives, base)

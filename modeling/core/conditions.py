@@ -26,6 +26,17 @@ from modeling.schema import DIAGNOSIS_COLUMNS
 
 INPATIENT_BILL_TYPES = ("11", "41")
 OUTPATIENT_BILL_TYPES = ("12", "13", "43", "71", "73", "76", "77", "85")
+# the claim-line columns the diagnosis tables (``condition_rows``, ``person_diagnosis_rows_of_claims``)
+# read
+DIAGNOSIS_LINE_COLUMNS = (
+    "person_id",
+    "claim_id",
+    "claim_type",
+    "claim_start_date",
+    "bill_type_code",
+    "hcpcs_code",
+    *DIAGNOSIS_COLUMNS,
+)
 
 
 @cache
@@ -162,15 +173,9 @@ def _unpivoted_by_year(
     """One row per claim line and diagnosis code with the line's risk-adjustment flag of its
     service year (null for a year without CMS's list), keeping ``columns``; a year at a time.
     ``grouped``: one row per person, year and code instead, flagged when any line is."""
-    lines = medical_claim.select(
-        "person_id",
-        "claim_id",
-        "claim_type",
-        "claim_start_date",
-        "bill_type_code",
-        "hcpcs_code",
-        *DIAGNOSIS_COLUMNS,
-    ).with_columns(pl.col("claim_start_date").dt.year().cast(pl.Int32).alias("year"))
+    lines = medical_claim.select(DIAGNOSIS_LINE_COLUMNS).with_columns(
+        pl.col("claim_start_date").dt.year().cast(pl.Int32).alias("year")
+    )
     listed = set(risk_adjustment_years())
     index = [c for c in columns if c != "diagnosis_code"]
     schema = pl.Schema({c: _CONDITION_SCHEMA[c] for c in columns})

@@ -191,6 +191,16 @@ def joint_replacements(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
 NURSING_FACILITY_EM = tuple(str(c) for c in range(99304, 99311))
 
 
+# the claim-line columns ``long_term_institutional`` reads
+LONG_TERM_INSTITUTIONAL_COLUMNS = (
+    "person_id",
+    "claim_type",
+    "claim_start_date",
+    "place_of_service_code",
+    "hcpcs_code",
+)
+
+
 def long_term_institutional(medical_claim: pl.LazyFrame, *, min_days: int = 90) -> pl.LazyFrame:
     """person_id, year of people who look long-term institutionalized in the year: nursing-facility
     E&M visits (place of service 32, or CPT 99304-99310) spanning at least ``min_days`` days.

@@ -28,7 +28,9 @@ A panel can be narrowed to a range of person ids (``for_people``) to work on a b
 slices: every scan, canonical or core, is then filtered to those people, and Parquet skips the
 other people's row groups. The core itself is derived that way, in slices of people holding
 about ``SLICE_LINES`` claim lines each, so deriving it takes bounded memory on a panel of any
-size (a panel of up to about 100,000 members is one slice).
+size (a panel of up to about 100,000 members is one slice). Tables kept by year that are read
+from the year's claim lines are derived together when a reader asks for several (``derive``):
+each slice's lines are then read once for all of them.
 """
 
 from __future__ import annotations
@@ -47,8 +49,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modeling.core.acute_legs import acute_legs
-from modeling.core.conditions import condition_rows, person_diagnosis_rows_of_claims
+from modeling.core.conditions import (
+    DIAGNOSIS_LINE_COLUMNS,
+    condition_rows,
+    person_diagnosis_rows_of_claims,
+)
 from modeling.core.encounters import (
+    LONG_TERM_INSTITUTIONAL_COLUMNS,
     ed_visits,
     home_health_episodes,
     inpatient_stays,
@@ -58,14 +65,14 @@ from modeling.core.encounters import (
 )
 from modeling.core.member_months import member_months, years_enrolled
 from modeling.core.service_categories import ed_claims, with_service_category
-from modeling.core.spend import medical_spend, pharmacy_use
+from modeling.core.spend import MEDICAL_SPEND_COLUMNS, medical_spend, pharmacy_use
 from modeling.core.stay_codes import inpatient_stay_codes
 from modeling.dataset import Dataset, scan_parquet
 from modeling.errors import ParameterError
 from modeling.progress import Progress, reporter
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
 
-CORE_VERSION = 9
+CORE_VERSION = 10
 CORE_DIR = "core"
 
 
@@ -99,12 +106,6 @@ def _stays(part: Panel) -> pl.LazyFrame:
     return inpatient_stays(_institutional_lines(part), data_end=pl.lit(part.claims_end, pl.Date))
 
 
-def _of_one_year(
-    build: Callable[[Panel, int], pl.LazyFrame], year: int, part: Panel
-) -> pl.LazyFrame:
-    return build(part, year)
-
-
 def _of_year(part: Panel, year: int) -> pl.LazyFrame:
     return part.scan("medical_claim").filter(pl.col("claim_start_date").dt.year() == year)
 
@@ -131,19 +132,42 @@ _BUILDERS: dict[str, Callable[[Panel], pl.LazyFrame]] = {
     "acute_legs": lambda part: acute_legs(_institutional_lines(part)),
 }
 
+LineRule = Callable[[pl.LazyFrame, "Panel"], pl.LazyFrame]
+
+# tables kept by year whose rule reads the service year's medical claim lines: the columns the
+# rule reads, and the rule (given those columns of the year's lines of one range of people)
+_LINE_RULES: dict[str, tuple[tuple[str, ...], LineRule]] = {
+    "conditions": (DIAGNOSIS_LINE_COLUMNS, lambda lines, part: condition_rows(lines)),
+    # from the claims, not from ``conditions``: the risk models need only this table, and the
+    # line-level ``conditions`` (the largest core table) is then derived only when read
+    "person_diagnoses": (
+        DIAGNOSIS_LINE_COLUMNS,
+        lambda lines, part: person_diagnosis_rows_of_claims(lines),
+    ),
+    "long_term_institutional": (
+        LONG_TERM_INSTITUTIONAL_COLUMNS,
+        lambda lines, part: long_term_institutional(lines),
+    ),
+    # paid by person, year and category: what the cost marts, contracts and ML features read
+    # of the claim lines, without categorizing every line again
+    "medical_spend": (
+        MEDICAL_SPEND_COLUMNS,
+        lambda lines, part: medical_spend(
+            lines, ed_claim_ids=part._lookup("ed_claims")["claim_id"]
+        ),
+    ),
+}
+
+
+def _of_lines(table: str) -> Callable[[Panel, int], pl.LazyFrame]:
+    columns, rule = _LINE_RULES[table]
+    return lambda part, year: rule(_of_year(part, year).select(columns), part)
+
+
 # tables of one row per person and service year, derived and stored a year at a time, so a
 # reader of one year (``scan(table, years=...)``) derives that year only
 _YEAR_BUILDERS: dict[str, Callable[[Panel, int], pl.LazyFrame]] = {
-    "conditions": lambda part, year: condition_rows(_of_year(part, year)),
-    # from the claims, not from ``conditions``: the risk models need only this table, and the
-    # line-level ``conditions`` (the largest core table) is then derived only when read
-    "person_diagnoses": lambda part, year: person_diagnosis_rows_of_claims(_of_year(part, year)),
-    "long_term_institutional": lambda part, year: long_term_institutional(_of_year(part, year)),
-    # paid by person, year and category: what the cost marts, contracts and ML features read
-    # of the claim lines, without categorizing every line again
-    "medical_spend": lambda part, year: medical_spend(
-        part.scan("claim_lines").filter(pl.col("claim_start_date").dt.year() == year)
-    ),
+    **{table: _of_lines(table) for table in _LINE_RULES},
     # fills, distinct drugs and paid by person and dispensing year: what the ML features and
     # outcomes read of the pharmacy claims
     "pharmacy_use": lambda part, year: pharmacy_use(
@@ -297,8 +321,8 @@ class Panel:
             return self._memory[table].lazy()
         path = self.core_path / f"{table}.parquet"
         if not path.is_file():
-            built = self._derive(table, _BUILDERS[table], path)
-            if built is None:
+            self._derive_many([table], lambda part: [_BUILDERS[table](part)])
+            if table in self._memory:  # a folder that cannot be written: kept in memory
                 return self._memory[table].lazy()
         return scan_parquet(path)
 
@@ -316,14 +340,33 @@ class Panel:
                 frames.append(build(self, year))
                 continue
             if not path.is_file():
-                built = self._derive(key, partial(_of_one_year, build, year), path)
-                if built is None:
+                self.derive([table], years=[year])
+                if key in self._memory:  # a folder that cannot be written: kept in memory
                     frames.append(self._memory[key].lazy())
                     continue
             frames.append(scan_parquet(path))
         if not frames:  # no year asked for, or no claims: the table's columns, no rows
             return self._empty(table)
         return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+
+    def derive(self, tables: Iterable[str], *, years: Iterable[int]) -> None:
+        """Derive ``tables`` (kept by year) for each of ``years``, those not derived yet. The
+        tables read from the year's claim lines (``medical_spend``, ``person_diagnoses``,
+        ``long_term_institutional``, ``conditions``) are derived together, from one read of
+        each slice's lines: for a reader of several of them, as the risk models are, that
+        costs less than a read of the lines for each."""
+        tables = list(dict.fromkeys(tables))
+        for year in sorted(set(years)):
+            missing = [table for table in tables if not self.is_derived(table, year)]
+            from_lines = [table for table in missing if table in _LINE_RULES]
+            if from_lines:
+                self._derive_many(
+                    [f"{table}/{year}" for table in from_lines],
+                    partial(_line_tables, from_lines, year),
+                )
+            for table in missing:
+                if table not in _LINE_RULES:
+                    self._derive_many([f"{table}/{year}"], partial(_year_table, table, year))
 
     def is_derived(self, table: str, year: int) -> bool:
         """Whether ``table`` (one kept by year) of ``year`` is derived already, on disk or in
@@ -379,47 +422,53 @@ class Panel:
             self._memory_scalars["claims_end"] = last.item()
         return self._memory_scalars["claims_end"]
 
-    def _derive(
-        self, table: str, build: Callable[[Panel], pl.LazyFrame], path: Path
-    ) -> Path | None:
-        """Write ``build``'s table atomically at ``path`` in the core folder, a slice of people
-        at a time, each slice appended as row groups (memory holds one slice). None when the
-        folder cannot be written, e.g. a read-only dataset: the table is then kept in memory
-        for this panel."""
-        self._say(
-            f"deriving {table.replace('_', ' ').replace('/', ' of ')} (once for this dataset)"
-        )
+    def _derive_many(self, keys: list[str], build: Callable[[Panel], list[pl.LazyFrame]]) -> None:
+        """Write the tables ``build`` returns (one per key: a table, or ``table/year``)
+        atomically in the core folder, a slice of people at a time, each slice appended as row
+        groups (memory holds one slice). When the folder cannot be written, e.g. a read-only
+        dataset, the tables are kept in memory for this panel instead."""
+        names = [key.replace("_", " ").replace("/", " of ") for key in keys]
+        self._say(f"deriving {_listed(names)} (once for this dataset)")
         whole = self._whole()
         slices = whole._slices()
         parts_of = [whole] if slices is None else [whole._between(a, b) for a, b in slices]
+        paths = [self.core_path / f"{key}.parquet" for key in keys]
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _remove_stale_versions(self.core_path)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-            os.close(fd)
+            tmps = []
+            for path in paths:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _remove_stale_versions(self.core_path)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+                os.close(fd)
+                tmps.append(tmp)
         except OSError:
-            parts = [build(part).collect() for part in parts_of]
-            self._memory[table] = pl.concat(parts, how="vertical_relaxed")
-            return None
-        writer: pq.ParquetWriter | None = None
-        schema: pa.Schema | None = None
+            built = [[frame.collect() for frame in build(part)] for part in parts_of]
+            for n, key in enumerate(keys):
+                self._memory[key] = pl.concat([b[n] for b in built], how="vertical_relaxed")
+            return
+        writers: list[pq.ParquetWriter | None] = [None] * len(keys)
+        schemas: list[pa.Schema | None] = [None] * len(keys)
         try:
             for n, people in enumerate(parts_of, start=1):
                 if len(parts_of) > 1:
-                    self._say(
-                        f"deriving {table.replace('_', ' ')}: people slice {n} of {len(parts_of)}"
-                    )
-                part = build(people).collect().to_arrow()
-                if writer is None or schema is None:
-                    schema = part.schema
-                    writer = pq.ParquetWriter(tmp, schema, compression="zstd")
-                writer.write_table(part.cast(schema), row_group_size=ROW_GROUP)
+                    self._say(f"deriving {_listed(names)}: people slice {n} of {len(parts_of)}")
+                for k, frame in enumerate(build(people)):
+                    part = frame.collect().to_arrow()
+                    writer, schema = writers[k], schemas[k]
+                    if writer is None or schema is None:
+                        schema, writer = (
+                            part.schema,
+                            pq.ParquetWriter(tmps[k], part.schema, compression="zstd"),
+                        )
+                        writers[k], schemas[k] = writer, schema
+                    writer.write_table(part.cast(schema), row_group_size=ROW_GROUP)
         finally:
-            if writer is not None:
-                writer.close()
-        os.chmod(tmp, 0o644)  # readable as the dataset's own files are (mkstemp makes it 0600)
-        os.replace(tmp, path)
-        return path
+            for writer in writers:
+                if writer is not None:
+                    writer.close()
+        for tmp, path in zip(tmps, paths, strict=True):
+            os.chmod(tmp, 0o644)  # readable as the dataset's own files are (mkstemp makes it 0600)
+            os.replace(tmp, path)
 
     def _slices(self) -> list[tuple[str | None, str | None]] | None:
         """Ranges of person ids [lower, upper) that follow each other and together cover every
@@ -452,3 +501,20 @@ def _remove_stale_versions(current: Path) -> None:
     for folder in current.parent.iterdir():
         if folder != current and folder.is_dir() and folder.name.startswith("v"):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _line_tables(tables: list[str], year: int, part: Panel) -> list[pl.LazyFrame]:
+    """The tables of ``_LINE_RULES`` named ``tables`` for the people of ``part`` in ``year``,
+    from one read of their lines of the year (the columns every rule reads); each rule is given
+    only the columns it declares."""
+    columns = list(dict.fromkeys(c for table in tables for c in _LINE_RULES[table][0]))
+    lines = _of_year(part, year).select(columns).collect().lazy()
+    return [rule(lines.select(cols), part) for cols, rule in (_LINE_RULES[t] for t in tables)]
+
+
+def _year_table(table: str, year: int, part: Panel) -> list[pl.LazyFrame]:
+    return [_YEAR_BUILDERS[table](part, year)]
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

@@ -82,7 +82,10 @@ _ED_BILL_TYPES = ("13", "85")
 
 
 def with_service_category(
-    medical_claim: pl.LazyFrame, *, ed_claim_ids: pl.Series | None = None
+    medical_claim: pl.LazyFrame,
+    *,
+    ed_claim_ids: pl.Series | None = None,
+    coded: bool = False,
 ) -> pl.LazyFrame:
     """Add ``service_category`` to every medical claim line (lines that have it already are
     returned as they are, so a caller can categorize once and reuse the result).
@@ -90,8 +93,13 @@ def with_service_category(
     ``ed_claim_ids``: the ids of the claims with an ED revenue-center line (``ed_claims``) when
     the caller has them. The rule is then evaluated line by line, so a filter on the result (a
     year, a range of people) is applied while the lines are read; without them they are found
-    among ``medical_claim``'s own lines, which needs all of its lines first."""
-    if "service_category" in medical_claim.collect_schema().names():
+    among ``medical_claim``'s own lines, which needs all of its lines first.
+
+    ``coded``: add ``service_category_code`` instead, the category's position in
+    ``CATEGORIES`` (``category_name`` names it): the same rule, for a caller that groups the
+    lines by category and names the groups after, which is cheaper than naming every line."""
+    names = medical_claim.collect_schema().names()
+    if "service_category" in names or (coded and CODE_COLUMN in names):
         return medical_claim
     require_columns(
         medical_claim,
@@ -105,20 +113,49 @@ def with_service_category(
         ),
         where="with_service_category",
     )
+    coded_lines = medical_claim.with_columns(
+        bill_type_prefix().alias("_bill_type_prefix")
+    ).with_columns(_category_code(_ed_claim(ed_claim_ids)).alias(CODE_COLUMN))
+    if coded:
+        return coded_lines.drop("_bill_type_prefix")
+    return coded_lines.with_columns(
+        category_name(pl.col(CODE_COLUMN)).alias("service_category")
+    ).drop("_bill_type_prefix", CODE_COLUMN)
+
+
+CODE_COLUMN = "service_category_code"
+_CODE = {category: n for n, category in enumerate(CATEGORIES)}
+
+
+def category_name(code: pl.Expr) -> pl.Expr:
+    """The service category whose position in ``CATEGORIES`` is ``code``."""
+    # an element-wise mapping (a ``gather`` from the names would stop filters from being
+    # pushed below it, to the reading of the lines)
+    return code.replace_strict(dict(enumerate(CATEGORIES)), return_dtype=pl.String)
+
+
+def _ed_claim(ed_claim_ids: pl.Series | None) -> pl.Expr:
     if ed_claim_ids is None:
         # membership in the few ED claims' ids: the same flag as a window over claim_id, at a
         # fraction of its cost
         ed_line = pl.col("revenue_center_code").str.contains(ED_REVENUE).fill_null(False)
-        ed_claim = pl.col("claim_id").is_in(pl.col("claim_id").filter(ed_line).unique().implode())
-    else:
-        ed_claim = pl.col("claim_id").is_in(ed_claim_ids.implode())
+        return pl.col("claim_id").is_in(pl.col("claim_id").filter(ed_line).unique().implode())
+    return pl.col("claim_id").is_in(ed_claim_ids.implode())
+
+
+def _code(category: str) -> pl.Expr:
+    return pl.lit(_CODE[category], pl.UInt8)
+
+
+def _category_code(ed_claim: pl.Expr) -> pl.Expr:
+    """The rule of the module's table, as positions in ``CATEGORIES`` (small integers are
+    cheaper to choose between and to group by than the names)."""
     bt = pl.col("_bill_type_prefix")
+    by_bill_type = {prefix: _CODE[category] for prefix, category in _BILL_TYPE_CATEGORIES.items()}
     institutional = (
         pl.when(bt.is_in(_ED_BILL_TYPES) & ed_claim)
-        .then(pl.lit("emergency department"))
-        .otherwise(
-            bt.replace_strict(_BILL_TYPE_CATEGORIES, default="other", return_dtype=pl.String)
-        )
+        .then(_code("emergency department"))
+        .otherwise(bt.replace_strict(by_bill_type, default=_CODE["other"], return_dtype=pl.UInt8))
     )
     hcpcs = pl.col("hcpcs_code").fill_null("")
     pos = pl.col("place_of_service_code").fill_null("")
@@ -126,20 +163,15 @@ def with_service_category(
     dme = hcpcs.str.contains(r"^([EKL]\d{4}|B4\d{3}|A[4-7]\d{3})$")
     professional = (
         pl.when(ambulance)
-        .then(pl.lit("ambulance"))
+        .then(_code("ambulance"))
         .when(dme)
-        .then(pl.lit("durable medical equipment"))
-        .otherwise(pl.lit("office/professional"))
+        .then(_code("durable medical equipment"))
+        .otherwise(_code("office/professional"))
     )
-    category = (
+    return (
         pl.when(pl.col("claim_type") == "institutional")
         .then(institutional)
         .when(pl.col("claim_type") == "professional")
         .then(professional)
-        .otherwise(pl.lit("other"))
-    )
-    return (
-        medical_claim.with_columns(bill_type_prefix().alias("_bill_type_prefix"))
-        .with_columns(category.alias("service_category"))
-        .drop("_bill_type_prefix")
+        .otherwise(_code("other"))
     )

@@ -73,6 +73,8 @@ def hcc_inputs(source: Panel | Dataset, payment_year: int) -> tuple[pl.DataFrame
     claims.
     """
     panel = Panel.of(source)
+    # both tables of the collection year, derived together (one read of the year's lines)
+    panel.derive(("person_diagnoses", "long_term_institutional"), years=[payment_year - 1])
     people = hcc_people(panel, payment_year)
     diagnoses = risk_adjustment_diagnoses_of(
         panel.scan("person_diagnoses", years=[payment_year - 1]), payment_year - 1

@@ -206,6 +206,10 @@ def _chronic_conditions(diagnoses: pl.DataFrame) -> pl.DataFrame:
     return hits.with_columns(pl.lit(1, dtype=pl.Int8).alias("v")).collect()
 
 
+# the core tables kept by year that the features read of the feature year
+FEATURE_YEAR_TABLES = ("medical_spend", "person_diagnoses", "long_term_institutional")
+
+
 def _features_of(panel: Panel, year: int, december: pl.DataFrame) -> pl.DataFrame:
     """The features of every member of ``panel`` (a whole panel or a range of its people) whose
     ``december_enrollees`` of ``year`` are ``december``."""
@@ -375,6 +379,8 @@ def features(
     ids = december["person_id"]
     if ids.is_empty():
         raise DatasetError(f"No members enrolled in December {feature_year} in {panel.path}.")
+    # the core tables every slice reads, derived together (one read of the year's lines)
+    panel.derive(FEATURE_YEAR_TABLES, years=[feature_year])
     if ids.len() <= slice_people:
         return _features_of(panel, feature_year, december)
     parts = []

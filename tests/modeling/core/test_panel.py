@@ -242,3 +242,67 @@ def test_a_read_without_deriving_computes_the_same_rows_and_stores_nothing(fresh
     assert panel.is_derived("pharmacy_use", year)
     assert computed.height > 0
     assert_frame_equal(_sorted(computed), _sorted(stored))
+
+
+TOGETHER = ("medical_spend", "person_diagnoses", "long_term_institutional")
+
+
+@pytest.mark.parametrize("slice_lines", [None, 5_000])
+def test_tables_derived_together_equal_those_derived_one_at_a_time(
+    fresh, small_dataset, monkeypatch, slice_lines
+):
+    import modeling.core.panel as core
+
+    if slice_lines is not None:  # several slices of people, each read once for all tables
+        monkeypatch.setattr(core, "SLICE_LINES", slice_lines)
+    said: list[str] = []
+    panel = Panel(fresh, progress=said.append)
+    year = panel.claim_years()[-1]
+    panel.derive(TOGETHER, years=[year])
+    assert said[0] == (
+        f"deriving medical spend of {year}, person diagnoses of {year} and long term "
+        f"institutional of {year} (once for this dataset)"
+    )
+    assert all(panel.is_derived(table, year) for table in TOGETHER)
+    assert not panel.is_derived("conditions", year)  # only the tables asked for
+    alone = Panel(small_dataset)  # derived by the other test fixtures, one table at a time
+    for table in TOGETHER:
+        assert_frame_equal(
+            _sorted(panel.read(table, years=[year])), _sorted(alone.read(table, years=[year]))
+        )
+    said.clear()
+    panel.derive(TOGETHER, years=[year])  # derived already: nothing is read again
+    assert said == []
+
+
+def test_tables_derived_together_on_a_read_only_dataset_stay_in_memory(fresh, monkeypatch):
+    from pathlib import Path
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(f"read-only: {self}")
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    panel = Panel(fresh)
+    year = panel.claim_years()[-1]
+    panel.derive(TOGETHER, years=[year])
+    assert all(panel.is_derived(table, year) for table in TOGETHER)
+    assert not (fresh.path / "core").exists()
+    expected = medical_spend(fresh.scan("medical_claim")).filter(pl.col("year") == year)
+    assert_frame_equal(
+        _sorted(panel.read("medical_spend", years=[year])), _sorted(expected.collect())
+    )
+
+
+def test_a_filter_on_categorized_lines_is_applied_as_they_are_read(small_dataset):
+    """The category's rule is element-wise, so a filter on the categorized lines (a year, a
+    range of people) is pushed down to the reading of the Parquet file; otherwise a slice of a
+    big panel would categorize every line of the panel first."""
+    panel = Panel(small_dataset)
+    plan = (
+        panel.scan("claim_lines")
+        .filter(pl.col("claim_type") == "institutional")
+        .select("person_id", "service_category")
+        .explain()
+    )
+    scan = plan[plan.index("Parquet SCAN") :]
+    assert "SELECTION" in scan and "claim_type" in scan[scan.index("SELECTION") :]
