@@ -123,7 +123,9 @@ def _funnel_caption(
         what = "providers" if unit == "provider_npi" else "practices"
         text += (
             f" {count(hidden)} of {count(frame.height)} {what} have a count of 1-"
-            f"{SMALL_CELL - 1} (or are its complement) and are not plotted (CMS's cell-size rule)."
+            f"{SMALL_CELL - 1} (or are its complement) and are not plotted (CMS's cell-size "
+            f"rule): the {what} plotted are those with no event or at least {SMALL_CELL}, not a "
+            "random sample."
         )
     if unit != "provider_npi" and npi_hidden:
         text += f" By provider, {count(npi_hidden)} of {count(n_providers)} would be hidden."
