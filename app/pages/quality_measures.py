@@ -238,19 +238,20 @@ with tab_providers:
         # a funnel of the few providers suppression leaves is a selection, not a comparison:
         # when it would hide most providers, the practices (pooled) are the default view
         pooled_default = npi_hidden * 2 > providers.height
-        picked = st.radio(
+        view = st.radio(
             "Compare",
             list(UNITS),
             index=1 if pooled_default else 0,
             horizontal=True,
             key=f"q_funnel_unit_{outcome}",
         )
-        unit = UNITS[picked]
+        unit = UNITS[view]
         frame = providers if unit == "provider_npi" else practices
         table = by_npi if unit == "provider_npi" else _comparison(practices)
         hidden = _hidden(table)
         plotted = frame.filter(~hidden)
-        limits = funnel_limits(float(frame["expected"].max()))
+        # the limits span the plotted units only (the right end says nothing of a hidden one)
+        limits = funnel_limits(float((plotted if plotted.height else frame)["expected"].max()))
         name = "providers" if unit == "provider_npi" else "practices"
         if plotted.height:
             st.altair_chart(
