@@ -594,9 +594,16 @@ def peer_distribution_chart(
     return bars + rule + label
 
 
-def funnel_chart(providers: pl.DataFrame, limits: pl.DataFrame, title: str) -> alt.LayerChart:
-    """Funnel plot: each provider's O/E against its expected events, with the 95% and 99.8%
-    control limits around O/E = 1."""
+def funnel_chart(
+    providers: pl.DataFrame,
+    limits: pl.DataFrame,
+    title: str,
+    *,
+    unit: str = "provider_npi",
+    unit_title: str = "Provider NPI",
+) -> alt.LayerChart:
+    """Funnel plot: each provider's (or each ``unit``'s, e.g. practice's) O/E against its
+    expected events, with the 95% and 99.8% control limits around O/E = 1."""
     base = alt.Chart(limits.to_pandas())
     x = alt.X("expected:Q", title="Expected events (volume)", scale=alt.Scale(type="log"))
     bands = [
@@ -620,7 +627,7 @@ def funnel_chart(providers: pl.DataFrame, limits: pl.DataFrame, title: str) -> a
                 scale=alt.Scale(range=["#4c78a8", "#e45756"]),
             ),
             tooltip=[
-                alt.Tooltip("provider_npi:N", title="Provider NPI"),
+                alt.Tooltip(f"{unit}:N", title=unit_title),
                 alt.Tooltip("events:Q", title="Events"),
                 alt.Tooltip("observed:Q", title="Observed", format=",.0f"),
                 alt.Tooltip("expected:Q", title="Expected", format=",.1f"),

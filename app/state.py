@@ -631,7 +631,9 @@ def quality_rows(ds: Dataset, year: int) -> pl.DataFrame:
 
 @st.cache_data(show_spinner="Risk-adjusting the outcome measures...", max_entries=6)
 def _quality_adjusted(path: str, content_hash: str, year: int, by: str):
-    from risk_stratification.quality import adjusted_results
+    from modeling.core.panel import Panel
+    from modeling.marts.quality.base import attributed_practice
+    from risk_stratification.quality import adjusted_results, by_unit
 
     ds = Dataset(path)
 
@@ -639,8 +641,10 @@ def _quality_adjusted(path: str, content_hash: str, year: int, by: str):
         results, fitted = adjusted_results(
             ds, year, by=by, measure_frame=_quality_rows(path, content_hash, year)
         )
+        practices = attributed_practice(Panel(ds), year).collect()
         return results, {
-            m: (f.by_provider, f.calibration, f.c_statistic, f.model) for m, f in fitted.items()
+            m: (f.by_provider, f.calibration, f.c_statistic, f.model, by_unit(f, practices))
+            for m, f in fitted.items()
         }
 
     return stored_result(ds, f"quality_adjusted_{year}_{by}", compute)
@@ -648,8 +652,8 @@ def _quality_adjusted(path: str, content_hash: str, year: int, by: str):
 
 def quality_adjusted(ds: Dataset, year: int, by: str = "panel"):
     """``risk_stratification.quality.adjusted_results`` of ``year``: the results table and, per
-    fitted outcome measure, (by provider, calibration, c-statistic, model) (cached in memory and
-    on disk)."""
+    fitted outcome measure, (by provider, calibration, c-statistic, model, by practice: the
+    providers pooled by their TIN) (cached in memory and on disk)."""
     return _quality_adjusted(str(ds.path), ds.manifest["content_hash"], year, by)
 
 

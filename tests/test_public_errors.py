@@ -602,6 +602,13 @@ def test_quality_entry_points_on_bad_input(small_dataset):
         risk_adjust(small_dataset, 2024, "readmission_30d", draws=2)
     with pytest.raises(DatasetError):
         adjusted_results(NOWHERE, 2024)
+    from risk_stratification.quality import by_unit
+
+    fitted = risk_adjust(small_dataset, 2024, "readmission_30d", draws=10)
+    with pytest.raises(SchemaError, match="provider_tin"):
+        by_unit(fitted, pl.DataFrame({"person_id": ["P1"], "tin": ["1"]}))
+    with pytest.raises(ParameterError, match="unit column"):
+        by_unit(fitted, pl.DataFrame({"person_id": ["P1"]}), unit="provider_npi")
 
 
 def test_suppression_and_access_entry_points_on_bad_input():

@@ -25,7 +25,7 @@ from app.state import (
 from app.tables import scroll_hint
 from modeling.errors import VbcError
 from modeling.marts.quality import PROCESS_MEASURES, care_gaps, measure
-from modeling.marts.quality.engine import SMALL_CELL, suppress_small_cells
+from modeling.marts.quality.engine import SMALL_CELL
 from risk_stratification.quality import OUTCOME_MEASURES, funnel_limits
 from risk_stratification.quality.risk_adjustment import outside_limits
 
@@ -105,24 +105,56 @@ cols[len(board) % 4].metric(
     delta_color="inverse",
 )
 
+
+def _funnel_caption(
+    unit: str, frame: pl.DataFrame, hidden: int, npi_hidden: int, n_providers: int
+) -> str:
+    """What the funnel shows: how many units, what was pooled, how many are hidden."""
+    if unit == "provider_npi":
+        text = f"{count(n_providers)} attributed providers."
+    else:
+        pooled = int(frame["providers"].sum())
+        text = (
+            f"Pooled by practice (TIN): the observed and expected events of {count(pooled)} "
+            f"attributed providers summed over their {count(frame.height)} practices (a "
+            "practice's O/E is its summed observed over its summed expected)."
+        )
+    if hidden:
+        what = "providers" if unit == "provider_npi" else "practices"
+        text += (
+            f" {count(hidden)} of {count(frame.height)} {what} have a count of 1-"
+            f"{SMALL_CELL - 1} (or are its complement) and are not plotted (CMS's cell-size "
+            f"rule): the {what} plotted are those with no event or at least {SMALL_CELL}, not a "
+            "random sample."
+        )
+    if unit != "provider_npi" and npi_hidden:
+        text += f" By provider, {count(npi_hidden)} of {count(n_providers)} would be hidden."
+    return text
+
+
 tab_all, tab_trend, tab_providers, tab_gaps = access.tabs(
     ["All measures", "Trends", "Providers", "Care gaps"], person_level=["Care gaps"]
 )
+MEASURE_COLUMNS = (
+    "measure_id",
+    "measure",
+    "numerator",
+    "denominator",
+    "rate",
+    "ci_low",
+    "ci_high",
+    "expected",
+    "observed_to_expected",
+    "benchmark",
+    "unit",
+)
+COUNTS = ["denominator", "numerator"]  # the people counts of a measure row (CMS's cell-size rule)
+suppressing = access.suppressing()
+
 with tab_all:
-    shown = suppress_small_cells(results).select(
-        "measure_id",
-        "measure",
-        "numerator",
-        "denominator",
-        "rate",
-        "ci_low",
-        "ci_high",
-        "expected",
-        "observed_to_expected",
-        "benchmark",
-        "unit",
-        "suppressed",
-    )
+    # team mode (aggregate roles): small cells blanked as CMS's cell-size policy says; single-
+    # user mode: the owner sees their own data whole (app.access, as every other page)
+    shown = access.aggregate(results.select(MEASURE_COLUMNS), people=COUNTS)
     st.dataframe(
         shown,
         hide_index=True,
@@ -144,17 +176,23 @@ with tab_all:
     )
     scroll_hint(shown)
     st.caption(
-        f"Cells counting 1-{SMALL_CELL - 1} are blanked here and in the export (CMS's cell-size "
-        "rule). Rates: PQIs per 100,000 person-years, MCC admissions per 100 person-years, ALOS "
+        (
+            f"Cells counting 1-{SMALL_CELL - 1} are blanked here and in the export (CMS's "
+            "cell-size rule). "
+            if suppressing
+            else ""
+        )
+        + "Rates: PQIs per 100,000 person-years, MCC admissions per 100 person-years, ALOS "
         "in days, the rest percent."
     )
     offer_download(
-        "Download the measures (CSV, small cells suppressed)",
-        shown,
+        "Download the measures (CSV" + (", small cells suppressed)" if suppressing else ")"),
+        results.select(MEASURE_COLUMNS),
         file_name=f"quality_{year}.csv",
         person_level=False,
+        people=COUNTS,
     )
-    for m, (_, _, c_stat, model) in fitted.items():
+    for m, (_, _, c_stat, model, _) in fitted.items():
         st.caption(f"{m}: {model} risk model, c-statistic {number(c_stat, digits=3)}")
 
 with tab_trend:
@@ -169,44 +207,84 @@ with tab_trend:
             width="stretch",
         )
 
+UNITS = {"Providers (NPI)": "provider_npi", "Practices (TIN)": "provider_tin"}
+UNIT_TITLES = {"provider_npi": "Provider NPI", "provider_tin": "Practice TIN"}
+
+
+def _comparison(frame: pl.DataFrame) -> pl.DataFrame:
+    """A comparison's table as the user's role sees it: the index events and observed events
+    are its people counts, and the units add up to the measure's total shown under All
+    measures (complementary suppression keeps a hidden unit from being solved for)."""
+    return access.aggregate(
+        frame.rename({"events": "denominator", "observed": "numerator"}),
+        people=COUNTS,
+        partitions=[()],
+        keep=[c for c in ("providers",) if c in frame.columns],
+    )
+
+
+def _hidden(table: pl.DataFrame) -> pl.Series:
+    if "suppressed" in table.columns:
+        return table["suppressed"]
+    return pl.Series("suppressed", [False] * table.height)
+
+
 with tab_providers:
     outcome = st.selectbox("Outcome measure", list(fitted) or list(OUTCOME_MEASURES))
     if outcome in fitted:
-        providers, calibration, c_stat, model = fitted[outcome]
-        # the table and the chart show the same providers: a provider whose counts are small
-        # cells (or their complements) is left out of both, not only blanked in the table
-        table = suppress_small_cells(  # the providers add up to the measure's total
-            providers.rename({"events": "denominator", "observed": "numerator"}),
-            partitions=[()],
+        providers, calibration, c_stat, model, practices = fitted[outcome]
+        by_npi = _comparison(providers)
+        npi_hidden = int(_hidden(by_npi).sum())
+        # a funnel of the few providers suppression leaves is a selection, not a comparison:
+        # when it would hide most providers, the practices (pooled) are the default view
+        pooled_default = npi_hidden * 2 > providers.height
+        view = st.radio(
+            "Compare",
+            list(UNITS),
+            index=1 if pooled_default else 0,
+            horizontal=True,
+            key=f"q_funnel_unit_{outcome}",
         )
-        plotted = providers.filter(~table["suppressed"])
-        limits = funnel_limits(float(providers["expected"].max()))
+        unit = UNITS[view]
+        frame = providers if unit == "provider_npi" else practices
+        table = by_npi if unit == "provider_npi" else _comparison(practices)
+        hidden = _hidden(table)
+        plotted = frame.filter(~hidden)
+        # the limits span the plotted units only (the right end says nothing of a hidden one)
+        limits = funnel_limits(float((plotted if plotted.height else frame)["expected"].max()))
+        name = "providers" if unit == "provider_npi" else "practices"
         if plotted.height:
             st.altair_chart(
                 funnel_chart(
                     outside_limits(plotted),
                     limits,
-                    f"{measure(outcome).measure}: providers' O/E by volume ({year})",
+                    f"{measure(outcome).measure}: {name}' O/E by volume ({year})",
+                    unit=unit,
+                    unit_title=UNIT_TITLES[unit],
                 ),
                 width="stretch",
             )
         else:
             st.info(
-                f"Every provider's counts for {outcome} are small cells (fewer than {SMALL_CELL} "
-                "people), so none can be plotted."
+                f"Every one of the {name}' counts for {outcome} is a small cell (fewer than "
+                f"{SMALL_CELL} people) or its complement, so none can be plotted."
             )
-        left_out = providers.height - plotted.height
+        st.caption(_funnel_caption(unit, frame, int(hidden.sum()), npi_hidden, providers.height))
         st.caption(
-            f"{count(providers.height)} attributed providers; {model} model, c-statistic "
-            f"{number(c_stat, digits=3)}. Dashed: 95% limits, dotted: 99.8% limits."
-            + (
-                f" {count(left_out)} provider{'s' if left_out > 1 else ''} with small cells "
-                f"{'are' if left_out > 1 else 'is'} not plotted."
-                if left_out
-                else ""
-            )
+            f"{model} model, c-statistic {number(c_stat, digits=3)}. Dashed: 95% limits, "
+            "dotted: 99.8% limits (Poisson, on the expected events)."
         )
         st.dataframe(table, hide_index=True)
+        offer_download(
+            f"Download the {name}' comparison (CSV"
+            + (", small cells suppressed)" if suppressing else ")"),
+            frame.rename({"events": "denominator", "observed": "numerator"}),
+            file_name=f"quality_{outcome}_{name}_{year}.csv",
+            person_level=False,
+            people=COUNTS,
+            partitions=[()],
+            keep=[c for c in ("providers",) if c in frame.columns],
+        )
         st.markdown("**Calibration by decile of predicted risk**")
         st.dataframe(calibration, hide_index=True)
     else:

@@ -37,6 +37,34 @@ DIED = ("20", "40", "41", "42")
 DATES = ("claim_start_date", "claim_end_date", "claim_line_start_date", "claim_line_end_date")
 
 
+def discharge_year_pcp(
+    stays: pl.DataFrame, attribution: pl.DataFrame, *, attributed_only: bool
+) -> pl.DataFrame:
+    """``stays`` (one row per stay, with ``person_id`` and ``discharge_date``) with ``year``, the
+    discharge year, and ``provider_npi``, the member's PCP attributed in that year, in claim-id
+    order (the order the lines draw their uniforms in). ``attributed_only``: drop the stays of
+    members with no attribution that year (the repeat stays); otherwise keep them with a null
+    PCP (the readmission thinning, where such a member counts as e = 0)."""
+    return (
+        stays.sort("claim_id")
+        .with_columns(pl.col("discharge_date").dt.year().alias("year"))
+        .join(
+            attribution.select("person_id", "year", "provider_npi").unique(
+                ["person_id", "year"], keep="first"
+            ),
+            on=["person_id", "year"],
+            how="inner" if attributed_only else "left",
+        )
+        .sort("claim_id")
+    )
+
+
+def pcp_effect(provider_npi: pl.Series, effects: dict[str, float]) -> np.ndarray:
+    """Each stay's PCP effect (``ProviderPool.pcp_effects``); 0 for a PCP without one or a
+    stay with no PCP."""
+    return np.array([effects.get(p, 0.0) for p in provider_npi.to_list()])
+
+
 def repeat_probability(effect: np.ndarray, rate: float) -> np.ndarray:
     """The chance that a stay of a member of a PCP with ``effect`` is followed by a repeat
     stay: ``rate x max(exp(effect) - 1, 0)``, at most 1."""
@@ -69,21 +97,12 @@ def repeat_stays(
         )
         .group_by("claim_id")
         .agg(pl.col("person_id", "admission_date", "discharge_date").first())
-        .sort("claim_id")
-        .with_columns(pl.col("discharge_date").dt.year().alias("year"))
-        .join(
-            attribution.select("person_id", "year", "provider_npi").unique(
-                ["person_id", "year"], keep="first"
-            ),
-            on=["person_id", "year"],
-            how="inner",
-        )
-        .sort("claim_id")
     )
+    stays = discharge_year_pcp(stays, attribution, attributed_only=True)
     n = stays.height
     if n == 0:
         return pl.DataFrame(schema=MEDICAL_CLAIM.polars_schema)
-    effect = np.array([effects.get(p, 0.0) for p in stays["provider_npi"].to_list()])
+    effect = pcp_effect(stays["provider_npi"], effects)
     u = rng.random(n)  # drawn for every stay: stable whatever the effects
     gap = rng.integers(1, 31, n)
     chosen = u < repeat_probability(effect, float(b["outcome_repeat_stay_rate"]))
@@ -171,27 +190,19 @@ def thinned_readmissions(
         return medical
     ids = readmission_claim_ids(spans, chunk)
     step = medical.filter(pl.col("claim_id").is_in(ids.implode()))
-    stays = (
+    stays = discharge_year_pcp(
         step.filter(pl.col("bill_type_code").str.starts_with("11"))
         .group_by("claim_id")
-        .agg(pl.col("person_id", "claim_start_date", "discharge_date").first())
-        .sort("claim_id")
-        .with_columns(pl.col("discharge_date").dt.year().alias("year"))
-        .join(
-            attribution.select("person_id", "year", "provider_npi").unique(
-                ["person_id", "year"], keep="first"
-            ),
-            on=["person_id", "year"],
-            how="left",
-        )
-        .sort("claim_id")
+        .agg(pl.col("person_id", "claim_start_date", "discharge_date").first()),
+        attribution,
+        attributed_only=False,
     )
     if stays.is_empty():
         return medical
     rng = np.random.default_rng([seed, chunk, THIN_SALT])
     u = rng.random(stays.height)  # drawn for every readmission stay: stable whatever the effects
     effects = pool.pcp_effects(seed, SALT, float(b["outcome_pcp_effect_sd"]))
-    effect = np.array([effects.get(p, 0.0) for p in stays["provider_npi"].to_list()])
+    effect = pcp_effect(stays["provider_npi"], effects)
     keep = keep_probability(effect, float(b["outcome_readmission_keep_shift"]))
     dropped = stays.filter(pl.Series(u >= keep)).select("person_id", "claim_start_date").unique()
     gone = step.join(dropped, on=["person_id", "claim_start_date"], how="semi")["claim_id"]

@@ -41,6 +41,7 @@ from modeling.errors import ParameterError
 from modeling.marts.quality.base import attributed_provider, members_of
 from modeling.marts.quality.engine import UNATTRIBUTED
 from modeling.marts.quality.hospital import mcc_rows, mortality_rows, readmission_rows
+from modeling.validation import require_columns
 from risk_stratification.hcc.panel import score_panel
 
 OUTCOME_MEASURES = ("readmission_30d", "mortality_30d", "mcc_admissions")
@@ -215,13 +216,64 @@ def risk_adjust(
     )
 
 
-def _compare(events: pl.DataFrame, *, draws: int, seed: int, counts: bool = False) -> pl.DataFrame:
-    """Per provider: events, observed, expected, O/E with bootstrap interval, risk-standardized
-    rate, reliability and shrunken O/E (the reliability uses the model's sampling variance of
-    O/E, which stays positive for a provider with no events, unlike the bootstrap's)."""
-    providers = events["provider_npi"].unique().sort()
+def by_unit(
+    adjusted: RiskAdjusted,
+    units: pl.DataFrame,
+    *,
+    unit: str = "provider_tin",
+    draws: int = 200,
+    seed: int = 18,
+) -> pl.DataFrame:
+    """The provider comparison pooled to a larger unit (the attributed provider's practice, its
+    TIN): each index event goes to the unit of its person (``units``: person_id and ``unit``;
+    a person without one is ``unattributed``), and a unit's observed and expected events are
+    the sums over its events, hence over its providers' observed and expected; O/E is the
+    ratio of those sums, never an average of the providers' ratios. The risk model is the one
+    fitted on the whole panel (``adjusted``); intervals, reliability and shrunken O/E follow
+    the provider comparison's rules at the unit's level, and ``providers`` counts the distinct
+    attributed providers whose events the unit pools. Pooling by the person's own unit also
+    handles a provider whose patients are attributed under more than one TIN."""
+    if unit == "person_id" or unit in adjusted.events.columns:
+        raise ParameterError(
+            f"by_unit: the unit column must be a new column such as provider_tin, not {unit!r}."
+        )
+    require_columns(units, ("person_id", unit), where="by_unit units")
+    if draws < 10:
+        raise ParameterError(f"draws must be at least 10 for bootstrap intervals (got {draws}).")
+    mapping = units.select(pl.col("person_id"), pl.col(unit).cast(pl.String)).unique(
+        "person_id", keep="first"
+    )
+    events = adjusted.events.join(mapping, on="person_id", how="left").with_columns(
+        pl.col(unit).fill_null(UNATTRIBUTED)
+    )
+    pooled = _compare(
+        events,
+        draws=draws,
+        seed=seed,
+        counts=adjusted.measure_id == "mcc_admissions",
+        unit=unit,
+    )
+    providers = events.group_by(unit).agg(pl.col("provider_npi").n_unique().alias("providers"))
+    return pooled.join(providers, on=unit, how="left").select(
+        unit, "providers", *[c for c in pooled.columns if c != unit]
+    )
+
+
+def _compare(
+    events: pl.DataFrame,
+    *,
+    draws: int,
+    seed: int,
+    counts: bool = False,
+    unit: str = "provider_npi",
+) -> pl.DataFrame:
+    """Per provider (or per ``unit``): events, observed, expected, O/E with bootstrap interval,
+    risk-standardized rate, reliability and shrunken O/E (the reliability uses the model's
+    sampling variance of O/E, which stays positive for a provider with no events, unlike the
+    bootstrap's)."""
+    providers = events[unit].unique().sort()
     index = (
-        events["provider_npi"]
+        events[unit]
         .replace_strict({p: i for i, p in enumerate(providers.to_list())}, return_dtype=pl.Int64)
         .to_numpy()
     )
@@ -245,7 +297,7 @@ def _compare(events: pl.DataFrame, *, draws: int, seed: int, counts: bool = Fals
     shrunk = reliability * oe + (1 - reliability) * 1.0
     return pl.DataFrame(
         {
-            "provider_npi": providers,
+            unit: providers,
             "events": np.bincount(index, minlength=n),
             "exposure": exposure,
             "observed": o,

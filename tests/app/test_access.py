@@ -274,3 +274,54 @@ def test_a_small_dataset_has_its_small_cells_suppressed_in_team_mode(tmp_path, m
     csv = next(b for b in at.download_button if "summary by year" in b.label)
     assert csv is not None
     assert csv.label.startswith("Download summary")
+
+
+def _small_counts(frame, columns) -> int:
+    """Rows of ``frame`` with a count from 1 to 10 in any of ``columns`` (CMS's small cells)."""
+    return int(sum(((frame[c] >= 1) & (frame[c] <= 10)).sum() for c in columns))
+
+
+@pytest.fixture(scope="module")
+def panel_6k(tmp_path_factory):
+    """A panel where suppression hides most providers and practices but not all of them."""
+    out = tmp_path_factory.mktemp("synth6k") / "p6k"
+    return generate(SynthSpec(members=6_000, start_year=2023, years=2, seed=11), out)
+
+
+@pytest.mark.parametrize("email", ["fin@example.org", "bo@example.org"])
+def test_team_mode_quality_funnel_shows_no_small_cell_and_pools_by_practice(
+    tmp_path, monkeypatch, panel_6k, email
+):
+    from tests.app.test_pages import funnel_points
+
+    ws = tmp_path / "ws"
+    shutil.copytree(panel_6k.path, ws / "datasets" / "default")
+    (ws / "settings.toml").write_text(TEAM)
+    monkeypatch.setenv("VBC_WORKSPACE", str(ws))
+    monkeypatch.delenv("VBC_SETTINGS", raising=False)
+    monkeypatch.chdir(ROOT)
+    at = _app(email, "quality_measures.py")
+    assert not at.exception, at.exception
+    compare = next(r for r in at.radio if r.label == "Compare")
+    # on this small panel suppression hides most providers, so the practices are the default
+    assert compare.value == "Practices (TIN)"
+    caption = next(c.value for c in at.caption if c.value.startswith("Pooled by practice (TIN)"))
+    assert "By provider," in caption and "would be hidden" in caption
+    for view in ("Practices (TIN)", "Providers (NPI)"):
+        compare = next(r for r in at.radio if r.label == "Compare")
+        if compare.value != view:
+            compare.set_value(view).run()
+            assert not at.exception, at.exception
+        unit = "provider_tin" if view.startswith("Practices") else "provider_npi"
+        table = next(d.value for d in at.dataframe if unit in d.value.columns)
+        shown = table[~table["suppressed"]]
+        assert _small_counts(shown, ["numerator", "denominator"]) == 0, view
+        assert table.loc[table["suppressed"], ["numerator", "denominator"]].isna().all().all()
+        hidden = int(table["suppressed"].sum())
+        assert 0 < hidden < len(table), view  # this panel has small cells and others
+        points = funnel_points(at)
+        assert _small_counts(points, ["observed", "events"]) == 0, view
+        assert set(points[unit]) == set(shown[unit]), view
+        assert any(f"{hidden:,} of {len(table):,}" in c.value for c in at.caption), view
+    # the providers' export is the suppressed table (through app.export / access)
+    assert any("small cells suppressed" in b.label for b in at.download_button)

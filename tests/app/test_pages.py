@@ -271,16 +271,42 @@ def test_quality_page_shows_the_board_funnel_and_worklist(workspace):
     assert "Members with an open gap" in labels
     assert len(at.tabs) == 4
     assert any("c-statistic" in c.value for c in at.caption)
-    # the funnel plots only providers whose row the table shows (small cells left out of both)
-    providers = next(
-        d.value for d in at.dataframe if {"provider_npi", "suppressed"} <= set(d.value.columns)
+    # single-user mode: the owner sees their own data, nothing suppressed; the funnel plots
+    # every attributed provider, by NPI by default
+    assert [r.value for r in at.radio if r.label == "Compare"] == ["Providers (NPI)"]
+    providers = next(d.value for d in at.dataframe if "provider_npi" in d.value.columns)
+    assert "suppressed" not in providers.columns and providers["numerator"].notna().all()
+    points = funnel_points(at)
+    assert len(points) == len(providers) and set(points["provider_npi"]) == set(
+        providers["provider_npi"]
     )
-    hidden = int(providers["suppressed"].sum())
-    left_out = [c.value for c in at.caption if "not plotted" in c.value]
-    if hidden:
-        assert any(f" {hidden:,} provider" in c and "with small cells" in c for c in left_out)
-    else:
-        assert left_out == []
+    assert any(c.value == f"{len(providers):,} attributed providers." for c in at.caption)
+    assert not any("not plotted" in c.value for c in at.caption)
+    assert any(b.label == "Download the providers' comparison (CSV)" for b in at.download_button)
+    # the practices: every provider pooled, observed and expected summed
+    next(r for r in at.radio if r.label == "Compare").set_value("Practices (TIN)").run()
+    assert not at.exception, at.exception
+    practices = funnel_points(at)
+    assert "provider_tin" in practices.columns
+    assert practices["observed"].sum() == pytest.approx(points["observed"].sum())
+    assert practices["expected"].sum() == pytest.approx(points["expected"].sum())
+    assert any(c.value.startswith("Pooled by practice (TIN)") for c in at.caption)
+
+
+def funnel_points(at: AppTest):
+    """The points of the Quality page's funnel plot (the chart's dataset with the O/E)."""
+    import json
+
+    import pyarrow as pa
+
+    chart = next(
+        c for c in at.get("vega_lite_chart") if "Observed / expected" in json.dumps(c.proto.spec)
+    )
+    for d in chart.proto.datasets:
+        table = pa.ipc.open_stream(d.data.data).read_all()
+        if "observed_to_expected" in table.column_names:
+            return table.to_pandas()
+    raise AssertionError("the funnel has no points")
 
 
 def test_contracts_page_takes_quality_from_the_measured_panel(workspace):

@@ -375,6 +375,22 @@ def attributed_provider(panel: Panel, year: int) -> pl.LazyFrame:
     )
 
 
+def attributed_practice(panel: Panel, year: int) -> pl.LazyFrame:
+    """person_id, provider_tin: the practice (taxpayer identification number) of the provider
+    attributed for ``year``, from the same ``provider_attribution`` row as
+    ``attributed_provider`` (the table's key is person and year, so there is one). Empty when
+    the dataset has no attribution: CCLF files carry none (the ACO's assignment list is a
+    separate report), so a CCLF dataset's events are all unattributed."""
+    if not panel.dataset.has("provider_attribution"):
+        return pl.LazyFrame(schema={"person_id": pl.String, "provider_tin": pl.String})
+    return (
+        panel.scan("provider_attribution")
+        .filter(pl.col("year") == year)
+        .select("person_id", "provider_tin")
+        .unique("person_id", keep="first")
+    )
+
+
 def rows(frame: pl.LazyFrame, measure_id: str, year: int) -> pl.LazyFrame:
     """``frame`` (person_id, denominator, numerator[, expected]) as measure rows."""
     names = frame.collect_schema().names()

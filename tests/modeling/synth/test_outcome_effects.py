@@ -167,3 +167,30 @@ def test_risk_adjustment_recovers_the_planted_practice_effects(tmp_path, monkeyp
     low = pooled(by_provider.filter(pl.col("effect") < -0.4))
     assert high > 1.3 * none, (high, none)
     assert low < none < 1.0 < high, (low, none, high)
+
+
+def test_the_discharge_year_pcp_of_both_rules():
+    import datetime as dt
+
+    from modeling.synth.outcomes import discharge_year_pcp, pcp_effect
+
+    stays = pl.DataFrame(
+        {
+            "claim_id": ["C3", "C1", "C2"],
+            "person_id": ["A", "A", "B"],
+            "discharge_date": [dt.date(2024, 1, 2), dt.date(2023, 12, 30), dt.date(2024, 5, 1)],
+        }
+    )
+    attribution = pl.DataFrame(
+        {"person_id": ["A", "A"], "year": [2023, 2024], "provider_npi": ["N23", "N24"]}
+    ).with_columns(pl.col("year").cast(pl.Int32))
+    # the PCP of the discharge year, in claim-id order; B has none that year
+    inner = discharge_year_pcp(stays, attribution, attributed_only=True)
+    assert inner.select("claim_id", "provider_npi").rows() == [("C1", "N23"), ("C3", "N24")]
+    left = discharge_year_pcp(stays, attribution, attributed_only=False)
+    assert left.select("claim_id", "provider_npi").rows() == [
+        ("C1", "N23"),
+        ("C2", None),
+        ("C3", "N24"),
+    ]
+    assert pcp_effect(left["provider_npi"], {"N23": 0.5}).tolist() == [0.5, 0.0, 0.0]
