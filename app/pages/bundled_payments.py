@@ -34,6 +34,18 @@ def dollars(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     )
 
 
+SETTING_LABELS = {
+    "anchor": "Anchor stay",
+    "readmission": "Readmissions",
+    "snf": "SNF",
+    "irf": "IRF",
+    "home_health": "Home health",
+    "outpatient": "Outpatient",
+    "professional": "Professional",
+    "other": "Other",
+}
+POST_ACUTE = ("snf", "irf", "home_health")
+
 MONEY = [
     "mean spending",
     "mean winsorized",
@@ -155,10 +167,18 @@ with tabs[0]:
     by_cat = access.aggregate(by_cat, people=["episodes"], partitions=[()])
     st.dataframe(dollars(by_cat, MONEY), hide_index=True, use_container_width=True)
 with tabs[1]:
-    long = (
-        kept.group_by("episode_category")
-        .agg([pl.col(f"spend_{s}").mean().alias(s) for s in SETTINGS])
-        .unpivot(index="episode_category", variable_name="setting", value_name="mean per episode")
+    by_setting = kept.group_by("episode_category").agg(
+        pl.len().alias("episodes"),
+        *[pl.col(f"spend_{s}").mean().alias(SETTING_LABELS[s]) for s in SETTINGS],
+        pl.col("total_spending").mean().alias("Total"),
+        (
+            pl.sum_horizontal(pl.col(f"spend_{s}") for s in POST_ACUTE).sum()
+            / pl.col("total_spending").sum()
+        ).alias("post-acute share"),
+    )
+    labels = [SETTING_LABELS[s] for s in SETTINGS]
+    long = by_setting.select("episode_category", *labels).unpivot(
+        index="episode_category", variable_name="setting", value_name="mean per episode"
     )
     st.altair_chart(
         alt.Chart(long.to_pandas(), title="Mean spending per episode by setting")
@@ -166,17 +186,40 @@ with tabs[1]:
         .encode(
             y=alt.Y("episode_category:N", title=None, sort="-x"),
             x=alt.X("mean per episode:Q", title="Dollars", axis=alt.Axis(format="$,.3s")),
-            color=alt.Color("setting:N", sort=list(SETTINGS)),
+            color=alt.Color("setting:N", sort=labels, title="Setting"),
+            order=alt.Order("setting_order:Q"),
             tooltip=[
                 "episode_category",
                 "setting",
                 alt.Tooltip("mean per episode:Q", format="$,.0f"),
             ],
+        )
+        .transform_calculate(
+            setting_order="indexof(" + repr(labels).replace("'", '"') + ", datum.setting)"
         ),
         use_container_width=True,
     )
+    table = access.aggregate(
+        by_setting.sort("episodes", descending=True), people=["episodes"], partitions=[()]
+    )
+    st.dataframe(
+        dollars(table, [*labels, "Total"])
+        .with_columns(pl.col("post-acute share").map_elements(pct, return_dtype=pl.String))
+        .rename(
+            {
+                "episode_category": "Category",
+                "episodes": "Episodes",
+                "post-acute share": "Post-acute share",
+            }
+        ),
+        hide_index=True,
+        use_container_width=True,
+    )
     st.caption(
-        "Spending is paid amounts: CMS's payment standardization is not reproducible from claims (see the methods)."
+        "Mean paid dollars per kept episode. Anchor stay is the triggering stay's facility "
+        "claims (its surgeon and attending claims are under Professional); post-acute is SNF, "
+        "IRF and home health. Spending is paid amounts: CMS's payment standardization is not "
+        "reproducible from claims (see the methods)."
     )
 with tabs[2]:
     by_hosp = (

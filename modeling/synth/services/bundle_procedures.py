@@ -7,15 +7,20 @@ Rates, weights and lengths of stay are data (``modeling/data/synth_bundle_proced
 each row with its source). The line draws from its **own** random stream (the chunk's seed with
 ``SALT``) into its own ``ClaimBook`` whose claim keys start at ``KEY_OFFSET``, so the rows every
 other service line writes, and their values, are exactly what they were without it. Admissions
-reuse the inpatient line's ``admit`` (facility, attending, surgeon claims and discharge status)
-and the post-acute line's SNF and home-health care after discharge (community home health is
-left to the main stream).
+reuse the inpatient line's ``admit`` (facility, attending, surgeon claims and discharge status),
+their facility claims paid at the table's sourced ``stay_payment`` per MS-DRG rather than at the
+inpatient line's all-DRG ``IPPS_BASE_RATE`` per unit of weight, and the post-acute line's SNF
+and home-health care after discharge (community home health is left to the main stream).
+Readmissions are medical admissions of the inpatient table, paid as the inpatient line pays
+them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -59,7 +64,8 @@ def bundle_procedures(ctx: ServiceContext) -> None:
     table = procedure_table()
     codes = ctx.params.drgs["drg_code"].to_list()
     rng = ctx.rng
-    people, when, drg_idx, ratio = [], [], [], []
+    level = ctx.params.behaviour["price_level"]
+    people, when, drg_idx, ratio, price = [], [], [], [], []
     for row in table.iter_rows(named=True):
         mask = condition_mask(ctx, row["condition"]) & ~ctx.yf.dies
         n = counts(ctx, row["rate_per_1000"] / 1000, SURGICAL_EXPONENT, mask)
@@ -68,14 +74,29 @@ def bundle_procedures(ctx: ServiceContext) -> None:
         when.append(ctx.yf.dates(rng, p))
         drg_idx.append(np.full(len(p), codes.index(row["drg_code"])))
         ratio.append(np.full(len(p), float(row["readmission_ratio"])))
-    p, day, idx, again = (np.concatenate(x) for x in (people, when, drg_idx, ratio))
+        price.append(np.full(len(p), stay_payment(row, level)))
+    p, day, idx, again, pay = (np.concatenate(x) for x in (people, when, drg_idx, ratio, price))
     if len(p) == 0:
         return
     admit(
-        ctx, p, day, idx, via_ed=np.zeros(len(p), dtype=bool), terminal=np.zeros(len(p), dtype=bool)
+        ctx,
+        p,
+        day,
+        idx,
+        via_ed=np.zeros(len(p), dtype=bool),
+        terminal=np.zeros(len(p), dtype=bool),
+        stay_payment=pay,
     )
     readmissions(ctx, again)
     post_acute(ctx)
+
+
+def stay_payment(row: Mapping[str, Any], price_level: float) -> float:
+    """A procedure's mean facility payment before the generator's price level: the table's
+    ``stay_payment`` (MS-DRG 480's national mean Medicare payment per discharge per unit of its
+    weight, times this MS-DRG's weight; sources in the table) divided by ``price_level``, which
+    the claim book multiplies back, so the claims carry the table's dollars."""
+    return float(row["stay_payment"]) / price_level
 
 
 def readmissions(ctx: ServiceContext, ratio: np.ndarray) -> None:

@@ -22,7 +22,8 @@ HIP_FEMUR = "IP-Hip & femur procedures except major joint"
 
 
 @pytest.fixture(scope="module")
-def fracture_episodes(tmp_path_factory):
+def kept_episodes(tmp_path_factory):
+    """Kept TEAM (2026 rules) and BPCI Advanced episodes of a 12,000-member, 2-year panel."""
     panel = generate(
         SynthSpec(members=12_000, start_year=2023, years=2, seed=20240601),
         tmp_path_factory.mktemp("fractures") / "panel",
@@ -32,9 +33,15 @@ def fracture_episodes(tmp_path_factory):
         [bundle_model("team", rules_year=2026).spec, bundle_model("bpci-advanced").spec],
     )
     kept = pl.col("status") == "kept"
+    return team.episodes.filter(kept), bpci.episodes.filter(kept)
+
+
+@pytest.fixture(scope="module")
+def fracture_episodes(kept_episodes):
+    team, bpci = kept_episodes
     return (
-        team.episodes.filter(kept & (pl.col("episode_category") == "SHFFT")),
-        bpci.episodes.filter(kept & (pl.col("episode_category") == HIP_FEMUR)),
+        team.filter(pl.col("episode_category") == "SHFFT"),
+        bpci.filter(pl.col("episode_category") == HIP_FEMUR),
     )
 
 
@@ -84,3 +91,44 @@ def test_shfft_anchor_is_paid_at_the_line_stay_payment(fracture_episodes):
     low = 0.95 * by_drg["stay_payment"] - deductible
     high = 1.02 * by_drg["stay_payment"]
     assert ((by_drg["spend_anchor"] >= low) & (by_drg["spend_anchor"] <= high)).all(), by_drg
+
+
+# 90-day CABG episodes, Medicare and private payers at Medicare prices (price-standardized),
+# 33 Michigan hospitals 2014-2016 (Brescia AA et al., Circ Cardiovasc Qual Outcomes
+# 2020;13(11):e006374): high-value and low-value hospitals' means
+CABG_NINETY_DAY = (45_526, 51_509)
+CABG_INDEX_STAY = (30_800, 33_474)
+# 90-day Medicare payment for lumbar fusion, 2005-2012: single-level posterior interbody fusion
+# $25,501 (Spine 2018, PMID 29252824) and 3 or more levels without complications $35,878
+# (Clin Spine Surg 2018;31(3))
+FUSION_NINETY_DAY = (25_501, 35_878)
+
+
+def _team_family(team: pl.DataFrame, category: str) -> pl.DataFrame:
+    family = team.filter(pl.col("episode_category") == category)
+    assert family.height >= 20, (category, family.height)
+    return family
+
+
+def test_cabg_thirty_day_episode_is_within_the_published_range(kept_episodes):
+    """TEAM CABG 30-day mean spending between 0.8 x the high-value hospitals' 90-day mean (a
+    30-day episode holds the index stay and most of the 90 days' readmissions and post-acute
+    care) and 1.2 x the low-value hospitals' (paid, not price-standardized, amounts and a
+    decade of IPPS updates); the anchor stay between 0.9 x and 1.25 x the published index
+    hospitalization. Paid at the inpatient line's all-DRG rate the episode averaged $81,001 and
+    its anchor $66,028 on the default panel, outside both."""
+    cabg = _team_family(kept_episodes[0], "CABG")
+    mean = cabg["total_spending"].mean()
+    assert 0.8 * CABG_NINETY_DAY[0] <= mean <= 1.2 * CABG_NINETY_DAY[1], mean
+    anchor = cabg["spend_anchor"].mean()
+    assert 0.9 * CABG_INDEX_STAY[0] <= anchor <= 1.25 * CABG_INDEX_STAY[1], anchor
+
+
+def test_spinal_fusion_thirty_day_episode_is_within_the_published_range(kept_episodes):
+    """TEAM spinal-fusion 30-day mean spending between 0.8 x the single-level and 1.2 x the
+    multi-level published 90-day Medicare payment (the synthetic mix is mostly one- and
+    two-level MS-DRGs 460/473, with some combined and MCC fusions). At the all-DRG rate it
+    averaged $62,523 on the default panel."""
+    fusion = _team_family(kept_episodes[0], "Spinal fusion")
+    mean = fusion["total_spending"].mean()
+    assert 0.8 * FUSION_NINETY_DAY[0] <= mean <= 1.2 * FUSION_NINETY_DAY[1], mean

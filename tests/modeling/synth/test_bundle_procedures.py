@@ -127,3 +127,67 @@ def test_spinal_fusion_readmission_ratio_is_sourced():
     assert (fusion["readmission_ratio"] < 1).all()
     assert fusion["source"].str.contains("Wang MC").all()
     assert table["readmission_ratio"].is_between(0, 1.5).all()
+
+
+PAYMENT_PER_WEIGHT = 20_997 / 2.99  # MS-DRG 480's national mean payment per unit of its weight
+
+
+def test_stay_payment_is_480s_payment_per_unit_of_weight():
+    """Every procedure's ``stay_payment`` is MS-DRG 480's national mean Medicare payment per
+    discharge ($20,997, synth_hip_fractures.csv) per unit of 480's weight, times its own weight
+    (to the dollar), and says so; MS-DRG 236's comes within 5% of its published median Medicare
+    rate, $28,398 (Wei C et al., J Am Heart Assoc 2024)."""
+    table = bundles.procedure_table()
+    expected = table["relative_weight"].cast(pl.Float64) * PAYMENT_PER_WEIGHT
+    assert ((table["stay_payment"].cast(pl.Float64) - expected).abs() <= 1).all()
+    assert table["stay_payment_source"].str.contains("20,997").all()
+    assert table["stay_payment_source"].str.contains("unconfirmed").all()
+    cabg_236 = table.filter(pl.col("drg_code") == "236")["stay_payment"].item()
+    assert abs(cabg_236 / 28_398 - 1) < 0.05
+
+
+FAMILIES = {
+    "CABG": ("231", "232", "233", "234", "235", "236"),
+    "spinal fusion": tuple(GROUPS["spinal fusion"][0]),
+    "bowel and hip replacement": ("330", "331", "521", "522"),
+}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_stays_are_paid_at_the_sourced_drg_payment(chunk, family):
+    """The line's procedure stays are allowed at the table's ``stay_payment`` of their MS-DRG
+    (v42 spinal-fusion codes at their v41 row's), not at the inpatient line's all-DRG rate:
+    each family's mean allowed within 6% of the mean ``stay_payment`` of its stays (a lognormal
+    spread of 8% and rare outlier days), where the all-DRG rate gave about 1.8 times as much."""
+    table = bundles.procedure_table().select(
+        pl.col("drg_code"), pl.col("stay_payment").cast(pl.Float64)
+    )
+    v41 = {new: old for old, new in bundles.V42_REMAP.items()}
+    stays = (
+        chunk["medical_claim"]
+        .filter(
+            pl.col("claim_id").str.starts_with("B")
+            & (pl.col("bill_type_code") == "111")
+            & (pl.col("admit_type_code") == "3")
+            & pl.col("drg_code").is_in(FAMILIES[family])
+        )
+        .group_by("claim_id", "drg_code")
+        .agg(pl.col("allowed_amount").sum())
+        .with_columns(pl.col("drg_code").replace(v41))
+        .join(table, on="drg_code")
+    )
+    assert stays.height >= 25
+    ratio = stays["allowed_amount"].mean() / stays["stay_payment"].mean()
+    assert abs(ratio - 1) < 0.06, (family, ratio)
+
+
+def test_cabg_and_bowel_readmission_ratios_are_sourced():
+    """CABG's 30-day readmission ratio rests on Pennsylvania's published 13.2% (PHC4 2006) and
+    major bowel's on SEER-Medicare's 11.0% after colectomy (Greenblatt et al. 2010)."""
+    table = bundles.procedure_table()
+    cabg = table.filter(pl.col("drg_code").is_in(FAMILIES["CABG"]))
+    bowel = table.filter(pl.col("drg_code").is_in(["330", "331"]))
+    assert (cabg["readmission_ratio"] == 0.65).all()
+    assert cabg["source"].str.contains("13.2%").all()
+    assert (bowel["readmission_ratio"] == 0.6).all()
+    assert bowel["source"].str.contains("11.0%").all()
