@@ -35,17 +35,31 @@
   trended seasonal PMPM, so scoring forecasts against them would flatter the models. The
   choice is reported (``Forecast.choice``).
 - **Calibrated intervals (empirical, split-conformal in spirit)**: the stated interval is the
-  point forecast (log scale) +- the ``level`` quantile of the backtest's |log error| of the
-  chosen engines by horizon bucket (1-3, 4-6, 7-9, 10+ months; never narrower at a later
-  horizon; buckets past the backtest's horizons take the last one's), pooled over the service
-  categories and apart for the total. The models' own intervals are not used: on 2-3 years of
-  monthly data they were too narrow (AutoETS) or too wide (seasonal naive's), and the chosen
-  engine changes from series to series. With ``interval_by_series`` (the default) each
-  category's interval is multiplied by a scale of its own, the ``level`` quantile of its
-  backtest errors relative to the categories' profile (a category with fewer than
-  ``MIN_SCALE_POINTS`` points keeps 1), because the categories' noise differs several-fold
-  (hospice and SNF against office visits); the total's profile is its own already. Measured
-  out of sample on the default panel: benchmarks/RESULTS.md, finance.
+  point forecast (log scale) +- an empirical quantile of the in-history backtest's |log error|
+  of the chosen engines.
+  - *Categories* (``interval_shape`` "buckets"): the ``level`` quantile by horizon bucket (1-3,
+    4-6, 7-9, 10+ months; never narrower at a later horizon; buckets past the backtest's
+    horizons take the last one's), pooled over the service categories. With
+    ``interval_by_series`` (the default) each category's interval is multiplied by a scale of
+    its own, the ``level`` quantile of its backtest errors relative to the categories' profile
+    (a category with fewer than ``MIN_SCALE_POINTS`` points keeps 1), because the categories'
+    noise differs several-fold (hospice and SNF against office visits). A category's error is
+    mostly its monthly noise, which does not grow with the horizon.
+  - *The total* (``total_interval_shape`` "engine"): the chosen engine's own stated half-width
+    at each horizon (its state-space variance law, which widens with the horizon: the Theta
+    method's about twofold from 1 to 12 months ahead) times one ``level`` quantile of the
+    backtest's |log error| relative to that half-width, pooled over every horizon. The total is
+    smooth, so its error is the level's and the trend's and grows with the horizon; but at
+    18-30 months of history the in-history backtest scores few forecasts more than 6 months
+    ahead, and those only from its earliest, shortest-trained origins, so its error by horizon
+    bucket does not show that growth (measured: the total's in-history RMSE is flat in the
+    horizon) and the buckets left the 10-12-month interval at the short horizons' width
+    (covering 33% of outcomes 10-12 months ahead on the default panel's 2025 cuts). The
+    engines' own intervals, uncalibrated, covered 55-92% (measured), hence the empirical scale.
+  The categories keep the buckets: their engines differ (seasonal naive's own interval is too
+  wide, AutoETS's and Theta's too narrow for them), so a pool of errors relative to each
+  engine's own width mixes incomparable scales (measured: 86-92% coverage). Measured out of
+  sample: benchmarks/RESULTS.md, finance.
 - **Membership**: member months are projected from the panel's own flows, month by month:
   ``MM_t = MM_{t-1} (1 - attrition_m) + new_m``, with attrition (members of month t-1 not
   enrolled in month t) and new enrollees (members of month t not enrolled in t-1) averaged by
@@ -78,6 +92,7 @@ MIN_SELECTION_HISTORY = MIN_HISTORY
 HORIZON_BUCKETS = (1, 4, 7, 10)  # first horizons of the interval's horizon profile buckets
 MODELS = ("AutoETS", "AutoARIMA")  # the models a forecast may combine
 BASELINE = "SeasonalNaive"
+INTERVAL_SHAPES = ("buckets", "engine")
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,12 @@ class ForecastOptions:
     # each series keeps this engine unless its backtest shows another clearly better (``_pick``)
     default_engine: str = "theta"
     switch_z: float = 1.645
+    # how the interval widens with the horizon, for the categories and for the total: "buckets",
+    # the backtest's error quantile by horizon bucket; "engine", the chosen engine's own stated
+    # half-width (its shape by horizon) times the backtest's error quantile relative to it
+    # (see module)
+    interval_shape: str = "buckets"
+    total_interval_shape: str = "engine"
 
     def check(self) -> None:
         if not 1 <= self.months <= 36:
@@ -114,6 +135,13 @@ class ForecastOptions:
             )
         if self.switch_z < 0:
             raise ParameterError(f"switch_z must be 0 or more (got {self.switch_z}).")
+        for shape in (self.interval_shape, self.total_interval_shape):
+            if shape not in INTERVAL_SHAPES:
+                raise ParameterError(
+                    f"interval_shape and total_interval_shape must be one of "
+                    f"{', '.join(INTERVAL_SHAPES)} (got {shape!r})."
+                )
+
         if self.unscored_months < 0:
             raise ParameterError(f"unscored_months must be 0 or more (got {self.unscored_months}).")
 
@@ -364,13 +392,27 @@ def backtest(
         mape.alias("mape"),
         pl.col(BASELINE).alias("baseline_mape"),
     ).select("unique_id", "engine", "mape", "baseline_mape")
-    chosen = bt.join(choice.select("unique_id", "engine"), on="unique_id").with_columns(
-        _engine_expr(0).alias("p"), _bucket().alias("bucket")
+    chosen = (
+        bt.join(choice.select("unique_id", "engine"), on="unique_id")
+        .with_columns(_engine_expr(0).alias("p"), _bucket().alias("bucket"))
+        .with_columns(_spread(options, ["unique_id", "origin"]))
     )
-    # the interval is empirical: quantiles of the backtest's own |log error| (see module)
-    ratio = (pl.col("y").log() - pl.col("p")).abs()
+    # the interval is empirical: quantiles of the backtest's own |log error|, relative to the
+    # chosen engine's own half-width with ``interval_shape`` "engine" (see module)
+    ratio = (pl.col("y").log() - pl.col("p")).abs() / pl.col("spread")
     finite = chosen.with_columns(ratio.alias("ratio")).filter(pl.col("ratio").is_finite())
-    profile = _horizon_profile(finite, options.level)
+    profile = _horizon_profile(
+        finite,
+        options.level,
+        by_horizon={
+            kind
+            for kind, shape in (
+                ("category", options.interval_shape),
+                (TOTAL, options.total_interval_shape),
+            )
+            if shape == "buckets"
+        },
+    )
     rel = (
         finite.with_columns(_kind())
         .join(profile, on=["kind", "bucket"])
@@ -406,7 +448,11 @@ def backtest(
             choice.select(pl.col("service_category").alias("unique_id"), "interval_scale"),
             on="unique_id",
         )
-        .with_columns((pl.col("interval_scale") * pl.col("horizon_scale")).alias("interval_scale"))
+        .with_columns(
+            (pl.col("interval_scale") * pl.col("horizon_scale") * pl.col("spread")).alias(
+                "interval_scale"
+            )
+        )
         .select(
             pl.col("unique_id").alias("service_category"),
             "origin",
@@ -489,24 +535,33 @@ def _kind() -> pl.Expr:
     )
 
 
-def _horizon_profile(ratios: pl.DataFrame, level: float) -> pl.DataFrame:
-    """kind, bucket, horizon_scale: the ``level`` quantile of the backtest's |log error| /
-    half-width by horizon bucket, pooled over the categories and apart for the total (a sum,
-    smoother than any of its parts: one pool would widen its interval by the categories'
-    noise); a later bucket is never below an earlier one (errors do not shrink with the
-    horizon) and buckets past the backtest's horizons take the last one's."""
+def _horizon_profile(ratios: pl.DataFrame, level: float, *, by_horizon: set[str]) -> pl.DataFrame:
+    """kind, bucket, horizon_scale: the ``level`` quantile of the backtest's ``ratio`` (|log
+    error|, relative to the engine's own half-width with ``interval_shape`` "engine"), pooled
+    over the categories and apart for the total (a sum, smoother than any of its parts: one
+    pool would widen its interval by the categories' noise).
+
+    ``by_horizon`` (``interval_shape`` "buckets"): one quantile per horizon bucket, a later
+    bucket never below an earlier one (errors do not shrink with the horizon), buckets past the
+    backtest's horizons taking the last one's. Otherwise one quantile over every horizon, the
+    same in every bucket: the engine's half-width carries the widening with the horizon, so
+    buckets the in-history backtest cannot reach (at 18-24 months of history it scores few
+    forecasts more than 6 months ahead) are not left at the short horizons' width."""
     if ratios.height == 0:
         return _NO_PROFILE
     frames = []
     for (kind,), part in ratios.with_columns(_kind()).group_by("kind"):
-        q = (
-            part.group_by("bucket")
-            .agg(pl.col("ratio").quantile(level).alias("horizon_scale"))
-            .sort("bucket")
-        )
-        values = np.maximum.accumulate(q["horizon_scale"].to_numpy())
-        full = {b: float(v) for b, v in zip(q["bucket"].to_list(), values, strict=True)}
-        out, current = [], float(values[0])
+        if kind in by_horizon:
+            q = (
+                part.group_by("bucket")
+                .agg(pl.col("ratio").quantile(level).alias("horizon_scale"))
+                .sort("bucket")
+            )
+            values = np.maximum.accumulate(q["horizon_scale"].to_numpy())
+            full = {b: float(v) for b, v in zip(q["bucket"].to_list(), values, strict=True)}
+        else:
+            full = {0: float(part["ratio"].quantile(level) or 0.0)}
+        out, current = [], full[min(full)]
         for b in range(len(HORIZON_BUCKETS)):
             current = full.get(b, current)
             out.append((kind, b, current))
@@ -518,6 +573,26 @@ def _horizon_profile(ratios: pl.DataFrame, level: float) -> pl.DataFrame:
             )
         )
     return pl.concat(frames).sort("kind", "bucket")
+
+
+def _spread(options: ForecastOptions, by: list[str]) -> pl.Expr:
+    """``spread``, the interval's shape by horizon (log scale), by the series' kind
+    (``interval_shape`` for the categories, ``total_interval_shape`` for the total): "engine",
+    the chosen engine's own stated half-width, never narrower than at an earlier horizon of the
+    same forecast (``by``, rows in horizon order); "buckets", 1 (the profile's buckets carry
+    the shape)."""
+
+    def shape(name: str) -> pl.Expr:
+        if name == "buckets":
+            return pl.lit(1.0)
+        return _engine_expr(1).cum_max().over(by, order_by="horizon")
+
+    return (
+        pl.when(pl.col("unique_id") == TOTAL)
+        .then(shape(options.total_interval_shape))
+        .otherwise(shape(options.interval_shape))
+        .alias("spread")
+    )
 
 
 def membership_flows(member_months: pl.LazyFrame) -> pl.DataFrame:
@@ -637,8 +712,9 @@ def forecast(
         pl.col("engine").fill_null(MODEL),
         pl.col("interval_scale").fill_null(1.0),
     )
+    by_engine = by_engine.with_columns(_spread(opts, ["unique_id"]))
     p = _engine_expr(0)
-    w = pl.col("interval_scale") * pl.col("horizon_scale")
+    w = pl.col("interval_scale") * pl.col("horizon_scale") * pl.col("spread")
     table = (
         by_engine.with_columns(
             p.exp().alias("pmpm"),
