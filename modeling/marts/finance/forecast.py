@@ -55,7 +55,10 @@
     bucket does not show that growth (measured: the total's in-history RMSE is flat in the
     horizon) and the buckets left the 10-12-month interval at the short horizons' width
     (covering 33% of outcomes 10-12 months ahead on the default panel's 2025 cuts). The
-    engines' own intervals, uncalibrated, covered 55-92% (measured), hence the empirical scale.
+    engines' own intervals, uncalibrated, covered 55-92% (measured), hence the empirical scale;
+    but while the total has fewer than ``MIN_SCALE_POINTS`` backtest points (at 18-20 months
+    of history) it keeps its engine's own stated interval: a quantile of 3-10 points, scaling
+    the engine's widening out to 12 months, swung from +-3% to +-47% one month ahead.
   The categories keep the buckets: their engines differ (seasonal naive's own interval is too
   wide, AutoETS's and Theta's too narrow for them), so a pool of errors relative to each
   engine's own width mixes incomparable scales (measured: 86-92% coverage). Measured out of
@@ -93,6 +96,9 @@ HORIZON_BUCKETS = (1, 4, 7, 10)  # first horizons of the interval's horizon prof
 MODELS = ("AutoETS", "AutoARIMA")  # the models a forecast may combine
 BASELINE = "SeasonalNaive"
 INTERVAL_SHAPES = ("buckets", "engine")
+# the engine's own stated interval, uncalibrated: the total with fewer than MIN_SCALE_POINTS
+# backtest points, or a series without a backtest
+OWN = "own"
 
 
 @dataclass(frozen=True)
@@ -392,10 +398,26 @@ def backtest(
         mape.alias("mape"),
         pl.col(BASELINE).alias("baseline_mape"),
     ).select("unique_id", "engine", "mape", "baseline_mape")
+    # the total's interval is calibrated once the total has as many backtest points as a category
+    # needs for a scale of its own; with fewer it is its engine's own stated interval ("own"):
+    # one quantile of 3-10 relative errors, scaling the engine's widening out to 12 months, made
+    # the default panel's total as of 2024-06-30 (3 points) +-47% one month ahead
+    totals = bt.filter(pl.col("unique_id") == TOTAL).height
+    shapes = pl.DataFrame(
+        {
+            "kind": ["category", TOTAL],
+            "shape": [
+                options.interval_shape,
+                options.total_interval_shape if totals >= MIN_SCALE_POINTS else OWN,
+            ],
+        }
+    )
     chosen = (
         bt.join(choice.select("unique_id", "engine"), on="unique_id")
-        .with_columns(_engine_expr(0).alias("p"), _bucket().alias("bucket"))
-        .with_columns(_spread(options, ["unique_id", "origin"]))
+        .with_columns(_engine_expr(0).alias("p"), _bucket().alias("bucket"), _kind())
+        .join(shapes, on="kind")
+        .with_columns(_spread(["unique_id", "origin"]))
+        .drop("kind", "shape")
     )
     # the interval is empirical: quantiles of the backtest's own |log error|, relative to the
     # chosen engine's own half-width with ``interval_shape`` "engine" (see module)
@@ -404,14 +426,14 @@ def backtest(
     profile = _horizon_profile(
         finite,
         options.level,
-        by_horizon={
-            kind
-            for kind, shape in (
-                ("category", options.interval_shape),
-                (TOTAL, options.total_interval_shape),
-            )
-            if shape == "buckets"
-        },
+        by_horizon=set(shapes.filter(pl.col("shape") == "buckets")["kind"].to_list()),
+    ).join(shapes, on="kind", how="left")
+    # the engine's own interval: its half-width as it states it
+    profile = profile.with_columns(
+        pl.when(pl.col("shape") == OWN)
+        .then(pl.lit(1.0))
+        .otherwise(pl.col("horizon_scale"))
+        .alias("horizon_scale")
     )
     rel = (
         finite.with_columns(_kind())
@@ -575,22 +597,16 @@ def _horizon_profile(ratios: pl.DataFrame, level: float, *, by_horizon: set[str]
     return pl.concat(frames).sort("kind", "bucket")
 
 
-def _spread(options: ForecastOptions, by: list[str]) -> pl.Expr:
-    """``spread``, the interval's shape by horizon (log scale), by the series' kind
-    (``interval_shape`` for the categories, ``total_interval_shape`` for the total): "engine",
-    the chosen engine's own stated half-width, never narrower than at an earlier horizon of the
-    same forecast (``by``, rows in horizon order); "buckets", 1 (the profile's buckets carry
-    the shape)."""
-
-    def shape(name: str) -> pl.Expr:
-        if name == "buckets":
-            return pl.lit(1.0)
-        return _engine_expr(1).cum_max().over(by, order_by="horizon")
-
+def _spread(by: list[str]) -> pl.Expr:
+    """``spread``, the interval's shape by horizon (log scale), by the ``shape`` column (the
+    series kind's, ``interval_shape`` for the categories, ``total_interval_shape`` for the
+    total, ``OWN`` without enough backtest): "engine" and ``OWN``, the chosen engine's own
+    stated half-width, never narrower than at an earlier horizon of the same forecast (``by``,
+    rows in horizon order); "buckets", 1, the profile's buckets carrying the shape."""
     return (
-        pl.when(pl.col("unique_id") == TOTAL)
-        .then(shape(options.total_interval_shape))
-        .otherwise(shape(options.interval_shape))
+        pl.when(pl.col("shape").is_in(["engine", OWN]))
+        .then(_engine_expr(1).cum_max().over(by, order_by="horizon"))
+        .otherwise(pl.lit(1.0))
         .alias("spread")
     )
 
@@ -712,7 +728,12 @@ def forecast(
         pl.col("engine").fill_null(MODEL),
         pl.col("interval_scale").fill_null(1.0),
     )
-    by_engine = by_engine.with_columns(_spread(opts, ["unique_id"]))
+    if "shape" not in by_engine.columns:  # no backtest at all
+        by_engine = by_engine.with_columns(pl.lit(None, dtype=pl.String).alias("shape"))
+    # a series without backtest points has its engine's own interval
+    by_engine = by_engine.with_columns(pl.col("shape").fill_null(OWN)).with_columns(
+        _spread(["unique_id"])
+    )
     p = _engine_expr(0)
     w = pl.col("interval_scale") * pl.col("horizon_scale") * pl.col("spread")
     table = (

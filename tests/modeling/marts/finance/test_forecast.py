@@ -279,3 +279,28 @@ def test_the_totals_interval_widens_as_its_engine_says():
     assert c_half[:3] == pytest.approx(np.full(3, c_half[0]), rel=1e-9)  # bucket 1-3 months
     with pytest.raises(ParameterError, match="interval_shape"):
         ForecastOptions(total_interval_shape="wide").check()
+
+
+def test_the_total_keeps_its_engines_own_interval_without_enough_backtest():
+    """With fewer than MIN_SCALE_POINTS backtest points (18 months of history: origins at 13
+    and 14 months, 3 points) the total's stated interval is its engine's own, uncalibrated."""
+    from modeling.marts.finance.forecast import MIN_SCALE_POINTS, _fit, backtest
+
+    series = _series(18, noise=0.01, seed=5)
+    bt, choice, profile = backtest(series, ForecastOptions(backtest_origins=12))
+    assert 0 < bt.height < MIN_SCALE_POINTS
+    assert profile["horizon_scale"].to_list() == [1.0] * profile.height
+    engine = choice["engine"][0]
+    origin = bt["origin"].min()
+    fit = _fit(series.filter(pl.col("ds") <= origin), 12, 0.8).sort("ds")
+    columns = {
+        "model": "half",
+        "level": "level_half",
+        "theta": "theta_half",
+        "combination": "combination_half",
+        "SeasonalNaive": "baseline_half",
+    }
+    own = np.maximum.accumulate(fit[columns[engine]].to_numpy())
+    t = bt.filter(pl.col("origin") == origin).sort("horizon")
+    half = np.log(t["hi"].to_numpy() / t["chosen"].to_numpy())
+    assert half == pytest.approx(own[: len(half)], rel=1e-9)
