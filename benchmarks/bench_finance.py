@@ -18,6 +18,10 @@ completed total against what was eventually paid; the forecast cut at month ends
 2024-12 and compared with the completed truth for up to 12 months after each cut (its 80%
 intervals' coverage and MAPE against seasonal naive, 12-month horizon from 2024-12-31);
 ``--forecast-cuts 2025`` cuts at 2025-01 .. 2025-06 instead (6-11 months of truth each).
+``--engines`` also forecasts from every cut with every candidate engine (Theta, SES, damped and
+Holt's trend, their M4 Comb, a drift of the latest 12 months, seasonal naive), the total both
+directly and as the sum of its categories. The forecast backtest's headline figures carry
+standard errors clustered by target month.
 ``--split 5 --split-out DIR`` also runs the completion backtest on five disjoint panels of the
 dataset's people (the completion's noise by panel size: the oracle pattern's error spread
 should grow as sqrt(5) from the whole to its fifths if the misses are sampling noise).
@@ -310,6 +314,135 @@ def forecast_backtest(panel: Panel, cuts: list[tuple[int, int]] | None = None) -
         f"  all cuts, all categories: MAPE {r['ape'].mean():.2%} vs naive {r['ape_naive'].mean():.2%} "
         f"({1 - r['ape'].mean() / r['ape_naive'].mean():+.0%})"
     )
+    _with_errors(r, tot)
+
+
+def _cluster_mean(frame: pl.DataFrame, column: str) -> tuple[float, float, int]:
+    """Mean of ``column`` and its standard error with the points clustered by target month:
+    every cut's forecast of one month shares that month's outcome, so the points of a rolling
+    backtest are far from independent (a cluster-robust, sandwich standard error of a mean).
+    Returns mean, standard error, clusters."""
+    g = frame.group_by("month").agg(pl.col(column).cast(pl.Float64).sum().alias("s"), pl.len())
+    n = float(g["len"].sum())
+    mean = float(g["s"].sum()) / n
+    k = g.height
+    resid = g["s"].to_numpy() - mean * g["len"].to_numpy()
+    se = (k / (k - 1) * float((resid**2).sum())) ** 0.5 / n if k > 1 else float("nan")
+    return mean, se, k
+
+
+def _with_errors(r: pl.DataFrame, tot: pl.DataFrame) -> None:
+    """The backtest's headline figures with standard errors clustered by target month."""
+    c, cs, k = _cluster_mean(tot, "covered")
+    a, as_, _ = _cluster_mean(r, "covered")
+    m, ms, _ = _cluster_mean(tot, "ape")
+    nv, ns, _ = _cluster_mean(tot, "ape_naive")
+    g, gs, _ = _cluster_mean(
+        tot.with_columns((pl.col("ape") - pl.col("ape_naive")).alias("d")), "d"
+    )
+    print(
+        f"  with standard errors clustered by target month ({k} months): coverage, total "
+        f"{c:.1%} +- {cs:.1%}, every series {a:.1%} +- {as_:.1%}; total MAPE {m:.2%} +- {ms:.2%} "
+        f"vs seasonal naive {nv:.2%} +- {ns:.2%}, difference {g:+.2%} +- {gs:.2%} "
+        f"(MAPE {1 - m / nv:.0%} below naive's)"
+    )
+
+
+ENGINES = ("theta", "ses", "damped", "holt", "shd", "drift12", "naive")
+
+
+def engines_backtest(panel: Panel, cuts: list[tuple[int, int]]) -> None:
+    """Every candidate engine forecast out of sample from every cut (fitted on the completed
+    history, as ``forecast`` fits), the total forecast directly and as the sum of the category
+    forecasts, against the fully paid truth: MAPE per cut set with its standard error over the
+    cuts (the mean of the cuts' MAPEs; cuts share target months, so it is optimistic) and as a
+    share of seasonal naive's. Engines on the log of the seasonally adjusted PMPM
+    (``seasonal_factors``): theta (the default), ses (AutoETS ANN), damped (AAdN), holt (AAN),
+    shd (the mean of ses, holt and damped: the M4 competition's Comb benchmark), drift12 (the
+    ses level plus the least-squares slope of the latest 12 months), naive (seasonal naive)."""
+    import numpy as np
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, SeasonalNaive, Theta
+
+    from modeling.marts.finance.forecast import seasonal_factors
+
+    truth = pmpm_series(monthly_cost(panel)).rename({"y": "truth"})
+    rows = []
+    for y, m in cuts:
+        as_of = month_end(y, m)
+        done = complete(panel, as_of=as_of, options=CompletionOptions(draws=0))
+        series = pmpm_series(monthly_cost(panel, completion=done))
+        season = seasonal_factors(series)
+        month = pl.col("ds").dt.month().cast(pl.Int8).alias("m")
+        adj = (
+            series.with_columns(month)
+            .join(season, on=["unique_id", "m"])
+            .select("unique_id", "ds", (pl.col("y").log() - pl.col("s")).alias("y"))
+        )
+        models = [
+            Theta(season_length=1, alias="theta"),
+            AutoETS(season_length=1, model="ANN", alias="ses"),
+            AutoETS(season_length=1, model="AAN", damped=True, alias="damped"),
+            AutoETS(season_length=1, model="AAN", damped=False, alias="holt"),
+        ]
+        fc = StatsForecast(models=models, freq="1mo", n_jobs=1).forecast(df=adj, h=12)
+        naive = StatsForecast(
+            models=[SeasonalNaive(season_length=12, alias="naive")], freq="1mo", n_jobs=1
+        ).forecast(df=series.with_columns(pl.col("y").log()), h=12)
+        slopes = {
+            uid: float(np.polyfit(np.arange(12), part.sort("ds")["y"].tail(12).to_numpy(), 1)[0])
+            for (uid,), part in adj.group_by("unique_id")
+        }
+        slope = pl.DataFrame({"unique_id": list(slopes), "b": list(slopes.values())})
+        fc = (
+            fc.with_columns(month, pl.int_range(1, pl.len() + 1).over("unique_id").alias("h"))
+            .join(season, on=["unique_id", "m"])
+            .join(naive, on=["unique_id", "ds"])
+            .join(slope, on="unique_id")
+            .with_columns(
+                (pl.col("ses") + pl.col("b") * pl.col("h")).alias("drift12"),
+                ((pl.col("ses") + pl.col("holt") + pl.col("damped")) / 3).alias("shd"),
+            )
+            .with_columns(*((pl.col(e) + pl.col("s")).exp() for e in ENGINES if e != "naive"))
+            .with_columns(pl.col("naive").exp())
+            .select("unique_id", "ds", *ENGINES)
+        )
+        rows.append(fc.with_columns(pl.lit(as_of).alias("as_of")))
+    r = pl.concat(rows).join(truth, on=["unique_id", "ds"])
+    bottom_up = (
+        r.filter(pl.col("unique_id") != "total")
+        .group_by("as_of", "ds")
+        .agg(*(pl.col(e).sum() for e in (*ENGINES, "truth")))
+        .with_columns(pl.lit("total, sum of categories").alias("unique_id"))
+    )
+    r = pl.concat([r.select(bottom_up.columns), bottom_up])
+    print(
+        f"engines out of sample: {len(cuts)} cuts {month_end(*cuts[0]):%Y-%m} .. "
+        f"{month_end(*cuts[-1]):%Y-%m}, up to 12 months each; MAPE +- standard error over cuts "
+        "(share of seasonal naive's)"
+    )
+    for uid in ("total", "total, sum of categories"):
+        per = (
+            r.filter(pl.col("unique_id") == uid)
+            .group_by("as_of")
+            .agg(*((pl.col(e) / pl.col("truth") - 1).abs().mean() for e in ENGINES))
+        )
+        k = per.height
+        naive = per["naive"].mean()
+        cells = "  ".join(
+            f"{e} {per[e].mean():.2%} +- {(per[e].std() or 0.0) / k**0.5:.2%} "
+            f"({per[e].mean() / naive:.2f})"  # type: ignore[operator]
+            for e in ENGINES
+        )
+        print(f"  {uid}: {cells}")
+    cats = r.filter(~pl.col("unique_id").str.starts_with("total"))
+    by = cats.group_by("unique_id").agg(
+        *((pl.col(e) / pl.col("truth") - 1).abs().mean() for e in ENGINES)
+    )
+    print(
+        "  categories, mean of their MAPEs: "
+        + "  ".join(f"{e} {by[e].mean():.2%}" for e in ENGINES)
+    )
 
 
 def split_panel(dataset: str, parts: int, out: str) -> list[str]:
@@ -363,6 +496,12 @@ def main() -> None:
         "people (written under --split-out) and run the completion backtest on each",
     )
     ap.add_argument("--split-out", default=None)
+    ap.add_argument(
+        "--engines",
+        action="store_true",
+        help="with --backtest: also every candidate engine out of sample (the total direct "
+        "and as the sum of the categories), with standard errors",
+    )
     args = ap.parse_args()
     print(f"dataset {args.dataset}, cores {os.cpu_count()}, {dt.datetime.now():%Y-%m-%d %H:%M}")
     panel = Panel(args.dataset)
@@ -383,6 +522,8 @@ def main() -> None:
                 else [(2025, k) for k in range(1, 7)]
             )
             forecast_backtest(panel, cuts)
+            if args.engines:
+                engines_backtest(panel, cuts)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ year end and its settlement. Each command arranges inputs and outputs around
 from __future__ import annotations
 
 import datetime as dt
-import math
 from pathlib import Path
 from typing import Annotated
 
@@ -163,6 +162,7 @@ def forecast_command(
     backtest-calibrated 80% intervals, against seasonal naive."""
     from modeling.core.panel import Panel
     from modeling.marts.finance.forecast import (
+        MIN_SCALE_POINTS,
         ForecastOptions,
         backtest_summary,
         forecast,
@@ -206,33 +206,33 @@ def forecast_command(
         )
         for col in ("series", "engine", "MAPE", "seasonal naive", "80% +- (1-3 mo)", "80% covers"):
             engines.add_column(col, justify="left" if col in ("series", "engine") else "right")
-        near = fc.horizon_profile.filter(pl.col("bucket") == 0).select("kind", "horizon_scale")
-        j = (
-            fc.choice.join(
-                summary.select("service_category", "coverage"), on="service_category", how="left"
-            )
-            .with_columns(
-                pl.when(pl.col("service_category") == "total")
-                .then(pl.lit("total"))
-                .otherwise(pl.lit("category"))
-                .alias("kind")
-            )
-            .join(near, on="kind", how="left")
+        # the stated interval of the first three forecast months, as the table has it
+        near = (
+            fc.table.sort("month")
+            .group_by("service_category", maintain_order=True)
+            .head(3)
+            .group_by("service_category")
+            .agg((pl.col("pmpm_hi") / pl.col("pmpm") - 1).mean().alias("near"))
         )
+        j = fc.choice.join(
+            summary.select("service_category", "coverage"), on="service_category", how="left"
+        ).join(near, on="service_category", how="left")
         for r in j.iter_rows(named=True):
             engines.add_row(
                 r["service_category"],
                 ENGINE_NAMES.get(r["engine"], r["engine"]),
                 pct(r["mape"]),
                 pct(r["baseline_mape"]),
-                pct(math.exp(r["interval_scale"] * (r["horizon_scale"] or 0.0)) - 1),
+                pct(r["near"]),
                 pct(r["coverage"]),
             )
         wide().print(engines)
         console.print(
             "[dim]Engines and coverage are in-sample (chosen on this backtest); the interval is the "
-            "backtest's own error quantile by horizon (categories pooled and each scaled by its "
-            "own, the total apart).[/]"
+            "backtest's own error quantile: by horizon for the categories (pooled, each scaled by "
+            "its own), relative to the engine's own widening with the horizon for the total (its "
+            f"engine's own interval while the backtest holds fewer than {MIN_SCALE_POINTS} of its "
+            "points).[/]"
         )
     console.print(f"[dim]wrote {path}[/]")
 

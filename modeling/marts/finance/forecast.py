@@ -35,17 +35,34 @@
   trended seasonal PMPM, so scoring forecasts against them would flatter the models. The
   choice is reported (``Forecast.choice``).
 - **Calibrated intervals (empirical, split-conformal in spirit)**: the stated interval is the
-  point forecast (log scale) +- the ``level`` quantile of the backtest's |log error| of the
-  chosen engines by horizon bucket (1-3, 4-6, 7-9, 10+ months; never narrower at a later
-  horizon; buckets past the backtest's horizons take the last one's), pooled over the service
-  categories and apart for the total. The models' own intervals are not used: on 2-3 years of
-  monthly data they were too narrow (AutoETS) or too wide (seasonal naive's), and the chosen
-  engine changes from series to series. With ``interval_by_series`` (the default) each
-  category's interval is multiplied by a scale of its own, the ``level`` quantile of its
-  backtest errors relative to the categories' profile (a category with fewer than
-  ``MIN_SCALE_POINTS`` points keeps 1), because the categories' noise differs several-fold
-  (hospice and SNF against office visits); the total's profile is its own already. Measured
-  out of sample on the default panel: benchmarks/RESULTS.md, finance.
+  point forecast (log scale) +- an empirical quantile of the in-history backtest's |log error|
+  of the chosen engines.
+  - *Categories* (``interval_shape`` "buckets"): the ``level`` quantile by horizon bucket (1-3,
+    4-6, 7-9, 10+ months; never narrower at a later horizon; buckets past the backtest's
+    horizons take the last one's), pooled over the service categories. With
+    ``interval_by_series`` (the default) each category's interval is multiplied by a scale of
+    its own, the ``level`` quantile of its backtest errors relative to the categories' profile
+    (a category with fewer than ``MIN_SCALE_POINTS`` points keeps 1), because the categories'
+    noise differs several-fold (hospice and SNF against office visits). A category's error is
+    mostly its monthly noise, which does not grow with the horizon.
+  - *The total* (``total_interval_shape`` "engine"): the chosen engine's own stated half-width
+    at each horizon (its state-space variance law, which widens with the horizon: the Theta
+    method's about twofold from 1 to 12 months ahead) times one ``level`` quantile of the
+    backtest's |log error| relative to that half-width, pooled over every horizon. The total is
+    smooth, so its error is the level's and the trend's and grows with the horizon; but at
+    18-30 months of history the in-history backtest scores few forecasts more than 6 months
+    ahead, and those only from its earliest, shortest-trained origins, so its error by horizon
+    bucket does not show that growth (measured: the total's in-history RMSE is flat in the
+    horizon) and the buckets left the 10-12-month interval at the short horizons' width
+    (covering 33% of outcomes 10-12 months ahead on the default panel's 2025 cuts). The
+    engines' own intervals, uncalibrated, covered 55-92% (measured), hence the empirical scale;
+    but while the total has fewer than ``MIN_SCALE_POINTS`` backtest points (at 18-20 months
+    of history) it keeps its engine's own stated interval: a quantile of 3-10 points, scaling
+    the engine's widening out to 12 months, swung from +-3% to +-47% one month ahead.
+  The categories keep the buckets: their engines differ (seasonal naive's own interval is too
+  wide, AutoETS's and Theta's too narrow for them), so a pool of errors relative to each
+  engine's own width mixes incomparable scales (measured: 86-92% coverage). Measured out of
+  sample: benchmarks/RESULTS.md, finance.
 - **Membership**: member months are projected from the panel's own flows, month by month:
   ``MM_t = MM_{t-1} (1 - attrition_m) + new_m``, with attrition (members of month t-1 not
   enrolled in month t) and new enrollees (members of month t not enrolled in t-1) averaged by
@@ -78,6 +95,10 @@ MIN_SELECTION_HISTORY = MIN_HISTORY
 HORIZON_BUCKETS = (1, 4, 7, 10)  # first horizons of the interval's horizon profile buckets
 MODELS = ("AutoETS", "AutoARIMA")  # the models a forecast may combine
 BASELINE = "SeasonalNaive"
+INTERVAL_SHAPES = ("buckets", "engine")
+# the engine's own stated interval, uncalibrated: the total with fewer than MIN_SCALE_POINTS
+# backtest points, or a series without a backtest
+OWN = "own"
 
 
 @dataclass(frozen=True)
@@ -95,6 +116,12 @@ class ForecastOptions:
     # each series keeps this engine unless its backtest shows another clearly better (``_pick``)
     default_engine: str = "theta"
     switch_z: float = 1.645
+    # how the interval widens with the horizon, for the categories and for the total: "buckets",
+    # the backtest's error quantile by horizon bucket; "engine", the chosen engine's own stated
+    # half-width (its shape by horizon) times the backtest's error quantile relative to it
+    # (see module)
+    interval_shape: str = "buckets"
+    total_interval_shape: str = "engine"
 
     def check(self) -> None:
         if not 1 <= self.months <= 36:
@@ -114,6 +141,13 @@ class ForecastOptions:
             )
         if self.switch_z < 0:
             raise ParameterError(f"switch_z must be 0 or more (got {self.switch_z}).")
+        for shape in (self.interval_shape, self.total_interval_shape):
+            if shape not in INTERVAL_SHAPES:
+                raise ParameterError(
+                    f"interval_shape and total_interval_shape must be one of "
+                    f"{', '.join(INTERVAL_SHAPES)} (got {shape!r})."
+                )
+
         if self.unscored_months < 0:
             raise ParameterError(f"unscored_months must be 0 or more (got {self.unscored_months}).")
 
@@ -364,13 +398,43 @@ def backtest(
         mape.alias("mape"),
         pl.col(BASELINE).alias("baseline_mape"),
     ).select("unique_id", "engine", "mape", "baseline_mape")
-    chosen = bt.join(choice.select("unique_id", "engine"), on="unique_id").with_columns(
-        _engine_expr(0).alias("p"), _bucket().alias("bucket")
+    # the total's interval is calibrated once the total has as many backtest points as a category
+    # needs for a scale of its own; with fewer it is its engine's own stated interval ("own"):
+    # one quantile of 3-10 relative errors, scaling the engine's widening out to 12 months, made
+    # the default panel's total as of 2024-06-30 (3 points) +-47% one month ahead
+    totals = bt.filter(pl.col("unique_id") == TOTAL).height
+    shapes = pl.DataFrame(
+        {
+            "kind": ["category", TOTAL],
+            "shape": [
+                options.interval_shape,
+                options.total_interval_shape if totals >= MIN_SCALE_POINTS else OWN,
+            ],
+        }
     )
-    # the interval is empirical: quantiles of the backtest's own |log error| (see module)
-    ratio = (pl.col("y").log() - pl.col("p")).abs()
+    chosen = (
+        bt.join(choice.select("unique_id", "engine"), on="unique_id")
+        .with_columns(_engine_expr(0).alias("p"), _bucket().alias("bucket"), _kind())
+        .join(shapes, on="kind")
+        .with_columns(_spread(["unique_id", "origin"]))
+        .drop("kind", "shape")
+    )
+    # the interval is empirical: quantiles of the backtest's own |log error|, relative to the
+    # chosen engine's own half-width with ``interval_shape`` "engine" (see module)
+    ratio = (pl.col("y").log() - pl.col("p")).abs() / pl.col("spread")
     finite = chosen.with_columns(ratio.alias("ratio")).filter(pl.col("ratio").is_finite())
-    profile = _horizon_profile(finite, options.level)
+    profile = _horizon_profile(
+        finite,
+        options.level,
+        by_horizon=set(shapes.filter(pl.col("shape") == "buckets")["kind"].to_list()),
+    ).join(shapes, on="kind", how="left")
+    # the engine's own interval: its half-width as it states it
+    profile = profile.with_columns(
+        pl.when(pl.col("shape") == OWN)
+        .then(pl.lit(1.0))
+        .otherwise(pl.col("horizon_scale"))
+        .alias("horizon_scale")
+    )
     rel = (
         finite.with_columns(_kind())
         .join(profile, on=["kind", "bucket"])
@@ -406,7 +470,11 @@ def backtest(
             choice.select(pl.col("service_category").alias("unique_id"), "interval_scale"),
             on="unique_id",
         )
-        .with_columns((pl.col("interval_scale") * pl.col("horizon_scale")).alias("interval_scale"))
+        .with_columns(
+            (pl.col("interval_scale") * pl.col("horizon_scale") * pl.col("spread")).alias(
+                "interval_scale"
+            )
+        )
         .select(
             pl.col("unique_id").alias("service_category"),
             "origin",
@@ -489,24 +557,33 @@ def _kind() -> pl.Expr:
     )
 
 
-def _horizon_profile(ratios: pl.DataFrame, level: float) -> pl.DataFrame:
-    """kind, bucket, horizon_scale: the ``level`` quantile of the backtest's |log error| /
-    half-width by horizon bucket, pooled over the categories and apart for the total (a sum,
-    smoother than any of its parts: one pool would widen its interval by the categories'
-    noise); a later bucket is never below an earlier one (errors do not shrink with the
-    horizon) and buckets past the backtest's horizons take the last one's."""
+def _horizon_profile(ratios: pl.DataFrame, level: float, *, by_horizon: set[str]) -> pl.DataFrame:
+    """kind, bucket, horizon_scale: the ``level`` quantile of the backtest's ``ratio`` (|log
+    error|, relative to the engine's own half-width with ``interval_shape`` "engine"), pooled
+    over the categories and apart for the total (a sum, smoother than any of its parts: one
+    pool would widen its interval by the categories' noise).
+
+    ``by_horizon`` (``interval_shape`` "buckets"): one quantile per horizon bucket, a later
+    bucket never below an earlier one (errors do not shrink with the horizon), buckets past the
+    backtest's horizons taking the last one's. Otherwise one quantile over every horizon, the
+    same in every bucket: the engine's half-width carries the widening with the horizon, so
+    buckets the in-history backtest cannot reach (at 18-24 months of history it scores few
+    forecasts more than 6 months ahead) are not left at the short horizons' width."""
     if ratios.height == 0:
         return _NO_PROFILE
     frames = []
     for (kind,), part in ratios.with_columns(_kind()).group_by("kind"):
-        q = (
-            part.group_by("bucket")
-            .agg(pl.col("ratio").quantile(level).alias("horizon_scale"))
-            .sort("bucket")
-        )
-        values = np.maximum.accumulate(q["horizon_scale"].to_numpy())
-        full = {b: float(v) for b, v in zip(q["bucket"].to_list(), values, strict=True)}
-        out, current = [], float(values[0])
+        if kind in by_horizon:
+            q = (
+                part.group_by("bucket")
+                .agg(pl.col("ratio").quantile(level).alias("horizon_scale"))
+                .sort("bucket")
+            )
+            values = np.maximum.accumulate(q["horizon_scale"].to_numpy())
+            full = {b: float(v) for b, v in zip(q["bucket"].to_list(), values, strict=True)}
+        else:
+            full = {0: float(part["ratio"].quantile(level) or 0.0)}
+        out, current = [], full[min(full)]
         for b in range(len(HORIZON_BUCKETS)):
             current = full.get(b, current)
             out.append((kind, b, current))
@@ -518,6 +595,20 @@ def _horizon_profile(ratios: pl.DataFrame, level: float) -> pl.DataFrame:
             )
         )
     return pl.concat(frames).sort("kind", "bucket")
+
+
+def _spread(by: list[str]) -> pl.Expr:
+    """``spread``, the interval's shape by horizon (log scale), by the ``shape`` column (the
+    series kind's, ``interval_shape`` for the categories, ``total_interval_shape`` for the
+    total, ``OWN`` without enough backtest): "engine" and ``OWN``, the chosen engine's own
+    stated half-width, never narrower than at an earlier horizon of the same forecast (``by``,
+    rows in horizon order); "buckets", 1, the profile's buckets carrying the shape."""
+    return (
+        pl.when(pl.col("shape").is_in(["engine", OWN]))
+        .then(_engine_expr(1).cum_max().over(by, order_by="horizon"))
+        .otherwise(pl.lit(1.0))
+        .alias("spread")
+    )
 
 
 def membership_flows(member_months: pl.LazyFrame) -> pl.DataFrame:
@@ -637,8 +728,14 @@ def forecast(
         pl.col("engine").fill_null(MODEL),
         pl.col("interval_scale").fill_null(1.0),
     )
+    if "shape" not in by_engine.columns:  # no backtest at all
+        by_engine = by_engine.with_columns(pl.lit(None, dtype=pl.String).alias("shape"))
+    # a series without backtest points has its engine's own interval
+    by_engine = by_engine.with_columns(pl.col("shape").fill_null(OWN)).with_columns(
+        _spread(["unique_id"])
+    )
     p = _engine_expr(0)
-    w = pl.col("interval_scale") * pl.col("horizon_scale")
+    w = pl.col("interval_scale") * pl.col("horizon_scale") * pl.col("spread")
     table = (
         by_engine.with_columns(
             p.exp().alias("pmpm"),

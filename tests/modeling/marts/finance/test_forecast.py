@@ -235,3 +235,72 @@ def test_among_clearly_better_engines_the_lowest_mape_is_taken():
 def test_bad_engine_choice_options_are_parameter_errors(bad):
     with pytest.raises(ParameterError):
         ForecastOptions(**bad).check()
+
+
+def test_the_totals_interval_widens_as_its_engine_says():
+    """The total's stated half-width (log scale) at every horizon is one backtest quantile times
+    the chosen engine's own half-width there (never narrower than at an earlier horizon), so it
+    widens past the horizons the in-history backtest reaches; the categories' stay flat within
+    a horizon bucket ("buckets")."""
+    from modeling.marts.finance.forecast import _fit, backtest
+
+    n = 30
+    total = _series(n, noise=0.01, seed=5)
+    cat = _series(n, trend=0.02, noise=0.04, seed=6).with_columns(pl.lit("cat").alias("unique_id"))
+    series = pl.concat([total, cat])
+    opts = ForecastOptions(backtest_origins=12)
+    bt, choice, profile = backtest(series, opts)
+    engine = dict(zip(choice["service_category"], choice["engine"], strict=True))
+    origin = bt["origin"].min()
+    train = series.filter(pl.col("ds") <= origin)
+    fit = _fit(train, 12, 0.8).filter(pl.col("unique_id") == "total").sort("ds")
+    columns = {
+        "model": "half",
+        "level": "level_half",
+        "theta": "theta_half",
+        "combination": "combination_half",
+        "SeasonalNaive": "baseline_half",
+    }
+    own = np.maximum.accumulate(fit[columns[engine["total"]]].to_numpy())
+    t = bt.filter((pl.col("service_category") == "total") & (pl.col("origin") == origin)).sort(
+        "horizon"
+    )
+    half = np.log(t["hi"].to_numpy() / t["chosen"].to_numpy())
+    k = len(half)
+    assert k >= 6
+    assert half / half[0] == pytest.approx(own[:k] / own[0], rel=1e-9)
+    scale = profile.filter(pl.col("kind") == "total")["horizon_scale"].unique()
+    assert scale.len() == 1  # one quantile for every horizon: the engine carries the shape
+    assert half == pytest.approx(scale[0] * own[:k], rel=1e-9)
+    c = bt.filter((pl.col("service_category") == "cat") & (pl.col("origin") == origin)).sort(
+        "horizon"
+    )
+    c_half = np.log(c["hi"].to_numpy() / c["chosen"].to_numpy())
+    assert c_half[:3] == pytest.approx(np.full(3, c_half[0]), rel=1e-9)  # bucket 1-3 months
+    with pytest.raises(ParameterError, match="interval_shape"):
+        ForecastOptions(total_interval_shape="wide").check()
+
+
+def test_the_total_keeps_its_engines_own_interval_without_enough_backtest():
+    """With fewer than MIN_SCALE_POINTS backtest points (18 months of history: origins at 13
+    and 14 months, 3 points) the total's stated interval is its engine's own, uncalibrated."""
+    from modeling.marts.finance.forecast import MIN_SCALE_POINTS, _fit, backtest
+
+    series = _series(18, noise=0.01, seed=5)
+    bt, choice, profile = backtest(series, ForecastOptions(backtest_origins=12))
+    assert 0 < bt.height < MIN_SCALE_POINTS
+    assert profile["horizon_scale"].to_list() == [1.0] * profile.height
+    engine = choice["engine"][0]
+    origin = bt["origin"].min()
+    fit = _fit(series.filter(pl.col("ds") <= origin), 12, 0.8).sort("ds")
+    columns = {
+        "model": "half",
+        "level": "level_half",
+        "theta": "theta_half",
+        "combination": "combination_half",
+        "SeasonalNaive": "baseline_half",
+    }
+    own = np.maximum.accumulate(fit[columns[engine]].to_numpy())
+    t = bt.filter(pl.col("origin") == origin).sort("horizon")
+    half = np.log(t["hi"].to_numpy() / t["chosen"].to_numpy())
+    assert half == pytest.approx(own[: len(half)], rel=1e-9)
