@@ -174,7 +174,11 @@ def risk_adjust(
             f"outcomes in {year}: too few to fit a risk model."
         )
     factors = factors if factors is not None else risk_factors(panel, year)
-    data = events.join(factors, on="person_id", how="left")
+    # one fixed row order (joins and group-bys do not keep one): the fit, the bootstrap's
+    # weights and the calibration deciles' tie-breaking then give the same figures every run
+    data = events.join(factors, on="person_id", how="left").sort(
+        "person_id", "provider_npi", "observed", "exposure"
+    )
     x, names = _design(data, min_hcc_events)
     y = data["observed"].to_numpy().astype(float)
     exposure = data["exposure"].to_numpy().astype(float)
@@ -243,9 +247,11 @@ def by_unit(
     mapping = units.select(pl.col("person_id"), pl.col(unit).cast(pl.String)).unique(
         "person_id", keep="first"
     )
-    events = adjusted.events.join(mapping, on="person_id", how="left").with_columns(
-        pl.col(unit).fill_null(UNATTRIBUTED)
-    )
+    events = (
+        adjusted.events.join(mapping, on="person_id", how="left")
+        .with_columns(pl.col(unit).fill_null(UNATTRIBUTED))
+        .sort("person_id", "provider_npi", "observed", "exposure", "expected")
+    )  # a fixed row order, so the bootstrap gives the same interval every run
     pooled = _compare(
         events,
         draws=draws,

@@ -153,3 +153,23 @@ def test_pooled_practices_add_up_their_providers_on_the_panel(small_dataset, rea
     assert np.allclose(both["observed"], both["o"]) and np.allclose(both["expected"], both["e"])
     assert np.allclose(both["observed_to_expected"], both["o"] / both["e"])
     assert pooled["expected"].sum() == pytest.approx(readmission.panel["expected"][0])
+
+
+def test_the_comparisons_do_not_depend_on_row_order(small_dataset, readmission):
+    """Joins and group-bys keep no row order; the bootstrap weights rows by position, so the
+    rows are put in one order first: the same figures every run, whatever order came in."""
+    again = risk_adjust(small_dataset, 2024, "readmission_30d", draws=50)
+    assert again.events.equals(readmission.events)
+    assert again.by_provider.equals(readmission.by_provider)
+    assert again.calibration.equals(readmission.calibration)
+    practices = attributed_practice(Panel(small_dataset), 2024).collect()
+    pooled = by_unit(readmission, practices, draws=20).sort("provider_tin")
+    shuffled = RiskAdjusted(
+        **{
+            **readmission.__dict__,
+            "events": readmission.events.sample(fraction=1.0, shuffle=True, seed=3),
+        }
+    )
+    assert not shuffled.events.equals(readmission.events)
+    reordered = by_unit(shuffled, practices.reverse(), draws=20).sort("provider_tin")
+    assert reordered.equals(pooled)
