@@ -437,7 +437,8 @@ class Panel:
             tmps = []
             for path in paths:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                _remove_stale_versions(self.core_path)
+            _remove_stale_versions(self.core_path)  # once the folder exists: its siblings
+            for path in paths:
                 fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
                 os.close(fd)
                 tmps.append(tmp)
