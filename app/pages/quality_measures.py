@@ -148,6 +148,10 @@ MEASURE_COLUMNS = (
     "benchmark",
     "unit",
 )
+# the measure's figures, shown as numbers (the benchmark and the unit after them are text)
+MEASURE_NUMBERS = MEASURE_COLUMNS[
+    MEASURE_COLUMNS.index("numerator") : MEASURE_COLUMNS.index("benchmark")
+]
 COUNTS = ["denominator", "numerator"]  # the people counts of a measure row (CMS's cell-size rule)
 suppressing = access.suppressing()
 
@@ -163,15 +167,7 @@ with tab_all:
             c: st.column_config.NumberColumn(
                 format="%.2f" if c == "observed_to_expected" else "%.1f"
             )
-            for c in (
-                "numerator",
-                "denominator",
-                "rate",
-                "ci_low",
-                "ci_high",
-                "expected",
-                "observed_to_expected",
-            )
+            for c in MEASURE_NUMBERS
         },
     )
     scroll_hint(shown)
