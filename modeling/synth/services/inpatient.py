@@ -4,12 +4,12 @@
 Payment follows Medicare's structure: DRG relative weight x ``IPPS_BASE_RATE`` (with a small
 lognormal spread), or for the MS-DRGs of ``synth_drg_payments.csv`` their sourced mean payment
 per discharge (surgical DRGs whose published payment per unit of weight is well below the
-all-DRG level; the same draws, so no random stream moves), plus an outlier amount per day beyond three times the DRG's mean stay, less
-the Part A deductible on the member's first admission of the year. Each admission has a facility
-claim and an attending physician's claim (initial, subsequent and discharge day codes), a
-surgeon's claim when the DRG carries procedures, and, when admitted through the emergency
-department, an ED physician claim and sometimes an ambulance. Discharges are recorded in the
-context for post-acute care.
+all-DRG level; the same draws, so no random stream moves), plus an outlier amount per day
+beyond three times the DRG's mean stay, less the Part A deductible on the member's first
+admission of the year. Each admission has a facility claim and an attending physician's claim
+(initial, subsequent and discharge day codes), a surgeon's claim when the DRG carries
+procedures, and, when admitted through the emergency department, an ED physician claim and
+sometimes an ambulance. Discharges are recorded in the context for post-acute care.
 """
 
 from __future__ import annotations
