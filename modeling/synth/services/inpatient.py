@@ -2,12 +2,14 @@
 30-day readmissions, terminal stays and rare catastrophic stays.
 
 Payment follows Medicare's structure: DRG relative weight x ``IPPS_BASE_RATE`` (with a small
-lognormal spread) plus an outlier amount per day beyond three times the DRG's mean stay, less
-the Part A deductible on the member's first admission of the year. Each admission has a facility
-claim and an attending physician's claim (initial, subsequent and discharge day codes), a
-surgeon's claim when the DRG carries procedures, and, when admitted through the emergency
-department, an ED physician claim and sometimes an ambulance. Discharges are recorded in the
-context for post-acute care.
+lognormal spread), or for the MS-DRGs of ``synth_drg_payments.csv`` their sourced mean payment
+per discharge (surgical DRGs whose published payment per unit of weight is well below the
+all-DRG level; the same draws, so no random stream moves), plus an outlier amount per day
+beyond three times the DRG's mean stay, less the Part A deductible on the member's first
+admission of the year. Each admission has a facility claim and an attending physician's claim
+(initial, subsequent and discharge day codes), a surgeon's claim when the DRG carries
+procedures, and, when admitted through the emergency department, an ED physician claim and
+sometimes an ambulance. Discharges are recorded in the context for post-acute care.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import polars as pl
 
 from modeling.synth import conditions as cond
 from modeling.synth.params import read_table
@@ -68,7 +71,8 @@ def admit(
     hip-fracture DRGs; a line that draws those DRGs on purpose passes False); ``disposition``
     (discharge status codes) replaces the drawn discharge status, and its draws, when given;
     ``stay_payment`` (the mean facility payment of each admission, before the price level)
-    replaces relative weight x ``IPPS_BASE_RATE`` when given, with the same draws."""
+    replaces ``listed_payment`` (relative weight x ``IPPS_BASE_RATE``, or the sourced payment
+    of ``synth_drg_payments.csv``) when given, with the same draws."""
     rng, n = ctx.rng, len(p)
     if n == 0:
         return
@@ -85,7 +89,10 @@ def admit(
     admission = np.where(terminal, np.maximum(discharge - los, ctx.yf.start[p]), admission)
     los = np.maximum(discharge - admission, 1)
     weight = drgs["relative_weight"].to_numpy()[drg_idx]
-    mean_payment = weight * IPPS_BASE_RATE if stay_payment is None else stay_payment
+    drawn_drg = drgs["drg_code"].to_numpy()[drg_idx]
+    if stay_payment is None:
+        stay_payment = listed_payment(drawn_drg, weight, ctx.params.behaviour["price_level"])
+    mean_payment = stay_payment
     allowed = (
         mean_payment * rng.lognormal(0, 0.08, n)
         + np.maximum(los - 3 * mean_los, 0) * OUTLIER_PER_DAY
@@ -101,7 +108,7 @@ def admit(
     has_pcs = pcs.astype(bool)
     facility = ctx.pool.hospital_npi[people.hospital[p]]
     principal = principal_mix.recoded_principal(_principal_codes(ctx, drg_idx), p, admission)
-    drg_code = drgs["drg_code"].to_numpy()[drg_idx]
+    drg_code = drawn_drg
     if recode:
         drg_code, principal, pcs, surgeon_code = recoded(
             p, admission, drg_code, principal, pcs, surgeon_code
@@ -251,6 +258,25 @@ def admit(
         arrive = ed & (rng.random(n) < ctx.params.behaviour["admission_ambulance_share"])
         ambulance(ctx, p[arrive], admission[arrive])
     ctx.discharges.append((p, discharge, disposition))
+
+
+@lru_cache(maxsize=1)
+def drg_payments() -> dict[str, float]:
+    """``synth_drg_payments.csv``: the sourced mean Medicare payment per discharge (dollars, at
+    the claims' price) of the MS-DRGs not paid at the all-DRG ``IPPS_BASE_RATE``."""
+    table = read_table("synth_drg_payments.csv", schema_overrides={"drg_code": pl.String})
+    return dict(zip(table["drg_code"], table["stay_payment"].cast(pl.Float64), strict=True))
+
+
+def listed_payment(drg_code: np.ndarray, weight: np.ndarray, price_level: float) -> np.ndarray:
+    """Each admission's mean facility payment before the price level: the MS-DRG's sourced
+    payment of ``synth_drg_payments.csv`` divided by ``price_level`` (which the claim book
+    multiplies back, so the claims carry the table's dollars), else relative weight x
+    ``IPPS_BASE_RATE``. Computed from the drawn MS-DRG, before any recode, and drawing nothing."""
+    payment = weight * IPPS_BASE_RATE
+    for code, dollars in drg_payments().items():
+        payment = np.where(drg_code == code, dollars / price_level, payment)
+    return payment
 
 
 @lru_cache(maxsize=1)

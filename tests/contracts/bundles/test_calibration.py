@@ -132,3 +132,54 @@ def test_spinal_fusion_thirty_day_episode_is_within_the_published_range(kept_epi
     fusion = _team_family(kept_episodes[0], "Spinal fusion")
     mean = fusion["total_spending"].mean()
     assert 0.8 * FUSION_NINETY_DAY[0] <= mean <= 1.2 * FUSION_NINETY_DAY[1], mean
+
+
+# 90-day LEJR episodes of the CJR control MSAs, 2016: total Medicare spending $22,872, of which
+# $3,871 (16.9%) institutional post-acute care (Finkelstein A et al., JAMA 2018;320(9):892)
+LEJR_NINETY_DAY = 22_872
+LEJR_INSTITUTIONAL_SHARE = 0.169
+BPCI_LEJR = "MS-Major joint replacement of the lower extremity"
+# 30-day Medicare episodes of four surgeries, 2005, price-standardized: back surgery $26,515 to
+# CABG $45,358, colectomy between (Birkmeyer JD et al., Health Serv Res 2010;45(6):1783)
+SURGICAL_THIRTY_DAY = (26_515, 45_358)
+# 90 days after a non-elective hip replacement (hip fracture), Medicare 2013-2014: 72.1% used a
+# SNF and 23.5% an IRF (Middleton A et al., J Arthroplasty 2017;32(9):2639, N=640,021 LEJR)
+FRACTURE_SNF_USE = 0.721
+FRACTURE_IRF_USE = 0.235
+
+
+def test_lejr_ninety_day_episode_is_near_cjr(kept_episodes):
+    """BPCI Advanced's 90-day LEJR episode (MS-DRG 469/470 and the outpatient 27447/27130)
+    averages within 0.8-1.25 x CJR's control-MSA 2016 total (paid, not standardized, amounts
+    and later IPPS updates), its SNF and IRF share within 8 points of CJR's 16.9%, and TEAM's
+    30-day episode, part of those 90 days, under 1.1 x the 90-day total. With 469/470 paid at
+    the main stream's all-DRG rate the 90-day episode averaged $32,210 and the 30-day $28,679
+    on the default panel (docs/calibration-bundles.md, sixth pass)."""
+    team, bpci = kept_episodes
+    lejr = _team_family(bpci, BPCI_LEJR)
+    mean = lejr["total_spending"].mean()
+    assert 0.8 * LEJR_NINETY_DAY <= mean <= 1.25 * LEJR_NINETY_DAY, mean
+    institutional = _share(lejr, "snf", "irf")
+    assert abs(institutional - LEJR_INSTITUTIONAL_SHARE) <= 0.08, institutional
+    thirty = _team_family(team, "LEJR")["total_spending"].mean()
+    assert thirty <= 1.1 * LEJR_NINETY_DAY, thirty
+
+
+def test_major_bowel_thirty_day_episode_is_within_the_published_range(kept_episodes):
+    """TEAM major bowel 30-day mean spending between 0.9 x back surgery's and 1.1 x CABG's
+    published 30-day episode (colectomy lies between them; its own figure was not retrieved).
+    With MS-DRG 329 paid at the all-DRG rate it averaged $54,485 on the default panel."""
+    bowel = _team_family(kept_episodes[0], "Major bowel procedure")
+    mean = bowel["total_spending"].mean()
+    assert 0.9 * SURGICAL_THIRTY_DAY[0] <= mean <= 1.1 * SURGICAL_THIRTY_DAY[1], mean
+
+
+def test_hip_fracture_post_acute_use_is_near_published_use(fracture_episodes):
+    """Within the 90-day hip & femur episode, IRF use within 8 points of the published 23.5%,
+    and SNF or IRF use at least 0.8 x the published SNF use alone (72.1%; a member may use
+    both, so the union is at least that in the published cohort)."""
+    _, bpci = fracture_episodes
+    irf = (bpci["spend_irf"] > 0).mean()
+    institutional = ((bpci["spend_snf"] > 0) | (bpci["spend_irf"] > 0)).mean()
+    assert abs(irf - FRACTURE_IRF_USE) <= 0.08, irf
+    assert institutional >= 0.8 * FRACTURE_SNF_USE, institutional
