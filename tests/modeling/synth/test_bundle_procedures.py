@@ -6,25 +6,16 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from modeling.synth import conditions as cond
-from modeling.synth.generator import simulate_chunk
 from modeling.synth.params import load_params
-from modeling.synth.people import provider_pool
 from modeling.synth.services import bundle_procedures as bundles
 from modeling.synth.spec import SynthSpec
+from tests.modeling.synth.lines import one_chunk
 
 SPEC = SynthSpec(members=12_500, start_year=2023, years=2, seed=20240601)
 
 
 def _chunk() -> dict[str, pl.DataFrame]:
-    return simulate_chunk(
-        SPEC,
-        0,
-        SPEC.members,
-        params=load_params(),
-        pool=provider_pool(SPEC.seed),
-        thresholds=cond.reference_thresholds(),
-    )
+    return one_chunk(SPEC, load_params())
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from modeling.synth import conditions as cond
-from modeling.synth.generator import simulate_chunk
 from modeling.synth.params import load_params, read_table
-from modeling.synth.people import provider_pool
 from modeling.synth.spec import SynthSpec
+from tests.modeling.synth.lines import one_chunk
 
 inpatient = importlib.import_module("modeling.synth.services.inpatient")
 SPEC = SynthSpec(members=8_000, start_year=2023, years=2, seed=20240601)
@@ -26,14 +24,7 @@ MONEY = ("paid_amount", "allowed_amount")
 
 
 def _chunk() -> dict[str, pl.DataFrame]:
-    return simulate_chunk(
-        SPEC,
-        0,
-        SPEC.members,
-        params=load_params(),
-        pool=provider_pool(SPEC.seed),
-        thresholds=cond.reference_thresholds(),
-    )
+    return one_chunk(SPEC, load_params())
 
 
 @pytest.fixture(scope="module")

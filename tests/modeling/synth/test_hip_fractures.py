@@ -12,12 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modeling.synth import conditions as cond
-from modeling.synth.generator import simulate_chunk
 from modeling.synth.params import load_params
-from modeling.synth.people import provider_pool
 from modeling.synth.services import hip_fractures as fractures
 from modeling.synth.spec import SynthSpec
+from tests.modeling.synth.lines import one_chunk
 
 inpatient = importlib.import_module(
     "modeling.synth.services.inpatient"
@@ -27,14 +25,7 @@ CODES = ("drg_code", "diagnosis_code_1", "procedure_code_1", "hcpcs_code")
 
 
 def _chunk() -> dict[str, pl.DataFrame]:
-    return simulate_chunk(
-        SPEC,
-        0,
-        SPEC.members,
-        params=load_params(),
-        pool=provider_pool(SPEC.seed),
-        thresholds=cond.reference_thresholds(),
-    )
+    return one_chunk(SPEC, load_params())
 
 
 @pytest.fixture(scope="module")
