@@ -89,10 +89,12 @@ def admit(
     admission = np.where(terminal, np.maximum(discharge - los, ctx.yf.start[p]), admission)
     los = np.maximum(discharge - admission, 1)
     weight = drgs["relative_weight"].to_numpy()[drg_idx]
-    drawn_drg = drgs["drg_code"].to_numpy()[drg_idx]
-    if stay_payment is None:
-        stay_payment = listed_payment(drawn_drg, weight, ctx.params.behaviour["price_level"])
-    mean_payment = stay_payment
+    drg_code = drgs["drg_code"].to_numpy()[drg_idx]
+    mean_payment = (
+        listed_payment(drg_code, weight, ctx.params.behaviour["price_level"])
+        if stay_payment is None
+        else stay_payment
+    )
     allowed = (
         mean_payment * rng.lognormal(0, 0.08, n)
         + np.maximum(los - 3 * mean_los, 0) * OUTLIER_PER_DAY
@@ -108,7 +110,6 @@ def admit(
     has_pcs = pcs.astype(bool)
     facility = ctx.pool.hospital_npi[people.hospital[p]]
     principal = principal_mix.recoded_principal(_principal_codes(ctx, drg_idx), p, admission)
-    drg_code = drawn_drg
     if recode:
         drg_code, principal, pcs, surgeon_code = recoded(
             p, admission, drg_code, principal, pcs, surgeon_code
