@@ -60,15 +60,7 @@ def member_model(members: int, years: int, seed: int, start_year: int = 2023) ->
     for t in range(years):
         yf = year_frame(rng, people, start_year + t, params)
         if levels is None:
-            # the generator's condition history when it has one (the script measures both)
-            history = (
-                {"history_rng": np.random.default_rng([seed, 0, cond.HISTORY_SALT])}
-                if hasattr(cond, "HISTORY_SALT")
-                else {}
-            )
-            levels = cond.initial_levels(
-                rng, params, people, yf.age, noise, thresholds=thresholds, **history
-            )
+            levels = cond.initial_levels(rng, params, people, yf.age, noise, thresholds=thresholds)
         else:
             evolve(rng, people, levels, params)
             lia = cond.liabilities(params, people, yf.age, levels, noise)
