@@ -12,7 +12,9 @@ same-day stay counts one day), as in CMS's MedPAR convention.
 30-day readmissions (after CMS's hospital-wide all-cause measure, simplified as stated): an
 index stay is a stay that ends alive (discharge status not 20, 40-42), not against medical
 advice (07) and not by transfer to another acute hospital (02), whose discharge is at least 30
-days before the end of the observed data; it is readmitted when the same person has another
+days before the end of the observed data; that end is the last admission that can be observed
+(a readmission is an admission: a stay admitted in late December and discharged in January of
+the next year does not extend the window in which readmissions are seen); it is readmitted when the same person has another
 stay admitted 1-30 days after discharge that is not a planned admission. Planned admissions
 here are elective (admit type 3) stays; CMS's full planned-readmission algorithm (procedure and
 diagnosis lists) is not applied.
@@ -68,7 +70,9 @@ def _claim_headers(lines: pl.LazyFrame) -> pl.LazyFrame:
 def inpatient_stays(
     medical_claim: pl.LazyFrame, *, data_end: pl.Expr | None = None
 ) -> pl.LazyFrame:
-    """One row per acute inpatient stay, with ``readmitted_30d`` and ``is_index`` flags."""
+    """One row per acute inpatient stay, with ``readmitted_30d`` and ``is_index`` flags;
+    ``data_end`` is the last date on which an admission can be observed (the last admission of
+    these stays when None)."""
     lines = _claims_with_category(medical_claim).filter(
         pl.col("service_category") == "acute inpatient"
     )
@@ -108,7 +112,8 @@ def inpatient_stays(
             pl.col("admission_date").dt.year().alias("year"),
         )
     )
-    end = data_end if data_end is not None else pl.col("discharge_date").max()
+    # the end of the observed data: the last observed admission (see the module docstring)
+    end = data_end if data_end is not None else pl.col("admission_date").max()
     next_admit = pl.col("admission_date").shift(-1).over("person_id")
     next_planned = (pl.col("admit_type_code").shift(-1).over("person_id") == "3").fill_null(False)
     gap = (next_admit - pl.col("discharge_date")).dt.total_days()

@@ -48,7 +48,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from modeling.core.acute_legs import acute_legs
+from modeling.core.acute_legs import IRF_REVENUE, acute_legs
 from modeling.core.conditions import (
     DIAGNOSIS_LINE_COLUMNS,
     condition_rows,
@@ -72,7 +72,7 @@ from modeling.errors import ParameterError
 from modeling.progress import Progress, reporter
 from modeling.schema import DIAGNOSIS_COLUMNS, PROCEDURE_COLUMNS
 
-CORE_VERSION = 10
+CORE_VERSION = 11
 CORE_DIR = "core"
 
 
@@ -411,14 +411,24 @@ class Panel:
 
     @property
     def claims_end(self) -> dt.date | None:
-        """The last discharge (or end) date of any acute inpatient claim of the whole panel (a
+        """The last admission (or start) date of any acute inpatient claim of the whole panel,
+        inpatient rehabilitation (IRF) bills left out as ``inpatient_stays`` leaves them out (a
         range of people sees the same date): the end of the observed data for the readmission
-        window of ``inpatient_stays``, as when the stays of everyone are derived at once."""
+        window of ``inpatient_stays``, as when the stays of everyone are derived at once. A
+        readmission is an admission, so the window is observed up to the last admission that
+        can be seen, not up to the last discharge (a stay admitted in late December of the last
+        year is discharged into the next year, past the last day on which an admission is
+        observed)."""
         if "claims_end" not in self._memory_scalars:
             lines = _institutional_lines(self._whole()).filter(
                 pl.col("service_category") == "acute inpatient"
             )
-            last = lines.select(pl.coalesce("discharge_date", "claim_end_date").max()).collect()
+            irf = lines.filter(pl.col("revenue_center_code") == IRF_REVENUE).select("claim_id")
+            last = (
+                lines.join(irf.unique(), on="claim_id", how="anti")
+                .select(pl.coalesce("admission_date", "claim_start_date").max())
+                .collect()
+            )
             self._memory_scalars["claims_end"] = last.item()
         return self._memory_scalars["claims_end"]
 

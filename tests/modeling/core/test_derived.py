@@ -208,6 +208,29 @@ def test_index_requires_30_days_of_follow_up():
     assert s["is_index"].to_list() == [False]
 
 
+def test_a_december_stay_discharged_in_january_is_no_index_stay_without_later_admissions():
+    """The end of the observed data is the last admission that can be seen, not the last
+    discharge: a stay admitted on 1 December and discharged on 3 January has no observed
+    admission after its discharge, so it is no index stay, although another person's long stay
+    admitted on 30 December runs to 10 February (the last discharge: its day minus 30 is after
+    3 January). A stay discharged on 29 November, 31 days before the last admission, is one."""
+    rows = [
+        stay(D(2023, 11, 20), D(2023, 11, 29)),
+        stay(D(2023, 12, 1), D(2024, 1, 3)),
+        stay(D(2023, 12, 30), D(2024, 2, 10), person_id="P2"),
+    ]
+    s = inpatient_stays(claims(rows)).sort("person_id", "admission_date").collect()
+    assert s["discharge_date"].to_list() == [D(2023, 11, 29), D(2024, 1, 3), D(2024, 2, 10)]
+    assert s["is_index"].to_list() == [True, False, False]
+    # the end given as the last observed admission is the same rule
+    given_end = inpatient_stays(claims(rows), data_end=pl.lit(D(2023, 12, 30)))
+    assert given_end.sort("person_id", "admission_date").collect()["is_index"].to_list() == [
+        True,
+        False,
+        False,
+    ]
+
+
 def test_snf_home_health_and_joint_replacement_counts():
     rows = [
         dict(

@@ -3,6 +3,7 @@ directly, and read through person ranges for big panels."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import polars as pl
@@ -306,3 +307,14 @@ def test_a_filter_on_categorized_lines_is_applied_as_they_are_read(small_dataset
     )
     scan = plan[plan.index("Parquet SCAN") :]
     assert "SELECTION" in scan and "claim_type" in scan[scan.index("SELECTION") :]
+
+
+def test_the_end_of_the_readmission_window_is_the_last_acute_admission(small_dataset):
+    """``claims_end`` is the last admission date of the panel's acute stays (IRF bills left
+    out), never a discharge date past it; no stay discharged less than 30 days before it is an
+    index stay."""
+    panel = Panel(small_dataset)
+    stays = panel.read("inpatient_stays")
+    assert panel.claims_end == stays["admission_date"].max()
+    late = stays.filter(pl.col("discharge_date") > panel.claims_end - dt.timedelta(days=30))
+    assert late.height > 0 and not late["is_index"].any()
