@@ -13,6 +13,6 @@ PARTIAL_DUAL = ("01", "03", "05", "06")
 FULL_OR_PARTIAL_DUAL = tuple(sorted(FULL_DUAL + PARTIAL_DUAL))
 ESRD_MEDICARE_STATUSES = ("11", "21", "31")
 DISABLED_MEDICARE_STATUS = "20"
-ED_REVENUE = (
-    r"^(045\d|0981)$"  # revenue centers 0450-0459 (emergency room) and 0981 (professional fees, ER)
-)
+# revenue centers 0450-0459 (emergency room) and 0981 (professional fees, emergency room);
+# matched as a set of codes, which costs less per line than a pattern
+ED_REVENUE = (*(f"045{digit}" for digit in range(10)), "0981")

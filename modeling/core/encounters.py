@@ -132,7 +132,7 @@ def ed_visits(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
     return (
         medical_claim.filter(
             (pl.col("claim_type") == "institutional")
-            & pl.col("revenue_center_code").str.contains(ED_REVENUE).fill_null(False)
+            & pl.col("revenue_center_code").is_in(ED_REVENUE).fill_null(False)
         )
         .select("person_id", pl.coalesce("admission_date", "claim_start_date").alias("visit_date"))
         .unique()

@@ -463,8 +463,9 @@ class Panel:
             for n, people in enumerate(parts_of, start=1):
                 if len(parts_of) > 1:
                     self._say(f"deriving {_listed(names)}: people slice {n} of {len(parts_of)}")
-                for k, frame in enumerate(build(people)):
-                    part = frame.collect().to_arrow()
+                # the tables of one slice together: they share its read, and run side by side
+                for k, collected in enumerate(pl.collect_all(build(people))):
+                    part = collected.to_arrow()
                     writer, schema = writers[k], schemas[k]
                     if writer is None or schema is None:
                         schema, writer = (

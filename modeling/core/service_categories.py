@@ -61,7 +61,7 @@ def ed_claims(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
     (0450-0459, 0981): the claims whose outpatient facility lines are "emergency department".
     Few claims, so it is cheap to keep and makes the rule line by line (``with_service_category``
     with ``ed_claim_ids``)."""
-    ed_line = pl.col("revenue_center_code").str.contains(ED_REVENUE).fill_null(False)
+    ed_line = pl.col("revenue_center_code").is_in(ED_REVENUE).fill_null(False)
     return medical_claim.filter(ed_line).select("person_id", "claim_id").unique()
 
 
@@ -138,7 +138,7 @@ def _ed_claim(ed_claim_ids: pl.Series | None) -> pl.Expr:
     if ed_claim_ids is None:
         # membership in the few ED claims' ids: the same flag as a window over claim_id, at a
         # fraction of its cost
-        ed_line = pl.col("revenue_center_code").str.contains(ED_REVENUE).fill_null(False)
+        ed_line = pl.col("revenue_center_code").is_in(ED_REVENUE).fill_null(False)
         return pl.col("claim_id").is_in(pl.col("claim_id").filter(ed_line).unique().implode())
     return pl.col("claim_id").is_in(ed_claim_ids.implode())
 

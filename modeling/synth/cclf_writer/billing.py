@@ -19,13 +19,7 @@ def bill_as_medicare(medical_claim: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     inst = medical_claim.filter(pl.col("claim_type") == "institutional")
     other = medical_claim.filter(pl.col("claim_type") != "institutional")
     key = ["person_id", "billing_npi", "claim_start_date", "claim_end_date"]
-    ed = (
-        pl.col("revenue_center_code")
-        .str.contains(ED_REVENUE)
-        .fill_null(False)
-        .any()
-        .over("claim_id")
-    )
+    ed = pl.col("revenue_center_code").is_in(ED_REVENUE).fill_null(False).any().over("claim_id")
     priority = pl.when(bill_type_prefix() == "11").then(0).when(ed).then(1).otherwise(2)
     inst = inst.with_columns(priority.alias("_priority")).sort(
         [*key, "_priority", "claim_id", "claim_line_number"]
