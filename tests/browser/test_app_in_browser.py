@@ -242,9 +242,15 @@ def test_upload_a_cclf_zip_and_a_bad_file(session, tmp_path, shots):
         payload = _small_cclf_zip(tmp_path)
         files = {"name": "delivery.zip", "mimeType": "application/zip", "buffer": payload}
         session.act(lambda: uploader.locator("input[type=file]").set_input_files(files))
-        session.act(session.button("Read CCLF").click, timeout=300)
+        # the button is enabled once the script has seen the uploaded file: under load the
+        # upload can land after the run that set_input_files started has settled
+        read = session.button("Read CCLF")
+        read.and_(session.page.locator("button:enabled")).wait_for(timeout=120_000)
+        session.act(read.click, timeout=300)
+        main = session.page.locator('[data-testid="stMain"]')
+        main.get_by_text("CCLF reconciliation").first.wait_for(timeout=300_000)
         session.check("after reading the CCLF zip")
-        body = session.page.locator('[data-testid="stMain"]').inner_text()
+        body = main.inner_text()
         assert "CCLF reconciliation" in body and "Dataset: browser_cclf" in body
         assert "Lines reconcile" in body
         session.screenshot(shots / "data__after_cclf_upload.png")
