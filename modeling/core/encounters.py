@@ -12,10 +12,11 @@ same-day stay counts one day), as in CMS's MedPAR convention.
 30-day readmissions (after CMS's hospital-wide all-cause measure, simplified as stated): an
 index stay is a stay that ends alive (discharge status not 20, 40-42), not against medical
 advice (07) and not by transfer to another acute hospital (02), whose discharge is at least 30
-days before the end of the observed data; that end is the last admission that can be observed
-(a readmission is an admission: a stay admitted in late December and discharged in January of
-the next year does not extend the window in which readmissions are seen); it is readmitted when the same person has another
-stay admitted 1-30 days after discharge that is not a planned admission. Planned admissions
+days before the end of the observed data; that end is the last admission that can be
+observed (a readmission is an admission: a stay admitted in late December and discharged in
+January of the next year does not extend the window in which readmissions are seen); it is
+readmitted when the same person has another stay admitted 1-30 days after discharge that is
+not a planned admission. Planned admissions
 here are elective (admit type 3) stays; CMS's full planned-readmission algorithm (procedure and
 diagnosis lists) is not applied.
 """
@@ -67,20 +68,25 @@ def _claim_headers(lines: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def acute_stay_lines(medical_claim: pl.LazyFrame) -> pl.LazyFrame:
+    """The lines of the claims that make acute inpatient stays: acute inpatient lines, the
+    claims of inpatient rehabilitation (IRF) bills left out (see the module docstring)."""
+    lines = _claims_with_category(medical_claim).filter(
+        pl.col("service_category") == "acute inpatient"
+    )
+    require_columns(lines, ("revenue_center_code",), where="the inpatient stays")
+    irf = lines.filter(pl.col("revenue_center_code") == IRF_REVENUE).select("claim_id").unique()
+    return lines.join(irf, on="claim_id", how="anti")
+
+
 def inpatient_stays(
     medical_claim: pl.LazyFrame, *, data_end: pl.Expr | None = None
 ) -> pl.LazyFrame:
     """One row per acute inpatient stay, with ``readmitted_30d`` and ``is_index`` flags;
     ``data_end`` is the last date on which an admission can be observed (the last admission of
     these stays when None)."""
-    lines = _claims_with_category(medical_claim).filter(
-        pl.col("service_category") == "acute inpatient"
-    )
-    require_columns(lines, ("revenue_center_code",), where="the inpatient stays")
-    irf = lines.filter(pl.col("revenue_center_code") == IRF_REVENUE).select("claim_id").unique()
-    lines = lines.join(irf, on="claim_id", how="anti")
     claims = (
-        _claim_headers(lines)
+        _claim_headers(acute_stay_lines(medical_claim))
         .with_columns(
             pl.coalesce("admission_date", "claim_start_date").alias("admit"),
             pl.coalesce("discharge_date", "claim_end_date").alias("discharge"),

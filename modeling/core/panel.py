@@ -48,7 +48,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from modeling.core.acute_legs import IRF_REVENUE, acute_legs
+from modeling.core.acute_legs import acute_legs
 from modeling.core.conditions import (
     DIAGNOSIS_LINE_COLUMNS,
     condition_rows,
@@ -56,6 +56,7 @@ from modeling.core.conditions import (
 )
 from modeling.core.encounters import (
     LONG_TERM_INSTITUTIONAL_COLUMNS,
+    acute_stay_lines,
     ed_visits,
     home_health_episodes,
     inpatient_stays,
@@ -420,15 +421,8 @@ class Panel:
         year is discharged into the next year, past the last day on which an admission is
         observed)."""
         if "claims_end" not in self._memory_scalars:
-            lines = _institutional_lines(self._whole()).filter(
-                pl.col("service_category") == "acute inpatient"
-            )
-            irf = lines.filter(pl.col("revenue_center_code") == IRF_REVENUE).select("claim_id")
-            last = (
-                lines.join(irf.unique(), on="claim_id", how="anti")
-                .select(pl.coalesce("admission_date", "claim_start_date").max())
-                .collect()
-            )
+            lines = acute_stay_lines(_institutional_lines(self._whole()))
+            last = lines.select(pl.coalesce("admission_date", "claim_start_date").max()).collect()
             self._memory_scalars["claims_end"] = last.item()
         return self._memory_scalars["claims_end"]
 
