@@ -65,7 +65,7 @@ from modeling.core.encounters import (
     snf_stays,
 )
 from modeling.core.member_months import member_months, years_enrolled
-from modeling.core.service_categories import ed_claims, with_service_category
+from modeling.core.service_categories import CATEGORY_COLUMNS, ed_claims, with_service_category
 from modeling.core.spend import MEDICAL_SPEND_COLUMNS, medical_spend, pharmacy_use
 from modeling.core.stay_codes import inpatient_stay_codes
 from modeling.dataset import Dataset, scan_parquet
@@ -90,10 +90,13 @@ ROW_GROUP = 250_000  # rows per Parquet row group: ranges of people skip the oth
 def _claim_lines(panel: Panel) -> pl.LazyFrame:
     """The canonical claim lines with ``service_category`` (the rule of ``service_categories``,
     evaluated as the lines are read), without the diagnosis and procedure columns."""
-    ids = panel._lookup("ed_claims")["claim_id"]
-    return with_service_category(panel.dataset.scan("medical_claim"), ed_claim_ids=ids).drop(
-        CODE_COLUMNS
-    )
+    return _categorized(panel, panel.dataset.scan("medical_claim")).drop(CODE_COLUMNS)
+
+
+def _categorized(part: Panel, lines: pl.LazyFrame) -> pl.LazyFrame:
+    """``lines`` (medical claim lines of the people of ``part``) with their ``service_category``
+    (``with_service_category``, an ED claim being one of the panel's ``ed_claims``)."""
+    return with_service_category(lines, ed_claim_ids=part._lookup("ed_claims")["claim_id"])
 
 
 def _institutional_lines(part: Panel) -> pl.LazyFrame:
@@ -134,6 +137,8 @@ _BUILDERS: dict[str, Callable[[Panel], pl.LazyFrame]] = {
 }
 
 LineRule = Callable[[pl.LazyFrame, "Panel"], pl.LazyFrame]
+# a reader of a slice of people: the slice, its claim lines of a year and its core tables
+SliceReader = Callable[["Panel", pl.LazyFrame, dict[str, pl.DataFrame]], "pl.DataFrame | None"]
 
 # tables kept by year whose rule reads the service year's medical claim lines: the columns the
 # rule reads, and the rule (given those columns of the year's lines of one range of people)
@@ -283,6 +288,10 @@ class Panel:
             frame = self.dataset.scan(table)
         return self._people_of(frame)
 
+    def of_people(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """The rows of ``frame`` (any frame with ``person_id``) of this panel's people."""
+        return self._people_of(frame)
+
     def _people_of(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         if self._bounds is not None:
             lower, upper = self._bounds
@@ -369,6 +378,58 @@ class Panel:
                 if table not in _LINE_RULES:
                     self._derive_many([f"{table}/{year}"], partial(_year_table, table, year))
 
+    def derive_reading(
+        self,
+        tables: Iterable[str],
+        *,
+        year: int,
+        read: SliceReader,
+        columns: Iterable[str] = (),
+    ) -> list[pl.DataFrame]:
+        """Derive ``tables`` of ``year`` (tables read from the year's claim lines, those not
+        derived yet, as ``derive`` derives them) and read each of the core's slices of people
+        while its lines are in memory: ``read(part, claim_lines, tables)`` is given the slice
+        (a panel of its people), its ``claim_lines`` of the year (a lazy frame over the lines
+        read once, with ``person_id``, ``columns``, the rules' columns and
+        ``service_category``) and its rows of each of ``tables`` by name. What it returns is
+        returned in the slices' order (person order), None left out. For a reader of both the
+        year's lines and these tables, as the ML features are, the lines are then read once
+        for both. Every slice of the whole panel is read, whatever people this panel has."""
+        tables = list(dict.fromkeys(tables))
+        unknown = [table for table in tables if table not in _LINE_RULES]
+        if unknown:
+            raise ParameterError(
+                f"{_listed(unknown)} not read from the claim lines of a year (those are "
+                f"{', '.join(_LINE_RULES)})."
+            )
+        missing = [table for table in tables if not self.is_derived(table, year)]
+        read_columns = tuple(
+            dict.fromkeys(("person_id", *columns, *CATEGORY_COLUMNS, *_columns_of(tables)))
+        )
+
+        def lines_of(part: Panel) -> pl.DataFrame:
+            return _of_year(part, year).select(read_columns).collect()
+
+        def then(part: Panel, collected: list[pl.DataFrame]) -> pl.DataFrame | None:
+            *made, lines = collected  # the slice's new tables, then its lines (not written)
+            rows = dict(zip(missing, made, strict=True))
+            for table in tables:
+                if table not in rows:
+                    rows[table] = part.read(table, years=[year])
+            return read(part, _categorized(part, lines.lazy()), rows)
+
+        if not missing:
+            outputs = (then(part, [lines_of(part)]) for part in self._whole()._parts())
+            return [output for output in outputs if output is not None]
+
+        def build(part: Panel) -> list[pl.LazyFrame]:
+            lines = lines_of(part).lazy()
+            rules = (_LINE_RULES[table] for table in missing)
+            made = (rule(lines.select(cols), part) for cols, rule in rules)
+            return [*made, lines]
+
+        return self._derive_many([f"{table}/{year}" for table in missing], build, then=then)
+
     def is_derived(self, table: str, year: int) -> bool:
         """Whether ``table`` (one kept by year) of ``year`` is derived already, on disk or in
         memory: a reader with a cheaper way to the same figures than deriving it can take that
@@ -389,9 +450,11 @@ class Panel:
     def _years_of(self, table: str) -> list[int]:
         """The years a table kept by year has rows in: the dispensing years of the fills for
         ``pharmacy_use``, the service years of the medical claims for the others."""
-        if table == "pharmacy_use":
-            return self._distinct_years("pharmacy_claim", "dispensing_date")
-        return self.claim_years()
+        return self.fill_years() if table == "pharmacy_use" else self.claim_years()
+
+    def fill_years(self) -> list[int]:
+        """The dispensing years of the pharmacy claims (fills), sorted."""
+        return self._distinct_years("pharmacy_claim", "dispensing_date")
 
     def claim_years(self) -> list[int]:
         """The service years (of ``claim_start_date``) of the medical claims, sorted."""
@@ -426,16 +489,31 @@ class Panel:
             self._memory_scalars["claims_end"] = last.item()
         return self._memory_scalars["claims_end"]
 
-    def _derive_many(self, keys: list[str], build: Callable[[Panel], list[pl.LazyFrame]]) -> None:
+    def _derive_many(
+        self,
+        keys: list[str],
+        build: Callable[[Panel], list[pl.LazyFrame]],
+        *,
+        then: Callable[[Panel, list[pl.DataFrame]], pl.DataFrame | None] | None = None,
+    ) -> list[pl.DataFrame]:
         """Write the tables ``build`` returns (one per key: a table, or ``table/year``)
         atomically in the core folder, a slice of people at a time, each slice appended as row
         groups (memory holds one slice). When the folder cannot be written, e.g. a read-only
-        dataset, the tables are kept in memory for this panel instead."""
+        dataset, the tables are kept in memory for this panel instead. ``then(part, frames)``,
+        when given, is called with each slice's collected frames (its tables, then any frames
+        ``build`` returns beyond one per key, which are not kept); what it returns (None left
+        out) is returned, in the slices' order."""
         names = [key.replace("_", " ").replace("/", " of ") for key in keys]
-        self._say(f"deriving {_listed(names)} (once for this dataset)")
-        whole = self._whole()
-        slices = whole._slices()
-        parts_of = [whole] if slices is None else [whole._between(a, b) for a, b in slices]
+        if names:
+            self._say(f"deriving {_listed(names)} (once for this dataset)")
+        parts_of = self._whole()._parts()
+        outputs: list[pl.DataFrame] = []
+
+        def after(part: Panel, collected: list[pl.DataFrame]) -> None:
+            output = then(part, collected) if then is not None else None
+            if output is not None:
+                outputs.append(output)
+
         paths = [self.core_path / f"{key}.parquet" for key in keys]
         try:
             tmps = []
@@ -447,10 +525,13 @@ class Panel:
                 os.close(fd)
                 tmps.append(tmp)
         except OSError:
-            built = [[frame.collect() for frame in build(part)] for part in parts_of]
+            built = []
+            for part in parts_of:
+                built.append(pl.collect_all(build(part)))
+                after(part, built[-1])
             for n, key in enumerate(keys):
                 self._memory[key] = pl.concat([b[n] for b in built], how="vertical_relaxed")
-            return
+            return outputs
         writers: list[pq.ParquetWriter | None] = [None] * len(keys)
         schemas: list[pa.Schema | None] = [None] * len(keys)
         try:
@@ -458,7 +539,8 @@ class Panel:
                 if len(parts_of) > 1:
                     self._say(f"deriving {_listed(names)}: people slice {n} of {len(parts_of)}")
                 # the tables of one slice together: they share its read, and run side by side
-                for k, collected in enumerate(pl.collect_all(build(people))):
+                tables = pl.collect_all(build(people))
+                for k, collected in enumerate(tables[: len(keys)]):
                     part = collected.to_arrow()
                     writer, schema = writers[k], schemas[k]
                     if writer is None or schema is None:
@@ -468,6 +550,7 @@ class Panel:
                         )
                         writers[k], schemas[k] = writer, schema
                     writer.write_table(part.cast(schema), row_group_size=ROW_GROUP)
+                after(people, tables)
         finally:
             for writer in writers:
                 if writer is not None:
@@ -475,6 +558,12 @@ class Panel:
         for tmp, path in zip(tmps, paths, strict=True):
             os.chmod(tmp, 0o644)  # readable as the dataset's own files are (mkstemp makes it 0600)
             os.replace(tmp, path)
+        return outputs
+
+    def _parts(self) -> list[Panel]:
+        """The slices of people of this panel (``_slices``) as panels, or the panel itself."""
+        slices = self._slices()
+        return [self] if slices is None else [self._between(a, b) for a, b in slices]
 
     def _slices(self) -> list[tuple[str | None, str | None]] | None:
         """Ranges of person ids [lower, upper) that follow each other and together cover every
@@ -513,9 +602,13 @@ def _line_tables(tables: list[str], year: int, part: Panel) -> list[pl.LazyFrame
     """The tables of ``_LINE_RULES`` named ``tables`` for the people of ``part`` in ``year``,
     from one read of their lines of the year (the columns every rule reads); each rule is given
     only the columns it declares."""
-    columns = list(dict.fromkeys(c for table in tables for c in _LINE_RULES[table][0]))
-    lines = _of_year(part, year).select(columns).collect().lazy()
+    lines = _of_year(part, year).select(_columns_of(tables)).collect().lazy()
     return [rule(lines.select(cols), part) for cols, rule in (_LINE_RULES[t] for t in tables)]
+
+
+def _columns_of(tables: Iterable[str]) -> list[str]:
+    """The columns of the claim lines that the rules of ``tables`` (of ``_LINE_RULES``) read."""
+    return list(dict.fromkeys(c for table in tables for c in _LINE_RULES[table][0]))
 
 
 def _year_table(table: str, year: int, part: Panel) -> list[pl.LazyFrame]:

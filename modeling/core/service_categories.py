@@ -78,6 +78,16 @@ _BILL_TYPE_CATEGORIES = {
     ),
     **dict.fromkeys(("71", "77"), "office/professional"),
 }
+# the claim-line columns the rule of ``with_service_category`` reads
+CATEGORY_COLUMNS = (
+    "claim_id",
+    "claim_type",
+    "bill_type_code",
+    "revenue_center_code",
+    "hcpcs_code",
+    "place_of_service_code",
+)
+
 _ED_BILL_TYPES = ("13", "85")
 
 
@@ -101,18 +111,7 @@ def with_service_category(
     names = medical_claim.collect_schema().names()
     if "service_category" in names or (coded and CODE_COLUMN in names):
         return medical_claim
-    require_columns(
-        medical_claim,
-        (
-            "claim_id",
-            "claim_type",
-            "bill_type_code",
-            "revenue_center_code",
-            "hcpcs_code",
-            "place_of_service_code",
-        ),
-        where="with_service_category",
-    )
+    require_columns(medical_claim, CATEGORY_COLUMNS, where="with_service_category")
     coded_lines = medical_claim.with_columns(
         bill_type_prefix().alias("_bill_type_prefix")
     ).with_columns(_category_code(_ed_claim(ed_claim_ids)).alias(CODE_COLUMN))

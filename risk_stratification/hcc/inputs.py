@@ -20,13 +20,18 @@ from modeling.schema import DIAGNOSIS_COLUMNS
 
 
 def hcc_people(
-    source: Panel | Dataset, payment_year: int, *, december: pl.DataFrame | None = None
+    source: Panel | Dataset,
+    payment_year: int,
+    *,
+    december: pl.DataFrame | None = None,
+    long_term_institutional: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The people to score for ``payment_year`` prospectively (see ``hcc_inputs``); ESRD status
     reads the whole claims history, as it looks back to the transplant.
 
-    ``december``: the ``december_enrollees`` of the collection year, when the caller has read
-    them already (the same rows; they are read from the eligibility spans otherwise)."""
+    ``december``: the ``december_enrollees`` of the collection year, and
+    ``long_term_institutional``: the core's rows of that year, when the caller has read them
+    already (the same rows; they are read from the eligibility spans and the core otherwise)."""
     panel = Panel.of(source)
     collection_year = payment_year - 1
     if december is None:
@@ -38,12 +43,13 @@ def hcc_people(
             f"Payment year {payment_year} needs claims and enrollment from {collection_year}; "
             f"{panel.path} covers {', '.join(map(str, years)) or 'no years'}. Choose a payment year one after a year it covers."
         )
-    institutional = (
-        panel.scan("long_term_institutional", years=[collection_year])
-        .filter(pl.col("year") == collection_year)
-        .select("person_id")
-        .collect()
-    )
+    if long_term_institutional is None:
+        long_term_institutional = (
+            panel.scan("long_term_institutional", years=[collection_year])
+            .filter(pl.col("year") == collection_year)
+            .collect()
+        )
+    institutional = long_term_institutional.select("person_id")
     people = people.with_columns(
         (pl.col("months") < 12).alias("new_enrollee"),
         pl.col("person_id").is_in(institutional["person_id"].implode()).alias("lti"),

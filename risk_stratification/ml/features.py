@@ -19,7 +19,7 @@ Two feature sets, kept apart:
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
+from functools import cache, partial
 from importlib.resources import files
 
 import polars as pl
@@ -126,17 +126,22 @@ def _year_end(year: int) -> dt.date:
 
 
 def _demographics(
-    panel: Panel, year: int, diagnoses: pl.DataFrame, december: pl.DataFrame
+    panel: Panel,
+    year: int,
+    diagnoses: pl.DataFrame,
+    december: pl.DataFrame,
+    institutional: pl.DataFrame | None,
 ) -> pl.DataFrame:
     """Members enrolled in December of ``year`` and their HCC-model demographics and V28 HCCs
     (the payment year ``year + 1`` scored from ``year``'s diagnoses).
 
     ``diagnoses``: the year's ``person_diagnoses_of`` the panel's conditions; ``december``: the
-    panel's ``december_enrollees`` of ``year``."""
+    panel's ``december_enrollees`` of ``year``; ``institutional``: its
+    ``long_term_institutional`` rows of ``year`` when the caller holds them."""
     from risk_stratification.hcc.engine import score
     from risk_stratification.hcc.inputs import hcc_people
 
-    people = hcc_people(panel, year + 1, december=december)
+    people = hcc_people(panel, year + 1, december=december, long_term_institutional=institutional)
     scored = score(
         people,
         diagnoses.filter(pl.col("risk_adjustment")).select("person_id", "diagnosis_code"),
@@ -210,26 +215,39 @@ def _chronic_conditions(diagnoses: pl.DataFrame) -> pl.DataFrame:
 FEATURE_YEAR_TABLES = ("medical_spend", "person_diagnoses", "long_term_institutional")
 
 
-def _features_of(panel: Panel, year: int, december: pl.DataFrame) -> pl.DataFrame:
+def _features_of(
+    panel: Panel,
+    year: int,
+    december: pl.DataFrame,
+    *,
+    lines: pl.LazyFrame | None = None,
+    tables: dict[str, pl.DataFrame] | None = None,
+    has_prior_year: bool | None = None,
+) -> pl.DataFrame:
     """The features of every member of ``panel`` (a whole panel or a range of its people) whose
-    ``december_enrollees`` of ``year`` are ``december``."""
+    ``december_enrollees`` of ``year`` are ``december``. ``lines`` and ``tables``: the
+    people's ``claim_lines`` of ``year`` and their ``FEATURE_YEAR_TABLES`` of it, when the
+    caller holds them (read from the panel otherwise)."""
     end, start = _year_end(year), dt.date(year, 1, 1)
     # spend by category comes from the core's ``medical_spend``; of the lines themselves the
     # encounters below need the institutional ones only (stays, ED visits and SNF stays are
     # institutional claims), read once and reused
+    if lines is None:
+        lines = panel.scan("claim_lines").filter(pl.col("claim_start_date").is_between(start, end))
     claims = (
-        panel.scan("claim_lines")
-        .filter(
-            pl.col("claim_start_date").is_between(start, end)
-            & (pl.col("claim_type") == "institutional")
-        )
+        lines.filter(pl.col("claim_type") == "institutional")
         .select(*LINE_COLUMNS, "service_category")
         .collect()
         .lazy()
     )
-    spend = panel.scan("medical_spend", years=[year]).filter(pl.col("year") == year).collect()
-    diagnoses = person_diagnoses_of(panel.scan("person_diagnoses", years=[year]), year).collect()
-    demo = _demographics(panel, year, diagnoses, december)
+    if tables is None:
+        tables = {
+            table: panel.scan(table, years=[year]).filter(pl.col("year") == year).collect()
+            for table in FEATURE_YEAR_TABLES
+        }
+    spend = tables["medical_spend"]
+    diagnoses = person_diagnoses_of(tables["person_diagnoses"].lazy(), year).collect()
+    demo = _demographics(panel, year, diagnoses, december, tables["long_term_institutional"])
     ids = demo.select("person_id").lazy()
 
     by_category = (
@@ -259,7 +277,8 @@ def _features_of(panel: Panel, year: int, december: pl.DataFrame) -> pl.DataFram
         .select("person_id", pl.col("paid_amount").alias("_rx_prior"))
         .collect()
     )
-    has_prior_year = prior.height > 0 or rx_prior.height > 0
+    if has_prior_year is None:
+        has_prior_year = prior.height > 0 or rx_prior.height > 0
 
     stays = inpatient_stays(claims, data_end=pl.lit(end)).filter(pl.col("year") == year)
     stay_features = stays.group_by("person_id").agg(
@@ -379,18 +398,57 @@ def features(
     ids = december["person_id"]
     if ids.is_empty():
         raise DatasetError(f"No members enrolled in December {feature_year} in {panel.path}.")
-    # the core tables every slice reads, derived together (one read of the year's lines)
-    panel.derive(FEATURE_YEAR_TABLES, years=[feature_year])
+    if not all(panel.is_derived(table, feature_year) for table in FEATURE_YEAR_TABLES):
+        # the core tables every slice reads, derived in the core's own slices of people, and
+        # each slice's features computed from the same read of its lines
+        parts = panel.derive_reading(
+            FEATURE_YEAR_TABLES,
+            year=feature_year,
+            columns=LINE_COLUMNS,
+            read=partial(
+                _features_of_slice, feature_year, december, _has_year(panel, feature_year - 1)
+            ),
+        )
+        return pl.concat(parts)
     if ids.len() <= slice_people:
         return _features_of(panel, feature_year, december)
     parts = []
+    has_prior = _has_year(panel, feature_year - 1)  # the panel's, not a slice's
     for start in range(0, ids.len(), slice_people):
         part = december.slice(start, slice_people)
         if progress:
             progress(f"features for members {start + 1:,}-{start + part.height:,} of {ids.len():,}")
         first, last = part["person_id"][0], part["person_id"][-1]
-        parts.append(_features_of(panel.for_people(first, last), feature_year, part))
+        parts.append(
+            _features_of(
+                panel.for_people(first, last), feature_year, part, has_prior_year=has_prior
+            )
+        )
     return pl.concat(parts)
+
+
+def _has_year(panel: Panel, year: int) -> bool:
+    """Whether the whole panel has medical claims or fills of ``year`` (decided once for the
+    panel, not for each slice of its people)."""
+    return year in panel.claim_years() or year in panel.fill_years()
+
+
+def _features_of_slice(
+    year: int,
+    december: pl.DataFrame,
+    has_prior_year: bool,
+    part: Panel,
+    lines: pl.LazyFrame,
+    tables: dict[str, pl.DataFrame],
+) -> pl.DataFrame | None:
+    """The features of the members of ``december`` in ``part``, from its lines and tables of
+    ``year`` (``Panel.derive_reading``); None when none of them is in it."""
+    members = part.of_people(december.lazy()).collect()
+    if members.is_empty():
+        return None
+    return _features_of(
+        part, year, members, lines=lines, tables=tables, has_prior_year=has_prior_year
+    )
 
 
 def outcomes(source: Panel | Dataset, outcome_year: int) -> pl.DataFrame:

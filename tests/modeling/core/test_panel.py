@@ -318,3 +318,73 @@ def test_the_end_of_the_readmission_window_is_the_last_acute_admission(small_dat
     assert panel.claims_end == stays["admission_date"].max()
     late = stays.filter(pl.col("discharge_date") > panel.claims_end - dt.timedelta(days=30))
     assert late.height > 0 and not late["is_index"].any()
+
+
+@pytest.mark.parametrize("writable", [True, False])
+def test_a_slice_reader_is_given_its_lines_and_tables_whether_derived_or_not(
+    fresh, small_dataset, monkeypatch, writable
+):
+    """``derive_reading`` hands each slice its categorized lines of the year and its rows of
+    the tables, the same when the tables are derived on the way (on disk, or in memory for a
+    dataset that cannot be written) and when they are read from the core afterwards; the
+    tables it derives are those of ``derive``."""
+    from pathlib import Path
+
+    import modeling.core.panel as core
+
+    if not writable:
+
+        def refuse(self, *args, **kwargs):
+            raise PermissionError(f"read-only: {self}")
+
+        monkeypatch.setattr(Path, "mkdir", refuse)
+    monkeypatch.setattr(core, "SLICE_LINES", 5_000)
+    panel = Panel(fresh)
+    year = panel.claim_years()[-1]
+    seen: list[int] = []
+
+    def read(part, lines, tables):
+        seen.append(len(seen))
+        rows = lines.select("person_id", "claim_id", "paid_amount", "service_category").collect()
+        return pl.concat(
+            [
+                rows.with_columns(table=pl.lit("lines")),
+                *(
+                    tables[t]
+                    .group_by("person_id")
+                    .len()
+                    .select(
+                        "person_id",
+                        claim_id=pl.lit(None, pl.String),
+                        paid_amount=pl.col("len").cast(pl.Float64),
+                        service_category=pl.lit(None, pl.String),
+                        table=pl.lit(t),
+                    )
+                    for t in TOGETHER
+                ),
+            ],
+            how="vertical_relaxed",
+        )
+
+    first = pl.concat(panel.derive_reading(TOGETHER, year=year, read=read))
+    slices = len(seen)
+    assert slices == len(panel._slices()) > 10
+    assert all(panel.is_derived(table, year) for table in TOGETHER)
+    assert (fresh.path / "core").exists() is writable
+    again = pl.concat(panel.derive_reading(TOGETHER, year=year, read=read))
+    assert len(seen) == 2 * slices
+    assert_frame_equal(_sorted(again), _sorted(first))
+    lines = first.filter(pl.col("table") == "lines").drop("table")
+    expected = (
+        Panel(small_dataset)
+        .scan("claim_lines")
+        .filter(pl.col("claim_start_date").dt.year() == year)
+        .select(lines.columns)
+        .collect()
+    )
+    assert_frame_equal(_sorted(lines), _sorted(expected))
+    alone = Panel(small_dataset)
+    for table in TOGETHER:
+        assert_frame_equal(
+            _sorted(panel.read(table, years=[year])), _sorted(alone.read(table, years=[year]))
+        )

@@ -287,3 +287,50 @@ def test_prior_cost_and_fills_are_the_same_read_from_the_core_or_computed(small_
     panel.materialize(("pharmacy_use",))
     assert panel.is_derived("pharmacy_use", 2024)
     assert_frame_equal(features(panel, 2024), from_lines)
+
+
+@pytest.mark.parametrize("derived_first", [(), ("person_diagnoses",)])
+def test_features_derived_with_the_core_in_its_slices_equal_those_read_from_the_core(
+    small_dataset, tmp_path, monkeypatch, derived_first
+):
+    """On a fresh dataset the features are computed slice by slice as the core's year tables
+    are derived (one read of the year's lines for both); once the tables are derived they are
+    read from the core in slices of ``slice_people``: the same rows either way, whatever the
+    slices, and the core's tables are those derived alone."""
+    import shutil
+
+    import modeling.core.panel as core
+    from modeling.core.panel import Panel
+    from modeling.dataset import Dataset
+    from risk_stratification.ml.features import FEATURE_YEAR_TABLES
+
+    monkeypatch.setattr(core, "SLICE_LINES", 5_000)
+    shutil.copytree(small_dataset.path, tmp_path / "ds", ignore=shutil.ignore_patterns("core"))
+    said: list[str] = []
+    panel = Panel(Dataset(tmp_path / "ds"), progress=said.append)
+    assert len(panel._slices()) > 10
+    panel.derive(derived_first, years=[2024])
+    cold = features(panel, 2024)
+    assert all(panel.is_derived(table, 2024) for table in FEATURE_YEAR_TABLES)
+    assert any("people slice" in message for message in said)
+    warm = features(panel, 2024, slice_people=97)
+    whole = features(small_dataset, 2024)
+    assert cold.height == whole.height > 0
+    assert_frame_equal(cold, whole)
+    assert_frame_equal(warm, whole)
+    alone = Panel(small_dataset)
+    for table in FEATURE_YEAR_TABLES:
+        ours = panel.read(table, years=[2024])
+        assert_frame_equal(
+            ours.sort(ours.columns), alone.read(table, years=[2024]).sort(ours.columns)
+        )
+
+
+def test_a_slice_reader_is_given_only_tables_read_from_the_lines(small_dataset):
+    from modeling.core.panel import Panel
+    from modeling.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="pharmacy_use"):
+        Panel(small_dataset).derive_reading(
+            ["pharmacy_use"], year=2024, read=lambda part, lines, tables: None
+        )
