@@ -504,8 +504,7 @@ class Panel:
         ``build`` returns beyond one per key, which are not kept); what it returns (None left
         out) is returned, in the slices' order."""
         names = [key.replace("_", " ").replace("/", " of ") for key in keys]
-        if names:
-            self._say(f"deriving {_listed(names)} (once for this dataset)")
+        self._say(f"deriving {_listed(names)} (once for this dataset)")
         parts_of = self._whole()._parts()
         outputs: list[pl.DataFrame] = []
 
@@ -527,30 +526,36 @@ class Panel:
         except OSError:
             built = []
             for part in parts_of:
-                built.append(pl.collect_all(build(part)))
-                after(part, built[-1])
+                frames = pl.collect_all(build(part))
+                after(part, frames)
+                built.append(frames[: len(keys)])  # the frames beyond the keys' are not kept
             for n, key in enumerate(keys):
                 self._memory[key] = pl.concat([b[n] for b in built], how="vertical_relaxed")
             return outputs
         writers: list[pq.ParquetWriter | None] = [None] * len(keys)
         schemas: list[pa.Schema | None] = [None] * len(keys)
+
+        def write(people: Panel) -> None:
+            # the tables of one slice together: they share its read, and run side by side; its
+            # frames are let go on return, before the next slice is read
+            tables = pl.collect_all(build(people))
+            for k, collected in enumerate(tables[: len(keys)]):
+                part = collected.to_arrow()
+                writer, schema = writers[k], schemas[k]
+                if writer is None or schema is None:
+                    schema, writer = (
+                        part.schema,
+                        pq.ParquetWriter(tmps[k], part.schema, compression="zstd"),
+                    )
+                    writers[k], schemas[k] = writer, schema
+                writer.write_table(part.cast(schema), row_group_size=ROW_GROUP)
+            after(people, tables)
+
         try:
             for n, people in enumerate(parts_of, start=1):
                 if len(parts_of) > 1:
                     self._say(f"deriving {_listed(names)}: people slice {n} of {len(parts_of)}")
-                # the tables of one slice together: they share its read, and run side by side
-                tables = pl.collect_all(build(people))
-                for k, collected in enumerate(tables[: len(keys)]):
-                    part = collected.to_arrow()
-                    writer, schema = writers[k], schemas[k]
-                    if writer is None or schema is None:
-                        schema, writer = (
-                            part.schema,
-                            pq.ParquetWriter(tmps[k], part.schema, compression="zstd"),
-                        )
-                        writers[k], schemas[k] = writer, schema
-                    writer.write_table(part.cast(schema), row_group_size=ROW_GROUP)
-                after(people, tables)
+                write(people)
         finally:
             for writer in writers:
                 if writer is not None:
