@@ -452,6 +452,27 @@ class Panel:
         ``pharmacy_use``, the service years of the medical claims for the others."""
         return self.fill_years() if table == "pharmacy_use" else self.claim_years()
 
+    def has_year(self, year: int) -> bool:
+        """Whether the whole panel has medical claims (by ``claim_start_date``) or fills (by
+        ``dispensing_date``) of ``year``. The first row found ends the read, and row groups
+        whose date statistics exclude the year are skipped, so this costs a fraction of
+        ``claim_years``."""
+        key = f"has year:{year}"
+        if key not in self._facts:
+            self._facts[key] = any(
+                self.dataset.scan(table)
+                .filter(pl.col(date).dt.year() == year)
+                .select(date)
+                .head(1)
+                .collect()
+                .height
+                for table, date in (
+                    ("medical_claim", "claim_start_date"),
+                    ("pharmacy_claim", "dispensing_date"),
+                )
+            )
+        return bool(self._facts[key])
+
     def fill_years(self) -> list[int]:
         """The dispensing years of the pharmacy claims (fills), sorted."""
         return self._distinct_years("pharmacy_claim", "dispensing_date")

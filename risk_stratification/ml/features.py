@@ -406,14 +406,14 @@ def features(
             year=feature_year,
             columns=LINE_COLUMNS,
             read=partial(
-                _features_of_slice, feature_year, december, _has_year(panel, feature_year - 1)
+                _features_of_slice, feature_year, december, panel.has_year(feature_year - 1)
             ),
         )
         return pl.concat(parts)
     if ids.len() <= slice_people:
         return _features_of(panel, feature_year, december)
     parts = []
-    has_prior = _has_year(panel, feature_year - 1)  # the panel's, not a slice's
+    has_prior = panel.has_year(feature_year - 1)  # the panel's, not a slice's
     for start in range(0, ids.len(), slice_people):
         part = december.slice(start, slice_people)
         if progress:
@@ -425,12 +425,6 @@ def features(
             )
         )
     return pl.concat(parts)
-
-
-def _has_year(panel: Panel, year: int) -> bool:
-    """Whether the whole panel has medical claims or fills of ``year`` (decided once for the
-    panel, not for each slice of its people)."""
-    return year in panel.claim_years() or year in panel.fill_years()
 
 
 def _features_of_slice(

@@ -388,3 +388,10 @@ def test_a_slice_reader_is_given_its_lines_and_tables_whether_derived_or_not(
         assert_frame_equal(
             _sorted(panel.read(table, years=[year])), _sorted(alone.read(table, years=[year]))
         )
+
+
+def test_a_panel_has_the_years_of_its_claims_and_fills(small_dataset):
+    panel = Panel(small_dataset)
+    years = set(panel.claim_years()) | set(panel.fill_years())
+    for year in range(min(years) - 2, max(years) + 3):
+        assert panel.has_year(year) is (year in years)
