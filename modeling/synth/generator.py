@@ -48,7 +48,7 @@ from modeling.synth.enrollment import (
 from modeling.synth.outcomes import repeat_stays, thinned_readmissions
 from modeling.synth.params import SynthParams, load_params
 from modeling.synth.people import ProviderPool, make_people, provider_pool
-from modeling.synth.pharmacy import DrugUse, pharmacy_rows
+from modeling.synth.pharmacy import DrugUse, RefillSchedule, pharmacy_rows
 from modeling.synth.pqi_admissions import PREFIX as PQI_PREFIX
 from modeling.synth.pqi_admissions import SALT as PQI_SALT
 from modeling.synth.pqi_admissions import pqi_admissions
@@ -164,6 +164,7 @@ def simulate_chunk(
     )
     noise = rng.standard_normal((len(params.conditions), n))
     drug_use = DrugUse.draw_for(rng, params, n)
+    refills = RefillSchedule.start(spec.seed, chunk, params.drugs.height, n)
     book = ClaimBook()
     winter_book = ClaimBook()  # winter respiratory admissions (finance_patterns), ids "W..."
     pqi_book = ClaimBook()  # PQI 07 / PQI 16 admissions (pqi_admissions), ids "P..."
@@ -232,7 +233,15 @@ def simulate_chunk(
         )
         pharmacy_frames.append(
             pharmacy_rows(
-                rng, yf, levels, params=params, pool=pool, people=people, drug_use=drug_use, ids=ids
+                rng,
+                yf,
+                levels,
+                params=params,
+                pool=pool,
+                people=people,
+                drug_use=drug_use,
+                ids=ids,
+                schedule=refills,
             )
         )
     coded = pl.concat(coded_frames)
@@ -350,7 +359,9 @@ def simulate_chunk(
         if f.height
     ]
     # on-time refills of the adherence measures' drugs: rows appended from a stream of their own
-    refills = on_time_refills(pharmacy, seed=spec.seed, chunk=chunk, params=params)
+    refills = on_time_refills(
+        pharmacy, seed=spec.seed, chunk=chunk, params=params, start_year=spec.start_year
+    )
     if refills.height:
         pharmacy = pl.concat([pharmacy, refills])
     return {
