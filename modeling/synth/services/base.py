@@ -27,6 +27,20 @@ CANCERS = ("cancer_breast", "cancer_colorectal", "cancer_lung", "cancer_prostate
 PSEUDO_CONDITIONS = ("esrd", "cancer_any", "cancer_active")
 
 
+CARRY_SALT = 2_024_1204  # the carried months' stream: default_rng([seed, chunk, CARRY_SALT])
+
+
+@dataclass(frozen=True)
+class CarryOver:
+    """Claims of the year's services that fall outside the year (a hospice stay begun the year
+    before, or running into the next), with the stream they draw from: their own book and
+    ``default_rng([seed, chunk, SALT])``, so that the year's own claims and every other line's
+    draws are the same with them or without them."""
+
+    rng: np.random.Generator
+    book: ClaimBook
+
+
 @dataclass
 class ServiceContext:
     """One chunk-year's members and state shared by the service lines, for one ``ClaimBook``.
@@ -56,6 +70,7 @@ class ServiceContext:
     hospice_from_discharge: tuple[np.ndarray, np.ndarray] = field(
         default_factory=lambda: (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
     )
+    carry: CarryOver | None = None
 
     @classmethod
     def start(
