@@ -204,9 +204,12 @@ def simulate_chunk(
     # hip-fracture surgery and its post-acute paths: their own stream and book, rows appended
     fracture_rng, fracture_book = fractures.rng_for(spec.seed, chunk), ClaimBook()
     fracture_params = fractures.fracture_params(params)
-    # months of a year's services outside that year (hospice stays across 1 January): their own
-    # stream and book, rows appended (ids "Y...")
-    carry = CarryOver(np.random.default_rng([spec.seed, chunk, CARRY_SALT]), ClaimBook())
+    # months of a year's services outside that year (hospice stays across 1 January) and, in the
+    # first year, of services begun before the panel (hospice, home health): their own stream
+    # and book, rows appended (ids "Y...")
+    carry = CarryOver(
+        np.random.default_rng([spec.seed, chunk, CARRY_SALT]), ClaimBook(), spec.start_year
+    )
     coded_frames, elig_frames, pharmacy_frames, attribution_frames = [], [], [], []
     levels = None
     for t in range(spec.years):

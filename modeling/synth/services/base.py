@@ -39,6 +39,12 @@ class CarryOver:
 
     rng: np.random.Generator
     book: ClaimBook
+    start_year: int
+    """The panel's first year, the one that also bills services begun before the panel."""
+
+    def panel_start(self, ctx: ServiceContext) -> bool:
+        """Whether ``ctx`` is the panel's first year."""
+        return ctx.year == self.start_year
 
 
 @dataclass
@@ -143,10 +149,17 @@ def expand(ctx: ServiceContext, counts: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(ctx.people.n), counts)
 
 
-def paid(ctx: ServiceContext, mean: float | np.ndarray, cv: float, n: int) -> np.ndarray:
-    """Lognormal amounts with mean ``mean`` and coefficient of variation ``cv``."""
+def paid(
+    ctx: ServiceContext,
+    mean: float | np.ndarray,
+    cv: float,
+    n: int,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Lognormal amounts with mean ``mean`` and coefficient of variation ``cv`` (from ``rng``,
+    by default the context's)."""
     sigma = np.sqrt(np.log(1 + cv**2))
-    return mean * ctx.rng.lognormal(-(sigma**2) / 2, sigma, n)
+    return mean * (rng or ctx.rng).lognormal(-(sigma**2) / 2, sigma, n)
 
 
 def pick(ctx: ServiceContext, table: pl.DataFrame, n: int) -> Pick:

@@ -8,7 +8,8 @@ a patient). A stay is drawn in the year of the death or of its start but is whol
 stay begun the year before and a live stay running into the next year are billed in those years
 too (the months outside the year go to the context's ``CarryOver`` book; clipped at the year's
 bounds, every January lacked the stays begun before it and every December the stays of the next
-year's decedents). Claims outside the member's enrollment are dropped with every claim's. Dialysis: every enrolled member with ESRD, about 13 treatments a month at
+year's decedents). In the panel's first year the live stays begun in the year before it are billed from its first
+day (``_carried_in``). Claims outside the member's enrollment are dropped with every claim's. Dialysis: every enrolled member with ESRD, about 13 treatments a month at
 ``DIALYSIS_PER_TREATMENT``.
 """
 
@@ -19,7 +20,8 @@ import polars as pl
 
 from modeling.synth.arrays import days_to_date
 from modeling.synth.claims import ClaimBook
-from modeling.synth.services.base import ServiceContext, condition_mask
+from modeling.synth.people import day
+from modeling.synth.services.base import CarryOver, ServiceContext, condition_mask
 
 HOSPICE_RHC_DAY = (
     218.0,
@@ -91,6 +93,36 @@ def hospice(ctx: ServiceContext) -> None:
         before = _stay_months(p, start, end, low=None, high=yf.start[p] - 1)
         after = _stay_months(p, start, end, low=last + 1, high=None)
         _bill_hospice(ctx, pl.concat([before, after]), ctx.carry.rng, ctx.carry.book)
+        if ctx.carry.panel_start(ctx):
+            _carried_in(ctx, ctx.carry, serious, on_hospice=p)
+
+
+def _carried_in(
+    ctx: ServiceContext, carry: CarryOver, serious: np.ndarray, *, on_hospice: np.ndarray
+) -> None:
+    """Live stays begun in the year before the panel, billed from its first day: drawn as the
+    year's live stays are (the seriously ill enrolled from the panel's first day, the same rate,
+    a start uniform over the year before it, the same length), for members with no hospice stay
+    and no death in hospital this year (theirs are drawn by the year's own rules)."""
+    crng, yf, people = carry.rng, ctx.yf, ctx.people
+    ys = day(ctx.year)
+    free = np.ones(people.n, dtype=bool)
+    free[on_hospice] = False
+    who = np.flatnonzero(
+        yf.active
+        & (yf.start == ys)
+        & serious
+        & free
+        & ~ctx.terminal
+        & (crng.random(people.n) < ctx.params.behaviour["hospice_live_rate"])
+    )
+    start = ys - crng.integers(1, 366, len(who))
+    end = np.minimum(
+        start + np.round(crng.lognormal(np.log(90), 0.8, len(who))).astype(np.int64),
+        np.minimum(people.death_day[who], people.leave_day[who] - 1),
+    )
+    seg = _stay_months(who, start, end, low=np.full(len(who), ys), high=None)
+    _bill_hospice(ctx, seg, crng, carry.book)
 
 
 def _stay_months(
