@@ -64,7 +64,7 @@ def on_time_refills(
     main stream's fill one interval earlier (the interval between its first two fills; none for
     a single fill) would have covered need no refill, and the others copy the first fill.
     (Anchored at the first fill, every member-drug's cycle began in the panel's first weeks
-    together, and the first year's February had 16% more fills per day than its other months.)
+    together, and the first year's February had 18% more fills per day than its other months.)
     Other member-drugs start the drug with their first fill, and their cycle with it.
     """
     share = params.behaviour.get("adherence_refill_share")
