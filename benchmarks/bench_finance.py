@@ -222,11 +222,16 @@ def _oracle_errors(cells: pl.DataFrame, rows: list[pl.DataFrame]) -> pl.DataFram
     return pl.concat(out)
 
 
-def forecast_backtest(panel: Panel, cuts: list[tuple[int, int]] | None = None) -> None:
+def forecast_backtest(
+    panel: Panel,
+    cuts: list[tuple[int, int]] | None = None,
+    *,
+    total_interval_shape: str = ForecastOptions.total_interval_shape,
+) -> None:
     truth = pmpm_series(monthly_cost(panel)).rename(
         {"unique_id": "service_category", "ds": "month", "y": "truth"}
     )
-    rows = []
+    rows, totals = [], []
     for y, m in cuts or [(2024, k) for k in range(6, 13)]:
         as_of = month_end(y, m)
         done = complete(panel, as_of=as_of, options=CompletionOptions(draws=0))
@@ -234,8 +239,13 @@ def forecast_backtest(panel: Panel, cuts: list[tuple[int, int]] | None = None) -
         fc = forecast(
             monthly,
             panel,
-            options=ForecastOptions(months=12),
+            options=ForecastOptions(months=12, total_interval_shape=total_interval_shape),
             train_through=credible_through(done.table) if TRAIN_CREDIBLE else None,
+        )
+        totals.append(
+            fc.choice.filter(pl.col("service_category") == "total")
+            .select("engine", "points")
+            .with_columns(pl.lit(as_of).alias("as_of"))
         )
         rows.append(
             fc.table.join(truth, on=["service_category", "month"]).with_columns(
@@ -261,6 +271,31 @@ def forecast_backtest(panel: Panel, cuts: list[tuple[int, int]] | None = None) -
     )
     tot = r.filter(pl.col("service_category") == "total")
     print(f"  80% interval coverage, total: {tot['covered'].mean():.1%} of {tot.height}")
+    # the total's interval cut by cut: its engine, its in-history backtest points (fewer than
+    # MIN_SCALE_POINTS: the engine's own interval), half-widths and errors (log scale)
+    per_cut = (
+        tot.with_columns(
+            ((pl.col("pmpm_hi") / pl.col("pmpm_lo")).log() / 2).alias("hw"),
+            (pl.col("truth") / pl.col("pmpm")).log().abs().alias("err"),
+        )
+        .group_by("as_of")
+        .agg(
+            pl.col("hw").first().alias("hw1"),
+            pl.col("hw").get(pl.min_horizontal(pl.len() - 1, 5)).alias("hw6"),
+            pl.col("err").quantile(0.8).alias("err80"),
+            pl.col("covered").mean().alias("covered"),
+        )
+        .join(pl.concat(totals), on="as_of")
+        .sort("as_of")
+    )
+    print(
+        "  the total by cut: engine, backtest points, half-width 1 and 6 months ahead, |error| 80% quantile, coverage"
+    )
+    for row in per_cut.iter_rows(named=True):
+        print(
+            f"    {row['as_of']:%Y-%m}  {row['engine']:<12} {row['points']:>3}  "
+            f"{row['hw1']:.1%} {row['hw6']:.1%}  {row['err80']:.1%}  {row['covered']:.0%}"
+        )
     bucket = ((pl.col("horizon") - 1) // 3 * 3 + 1).alias("from")
     for name, part in (
         ("categories", r.filter(pl.col("service_category") != "total")),
@@ -497,6 +532,12 @@ def main() -> None:
     )
     ap.add_argument("--split-out", default=None)
     ap.add_argument(
+        "--total-interval-shape",
+        choices=("engine", "buckets"),
+        default=ForecastOptions.total_interval_shape,
+        help="with --backtest: ForecastOptions.total_interval_shape for the forecast's cuts",
+    )
+    ap.add_argument(
         "--engines",
         action="store_true",
         help="with --backtest: also every candidate engine out of sample (the total direct "
@@ -521,7 +562,7 @@ def main() -> None:
                 if args.forecast_cuts == "2024"
                 else [(2025, k) for k in range(1, 7)]
             )
-            forecast_backtest(panel, cuts)
+            forecast_backtest(panel, cuts, total_interval_shape=args.total_interval_shape)
             if args.engines:
                 engines_backtest(panel, cuts)
 

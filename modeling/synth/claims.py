@@ -30,6 +30,22 @@ class Pick:
         return pl.Series(list(self.values), dtype=pl.String).gather(idx.set(idx < 0, None))
 
 
+OPTIONAL_HEADER = {
+    "pcs": pl.String,
+    "admission": pl.Int64,
+    "discharge": pl.Int64,
+    "admit_source_code": pl.String,
+    "admit_type_code": pl.String,
+    "discharge_disposition_code": pl.String,
+    "place_of_service_code": pl.String,
+    "drg_code": pl.String,
+    "rendering_npi": pl.String,
+    "facility_npi": pl.String,
+    "billing_npi": pl.String,
+}
+"""Header fields a claim may lack (null when no claim of a book has them, unless its lines do)."""
+
+
 def _col(value: Any, n: int) -> pl.Series | np.ndarray:
     if isinstance(value, Pick):
         return value.series()
@@ -112,6 +128,13 @@ class ClaimBook:
         if not self.headers:
             return pl.DataFrame()
         head = pl.concat(self.headers, how="diagonal_relaxed")  # row i is claim_key i
+        # a book of a few lines may lack header fields other lines give: null in its claims
+        line_fields = {c for part in self.lines for c in part.columns}
+        head = head.with_columns(
+            pl.lit(None, dtype=dtype).alias(name)
+            for name, dtype in OPTIONAL_HEADER.items()
+            if name not in head.columns and name not in line_fields
+        )
         n = head.height
         head = head.with_columns(
             pl.Series("lag", _paid_lag_days(rng, n, head["claim_type"].to_numpy()))
@@ -125,9 +148,13 @@ class ClaimBook:
         )
         out = pl.concat([lines, head.drop("claim_key")[lines["claim_key"]]], how="horizontal")
         person = out["person"]
-        for c in ("line_start", "line_end"):
+        for c, dtype in (
+            ("line_start", pl.Int64),
+            ("line_end", pl.Int64),
+            ("hcpcs_code", pl.String),
+        ):
             if c not in out.columns:
-                out = out.with_columns(pl.lit(None, dtype=pl.Int64).alias(c))
+                out = out.with_columns(pl.lit(None, dtype=dtype).alias(c))
         as_date = lambda c: pl.col(c).cast(pl.Int32).cast(pl.Date)  # noqa: E731
         return out.select(
             (

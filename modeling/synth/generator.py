@@ -48,7 +48,7 @@ from modeling.synth.enrollment import (
 from modeling.synth.outcomes import repeat_stays, thinned_readmissions
 from modeling.synth.params import SynthParams, load_params
 from modeling.synth.people import ProviderPool, make_people, provider_pool
-from modeling.synth.pharmacy import DrugUse, pharmacy_rows
+from modeling.synth.pharmacy import DrugUse, RefillSchedule, pharmacy_rows
 from modeling.synth.pqi_admissions import PREFIX as PQI_PREFIX
 from modeling.synth.pqi_admissions import SALT as PQI_SALT
 from modeling.synth.pqi_admissions import pqi_admissions
@@ -57,6 +57,7 @@ from modeling.synth.region import RegionAccumulator
 from modeling.synth.services import ServiceContext, generate_services
 from modeling.synth.services import bundle_procedures as bundles
 from modeling.synth.services import hip_fractures as fractures
+from modeling.synth.services.base import CARRY_SALT, CarryOver
 from modeling.synth.spec import SynthSpec
 from modeling.synth.transitions import transition_claims
 
@@ -137,6 +138,35 @@ def _pqi_claims(
     )
 
 
+def _carried_claims(
+    carry: CarryOver,
+    coded: pl.DataFrame,
+    *,
+    spec: SynthSpec,
+    chunk: int,
+    ids: MemberIds,
+    params: SynthParams,
+) -> pl.DataFrame:
+    """The carried months' claims (ids "Y"), paid dates as the finance patterns draw them, both
+    from the carry stream ``[seed, chunk, CARRY_SALT]``."""
+    if not carry.book.headers:
+        return pl.DataFrame()
+    routine = tuple(params.routine_codes.filter(pl.col("use") == "visit")["code"].to_list())
+    frame = carry.book.to_frame(
+        coded,
+        chunk=chunk,
+        person_ids=ids.person,
+        member_ids=ids.member,
+        rng=carry.rng,
+        price_level=params.behaviour["price_level"],
+        fallback=routine,
+        prefix="Y",
+    )
+    return fin.medical_paid_dates(
+        frame, carry.rng, fin.slowdown_months(spec.seed, spec.start_year, spec.years)
+    )
+
+
 def simulate_chunk(
     spec: SynthSpec,
     chunk: int,
@@ -164,6 +194,7 @@ def simulate_chunk(
     )
     noise = rng.standard_normal((len(params.conditions), n))
     drug_use = DrugUse.draw_for(rng, params, n)
+    refill_schedule = RefillSchedule.start(spec.seed, chunk, params.drugs.height, n)
     book = ClaimBook()
     winter_book = ClaimBook()  # winter respiratory admissions (finance_patterns), ids "W..."
     pqi_book = ClaimBook()  # PQI 07 / PQI 16 admissions (pqi_admissions), ids "P..."
@@ -173,6 +204,12 @@ def simulate_chunk(
     # hip-fracture surgery and its post-acute paths: their own stream and book, rows appended
     fracture_rng, fracture_book = fractures.rng_for(spec.seed, chunk), ClaimBook()
     fracture_params = fractures.fracture_params(params)
+    # months of a year's services outside that year (hospice stays across 1 January) and, in the
+    # first year, of services begun before the panel (hospice, home health): their own stream
+    # and book, rows appended (ids "Y...")
+    carry = CarryOver(
+        np.random.default_rng([spec.seed, chunk, CARRY_SALT]), ClaimBook(), spec.start_year
+    )
     coded_frames, elig_frames, pharmacy_frames, attribution_frames = [], [], [], []
     levels = None
     for t in range(spec.years):
@@ -203,6 +240,7 @@ def simulate_chunk(
             intensity=intensity,
             book=book,
         )
+        ctx.carry = carry
         generate_services(ctx)
         fin.respiratory_admissions(ctx, winter_book, chunk_seed=[spec.seed, chunk])
         pqi_admissions(ctx, pqi_book, chunk_seed=[spec.seed, chunk])
@@ -232,7 +270,15 @@ def simulate_chunk(
         )
         pharmacy_frames.append(
             pharmacy_rows(
-                rng, yf, levels, params=params, pool=pool, people=people, drug_use=drug_use, ids=ids
+                rng,
+                yf,
+                levels,
+                params=params,
+                pool=pool,
+                people=people,
+                drug_use=drug_use,
+                ids=ids,
+                schedule=refill_schedule,
             )
         )
     coded = pl.concat(coded_frames)
@@ -344,13 +390,21 @@ def simulate_chunk(
         if pqi_stays.height
         else pqi_stays
     )
+    carried = _carried_claims(carry, coded, spec=spec, chunk=chunk, ids=ids, params=params)
+    carried = (
+        covered(carried.select(medical.columns), eligibility, "claim_start_date")
+        if carried.height
+        else carried
+    )
     appended = [
         f.cast(medical.schema)
-        for f in (transitions, screening, repeats, fracture, pqi_stays)
+        for f in (transitions, screening, repeats, fracture, pqi_stays, carried)
         if f.height
     ]
     # on-time refills of the adherence measures' drugs: rows appended from a stream of their own
-    refills = on_time_refills(pharmacy, seed=spec.seed, chunk=chunk, params=params)
+    refills = on_time_refills(
+        pharmacy, seed=spec.seed, chunk=chunk, params=params, start_year=spec.start_year
+    )
     if refills.height:
         pharmacy = pl.concat([pharmacy, refills])
     return {

@@ -21,9 +21,10 @@ FIRST_NEW_ID = 9_000_000_000_000  # ids of the versions that are not in the data
 # service lines; the lines appended from their own streams restart their numbers, so each letter
 # takes a block of its own. Chunks stay below 1,000 (``synth --members`` is at most 2,000,000 in
 # chunks of 12,500), so the first digit is free; 9 is FIRST_NEW_ID's.
-ID_BLOCKS = {"B": 1, "T": 2, "W": 3, "S": 4, "Q": 5, "H": 6, "P": 7}
+ID_BLOCKS = {"B": 1, "T": 2, "W": 3, "S": 4, "Q": 5, "H": 6, "P": 7, "Y": 8}
 # bundles, transitional care, winter, screening, repeat stays (outcomes.py), hip fractures
-# (services/hip_fractures.py), PQI 07/16 admissions (pqi_admissions.py). The refills of
+# (services/hip_fractures.py), PQI 07/16 admissions (pqi_admissions.py), the months of services
+# outside the year that drew them (services/base.py CarryOver, "Y"). The refills of
 # adherence.py ("A") stay in block 0 (CCLF7's reference number has 12 digits): their numbers
 # start at REFILL_NUMBERS, above any main-stream fill number of a chunk
 ID_BLOCK = 10**12

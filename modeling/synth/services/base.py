@@ -27,6 +27,26 @@ CANCERS = ("cancer_breast", "cancer_colorectal", "cancer_lung", "cancer_prostate
 PSEUDO_CONDITIONS = ("esrd", "cancer_any", "cancer_active")
 
 
+CARRY_SALT = 2_024_1204  # the carried months' stream: default_rng([seed, chunk, CARRY_SALT])
+
+
+@dataclass(frozen=True)
+class CarryOver:
+    """Claims of the year's services that fall outside the year (a hospice stay begun the year
+    before, or running into the next), with the stream they draw from: their own book and
+    ``default_rng([seed, chunk, SALT])``, so that the year's own claims and every other line's
+    draws are the same with them or without them."""
+
+    rng: np.random.Generator
+    book: ClaimBook
+    start_year: int
+    """The panel's first year, the one that also bills services begun before the panel."""
+
+    def panel_start(self, ctx: ServiceContext) -> bool:
+        """Whether ``ctx`` is the panel's first year."""
+        return ctx.year == self.start_year
+
+
 @dataclass
 class ServiceContext:
     """One chunk-year's members and state shared by the service lines, for one ``ClaimBook``.
@@ -56,6 +76,7 @@ class ServiceContext:
     hospice_from_discharge: tuple[np.ndarray, np.ndarray] = field(
         default_factory=lambda: (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
     )
+    carry: CarryOver | None = None
 
     @classmethod
     def start(
@@ -128,10 +149,17 @@ def expand(ctx: ServiceContext, counts: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(ctx.people.n), counts)
 
 
-def paid(ctx: ServiceContext, mean: float | np.ndarray, cv: float, n: int) -> np.ndarray:
-    """Lognormal amounts with mean ``mean`` and coefficient of variation ``cv``."""
+def paid(
+    ctx: ServiceContext,
+    mean: float | np.ndarray,
+    cv: float,
+    n: int,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Lognormal amounts with mean ``mean`` and coefficient of variation ``cv`` (from ``rng``,
+    by default the context's)."""
     sigma = np.sqrt(np.log(1 + cv**2))
-    return mean * ctx.rng.lognormal(-(sigma**2) / 2, sigma, n)
+    return mean * (rng or ctx.rng).lognormal(-(sigma**2) / 2, sigma, n)
 
 
 def pick(ctx: ServiceContext, table: pl.DataFrame, n: int) -> Pick:

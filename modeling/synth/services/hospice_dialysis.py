@@ -4,7 +4,12 @@ Hospice: decedents who do not die in hospital (more often with serious illness),
 members alive at year end (long stays and live discharges) and members discharged to hospice;
 paid at the routine home care per diem, higher for the first 60 days of a stay
 (``HOSPICE_RHC_DAY``); the month of death carries discharge status 40 (died), others 30 (still
-a patient). Dialysis: every enrolled member with ESRD, about 13 treatments a month at
+a patient). A stay is drawn in the year of the death or of its start but is whole: a decedent's
+stay begun the year before and a live stay running into the next year are billed in those years
+too (the months outside the year go to the context's ``CarryOver`` book; clipped at the year's
+bounds, every January lacked the stays begun before it and every December the stays of the next
+year's decedents). In the panel's first year the live stays begun in the year before it are billed from its first
+day (``_carried_in``). Claims outside the member's enrollment are dropped with every claim's. Dialysis: every enrolled member with ESRD, about 13 treatments a month at
 ``DIALYSIS_PER_TREATMENT``.
 """
 
@@ -14,7 +19,9 @@ import numpy as np
 import polars as pl
 
 from modeling.synth.arrays import days_to_date
-from modeling.synth.services.base import ServiceContext, condition_mask
+from modeling.synth.claims import ClaimBook
+from modeling.synth.people import day
+from modeling.synth.services.base import CarryOver, ServiceContext, condition_mask
 
 HOSPICE_RHC_DAY = (
     218.0,
@@ -56,7 +63,7 @@ def hospice(ctx: ServiceContext) -> None:
     p = np.flatnonzero(decedent)
     los = np.clip(np.round(rng.lognormal(np.log(18), 1.6, len(p))), 1, 720).astype(np.int64)
     end = people.death_day[p]
-    start = np.maximum(end - los, yf.start[p])
+    start = end - los
     # members on hospice who are alive at year end (long stays, live discharges)
     alive = np.flatnonzero(
         yf.active
@@ -67,7 +74,7 @@ def hospice(ctx: ServiceContext) -> None:
     a_start = yf.dates(rng, alive)
     a_end = np.minimum(
         a_start + np.round(rng.lognormal(np.log(90), 0.8, len(alive))).astype(np.int64),
-        yf.end[alive],
+        np.minimum(people.death_day[alive], people.leave_day[alive] - 1),
     )
     extra_p, extra_start = ctx.hospice_from_discharge
     extra_end = np.minimum(
@@ -76,21 +83,87 @@ def hospice(ctx: ServiceContext) -> None:
     p = np.concatenate([p, alive, extra_p])
     start = np.concatenate([start, a_start, extra_start])
     end = np.maximum(np.concatenate([end, a_end, np.maximum(extra_end, extra_start)]), start)
-    # one claim per calendar month of the stay
-    months = pl.DataFrame(
-        {"person": p, "start": days_to_date(start), "end": days_to_date(end)}
-    ).with_row_index("stay")
-    seg = _month_segments(months)
+    # the year's months in the year's book (the claims it always had: a stay after a discharge
+    # was never cut at the year's end), the others carried
+    drawn = np.arange(len(p)) < len(p) - len(extra_p)
+    last = np.where(drawn, yf.end[p], end)
+    inside = _stay_months(p, start, end, low=yf.start[p], high=last)
+    _bill_hospice(ctx, inside, rng, ctx.book)
+    if ctx.carry is not None:
+        before = _stay_months(p, start, end, low=None, high=yf.start[p] - 1)
+        after = _stay_months(p, start, end, low=last + 1, high=None)
+        _bill_hospice(ctx, pl.concat([before, after]), ctx.carry.rng, ctx.carry.book)
+        if ctx.carry.panel_start(ctx):
+            _carried_in(ctx, ctx.carry, serious, on_hospice=p)
+
+
+def _carried_in(
+    ctx: ServiceContext, carry: CarryOver, serious: np.ndarray, *, on_hospice: np.ndarray
+) -> None:
+    """Live stays begun in the year before the panel, billed from its first day: drawn as the
+    year's live stays are (the seriously ill enrolled from the panel's first day, the same rate,
+    a start uniform over the year before it, the same length), for members with no hospice stay
+    and no death in hospital this year (theirs are drawn by the year's own rules)."""
+    crng, yf, people = carry.rng, ctx.yf, ctx.people
+    ys = day(ctx.year)
+    free = np.ones(people.n, dtype=bool)
+    free[on_hospice] = False
+    who = np.flatnonzero(
+        yf.active
+        & (yf.start == ys)
+        & serious
+        & free
+        & ~ctx.terminal
+        & (crng.random(people.n) < ctx.params.behaviour["hospice_live_rate"])
+    )
+    start = ys - crng.integers(1, 366, len(who))
+    end = np.minimum(
+        start + np.round(crng.lognormal(np.log(90), 0.8, len(who))).astype(np.int64),
+        np.minimum(people.death_day[who], people.leave_day[who] - 1),
+    )
+    seg = _stay_months(who, start, end, low=np.full(len(who), ys), high=None)
+    _bill_hospice(ctx, seg, crng, carry.book)
+
+
+def _stay_months(
+    p: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    *,
+    low: np.ndarray | None,
+    high: np.ndarray | None,
+) -> pl.DataFrame:
+    """The calendar-month segments (``s``, ``e``) of each stay's days between ``low`` and
+    ``high`` (either open), with the person and the stay's own first day (``start``)."""
+    lo = start if low is None else np.maximum(start, low)
+    hi = end if high is None else np.minimum(end, high)
+    keep = lo <= hi
+    spans = pl.DataFrame(
+        {
+            "person": p[keep],
+            "start": days_to_date(lo[keep]),
+            "end": days_to_date(hi[keep]),
+            "stay_start": start[keep],
+        }
+    )
+    return _month_segments(spans).select("person", "s", "e", "stay_start")
+
+
+def _bill_hospice(
+    ctx: ServiceContext, seg: pl.DataFrame, rng: np.random.Generator, book: ClaimBook
+) -> None:
+    """One hospice claim per segment, paid by the days since the stay's start."""
+    people = ctx.people
     sp = seg["person"].to_numpy()
     s = seg["s"].cast(pl.Int32).to_numpy().astype(np.int64)
     e = seg["e"].cast(pl.Int32).to_numpy().astype(np.int64)
-    stay_start = seg["start"].cast(pl.Int32).to_numpy().astype(np.int64)
+    stay_start = seg["stay_start"].to_numpy().astype(np.int64)
     days = (e - s + 1).astype(float)
     early = np.clip(60 - (s - stay_start), 0, days)
     amount = early * HOSPICE_RHC_DAY[0] + (days - early) * HOSPICE_RHC_DAY[1]
     hospice_npi = ctx.pool.hospice_npi[(sp * 13 + 5) % len(ctx.pool.hospice_npi)]
     is_last = e == people.death_day[sp]
-    ctx.book.add(
+    book.add(
         sp,
         ctx.year,
         s,

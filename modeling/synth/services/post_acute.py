@@ -6,6 +6,13 @@ physical therapy. After a discharge to a skilled nursing facility the member has
 at ``SNF_PER_DIEM`` less the daily coinsurance from day 21; after a discharge to home health,
 and on referral from the community, 30-day home health periods at ``HH_PERIOD_PAYMENT``
 (prorated when a period is cut short). Discharges to hospice are handed to the hospice line.
+
+Home health begun before the panel: in the panel's first year, the members enrolled from its
+first day also have the episodes that began in the ``HH_CARRY_IN_DAYS`` before it, at the first
+year's own incidence (each of the year's episodes, with probability ``HH_CARRY_IN_DAYS`` / 365,
+also begun on a uniform day of that window, with its number of periods), billed from the panel's
+first day on (the context's ``CarryOver`` book and stream). Without them the first January's home
+health was half of a steady month's.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from modeling.synth.arrays import ranks_within
+from modeling.synth.people import day
 from modeling.synth.services.base import (
     ServiceContext,
     condition_mask,
@@ -24,6 +32,7 @@ from modeling.synth.services.base import (
 from modeling.synth.services.inpatient import admit
 
 SNF_PER_DIEM = 590.0  # approx. mean Medicare SNF PDPM payment per day, FY2024 (MedPAC March 2024 report, ch. 7)
+HH_CARRY_IN_DAYS = 90  # an episode has at most 3 periods of 30 days (post_acute)
 HH_PERIOD_PAYMENT = (
     2_600.0  # approx. mean 30-day home health period payment, CY2024 (MedPAC March 2024, ch. 8)
 )
@@ -187,23 +196,41 @@ def post_acute(ctx: ServiceContext) -> None:
     hstart = np.concatenate([discharge[h] + 1, ctx.yf.dates(rng, community)])
     periods = rng.choice([1, 2, 3], len(hp), p=[0.4, 0.3, 0.3])
     home_health(ctx, hp, hstart, periods)
+    if ctx.carry is not None and ctx.carry.panel_start(ctx):
+        crng, ys = ctx.carry.rng, day(ctx.year)
+        before = (crng.random(len(hp)) < HH_CARRY_IN_DAYS / 365) & (ctx.yf.start[hp] == ys)
+        begun = ys - crng.integers(1, HH_CARRY_IN_DAYS + 1, int(before.sum()))
+        home_health(ctx, hp[before], begun, periods[before], from_day=ys, carried=True)
     ctx.hospice_from_discharge = (person[disposition == "50"], discharge[disposition == "50"])
 
 
-def home_health(ctx: ServiceContext, p: np.ndarray, start: np.ndarray, periods: np.ndarray) -> None:
-    """Consecutive 30-day home health periods from ``start``, ended by death or disenrollment."""
-    rng = ctx.rng
+def home_health(
+    ctx: ServiceContext,
+    p: np.ndarray,
+    start: np.ndarray,
+    periods: np.ndarray,
+    *,
+    from_day: int | None = None,
+    carried: bool = False,
+) -> None:
+    """Consecutive 30-day home health periods from ``start``, ended by death or disenrollment;
+    only those starting on ``from_day`` or later if given; ``carried``: into the context's
+    carry-over book from its stream."""
+    rng = ctx.carry.rng if carried and ctx.carry is not None else ctx.rng
+    book = ctx.carry.book if carried and ctx.carry is not None else ctx.book
     pp = np.repeat(p, periods)
     k = ranks_within(periods)
     s = np.repeat(start, periods) + 30 * k
     last = np.minimum(ctx.people.death_day[pp], ctx.people.leave_day[pp] - 1)
     ok = s <= last
+    if from_day is not None:
+        ok &= s >= from_day
     pp, s, last = pp[ok], s[ok], last[ok]
     e = np.minimum(s + 29, last)
-    amount = paid(ctx, HH_PERIOD_PAYMENT, 0.3, len(pp)) * np.clip((e - s + 1) / 30, 0.3, 1)
+    amount = paid(ctx, HH_PERIOD_PAYMENT, 0.3, len(pp), rng) * np.clip((e - s + 1) / 30, 0.3, 1)
     hha = ctx.pool.hha_npi[rng.integers(0, len(ctx.pool.hha_npi), len(pp))]
     visits = np.maximum(1, rng.poisson(8, len(pp))).astype(float)
-    ctx.book.add(
+    book.add(
         pp,
         ctx.year,
         s,

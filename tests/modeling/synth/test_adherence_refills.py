@@ -1,5 +1,5 @@
 """On-time refills of the adherence measures' drugs: appended from their own stream, only on
-days no fill covers, at the parameter's share of member-drug-years, bringing PDC near Part D's."""
+days no fill covers, at the parameter's share of member-drugs, bringing PDC near Part D's."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from modeling.synth.params import load_params
 from tests.modeling.synth.lines import appended_fills
 
 SPEC = SynthSpec(members=3000, start_year=2023, years=2, seed=41)
-KEYS = ["person_id", "ndc_code", "year"]
+KEYS = ["person_id", "ndc_code"]
 
 
 def test_refills_are_appended_on_uncovered_days_of_the_adherence_drugs():
@@ -21,26 +21,40 @@ def test_refills_are_appended_on_uncovered_days_of_the_adherence_drugs():
     assert added.height > 0 and added["claim_id"].is_unique().all()
     assert set(added["ndc_code"]) <= set(adherence_ndcs())
     main = tables["pharmacy_claim"].filter(~pl.col("claim_id").str.starts_with("A"))
-    year = pl.col("dispensing_date").dt.year().alias("year")
-    # a refill falls on no day that a fill of the main stream already covers
-    before = (
-        main.with_columns(year)
-        .select(*KEYS, pl.col("dispensing_date").alias("last"), pl.col("days_supply").alias("s"))
-        .sort("last")
+    # a refill falls on no day that a fill of the main stream already covers (the fill before
+    # it, of its year or the year before; the refills before a member-drug's first fill, in the
+    # panel's first year, cover the days a fill before the panel would have)
+    before = main.select(
+        *KEYS, pl.col("dispensing_date").alias("last"), pl.col("days_supply").alias("s")
+    ).sort("last")
+    matched = added.sort("dispensing_date").join_asof(
+        before, left_on="dispensing_date", right_on="last", by=KEYS, check_sortedness=False
     )
-    matched = (
-        added.with_columns(year)
+    lead = matched.filter(pl.col("last").is_null())
+    assert (lead["dispensing_date"].dt.year() == SPEC.start_year).all()
+    following = matched.filter(pl.col("last").is_not_null())
+    covered_days = (following["dispensing_date"] - following["last"]).dt.total_days() < following[
+        "s"
+    ]
+    assert following.height > lead.height and not covered_days.any()
+    # the refills of a member-drug follow one cycle of its supply across 1 January
+    steps = (
+        pl.concat([main, added])
+        .join(added.select(KEYS).unique(), on=KEYS, how="semi")
         .sort("dispensing_date")
-        .join_asof(
-            before, left_on="dispensing_date", right_on="last", by=KEYS, check_sortedness=False
-        )
+        .group_by(KEYS)
+        .agg(pl.col("dispensing_date"), pl.col("claim_id"), pl.col("days_supply").first())
     )
-    assert matched["last"].null_count() == 0  # every refill follows a fill of its year
-    covered_days = (matched["dispensing_date"] - matched["last"]).dt.total_days() < matched["s"]
-    assert not covered_days.any()
-    # the share of member-drug-years refilled is near the parameter among those with a gap
-    refilled = added.with_columns(year).select(KEYS).unique()
-    groups = main.filter(pl.col("ndc_code").is_in(adherence_ndcs())).with_columns(year)
+    crossing = 0
+    for _, _, dates, ids, supply in steps.iter_rows():
+        refills = [d for d, c in zip(dates, ids, strict=True) if c.startswith("A")]
+        offsets = {(d - refills[0]).days % supply for d in refills}
+        assert offsets == {0}
+        crossing += len({d.year for d in refills}) > 1
+    assert crossing > 50
+    # the share of member-drugs refilled is near the parameter among those with a gap
+    refilled = added.select(KEYS).unique()
+    groups = main.filter(pl.col("ndc_code").is_in(adherence_ndcs()))
     gaps = (
         groups.sort("dispensing_date")
         .group_by(KEYS)
