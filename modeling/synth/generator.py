@@ -208,7 +208,10 @@ def simulate_chunk(
     # first year, of services begun before the panel (hospice, home health): their own stream
     # and book, rows appended (ids "Y...")
     carry = CarryOver(
-        np.random.default_rng([spec.seed, chunk, CARRY_SALT]), ClaimBook(), spec.start_year
+        np.random.default_rng([spec.seed, chunk, CARRY_SALT]),
+        ClaimBook(),
+        spec.start_year,
+        spec.start_year + spec.years - 1,
     )
     coded_frames, elig_frames, pharmacy_frames, attribution_frames = [], [], [], []
     levels = None

@@ -27,7 +27,22 @@ CANCERS = ("cancer_breast", "cancer_colorectal", "cancer_lung", "cancer_prostate
 PSEUDO_CONDITIONS = ("esrd", "cancer_any", "cancer_active")
 
 
+NO_STAY = -(2**40)  # HeldHospice.billed_end of a member with no hospice day in the year
 CARRY_SALT = 2_024_1204  # the carried months' stream: default_rng([seed, chunk, CARRY_SALT])
+
+
+@dataclass
+class HeldHospice:
+    """What a year's hospice stays leave for the next year's: the months after the year that
+    drew them (``after``: person, first and last day, the stay's first day, days since 1970),
+    billed once the next year's stays of the same members are known, and each member's last
+    hospice day billed in that year (``billed_end``, ``NO_STAY`` for none). A member is on one
+    hospice stay at a time, so a day billed by one stay is not billed again by a stay drawn in
+    the next year (a live stay running into the year a member dies, a decedent's stay begun the
+    year before)."""
+
+    after: pl.DataFrame | None = None
+    billed_end: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,9 @@ class CarryOver:
     book: ClaimBook
     start_year: int
     """The panel's first year, the one that also bills services begun before the panel."""
+    end_year: int
+    """The panel's last year: the months of its stays after it are billed when it is drawn."""
+    held: HeldHospice = field(default_factory=lambda: HeldHospice())
 
     def panel_start(self, ctx: ServiceContext) -> bool:
         """Whether ``ctx`` is the panel's first year."""

@@ -193,3 +193,28 @@ def test_home_health_begun_before_the_panel_is_billed_from_its_first_day(chunk):
     january = paid.filter(pl.col("month") == 1)["paid_amount"][0]
     steady = paid.filter(pl.col("month").is_between(3, 8))["paid_amount"].mean()
     assert january > 0.75 * steady
+
+
+def test_a_day_of_hospice_is_billed_by_one_stay_across_years(chunk):
+    # a live stay running into the year a member dies, and a decedent's stay begun the year
+    # before, bill the member's days once: no carried claim overlaps another hospice claim
+    hospice = (
+        _hospice(chunk)
+        .group_by("claim_id")
+        .agg(
+            pl.col("person_id").first(),
+            pl.col("claim_start_date").min(),
+            pl.col("claim_end_date").max(),
+        )
+        .sort("person_id", "claim_start_date")
+        .with_columns(
+            pl.col("claim_end_date").shift(1).over("person_id").alias("previous_end"),
+            pl.col("claim_id").shift(1).over("person_id").alias("previous_id"),
+        )
+    )
+    assert hospice["claim_id"].str.starts_with("Y").sum() > 10
+    overlapping = hospice.filter(
+        (pl.col("claim_start_date") <= pl.col("previous_end"))
+        & (pl.col("claim_id").str.starts_with("Y") | pl.col("previous_id").str.starts_with("Y"))
+    )
+    assert overlapping.is_empty(), overlapping
