@@ -108,8 +108,10 @@ def _write_all(writer: DatasetWriter, tables: dict[str, pl.DataFrame]) -> None:
         writer.write(name, frame)
 
 
-def _pqi_claims(
+def _own_stream_claims(
     book: ClaimBook,
+    rng: np.random.Generator,
+    prefix: str,
     coded: pl.DataFrame,
     *,
     spec: SynthSpec,
@@ -117,11 +119,12 @@ def _pqi_claims(
     ids: MemberIds,
     params: SynthParams,
 ) -> pl.DataFrame:
-    """The PQI line's claims with their ids ("P" prefix) and paid dates, both drawn from the
-    line's own stream ``[seed, chunk, pqi_admissions.SALT]``."""
+    """The claims of a line kept on its own stream (``rng``) and book, with their ids (``prefix``)
+    and paid dates as the finance patterns draw them, both from that stream: the PQI line ("P",
+    ``[seed, chunk, pqi_admissions.SALT]``) and the carried months ("Y", ``[seed, chunk,
+    CARRY_SALT]``)."""
     if not book.headers:
         return pl.DataFrame()
-    rng = np.random.default_rng([spec.seed, chunk, PQI_SALT])
     routine = tuple(params.routine_codes.filter(pl.col("use") == "visit")["code"].to_list())
     frame = book.to_frame(
         coded,
@@ -131,39 +134,10 @@ def _pqi_claims(
         rng=rng,
         price_level=params.behaviour["price_level"],
         fallback=routine,
-        prefix=PQI_PREFIX,
+        prefix=prefix,
     )
     return fin.medical_paid_dates(
         frame, rng, fin.slowdown_months(spec.seed, spec.start_year, spec.years)
-    )
-
-
-def _carried_claims(
-    carry: CarryOver,
-    coded: pl.DataFrame,
-    *,
-    spec: SynthSpec,
-    chunk: int,
-    ids: MemberIds,
-    params: SynthParams,
-) -> pl.DataFrame:
-    """The carried months' claims (ids "Y"), paid dates as the finance patterns draw them, both
-    from the carry stream ``[seed, chunk, CARRY_SALT]``."""
-    if not carry.book.headers:
-        return pl.DataFrame()
-    routine = tuple(params.routine_codes.filter(pl.col("use") == "visit")["code"].to_list())
-    frame = carry.book.to_frame(
-        coded,
-        chunk=chunk,
-        person_ids=ids.person,
-        member_ids=ids.member,
-        rng=carry.rng,
-        price_level=params.behaviour["price_level"],
-        fallback=routine,
-        prefix="Y",
-    )
-    return fin.medical_paid_dates(
-        frame, carry.rng, fin.slowdown_months(spec.seed, spec.start_year, spec.years)
     )
 
 
@@ -387,13 +361,24 @@ def simulate_chunk(
     )
     # PQI 07 / PQI 16 admissions: claims of their own book and stream, appended after every
     # line above read the medical claims, so none of their rows moves
-    pqi_stays = _pqi_claims(pqi_book, coded, spec=spec, chunk=chunk, ids=ids, params=params)
+    pqi_stays = _own_stream_claims(
+        pqi_book,
+        np.random.default_rng([spec.seed, chunk, PQI_SALT]),
+        PQI_PREFIX,
+        coded,
+        spec=spec,
+        chunk=chunk,
+        ids=ids,
+        params=params,
+    )
     pqi_stays = (
         covered(pqi_stays.select(medical.columns), eligibility, "claim_start_date")
         if pqi_stays.height
         else pqi_stays
     )
-    carried = _carried_claims(carry, coded, spec=spec, chunk=chunk, ids=ids, params=params)
+    carried = _own_stream_claims(
+        carry.book, carry.rng, "Y", coded, spec=spec, chunk=chunk, ids=ids, params=params
+    )
     carried = (
         covered(carried.select(medical.columns), eligibility, "claim_start_date")
         if carried.height
