@@ -131,15 +131,11 @@ def _carry_hospice(
     now = [carried_in, before]
     if held.after is not None:
         first = this_year.group_by("person").agg(first=pl.col("lo").min())
+        death = pl.Series("death", people.death_day[held.after["person"].to_numpy()])
         released = (
-            held.after.join(first, on="person", how="left")
-            .with_columns(
-                hi=pl.min_horizontal(
-                    "hi",
-                    pl.col("first") - 1,
-                    pl.Series(people.death_day[held.after["person"].to_numpy()]),
-                )
-            )
+            held.after.with_columns(death)
+            .join(first, on="person", how="left")
+            .with_columns(hi=pl.min_horizontal("hi", pl.col("first") - 1, "death"))
             .filter(pl.col("lo") <= pl.col("hi"))
             .select("person", "lo", "hi", "stay_start")
         )
