@@ -533,7 +533,7 @@ def main() -> None:
     ap.add_argument("--split-out", default=None)
     ap.add_argument(
         "--total-interval-shape",
-        choices=("engine", "buckets"),
+        choices=("estimated", "engine", "buckets"),
         default=ForecastOptions.total_interval_shape,
         help="with --backtest: ForecastOptions.total_interval_shape for the forecast's cuts",
     )

@@ -162,7 +162,7 @@ def forecast_command(
     backtest-calibrated 80% intervals, against seasonal naive."""
     from modeling.core.panel import Panel
     from modeling.marts.finance.forecast import (
-        MIN_SCALE_POINTS,
+        MIN_ESTIMATED_POINTS,
         ForecastOptions,
         backtest_summary,
         forecast,
@@ -230,9 +230,10 @@ def forecast_command(
         console.print(
             "[dim]Engines and coverage are in-sample (chosen on this backtest); the interval is the "
             "backtest's own error quantile: by horizon for the categories (pooled, each scaled by "
-            "its own), relative to the engine's own widening with the horizon for the total (its "
-            f"engine's own interval while the backtest holds fewer than {MIN_SCALE_POINTS} of its "
-            "points).[/]"
+            "its own); for the total, of the forecasting procedure's own errors (the engine chosen "
+            "at each origin from what was known then), widening with the horizon as much as those "
+            f"errors grow (its engine's own interval while the backtest holds fewer than "
+            f"{MIN_ESTIMATED_POINTS} of its points).[/]"
         )
     console.print(f"[dim]wrote {path}[/]")
 

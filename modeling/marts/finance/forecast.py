@@ -45,20 +45,31 @@
     (a category with fewer than ``MIN_SCALE_POINTS`` points keeps 1), because the categories'
     noise differs several-fold (hospice and SNF against office visits). A category's error is
     mostly its monthly noise, which does not grow with the horizon.
-  - *The total* (``total_interval_shape`` "engine"): the chosen engine's own stated half-width
-    at each horizon (its state-space variance law, which widens with the horizon: the Theta
-    method's about twofold from 1 to 12 months ahead) times one ``level`` quantile of the
-    backtest's |log error| relative to that half-width, pooled over every horizon. The total is
-    smooth, so its error is the level's and the trend's and grows with the horizon; but at
-    18-30 months of history the in-history backtest scores few forecasts more than 6 months
-    ahead, and those only from its earliest, shortest-trained origins, so its error by horizon
-    bucket does not show that growth (measured: the total's in-history RMSE is flat in the
-    horizon) and the buckets left the 10-12-month interval at the short horizons' width
-    (covering 33% of outcomes 10-12 months ahead on the default panel's 2025 cuts). The
-    engines' own intervals, uncalibrated, covered 55-92% (measured), hence the empirical scale;
-    but while the total has fewer than ``MIN_SCALE_POINTS`` backtest points (at 18-20 months
-    of history) it keeps its engine's own stated interval: a quantile of 3-10 points, scaling
-    the engine's widening out to 12 months, swung from +-3% to +-47% one month ahead.
+  - *The total* (``total_interval_shape`` "estimated", the default): the interval is
+    calibrated on the errors of the forecasting procedure itself, not of the engine finally
+    chosen. In the in-history backtest the procedure's engine at each origin is the one the
+    choice rule (``_pick``) takes from the forecasts known and scored by then
+    (``procedure_errors``; the first origins keep the default); the engine chosen on all the
+    origins was chosen for having the smallest errors there, and calibrating on those made the
+    switched total's interval too narrow out of sample (the winner's curse: seasonal naive chosen
+    for in-history errors whose 80% quantile was 3.3% erred 7.0% out of sample). The width's
+    growth with the horizon is fitted to those errors, not taken from an engine's likelihood:
+    Var(e_h) = noise + growth x h, a local level's law (the month's noise plus the level's drift
+    over h months), its two terms by non-negative least squares on the squared errors; the
+    half-width at h is the ``level`` quantile of the errors standardized by that law times
+    sqrt(noise + growth x h) (``total_variance_law``). Measured out of sample on seven synthetic
+    panels (benchmarks/RESULTS.md, issue 20, stop 25), the total's error at 20,000 members is
+    mostly monthly noise, nearly flat from 1 to 12 months ahead, where Theta's own law widened
+    1.6x from 1 to 6 months (so the "engine" shape over-covered late horizons and, scaled on a
+    switched engine's optimistic errors, under-covered early ones). From
+    ``MIN_ESTIMATED_POINTS`` (3) backtest points, i.e. 18 months of history; before that the
+    engine's own interval.
+  - *The total* (``total_interval_shape`` "engine", the method before): the chosen engine's
+    own stated half-width at each horizon times one ``level`` quantile of the backtest's |log
+    error| relative to that half-width, pooled over every horizon; with fewer than
+    ``MIN_SCALE_POINTS`` backtest points, the engine's own interval (a quantile of 3-10 points
+    scaling the engine's widening swung from +-3% to +-47% one month ahead). The engines' own
+    intervals, uncalibrated, covered 55-92% (measured).
   The categories keep the buckets: their engines differ (seasonal naive's own interval is too
   wide, AutoETS's and Theta's too narrow for them), so a pool of errors relative to each
   engine's own width mixes incomparable scales (measured: 86-92% coverage). Measured out of
@@ -95,7 +106,10 @@ MIN_SELECTION_HISTORY = MIN_HISTORY
 HORIZON_BUCKETS = (1, 4, 7, 10)  # first horizons of the interval's horizon profile buckets
 MODELS = ("AutoETS", "AutoARIMA")  # the models a forecast may combine
 BASELINE = "SeasonalNaive"
-INTERVAL_SHAPES = ("buckets", "engine")
+ESTIMATED = "estimated"  # the total's interval from the procedure's errors and their variance law
+INTERVAL_SHAPES = ("buckets", "engine", ESTIMATED)
+# backtest points the total needs for an ``ESTIMATED`` interval (18 months of history give 3)
+MIN_ESTIMATED_POINTS = 3
 # the engine's own stated interval, uncalibrated: the total with fewer than MIN_SCALE_POINTS
 # backtest points, or a series without a backtest
 OWN = "own"
@@ -118,10 +132,11 @@ class ForecastOptions:
     switch_z: float = 1.645
     # how the interval widens with the horizon, for the categories and for the total: "buckets",
     # the backtest's error quantile by horizon bucket; "engine", the chosen engine's own stated
-    # half-width (its shape by horizon) times the backtest's error quantile relative to it
-    # (see module)
+    # half-width (its shape by horizon) times the backtest's error quantile relative to it;
+    # for the total only, "estimated": the forecasting procedure's own backtest errors, their
+    # variance law in the horizon fitted to them (see module)
     interval_shape: str = "buckets"
-    total_interval_shape: str = "engine"
+    total_interval_shape: str = ESTIMATED
 
     def check(self) -> None:
         if not 1 <= self.months <= 36:
@@ -141,12 +156,16 @@ class ForecastOptions:
             )
         if self.switch_z < 0:
             raise ParameterError(f"switch_z must be 0 or more (got {self.switch_z}).")
-        for shape in (self.interval_shape, self.total_interval_shape):
-            if shape not in INTERVAL_SHAPES:
-                raise ParameterError(
-                    f"interval_shape and total_interval_shape must be one of "
-                    f"{', '.join(INTERVAL_SHAPES)} (got {shape!r})."
-                )
+        if self.interval_shape not in INTERVAL_SHAPES[:2]:
+            raise ParameterError(
+                f"interval_shape must be one of {', '.join(INTERVAL_SHAPES[:2])} "
+                f"(got {self.interval_shape!r})."
+            )
+        if self.total_interval_shape not in INTERVAL_SHAPES:
+            raise ParameterError(
+                f"total_interval_shape must be one of {', '.join(INTERVAL_SHAPES)} "
+                f"(got {self.total_interval_shape!r})."
+            )
 
         if self.unscored_months < 0:
             raise ParameterError(f"unscored_months must be 0 or more (got {self.unscored_months}).")
@@ -402,22 +421,29 @@ def backtest(
     # needs for a scale of its own; with fewer it is its engine's own stated interval ("own"):
     # one quantile of 3-10 relative errors, scaling the engine's widening out to 12 months, made
     # the default panel's total as of 2024-06-30 (3 points) +-47% one month ahead
-    totals = bt.filter(pl.col("unique_id") == TOTAL).height
+    total_bt = bt.filter(pl.col("unique_id") == TOTAL)
+    needed = MIN_ESTIMATED_POINTS if options.total_interval_shape == ESTIMATED else MIN_SCALE_POINTS
     shapes = pl.DataFrame(
         {
             "kind": ["category", TOTAL],
             "shape": [
                 options.interval_shape,
-                options.total_interval_shape if totals >= MIN_SCALE_POINTS else OWN,
+                options.total_interval_shape if total_bt.height >= needed else OWN,
             ],
         }
     )
+    law = (
+        total_variance_law(total_bt, options)
+        if options.total_interval_shape == ESTIMATED and total_bt.height >= needed
+        else _NO_LAW
+    )
+    shapes = shapes.join(law, on="kind", how="left")
     chosen = (
         bt.join(choice.select("unique_id", "engine"), on="unique_id")
         .with_columns(_engine_expr(0).alias("p"), _bucket().alias("bucket"), _kind())
         .join(shapes, on="kind")
         .with_columns(_spread(["unique_id", "origin"]))
-        .drop("kind", "shape")
+        .drop("kind", "shape", "noise", "growth", "scale")
     )
     # the interval is empirical: quantiles of the backtest's own |log error|, relative to the
     # chosen engine's own half-width with ``interval_shape`` "engine" (see module)
@@ -428,13 +454,16 @@ def backtest(
         options.level,
         by_horizon=set(shapes.filter(pl.col("shape") == "buckets")["kind"].to_list()),
     ).join(shapes, on="kind", how="left")
-    # the engine's own interval: its half-width as it states it
+    # the engine's own interval: its half-width as it states it; the total's estimated one: the
+    # quantile of the procedure's standardized errors (``total_variance_law``)
     profile = profile.with_columns(
         pl.when(pl.col("shape") == OWN)
         .then(pl.lit(1.0))
+        .when(pl.col("shape") == ESTIMATED)
+        .then(pl.col("scale"))
         .otherwise(pl.col("horizon_scale"))
         .alias("horizon_scale")
-    )
+    ).drop("scale")
     rel = (
         finite.with_columns(_kind())
         .join(profile, on=["kind", "bucket"])
@@ -602,12 +631,84 @@ def _spread(by: list[str]) -> pl.Expr:
     series kind's, ``interval_shape`` for the categories, ``total_interval_shape`` for the
     total, ``OWN`` without enough backtest): "engine" and ``OWN``, the chosen engine's own
     stated half-width, never narrower than at an earlier horizon of the same forecast (``by``,
-    rows in horizon order); "buckets", 1, the profile's buckets carrying the shape."""
+    rows in horizon order); ``ESTIMATED``, the standard deviation of the fitted variance law,
+    sqrt(noise + growth x horizon) (``total_variance_law``); "buckets", 1, the profile's
+    buckets carrying the shape."""
     return (
         pl.when(pl.col("shape").is_in(["engine", OWN]))
         .then(_engine_expr(1).cum_max().over(by, order_by="horizon"))
+        .when(pl.col("shape") == ESTIMATED)
+        .then((pl.col("noise") + pl.col("growth") * pl.col("horizon")).sqrt())
         .otherwise(pl.lit(1.0))
         .alias("spread")
+    )
+
+
+_NO_LAW = pl.DataFrame(
+    schema={"kind": pl.String, "noise": pl.Float64, "growth": pl.Float64, "scale": pl.Float64}
+)
+
+
+def procedure_errors(total_bt: pl.DataFrame, options: ForecastOptions) -> pl.DataFrame:
+    """origin, horizon, engine, error (log actual - log forecast): the in-history backtest's
+    errors of the forecasting procedure itself, choice of engine included, for one series.
+
+    At each origin the engine is the one ``_pick`` chooses from the backtest forecasts of the
+    earlier origins whose outcomes were known and scored by then (target months at least
+    ``unscored_months`` before the origin); the first origins, with fewer than two such
+    forecasts, keep the default engine. The errors of the engine finally chosen are not used:
+    it was chosen for having the smallest of them (the winner's curse; measured out of sample
+    in benchmarks/RESULTS.md, issue 20)."""
+    parts = []
+    for origin in total_bt["origin"].unique().sort():
+        seen = total_bt.filter(
+            (pl.col("origin") < origin)
+            & (pl.col("ds") <= pl.lit(origin).dt.offset_by(f"-{options.unscored_months}mo"))
+        )
+        engine = (
+            _pick(seen, options.default_engine, options.switch_z)["engine"][0]
+            if seen.height
+            else options.default_engine
+        )
+        parts.append(
+            total_bt.filter(pl.col("origin") == origin).select(
+                "origin",
+                "horizon",
+                pl.lit(engine).alias("engine"),
+                (pl.col("y").log() - pl.col(ENGINE_COLUMNS[engine][0])).alias("error"),
+            )
+        )
+    return pl.concat(parts).filter(pl.col("error").is_finite())
+
+
+def total_variance_law(total_bt: pl.DataFrame, options: ForecastOptions) -> pl.DataFrame:
+    """kind (``total``), noise, growth, scale: the total's interval, half-width at horizon h
+    scale x sqrt(noise + growth x h) (log scale), from the procedure's own backtest errors
+    (``procedure_errors``).
+
+    The variance law is a local level's: a forecast h months ahead errs by the month's own
+    noise plus the level's drift over h months, Var(e_h) = noise + growth x h (for simple
+    exponential smoothing sigma^2 (1 + (h - 1) alpha^2); Hyndman & Athanasopoulos, Forecasting:
+    Principles and Practice, 3rd ed., section 8.7). Its two terms are fitted to the squared
+    errors by non-negative least squares, so the data say how much the error grows with the
+    horizon (measured on the synthetic panels: hardly at all at 20,000 members, where monthly
+    noise dominates) instead of the engine's likelihood (Theta's widens 1.6x from 1 to 6 months
+    ahead). ``scale`` is the ``level`` quantile of the errors standardized by that law, so the
+    stated coverage is the backtest's, not the normal distribution's."""
+    from scipy.optimize import nnls
+
+    errors = procedure_errors(total_bt, options)
+    e = errors["error"].to_numpy()
+    h = errors["horizon"].to_numpy().astype(float)
+    (noise, growth), _ = nnls(np.column_stack([np.ones_like(h), h]), e**2)
+    sd = np.sqrt(noise + growth * h)
+    if not np.all(sd > 0):  # every error exactly 0: nothing to scale
+        noise, growth, scale = 0.0, 0.0, 0.0
+    else:
+        scale = float(np.quantile(np.abs(e) / sd, options.level, method="nearest"))
+    return pl.DataFrame(
+        {"kind": [TOTAL], "noise": [noise], "growth": [growth], "scale": [scale]},
+        schema=_NO_LAW.schema,
     )
 
 
@@ -729,7 +830,11 @@ def forecast(
         pl.col("interval_scale").fill_null(1.0),
     )
     if "shape" not in by_engine.columns:  # no backtest at all
-        by_engine = by_engine.with_columns(pl.lit(None, dtype=pl.String).alias("shape"))
+        by_engine = by_engine.with_columns(
+            pl.lit(None, dtype=pl.String).alias("shape"),
+            pl.lit(None, dtype=pl.Float64).alias("noise"),
+            pl.lit(None, dtype=pl.Float64).alias("growth"),
+        )
     # a series without backtest points has its engine's own interval
     by_engine = by_engine.with_columns(pl.col("shape").fill_null(OWN)).with_columns(
         _spread(["unique_id"])

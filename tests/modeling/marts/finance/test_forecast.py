@@ -86,6 +86,16 @@ def test_forecast_on_the_panel(three_year_dataset):
     assert (t["pmpm_lo"] <= t["pmpm"]).all() and (t["pmpm"] <= t["pmpm_hi"]).all()
     assert t["total_cost"].to_numpy() == pytest.approx((t["pmpm"] * t["member_months"]).to_numpy())
     assert f.interval_scale > 0
+    # the total's interval: its variance law's, counted from the last month trained on
+    law = f.horizon_profile.filter(pl.col("kind") == "total")
+    assert set(law["shape"]) == {"estimated"}
+    trained = credible_through(c.table)
+    gap = m.filter(pl.col("incurred_month") > trained)["incurred_month"].n_unique()
+    tot = t.filter(pl.col("service_category") == "total").sort("month")
+    h = gap + np.arange(1, 19)
+    assert np.log(tot["pmpm_hi"] / tot["pmpm"]).to_numpy() == pytest.approx(
+        law["horizon_scale"][0] * np.sqrt(law["noise"][0] + law["growth"][0] * h), rel=1e-9
+    )
     s = backtest_summary(f.backtest)
     assert set(s.columns) >= {"mape", "baseline_mape", "coverage"}
     with pytest.raises(ParameterError):
@@ -248,7 +258,7 @@ def test_the_totals_interval_widens_as_its_engine_says():
     total = _series(n, noise=0.01, seed=5)
     cat = _series(n, trend=0.02, noise=0.04, seed=6).with_columns(pl.lit("cat").alias("unique_id"))
     series = pl.concat([total, cat])
-    opts = ForecastOptions(backtest_origins=12)
+    opts = ForecastOptions(backtest_origins=12, total_interval_shape="engine")
     bt, choice, profile = backtest(series, opts)
     engine = dict(zip(choice["service_category"], choice["engine"], strict=True))
     origin = bt["origin"].min()
@@ -282,12 +292,14 @@ def test_the_totals_interval_widens_as_its_engine_says():
 
 
 def test_the_total_keeps_its_engines_own_interval_without_enough_backtest():
-    """With fewer than MIN_SCALE_POINTS backtest points (18 months of history: origins at 13
+    """("engine" shape) With fewer than MIN_SCALE_POINTS backtest points (18 months of history: origins at 13
     and 14 months, 3 points) the total's stated interval is its engine's own, uncalibrated."""
     from modeling.marts.finance.forecast import MIN_SCALE_POINTS, _fit, backtest
 
     series = _series(18, noise=0.01, seed=5)
-    bt, choice, profile = backtest(series, ForecastOptions(backtest_origins=12))
+    bt, choice, profile = backtest(
+        series, ForecastOptions(backtest_origins=12, total_interval_shape="engine")
+    )
     assert 0 < bt.height < MIN_SCALE_POINTS
     assert profile["horizon_scale"].to_list() == [1.0] * profile.height
     engine = choice["engine"][0]
@@ -304,3 +316,86 @@ def test_the_total_keeps_its_engines_own_interval_without_enough_backtest():
     t = bt.filter(pl.col("origin") == origin).sort("horizon")
     half = np.log(t["hi"].to_numpy() / t["chosen"].to_numpy())
     assert half == pytest.approx(own[: len(half)], rel=1e-9)
+
+
+def _total_backtest(errors: dict[str, list[float]], horizons: list[int], origins: list[dt.date]):
+    """A hand-built in-history backtest of the total: one row per origin and horizon, every
+    engine's log forecast = log(actual) - its error (``errors``: engine -> one error per row)."""
+    from modeling.marts.finance.forecast import ENGINE_COLUMNS
+
+    ds = [pl.Series([o]).dt.offset_by(f"{h}mo")[0] for o, h in zip(origins, horizons, strict=True)]
+    y = np.full(len(ds), 1000.0)
+    frame = {"unique_id": "total", "origin": origins, "ds": ds, "horizon": horizons, "y": y}
+    for engine, (column, _) in ENGINE_COLUMNS.items():
+        frame[column] = np.log(y) - np.asarray(errors.get(engine, errors["theta"]))
+    return pl.DataFrame(frame)
+
+
+def test_the_totals_variance_law_is_fitted_to_the_procedures_errors():
+    """Errors whose squares are exactly 0.0004 + 0.0001 h: non-negative least squares gives
+    those two terms back, every standardized error is 1, so the 80% scale is 1 and the stated
+    half-width at h is sqrt(0.0004 + 0.0001 h)."""
+    from modeling.marts.finance.forecast import total_variance_law
+
+    horizons = [1, 2, 3, 4, 1, 2, 3, 1, 2, 1]
+    origins = [dt.date(2024, m, 1) for m in (1, 1, 1, 1, 2, 2, 2, 3, 3, 4)]
+    signs = [1, -1, 1, -1, -1, 1, 1, -1, 1, 1]
+    e = [s * np.sqrt(0.0004 + 0.0001 * h) for s, h in zip(signs, horizons, strict=True)]
+    law = total_variance_law(_total_backtest({"theta": e}, horizons, origins), ForecastOptions())
+    assert law["noise"][0] == pytest.approx(0.0004, rel=1e-9)
+    assert law["growth"][0] == pytest.approx(0.0001, rel=1e-9)
+    assert law["scale"][0] == pytest.approx(1.0, rel=1e-9)
+    # flat errors: no growth term, the scale their 80% quantile over sqrt(noise)
+    flat = [0.01, -0.02, 0.03, -0.01, 0.02, -0.03, 0.01, 0.02, -0.01, 0.04]
+    law = total_variance_law(_total_backtest({"theta": flat}, horizons, origins), ForecastOptions())
+    # least squares passes through the mean: noise + growth x mean(h) = mean(e^2)
+    fitted = law["noise"][0] + law["growth"][0] * np.mean(horizons)
+    assert fitted == pytest.approx(np.mean(np.square(flat)), rel=1e-6)
+
+
+def test_the_procedures_errors_choose_the_engine_from_what_was_known_at_each_origin():
+    """Seasonal naive errs 0.1% and Theta (the default) 5% at every origin: at each origin the
+    procedure's engine is the one its backtest then shows clearly better, from the earlier
+    origins' forecasts of months at least ``unscored_months`` before it; the first origins,
+    with fewer than two such, keep Theta. Its errors, not the finally chosen engine's (all
+    0.1%), calibrate the interval."""
+    from modeling.marts.finance.forecast import procedure_errors
+
+    origins, horizons = [], []
+    for k in range(8):
+        for h in (1, 2):
+            origins.append(dt.date(2023, 1 + k, 1))
+            horizons.append(h)
+    rng = np.random.default_rng(3)
+    theta = list(0.05 + 0.002 * rng.standard_normal(len(origins)))
+    naive = list(0.001 + 0.0001 * rng.standard_normal(len(origins)))
+    bt = _total_backtest({"theta": theta, "SeasonalNaive": naive}, horizons, origins)
+    out = procedure_errors(bt, ForecastOptions(unscored_months=3)).sort("origin", "horizon")
+    by_origin = dict(zip(out["origin"], out["engine"], strict=False))
+    # the origin of month k sees the forecasts of origins up to k - 1 for months <= k - 3:
+    # origin k - 4 (its 2-month forecast lands at k - 2 > k - 3: only its first) and before
+    assert [by_origin[dt.date(2023, 1 + k, 1)] for k in range(8)] == ["theta"] * 5 + [
+        "SeasonalNaive"
+    ] * 3
+    first = out.filter(pl.col("engine") == "theta")["error"].to_numpy()
+    assert first == pytest.approx(np.asarray(theta[:10]), rel=1e-9)
+
+
+def test_the_totals_estimated_interval_is_the_laws_at_every_horizon():
+    """The default (``total_interval_shape`` "estimated"): the total's stated half-width in
+    the backtest and in the forecast is scale x sqrt(noise + growth x h) of its variance law."""
+    from modeling.marts.finance.forecast import backtest
+
+    n = 30
+    series = _series(n, noise=0.02, seed=5)
+    opts = ForecastOptions(backtest_origins=12)
+    bt, choice, profile = backtest(series, opts)
+    total = profile.filter(pl.col("kind") == "total")
+    noise, growth = total["noise"][0], total["growth"][0]
+    scale = total["horizon_scale"].unique()
+    assert scale.len() == 1
+    t = bt.sort("origin", "horizon")
+    half = np.log(t["hi"].to_numpy() / t["chosen"].to_numpy())
+    assert half == pytest.approx(
+        scale[0] * np.sqrt(noise + growth * t["horizon"].to_numpy()), rel=1e-9
+    )
