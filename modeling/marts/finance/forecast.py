@@ -422,22 +422,19 @@ def backtest(
     # one quantile of 3-10 relative errors, scaling the engine's widening out to 12 months, made
     # the default panel's total as of 2024-06-30 (3 points) +-47% one month ahead
     total_bt = bt.filter(pl.col("unique_id") == TOTAL)
-    needed = MIN_ESTIMATED_POINTS if options.total_interval_shape == ESTIMATED else MIN_SCALE_POINTS
+    if options.total_interval_shape == ESTIMATED:
+        # the points are the procedure's finite errors (a month with no cost has none)
+        errors = procedure_errors(total_bt, options)
+        enough = errors.height >= MIN_ESTIMATED_POINTS
+        law = total_variance_law(errors, options) if enough else _NO_LAW
+    else:
+        enough, law = total_bt.height >= MIN_SCALE_POINTS, _NO_LAW
     shapes = pl.DataFrame(
         {
             "kind": ["category", TOTAL],
-            "shape": [
-                options.interval_shape,
-                options.total_interval_shape if total_bt.height >= needed else OWN,
-            ],
+            "shape": [options.interval_shape, options.total_interval_shape if enough else OWN],
         }
-    )
-    law = (
-        total_variance_law(total_bt, options)
-        if options.total_interval_shape == ESTIMATED and total_bt.height >= needed
-        else _NO_LAW
-    )
-    shapes = shapes.join(law, on="kind", how="left")
+    ).join(law, on="kind", how="left")
     chosen = (
         bt.join(choice.select("unique_id", "engine"), on="unique_id")
         .with_columns(_engine_expr(0).alias("p"), _bucket().alias("bucket"), _kind())
@@ -644,6 +641,9 @@ def _spread(by: list[str]) -> pl.Expr:
     )
 
 
+_NO_ERRORS = pl.DataFrame(
+    schema={"origin": pl.Date, "horizon": pl.Int64, "engine": pl.String, "error": pl.Float64}
+)
 _NO_LAW = pl.DataFrame(
     schema={"kind": pl.String, "noise": pl.Float64, "growth": pl.Float64, "scale": pl.Float64}
 )
@@ -659,11 +659,12 @@ def procedure_errors(total_bt: pl.DataFrame, options: ForecastOptions) -> pl.Dat
     forecasts, keep the default engine. The errors of the engine finally chosen are not used:
     it was chosen for having the smallest of them (the winner's curse; measured out of sample
     in benchmarks/RESULTS.md, issue 20)."""
-    parts = []
+    parts = [_NO_ERRORS]
     for origin in total_bt["origin"].unique().sort():
         seen = total_bt.filter(
             (pl.col("origin") < origin)
             & (pl.col("ds") <= pl.lit(origin).dt.offset_by(f"-{options.unscored_months}mo"))
+            & (pl.col("train_months") >= MIN_SELECTION_HISTORY)
         )
         engine = (
             _pick(seen, options.default_engine, options.switch_z)["engine"][0]
@@ -678,13 +679,13 @@ def procedure_errors(total_bt: pl.DataFrame, options: ForecastOptions) -> pl.Dat
                 (pl.col("y").log() - pl.col(ENGINE_COLUMNS[engine][0])).alias("error"),
             )
         )
-    return pl.concat(parts).filter(pl.col("error").is_finite())
+    return pl.concat(parts, how="vertical_relaxed").filter(pl.col("error").is_finite())
 
 
-def total_variance_law(total_bt: pl.DataFrame, options: ForecastOptions) -> pl.DataFrame:
+def total_variance_law(errors: pl.DataFrame, options: ForecastOptions) -> pl.DataFrame:
     """kind (``total``), noise, growth, scale: the total's interval, half-width at horizon h
     scale x sqrt(noise + growth x h) (log scale), from the procedure's own backtest errors
-    (``procedure_errors``).
+    (``procedure_errors``: horizon, error; at least one).
 
     The variance law is a local level's: a forecast h months ahead errs by the month's own
     noise plus the level's drift over h months, Var(e_h) = noise + growth x h (for simple
@@ -697,7 +698,8 @@ def total_variance_law(total_bt: pl.DataFrame, options: ForecastOptions) -> pl.D
     stated coverage is the backtest's, not the normal distribution's."""
     from scipy.optimize import nnls
 
-    errors = procedure_errors(total_bt, options)
+    if errors.height == 0:
+        raise ValueError("total_variance_law needs at least one backtest error.")
     e = errors["error"].to_numpy()
     h = errors["horizon"].to_numpy().astype(float)
     (noise, growth), _ = nnls(np.column_stack([np.ones_like(h), h]), e**2)

@@ -325,7 +325,14 @@ def _total_backtest(errors: dict[str, list[float]], horizons: list[int], origins
 
     ds = [pl.Series([o]).dt.offset_by(f"{h}mo")[0] for o, h in zip(origins, horizons, strict=True)]
     y = np.full(len(ds), 1000.0)
-    frame = {"unique_id": "total", "origin": origins, "ds": ds, "horizon": horizons, "y": y}
+    frame = {
+        "unique_id": "total",
+        "origin": origins,
+        "ds": ds,
+        "horizon": horizons,
+        "y": y,
+        "train_months": 20,
+    }
     for engine, (column, _) in ENGINE_COLUMNS.items():
         frame[column] = np.log(y) - np.asarray(errors.get(engine, errors["theta"]))
     return pl.DataFrame(frame)
@@ -335,19 +342,23 @@ def test_the_totals_variance_law_is_fitted_to_the_procedures_errors():
     """Errors whose squares are exactly 0.0004 + 0.0001 h: non-negative least squares gives
     those two terms back, every standardized error is 1, so the 80% scale is 1 and the stated
     half-width at h is sqrt(0.0004 + 0.0001 h)."""
-    from modeling.marts.finance.forecast import total_variance_law
+    from modeling.marts.finance.forecast import procedure_errors, total_variance_law
+
+    def law_of(errors):
+        bt = _total_backtest({"theta": errors}, horizons, origins)
+        return total_variance_law(procedure_errors(bt, ForecastOptions()), ForecastOptions())
 
     horizons = [1, 2, 3, 4, 1, 2, 3, 1, 2, 1]
     origins = [dt.date(2024, m, 1) for m in (1, 1, 1, 1, 2, 2, 2, 3, 3, 4)]
     signs = [1, -1, 1, -1, -1, 1, 1, -1, 1, 1]
     e = [s * np.sqrt(0.0004 + 0.0001 * h) for s, h in zip(signs, horizons, strict=True)]
-    law = total_variance_law(_total_backtest({"theta": e}, horizons, origins), ForecastOptions())
+    law = law_of(e)
     assert law["noise"][0] == pytest.approx(0.0004, rel=1e-9)
     assert law["growth"][0] == pytest.approx(0.0001, rel=1e-9)
     assert law["scale"][0] == pytest.approx(1.0, rel=1e-9)
     # flat errors: no growth term, the scale their 80% quantile over sqrt(noise)
     flat = [0.01, -0.02, 0.03, -0.01, 0.02, -0.03, 0.01, 0.02, -0.01, 0.04]
-    law = total_variance_law(_total_backtest({"theta": flat}, horizons, origins), ForecastOptions())
+    law = law_of(flat)
     # least squares passes through the mean: noise + growth x mean(h) = mean(e^2)
     fitted = law["noise"][0] + law["growth"][0] * np.mean(horizons)
     assert fitted == pytest.approx(np.mean(np.square(flat)), rel=1e-6)
@@ -399,3 +410,16 @@ def test_the_totals_estimated_interval_is_the_laws_at_every_horizon():
     assert half == pytest.approx(
         scale[0] * np.sqrt(noise + growth * t["horizon"].to_numpy()), rel=1e-9
     )
+
+
+def test_the_procedure_has_no_points_where_its_errors_are_not_finite():
+    """A backtest whose errors are not finite (a month without cost: log 0) gives the estimated
+    interval no points (``backtest`` counts these, so it falls back to the engine's own
+    interval instead of fitting a law to nothing)."""
+    from modeling.marts.finance.forecast import procedure_errors
+
+    origins = [dt.date(2024, 1, 1)] * 3
+    bt = _total_backtest({"theta": [0.01, 0.02, 0.03]}, [1, 2, 3], origins).with_columns(
+        pl.lit(0.0).alias("y")
+    )
+    assert procedure_errors(bt, ForecastOptions()).height == 0
