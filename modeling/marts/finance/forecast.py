@@ -35,8 +35,8 @@
   trended seasonal PMPM, so scoring forecasts against them would flatter the models. The
   choice is reported (``Forecast.choice``).
 - **Calibrated intervals (empirical, split-conformal in spirit)**: the stated interval is the
-  point forecast (log scale) +- an empirical quantile of the in-history backtest's |log error|
-  of the chosen engines.
+  point forecast (log scale) +- an empirical quantile of the in-history backtest's |log error|:
+  of the chosen engines for the categories, of the forecasting procedure for the total.
   - *Categories* (``interval_shape`` "buckets"): the ``level`` quantile by horizon bucket (1-3,
     4-6, 7-9, 10+ months; never narrower at a later horizon; buckets past the backtest's
     horizons take the last one's), pooled over the service categories. With
