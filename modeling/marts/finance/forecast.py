@@ -107,7 +107,8 @@ HORIZON_BUCKETS = (1, 4, 7, 10)  # first horizons of the interval's horizon prof
 MODELS = ("AutoETS", "AutoARIMA")  # the models a forecast may combine
 BASELINE = "SeasonalNaive"
 ESTIMATED = "estimated"  # the total's interval from the procedure's errors and their variance law
-INTERVAL_SHAPES = ("buckets", "engine", ESTIMATED)
+CATEGORY_SHAPES = ("buckets", "engine")  # the shapes ``interval_shape`` may take
+INTERVAL_SHAPES = (*CATEGORY_SHAPES, ESTIMATED)  # and ``total_interval_shape``
 # backtest points the total needs for an ``ESTIMATED`` interval (18 months of history give 3)
 MIN_ESTIMATED_POINTS = 3
 # the engine's own stated interval, uncalibrated: the total with fewer than MIN_SCALE_POINTS
@@ -156,9 +157,9 @@ class ForecastOptions:
             )
         if self.switch_z < 0:
             raise ParameterError(f"switch_z must be 0 or more (got {self.switch_z}).")
-        if self.interval_shape not in INTERVAL_SHAPES[:2]:
+        if self.interval_shape not in CATEGORY_SHAPES:
             raise ParameterError(
-                f"interval_shape must be one of {', '.join(INTERVAL_SHAPES[:2])} "
+                f"interval_shape must be one of {', '.join(CATEGORY_SHAPES)} "
                 f"(got {self.interval_shape!r})."
             )
         if self.total_interval_shape not in INTERVAL_SHAPES:
@@ -417,10 +418,11 @@ def backtest(
         mape.alias("mape"),
         pl.col(BASELINE).alias("baseline_mape"),
     ).select("unique_id", "engine", "mape", "baseline_mape")
-    # the total's interval is calibrated once the total has as many backtest points as a category
-    # needs for a scale of its own; with fewer it is its engine's own stated interval ("own"):
-    # one quantile of 3-10 relative errors, scaling the engine's widening out to 12 months, made
-    # the default panel's total as of 2024-06-30 (3 points) +-47% one month ahead
+    # the total's interval: with ``ESTIMATED``, from its procedure's finite backtest errors once
+    # there are MIN_ESTIMATED_POINTS of them; with "engine", once it has as many backtest points
+    # as a category needs for a scale of its own (one quantile of 3-10 relative errors, scaling
+    # the engine's widening out to 12 months, made the default panel's total as of 2024-06-30
+    # +-47% one month ahead); with fewer, its engine's own stated interval ("own")
     total_bt = bt.filter(pl.col("unique_id") == TOTAL)
     if options.total_interval_shape == ESTIMATED:
         # the points are the procedure's finite errors (a month with no cost has none)
