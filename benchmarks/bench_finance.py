@@ -383,7 +383,7 @@ def _with_errors(r: pl.DataFrame, tot: pl.DataFrame) -> None:
     )
 
 
-ENGINES = ("theta", "ses", "damped", "holt", "shd", "drift12", "naive")
+ENGINES = ("theta", "ses", "damped", "holt", "shd", "drift12", "theta_ses", "naive")
 
 
 def engines_backtest(panel: Panel, cuts: list[tuple[int, int]]) -> None:
@@ -437,6 +437,7 @@ def engines_backtest(panel: Panel, cuts: list[tuple[int, int]]) -> None:
             .with_columns(
                 (pl.col("ses") + pl.col("b") * pl.col("h")).alias("drift12"),
                 ((pl.col("ses") + pl.col("holt") + pl.col("damped")) / 3).alias("shd"),
+                ((pl.col("theta") + pl.col("ses")) / 2).alias("theta_ses"),
             )
             .with_columns(*((pl.col(e) + pl.col("s")).exp() for e in ENGINES if e != "naive"))
             .with_columns(pl.col("naive").exp())

@@ -94,6 +94,12 @@ def synth(
             help="canonical (a dataset folder) or cclf (CMS CCLF deliveries: monthly files, run-out, adjustments, MBI changes).",
         ),
     ] = "canonical",
+    last_year_of_life: Annotated[
+        str,
+        typer.Option(
+            help="When a decedent's raised spending of the last year of life begins: calendar (from 1 January of the year of death; the panel the published figures are measured on) or rolling (the 365 days before the death, across 1 January).",
+        ),
+    ] = "calendar",
     overwrite: Annotated[
         bool, typer.Option(help="Replace the dataset already at --out (never done otherwise).")
     ] = False,
@@ -116,7 +122,13 @@ def synth(
     scratch = tempfile.TemporaryDirectory(prefix="vbc-synth-") if format == "cclf" else None
     target = Path(scratch.name) / "dataset" if scratch else out
     try:
-        spec = SynthSpec(members, start_year, years, seed)
+        spec = SynthSpec(
+            members,
+            start_year,
+            years,
+            seed,
+            last_year_of_life=last_year_of_life,  # type: ignore[arg-type]  # checked by SynthSpec
+        )
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),

@@ -142,10 +142,11 @@ def evolve(
     )
 
 
-def decide_deaths(
-    rng: np.random.Generator, people: People, yf: YearFrame, levels: np.ndarray, params: SynthParams
-) -> None:
-    """Who dies in the year and when; a death ends the year's span (and any gap it falls in)."""
+def death_probability(
+    people: People, yf: YearFrame, levels: np.ndarray, params: SynthParams
+) -> np.ndarray:
+    """Each member's chance of dying within a whole year, from health, age, institutional and
+    ESRD status and the conditions that carry the most risk."""
     b = params.behaviour
     idx = {
         c: params.condition_index(c)
@@ -163,7 +164,14 @@ def decide_deaths(
         + b["death_copd"] * (levels[idx["copd"]] > 0)
         + b["death_ckd"] * (levels[idx["ckd"]] >= 2)
     )
-    p = 1 / (1 + np.exp(-logit)) * yf.exposure
+    return 1 / (1 + np.exp(-logit))
+
+
+def decide_deaths(
+    rng: np.random.Generator, people: People, yf: YearFrame, levels: np.ndarray, params: SynthParams
+) -> None:
+    """Who dies in the year and when; a death ends the year's span (and any gap it falls in)."""
+    p = death_probability(people, yf, levels, params) * yf.exposure
     dies = yf.active & (rng.random(people.n) < p)
     when = yf.dates(rng, np.flatnonzero(dies))
     people.death_day[dies] = when
@@ -176,9 +184,18 @@ def decide_deaths(
 
 
 def cost_intensity(
-    people: People, yf: YearFrame, levels: np.ndarray, params: SynthParams
+    people: People,
+    yf: YearFrame,
+    levels: np.ndarray,
+    params: SynthParams,
+    *,
+    dies: np.ndarray | None = None,
+    rolling: bool = False,
 ) -> np.ndarray:
-    """Cost intensity (mean 1 in a typical panel): drives the rate of every service."""
+    """Cost intensity (mean 1 in a typical panel): drives the rate of every service. ``dies``
+    (default the year's deaths) marks the members at the raised rate of the last year of
+    life; ``rolling`` (a rolling last year of life, ``SynthSpec.last_year_of_life``) takes its
+    own centring."""
     b = params.behaviour
     log_lam = (
         b["intensity_health"] * np.clip(people.health, -3, 4)
@@ -195,9 +212,10 @@ def cost_intensity(
         + b["intensity_esrd"] * people.esrd
     )
     # spending concentrates in the last months of life
-    log_lam += b["intensity_year_of_death"] * yf.dies
+    log_lam += b["intensity_year_of_death"] * (yf.dies if dies is None else dies)
     log_lam = np.minimum(log_lam, b["intensity_cap"])
-    return np.exp(log_lam - b["intensity_centring"])
+    centring = b["intensity_centring_rolling"] if rolling else b["intensity_centring"]
+    return np.exp(log_lam - centring)
 
 
 def eligibility_rows(people: People, yf: YearFrame, ids: MemberIds) -> pl.DataFrame:

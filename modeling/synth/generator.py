@@ -54,7 +54,7 @@ from modeling.synth.pqi_admissions import SALT as PQI_SALT
 from modeling.synth.pqi_admissions import pqi_admissions
 from modeling.synth.preventive import screening_claims
 from modeling.synth.region import RegionAccumulator
-from modeling.synth.services import ServiceContext, generate_services
+from modeling.synth.services import ServiceContext, generate_services, pre_death
 from modeling.synth.services import bundle_procedures as bundles
 from modeling.synth.services import hip_fractures as fractures
 from modeling.synth.services.base import CARRY_SALT, CarryOver
@@ -187,6 +187,9 @@ def simulate_chunk(
         spec.start_year,
         spec.start_year + spec.years - 1,
     )
+    # with a rolling last year of life, the months of the year before a death within 365 days
+    # of it at the raised rate: their own stream and book, rows appended (ids "D", ``pre_death``)
+    last_year = pre_death.RollingLastYear.start(spec, chunk)
     coded_frames, elig_frames, pharmacy_frames, attribution_frames = [], [], [], []
     levels = None
     for t in range(spec.years):
@@ -201,7 +204,7 @@ def simulate_chunk(
                 rng, params, levels, lia, people.health, thresholds=thresholds
             )
         decide_deaths(rng, people, yf, levels, params)
-        intensity = cost_intensity(people, yf, levels, params)
+        intensity = cost_intensity(people, yf, levels, params, rolling=last_year.enabled)
         coded_frames.append(
             cond.documented_codes(rng, levels, active=yf.active, esrd=people.esrd, year=yf.year)
         )
@@ -219,6 +222,7 @@ def simulate_chunk(
         )
         ctx.carry = carry
         generate_services(ctx)
+        last_year.after_year(ctx, people, params, pool, intensity)
         fin.respiratory_admissions(ctx, winter_book, chunk_seed=[spec.seed, chunk])
         pqi_admissions(ctx, pqi_book, chunk_seed=[spec.seed, chunk])
         bundles.bundle_procedures(
@@ -258,6 +262,7 @@ def simulate_chunk(
                 schedule=refill_schedule,
             )
         )
+    last_year.after_panel(people, params, pool)
     coded = pl.concat(coded_frames)
     routine = tuple(params.routine_codes.filter(pl.col("use") == "visit")["code"].to_list())
     medical = book.to_frame(
@@ -384,9 +389,24 @@ def simulate_chunk(
         if carried.height
         else carried
     )
+    before_death = _own_stream_claims(
+        last_year.book,
+        last_year.rng,
+        pre_death.PREFIX,
+        coded,
+        spec=spec,
+        chunk=chunk,
+        ids=ids,
+        params=params,
+    )
+    before_death = (
+        covered(before_death.select(medical.columns), eligibility, "claim_start_date")
+        if before_death.height
+        else before_death
+    )
     appended = [
         f.cast(medical.schema)
-        for f in (transitions, screening, repeats, fracture, pqi_stays, carried)
+        for f in (transitions, screening, repeats, fracture, pqi_stays, carried, before_death)
         if f.height
     ]
     # on-time refills of the adherence measures' drugs: rows appended from a stream of their own

@@ -95,6 +95,9 @@ class ServiceContext:
         default_factory=lambda: (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
     )
     carry: CarryOver | None = None
+    # with ``lam_base``, the rates are the excess of ``lam`` over it: services added on top of
+    # those already drawn at ``lam_base`` (the months before a death, ``pre_death``)
+    lam_base: np.ndarray | None = None
 
     @classmethod
     def start(
@@ -137,6 +140,16 @@ class ServiceContext:
         return self.yf.year
 
 
+def intensity_term(ctx: ServiceContext, exponent: float) -> np.ndarray:
+    """lam^exponent, or with ``lam_base`` its excess lam^exponent - lam_base^exponent (never
+    below 0): Poisson counts at that excess added to counts already drawn at ``lam_base`` are
+    Poisson at ``lam``."""
+    term = ctx.lam**exponent
+    if ctx.lam_base is None:
+        return term
+    return np.maximum(term - ctx.lam_base**exponent, 0.0)
+
+
 def counts(
     ctx: ServiceContext,
     rate: float,
@@ -150,7 +163,7 @@ def counts(
     mu = (
         rate
         * ctx.yf.exposure
-        * ctx.lam**exponent
+        * intensity_term(ctx, exponent)
         * ctx.shock
         * np.exp(care * ctx.people.care_seeking)
     )

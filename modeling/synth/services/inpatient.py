@@ -28,6 +28,7 @@ from modeling.synth.services.base import (
     condition_mask,
     counts,
     expand,
+    intensity_term,
     paid,
     specialist,
 )
@@ -448,7 +449,7 @@ def catastrophic_stays(ctx: ServiceContext) -> None:
     rng, yf, b = ctx.rng, ctx.yf, ctx.params.behaviour
     chance = np.where(
         yf.active & (yf.days > 30),
-        b["catastrophic_rate"] * yf.exposure * ctx.lam ** b["catastrophic_exponent"],
+        b["catastrophic_rate"] * yf.exposure * intensity_term(ctx, b["catastrophic_exponent"]),
         0.0,
     )
     p = np.flatnonzero(rng.random(ctx.people.n) < np.clip(chance, 0, 0.2))

@@ -107,12 +107,15 @@ def test_synth_to_cclf_to_ingest_round_trip(small_dataset, tmp_path):
 
 
 def test_every_claim_id_letter_of_the_generator_has_its_own_id_block(small_dataset):
-    """CCLF's numeric claim ids keep the lines apart by the letter's block: a line whose letter
-    has none would share block 0 with the main stream ("C") and collide with its ids."""
-    from modeling.synth.cclf_writer.versions import ID_BLOCKS
+    """CCLF's numeric claim ids keep the lines apart by the letter's block and chunk offset: a
+    line whose letter has neither would share block 0 with the main stream ("C") and collide
+    with its ids. "D" shares block 8 with "Y", its chunks raised by 500 (chunks stay below 500)."""
+    from modeling.synth.cclf_writer.versions import ID_BLOCKS, ID_CHUNK_OFFSETS
 
     letters = set(
         small_dataset.read("medical_claim")["claim_id"].str.slice(0, 1).unique().to_list()
     )
     assert letters - {"C"} <= set(ID_BLOCKS), letters - {"C"} - set(ID_BLOCKS)
-    assert len(set(ID_BLOCKS.values())) == len(ID_BLOCKS) and 0 not in ID_BLOCKS.values()
+    places = {(ID_BLOCKS[k], ID_CHUNK_OFFSETS.get(k, 0)) for k in ID_BLOCKS}
+    assert len(places) == len(ID_BLOCKS) and all(block > 0 for block, _ in places)
+    assert set(ID_CHUNK_OFFSETS) <= set(ID_BLOCKS)
