@@ -110,9 +110,16 @@ def synth(
 
     from modeling.synth import SynthSpec, generate
     from modeling.synth.calibration import measure
+    from modeling.synth.spec import LAST_YEAR_OF_LIFE
 
     if format not in ("canonical", "cclf"):
         fail(VbcError(f"--format must be 'canonical' or 'cclf', not '{format}'."))
+    if last_year_of_life not in LAST_YEAR_OF_LIFE:
+        fail(
+            VbcError(
+                f"--last-year-of-life must be 'calendar' or 'rolling', not '{last_year_of_life}'."
+            )
+        )
     ws = open_workspace(workspace)
     if out is None:
         folder = ws.datasets_dir if format == "canonical" else ws.path / "cclf"

@@ -71,6 +71,7 @@ def test_f29_validate_exits_non_zero_when_rows_fail(tmp_path):
     "args",
     [
         ["synth", "--seed", "-1", "--members", "100", "--years", "1", "--no-report"],
+        ["synth", "--last-year-of-life", "monthly", "--members", "100", "--no-report"],
         ["simulate", "--contract", "x.toml", "--draws", "2000000000"],
         ["simulate", "--contract", "x.toml", "--seed", "-1"],
         ["simulate", "--contract", "x.toml", "--cvar-limit", "nan"],
