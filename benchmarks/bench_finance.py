@@ -19,7 +19,8 @@ completed total against what was eventually paid; the forecast cut at month ends
 intervals' coverage and MAPE against seasonal naive, 12-month horizon from 2024-12-31);
 ``--forecast-cuts 2025`` cuts at 2025-01 .. 2025-06 instead (6-11 months of truth each).
 ``--engines`` also forecasts from every cut with every candidate engine (Theta, SES, damped and
-Holt's trend, their M4 Comb, a drift of the latest 12 months, seasonal naive), the total both
+Holt's trend, their M4 Comb, a drift of the latest 12 months, Theta and SES's mean, seasonal
+naive), the total both
 directly and as the sum of its categories. The forecast backtest's headline figures carry
 standard errors clustered by target month.
 ``--split 5 --split-out DIR`` also runs the completion backtest on five disjoint panels of the
@@ -394,7 +395,8 @@ def engines_backtest(panel: Panel, cuts: list[tuple[int, int]]) -> None:
     share of seasonal naive's. Engines on the log of the seasonally adjusted PMPM
     (``seasonal_factors``): theta (the default), ses (AutoETS ANN), damped (AAdN), holt (AAN),
     shd (the mean of ses, holt and damped: the M4 competition's Comb benchmark), drift12 (the
-    ses level plus the least-squares slope of the latest 12 months), naive (seasonal naive)."""
+    ses level plus the least-squares slope of the latest 12 months), theta_ses (the mean in logs
+    of theta and ses), naive (seasonal naive)."""
     import numpy as np
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS, SeasonalNaive, Theta
