@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from modeling.errors import ParameterError
 from modeling.synth.params import load_params
 
 MAX_YEARS = 10
 LastYearOfLife = Literal["calendar", "rolling"]
-LAST_YEAR_OF_LIFE = ("calendar", "rolling")
+LAST_YEAR_OF_LIFE: tuple[str, ...] = get_args(LastYearOfLife)
 
 
 @dataclass(frozen=True)
