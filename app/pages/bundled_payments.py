@@ -148,6 +148,7 @@ with tabs[0]:
         access.aggregate(  # the reasons add up to the triggers shown above
             episodes.group_by("status", "reason")
             .agg(pl.len().alias("triggers"))
+            .with_columns(pl.col("reason").fill_null(""))  # a kept episode has no reason
             .sort("triggers", descending=True),
             people=["triggers"],
             partitions=[()],

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -114,15 +115,18 @@ def _own_stream_claims(
     prefix: str,
     coded: pl.DataFrame,
     *,
+    like: pl.DataFrame,
+    eligibility: pl.DataFrame,
     spec: SynthSpec,
     chunk: int,
     ids: MemberIds,
     params: SynthParams,
 ) -> pl.DataFrame:
     """The claims of a line kept on its own stream (``rng``) and book, with their ids (``prefix``)
-    and paid dates as the finance patterns draw them, both from that stream: the PQI line ("P",
-    ``[seed, chunk, pqi_admissions.SALT]``) and the carried months ("Y", ``[seed, chunk,
-    CARRY_SALT]``)."""
+    and paid dates as the finance patterns draw them, both from that stream, in ``like``'s
+    columns and only those begun while enrolled (``eligibility``): the PQI line ("P", ``[seed,
+    chunk, pqi_admissions.SALT]``), the carried months ("Y", ``[seed, chunk, CARRY_SALT]``) and
+    the months before a death ("D", ``pre_death``)."""
     if not book.headers:
         return pl.DataFrame()
     routine = tuple(params.routine_codes.filter(pl.col("use") == "visit")["code"].to_list())
@@ -136,9 +140,10 @@ def _own_stream_claims(
         fallback=routine,
         prefix=prefix,
     )
-    return fin.medical_paid_dates(
+    paid = fin.medical_paid_dates(
         frame, rng, fin.slowdown_months(spec.seed, spec.start_year, spec.years)
     )
+    return covered(paid.select(like.columns), eligibility, "claim_start_date")
 
 
 def simulate_chunk(
@@ -366,44 +371,21 @@ def simulate_chunk(
     )
     # PQI 07 / PQI 16 admissions: claims of their own book and stream, appended after every
     # line above read the medical claims, so none of their rows moves
-    pqi_stays = _own_stream_claims(
-        pqi_book,
-        np.random.default_rng([spec.seed, chunk, PQI_SALT]),
-        PQI_PREFIX,
-        coded,
+    own_stream = partial(
+        _own_stream_claims,
+        coded=coded,
+        like=medical,
+        eligibility=eligibility,
         spec=spec,
         chunk=chunk,
         ids=ids,
         params=params,
     )
-    pqi_stays = (
-        covered(pqi_stays.select(medical.columns), eligibility, "claim_start_date")
-        if pqi_stays.height
-        else pqi_stays
+    pqi_stays = own_stream(
+        pqi_book, np.random.default_rng([spec.seed, chunk, PQI_SALT]), PQI_PREFIX
     )
-    carried = _own_stream_claims(
-        carry.book, carry.rng, "Y", coded, spec=spec, chunk=chunk, ids=ids, params=params
-    )
-    carried = (
-        covered(carried.select(medical.columns), eligibility, "claim_start_date")
-        if carried.height
-        else carried
-    )
-    before_death = _own_stream_claims(
-        last_year.book,
-        last_year.rng,
-        pre_death.PREFIX,
-        coded,
-        spec=spec,
-        chunk=chunk,
-        ids=ids,
-        params=params,
-    )
-    before_death = (
-        covered(before_death.select(medical.columns), eligibility, "claim_start_date")
-        if before_death.height
-        else before_death
-    )
+    carried = own_stream(carry.book, carry.rng, "Y")
+    before_death = own_stream(last_year.book, last_year.rng, pre_death.PREFIX)
     appended = [
         f.cast(medical.schema)
         for f in (transitions, screening, repeats, fracture, pqi_stays, carried, before_death)

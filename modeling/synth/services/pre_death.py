@@ -46,28 +46,18 @@ from modeling.synth.claims import ClaimBook
 from modeling.synth.enrollment import YearFrame, cost_intensity, death_probability
 from modeling.synth.params import SynthParams
 from modeling.synth.people import NEVER, People, ProviderPool, day
-from modeling.synth.services.ambulatory import (
-    catalog_services,
-    ed_visits,
-    observation_stays,
-    office_visits,
-)
+from modeling.synth.services import SERVICE_LINES
 from modeling.synth.services.base import ServiceContext
-from modeling.synth.services.inpatient import catastrophic_stays, inpatient
-from modeling.synth.services.post_acute import post_acute
+from modeling.synth.services.hospice_dialysis import dialysis, hospice
+from modeling.synth.services.post_acute import joint_replacements
 from modeling.synth.spec import SynthSpec
 
 SALT = 20241205
 PREFIX = "D"
 LAST_YEAR_OF_LIFE = 365  # days before a death at the raised rate
-LINES = (
-    office_visits,
-    catalog_services,
-    ed_visits,
-    observation_stays,
-    inpatient,
-    catastrophic_stays,
-    post_acute,
+# the intensity-driven lines, in the main stream's order (not hospice, dialysis, elective joints)
+LINES = tuple(
+    line for line in SERVICE_LINES if line not in (joint_replacements, hospice, dialysis)
 )
 
 
