@@ -76,7 +76,7 @@ def synth(
         typer.Option(
             help="Members enrolled in the first year (1 to 2,000,000; a million takes ~11 minutes).",
             min=1,
-            max=2_000_000,
+            max=2_000_000,  # SynthSpec.MAX_MEMBERS (the CCLF claim ids need it)
         ),
     ] = 20_000,
     start_year: Annotated[int, typer.Option(help="First calendar year.")] = 2023,
@@ -115,11 +115,8 @@ def synth(
     if format not in ("canonical", "cclf"):
         fail(VbcError(f"--format must be 'canonical' or 'cclf', not '{format}'."))
     if last_year_of_life not in LAST_YEAR_OF_LIFE:
-        fail(
-            VbcError(
-                f"--last-year-of-life must be 'calendar' or 'rolling', not '{last_year_of_life}'."
-            )
-        )
+        choices = " or ".join(repr(c) for c in LAST_YEAR_OF_LIFE)
+        fail(VbcError(f"--last-year-of-life must be {choices}, not {last_year_of_life!r}."))
     ws = open_workspace(workspace)
     if out is None:
         folder = ws.datasets_dir if format == "canonical" else ws.path / "cclf"

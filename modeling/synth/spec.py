@@ -9,6 +9,9 @@ from modeling.errors import ParameterError
 from modeling.synth.params import load_params
 
 MAX_YEARS = 10
+# CCLF's 13-digit claim ids keep a chunk's number below 500 (cclf_writer/versions.py): at most
+# 2,000,000 members in chunks of 12,500 (160 chunks)
+MAX_MEMBERS = 2_000_000
 LastYearOfLife = Literal["calendar", "rolling"]
 LAST_YEAR_OF_LIFE: tuple[str, ...] = get_args(LastYearOfLife)
 
@@ -38,8 +41,10 @@ class SynthSpec:
     last_year_of_life: LastYearOfLife = "calendar"
 
     def __post_init__(self) -> None:
-        if self.members < 1:
-            raise ParameterError(f"members must be at least 1 (got {self.members}).")
+        if not 1 <= self.members <= MAX_MEMBERS:
+            raise ParameterError(
+                f"members must be between 1 and {MAX_MEMBERS:,} (got {self.members:,})."
+            )
         if not 1 <= self.years <= MAX_YEARS:
             raise ParameterError(f"years must be between 1 and {MAX_YEARS} (got {self.years}).")
         if self.last_year_of_life not in LAST_YEAR_OF_LIFE:

@@ -26,6 +26,15 @@ def _amount(name: str, width: int, decimals: int) -> pl.Expr:
     return signed.fill_null(" " * width)
 
 
+def _check_fits(frame: pl.DataFrame, name: str, width: int, file_type: str) -> None:
+    """A number wider than its field would shift every field after it (and CCLF ingest would
+    quarantine the record): an error here, not a malformed file."""
+    widest = frame.get_column(name).cast(pl.String).str.len_chars().max()
+    digits = 0 if widest is None else int(widest)  # type: ignore[arg-type]
+    if digits > width:
+        raise ValueError(f"{file_type} {name}: a value has {digits} digits, the field {width}")
+
+
 def format_records(frame: pl.DataFrame, layout: Layout) -> pl.Series:
     """Fixed-width records of a layout from a frame whose columns carry CMS field names."""
     parts = []
@@ -38,6 +47,7 @@ def format_records(frame: pl.DataFrame, layout: Layout) -> pl.Series:
         elif f.kind == "date":
             parts.append(pl.col(f.name).dt.strftime("%Y-%m-%d").fill_null(" " * w))
         elif f.kind == "digits":
+            _check_fits(frame, f.name, w, layout.file_type)
             parts.append(pl.col(f.name).cast(pl.String).str.zfill(w).fill_null(" " * w))
         else:
             parts.append(

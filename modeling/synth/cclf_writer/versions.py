@@ -14,37 +14,42 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from modeling.synth.services.hip_fractures import TRANSITIONS_CHUNK
+
 FIRST_NEW_ID = 9_000_000_000_000  # ids of the versions that are not in the dataset
 
 
-# the generator's claim ids are a letter and 13 digits (chunk, then number), "C" for the main
-# service lines; the lines appended from their own streams restart their numbers, so each letter
-# takes a block of its own. Chunks stay below 1,000 (``synth --members`` is at most 2,000,000 in
-# chunks of 12,500), so the first digit is free; 9 is FIRST_NEW_ID's.
+# the generator's claim ids are a letter and 13 digits (chunk, then a 9-digit number), "C" for
+# the main service lines; the lines appended from their own streams restart their numbers, so
+# each letter has its place: a block (the first digit, ID_BLOCKS) and, for a letter's second
+# stream, chunk digits raised by SECOND_STREAM_CHUNKS. Chunks stay below 500 (``SynthSpec``
+# allows at most MAX_MEMBERS members, in chunks of 12,500), so the chunk digits stay below
+# 1,000 and the first digit is free; 9 is FIRST_NEW_ID's.
 ID_BLOCKS = {"B": 1, "T": 2, "W": 3, "S": 4, "Q": 5, "H": 6, "P": 7, "Y": 8, "D": 8}
-# the months before a death raised across 1 January (services/pre_death.py, "D") share block
-# 8 with "Y", their chunk digits raised by ID_CHUNK_OFFSETS (chunks stay below 500)
-ID_CHUNK_OFFSETS = {"D": 500}
 # bundles, transitional care, winter, screening, repeat stays (outcomes.py), hip fractures
 # (services/hip_fractures.py), PQI 07/16 admissions (pqi_admissions.py), the months of services
-# outside the year that drew them (services/base.py CarryOver, "Y"). The refills of
-# adherence.py ("A") stay in block 0 (CCLF7's reference number has 12 digits): their numbers
-# start at REFILL_NUMBERS, above any main-stream fill number of a chunk
+# outside the year that drew them (services/base.py CarryOver, "Y"), the months before a death
+# (services/pre_death.py, "D", block 8's second stream). The transitional care after the hip
+# fractures' discharges ("T9...", the transitions stream of chunk TRANSITIONS_CHUNK + chunk) is
+# block 2's second stream. The refills of adherence.py ("A") stay in block 0 (CCLF7's reference
+# number has 12 digits): their numbers start at REFILL_NUMBERS, above any main-stream fill
+# number of a chunk
+SECOND_STREAM_CHUNKS = 500
 ID_BLOCK = 10**12
 CHUNK_DIGITS = 10**9  # a claim id's number after its chunk has 9 digits (claims.py)
 
 
 def id_number(claim_id: pl.Expr) -> pl.Expr:
     """A claim id as CCLF's numeric 13-digit ``CUR_CLM_UNIQ_ID``: its digits, with the block of
-    its line's letter (``ID_BLOCKS``) in front."""
+    its line's letter (``ID_BLOCKS``) in front and a second stream's chunk digits (the "D" line,
+    the hip fractures' "T9..." transitional care) raised by ``SECOND_STREAM_CHUNKS``."""
     letter = claim_id.str.slice(0, 1)
     block = letter.replace_strict(ID_BLOCKS, default=0, return_dtype=pl.Int64)
-    offset = letter.replace_strict(ID_CHUNK_OFFSETS, default=0, return_dtype=pl.Int64)
-    return (
-        claim_id.str.replace_all(r"\D", "").cast(pl.Int64)
-        + block * ID_BLOCK
-        + offset * CHUNK_DIGITS
-    )
+    digits = claim_id.str.replace_all(r"\D", "").cast(pl.Int64)
+    chunk = digits // CHUNK_DIGITS
+    second = (letter == "D") | (chunk >= TRANSITIONS_CHUNK)
+    chunk = chunk % TRANSITIONS_CHUNK + pl.when(second).then(SECOND_STREAM_CHUNKS).otherwise(0)
+    return block * ID_BLOCK + chunk * CHUNK_DIGITS + digits % CHUNK_DIGITS
 
 
 @dataclass(frozen=True)

@@ -26,16 +26,19 @@ from modeling.synth.services.base import (
 
 
 def office_visits(ctx: ServiceContext) -> None:
-    """Office and nursing-facility E&M visits, then annual wellness visits."""
+    """Office and nursing-facility E&M visits, then annual wellness visits. With
+    ``ctx.lam_base`` (the months before a death, ``pre_death``) only the office visits' excess:
+    the nursing-facility rounds and the wellness visit do not follow the cost intensity."""
     people, rng, b = ctx.people, ctx.rng, ctx.params.behaviour
     n_visits = counts(
         ctx, b["office_visit_rate"], b["office_visit_exponent"], care=b["office_visit_care"]
     )
-    n_visits += np.where(
-        people.lti & ctx.yf.active,
-        rng.poisson(b["nursing_facility_visit_rate"] * ctx.yf.exposure),
-        0,
-    )
+    if ctx.lam_base is None:  # nursing-facility rounds do not follow the cost intensity
+        n_visits += np.where(
+            people.lti & ctx.yf.active,
+            rng.poisson(b["nursing_facility_visit_rate"] * ctx.yf.exposure),
+            0,
+        )
     p = expand(ctx, n_visits)
     n = len(p)
     lti = people.lti[p]
@@ -80,6 +83,8 @@ def office_visits(ctx: ServiceContext) -> None:
             )
         ],
     )
+    if ctx.lam_base is not None:
+        return  # the wellness visit is once a year, already drawn with the year's services
     # annual wellness visit, at the full rate for members enrolled two thirds of the year or more
     awv = expand(
         ctx,

@@ -3,42 +3,45 @@ life: ``SynthSpec.last_year_of_life`` "rolling"; the default "calendar" draws no
 
 The generator draws a year's services once the year's deaths are known, and a member who dies
 in the year is at the raised rate of the last year of life (``intensity_year_of_death``) from
-1 January to the death. The last year of life is the 12 months before the death, which for
-a death on day d of a year begin on day d of the year before: so the months of the year before
-that fall within 365 days of the death were drawn at the ordinary rate. Medicare's spending
-rises over the whole last 12 months of life, not from a calendar date (Riley & Lubitz 2010,
-"Long-term trends in Medicare payments in the last year of life", Health Services Research
-45(2): a quarter of Medicare's spending goes to beneficiaries in their last year of life,
-measured over the 12 months before death). Drawn at the year's rate only, a year's deaths
-concentrated spending in its first months (all of them alive in January, most gone by
-November) and left the December before a January death at the ordinary rate: members in their
-calendar year of death were 24% of the index stays of January-July and 11% of those of
-August-November (docs/calibration-bundles.md, benchmarks/RESULTS.md, issue 19).
+1 January to the death. The last year of life is the 365 days that end on the day of death,
+which for a death on day d of a year begins on day d + 1 of the year before: so the months of
+the year before that fall in it were drawn at the ordinary rate. Medicare's spending rises over
+the whole last 12 months of life, not from a calendar date (Riley & Lubitz 2010, "Long-term
+trends in Medicare payments in the last year of life", Health Services Research 45(2): a quarter
+of Medicare's spending goes to beneficiaries in their last year of life, measured over the 12
+months before death). Drawn at the year's rate only, a year's deaths concentrated spending in
+its first months (all of them alive in January, most gone by November) and left the December
+before a January death at the ordinary rate: members in their calendar year of death were 24%
+of the index stays of January-July and 11% of those of August-November
+(docs/calibration-bundles.md, benchmarks/RESULTS.md, issue 19).
 
 This line adds those months: when year Y's deaths are drawn, each decedent's days of year Y-1
-within 365 days before the death get the services of the difference between the raised and the
-ordinary rate of Y-1 (``ServiceContext.lam_base``: Poisson counts at the excess, added to those
-already drawn, are Poisson at the raised rate), with Y-1's cost intensity, conditions, good or
-bad year (``shock``), active cancer treatment and Part A deductible already met. After the
-panel's last year the members alive on its last day die in the year after it as the death
-model says (``enrollment.death_probability`` with the last year's state), on a uniform day;
-their last year's months within 365 days of that death are raised the same way, and their
-deaths, outside the panel, are not written. In the panel's first year there is no year before
-to raise (those months are before the panel).
+in the 365 days ending on the death get the services of the difference between the raised and
+the ordinary rate of Y-1 (``ServiceContext.lam_base``: Poisson counts at the excess, added to
+those already drawn, are Poisson at the raised rate), with Y-1's cost intensity, conditions,
+good or bad year (``shock``), active cancer treatment and Part A deductible already met. After
+the panel's last year the members alive on its last day die in the year after it as the death
+model says (``enrollment.death_probability`` at the next year's age, with the last year's health
+and conditions), on a uniform day; their last year's months in the 365 days ending on that death
+are raised the same way, and their deaths, outside the panel, are not written. In the panel's
+first year there is no year before to raise (those months are before the panel).
 
-The lines drawn are those driven by the cost intensity (``LINES``): office visits, the
-catalogue's services, emergency visits, observation stays, inpatient stays with their
-readmissions, catastrophic stays and post-acute care after the added discharges (and
-community home health). Not drawn: hospice and dialysis (not intensity-driven: their claims of
-the year are already whole) and elective joint replacement (the year of death has none either);
-a discharge to hospice among the added stays has no hospice claim of its own. The claims come
-from their own stream (``[seed, chunk, SALT]``) and book (ids "D"), so every other line's rows
-are the same with them or without them.
+The lines drawn are those driven by the cost intensity (``LINES``): office visits (not the
+nursing-facility rounds or the wellness visit, drawn once with the year), the catalogue's
+services, emergency visits, observation stays, inpatient stays with their readmissions,
+catastrophic stays and post-acute care after the added discharges (and community home health).
+Not drawn: hospice and dialysis (not intensity-driven: their claims of the year are already
+whole) and elective joint replacement (the year of death has none either). The lines that read
+the main stream's stays after it (transitional care, the practice effects' repeat stays and
+readmission thinning, the winter and PQI admissions) do not see the added stays, and a discharge
+to hospice among them has no hospice claim of its own. The claims come from their own stream
+(``[seed, chunk, SALT]``) and book (ids "D"), so every other line's rows are the same with them
+or without them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -56,9 +59,7 @@ SALT = 20241205
 PREFIX = "D"
 LAST_YEAR_OF_LIFE = 365  # days before a death at the raised rate
 # the intensity-driven lines, in the main stream's order (not hospice, dialysis, elective joints)
-LINES = tuple(
-    line for line in SERVICE_LINES if line not in (joint_replacements, hospice, dialysis)
-)
+LINES = tuple(line for line in SERVICE_LINES if line not in (joint_replacements, hospice, dialysis))
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,11 @@ class DrawnYear:
 
 
 def window(last: DrawnYear, dying: np.ndarray, death_day: np.ndarray) -> YearFrame:
-    """The year of ``last`` cut to each dying member's days within ``LAST_YEAR_OF_LIFE`` days
-    before the death (a gap of enrollment inside them kept, one before them dropped)."""
+    """The year of ``last`` cut to each dying member's days of the ``LAST_YEAR_OF_LIFE`` days
+    that end on the day of death (a gap of enrollment inside them kept, one before them
+    dropped): with the year of death's days from 1 January, 365 raised days in all."""
     yf = last.yf
-    start = np.maximum(yf.start, death_day - LAST_YEAR_OF_LIFE)
+    start = np.maximum(yf.start, death_day - LAST_YEAR_OF_LIFE + 1)
     gap_end = yf.gap_start + yf.gap_len
     # a gap ending before the window has no part in it; the window begins after one it starts in
     before = gap_end <= start
@@ -156,12 +158,14 @@ def raise_months_before_death(
 def deaths_after_panel(
     rng: np.random.Generator, people: People, last: DrawnYear, params: SynthParams
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Who of the members enrolled on the last day of the panel dies in the year after it (the
-    death model with the last year's state), and on which day."""
+    """Who of the members enrolled on the last day of the panel dies in the year after it, and
+    on which day: the death model at the next year's age, with the last year's health and
+    conditions (their progression over that year is not drawn, so these deaths run a little
+    short of a panel year's)."""
     yf = last.yf
     year_end = day(yf.year, 12, 31)
     alive = yf.active & ~yf.dies & (yf.end == year_end)
-    p = death_probability(people, yf, last.levels, params)
+    p = death_probability(people, replace(yf, age=yf.age + 1), last.levels, params)
     dies = alive & (rng.random(people.n) < p)
     when = year_end + 1 + rng.integers(0, 365, people.n)
     return dies, np.where(dies, when, NEVER)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from modeling.core.member_months import member_months
 from modeling.core.service_categories import with_service_category
@@ -107,15 +108,43 @@ def test_synth_to_cclf_to_ingest_round_trip(small_dataset, tmp_path):
 
 
 def test_every_claim_id_letter_of_the_generator_has_its_own_id_block(small_dataset):
-    """CCLF's numeric claim ids keep the lines apart by the letter's block and chunk offset: a
-    line whose letter has neither would share block 0 with the main stream ("C") and collide
-    with its ids. "D" shares block 8 with "Y", its chunks raised by 500 (chunks stay below 500)."""
-    from modeling.synth.cclf_writer.versions import ID_BLOCKS, ID_CHUNK_OFFSETS
+    """CCLF's numeric claim ids keep the lines apart by the letter's block: a line whose letter
+    has none would share block 0 with the main stream ("C") and collide with its ids. Only a
+    letter's second stream shares its block ("D" in "Y"'s block 8, its chunk digits raised)."""
+    from modeling.synth.cclf_writer.versions import ID_BLOCKS
 
     letters = set(
         small_dataset.read("medical_claim")["claim_id"].str.slice(0, 1).unique().to_list()
     )
     assert letters - {"C"} <= set(ID_BLOCKS), letters - {"C"} - set(ID_BLOCKS)
-    places = {(ID_BLOCKS[k], ID_CHUNK_OFFSETS.get(k, 0)) for k in ID_BLOCKS}
-    assert len(places) == len(ID_BLOCKS) and all(block > 0 for block, _ in places)
-    assert set(ID_CHUNK_OFFSETS) <= set(ID_BLOCKS)
+    blocks = list(ID_BLOCKS.values())
+    assert 0 not in blocks
+    assert {k for k, b in ID_BLOCKS.items() if blocks.count(b) > 1} == {"Y", "D"}
+
+
+def test_claim_id_numbers_have_13_digits_and_no_two_streams_share_one():
+    """Every stream's ids, at the first and the last chunk the generator can have and the
+    lowest and highest number, give distinct numbers of at most 13 digits: the hip fractures'
+    transitional care ("T9...", the transitions stream of chunk 9000 + chunk) took 14 and
+    shifted its CCLF5 records by a character (7 records quarantined on ingest, 3,000 members)."""
+    from modeling.synth.cclf_writer.versions import id_number
+    from modeling.synth.generator import CHUNK_SIZE
+    from modeling.synth.services.hip_fractures import TRANSITIONS_CHUNK
+    from modeling.synth.spec import MAX_MEMBERS
+
+    last = MAX_MEMBERS // CHUNK_SIZE - 1
+    chunks = [(letter, c) for letter in "CBTWSQHPYD" for c in (0, last)]
+    chunks += [("T", TRANSITIONS_CHUNK + c) for c in (0, last)]
+    ids = [f"{letter}{c:04d}{n:09d}" for letter, c in chunks for n in (0, 10**9 - 1)]
+    numbers = pl.select(id_number(pl.lit(pl.Series(ids)))).to_series().to_list()
+    assert max(numbers) < 10**13
+    assert len(set(numbers)) == len(ids)
+
+
+def test_a_number_wider_than_its_field_is_an_error_not_a_shifted_record():
+    from modeling.ingest.cclf.layouts import load_layouts
+    from modeling.synth.cclf_writer.records import format_records
+
+    layout = load_layouts()["CCLF5"]
+    with pytest.raises(ValueError, match="CUR_CLM_UNIQ_ID: a value has 14 digits, the field 13"):
+        format_records(pl.DataFrame({"CUR_CLM_UNIQ_ID": [11_000_000_000_002]}), layout)

@@ -43,7 +43,7 @@ def test_the_added_services_fall_within_a_year_before_the_death_in_the_year_befo
     d = d.join(_deaths(chunk), on="person_id", how="left")
     died = d.filter(pl.col("death_date").is_not_null())
     lead = (pl.col("death_date") - pl.col("claim_start_date")).dt.total_days()
-    assert died.filter(~lead.is_between(1, pre_death.LAST_YEAR_OF_LIFE)).height == 0
+    assert died.filter(~lead.is_between(1, pre_death.LAST_YEAR_OF_LIFE - 1)).height == 0
     # all in the year before the death, but for the follow-on care of a stay late in it:
     # post-acute care (SNF 21x, home health 32x), whose months run on into the year of death,
     # and readmissions (drawn up to 40 days past the year's end)
@@ -57,6 +57,15 @@ def test_the_added_services_fall_within_a_year_before_the_death_in_the_year_befo
     alive = d.filter(pl.col("death_date").is_null())
     assert alive.height > 0
     assert (alive["claim_start_date"].dt.year() == SPEC.start_year + SPEC.years - 1).all()
+
+
+def test_the_line_adds_no_wellness_visit(chunk):
+    """The wellness visit (and the nursing-facility rounds, whose codes the intensity-driven
+    visits of institutional members share) is drawn once with the year's services, not at the
+    cost intensity: the line drew it again (73 "D" wellness visits on a 3,000-member panel)."""
+    d = chunk["medical_claim"].filter(pl.col("claim_id").str.starts_with(pre_death.PREFIX))
+    assert d.height > 0
+    assert not (d["hcpcs_code"] == "G0439").any()
 
 
 def test_the_line_is_appended_from_its_own_stream(chunk, monkeypatch):
@@ -127,9 +136,11 @@ def test_the_window_is_the_years_enrolled_days_within_a_year_of_the_death():
         yf, np.zeros((1, 4), dtype=np.int64), *(np.ones(4),) * 2, np.ones(4), *(np.zeros(4),) * 2
     )
     w = pre_death.window(last, np.array([True, True, True, False]), death)
-    # window from day 100: the first gap is before it, the second ends at day 130 inside it
-    assert w.start.tolist()[:3] == [100, 130, 100]
-    assert w.days.tolist() == [266, 236, 246, 0]
+    # the 365 days ending on day 465 begin on day 101: the first gap is before it, the second
+    # ends at day 130 inside it; with the 100 days of the year of death, 365 days in all
+    assert w.start.tolist()[:3] == [101, 130, 101]
+    assert w.days.tolist() == [265, 236, 245, 0]
+    assert w.days[0] + 100 == pre_death.LAST_YEAR_OF_LIFE
     assert w.gap_len.tolist()[:3] == [0, 0, 20]
     assert not w.active[3]
 
