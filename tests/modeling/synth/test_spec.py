@@ -7,8 +7,10 @@ from modeling.synth import SynthSpec
 
 
 def test_bad_parameters_are_clear_errors():
-    with pytest.raises(ParameterError, match="members must be at least 1 .got 0"):
+    with pytest.raises(ParameterError, match="members must be between 1 and 2,000,000 .got 0"):
         SynthSpec(0, 2023, 3, 1)
+    with pytest.raises(ParameterError, match="between 1 and 2,000,000 .got 2,000,001"):
+        SynthSpec(2_000_001, 2023, 3, 1)  # CCLF's claim ids have room for 160 chunks
     with pytest.raises(ParameterError, match="years must be between 1 and 10 .got 11"):
         SynthSpec(10, 2023, 11, 1)
     with pytest.raises(
