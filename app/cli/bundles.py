@@ -21,7 +21,7 @@ from app.cli._common import (
     output,
 )
 from app.export import write_csv
-from app.format import count, money, pct
+from app.format import count, loss, money, pct
 from modeling.errors import VbcError
 
 app = typer.Typer()
@@ -273,8 +273,8 @@ def reconcile(
             ("5th percentile", money(s.p05)),
             ("median", money(s.median)),
             ("95th percentile", money(s.p95)),
-            ("VaR 95% (loss)", money(s.value_at_risk_95)),
-            ("CVaR 95% (mean loss in the worst 5%)", money(s.cvar_95)),
+            ("VaR 95% (loss)", loss(s.value_at_risk_95)),
+            ("CVaR 95% (mean loss in the worst 5%)", loss(s.cvar_95)),
         ):
             st.add_row(label, value)
         console.print(st)

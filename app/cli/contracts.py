@@ -21,7 +21,7 @@ from app.cli._common import (
     wide,
 )
 from app.export import write_csv, write_text
-from app.format import money, pct, signed_pct
+from app.format import loss, money, pct, signed_pct
 from modeling.errors import VbcError
 from modeling.workspace import Workspace
 
@@ -270,8 +270,8 @@ def simulate(
         ("Chance of owing losses", f"{s.p_owes_losses:.1%}"),
         ("Chance of hitting the payment limit", f"{s.p_hits_payment_limit:.1%}"),
         ("Chance of hitting the loss cap", f"{s.p_hits_loss_cap:.1%}"),
-        ("Value at risk (95%)", money(s.value_at_risk_95)),
-        ("CVaR (95%)", money(s.cvar_95)),
+        ("Value at risk (95%)", loss(s.value_at_risk_95)),
+        ("CVaR (95%)", loss(s.cvar_95)),
         (
             "5th / 50th / 95th percentile",
             f"{money(s.p05)} / {money(s.median)} / {money(s.p95)}",

@@ -11,7 +11,7 @@ import streamlit as st
 from app import access
 from app.charts import settlement_distribution_chart, settlement_waterfall_chart
 from app.export import offer_download
-from app.format import money, pct
+from app.format import loss, money, pct
 from app.state import active_dataset
 from contracts.bundles.analysis import bundle_model, bundle_reconciliation
 from contracts.bundles.build import OUTPUT_COLUMNS, panel_episodes
@@ -322,7 +322,11 @@ with tabs[5]:
     m1.metric("Expected payment", money(summary.expected_settlement))
     m2.metric("Chance of repayment", pct(summary.p_owes_losses))
     m3.metric("Chance a cap binds", pct(summary.p_hits_payment_limit + summary.p_hits_loss_cap))
-    m4.metric("CVaR 95% (loss)", money(summary.cvar_95))
+    m4.metric(
+        "CVaR 95% (loss)",
+        loss(summary.cvar_95),
+        help="The mean loss in the worst 5% of simulated years; none when even they are paid.",
+    )
     st.altair_chart(
         settlement_distribution_chart(
             histogram(sim),
