@@ -26,14 +26,15 @@ def money(value: float | None, *, cents: bool = False) -> str:
     return f"-${text}" if negative else f"${text}"
 
 
-def loss(value: float | None) -> str:
+def loss(value: float | None, *, short: bool = False) -> str:
     """A loss measure (value at risk, CVaR; positive = a loss) as a person reads it: ``$12,345``;
     at or below zero, when even the worst years are not losses, ``none`` (with the gain they
-    still make: ``none (a gain of $2,224)``) rather than a negative loss."""
+    still make: ``none (a gain of $2,224)``; ``short``: ``none`` alone, for a metric tile)
+    rather than a negative loss."""
     if value is None or _missing(value):
         return MISSING
     if money(value).startswith("-"):
-        return f"none (a gain of {money(-value)})"
+        return "none" if short else f"none (a gain of {money(-value)})"
     return "none" if money(value) == "$0" else money(value)
 
 

@@ -324,8 +324,8 @@ with tabs[5]:
     m3.metric("Chance a cap binds", pct(summary.p_hits_payment_limit + summary.p_hits_loss_cap))
     m4.metric(
         "CVaR 95% (loss)",
-        loss(summary.cvar_95),
-        help="The mean loss in the worst 5% of simulated years; none when even they are paid.",
+        loss(summary.cvar_95, short=True),
+        help=f"The mean loss in the worst 5% of simulated years: {loss(summary.cvar_95)}.",
     )
     st.altair_chart(
         settlement_distribution_chart(

@@ -546,11 +546,13 @@ def distribution(chosen, assumptions):
     m[2].metric("Chance of owing losses", f"{s.p_owes_losses:.0%}")
     m[3].metric(
         "Value at risk (95%)",
-        loss(s.value_at_risk_95),
-        help="The loss exceeded in 1 year out of 20.",
+        loss(s.value_at_risk_95, short=True),
+        help=f"The loss exceeded in 1 year out of 20: {loss(s.value_at_risk_95)}.",
     )
     m[4].metric(
-        "CVaR (95%)", loss(s.cvar_95), help="The average loss in the worst 1 year out of 20."
+        "CVaR (95%)",
+        loss(s.cvar_95, short=True),
+        help=f"The average loss in the worst 1 year out of 20: {loss(s.cvar_95)}.",
     )
     deterministic = s.deterministic_settlement
     marks = {"zero": 0.0} if deterministic == 0 else {"zero": 0.0, "deterministic": deterministic}
