@@ -267,7 +267,7 @@ def simulate_chunk(
                 schedule=refill_schedule,
             )
         )
-    last_year.after_panel(people, params, pool)
+    last_year.after_panel(people, params, pool, noise=noise, thresholds=thresholds)
     coded = pl.concat(coded_frames)
     routine = tuple(params.routine_codes.filter(pl.col("use") == "visit")["code"].to_list())
     medical = book.to_frame(

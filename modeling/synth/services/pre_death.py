@@ -21,8 +21,9 @@ the ordinary rate of Y-1 (``ServiceContext.lam_base``: Poisson counts at the exc
 those already drawn, are Poisson at the raised rate), with Y-1's cost intensity, conditions,
 good or bad year (``shock``), active cancer treatment and Part A deductible already met. After
 the panel's last year the members alive on its last day die in the year after it as the death
-model says (``enrollment.death_probability`` at the next year's age, with the last year's health
-and conditions), on a uniform day; their last year's months in the 365 days ending on that death
+model says, the year after drawn as the generator draws a year (health, dual and institutional
+changes, the conditions' progression, the next year's age; on copies, from this line's stream),
+on a uniform day; their last year's months in the 365 days ending on that death
 are raised the same way, and their deaths, outside the panel, are not written. In the panel's
 first year there is no year before to raise (those months are before the panel).
 
@@ -41,12 +42,14 @@ or without them.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from modeling.synth import conditions as cond
 from modeling.synth.claims import ClaimBook
-from modeling.synth.enrollment import YearFrame, cost_intensity, death_probability
+from modeling.synth.enrollment import YearFrame, cost_intensity, death_probability, evolve
 from modeling.synth.params import SynthParams
 from modeling.synth.people import NEVER, People, ProviderPool, day
 from modeling.synth.services import SERVICE_LINES
@@ -156,16 +159,32 @@ def raise_months_before_death(
 
 
 def deaths_after_panel(
-    rng: np.random.Generator, people: People, last: DrawnYear, params: SynthParams
+    rng: np.random.Generator,
+    people: People,
+    last: DrawnYear,
+    params: SynthParams,
+    *,
+    noise: np.ndarray,
+    thresholds: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Who of the members enrolled on the last day of the panel dies in the year after it, and
-    on which day: the death model at the next year's age, with the last year's health and
-    conditions (their progression over that year is not drawn, so these deaths run a little
-    short of a panel year's)."""
+    on which day (uniform over the year). The year after is drawn as the generator draws each
+    year, on copies and from this line's stream: a year's dual, institutional and health
+    changes (``enrollment.evolve``), the conditions' onsets and progression
+    (``conditions.advance_levels``, with the chunk's condition ``noise`` and ``thresholds``),
+    then the death model at the next year's age. Nothing of it is written."""
     yf = last.yf
     year_end = day(yf.year, 12, 31)
     alive = yf.active & ~yf.dies & (yf.end == year_end)
-    p = death_probability(people, replace(yf, age=yf.age + 1), last.levels, params)
+    after = copy.deepcopy(people)
+    levels = last.levels.copy()
+    evolve(rng, after, levels, params)
+    age = yf.age + 1
+    liability = cond.liabilities(params, after, age, levels, noise)
+    levels = cond.advance_levels(
+        rng, params, levels, liability, after.health, thresholds=thresholds
+    )
+    p = death_probability(after, replace(yf, age=age), levels, params)
     dies = alive & (rng.random(people.n) < p)
     when = year_end + 1 + rng.integers(0, 365, people.n)
     return dies, np.where(dies, when, NEVER)
@@ -215,12 +234,22 @@ class RollingLastYear:
             )
         self.drawn = DrawnYear.keep(ctx, people, params, intensity)
 
-    def after_panel(self, people: People, params: SynthParams, pool: ProviderPool) -> None:
-        """After the last year: raise its months within 365 days of the deaths of the year after
-        the panel (``deaths_after_panel``; those deaths are not written)."""
+    def after_panel(
+        self,
+        people: People,
+        params: SynthParams,
+        pool: ProviderPool,
+        *,
+        noise: np.ndarray,
+        thresholds: np.ndarray,
+    ) -> None:
+        """After the last year: raise its months in the 365 days ending on the deaths of the
+        year after the panel (``deaths_after_panel``; those deaths are not written)."""
         if not self.enabled or self.drawn is None:
             return
-        after, after_day = deaths_after_panel(self.rng, people, self.drawn, params)
+        after, after_day = deaths_after_panel(
+            self.rng, people, self.drawn, params, noise=noise, thresholds=thresholds
+        )
         raise_months_before_death(
             self.rng,
             self.book,
