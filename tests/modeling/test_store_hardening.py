@@ -155,12 +155,16 @@ def test_f14_a_store_held_by_another_process_is_waited_for_then_busy(tmp_path):
 
 
 def test_f15_a_truncated_store_is_a_clear_error(tmp_path):
+    """Cut just past DuckDB's three 4 KiB headers, so every block they point to is gone. Cut at
+    half the file, the test was flaky (about 1 run in 8 opened): DuckDB's block layout varies
+    from run to run (1.6-2.9 MB here), and the second half can be free blocks only, in which case
+    the store is intact and opening it is right."""
     path = tmp_path / "workspace.duckdb"
     with WorkspaceStore.open(path) as s:
         for i in range(200):
             s.save_scenario(f"s{i}", "test", {"blob": "x" * 2000})
     data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
+    path.write_bytes(data[: 3 * 4096 + 1000])
     with pytest.raises(StoreError, match="damaged"), WorkspaceStore.open(path) as s:
         s.list_scenarios()
 
