@@ -97,7 +97,7 @@ def synth(
     last_year_of_life: Annotated[
         str,
         typer.Option(
-            help="When a decedent's raised spending of the last year of life begins: calendar (from 1 January of the year of death; the panel the published figures are measured on) or rolling (the 365 days before the death, across 1 January).",
+            help="When a decedent's raised spending of the last year of life begins: calendar (from 1 January of the year of death; the panel the published figures are measured on) or rolling (the 365 days ending on the death, across 1 January).",
         ),
     ] = "calendar",
     overwrite: Annotated[
@@ -110,13 +110,19 @@ def synth(
 
     from modeling.synth import SynthSpec, generate
     from modeling.synth.calibration import measure
-    from modeling.synth.spec import LAST_YEAR_OF_LIFE
 
     if format not in ("canonical", "cclf"):
         fail(VbcError(f"--format must be 'canonical' or 'cclf', not '{format}'."))
-    if last_year_of_life not in LAST_YEAR_OF_LIFE:
-        choices = " or ".join(repr(c) for c in LAST_YEAR_OF_LIFE)
-        fail(VbcError(f"--last-year-of-life must be {choices}, not {last_year_of_life!r}."))
+    try:  # checked before any work: SynthSpec is the one place its rules live
+        spec = SynthSpec(
+            members,
+            start_year,
+            years,
+            seed,
+            last_year_of_life=last_year_of_life,  # type: ignore[arg-type]  # checked by SynthSpec
+        )
+    except VbcError as exc:
+        fail(exc)
     ws = open_workspace(workspace)
     if out is None:
         folder = ws.datasets_dir if format == "canonical" else ws.path / "cclf"
@@ -126,13 +132,6 @@ def synth(
     scratch = tempfile.TemporaryDirectory(prefix="vbc-synth-") if format == "cclf" else None
     target = Path(scratch.name) / "dataset" if scratch else out
     try:
-        spec = SynthSpec(
-            members,
-            start_year,
-            years,
-            seed,
-            last_year_of_life=last_year_of_life,  # type: ignore[arg-type]  # checked by SynthSpec
-        )
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),

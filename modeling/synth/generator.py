@@ -192,8 +192,8 @@ def simulate_chunk(
         spec.start_year,
         spec.start_year + spec.years - 1,
     )
-    # with a rolling last year of life, the months of the year before a death within 365 days
-    # of it at the raised rate: their own stream and book, rows appended (ids "D", ``pre_death``)
+    # with a rolling last year of life, the months of the year before a death in the 365 days
+    # ending on it at the raised rate: their own stream and book, rows appended (ids "D", ``pre_death``)
     last_year = pre_death.RollingLastYear.start(spec, chunk)
     coded_frames, elig_frames, pharmacy_frames, attribution_frames = [], [], [], []
     levels = None

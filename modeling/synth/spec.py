@@ -25,8 +25,8 @@ class SynthSpec:
     anything is simulated.
 
     ``last_year_of_life`` is when a decedent's raised service rate of the last year of life
-    begins: "calendar" (the default) from 1 January of the year of death; "rolling" 365 days
-    before the death, across 1 January (``modeling.synth.services.pre_death``), as Medicare's
+    begins: "calendar" (the default) from 1 January of the year of death; "rolling" the 365
+    days ending on the death, across 1 January (``modeling.synth.services.pre_death``), as Medicare's
     spending rises over the 12 months before death. "calendar" crowds the year's decedents into
     its first months (their share of index stays falls from January to November, and medical
     spending steps up at each 1 January); "rolling" removes that but draws a different panel

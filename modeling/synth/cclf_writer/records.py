@@ -26,15 +26,6 @@ def _amount(name: str, width: int, decimals: int) -> pl.Expr:
     return signed.fill_null(" " * width)
 
 
-def _check_fits(frame: pl.DataFrame, name: str, width: int, file_type: str) -> None:
-    """A number wider than its field would shift every field after it (and CCLF ingest would
-    quarantine the record): an error here, not a malformed file."""
-    widest = frame.get_column(name).cast(pl.String).str.len_chars().max()
-    digits = 0 if widest is None else int(widest)  # type: ignore[arg-type]
-    if digits > width:
-        raise ValueError(f"{file_type} {name}: a value has {digits} digits, the field {width}")
-
-
 def format_records(frame: pl.DataFrame, layout: Layout) -> pl.Series:
     """Fixed-width records of a layout from a frame whose columns carry CMS field names."""
     parts = []
@@ -47,13 +38,29 @@ def format_records(frame: pl.DataFrame, layout: Layout) -> pl.Series:
         elif f.kind == "date":
             parts.append(pl.col(f.name).dt.strftime("%Y-%m-%d").fill_null(" " * w))
         elif f.kind == "digits":
-            _check_fits(frame, f.name, w, layout.file_type)
             parts.append(pl.col(f.name).cast(pl.String).str.zfill(w).fill_null(" " * w))
         else:
             parts.append(
                 pl.col(f.name).cast(pl.String).fill_null("").str.slice(0, w).str.pad_end(w)
             )
-    return frame.select(pl.concat_str(parts).alias("record")).get_column("record")
+    records = frame.select(pl.concat_str(parts).alias("record")).get_column("record")
+    if (records.str.len_chars() != layout.record_length).any():
+        _raise_overflow(frame, layout)
+    return records
+
+
+def _raise_overflow(frame: pl.DataFrame, layout: Layout) -> None:
+    """A value wider than its field shifts every field after it (and CCLF ingest would
+    quarantine the record): name the field, an error here rather than a malformed file."""
+    for f in layout.fields:
+        if f.name in frame.columns and f.kind in ("digits", "amount"):
+            widest = frame.get_column(f.name).cast(pl.String).str.len_chars().max()
+            digits = 0 if widest is None else int(widest)  # type: ignore[arg-type]
+            if digits > f.width:
+                raise ValueError(
+                    f"{layout.file_type} {f.name}: a value has {digits} digits, the field {f.width}"
+                )
+    raise ValueError(f"{layout.file_type}: records are not {layout.record_length} characters")
 
 
 def write_lines(path: Path, rows: pl.Series) -> None:
